@@ -1,0 +1,40 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Everything else is a building block.
+BUILD_DIR ?= build
+SAN_BUILD_DIR ?= build-asan
+JOBS ?= $(shell nproc)
+
+.PHONY: bootstrap build build-asan test unit-test demo format format-check bench clean
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+build: bootstrap
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+build-asan: bootstrap
+	@cmake -S . -B $(SAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSTREAMSHOP_SANITIZE=ON >/dev/null
+	@cmake --build $(SAN_BUILD_DIR) -j $(JOBS)
+
+# Unit tests under ASan+UBSan, format check, then every test (unit + integration against real servers).
+test: build build-asan format-check
+	@cd $(SAN_BUILD_DIR) && ctest --output-on-failure -L '^$$' -E '^integration' -j $(JOBS)
+	@cd $(BUILD_DIR) && ctest --output-on-failure
+
+unit-test: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -E '^integration'
+
+demo: build
+	@bash scripts/demo.sh
+
+format:
+	@clang-format -i $$(git ls-files '*.cc' '*.h')
+
+format-check:
+	@clang-format --dry-run --Werror $$(git ls-files '*.cc' '*.h')
+
+bench: build
+	@bash bench/catchup.sh
+
+clean:
+	rm -rf $(BUILD_DIR) $(SAN_BUILD_DIR)

@@ -1,0 +1,165 @@
+// streamshop command line: parses options (flags, STREAMSHOP_* environment variables, a TOML config file),
+// installs signal handlers and dispatches to the pipeline. Exceptions are for bugs and fatal setup errors
+// and are caught here, once.
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "common/Log.h"
+#include "pipeline/Replicator.h"
+#include "pipeline/Verifier.h"
+
+namespace {
+
+using namespace streamshop;  // NOLINT
+
+std::atomic<bool> g_stop{false};
+
+void OnSignal(int) {
+  if (g_stop.exchange(true)) _exit(130);  // a second Ctrl-C forces the exit
+}
+
+void InstallSignalHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+// scripts/ next to the binary's source tree: <exe>/../scripts (build/streamshop) or the configured source dir.
+std::filesystem::path ScriptPath(const std::string& name) {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const auto candidate = exe.parent_path().parent_path() / "scripts" / name;
+    if (std::filesystem::exists(candidate)) return candidate;
+  }
+  return std::filesystem::path(STREAMSHOP_SOURCE_DIR) / "scripts" / name;
+}
+
+int ExecScript(const std::string& name, std::vector<std::string> args) {
+  const std::string path = ScriptPath(name).string();
+  std::vector<char*> argv{const_cast<char*>("bash"), const_cast<char*>(path.c_str())};
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  execvp("bash", argv.data());
+  LogError("cannot run {}: {}", path, strerror(errno));
+  return 1;
+}
+
+int Report(const Status& st) {
+  if (st.ok()) return 0;
+  LogError("{}", st.message());
+  return st.retryable() ? 75 : 1;  // 75 = EX_TEMPFAIL
+}
+
+void AddPgOption(CLI::App* cmd, std::string& url) {
+  cmd->add_option("--pg", url, "PostgreSQL URL, e.g. postgresql://user@127.0.0.1:5432/db (password via env/file)")
+      ->envname("STREAMSHOP_PG_URL")
+      ->required();
+}
+void AddClickHouseOption(CLI::App* cmd, std::string& url) {
+  cmd->add_option("--clickhouse", url, "ClickHouse HTTP URL, e.g. http://127.0.0.1:8123")
+      ->envname("STREAMSHOP_CLICKHOUSE_URL")
+      ->required();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  CLI::App app{
+      "streamshop — change data capture from PostgreSQL (logical replication, pgoutput) into ClickHouse.\n"
+      "Every option can also come from a STREAMSHOP_* environment variable or a TOML file given by --config."};
+  app.set_config("--config", "", "TOML config file (keys are option names)")->envname("STREAMSHOP_CONFIG");
+  app.require_subcommand(1);
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose, "Debug logging");
+
+  // stack
+  auto* stack = app.add_subcommand("stack", "Private local PostgreSQL + ClickHouse under ./.streamshop (up|down|status)");
+  std::string stack_action;
+  stack->add_option("action", stack_action, "up, down, status, destroy")
+      ->required()
+      ->check(CLI::IsMember({"up", "down", "status", "destroy", "restart-postgres", "restart-clickhouse"}));
+
+  // replicate
+  pipeline::ReplicatorOptions rep;
+  auto* replicate = app.add_subcommand(
+      "replicate", "Stream PostgreSQL changes straight into ClickHouse analytics.raw_* (initial snapshot, then live)");
+  AddPgOption(replicate, rep.pg_url);
+  AddClickHouseOption(replicate, rep.clickhouse_url);
+  replicate->add_option("--publication", rep.publication, "Publication to replicate (created if missing)")
+      ->envname("STREAMSHOP_PUBLICATION")
+      ->capture_default_str();
+  replicate->add_option("--slot", rep.slot, "Logical replication slot (created if missing)")
+      ->envname("STREAMSHOP_SLOT")
+      ->capture_default_str();
+  replicate->add_option("--tables", rep.tables, "Tables for a new publication (default: all of schema public)")
+      ->envname("STREAMSHOP_TABLES")
+      ->delimiter(',');
+  replicate->add_option("--database", rep.database, "ClickHouse database")
+      ->envname("STREAMSHOP_CLICKHOUSE_DATABASE")
+      ->capture_default_str();
+  replicate->add_option("--batch-rows", rep.batch_rows, "Flush after this many rows")->capture_default_str();
+  replicate->add_option("--batch-bytes", rep.batch_bytes, "Flush after this many encoded bytes")->capture_default_str();
+  int flush_ms = static_cast<int>(rep.flush_interval.count());
+  replicate->add_option("--flush-ms", flush_ms, "Flush pending rows at least this often (ms)")->capture_default_str();
+  std::string progress = "auto";
+  replicate->add_option("--progress", progress, "Progress line on stderr: auto (on a terminal), on, off")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
+      ->capture_default_str();
+
+  // verify
+  pipeline::VerifyOptions ver;
+  auto* verify = app.add_subcommand("verify", "Compare every replicated table in PostgreSQL and ClickHouse; exit 0 only if all match");
+  AddPgOption(verify, ver.pg_url);
+  AddClickHouseOption(verify, ver.clickhouse_url);
+  verify->add_option("--publication", ver.publication, "Publication whose tables are compared")
+      ->envname("STREAMSHOP_PUBLICATION")
+      ->capture_default_str();
+  verify->add_option("--database", ver.database, "ClickHouse database")
+      ->envname("STREAMSHOP_CLICKHOUSE_DATABASE")
+      ->capture_default_str();
+  int wait_seconds = 0;
+  verify->add_option("--wait", wait_seconds, "Retry for up to this many seconds while the pipeline catches up")
+      ->capture_default_str();
+
+  CLI11_PARSE(app, argc, argv);
+  if (verbose) SetLogLevel(LogLevel::kDebug);
+
+  if (stack->parsed()) return ExecScript("stack.sh", {stack_action});
+
+  InstallSignalHandlers();
+  if (replicate->parsed()) {
+    rep.flush_interval = std::chrono::milliseconds(flush_ms);
+    rep.progress = progress == "on" || (progress == "auto" && isatty(STDERR_FILENO));
+    pipeline::Replicator replicator(rep);
+    return Report(replicator.Run(g_stop));
+  }
+  if (verify->parsed()) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_seconds);
+    while (true) {
+      auto verdicts = pipeline::VerifyTables(ver);
+      bool all_ok = verdicts.ok();
+      if (verdicts.ok()) {
+        for (const auto& v : *verdicts) all_ok &= v.ok();
+      }
+      if (all_ok || g_stop || std::chrono::steady_clock::now() >= deadline) {
+        if (!verdicts.ok()) return Report(verdicts.status());
+        fmt::print("{}", pipeline::FormatVerdicts(*verdicts));
+        fmt::print("{}\n", all_ok ? "verify: all tables match" : "verify: DIFFERENCES FOUND");
+        return all_ok ? 0 : 2;
+      }
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+  }
+  return 0;
+} catch (const std::exception& e) {
+  streamshop::LogError("fatal: {}", e.what());
+  return 1;
+}

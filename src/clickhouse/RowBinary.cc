@@ -1,0 +1,375 @@
+#include "clickhouse/RowBinary.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cstring>
+#include <limits>
+
+namespace streamshop::clickhouse {
+namespace {
+
+template <typename T>
+void AppendLittleEndian(std::string& out, T v) {
+  char bytes[sizeof(T)];
+  std::memcpy(bytes, &v, sizeof(T));  // x86-64 and aarch64 are little-endian, as RowBinary is
+  out.append(bytes, sizeof(T));
+}
+
+Status BadValue(const ColumnType& type, std::string_view text, std::string_view why) {
+  return Status::Fatal(fmt::format("value '{}' does not fit ClickHouse type {}: {}",
+                                   text.substr(0, 64), type.clickhouse_type, why));
+}
+
+template <typename Int>
+bool ParseInt(std::string_view s, Int& out) {
+  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+template <typename Float>
+bool ParseFloat(std::string_view s, Float& out) {
+  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Exact decimal text ("-12.50") → unscaled integer at `scale` decimals; false if it is not a finite number
+// or has more digits than 38.
+bool ParseDecimal(std::string_view s, int scale, __int128& out) {
+  bool negative = false;
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
+    negative = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  if (s.empty()) return false;
+  __int128 v = 0;
+  int digits = 0, frac_digits = 0;
+  bool in_fraction = false;
+  for (char c : s) {
+    if (c == '.' && !in_fraction) {
+      in_fraction = true;
+      continue;
+    }
+    if (c < '0' || c > '9') return false;
+    if (in_fraction && ++frac_digits > scale) {
+      if (c != '0') return false;  // more decimals than the column's scale
+      continue;
+    }
+    if (++digits > 38) return false;
+    v = v * 10 + (c - '0');
+  }
+  for (; frac_digits < scale; ++frac_digits) {
+    if (++digits > 38) return false;
+    v *= 10;
+  }
+  out = negative ? -v : v;
+  return true;
+}
+
+// Strips a trailing " BC" and returns whether it was there.
+bool StripBc(std::string_view& s) {
+  if (s.size() > 3 && s.substr(s.size() - 3) == " BC") {
+    s.remove_suffix(3);
+    return true;
+  }
+  return false;
+}
+
+// "YYYY-MM-DD" (year may have more than 4 digits) → days since epoch. Consumes the date from `s`.
+bool ParseDatePart(std::string_view& s, bool bc, int64_t& days) {
+  const size_t dash = s.find('-');
+  if (dash == std::string_view::npos || s.size() < dash + 6 || s[dash + 3] != '-') return false;
+  int64_t year = 0;
+  unsigned month = 0, day = 0;
+  if (!ParseInt(s.substr(0, dash), year) || !ParseInt(s.substr(dash + 1, 2), month) ||
+      !ParseInt(s.substr(dash + 4, 2), day) || month < 1 || month > 12 || day < 1 || day > 31) {
+    return false;
+  }
+  if (bc) year = 1 - year;
+  days = DaysFromCivil(year, month, day);
+  s.remove_prefix(dash + 6);
+  return true;
+}
+
+// "HH:MM:SS[.ffffff]" → microseconds of the day. Consumes it from `s`.
+bool ParseTimePart(std::string_view& s, int64_t& micros) {
+  int h = 0, m = 0, sec = 0;
+  if (s.size() < 8 || s[2] != ':' || s[5] != ':' || !ParseInt(s.substr(0, 2), h) || !ParseInt(s.substr(3, 2), m) ||
+      !ParseInt(s.substr(6, 2), sec)) {
+    return false;
+  }
+  s.remove_prefix(8);
+  int64_t frac = 0;
+  if (!s.empty() && s[0] == '.') {
+    size_t n = 1;
+    int scale = 0;
+    for (; n < s.size() && s[n] >= '0' && s[n] <= '9'; ++n) {
+      if (++scale > 6) return false;
+      frac = frac * 10 + (s[n] - '0');
+    }
+    for (; scale < 6; ++scale) frac *= 10;
+    s.remove_prefix(n);
+  }
+  micros = ((int64_t{h} * 60 + m) * 60 + sec) * 1'000'000 + frac;
+  return true;
+}
+
+// "+HH[:MM[:SS]]" / "-HH…" → offset in seconds east of UTC. Consumes it from `s`.
+bool ParseZonePart(std::string_view& s, int64_t& offset_seconds) {
+  if (s.empty() || (s[0] != '+' && s[0] != '-')) return false;
+  const int sign = s[0] == '-' ? -1 : 1;
+  s.remove_prefix(1);
+  int64_t parts[3] = {0, 0, 0};
+  for (int i = 0; i < 3 && !s.empty(); ++i) {
+    if (i > 0) {
+      if (s[0] != ':') return false;
+      s.remove_prefix(1);
+    }
+    if (s.size() < 2 || !ParseInt(s.substr(0, 2), parts[i])) return false;
+    s.remove_prefix(2);
+  }
+  offset_seconds = sign * (parts[0] * 3600 + parts[1] * 60 + parts[2]);
+  return true;
+}
+
+Status AppendDate(const ColumnType& type, std::string_view text, std::string& out) {
+  int32_t days = 0;
+  if (text == "infinity") {
+    days = std::numeric_limits<int32_t>::max();
+  } else if (text == "-infinity") {
+    days = std::numeric_limits<int32_t>::min();
+  } else {
+    std::string_view s = text;
+    const bool bc = StripBc(s);
+    int64_t d = 0;
+    if (!ParseDatePart(s, bc, d) || !s.empty()) return BadValue(type, text, "not an ISO date");
+    days = static_cast<int32_t>(d);
+  }
+  AppendLittleEndian(out, days);
+  return Status::Ok();
+}
+
+Status AppendTimestamp(const ColumnType& type, std::string_view text, std::string& out) {
+  int64_t micros = 0;
+  if (text == "infinity") {
+    micros = std::numeric_limits<int64_t>::max();
+  } else if (text == "-infinity") {
+    micros = std::numeric_limits<int64_t>::min();
+  } else {
+    std::string_view s = text;
+    const bool bc = StripBc(s);
+    int64_t days = 0, time_of_day = 0, offset = 0;
+    if (!ParseDatePart(s, bc, days) || s.empty() || s[0] != ' ') return BadValue(type, text, "not an ISO timestamp");
+    s.remove_prefix(1);
+    if (!ParseTimePart(s, time_of_day)) return BadValue(type, text, "not an ISO timestamp");
+    if (!s.empty() && !ParseZonePart(s, offset)) return BadValue(type, text, "bad time zone offset");
+    if (!s.empty()) return BadValue(type, text, "trailing characters");
+    micros = days * 86'400'000'000 + time_of_day - offset * 1'000'000;
+  }
+  AppendLittleEndian(out, micros);
+  return Status::Ok();
+}
+
+Status AppendUuid(const ColumnType& type, std::string_view text, std::string& out) {
+  uint8_t bytes[16];
+  size_t n = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '-') continue;
+    const int hi = HexDigit(text[i]);
+    const int lo = i + 1 < text.size() ? HexDigit(text[i + 1]) : -1;
+    if (hi < 0 || lo < 0 || n == 16) return BadValue(type, text, "not a UUID");
+    bytes[n++] = static_cast<uint8_t>(hi * 16 + lo);
+    ++i;
+  }
+  if (n != 16) return BadValue(type, text, "not a UUID");
+  // ClickHouse stores a UUID as two little-endian UInt64 halves, high half first.
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>(bytes[i]));
+  for (int i = 15; i >= 8; --i) out.push_back(static_cast<char>(bytes[i]));
+  return Status::Ok();
+}
+
+Status AppendBytes(const ColumnType& type, std::string_view text, std::string& out) {
+  if (text.size() < 2 || text[0] != '\\' || text[1] != 'x' || text.size() % 2 != 0) {
+    return BadValue(type, text, "bytea is not in hex format (bytea_output must be 'hex')");
+  }
+  AppendVarUInt(out, (text.size() - 2) / 2);
+  for (size_t i = 2; i < text.size(); i += 2) {
+    const int hi = HexDigit(text[i]), lo = HexDigit(text[i + 1]);
+    if (hi < 0 || lo < 0) return BadValue(type, text, "bad hex digit in bytea");
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return Status::Ok();
+}
+
+template <typename Int>
+Status AppendInt(const ColumnType& type, std::string_view text, std::string& out) {
+  Int v{};
+  if (!ParseInt(text, v)) return BadValue(type, text, "not an integer in range");
+  AppendLittleEndian(out, v);
+  return Status::Ok();
+}
+
+template <typename Float>
+Status AppendFloat(const ColumnType& type, std::string_view text, std::string& out) {
+  Float v{};
+  if (!ParseFloat(text, v)) return BadValue(type, text, "not a number");
+  AppendLittleEndian(out, v);
+  return Status::Ok();
+}
+
+Status AppendDecimal(const ColumnType& type, std::string_view text, std::string& out) {
+  __int128 v = 0;
+  if (!ParseDecimal(text, type.scale, v)) return BadValue(type, text, "not a finite decimal of this precision");
+  switch (DecimalWidth(type.precision)) {
+    case 4: AppendLittleEndian(out, static_cast<int32_t>(v)); break;
+    case 8: AppendLittleEndian(out, static_cast<int64_t>(v)); break;
+    default: AppendLittleEndian(out, v); break;
+  }
+  return Status::Ok();
+}
+
+// Fixed byte width of a kind, or 0 for length-prefixed kinds.
+size_t FixedWidth(const ColumnType& type) {
+  switch (type.kind) {
+    case ValueKind::kBool: return 1;
+    case ValueKind::kInt16: return 2;
+    case ValueKind::kInt32:
+    case ValueKind::kFloat32:
+    case ValueKind::kDate: return 4;
+    case ValueKind::kInt64:
+    case ValueKind::kFloat64:
+    case ValueKind::kTimestamp: return 8;
+    case ValueKind::kDecimal: return DecimalWidth(type.precision);
+    case ValueKind::kUuid: return 16;
+    case ValueKind::kString:
+    case ValueKind::kBytes: return 0;
+  }
+  return 0;
+}
+
+// Reads a LEB128 varint; returns bytes consumed or 0 if truncated.
+size_t ReadVarUInt(std::string_view data, uint64_t& v) {
+  v = 0;
+  for (size_t i = 0; i < data.size() && i < 10; ++i) {
+    v |= uint64_t(static_cast<uint8_t>(data[i]) & 0x7f) << (7 * i);
+    if (!(static_cast<uint8_t>(data[i]) & 0x80)) return i + 1;
+  }
+  return 0;
+}
+
+template <typename T>
+T LoadLittleEndian(std::string_view b) {
+  T v{};
+  std::memcpy(&v, b.data(), sizeof(T));
+  return v;
+}
+
+}  // namespace
+
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+void AppendUInt8(std::string& out, uint8_t v) { out.push_back(static_cast<char>(v)); }
+void AppendUInt64(std::string& out, uint64_t v) { AppendLittleEndian(out, v); }
+
+void AppendVarUInt(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+Status AppendValue(const ColumnType& type, std::optional<std::string_view> text, std::string& out) {
+  if (type.nullable) AppendUInt8(out, text ? 0 : 1);
+  if (!text) {
+    if (!type.nullable) return Status::Fatal(fmt::format("NULL in non-nullable ClickHouse column {}", type.clickhouse_type));
+    return Status::Ok();
+  }
+  const std::string_view s = *text;
+  switch (type.kind) {
+    case ValueKind::kBool:
+      if (s != "t" && s != "f") return BadValue(type, s, "not a boolean");
+      AppendUInt8(out, s == "t");
+      return Status::Ok();
+    case ValueKind::kInt16: return AppendInt<int16_t>(type, s, out);
+    case ValueKind::kInt32: return AppendInt<int32_t>(type, s, out);
+    case ValueKind::kInt64: return AppendInt<int64_t>(type, s, out);
+    case ValueKind::kFloat32: return AppendFloat<float>(type, s, out);
+    case ValueKind::kFloat64: return AppendFloat<double>(type, s, out);
+    case ValueKind::kDecimal: return AppendDecimal(type, s, out);
+    case ValueKind::kString:
+      AppendVarUInt(out, s.size());
+      out.append(s);
+      return Status::Ok();
+    case ValueKind::kBytes: return AppendBytes(type, s, out);
+    case ValueKind::kDate: return AppendDate(type, s, out);
+    case ValueKind::kTimestamp: return AppendTimestamp(type, s, out);
+    case ValueKind::kUuid: return AppendUuid(type, s, out);
+  }
+  return Status::Fatal("unknown value kind");
+}
+
+Result<size_t> EncodedSize(const ColumnType& type, std::string_view data) {
+  size_t prefix = 0;
+  if (type.nullable) {
+    if (data.empty()) return Status::Fatal("truncated RowBinary: missing Nullable marker");
+    if (data[0] != 0) return size_t{1};
+    prefix = 1;
+  }
+  size_t width = FixedWidth(type);
+  if (width == 0) {
+    uint64_t len = 0;
+    const size_t n = ReadVarUInt(data.substr(prefix), len);
+    if (n == 0) return Status::Fatal("truncated RowBinary: bad string length");
+    if (len > data.size()) return Status::Fatal("truncated RowBinary: string longer than the data");
+    width = n + len;
+  }
+  if (prefix + width > data.size()) return Status::Fatal("truncated RowBinary value");
+  return prefix + width;
+}
+
+std::string RenderValue(const ColumnType& type, std::string_view b) {
+  if (type.nullable) {
+    if (b.empty() || b[0] != 0) return "NULL";
+    b.remove_prefix(1);
+  }
+  if (b.size() < FixedWidth(type)) return "<truncated>";
+  switch (type.kind) {
+    case ValueKind::kBool: return b[0] ? "true" : "false";
+    case ValueKind::kInt16: return std::to_string(LoadLittleEndian<int16_t>(b));
+    case ValueKind::kInt32:
+    case ValueKind::kDate: return std::to_string(LoadLittleEndian<int32_t>(b));
+    case ValueKind::kInt64:
+    case ValueKind::kTimestamp: return std::to_string(LoadLittleEndian<int64_t>(b));
+    case ValueKind::kFloat32: return fmt::format("{}", LoadLittleEndian<float>(b));
+    case ValueKind::kFloat64: return fmt::format("{}", LoadLittleEndian<double>(b));
+    case ValueKind::kString: {
+      uint64_t len = 0;
+      const size_t n = ReadVarUInt(b, len);
+      return std::string(b.substr(n, len));
+    }
+    default: {
+      std::string hex;
+      for (char c : b.substr(0, FixedWidth(type) ? FixedWidth(type) : b.size())) {
+        hex += fmt::format("{:02x}", static_cast<uint8_t>(c));
+      }
+      return hex;
+    }
+  }
+}
+
+}  // namespace streamshop::clickhouse

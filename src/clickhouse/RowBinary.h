@@ -1,0 +1,36 @@
+// RowBinary encoding of PostgreSQL text values, and the matching reader. Pure; thread-safe.
+//
+// The PostgreSQL side always speaks text (pgoutput text tuples, COPY text rows) with the session settings
+// of PgConnection (DateStyle ISO, TimeZone UTC, bytea hex). AppendValue converts one such value into
+// the RowBinary bytes of its ClickHouse column (docs/TYPE_MAPPING.md). A value that does not fit its
+// column is a Fatal error naming the value; nothing is silently truncated.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "clickhouse/TypeMapping.h"
+#include "common/Status.h"
+
+namespace streamshop::clickhouse {
+
+// Appends the encoding of `text` (std::nullopt = SQL NULL) for a column of `type`.
+Status AppendValue(const ColumnType& type, std::optional<std::string_view> text, std::string& out);
+
+void AppendUInt8(std::string& out, uint8_t v);
+void AppendUInt64(std::string& out, uint64_t v);
+void AppendVarUInt(std::string& out, uint64_t v);
+
+// Size in bytes of the encoded value at the start of `data` (including a Nullable marker), or an error if
+// `data` is truncated. Used to split RowBinary rows read back from ClickHouse.
+Result<size_t> EncodedSize(const ColumnType& type, std::string_view data);
+
+// Human-readable rendering of one encoded value (as produced by AppendValue), for messages.
+std::string RenderValue(const ColumnType& type, std::string_view encoded);
+
+// Calendar helpers, exposed for tests: days since 1970-01-01 of a proleptic Gregorian date (astronomical year).
+int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day);
+
+}  // namespace streamshop::clickhouse

@@ -1,0 +1,63 @@
+// One replicated table on the ClickHouse side: its name and DDL under the type mapping, and a RowBinary
+// buffer of pending rows. Rows carry `_version` (the change's LSN; 0 for snapshot rows) and `_deleted`.
+// Not thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "clickhouse/ClickHouseClient.h"
+#include "clickhouse/TypeMapping.h"
+#include "pg/Catalog.h"
+
+namespace streamshop::clickhouse {
+
+struct TargetColumn {
+  std::string name;
+  ColumnType type;
+  int key_position = 0;  // as in pg::ColumnInfo
+};
+
+using RowValues = std::vector<std::optional<std::string_view>>;
+
+class TableWriter {
+ public:
+  TableWriter(const pg::TableInfo& table, Dialect dialect, const std::string& database);
+
+  // "raw_<table>" for schema public, "raw_<schema>__<table>" otherwise.
+  static std::string TargetName(const std::string& schema, const std::string& table);
+
+  const pg::TableInfo& source() const { return source_; }
+  const std::string& target() const { return target_; }  // quoted `database`.`raw_x`
+  const std::vector<TargetColumn>& columns() const { return columns_; }
+  std::string CreateTableSql() const;
+  // "SELECT <columns> FROM <target> FINAL WHERE _deleted = 0 FORMAT RowBinary".
+  std::string SelectLiveRowsSql() const;
+  // Primary-key columns of `values` as "col=value, …" for messages.
+  std::string DescribeKey(const RowValues& values) const;
+
+  // Encodes the column values of a row (PostgreSQL text, std::nullopt = NULL) in table column order, plus
+  // _version and _deleted. On error nothing is appended and the error names the table and column.
+  Status AppendRow(const RowValues& values, uint64_t version, bool deleted);
+  // Encodes only the columns (no _version/_deleted) into `out`; used by verify.
+  Status EncodeColumns(const RowValues& values, std::string& out) const;
+
+  size_t pending_rows() const { return pending_rows_; }
+  size_t pending_bytes() const { return buffer_.size(); }
+  // Inserts the pending rows; they are dropped from the buffer only when ClickHouse acknowledged them.
+  Status Flush(ClickHouseClient& ch);
+  void DiscardPending();
+
+ private:
+  pg::TableInfo source_;
+  Dialect dialect_;
+  std::string target_;
+  std::vector<TargetColumn> columns_;
+  std::string insert_sql_;
+  std::string buffer_;
+  size_t pending_rows_ = 0;
+};
+
+}  // namespace streamshop::clickhouse

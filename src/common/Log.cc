@@ -1,0 +1,32 @@
+#include "common/Log.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <ctime>
+
+namespace streamshop {
+namespace {
+std::atomic<LogLevel> g_level{LogLevel::kInfo};
+constexpr const char* kNames[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+}  // namespace
+
+void SetLogLevel(LogLevel level) { g_level = level; }
+
+void LogLine(LogLevel level, std::string_view message) {
+  if (level < g_level.load()) return;
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t secs = std::chrono::system_clock::to_time_t(now);
+  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  // "\r\33[K" clears a progress line that may be on the terminal.
+  const char* clear = isatty(STDERR_FILENO) ? "\r\33[K" : "";
+  std::string line = fmt::format("{}{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z {} {}\n", clear, tm.tm_year + 1900,
+                                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis,
+                                 kNames[static_cast<int>(level)], message);
+  [[maybe_unused]] ssize_t n = write(STDERR_FILENO, line.data(), line.size());
+}
+
+}  // namespace streamshop

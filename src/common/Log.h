@@ -1,0 +1,33 @@
+// Minimal leveled logging to stderr: "2026-11-24T06:41:53.123Z INFO message". Thread-safe (one write per line).
+// Never pass secrets: URLs go through RedactUrl() first.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <string_view>
+
+namespace streamshop {
+
+enum class LogLevel { kDebug, kInfo, kWarn, kError };
+
+void SetLogLevel(LogLevel level);
+void LogLine(LogLevel level, std::string_view message);
+
+template <typename... Args>
+void LogInfo(fmt::format_string<Args...> f, Args&&... args) {
+  LogLine(LogLevel::kInfo, fmt::format(f, std::forward<Args>(args)...));
+}
+template <typename... Args>
+void LogWarn(fmt::format_string<Args...> f, Args&&... args) {
+  LogLine(LogLevel::kWarn, fmt::format(f, std::forward<Args>(args)...));
+}
+template <typename... Args>
+void LogError(fmt::format_string<Args...> f, Args&&... args) {
+  LogLine(LogLevel::kError, fmt::format(f, std::forward<Args>(args)...));
+}
+template <typename... Args>
+void LogDebug(fmt::format_string<Args...> f, Args&&... args) {
+  LogLine(LogLevel::kDebug, fmt::format(f, std::forward<Args>(args)...));
+}
+
+}  // namespace streamshop

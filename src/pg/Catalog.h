@@ -1,0 +1,58 @@
+// Source-side catalog: server checks, the publication, published tables with their primary keys, slots.
+// Stateless functions over a normal (non-replication) PgConnection; errors name the object and the fix.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/Lsn.h"
+#include "common/Status.h"
+#include "pg/PgConnection.h"
+
+namespace streamshop::pg {
+
+struct ColumnInfo {
+  std::string name;
+  uint32_t type_oid = 0;
+  int32_t typmod = -1;
+  int key_position = 0;  // 1-based position in the primary key, 0 if not a key column
+};
+
+struct TableInfo {
+  uint32_t oid = 0;
+  std::string schema;
+  std::string name;
+  std::vector<ColumnInfo> columns;  // attnum order, without dropped and generated columns (as pgoutput sends them)
+
+  std::string QualifiedName() const { return schema + "." + name; }
+  std::string QuotedName() const { return PgConnection::QuoteIdent(schema) + "." + PgConnection::QuoteIdent(name); }
+};
+
+struct SlotState {
+  std::optional<int> active_pid;  // set while a walsender streams from it
+  std::optional<Lsn> confirmed_flush;
+  std::string database;
+};
+
+// wal_level = logical and a role allowed to replicate.
+Status CheckSource(PgConnection& conn);
+
+// Creates `publication` if missing: for `tables` ("schema.table" or "table"), or all tables in schema public.
+Status EnsurePublication(PgConnection& conn, const std::string& publication, const std::vector<std::string>& tables);
+
+// Tables of the publication, each with its columns and primary key. A table without a primary key, or one
+// this role cannot SELECT, is a Fatal error naming the table and the fix.
+Result<std::vector<TableInfo>> LoadPublishedTables(PgConnection& conn, const std::string& publication);
+
+// One table by OID (after a Relation message announced a new or changed table).
+Result<TableInfo> LoadTable(PgConnection& conn, uint32_t oid);
+
+// COPY (SELECT <columns> FROM <table>) TO STDOUT, columns in TableInfo order.
+std::string CopySql(const TableInfo& table);
+
+Result<std::optional<SlotState>> GetSlot(PgConnection& conn, const std::string& slot);
+Status DropSlot(PgConnection& conn, const std::string& slot);
+
+}  // namespace streamshop::pg

@@ -1,0 +1,385 @@
+#include "pipeline/Replicator.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "common/Log.h"
+#include "common/Url.h"
+#include "pg/PgReplicationStream.h"
+#include "clickhouse/TargetSchema.h"
+#include "pg/CopyTextParser.h"
+
+namespace streamshop::pipeline {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using clickhouse::RowValues;
+using clickhouse::TableWriter;
+using namespace clickhouse;  // NOLINT: DDL helpers
+
+// Microseconds between the Unix epoch and the PostgreSQL epoch (2000-01-01).
+constexpr int64_t kPgEpochOffsetUs = 946'684'800'000'000;
+
+pg::PgTimestamp PgNow() {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  return std::chrono::duration_cast<std::chrono::microseconds>(now).count() - kPgEpochOffsetUs;
+}
+
+std::string HumanBytes(uint64_t b) {
+  if (b < 1024) return fmt::format("{} B", b);
+  if (b < (1u << 20)) return fmt::format("{:.1f} kB", b / 1024.0);
+  if (b < (1u << 30)) return fmt::format("{:.1f} MB", b / 1048576.0);
+  return fmt::format("{:.1f} GB", b / 1073741824.0);
+}
+
+}  // namespace
+
+// State of one connection lifetime. Everything here is discarded on a Retryable error.
+struct Replicator::Session {
+  Session(const ReplicatorOptions& o, const std::atomic<bool>& s) : options(o), stop(s) {}
+  const ReplicatorOptions& options;
+  const std::atomic<bool>& stop;
+  std::unique_ptr<clickhouse::ClickHouseClient> ch;
+  clickhouse::Dialect dialect = clickhouse::Dialect::kLegacy;
+  std::unique_ptr<pg::PgConnection> catalog;
+  std::map<uint32_t, std::unique_ptr<TableWriter>> writers;  // by table OID
+
+  // Acknowledgement bookkeeping (see the class comment).
+  bool in_transaction = false;
+  Lsn last_commit_end;       // end LSN of the last transaction received in full
+  pg::PgTimestamp last_commit_time = 0;
+  Lsn acked;                 // what the slot has been told is durable
+  Lsn server_wal_end;
+  Clock::time_point first_pending{};
+  Clock::time_point last_status = Clock::now();
+
+  // Progress counters.
+  uint64_t events = 0;
+  uint64_t events_at_last_progress = 0;
+  Clock::time_point last_progress = Clock::now();
+  std::map<std::string, uint64_t> rows_per_table;
+
+  RowValues values;  // reused per change
+
+  size_t PendingRows() const {
+    size_t n = 0;
+    for (const auto& [oid, w] : writers) n += w->pending_rows();
+    return n;
+  }
+  size_t PendingBytes() const {
+    size_t n = 0;
+    for (const auto& [oid, w] : writers) n += w->pending_bytes();
+    return n;
+  }
+
+  Result<TableWriter*> EnsureWriter(const pg::TableInfo& table) {
+    auto writer = std::make_unique<TableWriter>(table, dialect, options.database);
+    SS_RETURN_IF_ERROR(EnsureTargetTable(*ch, *writer));
+    TableWriter* raw = writer.get();
+    writers[table.oid] = std::move(writer);
+    return raw;
+  }
+
+  Status FlushAll() {
+    for (auto& [oid, w] : writers) SS_RETURN_IF_ERROR(w->Flush(*ch));
+    first_pending = {};
+    return Status::Ok();
+  }
+
+  Status SendStatus(pg::ReplicationStream& stream, bool reply_requested) {
+    last_status = Clock::now();
+    return stream.Send(pg::EncodeStandbyStatus(acked, acked, acked, PgNow(), reply_requested));
+  }
+
+  // Flushes everything pending, then acknowledges the last complete transaction.
+  Status FlushAndAck(pg::ReplicationStream& stream) {
+    SS_RETURN_IF_ERROR(FlushAll());
+    if (last_commit_end > acked) {
+      acked = last_commit_end;
+      return SendStatus(stream, false);
+    }
+    return Status::Ok();
+  }
+
+  void MaybePrintProgress(std::string_view phase) {
+    if (!options.progress) return;
+    const auto now = Clock::now();
+    const double secs = std::chrono::duration<double>(now - last_progress).count();
+    if (secs < 1.0) return;
+    const uint64_t lag_bytes = server_wal_end > acked && acked.value ? server_wal_end.value - acked.value : 0;
+    const double lag_secs =
+        last_commit_end > acked ? std::max<double>(0, (PgNow() - last_commit_time) / 1e6) : 0.0;
+    std::string tables;
+    for (const auto& [name, n] : rows_per_table) tables += fmt::format(" {}={}", name, n);
+    fmt::print(stderr, "\r\33[K{} | {:.0f} ev/s | lag {} {:.1f}s |{}", phase, (events - events_at_last_progress) / secs,
+               HumanBytes(lag_bytes), lag_secs, tables);
+    fflush(stderr);
+    events_at_last_progress = events;
+    last_progress = now;
+  }
+
+  Status Snapshot(pg::PgReplicationStream& repl);
+  Status Stream(pg::PgReplicationStream& repl);
+  Status HandleChange(const pg::PgoutputMessage& msg, Lsn lsn);
+  Status HandleRelation(const pg::RelationMessage& rel);
+  Status HandleTruncate(const pg::TruncateMessage& t);
+  Status TupleToValues(const TableWriter& w, const pg::Tuple& tuple, const pg::Tuple* old_full);
+};
+
+Replicator::Replicator(ReplicatorOptions options) : options_(std::move(options)) {}
+Replicator::~Replicator() = default;
+
+Status Replicator::Run(const std::atomic<bool>& stop) {
+  auto backoff = std::chrono::milliseconds(500);
+  while (!stop) {
+    bool streamed = false;
+    Status st = RunSession(stop, streamed);
+    if (st.ok() || stop) return st;
+    if (st.fatal()) return st;
+    if (streamed) backoff = std::chrono::milliseconds(500);
+    LogWarn("{} — retrying in {:.1f}s (nothing is acknowledged that ClickHouse has not stored)", st.message(),
+            backoff.count() / 1000.0);
+    for (auto slept = std::chrono::milliseconds(0); slept < backoff && !stop; slept += std::chrono::milliseconds(50)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(30'000));
+  }
+  return Status::Ok();
+}
+
+Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
+  Session s(options_, stop);
+  SS_ASSIGN_OR_RETURN(pg::PgConnection catalog, pg::PgConnection::Connect(options_.pg_url));
+  s.catalog = std::make_unique<pg::PgConnection>(std::move(catalog));
+  SS_RETURN_IF_ERROR(pg::CheckSource(*s.catalog));
+  SS_RETURN_IF_ERROR(pg::EnsurePublication(*s.catalog, options_.publication, options_.tables));
+  SS_ASSIGN_OR_RETURN(std::vector<pg::TableInfo> tables, pg::LoadPublishedTables(*s.catalog, options_.publication));
+  if (tables.empty()) {
+    return Status::Fatal(fmt::format("publication '{}' has no tables: add some (ALTER PUBLICATION {} ADD TABLE …)",
+                                     options_.publication, options_.publication));
+  }
+
+  s.ch = clickhouse::MakeClickHouseClient(options_.clickhouse_url);
+  SS_ASSIGN_OR_RETURN(s.dialect, DetectDialect(*s.ch));
+  SS_RETURN_IF_ERROR(EnsureDatabase(*s.ch, options_.database));
+
+  SS_ASSIGN_OR_RETURN(pg::PgReplicationStream repl, pg::PgReplicationStream::Connect(options_.pg_url));
+  SS_ASSIGN_OR_RETURN(pg::SystemIdentity identity, repl.IdentifySystem());
+  const std::string state_key = fmt::format("{}/{}/{}", identity.system_id, identity.dbname, options_.slot);
+
+  SS_ASSIGN_OR_RETURN(std::optional<pg::SlotState> slot, pg::GetSlot(*s.catalog, options_.slot));
+  if (slot && slot->active_pid) {
+    return Status::Retryable(fmt::format(
+        "replication slot '{}' is in use by PostgreSQL backend pid {} (another streamshop process?): stop it, or "
+        "give this one its own --slot",
+        options_.slot, *slot->active_pid));
+  }
+  if (slot && slot->database != identity.dbname) {
+    return Status::Fatal(fmt::format("replication slot '{}' belongs to database '{}', not '{}': use another --slot",
+                                     options_.slot, slot->database, identity.dbname));
+  }
+  SS_ASSIGN_OR_RETURN(bool snapshot_done, IsSnapshotDone(*s.ch, options_.database, state_key));
+  for (const auto& t : tables) {
+    auto w = s.EnsureWriter(t);
+    if (!w.ok()) return w.status();
+  }
+
+  if (!slot || !snapshot_done) {
+    if (slot) {
+      LogInfo("slot '{}' exists but its initial snapshot did not complete: dropping it and starting over",
+              options_.slot);
+      SS_RETURN_IF_ERROR(pg::DropSlot(*s.catalog, options_.slot));
+    }
+    SS_RETURN_IF_ERROR(s.Snapshot(repl));
+    if (stop) return Status::Ok();
+    SS_RETURN_IF_ERROR(MarkSnapshotDone(*s.ch, options_.database, state_key));
+  } else {
+    LogInfo("resuming slot '{}' from confirmed LSN {}", options_.slot,
+            slot->confirmed_flush ? slot->confirmed_flush->ToString() : "?");
+  }
+
+  SS_RETURN_IF_ERROR(repl.Start(options_.slot, options_.publication));
+  streamed = true;
+  return s.Stream(repl);
+}
+
+Status Replicator::Session::Snapshot(pg::PgReplicationStream& repl) {
+  SS_ASSIGN_OR_RETURN(pg::CreatedSlot created, repl.CreateSlot(options.slot));
+  LogInfo("created slot '{}' at {}; taking the initial snapshot of {} table(s)", options.slot,
+          created.consistent_point.ToString(), writers.size());
+  // A new slot means a full snapshot: rows left from an earlier slot could be stale.
+  for (auto& [oid, w] : writers) SS_RETURN_IF_ERROR(TruncateTarget(*ch, *w));
+
+  SS_ASSIGN_OR_RETURN(pg::PgConnection conn, pg::PgConnection::Connect(options.pg_url));
+  SS_RETURN_IF_ERROR(conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").status());
+  SS_RETURN_IF_ERROR(
+      conn.Exec(fmt::format("SET TRANSACTION SNAPSHOT {}", pg::PgConnection::QuoteLiteral(created.snapshot_name)))
+          .status());
+  pg::CopyTextParser parser;
+  for (auto& [oid, w] : writers) {
+    TableWriter& writer = *w;
+    uint64_t& rows = rows_per_table[writer.source().name];
+    const Status st = conn.CopyOut(pg::CopySql(writer.source()), [&](std::string_view line) -> Status {
+      SS_ASSIGN_OR_RETURN(auto fields, parser.Parse(line));
+      SS_RETURN_IF_ERROR(writer.AppendRow(*fields, /*version=*/0, /*deleted=*/false));
+      ++rows;
+      ++events;
+      if (writer.pending_rows() >= options.batch_rows || writer.pending_bytes() >= options.batch_bytes) {
+        SS_RETURN_IF_ERROR(writer.Flush(*ch));
+        MaybePrintProgress("snapshot");
+        if (stop) return Status::Retryable("interrupted");
+      }
+      return Status::Ok();
+    });
+    if (stop) return Status::Ok();
+    SS_RETURN_IF_ERROR(st);
+    SS_RETURN_IF_ERROR(writer.Flush(*ch));
+    LogInfo("snapshot of {}: {} rows", writer.source().QualifiedName(), rows);
+  }
+  SS_RETURN_IF_ERROR(conn.Exec("COMMIT").status());
+  acked = created.consistent_point;
+  return Status::Ok();
+}
+
+Status Replicator::Session::Stream(pg::PgReplicationStream& repl) {
+  LogInfo("streaming changes of publication '{}' from slot '{}'", options.publication, options.slot);
+  while (true) {
+    if (stop) {
+      SS_RETURN_IF_ERROR(FlushAndAck(repl));
+      SS_RETURN_IF_ERROR(SendStatus(repl, false));
+      if (options.progress) fmt::print(stderr, "\n");
+      LogInfo("stopped cleanly; slot '{}' confirmed up to {}", options.slot, acked.ToString());
+      return Status::Ok();
+    }
+    SS_ASSIGN_OR_RETURN(std::optional<std::string_view> data, repl.Read(std::chrono::milliseconds(100)));
+    if (data) {
+      SS_ASSIGN_OR_RETURN(pg::CopyDataMessage frame, pg::DecodeCopyData(*data));
+      if (auto* ka = std::get_if<pg::Keepalive>(&frame)) {
+        server_wal_end = std::max(server_wal_end, ka->wal_end);
+        // Idle and nothing pending: everything up to wal_end is settled, so the slot may advance.
+        if (!in_transaction && PendingRows() == 0 && ka->wal_end > acked) acked = ka->wal_end;
+        if (ka->reply_requested) SS_RETURN_IF_ERROR(SendStatus(repl, false));
+      } else {
+        const auto& xlog = std::get<pg::XLogData>(frame);
+        server_wal_end = std::max(server_wal_end, xlog.wal_end);
+        SS_ASSIGN_OR_RETURN(pg::PgoutputMessage msg, pg::DecodePgoutput(xlog.payload));
+        SS_RETURN_IF_ERROR(HandleChange(msg, xlog.wal_start));
+      }
+    }
+    const size_t pending = PendingRows();
+    if (pending > 0 && first_pending == Clock::time_point{}) first_pending = Clock::now();
+    if (pending >= options.batch_rows || PendingBytes() >= options.batch_bytes ||
+        (pending > 0 && Clock::now() - first_pending >= options.flush_interval)) {
+      SS_RETURN_IF_ERROR(FlushAndAck(repl));
+    }
+    if (Clock::now() - last_status >= options.status_interval) SS_RETURN_IF_ERROR(SendStatus(repl, false));
+    MaybePrintProgress("streaming");
+  }
+}
+
+Status Replicator::Session::HandleChange(const pg::PgoutputMessage& msg, Lsn lsn) {
+  return std::visit(
+      [&](const auto& m) -> Status {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, pg::BeginMessage>) {
+          in_transaction = true;
+        } else if constexpr (std::is_same_v<T, pg::CommitMessage>) {
+          in_transaction = false;
+          last_commit_end = m.end_lsn;
+          last_commit_time = m.commit_time;
+        } else if constexpr (std::is_same_v<T, pg::RelationMessage>) {
+          return HandleRelation(m);
+        } else if constexpr (std::is_same_v<T, pg::TruncateMessage>) {
+          return HandleTruncate(m);
+        } else if constexpr (std::is_same_v<T, pg::InsertMessage> || std::is_same_v<T, pg::UpdateMessage> ||
+                             std::is_same_v<T, pg::DeleteMessage>) {
+          auto it = writers.find(m.relid);
+          if (it == writers.end()) return Status::Fatal(fmt::format("change for unknown relation OID {}", m.relid));
+          TableWriter& w = *it->second;
+          ++events;
+          ++rows_per_table[w.source().name];
+          if constexpr (std::is_same_v<T, pg::InsertMessage>) {
+            SS_RETURN_IF_ERROR(TupleToValues(w, m.new_tuple, nullptr));
+            return w.AppendRow(values, lsn.value, false);
+          } else if constexpr (std::is_same_v<T, pg::DeleteMessage>) {
+            SS_RETURN_IF_ERROR(TupleToValues(w, m.old_tuple, nullptr));
+            return w.AppendRow(values, lsn.value, true);
+          } else {
+            if (m.old_kind != 0) {
+              // The old key is gone if the key changed: delete it before writing the new row.
+              SS_RETURN_IF_ERROR(TupleToValues(w, m.old_tuple, nullptr));
+              const std::string old_key = w.DescribeKey(values);
+              SS_RETURN_IF_ERROR(TupleToValues(w, m.new_tuple, m.old_kind == 'O' ? &m.old_tuple : nullptr));
+              if (w.DescribeKey(values) != old_key) {
+                RowValues new_values = values;
+                SS_RETURN_IF_ERROR(TupleToValues(w, m.old_tuple, nullptr));
+                SS_RETURN_IF_ERROR(w.AppendRow(values, lsn.value, true));
+                values = std::move(new_values);
+              }
+            } else {
+              SS_RETURN_IF_ERROR(TupleToValues(w, m.new_tuple, nullptr));
+            }
+            return w.AppendRow(values, lsn.value, false);
+          }
+        }
+        return Status::Ok();  // Origin, Type, logical Message: nothing to store in raw tables
+      },
+      msg);
+}
+
+Status Replicator::Session::TupleToValues(const TableWriter& w, const pg::Tuple& tuple, const pg::Tuple* old_full) {
+  const auto& cols = w.columns();
+  if (tuple.size() != cols.size()) {
+    return Status::Fatal(fmt::format("table {}: change has {} columns but the table has {}",
+                                     w.source().QualifiedName(), tuple.size(), cols.size()));
+  }
+  values.resize(cols.size());
+  for (size_t i = 0; i < cols.size(); ++i) {
+    const pg::TupleValue* v = &tuple[i];
+    if (v->kind == pg::TupleValue::Kind::kUnchangedToast && old_full && i < old_full->size()) v = &(*old_full)[i];
+    switch (v->kind) {
+      case pg::TupleValue::Kind::kNull: values[i] = std::nullopt; break;
+      case pg::TupleValue::Kind::kText: values[i] = v->data; break;
+      case pg::TupleValue::Kind::kUnchangedToast:
+        return Status::Fatal(fmt::format(
+            "table {} column {}: UPDATE left a TOASTed value unchanged and PostgreSQL did not send it; set "
+            "ALTER TABLE {} REPLICA IDENTITY FULL so the old value is sent",
+            w.source().QualifiedName(), cols[i].name, w.source().QuotedName()));
+      case pg::TupleValue::Kind::kBinary:
+        return Status::Fatal(fmt::format("table {}: unexpected binary tuple value", w.source().QualifiedName()));
+    }
+  }
+  return Status::Ok();
+}
+
+Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
+  auto it = writers.find(rel.relid);
+  if (it != writers.end() && it->second->columns().size() == rel.columns.size()) {
+    bool same = true;
+    for (size_t i = 0; i < rel.columns.size(); ++i) same &= it->second->columns()[i].name == rel.columns[i].name;
+    if (same) return Status::Ok();
+  }
+  // New table or changed columns: flush what was encoded under the old shape, then re-read the catalog.
+  SS_RETURN_IF_ERROR(FlushAll());
+  SS_ASSIGN_OR_RETURN(pg::TableInfo table, pg::LoadTable(*catalog, rel.relid));
+  LogInfo("relation {}.{} ({} columns) announced; ensuring its ClickHouse table", rel.nspname, rel.relname,
+          rel.columns.size());
+  auto w = EnsureWriter(table);
+  if (!w.ok()) return w.status();
+  return Status::Ok();
+}
+
+Status Replicator::Session::HandleTruncate(const pg::TruncateMessage& t) {
+  SS_RETURN_IF_ERROR(FlushAll());
+  for (uint32_t relid : t.relids) {
+    auto it = writers.find(relid);
+    if (it == writers.end()) continue;
+    LogInfo("truncate of {}", it->second->source().QualifiedName());
+    SS_RETURN_IF_ERROR(TruncateTarget(*ch, *it->second));
+  }
+  return Status::Ok();
+}
+
+}  // namespace streamshop::pipeline

@@ -1,0 +1,57 @@
+// `streamshop replicate`: PostgreSQL logical replication (pgoutput) straight into ClickHouse, no broker.
+//
+// Lifecycle of a session: check the source, ensure publication and slot; if the slot is new (or its initial
+// snapshot never completed) take a consistent snapshot through the slot's exported snapshot (rows get
+// _version 0, so any streamed change wins), then stream. Each change becomes one row with _version = the
+// change's own LSN. Pending rows are flushed by count, bytes or age; only after ClickHouse acknowledged a
+// flush does the slot's confirmed LSN move, and only to the end of the last transaction received in full.
+// Any Retryable error ends the session, drops unacknowledged state and starts over from the slot after a
+// backoff: duplicates are harmless (same key, same version). Not thread-safe; Run() blocks.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "clickhouse/ClickHouseClient.h"
+#include "clickhouse/TableWriter.h"
+#include "common/Lsn.h"
+#include "common/Status.h"
+#include "pg/Catalog.h"
+#include "pg/PgoutputDecoder.h"
+
+namespace streamshop::pipeline {
+
+struct ReplicatorOptions {
+  std::string pg_url;
+  std::string clickhouse_url;
+  std::string publication = "streamshop";
+  std::string slot = "streamshop";
+  std::vector<std::string> tables;  // publication tables when creating it; empty = all of schema public
+  std::string database = "analytics";
+  size_t batch_rows = 200'000;
+  size_t batch_bytes = 32 << 20;
+  std::chrono::milliseconds flush_interval{200};
+  std::chrono::seconds status_interval{10};
+  bool progress = false;  // one-line progress on stderr every second
+};
+
+class Replicator {
+ public:
+  explicit Replicator(ReplicatorOptions options);
+  ~Replicator();
+
+  // Runs until `stop` is set (flushes, acknowledges and returns Ok) or a Fatal error.
+  Status Run(const std::atomic<bool>& stop);
+
+ private:
+  struct Session;
+  Status RunSession(const std::atomic<bool>& stop, bool& streamed);
+
+  ReplicatorOptions options_;
+};
+
+}  // namespace streamshop::pipeline

@@ -1,0 +1,121 @@
+#include "pipeline/Verifier.h"
+
+#include <fmt/format.h>
+#include <xxhash.h>
+
+#include <unordered_map>
+
+#include "clickhouse/RowBinary.h"
+#include "clickhouse/TableWriter.h"
+#include "clickhouse/TargetSchema.h"
+#include "pg/Catalog.h"
+#include "pg/CopyTextParser.h"
+
+namespace streamshop::pipeline {
+namespace {
+
+using clickhouse::TableWriter;
+
+struct EncodedRow {
+  std::string key;  // encoded key columns, in table order
+  uint64_t hash = 0;
+};
+
+// Splits one encoded row at the start of `data` into key bytes and a hash of all its bytes; returns the
+// row's length.
+Result<size_t> SplitRow(const TableWriter& w, std::string_view data, EncodedRow& row) {
+  row.key.clear();
+  size_t offset = 0;
+  for (const auto& c : w.columns()) {
+    SS_ASSIGN_OR_RETURN(size_t n, clickhouse::EncodedSize(c.type, data.substr(offset)));
+    if (c.key_position > 0) row.key.append(data.substr(offset, n));
+    offset += n;
+  }
+  row.hash = XXH3_64bits(data.data(), offset);
+  return offset;
+}
+
+std::string DescribeKey(const TableWriter& w, std::string_view key) {
+  std::string out;
+  size_t offset = 0;
+  for (const auto& c : w.columns()) {
+    if (c.key_position == 0) continue;
+    auto n = clickhouse::EncodedSize(c.type, key.substr(offset));
+    if (!n.ok()) break;
+    out += fmt::format("{}{}={}", out.empty() ? "" : ", ", c.name, clickhouse::RenderValue(c.type, key.substr(offset, *n)));
+    offset += *n;
+  }
+  return out;
+}
+
+Result<TableVerdict> VerifyTable(pg::PgConnection& pg, clickhouse::ClickHouseClient& ch, const TableWriter& w,
+                                 size_t max_keys) {
+  TableVerdict v;
+  v.table = w.source().QualifiedName();
+  std::unordered_map<std::string, uint64_t> pg_rows;
+  pg::CopyTextParser parser;
+  std::string encoded;
+  EncodedRow row;
+  SS_RETURN_IF_ERROR(pg.CopyOut(pg::CopySql(w.source()), [&](std::string_view line) -> Status {
+    SS_ASSIGN_OR_RETURN(auto fields, parser.Parse(line));
+    encoded.clear();
+    SS_RETURN_IF_ERROR(w.EncodeColumns(*fields, encoded));
+    SS_RETURN_IF_ERROR(SplitRow(w, encoded, row).status());
+    pg_rows.emplace(row.key, row.hash);
+    v.pg_checksum += row.hash;
+    ++v.pg_rows;
+    return Status::Ok();
+  }));
+
+  SS_ASSIGN_OR_RETURN(std::string ch_data, ch.Query(w.SelectLiveRowsSql()));
+  auto report = [&](std::string_view key, std::string_view what) {
+    ++v.differing_rows;
+    if (v.differing_keys.size() < max_keys) v.differing_keys.push_back(fmt::format("{} ({})", DescribeKey(w, key), what));
+  };
+  for (std::string_view rest = ch_data; !rest.empty();) {
+    SS_ASSIGN_OR_RETURN(size_t n, SplitRow(w, rest, row));
+    rest.remove_prefix(n);
+    v.ch_checksum += row.hash;
+    ++v.ch_rows;
+    auto it = pg_rows.find(row.key);
+    if (it == pg_rows.end()) {
+      report(row.key, "only in ClickHouse");
+      continue;
+    }
+    if (it->second != row.hash) report(row.key, "values differ");
+    pg_rows.erase(it);
+  }
+  for (const auto& [key, hash] : pg_rows) report(key, "missing in ClickHouse");
+  return v;
+}
+
+}  // namespace
+
+Result<std::vector<TableVerdict>> VerifyTables(const VerifyOptions& options) {
+  SS_ASSIGN_OR_RETURN(pg::PgConnection pg, pg::PgConnection::Connect(options.pg_url));
+  SS_RETURN_IF_ERROR(pg.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").status());
+  SS_ASSIGN_OR_RETURN(std::vector<pg::TableInfo> tables, pg::LoadPublishedTables(pg, options.publication));
+  auto ch = clickhouse::MakeClickHouseClient(options.clickhouse_url);
+  SS_ASSIGN_OR_RETURN(clickhouse::Dialect dialect, clickhouse::DetectDialect(*ch));
+  std::vector<TableVerdict> verdicts;
+  for (const auto& t : tables) {
+    TableWriter w(t, dialect, options.database);
+    SS_ASSIGN_OR_RETURN(TableVerdict v, VerifyTable(pg, *ch, w, options.max_reported_keys));
+    verdicts.push_back(std::move(v));
+  }
+  SS_RETURN_IF_ERROR(pg.Exec("COMMIT").status());
+  return verdicts;
+}
+
+std::string FormatVerdicts(const std::vector<TableVerdict>& verdicts) {
+  std::string out = fmt::format("{:<32} {:>10} {:>10} {:>18} {:>18}  {}\n", "table", "pg rows", "ch rows",
+                                "pg checksum", "ch checksum", "status");
+  for (const auto& v : verdicts) {
+    out += fmt::format("{:<32} {:>10} {:>10} {:>18x} {:>18x}  {}\n", v.table, v.pg_rows, v.ch_rows, v.pg_checksum,
+                       v.ch_checksum, v.ok() ? "OK" : fmt::format("DIFFERENT ({} rows)", v.differing_rows));
+    for (const auto& k : v.differing_keys) out += fmt::format("    {}\n", k);
+  }
+  return out;
+}
+
+}  // namespace streamshop::pipeline

@@ -1,0 +1,40 @@
+// `streamshop verify`: proves the invariant of ENGINEERING.md §3 for every published table. For each table it
+// reads PostgreSQL (one REPEATABLE READ snapshot, COPY text) and ClickHouse (`raw_x FINAL WHERE _deleted = 0`,
+// RowBinary), encodes the PostgreSQL rows under the same type mapping the pipeline uses, and compares row
+// counts, an order-independent checksum (sum of per-row XXH3 hashes) and, row by row, the values per primary
+// key. Holds one table's PostgreSQL key→hash map in memory at a time. Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/Status.h"
+
+namespace streamshop::pipeline {
+
+struct VerifyOptions {
+  std::string pg_url;
+  std::string clickhouse_url;
+  std::string publication = "streamshop";
+  std::string database = "analytics";
+  size_t max_reported_keys = 5;
+};
+
+struct TableVerdict {
+  std::string table;
+  uint64_t pg_rows = 0;
+  uint64_t ch_rows = 0;
+  uint64_t pg_checksum = 0;
+  uint64_t ch_checksum = 0;
+  uint64_t differing_rows = 0;              // missing, extra or different
+  std::vector<std::string> differing_keys;  // the first few, described
+  bool ok() const { return differing_rows == 0 && pg_rows == ch_rows && pg_checksum == ch_checksum; }
+};
+
+Result<std::vector<TableVerdict>> VerifyTables(const VerifyOptions& options);
+
+// The per-table report printed by the CLI.
+std::string FormatVerdicts(const std::vector<TableVerdict>& verdicts);
+
+}  // namespace streamshop::pipeline
