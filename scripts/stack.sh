@@ -104,16 +104,15 @@ pg_port_running() { sed -n 4p "$(pg_data)/postmaster.pid"; }
 # /var/tmp/streamshop-<sha1 of the state dir, 12 chars>/postgres and <dir>/postgres is a symlink
 # to it; `destroy` removes that target too.
 pg_make_dir() {
-  [[ -e "$PG_DIR" ]] && return 0
-  local target=$PG_DIR
-  if ((EUID == 0)) && ! runuser -u postgres -- test -x "$STATE_DIR" || ((${#PG_DIR} > 80)); then
-    target=/var/tmp/streamshop-$(printf '%s' "$STATE_DIR" | sha1sum | cut -c1-12)/postgres
-    mkdir -p "$(dirname "$target")"
-    ln -s "$target" "$PG_DIR"
+  if [[ ! -e "$PG_DIR" && ! -L "$PG_DIR" ]]; then
+    if ((EUID == 0)) && ! runuser -u postgres -- test -x "$STATE_DIR" || ((${#PG_DIR} > 80)); then
+      ln -s "/var/tmp/streamshop-$(printf '%s' "$STATE_DIR" | sha1sum | cut -c1-12)/postgres" "$PG_DIR"
+    fi
   fi
-  mkdir -p "$target/log"
-  ((EUID == 0)) && chown -R postgres: "$target"
-  return 0
+  [[ -d "$(pg_real_dir)/log" ]] && return 0   # (also recreates a symlink target that was wiped)
+  mkdir -p "$(pg_real_dir)/log"
+  [[ -L "$PG_DIR" ]] && chmod 755 "$(dirname "$(pg_real_dir)")"
+  if ((EUID == 0)); then chown -R postgres: "$(pg_real_dir)"; fi
 }
 
 pg_init() {
@@ -217,6 +216,7 @@ ch_running() {
   pid_alive "$pid" && [[ "$(pid_cmdline "$pid")" == *" --config-file=$CH_CONFIG "* ]]
 }
 ch_port_running() { sed -n 's:.*<http_port>\(.*\)</http_port>.*:\1:p' "$CH_CONFIG"; }
+ch_tcp_port_running() { sed -n 's:.*<tcp_port>\(.*\)</tcp_port>.*:\1:p' "$CH_CONFIG"; }
 
 # ClickHouse 18.16 config: the root element is <yandex>; paths must end with '/'.
 # No interserver_http_port (only used by replicated tables), so two stacks never collide on it.
@@ -315,12 +315,14 @@ ch_start() {
   (cd "$CH_DIR" && exec setsid nohup "$bin" --config-file="$CH_CONFIG" \
     </dev/null >>"$CH_DIR/log/stdout.log" 2>&1) &
   echo $! >"$CH_PIDFILE"
-  wait_until clickhouse "$CH_DIR/log/clickhouse-server.log" ch_running_or_show_stdout ch_ping
+  wait_until clickhouse "$CH_DIR/log/clickhouse-server.log" ch_running_soon ch_ping
   ch_running || die "clickhouse answers on port $CH_HTTP_PORT but pid $(ch_pid) is not it"
   say "clickhouse: started (pid $(ch_pid), http port $CH_HTTP_PORT, tcp port $CH_TCP_PORT) in $((SECONDS - started)) s"
 }
-ch_running_or_show_stdout() {
-  ch_running || { tail -n 30 "$CH_DIR/log/stdout.log" >&2; return 1; }
+# Until the launcher has exec'd the server, its cmdline is still the shell's.
+ch_running_soon() {
+  ((SECONDS - started < 3)) && pid_alive "$(ch_pid)" || ch_running ||
+    { tail -n 30 "$CH_DIR/log/stdout.log" >&2; return 1; }
 }
 
 ch_stop() {
@@ -383,7 +385,7 @@ cmd_status() {
     say "postgres:   stopped  port $PG_PORT"; ok=3
   fi
   if ch_running; then
-    say "clickhouse: running  port $(ch_port_running)  pid $(ch_pid)"
+    say "clickhouse: running  port $(ch_port_running)  pid $(ch_pid)  (tcp $(ch_tcp_port_running))"
   else
     say "clickhouse: stopped  port $CH_HTTP_PORT"; ok=3
   fi
