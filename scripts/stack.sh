@@ -49,7 +49,7 @@ load_ports() {
   CH_TCP_PORT=${STREAMSHOP_CH_TCP_PORT:-$(saved_port CH_TCP_PORT 19000)}
   local p
   for p in "$PG_PORT" "$CH_HTTP_PORT" "$CH_TCP_PORT"; do
-    [[ "$p" =~ ^[0-9]+$ ]] && ((p > 0 && p < 65536)) || die "invalid port '$p'"
+    if ! [[ "$p" =~ ^[0-9]+$ ]] || ((p < 1 || p > 65535)); then die "invalid port '$p'"; fi
   done
   [[ "$CH_HTTP_PORT" != "$CH_TCP_PORT" ]] || die "ClickHouse HTTP and TCP ports are both $CH_TCP_PORT"
 }
@@ -90,7 +90,7 @@ as_pg() { if ((EUID == 0)); then (cd / && runuser -u postgres -- "$@"); else "$@
 pg_real_dir() { realpath -m "$PG_DIR"; }
 pg_data() { echo "$(pg_real_dir)/data"; }
 pg_log() { echo "$(pg_real_dir)/log/postgres.log"; }
-pg_pid() { [[ -f "$(pg_data)/postmaster.pid" ]] && head -n 1 "$(pg_data)/postmaster.pid" || true; }
+pg_pid() { head -n 1 "$(pg_data)/postmaster.pid" 2>/dev/null || true; }
 # Running = postmaster.pid names a live process that serves this stack's data dir.
 pg_running() {
   local pid
@@ -208,7 +208,7 @@ ch_bin() {
   command -v clickhouse-server || die "clickhouse-server not found; run scripts/bootstrap.sh"
 }
 
-ch_pid() { [[ -f "$CH_PIDFILE" ]] && cat "$CH_PIDFILE" || true; }
+ch_pid() { cat "$CH_PIDFILE" 2>/dev/null || true; }
 # Running = the pid file's process is alive and was started with this stack's config file.
 ch_running() {
   local pid

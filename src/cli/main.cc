@@ -109,6 +109,12 @@ int main(int argc, char** argv) try {
   replicate->add_option("--batch-bytes", rep.batch_bytes, "Flush after this many encoded bytes")->capture_default_str();
   int flush_ms = static_cast<int>(rep.flush_interval.count());
   replicate->add_option("--flush-ms", flush_ms, "Flush pending rows at least this often (ms)")->capture_default_str();
+  std::string snapshot = "initial";
+  replicate
+      ->add_option("--snapshot", snapshot,
+                   "initial: copy existing rows when the slot is new; never: only stream changes from the slot")
+      ->check(CLI::IsMember({"initial", "never"}))
+      ->capture_default_str();
   std::string progress = "auto";
   replicate->add_option("--progress", progress, "Progress line on stderr: auto (on a terminal), on, off")
       ->check(CLI::IsMember({"auto", "on", "off"}))
@@ -137,6 +143,7 @@ int main(int argc, char** argv) try {
   InstallSignalHandlers();
   if (replicate->parsed()) {
     rep.flush_interval = std::chrono::milliseconds(flush_ms);
+    rep.snapshot = snapshot == "initial";
     rep.progress = progress == "on" || (progress == "auto" && isatty(STDERR_FILENO));
     pipeline::Replicator replicator(rep);
     return Report(replicator.Run(g_stop));

@@ -186,7 +186,11 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
     if (!w.ok()) return w.status();
   }
 
-  if (!slot || !snapshot_done) {
+  if (!options_.snapshot && !slot) {
+      SS_ASSIGN_OR_RETURN(pg::CreatedSlot created, repl.CreateSlot(options_.slot));
+      LogInfo("created slot '{}' at {} without an initial snapshot (--snapshot never)", options_.slot,
+              created.consistent_point.ToString());
+  } else if (options_.snapshot && (!slot || !snapshot_done)) {
     if (slot) {
       LogInfo("slot '{}' exists but its initial snapshot did not complete: dropping it and starting over",
               options_.slot);

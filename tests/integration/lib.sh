@@ -31,7 +31,7 @@ trap cleanup EXIT
 
 bash "$REPO/scripts/stack.sh" destroy >/dev/null 2>&1 || true
 bash "$REPO/scripts/stack.sh" up >/dev/null
-mkdir -p "$LOG_DIR"
+rm -rf "$LOG_DIR" && mkdir -p "$LOG_DIR"
 # shellcheck disable=SC1091
 source "$STREAMSHOP_STACK_DIR/env"
 

@@ -4,7 +4,7 @@
 TEST_PORT_BASE=31300
 source "$(dirname "$0")/lib.sh" "$1"
 
-pg -f "$REPO/tests/integration/workload.sql"
+pg -f "$REPO/sql/sample/workload.sql"
 pg -c "CALL random_workload(0.5, 100, 10)"
 start_replicate
 wait_streaming

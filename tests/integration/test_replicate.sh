@@ -5,7 +5,7 @@
 TEST_PORT_BASE=31100
 source "$(dirname "$0")/lib.sh" "$1"
 
-pg -f "$REPO/tests/integration/workload.sql"
+pg -f "$REPO/sql/sample/workload.sql"
 log "pre-existing rows: 300 transactions + one bulk transaction"
 pg -c "CALL random_workload(0.11, 300, 10)"
 pg -c "INSERT INTO typed SELECT (typed_row(nextval('typed_ids'))).* FROM generate_series(1, 20000)"

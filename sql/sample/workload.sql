@@ -1,4 +1,5 @@
--- A typed table and a deterministic random workload for the integration tests.
+-- Sample tables (every supported type, a composite key) and a deterministic random workload, used by
+-- `make demo` and the integration tests.
 CREATE TABLE IF NOT EXISTS typed (
   id bigint PRIMARY KEY,
   flag boolean, small smallint, num integer, big bigint,
