@@ -18,7 +18,7 @@ PACKAGES=(
   # servers and clients run by scripts/stack.sh
   postgresql postgresql-contrib clickhouse-server clickhouse-client
   # tools the scripts use
-  procps psmisc curl iproute2
+  procps psmisc curl iproute2 bc
 )
 
 SUDO=()                          # prefix for privileged commands: empty as root, (sudo) otherwise

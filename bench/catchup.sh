@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Catch-up benchmark: drain the same pgoutput backlog with pg_recvlogical (PostgreSQL's own walsender + client,
+# the physical limit for one slot) and with `streamshop replicate` into ClickHouse, each from its own copy of
+# one slot (pg_copy_logical_replication_slot), and print events/s and the ratio. Uses its own private stack.
+#   BENCH_TXNS   small transactions in the backlog, 4 change events each (default 100000 → 400k events)
+#   BENCH_RUNS   repetitions; the median ratio is reported (default 3)
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+STREAMSHOP=${STREAMSHOP:-$REPO/build/streamshop}
+TXNS=${BENCH_TXNS:-100000}
+RUNS=${BENCH_RUNS:-3}
+export STREAMSHOP_STACK_DIR=${STREAMSHOP_STACK_DIR:-$REPO/.streamshop-bench}
+export STREAMSHOP_PG_PORT=${STREAMSHOP_PG_PORT:-32001} STREAMSHOP_CH_HTTP_PORT=${STREAMSHOP_CH_HTTP_PORT:-32002}
+export STREAMSHOP_CH_TCP_PORT=${STREAMSHOP_CH_TCP_PORT:-32003}
+
+bash "$REPO/scripts/stack.sh" up >/dev/null
+trap 'bash "$REPO/scripts/stack.sh" down >/dev/null' EXIT
+source "$STREAMSHOP_STACK_DIR/env"
+pg() { psql "$STREAMSHOP_PG_URL" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+ch() { curl -sS --fail-with-body "$STREAMSHOP_CLICKHOUSE_URL/" --data-binary "$1"; }
+now() { date +%s.%N; }
+confirmed() { pg -c "SELECT confirmed_flush_lsn >= '$1' FROM pg_replication_slots WHERE slot_name = '$2'"; }
+
+echo "bench: building a backlog of $TXNS transactions ($((TXNS * 4)) change events)"
+pg -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE 'bench%'" >/dev/null
+pg -c "DROP TABLE IF EXISTS bench_events" -c "DROP PUBLICATION IF EXISTS bench"
+ch "DROP TABLE IF EXISTS analytics.raw_bench_events" >/dev/null 2>&1 || true
+pg <<'SQL'
+CREATE TABLE bench_events (id bigint PRIMARY KEY, account integer, amount numeric(12, 2), note text,
+                           created_at timestamptz DEFAULT now());
+CREATE PUBLICATION bench FOR TABLE bench_events;
+SELECT 1 FROM pg_create_logical_replication_slot('bench_src', 'pgoutput');
+CREATE OR REPLACE PROCEDURE make_backlog(txns int) LANGUAGE plpgsql AS $$
+BEGIN
+  FOR i IN 1..txns LOOP
+    INSERT INTO bench_events (id, account, amount, note)
+      VALUES (2 * i, i % 1000, i * 0.01, 'order ' || i), (2 * i + 1, i % 997, i * 0.02, 'refund ' || i);
+    UPDATE bench_events SET amount = amount + 1 WHERE id = 2 * i;
+    DELETE FROM bench_events WHERE id = 2 * i + 1;
+    COMMIT;
+  END LOOP;
+END $$;
+SQL
+pg -c "CALL make_backlog($TXNS)"
+TARGET=$(pg -c "SELECT pg_current_wal_lsn()")
+EVENTS=$((TXNS * 4))
+echo "bench: backlog ready up to $TARGET ($(pg -c "SELECT pg_size_pretty(pg_wal_lsn_diff('$TARGET', confirmed_flush_lsn)) FROM pg_replication_slots WHERE slot_name = 'bench_src'") of WAL)"
+
+ratios=()
+for run in $(seq 1 "$RUNS"); do
+  pg -c "SELECT 1 FROM pg_copy_logical_replication_slot('bench_src', 'bench_recv_$run')" \
+     -c "SELECT 1 FROM pg_copy_logical_replication_slot('bench_src', 'bench_ss_$run')" >/dev/null
+
+  t0=$(now)
+  pg_recvlogical -d "$STREAMSHOP_PG_URL" --slot "bench_recv_$run" --start --endpos "$TARGET" --no-loop \
+    -o proto_version=1 -o publication_names=bench -f /dev/null
+  recv_s=$(echo "$(now) - $t0" | bc)
+
+  t0=$(now)
+  "$STREAMSHOP" replicate --slot "bench_ss_$run" --publication bench --snapshot never --progress off \
+    2>"$STREAMSHOP_STACK_DIR/bench-replicate.log" &
+  pid=$!
+  until [[ "$(confirmed "$TARGET" "bench_ss_$run")" == t ]]; do
+    kill -0 "$pid" 2>/dev/null || { cat "$STREAMSHOP_STACK_DIR/bench-replicate.log"; exit 1; }
+    sleep 0.02
+  done
+  ss_s=$(echo "$(now) - $t0" | bc)
+  rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+  kill -INT "$pid"
+  wait "$pid"
+
+  ratio=$(echo "scale=3; $recv_s / $ss_s" | bc)
+  ratios+=("$ratio")
+  printf 'bench: run %d: pg_recvlogical %.2f s (%.0f ev/s) | streamshop replicate → ClickHouse %.2f s (%.0f ev/s, peak RSS %d MB) | ratio %s\n' \
+    "$run" "$recv_s" "$(echo "$EVENTS / $recv_s" | bc -l)" "$ss_s" "$(echo "$EVENTS / $ss_s" | bc -l)" \
+    $((rss_kb / 1024)) "$ratio"
+  pg -c "SELECT pg_drop_replication_slot('bench_recv_$run'), pg_drop_replication_slot('bench_ss_$run')" >/dev/null
+done
+median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}')
+echo "bench: catch-up ratio streamshop replicate / pg_recvlogical = $median (median of $RUNS; target ≥ 0.9)"
+"$STREAMSHOP" verify --publication bench --wait 30 | tail -n 1
