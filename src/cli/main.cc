@@ -81,7 +81,8 @@ int main(int argc, char** argv) try {
   app.add_flag("-v,--verbose", verbose, "Debug logging");
 
   // stack
-  auto* stack = app.add_subcommand("stack", "Private local PostgreSQL + ClickHouse under ./.streamshop (up|down|status)");
+  auto* stack =
+      app.add_subcommand("stack", "Private local PostgreSQL + ClickHouse under ./.streamshop (up|down|status)");
   std::string stack_action;
   stack->add_option("action", stack_action, "up, down, status, destroy")
       ->required()
@@ -122,7 +123,8 @@ int main(int argc, char** argv) try {
 
   // verify
   pipeline::VerifyOptions ver;
-  auto* verify = app.add_subcommand("verify", "Compare every replicated table in PostgreSQL and ClickHouse; exit 0 only if all match");
+  auto* verify = app.add_subcommand(
+      "verify", "Compare every replicated table in PostgreSQL and ClickHouse; exit 0 only if all match");
   AddPgOption(verify, ver.pg_url);
   AddClickHouseOption(verify, ver.clickhouse_url);
   verify->add_option("--publication", ver.publication, "Publication whose tables are compared")

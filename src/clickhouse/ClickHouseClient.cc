@@ -61,8 +61,8 @@ Result<std::string> ClickHouseClient::Post(std::string_view query_in_url, std::s
   SS_ASSIGN_OR_RETURN(HttpResponse response, transport_->Post(url, body));
   if (response.status == 200) return std::move(response.body);
   while (!response.body.empty() && response.body.back() == '\n') response.body.pop_back();
-  const std::string message = fmt::format("ClickHouse {} failed (HTTP {}): {}", what, response.status,
-                                          response.body.substr(0, 1000));
+  const std::string message =
+      fmt::format("ClickHouse {} failed (HTTP {}): {}", what, response.status, response.body.substr(0, 1000));
   const int code = ErrorCode(response.body);
   if (response.status >= 502 || IsRetryableCode(code)) return Status::Retryable(message);
   return Status::Fatal(message);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <limits>
@@ -17,8 +18,8 @@ void AppendLittleEndian(std::string& out, T v) {
 }
 
 Status BadValue(const ColumnType& type, std::string_view text, std::string_view why) {
-  return Status::Fatal(fmt::format("value '{}' does not fit ClickHouse type {}: {}",
-                                   text.substr(0, 64), type.clickhouse_type, why));
+  return Status::Fatal(
+      fmt::format("value '{}' does not fit ClickHouse type {}: {}", text.substr(0, 64), type.clickhouse_type, why));
 }
 
 template <typename Int>
@@ -41,8 +42,8 @@ int HexDigit(char c) {
 }
 
 // Exact decimal text ("-12.50") → unscaled integer at `scale` decimals; false if it is not a finite number
-// or has more digits than 38.
-bool ParseDecimal(std::string_view s, int scale, __int128& out) {
+// or its unscaled value has more than `precision` (≤ 38) significant digits.
+bool ParseDecimal(std::string_view s, int precision, int scale, __int128& out) {
   bool negative = false;
   if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
     negative = s[0] == '-';
@@ -50,23 +51,25 @@ bool ParseDecimal(std::string_view s, int scale, __int128& out) {
   }
   if (s.empty()) return false;
   __int128 v = 0;
-  int digits = 0, frac_digits = 0;
-  bool in_fraction = false;
+  int digits = 0, frac_digits = 0;  // digits: significant digits of v (leading zeros do not count)
+  bool in_fraction = false, any_digit = false;
   for (char c : s) {
     if (c == '.' && !in_fraction) {
       in_fraction = true;
       continue;
     }
     if (c < '0' || c > '9') return false;
+    any_digit = true;
     if (in_fraction && ++frac_digits > scale) {
       if (c != '0') return false;  // more decimals than the column's scale
       continue;
     }
-    if (++digits > 38) return false;
+    if ((v != 0 || c != '0') && ++digits > precision) return false;
     v = v * 10 + (c - '0');
   }
+  if (!any_digit) return false;
   for (; frac_digits < scale; ++frac_digits) {
-    if (++digits > 38) return false;
+    if (v != 0 && ++digits > precision) return false;
     v *= 10;
   }
   out = negative ? -v : v;
@@ -93,6 +96,7 @@ bool ParseDatePart(std::string_view& s, bool bc, int64_t& days) {
     return false;
   }
   if (bc) year = 1 - year;
+  if (year < -10'000'000 || year > 10'000'000) return false;  // beyond any PostgreSQL date; keeps the math exact
   days = DaysFromCivil(year, month, day);
   s.remove_prefix(dash + 6);
   return true;
@@ -102,7 +106,7 @@ bool ParseDatePart(std::string_view& s, bool bc, int64_t& days) {
 bool ParseTimePart(std::string_view& s, int64_t& micros) {
   int h = 0, m = 0, sec = 0;
   if (s.size() < 8 || s[2] != ':' || s[5] != ':' || !ParseInt(s.substr(0, 2), h) || !ParseInt(s.substr(3, 2), m) ||
-      !ParseInt(s.substr(6, 2), sec)) {
+      !ParseInt(s.substr(6, 2), sec) || h < 0 || h > 24 || m < 0 || m > 59 || sec < 0 || sec > 60) {
     return false;
   }
   s.remove_prefix(8);
@@ -126,6 +130,7 @@ bool ParseZonePart(std::string_view& s, int64_t& offset_seconds) {
   if (s.empty() || (s[0] != '+' && s[0] != '-')) return false;
   const int sign = s[0] == '-' ? -1 : 1;
   s.remove_prefix(1);
+  if (s.empty()) return false;
   int64_t parts[3] = {0, 0, 0};
   for (int i = 0; i < 3 && !s.empty(); ++i) {
     if (i > 0) {
@@ -150,6 +155,9 @@ Status AppendDate(const ColumnType& type, std::string_view text, std::string& ou
     const bool bc = StripBc(s);
     int64_t d = 0;
     if (!ParseDatePart(s, bc, d) || !s.empty()) return BadValue(type, text, "not an ISO date");
+    if (d < std::numeric_limits<int32_t>::min() || d > std::numeric_limits<int32_t>::max()) {
+      return BadValue(type, text, "out of range");
+    }
     days = static_cast<int32_t>(d);
   }
   AppendLittleEndian(out, days);
@@ -171,7 +179,11 @@ Status AppendTimestamp(const ColumnType& type, std::string_view text, std::strin
     if (!ParseTimePart(s, time_of_day)) return BadValue(type, text, "not an ISO timestamp");
     if (!s.empty() && !ParseZonePart(s, offset)) return BadValue(type, text, "bad time zone offset");
     if (!s.empty()) return BadValue(type, text, "trailing characters");
-    micros = days * 86'400'000'000 + time_of_day - offset * 1'000'000;
+    if (__builtin_mul_overflow(days, int64_t{86'400'000'000}, &micros) ||
+        __builtin_add_overflow(micros, time_of_day, &micros) ||
+        __builtin_sub_overflow(micros, offset * 1'000'000, &micros)) {
+      return BadValue(type, text, "out of range of Int64 microseconds since 1970");
+    }
   }
   AppendLittleEndian(out, micros);
   return Status::Ok();
@@ -226,11 +238,19 @@ Status AppendFloat(const ColumnType& type, std::string_view text, std::string& o
 
 Status AppendDecimal(const ColumnType& type, std::string_view text, std::string& out) {
   __int128 v = 0;
-  if (!ParseDecimal(text, type.scale, v)) return BadValue(type, text, "not a finite decimal of this precision");
+  if (!ParseDecimal(text, std::min(type.precision, 38), type.scale, v)) {
+    return BadValue(type, text, "not a finite decimal of this precision");
+  }
   switch (DecimalWidth(type.precision)) {
-    case 4: AppendLittleEndian(out, static_cast<int32_t>(v)); break;
-    case 8: AppendLittleEndian(out, static_cast<int64_t>(v)); break;
-    default: AppendLittleEndian(out, v); break;
+    case 4:
+      AppendLittleEndian(out, static_cast<int32_t>(v));
+      break;
+    case 8:
+      AppendLittleEndian(out, static_cast<int64_t>(v));
+      break;
+    default:
+      AppendLittleEndian(out, v);
+      break;
   }
   return Status::Ok();
 }
@@ -238,18 +258,25 @@ Status AppendDecimal(const ColumnType& type, std::string_view text, std::string&
 // Fixed byte width of a kind, or 0 for length-prefixed kinds.
 size_t FixedWidth(const ColumnType& type) {
   switch (type.kind) {
-    case ValueKind::kBool: return 1;
-    case ValueKind::kInt16: return 2;
+    case ValueKind::kBool:
+      return 1;
+    case ValueKind::kInt16:
+      return 2;
     case ValueKind::kInt32:
     case ValueKind::kFloat32:
-    case ValueKind::kDate: return 4;
+    case ValueKind::kDate:
+      return 4;
     case ValueKind::kInt64:
     case ValueKind::kFloat64:
-    case ValueKind::kTimestamp: return 8;
-    case ValueKind::kDecimal: return DecimalWidth(type.precision);
-    case ValueKind::kUuid: return 16;
+    case ValueKind::kTimestamp:
+      return 8;
+    case ValueKind::kDecimal:
+      return DecimalWidth(type.precision);
+    case ValueKind::kUuid:
+      return 16;
     case ValueKind::kString:
-    case ValueKind::kBytes: return 0;
+    case ValueKind::kBytes:
+      return 0;
   }
   return 0;
 }
@@ -296,7 +323,8 @@ void AppendVarUInt(std::string& out, uint64_t v) {
 Status AppendValue(const ColumnType& type, std::optional<std::string_view> text, std::string& out) {
   if (type.nullable) AppendUInt8(out, text ? 0 : 1);
   if (!text) {
-    if (!type.nullable) return Status::Fatal(fmt::format("NULL in non-nullable ClickHouse column {}", type.clickhouse_type));
+    if (!type.nullable)
+      return Status::Fatal(fmt::format("NULL in non-nullable ClickHouse column {}", type.clickhouse_type));
     return Status::Ok();
   }
   const std::string_view s = *text;
@@ -305,20 +333,30 @@ Status AppendValue(const ColumnType& type, std::optional<std::string_view> text,
       if (s != "t" && s != "f") return BadValue(type, s, "not a boolean");
       AppendUInt8(out, s == "t");
       return Status::Ok();
-    case ValueKind::kInt16: return AppendInt<int16_t>(type, s, out);
-    case ValueKind::kInt32: return AppendInt<int32_t>(type, s, out);
-    case ValueKind::kInt64: return AppendInt<int64_t>(type, s, out);
-    case ValueKind::kFloat32: return AppendFloat<float>(type, s, out);
-    case ValueKind::kFloat64: return AppendFloat<double>(type, s, out);
-    case ValueKind::kDecimal: return AppendDecimal(type, s, out);
+    case ValueKind::kInt16:
+      return AppendInt<int16_t>(type, s, out);
+    case ValueKind::kInt32:
+      return AppendInt<int32_t>(type, s, out);
+    case ValueKind::kInt64:
+      return AppendInt<int64_t>(type, s, out);
+    case ValueKind::kFloat32:
+      return AppendFloat<float>(type, s, out);
+    case ValueKind::kFloat64:
+      return AppendFloat<double>(type, s, out);
+    case ValueKind::kDecimal:
+      return AppendDecimal(type, s, out);
     case ValueKind::kString:
       AppendVarUInt(out, s.size());
       out.append(s);
       return Status::Ok();
-    case ValueKind::kBytes: return AppendBytes(type, s, out);
-    case ValueKind::kDate: return AppendDate(type, s, out);
-    case ValueKind::kTimestamp: return AppendTimestamp(type, s, out);
-    case ValueKind::kUuid: return AppendUuid(type, s, out);
+    case ValueKind::kBytes:
+      return AppendBytes(type, s, out);
+    case ValueKind::kDate:
+      return AppendDate(type, s, out);
+    case ValueKind::kTimestamp:
+      return AppendTimestamp(type, s, out);
+    case ValueKind::kUuid:
+      return AppendUuid(type, s, out);
   }
   return Status::Fatal("unknown value kind");
 }
@@ -349,14 +387,20 @@ std::string RenderValue(const ColumnType& type, std::string_view b) {
   }
   if (b.size() < FixedWidth(type)) return "<truncated>";
   switch (type.kind) {
-    case ValueKind::kBool: return b[0] ? "true" : "false";
-    case ValueKind::kInt16: return std::to_string(LoadLittleEndian<int16_t>(b));
+    case ValueKind::kBool:
+      return b[0] ? "true" : "false";
+    case ValueKind::kInt16:
+      return std::to_string(LoadLittleEndian<int16_t>(b));
     case ValueKind::kInt32:
-    case ValueKind::kDate: return std::to_string(LoadLittleEndian<int32_t>(b));
+    case ValueKind::kDate:
+      return std::to_string(LoadLittleEndian<int32_t>(b));
     case ValueKind::kInt64:
-    case ValueKind::kTimestamp: return std::to_string(LoadLittleEndian<int64_t>(b));
-    case ValueKind::kFloat32: return fmt::format("{}", LoadLittleEndian<float>(b));
-    case ValueKind::kFloat64: return fmt::format("{}", LoadLittleEndian<double>(b));
+    case ValueKind::kTimestamp:
+      return std::to_string(LoadLittleEndian<int64_t>(b));
+    case ValueKind::kFloat32:
+      return fmt::format("{}", LoadLittleEndian<float>(b));
+    case ValueKind::kFloat64:
+      return fmt::format("{}", LoadLittleEndian<double>(b));
     case ValueKind::kString: {
       uint64_t len = 0;
       const size_t n = ReadVarUInt(b, len);

@@ -66,8 +66,8 @@ Status TableWriter::EncodeColumns(const RowValues& values, std::string& out) con
   for (size_t i = 0; i < columns_.size(); ++i) {
     Status st = AppendValue(columns_[i].type, values[i], out);
     if (!st.ok()) {
-      return st.WithContext(fmt::format("table {} column {} (key {})", source_.QualifiedName(), columns_[i].name,
-                                        DescribeKey(values)));
+      return st.WithContext(
+          fmt::format("table {} column {} (key {})", source_.QualifiedName(), columns_[i].name, DescribeKey(values)));
     }
   }
   return Status::Ok();

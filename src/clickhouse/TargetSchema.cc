@@ -28,9 +28,10 @@ Result<Dialect> DetectDialect(ClickHouseClient& ch) {
 
 Status EnsureDatabase(ClickHouseClient& ch, const std::string& database) {
   SS_RETURN_IF_ERROR(ch.Query("CREATE DATABASE IF NOT EXISTS " + ClickHouseClient::QuoteIdent(database)).status());
-  return ch.Query(fmt::format("CREATE TABLE IF NOT EXISTS {} (key String, snapshot_done UInt8, updated_us UInt64) "
-                              "ENGINE = MergeTree ORDER BY key",
-                              StateTable(database)))
+  return ch
+      .Query(fmt::format("CREATE TABLE IF NOT EXISTS {} (key String, snapshot_done UInt8, updated_us UInt64) "
+                         "ENGINE = MergeTree ORDER BY key",
+                         StateTable(database)))
       .status();
 }
 
@@ -39,10 +40,11 @@ Status EnsureTargetTable(ClickHouseClient& ch, const TableWriter& writer) {
   // Columns the table lacks (added in PostgreSQL since it was created) are added after the existing ones.
   const std::string& target = writer.target();
   const size_t dot = target.find("`.`");
-  SS_ASSIGN_OR_RETURN(std::string existing,
-                      ch.Query(fmt::format("SELECT name FROM system.columns WHERE database = {} AND table = {}",
-                                           ClickHouseClient::QuoteString(target.substr(1, dot - 1)),
-                                           ClickHouseClient::QuoteString(target.substr(dot + 3, target.size() - dot - 4)))));
+  SS_ASSIGN_OR_RETURN(
+      std::string existing,
+      ch.Query(fmt::format("SELECT name FROM system.columns WHERE database = {} AND table = {}",
+                           ClickHouseClient::QuoteString(target.substr(1, dot - 1)),
+                           ClickHouseClient::QuoteString(target.substr(dot + 3, target.size() - dot - 4)))));
   std::set<std::string> names;
   for (size_t pos = 0, end; (end = existing.find('\n', pos)) != std::string::npos; pos = end + 1) {
     names.insert(existing.substr(pos, end - pos));
@@ -62,17 +64,19 @@ Status TruncateTarget(ClickHouseClient& ch, const TableWriter& writer) {
 }
 
 Result<bool> IsSnapshotDone(ClickHouseClient& ch, const std::string& database, const std::string& key) {
-  SS_ASSIGN_OR_RETURN(std::string v, ch.Query(fmt::format("SELECT argMax(snapshot_done, updated_us) FROM {} WHERE key = {}",
-                                                          StateTable(database), ClickHouseClient::QuoteString(key))));
+  SS_ASSIGN_OR_RETURN(std::string v,
+                      ch.Query(fmt::format("SELECT argMax(snapshot_done, updated_us) FROM {} WHERE key = {}",
+                                           StateTable(database), ClickHouseClient::QuoteString(key))));
   return Trim(v) == "1";
 }
 
 Status MarkSnapshotDone(ClickHouseClient& ch, const std::string& database, const std::string& key) {
-  const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-  return ch.Query(fmt::format("INSERT INTO {} VALUES ({}, 1, {})", StateTable(database),
-                              ClickHouseClient::QuoteString(key), now))
+  const auto now =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  return ch
+      .Query(fmt::format("INSERT INTO {} VALUES ({}, 1, {})", StateTable(database), ClickHouseClient::QuoteString(key),
+                         now))
       .status();
 }
 

@@ -9,28 +9,38 @@ namespace {
 
 // PostgreSQL built-in type OIDs (pg_type.dat).
 constexpr uint32_t kBoolOid = 16, kByteaOid = 17, kInt8Oid = 20, kInt2Oid = 21, kInt4Oid = 23, kFloat4Oid = 700,
-                   kFloat8Oid = 701, kDateOid = 1082, kTimestampOid = 1114, kTimestampTzOid = 1184,
-                   kNumericOid = 1700, kUuidOid = 2950;
+                   kFloat8Oid = 701, kDateOid = 1082, kTimestampOid = 1114, kTimestampTzOid = 1184, kNumericOid = 1700,
+                   kUuidOid = 2950;
 
 constexpr int kMaxDecimalPrecision = 38;
 
 std::string BaseType(const ColumnType& t, uint32_t oid, Dialect d) {
   const bool modern = d == Dialect::kModern;
   switch (t.kind) {
-    case ValueKind::kBool: return modern ? "Bool" : "UInt8";
-    case ValueKind::kInt16: return "Int16";
-    case ValueKind::kInt32: return "Int32";
-    case ValueKind::kInt64: return "Int64";
-    case ValueKind::kFloat32: return "Float32";
-    case ValueKind::kFloat64: return "Float64";
-    case ValueKind::kDecimal: return fmt::format("Decimal({}, {})", t.precision, t.scale);
+    case ValueKind::kBool:
+      return modern ? "Bool" : "UInt8";
+    case ValueKind::kInt16:
+      return "Int16";
+    case ValueKind::kInt32:
+      return "Int32";
+    case ValueKind::kInt64:
+      return "Int64";
+    case ValueKind::kFloat32:
+      return "Float32";
+    case ValueKind::kFloat64:
+      return "Float64";
+    case ValueKind::kDecimal:
+      return fmt::format("Decimal({}, {})", t.precision, t.scale);
     case ValueKind::kString:
-    case ValueKind::kBytes: return "String";
-    case ValueKind::kDate: return modern ? "Date32" : "Int32";
+    case ValueKind::kBytes:
+      return "String";
+    case ValueKind::kDate:
+      return modern ? "Date32" : "Int32";
     case ValueKind::kTimestamp:
       if (!modern) return "Int64";
       return oid == kTimestampTzOid ? "DateTime64(6, 'UTC')" : "DateTime64(6)";
-    case ValueKind::kUuid: return "UUID";
+    case ValueKind::kUuid:
+      return "UUID";
   }
   return "String";
 }
@@ -55,17 +65,37 @@ ColumnType MapColumnType(uint32_t type_oid, int32_t typmod, bool nullable, Diale
   ColumnType t;
   t.nullable = nullable;
   switch (type_oid) {
-    case kBoolOid: t.kind = ValueKind::kBool; break;
-    case kInt2Oid: t.kind = ValueKind::kInt16; break;
-    case kInt4Oid: t.kind = ValueKind::kInt32; break;
-    case kInt8Oid: t.kind = ValueKind::kInt64; break;
-    case kFloat4Oid: t.kind = ValueKind::kFloat32; break;
-    case kFloat8Oid: t.kind = ValueKind::kFloat64; break;
-    case kByteaOid: t.kind = ValueKind::kBytes; break;
-    case kDateOid: t.kind = ValueKind::kDate; break;
+    case kBoolOid:
+      t.kind = ValueKind::kBool;
+      break;
+    case kInt2Oid:
+      t.kind = ValueKind::kInt16;
+      break;
+    case kInt4Oid:
+      t.kind = ValueKind::kInt32;
+      break;
+    case kInt8Oid:
+      t.kind = ValueKind::kInt64;
+      break;
+    case kFloat4Oid:
+      t.kind = ValueKind::kFloat32;
+      break;
+    case kFloat8Oid:
+      t.kind = ValueKind::kFloat64;
+      break;
+    case kByteaOid:
+      t.kind = ValueKind::kBytes;
+      break;
+    case kDateOid:
+      t.kind = ValueKind::kDate;
+      break;
     case kTimestampOid:
-    case kTimestampTzOid: t.kind = ValueKind::kTimestamp; break;
-    case kUuidOid: t.kind = ValueKind::kUuid; break;
+    case kTimestampTzOid:
+      t.kind = ValueKind::kTimestamp;
+      break;
+    case kUuidOid:
+      t.kind = ValueKind::kUuid;
+      break;
     case kNumericOid: {
       // typmod = ((precision << 16) | (scale & 0x7ff)) + 4; -1 means "no declared precision": keep exact text.
       if (typmod < 4) break;
@@ -78,7 +108,8 @@ ColumnType MapColumnType(uint32_t type_oid, int32_t typmod, bool nullable, Diale
       t.scale = scale;
       break;
     }
-    default: break;  // text, varchar, bpchar, json, jsonb, and every other type: exact PostgreSQL text
+    default:
+      break;  // text, varchar, bpchar, json, jsonb, and every other type: exact PostgreSQL text
   }
   const std::string base = BaseType(t, type_oid, dialect);
   t.clickhouse_type = nullable ? fmt::format("Nullable({})", base) : base;

@@ -23,7 +23,7 @@ Result<Dialect> DialectForVersion(std::string_view version);
 
 // How a value travels: the PostgreSQL text form is converted to this RowBinary representation.
 enum class ValueKind : uint8_t {
-  kBool,       // UInt8 (legacy) / Bool (modern): 1 byte
+  kBool,  // UInt8 (legacy) / Bool (modern): 1 byte
   kInt16,
   kInt32,
   kInt64,
@@ -40,8 +40,8 @@ enum class ValueKind : uint8_t {
 struct ColumnType {
   ValueKind kind = ValueKind::kString;
   bool nullable = true;
-  int precision = 0;  // kDecimal only
-  int scale = 0;      // kDecimal only
+  int precision = 0;            // kDecimal only
+  int scale = 0;                // kDecimal only
   std::string clickhouse_type;  // full ClickHouse type, e.g. "Nullable(Decimal(12, 2))"
 };
 

@@ -23,9 +23,9 @@ void LogLine(LogLevel level, std::string_view message) {
   gmtime_r(&secs, &tm);
   // "\r\33[K" clears a progress line that may be on the terminal.
   const char* clear = isatty(STDERR_FILENO) ? "\r\33[K" : "";
-  std::string line = fmt::format("{}{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z {} {}\n", clear, tm.tm_year + 1900,
-                                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis,
-                                 kNames[static_cast<int>(level)], message);
+  std::string line =
+      fmt::format("{}{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z {} {}\n", clear, tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis, kNames[static_cast<int>(level)], message);
   [[maybe_unused]] ssize_t n = write(STDERR_FILENO, line.data(), line.size());
 }
 

@@ -30,9 +30,7 @@ class [[nodiscard]] Status {
   const std::string& message() const { return message_; }
 
   // Returns the same classification with `context` prepended, e.g. "table public.orders: <message>".
-  Status WithContext(std::string_view context) const {
-    return Status(code_, fmt::format("{}: {}", context, message_));
-  }
+  Status WithContext(std::string_view context) const { return Status(code_, fmt::format("{}: {}", context, message_)); }
 
  private:
   Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
@@ -43,7 +41,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {}  // NOLINT: must not be ok
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -65,10 +63,10 @@ class [[nodiscard]] Result {
 }  // namespace streamshop
 
 // Propagates a non-ok Status from an expression returning Status.
-#define SS_RETURN_IF_ERROR(expr)         \
-  do {                                   \
-    ::streamshop::Status _st = (expr);   \
-    if (!_st.ok()) return _st;           \
+#define SS_RETURN_IF_ERROR(expr)       \
+  do {                                 \
+    ::streamshop::Status _st = (expr); \
+    if (!_st.ok()) return _st;         \
   } while (0)
 
 #define SS_CONCAT_INNER(a, b) a##b

@@ -28,10 +28,10 @@ Int ToInt(const char* s) {
 Status CheckSource(PgConnection& conn) {
   SS_ASSIGN_OR_RETURN(auto wal_level, conn.QueryValue("SHOW wal_level"));
   if (wal_level.value_or("") != "logical") {
-    return Status::Fatal(fmt::format(
-        "PostgreSQL wal_level is '{}', logical replication needs 'logical': set wal_level = logical in "
-        "postgresql.conf (ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL",
-        wal_level.value_or("?")));
+    return Status::Fatal(
+        fmt::format("PostgreSQL wal_level is '{}', logical replication needs 'logical': set wal_level = logical in "
+                    "postgresql.conf (ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL",
+                    wal_level.value_or("?")));
   }
   SS_ASSIGN_OR_RETURN(auto can_replicate,
                       conn.QueryValue("SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user"));
@@ -87,10 +87,10 @@ Result<TableInfo> LoadTable(PgConnection& conn, uint32_t oid) {
     table.columns.push_back(std::move(c));
   }
   if (!has_key) {
-    return Status::Fatal(fmt::format(
-        "table {} has no primary key, so its rows cannot be identified in ClickHouse: add one "
-        "(ALTER TABLE {} ADD PRIMARY KEY (…)) or remove the table from the publication",
-        table.QualifiedName(), table.QuotedName()));
+    return Status::Fatal(
+        fmt::format("table {} has no primary key, so its rows cannot be identified in ClickHouse: add one "
+                    "(ALTER TABLE {} ADD PRIMARY KEY (…)) or remove the table from the publication",
+                    table.QualifiedName(), table.QuotedName()));
   }
   return table;
 }

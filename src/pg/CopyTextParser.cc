@@ -37,12 +37,24 @@ Result<const std::vector<std::optional<std::string_view>>*> CopyTextParser::Pars
         if (++i == raw.size()) return Status::Fatal("COPY row ends with a lone backslash");
         const char c = raw[i];
         switch (c) {
-          case 'b': scratch_.push_back('\b'); break;
-          case 'f': scratch_.push_back('\f'); break;
-          case 'n': scratch_.push_back('\n'); break;
-          case 'r': scratch_.push_back('\r'); break;
-          case 't': scratch_.push_back('\t'); break;
-          case 'v': scratch_.push_back('\v'); break;
+          case 'b':
+            scratch_.push_back('\b');
+            break;
+          case 'f':
+            scratch_.push_back('\f');
+            break;
+          case 'n':
+            scratch_.push_back('\n');
+            break;
+          case 'r':
+            scratch_.push_back('\r');
+            break;
+          case 't':
+            scratch_.push_back('\t');
+            break;
+          case 'v':
+            scratch_.push_back('\v');
+            break;
           case 'x': {
             int v = 0, n = 0;
             for (; n < 2 && i + 1 < raw.size() && HexDigit(raw[i + 1]) >= 0; ++n) v = v * 16 + HexDigit(raw[++i]);

@@ -40,7 +40,8 @@ Result<PgConnection> PgConnection::Connect(std::string_view url, Mode mode) {
   if (!conn.raw()) return Status::Fatal("out of memory creating a PostgreSQL connection");
   if (PQstatus(conn.raw()) != CONNECTION_OK) {
     const std::string msg = TrimMessage(PQerrorMessage(conn.raw()));
-    const bool auth = msg.find("authentication") != std::string::npos || msg.find("does not exist") != std::string::npos ||
+    const bool auth = msg.find("authentication") != std::string::npos ||
+                      msg.find("does not exist") != std::string::npos ||
                       msg.find("no pg_hba.conf entry") != std::string::npos;
     const std::string text = fmt::format("cannot connect to PostgreSQL at {}: {}", RedactUrl(url), msg);
     return auth ? Status::Fatal(text) : Status::Retryable(text);

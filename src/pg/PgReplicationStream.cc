@@ -22,7 +22,8 @@ Result<CreatedSlot> PgReplicationStream::CreateSlot(std::string_view slot) {
   SS_ASSIGN_OR_RETURN(PgResultPtr res,
                       conn_.Exec(fmt::format("CREATE_REPLICATION_SLOT {} LOGICAL pgoutput (SNAPSHOT 'export')",
                                              PgConnection::QuoteIdent(slot))));
-  if (PQntuples(res.get()) != 1 || PQnfields(res.get()) < 3) return Status::Fatal("unexpected CREATE_REPLICATION_SLOT reply");
+  if (PQntuples(res.get()) != 1 || PQnfields(res.get()) < 3)
+    return Status::Fatal("unexpected CREATE_REPLICATION_SLOT reply");
   auto lsn = Lsn::Parse(PQgetvalue(res.get(), 0, 1));
   if (!lsn) return Status::Fatal("unexpected consistent_point in CREATE_REPLICATION_SLOT reply");
   return CreatedSlot{*lsn, PQgetvalue(res.get(), 0, 2)};
@@ -31,9 +32,9 @@ Result<CreatedSlot> PgReplicationStream::CreateSlot(std::string_view slot) {
 Status PgReplicationStream::Start(std::string_view slot, std::string_view publication) {
   // Publication names are quoted identifiers inside a string literal.
   const std::string pubs = PgConnection::QuoteLiteral(PgConnection::QuoteIdent(publication));
-  auto res = conn_.Exec(fmt::format(
-      "START_REPLICATION SLOT {} LOGICAL 0/0 (proto_version '1', publication_names {}, messages 'true')",
-      PgConnection::QuoteIdent(slot), pubs));
+  auto res = conn_.Exec(
+      fmt::format("START_REPLICATION SLOT {} LOGICAL 0/0 (proto_version '1', publication_names {}, messages 'true')",
+                  PgConnection::QuoteIdent(slot), pubs));
   if (!res.ok()) return res.status();
   if (PQresultStatus(res->get()) != PGRES_COPY_BOTH) return Status::Fatal("START_REPLICATION did not enter COPY mode");
   return Status::Ok();

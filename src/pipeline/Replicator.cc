@@ -5,11 +5,11 @@
 
 #include <thread>
 
+#include "clickhouse/TargetSchema.h"
 #include "common/Log.h"
 #include "common/Url.h"
-#include "pg/PgReplicationStream.h"
-#include "clickhouse/TargetSchema.h"
 #include "pg/CopyTextParser.h"
+#include "pg/PgReplicationStream.h"
 
 namespace streamshop::pipeline {
 namespace {
@@ -48,9 +48,9 @@ struct Replicator::Session {
 
   // Acknowledgement bookkeeping (see the class comment).
   bool in_transaction = false;
-  Lsn last_commit_end;       // end LSN of the last transaction received in full
+  Lsn last_commit_end;  // end LSN of the last transaction received in full
   pg::PgTimestamp last_commit_time = 0;
-  Lsn acked;                 // what the slot has been told is durable
+  Lsn acked;  // what the slot has been told is durable
   Lsn server_wal_end;
   Clock::time_point first_pending{};
   Clock::time_point last_status = Clock::now();
@@ -109,8 +109,7 @@ struct Replicator::Session {
     const double secs = std::chrono::duration<double>(now - last_progress).count();
     if (secs < 1.0) return;
     const uint64_t lag_bytes = server_wal_end > acked && acked.value ? server_wal_end.value - acked.value : 0;
-    const double lag_secs =
-        last_commit_end > acked ? std::max<double>(0, (PgNow() - last_commit_time) / 1e6) : 0.0;
+    const double lag_secs = last_commit_end > acked ? std::max<double>(0, (PgNow() - last_commit_time) / 1e6) : 0.0;
     std::string tables;
     for (const auto& [name, n] : rows_per_table) tables += fmt::format(" {}={}", name, n);
     fmt::print(stderr, "\r\33[K{} | {:.0f} ev/s | lag {} {:.1f}s |{}", phase, (events - events_at_last_progress) / secs,
@@ -187,9 +186,9 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
   }
 
   if (!options_.snapshot && !slot) {
-      SS_ASSIGN_OR_RETURN(pg::CreatedSlot created, repl.CreateSlot(options_.slot));
-      LogInfo("created slot '{}' at {} without an initial snapshot (--snapshot never)", options_.slot,
-              created.consistent_point.ToString());
+    SS_ASSIGN_OR_RETURN(pg::CreatedSlot created, repl.CreateSlot(options_.slot));
+    LogInfo("created slot '{}' at {} without an initial snapshot (--snapshot never)", options_.slot,
+            created.consistent_point.ToString());
   } else if (options_.snapshot && (!slot || !snapshot_done)) {
     if (slot) {
       LogInfo("slot '{}' exists but its initial snapshot did not complete: dropping it and starting over",
@@ -336,21 +335,25 @@ Status Replicator::Session::HandleChange(const pg::PgoutputMessage& msg, Lsn lsn
 Status Replicator::Session::TupleToValues(const TableWriter& w, const pg::Tuple& tuple, const pg::Tuple* old_full) {
   const auto& cols = w.columns();
   if (tuple.size() != cols.size()) {
-    return Status::Fatal(fmt::format("table {}: change has {} columns but the table has {}",
-                                     w.source().QualifiedName(), tuple.size(), cols.size()));
+    return Status::Fatal(fmt::format("table {}: change has {} columns but the table has {}", w.source().QualifiedName(),
+                                     tuple.size(), cols.size()));
   }
   values.resize(cols.size());
   for (size_t i = 0; i < cols.size(); ++i) {
     const pg::TupleValue* v = &tuple[i];
     if (v->kind == pg::TupleValue::Kind::kUnchangedToast && old_full && i < old_full->size()) v = &(*old_full)[i];
     switch (v->kind) {
-      case pg::TupleValue::Kind::kNull: values[i] = std::nullopt; break;
-      case pg::TupleValue::Kind::kText: values[i] = v->data; break;
+      case pg::TupleValue::Kind::kNull:
+        values[i] = std::nullopt;
+        break;
+      case pg::TupleValue::Kind::kText:
+        values[i] = v->data;
+        break;
       case pg::TupleValue::Kind::kUnchangedToast:
-        return Status::Fatal(fmt::format(
-            "table {} column {}: UPDATE left a TOASTed value unchanged and PostgreSQL did not send it; set "
-            "ALTER TABLE {} REPLICA IDENTITY FULL so the old value is sent",
-            w.source().QualifiedName(), cols[i].name, w.source().QuotedName()));
+        return Status::Fatal(
+            fmt::format("table {} column {}: UPDATE left a TOASTed value unchanged and PostgreSQL did not send it; set "
+                        "ALTER TABLE {} REPLICA IDENTITY FULL so the old value is sent",
+                        w.source().QualifiedName(), cols[i].name, w.source().QuotedName()));
       case pg::TupleValue::Kind::kBinary:
         return Status::Fatal(fmt::format("table {}: unexpected binary tuple value", w.source().QualifiedName()));
     }

@@ -42,7 +42,8 @@ std::string DescribeKey(const TableWriter& w, std::string_view key) {
     if (c.key_position == 0) continue;
     auto n = clickhouse::EncodedSize(c.type, key.substr(offset));
     if (!n.ok()) break;
-    out += fmt::format("{}{}={}", out.empty() ? "" : ", ", c.name, clickhouse::RenderValue(c.type, key.substr(offset, *n)));
+    out += fmt::format("{}{}={}", out.empty() ? "" : ", ", c.name,
+                       clickhouse::RenderValue(c.type, key.substr(offset, *n)));
     offset += *n;
   }
   return out;
@@ -70,7 +71,8 @@ Result<TableVerdict> VerifyTable(pg::PgConnection& pg, clickhouse::ClickHouseCli
   SS_ASSIGN_OR_RETURN(std::string ch_data, ch.Query(w.SelectLiveRowsSql()));
   auto report = [&](std::string_view key, std::string_view what) {
     ++v.differing_rows;
-    if (v.differing_keys.size() < max_keys) v.differing_keys.push_back(fmt::format("{} ({})", DescribeKey(w, key), what));
+    if (v.differing_keys.size() < max_keys)
+      v.differing_keys.push_back(fmt::format("{} ({})", DescribeKey(w, key), what));
   };
   for (std::string_view rest = ch_data; !rest.empty();) {
     SS_ASSIGN_OR_RETURN(size_t n, SplitRow(w, rest, row));

@@ -76,14 +76,28 @@ TEST(RedactUrlTest, QuotedConninfoPasswordIsRedactedWhole) {
   EXPECT_EQ(RedactUrl("password='it\\'s secret' user=y"), "password=*** user=y");
   EXPECT_EQ(RedactUrl("password='ends with \\\\' user=y"), "password=*** user=y");
   EXPECT_EQ(RedactUrl("password='never closed"), "password=***");
+  EXPECT_EQ(RedactUrl("password='' user=y"), "password=*** user=y");
+}
+
+TEST(RedactUrlTest, ConninfoBlanksAroundEqualsAndEscapes) {
+  EXPECT_EQ(RedactUrl("host=x password = secret user=y"), "host=x password = *** user=y");
+  EXPECT_EQ(RedactUrl("host=x password =secret"), "host=x password =***");
+  EXPECT_EQ(RedactUrl("host=x\tpassword=secret\tuser=y"), "host=x\tpassword=***\tuser=y");
+  EXPECT_EQ(RedactUrl("password=a\\ b user=y"), "password=*** user=y");
+  EXPECT_EQ(RedactUrl("sslpassword=k password=p"), "sslpassword=*** password=***");
 }
 
 TEST(RedactUrlTest, WithoutPasswordUnchanged) {
-  for (const char* url : {"", "postgresql://h/db", "postgresql://u@h/db", "postgresql://u@h:5432/db",
-                          "http://h:8123", "http://localhost:8123/?database=shop", "host=x user=y dbname=z",
+  for (const char* url : {"", "postgresql://h/db", "postgresql://u@h/db", "postgresql://u@h:5432/db", "http://h:8123",
+                          "http://localhost:8123/?database=shop", "host=x user=y dbname=z",
                           "postgresql:///db?host=/var/run/postgresql"}) {
     EXPECT_EQ(RedactUrl(url), url);
   }
 }
 
 }  // namespace
+
+TEST(RedactUrl, AtSignOutsideTheAuthorityIsNotAPassword) {
+  EXPECT_EQ(streamshop::RedactUrl("http://h:8123/?q=a@b"), "http://h:8123/?q=a@b");
+  EXPECT_EQ(streamshop::RedactUrl("http://u:pw@h:8123/?q=a@b"), "http://u:***@h:8123/?q=a@b");
+}

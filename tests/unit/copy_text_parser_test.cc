@@ -71,7 +71,7 @@ TEST(CopyTextParserTest, EveryEscape) {
   EXPECT_EQ(ParseOk("\\1"), (Fields{S("\x01")}));
   EXPECT_EQ(ParseOk("\\12x"), (Fields{S("\nx")}));
   EXPECT_EQ(ParseOk("\\1234"), (Fields{S("S4")}));  // at most three octal digits
-  EXPECT_EQ(ParseOk("\\18"), (Fields{S("\x01" "8")}));
+  EXPECT_EQ(ParseOk("\\18"), (Fields{S("\0018")}));
   EXPECT_EQ(ParseOk("\\0"), (Fields{S(std::string(1, '\0'))}));
   EXPECT_EQ(ParseOk("\\377"), (Fields{S("\xff")}));
   // Hex: one or two digits.

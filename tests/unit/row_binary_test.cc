@@ -31,8 +31,7 @@ using streamshop::clickhouse::ValueKind;
 namespace {
 
 constexpr uint32_t kBool = 16, kBytea = 17, kInt8 = 20, kInt2 = 21, kInt4 = 23, kText = 25, kFloat4 = 700,
-                   kFloat8 = 701, kDate = 1082, kTimestamp = 1114, kTimestampTz = 1184, kNumeric = 1700,
-                   kUuid = 2950;
+                   kFloat8 = 701, kDate = 1082, kTimestamp = 1114, kTimestampTz = 1184, kNumeric = 1700, kUuid = 2950;
 
 int32_t NumericTypmod(int precision, int scale) { return ((precision << 16) | (scale & 0x7ff)) + 4; }
 
@@ -99,9 +98,11 @@ Status EncErr(const ColumnType& t, std::optional<std::string_view> text) {
   std::optional<Exact> exact;
   if (text) exact.emplace(*text);
   Status st = AppendValue(t, exact ? std::optional<std::string_view>(exact->view()) : std::nullopt, out);
-  EXPECT_FALSE(st.ok()) << "'" << text.value_or("NULL") << "' into " << t.clickhouse_type << " was accepted as "
-                        << Hex(out);
-  EXPECT_TRUE(st.fatal()) << st.message();
+  if (st.ok()) {
+    ADD_FAILURE() << "'" << text.value_or("NULL") << "' into " << t.clickhouse_type << " was accepted as " << Hex(out);
+  } else {
+    EXPECT_TRUE(st.fatal()) << st.message();
+  }
   return st;
 }
 
@@ -109,7 +110,9 @@ void ExpectRejected(const ColumnType& t, std::initializer_list<std::string_view>
   for (std::string_view text : texts) {
     SCOPED_TRACE(testing::Message() << "'" << text << "' into " << t.clickhouse_type);
     Status st = EncErr(t, text);
-    EXPECT_NE(st.message().find(t.clickhouse_type), std::string::npos) << st.message();
+    if (!st.ok()) {
+      EXPECT_NE(st.message().find(t.clickhouse_type), std::string::npos) << st.message();
+    }
   }
 }
 
@@ -132,6 +135,7 @@ TEST(RowBinaryTest, Int16) {
   EXPECT_EQ(Hex(Enc(t, "258")), "02 01");
   EXPECT_EQ(Hex(Enc(t, "32767")), "ff 7f");
   EXPECT_EQ(Hex(Enc(t, "-32768")), "00 80");
+  EXPECT_EQ(Enc(t, "-12345"), Le16(-12345));
   ExpectRejected(t, {"32768", "-32769", "99999999999999999999", "", "-", "1.0", "1e3", " 1", "1 ", "0x10", "abc"});
 }
 
@@ -208,11 +212,11 @@ TEST(RowBinaryTest, DecimalInt64) {
   EXPECT_EQ(Enc(t, "0"), Le64(0));
   EXPECT_EQ(Enc(t, "0.00"), Le64(0));
   EXPECT_EQ(Enc(t, "-0.01"), Le64(-1));
-  EXPECT_EQ(Enc(t, "7"), Le64(700));           // padded: no fraction digits
-  EXPECT_EQ(Enc(t, "0.1"), Le64(10));          // padded: one fraction digit
+  EXPECT_EQ(Enc(t, "7"), Le64(700));   // padded: no fraction digits
+  EXPECT_EQ(Enc(t, "0.1"), Le64(10));  // padded: one fraction digit
   EXPECT_EQ(Hex(Enc(t, "-12.5")), "1e fb ff ff ff ff ff ff");
   EXPECT_EQ(Enc(t, "+12.5"), Le64(1250));
-  EXPECT_EQ(Enc(t, "1.230"), Le64(123));       // trailing zeros beyond the scale are exact
+  EXPECT_EQ(Enc(t, "1.230"), Le64(123));  // trailing zeros beyond the scale are exact
   EXPECT_EQ(Enc(t, "9999999999.99"), Le64(999999999999));
   EXPECT_EQ(Enc(t, "-9999999999.99"), Le64(-999999999999));
 }
@@ -281,14 +285,10 @@ TEST(RowBinaryTest, VarUInt) {
     uint64_t v;
     const char* hex;
   };
-  const Case cases[] = {{0, "00"},
-                        {1, "01"},
-                        {127, "7f"},
-                        {128, "80 01"},
-                        {300, "ac 02"},
-                        {16383, "ff 7f"},
-                        {16384, "80 80 01"},
-                        {std::numeric_limits<uint64_t>::max(), "ff ff ff ff ff ff ff ff ff 01"}};
+  const Case cases[] = {{0, "00"},           {1, "01"},
+                        {127, "7f"},         {128, "80 01"},
+                        {300, "ac 02"},      {16383, "ff 7f"},
+                        {16384, "80 80 01"}, {std::numeric_limits<uint64_t>::max(), "ff ff ff ff ff ff ff ff ff 01"}};
   for (const Case& c : cases) {
     std::string out = "x";
     AppendVarUInt(out, c.v);
@@ -305,7 +305,7 @@ TEST(RowBinaryTest, String) {
   EXPECT_EQ(Hex(Enc(t, "")), "00");
   EXPECT_EQ(Hex(Enc(t, "abc")), "03 61 62 63");
   EXPECT_EQ(Enc(t, "h\xc3\xa9llo"), std::string("\x06h\xc3\xa9llo"));
-  EXPECT_EQ(Enc(t, std::string_view("a\0b\tc\\N", 7)), std::string("\x07" "a\0b\tc\\N", 8));
+  EXPECT_EQ(Enc(t, std::string_view("a\0b\tc\\N", 7)), std::string("\007a\0b\tc\\N", 8));
   EXPECT_EQ(Enc(t, "\\N"), std::string("\x02\\N"));  // a string that spells \N is a string, not NULL
 
   const std::string s127(127, 'x'), s128(128, 'y'), s300(300, 'z'), s20000(20000, 'w');
@@ -326,8 +326,8 @@ TEST(RowBinaryTest, Bytea) {
     raw.push_back('\xa5');
   }
   EXPECT_EQ(Enc(t, text), std::string("\xc8\x01") + raw);
-  ExpectRejected(t, {"", "\\", "x00", "00", "\\X00", "\\x0", "\\x000", "\\xzz", "\\x0g", "\\xg0", "\\x 0",
-                     "\\\\x00", "abc"});
+  ExpectRejected(
+      t, {"", "\\", "x00", "00", "\\X00", "\\x0", "\\x000", "\\xzz", "\\x0g", "\\xg0", "\\x 0", "\\\\x00", "abc"});
 }
 
 // ---------------------------------------------------------------- dates and timestamps
@@ -347,7 +347,7 @@ TEST(RowBinaryTest, DaysFromCivil) {
   EXPECT_EQ(DaysFromCivil(1, 1, 1), -719162);
   EXPECT_EQ(DaysFromCivil(0, 12, 31), -719163);  // 1 BC, a leap year
   EXPECT_EQ(DaysFromCivil(0, 2, 29), -719469);
-  EXPECT_EQ(DaysFromCivil(-43, 3, 15), -735160);     // 44 BC
+  EXPECT_EQ(DaysFromCivil(-43, 3, 15), -735160);      // 44 BC
   EXPECT_EQ(DaysFromCivil(-4713, 11, 24), -2440588);  // Julian day 0
   EXPECT_EQ(DaysFromCivil(2299, 12, 31), 120529);
   EXPECT_EQ(DaysFromCivil(9999, 12, 31), 2932896);
@@ -370,17 +370,17 @@ TEST(RowBinaryTest, Date) {
     EXPECT_EQ(Enc(t, "5874897-12-31"), Le32(2145042905));  // PostgreSQL's latest date
     EXPECT_EQ(Hex(Enc(t, "infinity")), "ff ff ff 7f");
     EXPECT_EQ(Hex(Enc(t, "-infinity")), "00 00 00 80");
-    ExpectRejected(t, {"", "BC", " BC", "Infinity", "2000-13-01", "2000-00-01", "2000-01-00", "2000-01-32",
-                       "2000-1-01", "2000-01-1", "20000101", "2000/01/01", "2000-01-01x", "2000-01-01 ",
-                       "2000-01-01 00:00:00", "-2000-01-01", "2000-01-01 AD", "abcd-01-01", "2000-0a-01"});
+    ExpectRejected(t, {"", "BC", " BC", "Infinity", "2000-13-01", "2000-00-01", "2000-01-00", "2000-01-32", "2000-1-01",
+                       "2000-01-1", "20000101", "2000/01/01", "2000-01-01x", "2000-01-01 ", "2000-01-01 00:00:00",
+                       "-2000-01-01", "2000-01-01 AD", "abcd-01-01", "2000-0a-01"});
   }
 }
 
 TEST(RowBinaryTest, DateOutOfRangeIsAnErrorNotACrash) {
   const ColumnType t = Col(kDate);
   // Not produced by PostgreSQL, but must be refused rather than wrapped or overflowed.
-  ExpectRejected(t, {"9999999-01-01", "99999999999-01-01", "9223372036854775807-12-31",
-                     "9223372036854775807-12-31 BC", "99999999999999999999-01-01"});
+  ExpectRejected(t, {"9999999-01-01", "99999999999-01-01", "9223372036854775807-12-31", "9223372036854775807-12-31 BC",
+                     "99999999999999999999-01-01"});
 }
 
 TEST(RowBinaryTest, Timestamp) {
@@ -553,7 +553,9 @@ TEST(RowBinaryTest, EncodedSizeOfEveryKind) {
       Exact truncated(std::string_view(enc).substr(0, k));
       auto r = EncodedSize(s.type, truncated.view());
       EXPECT_FALSE(r.ok()) << "prefix of " << k << " bytes of " << enc.size();
-      if (!r.ok()) EXPECT_TRUE(r.status().fatal());
+      if (!r.ok()) {
+        EXPECT_TRUE(r.status().fatal());
+      }
     }
   }
 }
@@ -566,11 +568,20 @@ TEST(RowBinaryTest, EncodedSizeRejectsBadStringLengths) {
     EXPECT_FALSE(EncodedSize(t, bytes.view()).ok()) << n;
   }
   // A length far larger than the data, including one that would overflow when added to the header size.
-  Exact huge(std::string("\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01" "abc", 13));
+  Exact huge(
+      std::string("\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"
+                  "abc",
+                  13));
   EXPECT_FALSE(EncodedSize(t, huge.view()).ok());
-  Exact long_len(std::string("\x05" "abcd", 5));
+  Exact long_len(
+      std::string("\x05"
+                  "abcd",
+                  5));
   EXPECT_FALSE(EncodedSize(t, long_len.view()).ok());
-  Exact exact_len(std::string("\x04" "abcd", 5));
+  Exact exact_len(
+      std::string("\x04"
+                  "abcd",
+                  5));
   auto r = EncodedSize(t, exact_len.view());
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, 5u);
@@ -611,7 +622,10 @@ TEST(RowBinaryTest, RenderValueNeverReadsOutOfBounds) {
   }
   Exact bad_varint(std::string(12, '\xff'));
   (void)RenderValue(Col(kText), bad_varint.view());
-  Exact long_len(std::string("\x7f" "ab", 3));
+  Exact long_len(
+      std::string("\x7f"
+                  "ab",
+                  3));
   EXPECT_EQ(RenderValue(Col(kText), long_len.view()), "ab");
 }
 

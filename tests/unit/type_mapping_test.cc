@@ -15,10 +15,10 @@ using streamshop::clickhouse::ValueKind;
 namespace {
 
 // PostgreSQL built-in type OIDs (pg_type.dat), spelled out independently of the code under test.
-constexpr uint32_t kBool = 16, kBytea = 17, kInt8 = 20, kInt2 = 21, kInt4 = 23, kText = 25, kJson = 114,
-                   kFloat4 = 700, kFloat8 = 701, kBpchar = 1042, kVarchar = 1043, kDate = 1082, kTime = 1083,
-                   kTimestamp = 1114, kTimestampTz = 1184, kInterval = 1186, kNumeric = 1700, kUuid = 2950,
-                   kJsonb = 3802, kInt4Array = 1007, kInet = 869, kUserEnum = 90001;
+constexpr uint32_t kBool = 16, kBytea = 17, kInt8 = 20, kInt2 = 21, kInt4 = 23, kText = 25, kJson = 114, kFloat4 = 700,
+                   kFloat8 = 701, kBpchar = 1042, kVarchar = 1043, kDate = 1082, kTime = 1083, kTimestamp = 1114,
+                   kTimestampTz = 1184, kInterval = 1186, kNumeric = 1700, kUuid = 2950, kJsonb = 3802,
+                   kInt4Array = 1007, kInet = 869, kUserEnum = 90001;
 
 // numeric(p, s) typmod as PostgreSQL computes it (make_numeric_typmod): ((p << 16) | (s & 0x7ff)) + VARHDRSZ.
 int32_t NumericTypmod(int precision, int scale) { return ((precision << 16) | (scale & 0x7ff)) + 4; }
@@ -59,7 +59,7 @@ TEST(TypeMappingTest, EveryOidInBothDialectsKeyAndNullable) {
   for (const MappingCase& c : kMappings) {
     for (Dialect d : {Dialect::kLegacy, Dialect::kModern}) {
       const std::string base = d == Dialect::kLegacy ? c.legacy : c.modern;
-      SCOPED_TRACE(testing::Message() << "oid " << c.oid << " dialect " << (d == Dialect::kLegacy ? "legacy" : "modern"));
+      SCOPED_TRACE(testing::Message() << "oid " << c.oid << (d == Dialect::kLegacy ? " legacy" : " modern"));
 
       const ColumnType key = MapColumnType(c.oid, -1, /*nullable=*/false, d);
       EXPECT_EQ(key.kind, c.kind);
@@ -100,10 +100,18 @@ TEST(TypeMappingTest, NumericBoundaries) {
     const char* type;  // nullptr: String
   };
   const Case cases[] = {
-      {1, 0, "Decimal(1, 0)"},     {9, 9, "Decimal(9, 9)"},      {10, 0, "Decimal(10, 0)"},
-      {18, 4, "Decimal(18, 4)"},   {19, 0, "Decimal(19, 0)"},    {38, 0, "Decimal(38, 0)"},
-      {38, 38, "Decimal(38, 38)"}, {39, 0, nullptr},             {39, 2, nullptr},
-      {1000, 0, nullptr},          {5, -2, nullptr},             {10, -1000, nullptr},
+      {1, 0, "Decimal(1, 0)"},
+      {9, 9, "Decimal(9, 9)"},
+      {10, 0, "Decimal(10, 0)"},
+      {18, 4, "Decimal(18, 4)"},
+      {19, 0, "Decimal(19, 0)"},
+      {38, 0, "Decimal(38, 0)"},
+      {38, 38, "Decimal(38, 38)"},
+      {39, 0, nullptr},
+      {39, 2, nullptr},
+      {1000, 0, nullptr},
+      {5, -2, nullptr},
+      {10, -1000, nullptr},
       {2, 4, nullptr},  // PostgreSQL 15 allows scale > precision; ClickHouse does not
   };
   for (const Case& c : cases) {
@@ -135,9 +143,9 @@ TEST(TypeMappingTest, DialectForVersion) {
     Dialect dialect;
   };
   const Case cases[] = {
-      {"18.16.1", Dialect::kLegacy},   {"23.1.2", Dialect::kLegacy},    {"22.12.1.1", Dialect::kLegacy},
-      {"1.1", Dialect::kLegacy},       {"23.2.1.1", Dialect::kModern},  {"23.2", Dialect::kModern},
-      {"23.10.1", Dialect::kModern},   {"24.8.4.13", Dialect::kModern}, {"24.1.1", Dialect::kModern},
+      {"18.16.1", Dialect::kLegacy}, {"23.1.2", Dialect::kLegacy},    {"22.12.1.1", Dialect::kLegacy},
+      {"1.1", Dialect::kLegacy},     {"23.2.1.1", Dialect::kModern},  {"23.2", Dialect::kModern},
+      {"23.10.1", Dialect::kModern}, {"24.8.4.13", Dialect::kModern}, {"24.1.1", Dialect::kModern},
       {"100.0.0", Dialect::kModern},
   };
   for (const Case& c : cases) {
