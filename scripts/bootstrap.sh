@@ -19,6 +19,8 @@ PACKAGES=(
   postgresql postgresql-contrib clickhouse-server clickhouse-client
   # tools the scripts use
   procps psmisc curl iproute2 bc
+  # runtimes of the external tools: dbt and chdb (Python), Kafka and Debezium (Java)
+  python3-venv openjdk-17-jdk-headless maven
 )
 
 SUDO=()                          # prefix for privileged commands: empty as root, (sudo) otherwise
@@ -34,7 +36,7 @@ missing_packages() {
   done
 }
 
-main() {
+install_debian_packages() {
   local missing
   mapfile -t missing < <(missing_packages)
   if ((${#missing[@]} == 0)); then
@@ -71,6 +73,11 @@ main() {
   mapfile -t missing < <(missing_packages)
   ((${#missing[@]} == 0)) || die "still missing after install: ${missing[*]}"
   say "installed the missing packages; all ${#PACKAGES[@]} packages are now present"
+}
+
+main() {
+  install_debian_packages
+  bash "$(dirname "${BASH_SOURCE[0]}")/bootstrap-python.sh"
 }
 
 main "$@"

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# stack.sh — a private PostgreSQL 15 and ClickHouse 18.16 on 127.0.0.1, run as plain processes.
+# stack.sh — a private PostgreSQL 15 and ClickHouse 18.16 (and optionally an Apache Kafka 4 broker, KRaft)
+# on 127.0.0.1, run as plain processes.
 #
-# Usage: scripts/stack.sh up|down|status|restart-postgres|restart-clickhouse|destroy
+# Usage: scripts/stack.sh up [--with-kafka]|down|status|restart-postgres|restart-clickhouse|restart-kafka|destroy
 #
 #   up                  start both services (no-op for one already running), write <dir>/env
-#   down                stop both services (no-op when stopped)
-#   status              print each service's state; exit 0 when both run, 3 otherwise
+#   up --with-kafka     also start a single-node Kafka broker (KRaft, controller+broker in one JVM);
+#                       same as STREAMSHOP_WITH_KAFKA=1; adds STREAMSHOP_KAFKA_BROKERS to <dir>/env
+#   down                stop every service (no-op when stopped), and a Debezium worker of scripts/debezium.sh
+#   status              print each service's state; exit 0 when all run, 3 otherwise
 #   restart-postgres    stop and start PostgreSQL only
 #   restart-clickhouse  stop and start ClickHouse only
+#   restart-kafka       stop and start the Kafka broker only (starting it if it never ran)
 #   destroy             down, then remove the state dir's contents (and any /var/tmp data dir)
 #
 # Environment (so that several stacks can run side by side; nothing here is global):
@@ -15,13 +19,21 @@
 #   STREAMSHOP_PG_PORT       PostgreSQL port        (default 15432)
 #   STREAMSHOP_CH_HTTP_PORT  ClickHouse HTTP port   (default 18123)
 #   STREAMSHOP_CH_TCP_PORT   ClickHouse native port (default 19000)
+#   STREAMSHOP_WITH_KAFKA    1: `up` also starts Kafka (like --with-kafka)
+#   STREAMSHOP_KAFKA_PORT    Kafka client listener  (default 19092)
+#   STREAMSHOP_KAFKA_CONTROLLER_PORT  KRaft controller listener (default: Kafka port + 1)
+#   STREAMSHOP_KAFKA_HEAP    broker max heap        (default 512m)
+#   STREAMSHOP_DEPS_DIR      fetched jars (default <repo>/.streamshop-deps; see scripts/bootstrap-kafka.sh)
 # A port left unset falls back to the one the stack last ran with, then to the default.
 #
 # Layout: <dir>/postgres/{data,log}   PostgreSQL cluster, log, unix socket
 #         <dir>/clickhouse/{config.xml,users.xml,data,tmp,user_files,format_schemas,log}
-#         <dir>/env                   `source` it for STREAMSHOP_PG_URL and STREAMSHOP_CLICKHOUSE_URL
+#         <dir>/kafka/{server.properties,log4j2.properties,cluster-id,data,log}   (with Kafka)
+#         <dir>/env                   `source` it for STREAMSHOP_PG_URL, STREAMSHOP_CLICKHOUSE_URL
+#                                     (and STREAMSHOP_KAFKA_BROKERS)
 #         <dir>/ports                 the ports of the last `up`
-# Requires the packages that scripts/bootstrap.sh installs.
+# Requires the packages that scripts/bootstrap.sh installs; Kafka also java 17+ and the jars of
+# scripts/bootstrap-kafka.sh (run by `up --with-kafka` when they are missing).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -31,8 +43,13 @@ PG_DIR=$STATE_DIR/postgres
 CH_DIR=$STATE_DIR/clickhouse
 CH_CONFIG=$CH_DIR/config.xml
 CH_PIDFILE=$CH_DIR/clickhouse-server.pid
+KAFKA_DIR=$STATE_DIR/kafka
+KAFKA_CONFIG=$KAFKA_DIR/server.properties
+KAFKA_PIDFILE=$KAFKA_DIR/kafka.pid
+DEPS_DIR=$(realpath -m "${STREAMSHOP_DEPS_DIR:-$REPO/.streamshop-deps}")
+KAFKA_LIB=$DEPS_DIR/kafka/lib
 START_TIMEOUT=60   # seconds to wait for a service to answer
-STOP_TIMEOUT=30    # seconds to wait for ClickHouse to exit before SIGKILL
+STOP_TIMEOUT=30    # seconds to wait for ClickHouse (or Kafka) to exit before SIGKILL
 
 say() { echo "stack: $*"; }
 die() { echo "stack: error: $*" >&2; exit 1; }
@@ -52,6 +69,23 @@ load_ports() {
     if ! [[ "$p" =~ ^[0-9]+$ ]] || ((p < 1 || p > 65535)); then die "invalid port '$p'"; fi
   done
   [[ "$CH_HTTP_PORT" != "$CH_TCP_PORT" ]] || die "ClickHouse HTTP and TCP ports are both $CH_TCP_PORT"
+  KAFKA_PORT=${STREAMSHOP_KAFKA_PORT:-$(saved_port KAFKA_PORT 19092)}
+  if ! [[ "$KAFKA_PORT" =~ ^[0-9]+$ ]] || ((KAFKA_PORT < 1 || KAFKA_PORT > 65535)); then
+    die "invalid port '$KAFKA_PORT'"
+  fi
+  # The controller port follows an explicitly set Kafka port; otherwise the saved one, then Kafka's + 1.
+  if [[ -n "${STREAMSHOP_KAFKA_CONTROLLER_PORT:-}" ]]; then
+    KAFKA_CONTROLLER_PORT=$STREAMSHOP_KAFKA_CONTROLLER_PORT
+  elif [[ -n "${STREAMSHOP_KAFKA_PORT:-}" ]]; then
+    KAFKA_CONTROLLER_PORT=$((KAFKA_PORT + 1))
+  else
+    KAFKA_CONTROLLER_PORT=$(saved_port KAFKA_CONTROLLER_PORT $((KAFKA_PORT + 1)))
+  fi
+  if ! [[ "$KAFKA_CONTROLLER_PORT" =~ ^[0-9]+$ ]] || ((KAFKA_CONTROLLER_PORT < 1 || KAFKA_CONTROLLER_PORT > 65535)); then
+    die "invalid Kafka controller port '$KAFKA_CONTROLLER_PORT'; set STREAMSHOP_KAFKA_CONTROLLER_PORT"
+  fi
+  [[ "$KAFKA_PORT" != "$KAFKA_CONTROLLER_PORT" ]] ||
+    die "Kafka client and controller ports are both $KAFKA_PORT; set STREAMSHOP_KAFKA_CONTROLLER_PORT"
 }
 
 # Fails when something else listens on the port; $2 names the variable that moves it.
@@ -345,11 +379,184 @@ ch_stop() {
   say "clickhouse: stopped"
 }
 
+# ---------------------------------------------------------------- Kafka
+
+# One JVM is controller and broker (KRaft combined mode) with a static voter set
+# (controller.quorum.voters), so the ports may change between starts. Jars: scripts/bootstrap-kafka.sh.
+kafka_pid() { cat "$KAFKA_PIDFILE" 2>/dev/null || true; }
+# Running = the pid file's process is alive and was started with this stack's server.properties.
+kafka_running() {
+  local pid
+  pid=$(kafka_pid)
+  pid_alive "$pid" && [[ "$(pid_cmdline "$pid")" == *" kafka.Kafka $KAFKA_CONFIG "* ]]
+}
+kafka_port_running() { sed -n 's|^advertised.listeners=PLAINTEXT://.*:\([0-9]*\)$|\1|p' "$KAFKA_CONFIG"; }
+kafka_controller_port_running() { sed -n 's|^controller.quorum.voters=1@.*:\([0-9]*\)$|\1|p' "$KAFKA_CONFIG"; }
+
+# Ready = the broker answers a Metadata request (v4, the oldest Kafka 4 serves) that lists at least one
+# broker: it has caught up with the metadata log, registered, and opened its client listener.
+# Plain bash over /dev/tcp, so polling starts no JVM.
+kafka_metadata_ok() {
+  local resp
+  resp=$(
+    exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+    # size 31 | api_key 3, api_version 4, correlation_id 1, client_id "streamshop-stack" (16 bytes)
+    #         | topics null (-1: all), allow_auto_topic_creation false
+    printf '\x00\x00\x00\x1f\x00\x03\x00\x04\x00\x00\x00\x01\x00\x10streamshop-stack\xff\xff\xff\xff\x00' >&3
+    timeout 2 head -c 16 <&3 | od -An -tx1 | tr -d ' \n'
+  ) 2>/dev/null || return 1
+  # response: size (4), correlation_id (4) = 1, throttle_time_ms (4), broker count (4) > 0
+  [[ ${#resp} == 32 && ${resp:8:8} == 00000001 && ${resp:24:8} != 00000000 ]]
+}
+
+kafka_write_config() {
+  mkdir -p "$KAFKA_DIR"/{data,log}
+  cat >"$KAFKA_CONFIG" <<EOF
+# written by scripts/stack.sh on every start
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$KAFKA_DIR/data
+# one node: every topic, internal ones included, has one replica
+num.partitions=1
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+auto.create.topics.enable=true
+# one node: a few internal partitions start faster than the default 50 and serve as well
+offsets.topic.num.partitions=4
+transaction.state.log.num.partitions=4
+# no 3 s wait for more members before a consumer group's first rebalance
+group.initial.rebalance.delay.ms=0
+num.network.threads=2
+num.io.threads=4
+EOF
+  # Kafka 4 logs through log4j2; the file is size-capped like ClickHouse's.
+  cat >"$KAFKA_DIR/log4j2.properties" <<EOF
+# written by scripts/stack.sh on every start
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = FILE
+appender.file.type = RollingFile
+appender.file.name = FILE
+appender.file.fileName = $KAFKA_DIR/log/server.log
+appender.file.filePattern = $KAFKA_DIR/log/server.log.%i
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+appender.file.policies.type = Policies
+appender.file.policies.size.type = SizeBasedTriggeringPolicy
+appender.file.policies.size.size = 100MB
+appender.file.strategy.type = DefaultRolloverStrategy
+appender.file.strategy.max = 3
+logger.state.name = state.change.logger
+logger.state.level = WARN
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+EOF
+  # For one-shot tools (format here; the console tools in tests): warnings to stderr only.
+  cat >"$KAFKA_DIR/tools-log4j2.properties" <<EOF
+# written by scripts/stack.sh on every start
+rootLogger.level = WARN
+rootLogger.appenderRef.stderr.ref = STDERR
+appender.stderr.type = Console
+appender.stderr.name = STDERR
+appender.stderr.target = SYSTEM_ERR
+appender.stderr.layout.type = PatternLayout
+appender.stderr.layout.pattern = [%d] %p %m (%c)%n
+EOF
+}
+
+# Formats the log dir once (what `kafka-storage.sh format` does); the cluster id stays in <dir>/kafka/cluster-id.
+kafka_format() {
+  [[ -f "$KAFKA_DIR/data/meta.properties" ]] && return 0
+  [[ -s "$KAFKA_DIR/cluster-id" ]] ||   # a Kafka Uuid: 16 random bytes, base64url without padding
+    head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22 >"$KAFKA_DIR/cluster-id"
+  rm -rf "$KAFKA_DIR/data" && mkdir -p "$KAFKA_DIR/data"   # a half-done earlier format
+  say "kafka: formatting $KAFKA_DIR/data (cluster id $(cat "$KAFKA_DIR/cluster-id"))"
+  java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+    -Dlog4j2.configurationFile="$KAFKA_DIR/tools-log4j2.properties" -cp "$KAFKA_LIB/*" \
+    kafka.tools.StorageTool format --cluster-id "$(cat "$KAFKA_DIR/cluster-id")" --config "$KAFKA_CONFIG" \
+    >"$KAFKA_DIR/log/format.log" 2>&1 ||
+    { tail -n 30 "$KAFKA_DIR/log/format.log" >&2; die "kafka: format failed"; }
+}
+
+kafka_start() {
+  if kafka_running; then
+    say "kafka: already running (pid $(kafka_pid), port $(kafka_port_running))"
+    return 0
+  fi
+  command -v java >/dev/null || die "java not found; Kafka needs Java 17+ (Debian: openjdk-17-jre-headless)"
+  check_port_free "$KAFKA_PORT" STREAMSHOP_KAFKA_PORT
+  check_port_free "$KAFKA_CONTROLLER_PORT" STREAMSHOP_KAFKA_CONTROLLER_PORT
+  # A no-op (no JVM, milliseconds) when the jars are in place.
+  STREAMSHOP_DEPS_DIR=$DEPS_DIR bash "$REPO/scripts/bootstrap-kafka.sh" --quiet kafka >&2 ||
+    die "kafka: the jars are missing and scripts/bootstrap-kafka.sh failed"
+  kafka_write_config
+  kafka_format
+  local started=$SECONDS
+  # As for ClickHouse: setsid, so the broker outlives the caller; $! is the JVM's pid.
+  (cd "$KAFKA_DIR" && exec setsid nohup java -Xmx"${STREAMSHOP_KAFKA_HEAP:-512m}" -Xms128m \
+    -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
+    -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" -Dkafka.logs.dir="$KAFKA_DIR/log" \
+    -cp "$KAFKA_LIB/*" kafka.Kafka "$KAFKA_CONFIG" </dev/null >>"$KAFKA_DIR/log/stdout.log" 2>&1) &
+  echo $! >"$KAFKA_PIDFILE"
+  wait_until kafka "$KAFKA_DIR/log/server.log" kafka_running_soon kafka_metadata_ok "$KAFKA_PORT"
+  kafka_running || die "kafka answers on port $KAFKA_PORT but pid $(kafka_pid) is not it"
+  say "kafka: started (pid $(kafka_pid), port $KAFKA_PORT, controller port $KAFKA_CONTROLLER_PORT) in $((SECONDS - started)) s"
+}
+# Until the launcher has exec'd java, its cmdline is still the shell's.
+kafka_running_soon() {
+  ((SECONDS - started < 3)) && pid_alive "$(kafka_pid)" || kafka_running ||
+    { tail -n 30 "$KAFKA_DIR/log/stdout.log" >&2; return 1; }
+}
+
+kafka_stop() {
+  if ! kafka_running; then
+    rm -f "$KAFKA_PIDFILE"
+    say "kafka: already stopped"
+    return 0
+  fi
+  local pid deadline=$((SECONDS + STOP_TIMEOUT))
+  pid=$(kafka_pid)
+  kill -TERM "$pid"   # controlled shutdown
+  while pid_alive "$pid"; do
+    if ((SECONDS >= deadline)); then
+      say "kafka: still running after ${STOP_TIMEOUT} s; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    sleep 0.2
+  done
+  rm -f "$KAFKA_PIDFILE"
+  say "kafka: stopped"
+}
+
+# The Kafka Connect worker of scripts/debezium.sh, if one ran on this stack, goes down with it.
+debezium_stop() {
+  [[ -f "$STATE_DIR/debezium/connect.pid" ]] || return 0
+  STREAMSHOP_STACK_DIR=$STATE_DIR bash "$REPO/scripts/debezium.sh" stop
+}
+
 # ---------------------------------------------------------------- commands
 
 write_ports() {
-  printf 'PG_PORT=%s\nCH_HTTP_PORT=%s\nCH_TCP_PORT=%s\n' "$PG_PORT" "$CH_HTTP_PORT" "$CH_TCP_PORT" \
+  printf 'PG_PORT=%s\nCH_HTTP_PORT=%s\nCH_TCP_PORT=%s\nKAFKA_PORT=%s\nKAFKA_CONTROLLER_PORT=%s\nWITH_KAFKA=%s\n' \
+    "$PG_PORT" "$CH_HTTP_PORT" "$CH_TCP_PORT" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$WITH_KAFKA" \
     >"$STATE_DIR/ports"
+}
+# Changes one line of <dir>/ports.
+set_saved() {
+  local f="$STATE_DIR/ports"
+  [[ -f "$f" ]] && sed -i "/^$1=/d" "$f"
+  echo "$1=$2" >>"$f"
 }
 
 write_env() {
@@ -357,6 +564,15 @@ write_env() {
 export STREAMSHOP_PG_URL=postgresql://streamshop@127.0.0.1:$PG_PORT/streamshop
 export STREAMSHOP_CLICKHOUSE_URL=http://127.0.0.1:$CH_HTTP_PORT
 EOF
+  env_set_kafka
+}
+# STREAMSHOP_KAFKA_BROKERS is in <dir>/env while this stack's broker runs (or was left running).
+env_set_kafka() {
+  [[ -f "$STATE_DIR/env" ]] || return 0
+  sed -i '/^export STREAMSHOP_KAFKA_BROKERS=/d' "$STATE_DIR/env"
+  if kafka_running; then
+    echo "export STREAMSHOP_KAFKA_BROKERS=127.0.0.1:$(kafka_port_running)" >>"$STATE_DIR/env"
+  fi
 }
 
 cmd_up() {
@@ -364,15 +580,19 @@ cmd_up() {
   write_ports
   pg_start
   ch_start
+  ((WITH_KAFKA)) && kafka_start
   write_env
   say "up: $STATE_DIR"
   say "  postgres:   postgresql://streamshop@127.0.0.1:$PG_PORT/streamshop"
   say "  clickhouse: http://127.0.0.1:$CH_HTTP_PORT (native tcp $CH_TCP_PORT)"
+  kafka_running && say "  kafka:      127.0.0.1:$(kafka_port_running) (controller $(kafka_controller_port_running))"
   say "  source $STATE_DIR/env"
 }
 
 cmd_down() {
   [[ -d "$STATE_DIR" ]] || { say "nothing at $STATE_DIR; already down"; return 0; }
+  debezium_stop
+  [[ -d "$KAFKA_DIR" ]] && kafka_stop
   ch_stop
   pg_stop
 }
@@ -389,7 +609,26 @@ cmd_status() {
   else
     say "clickhouse: stopped  port $CH_HTTP_PORT"; ok=3
   fi
+  # Kafka counts when the last `up` asked for it; otherwise it is reported only if it has been set up.
+  local wanted
+  wanted=$(saved_port WITH_KAFKA 0)
+  if kafka_running; then
+    say "kafka:      running  port $(kafka_port_running)  pid $(kafka_pid)  (controller $(kafka_controller_port_running))"
+  elif ((wanted)) || [[ -d "$KAFKA_DIR" ]]; then
+    say "kafka:      stopped  port $KAFKA_PORT"
+    ((wanted)) && ok=3
+  fi
   return $ok
+}
+
+cmd_restart_kafka() {
+  mkdir -p "$STATE_DIR"
+  kafka_stop
+  kafka_start
+  set_saved KAFKA_PORT "$KAFKA_PORT"
+  set_saved KAFKA_CONTROLLER_PORT "$KAFKA_CONTROLLER_PORT"
+  set_saved WITH_KAFKA 1
+  env_set_kafka
 }
 
 cmd_destroy() {
@@ -397,22 +636,39 @@ cmd_destroy() {
   local target=""
   [[ -L "$PG_DIR" ]] && target=$(dirname "$(realpath -m "$PG_DIR")")
   # Only what this script created goes, so a state dir pointed at e.g. /tmp is not wiped.
-  rm -rf "$PG_DIR" "$CH_DIR" "$STATE_DIR/env" "$STATE_DIR/ports"
+  rm -rf "$PG_DIR" "$CH_DIR" "$KAFKA_DIR" "$STATE_DIR/debezium" "$STATE_DIR/env" "$STATE_DIR/ports"
   [[ "$target" == /var/tmp/streamshop-* ]] && rm -rf "$target"
   rmdir "$STATE_DIR" 2>/dev/null || true
   say "destroyed $STATE_DIR"
 }
 
+usage() { sed -n '4,16s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+
 main() {
   load_ports
-  case "${1:-}" in
+  local action=${1:-}
+  (($# > 0)) && shift
+  WITH_KAFKA=0
+  [[ "${STREAMSHOP_WITH_KAFKA:-}" =~ ^(1|true|yes|on)$ ]] && WITH_KAFKA=1
+  if [[ "$action" == up ]]; then
+    while (($# > 0)); do
+      case "$1" in
+        --with-kafka) WITH_KAFKA=1 ;;
+        *) echo "stack: error: unknown option '$1' for up" >&2; usage ;;
+      esac
+      shift
+    done
+  fi
+  (($# == 0)) || { echo "stack: error: unexpected argument '$1'" >&2; usage; }
+  case "$action" in
     up) cmd_up ;;
     down) cmd_down ;;
     status) cmd_status ;;
     restart-postgres) mkdir -p "$STATE_DIR"; pg_stop; pg_start ;;
     restart-clickhouse) mkdir -p "$STATE_DIR"; ch_stop; ch_start ;;
+    restart-kafka) cmd_restart_kafka ;;
     destroy) cmd_destroy ;;
-    *) sed -n '2,10s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+    *) usage ;;
   esac
 }
 

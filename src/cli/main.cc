@@ -12,6 +12,7 @@
 #include "common/Log.h"
 #include "pipeline/Replicator.h"
 #include "pipeline/Verifier.h"
+#include "workload/Generator.h"
 
 namespace {
 
@@ -116,6 +117,13 @@ int main(int argc, char** argv) try {
                    "initial: copy existing rows when the slot is new; never: only stream changes from the slot")
       ->check(CLI::IsMember({"initial", "never"}))
       ->capture_default_str();
+  replicate->add_option("--snapshot-workers", rep.snapshot_workers, "Parallel connections copying the snapshot")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  replicate->add_option("--snapshot-chunk-pages", rep.snapshot_chunk_pages,
+                        "Heap pages (8 kB) per snapshot chunk; completed chunks survive a restart")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40))
+      ->capture_default_str();
   std::string progress = "auto";
   replicate->add_option("--progress", progress, "Progress line on stderr: auto (on a terminal), on, off")
       ->check(CLI::IsMember({"auto", "on", "off"}))
@@ -137,6 +145,47 @@ int main(int argc, char** argv) try {
   verify->add_option("--wait", wait_seconds, "Retry for up to this many seconds while the pipeline catches up")
       ->capture_default_str();
 
+  // generate
+  workload::GeneratorOptions gen;
+  auto* generate = app.add_subcommand(
+      "generate", "Run an e-commerce workload (tables of sql/postgres/schema.sql) against PostgreSQL at a target rate");
+  AddPgOption(generate, gen.pg_url);
+  std::string gen_rate = "1000", gen_duration = "0", gen_progress = "auto";
+  generate->add_option("--rate", gen_rate, "Transactions per second, e.g. 1000 or 1000/s (0 = as fast as possible)")
+      ->envname("STREAMSHOP_GENERATE_RATE")
+      ->capture_default_str();
+  generate->add_option("--duration", gen_duration, "Run time, e.g. 30s, 2m, 1h (0 = until SIGINT/SIGTERM)")
+      ->envname("STREAMSHOP_GENERATE_DURATION")
+      ->capture_default_str();
+  generate->add_option("--transactions", gen.transactions, "Stop after this many transactions (0 = no limit)")
+      ->envname("STREAMSHOP_GENERATE_TRANSACTIONS")
+      ->capture_default_str();
+  generate->add_option("--seed", gen.seed, "Random seed: same seed and same starting data, same transactions")
+      ->envname("STREAMSHOP_GENERATE_SEED")
+      ->capture_default_str();
+  generate->add_option("--products", gen.seed_products, "Products seeded into an empty catalogue")
+      ->envname("STREAMSHOP_GENERATE_PRODUCTS")
+      ->capture_default_str();
+  generate->add_option("--customers", gen.seed_customers, "Customers seeded into an empty customers table")
+      ->envname("STREAMSHOP_GENERATE_CUSTOMERS")
+      ->capture_default_str();
+  generate->add_option("--max-in-flight", gen.max_in_flight, "Pipelined transactions awaiting PostgreSQL's answer")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  std::string gen_sync = "off";
+  generate
+      ->add_option("--synchronous-commit", gen_sync,
+                   "on: each commit waits for its WAL flush (rate then bounded by disk flush latency); off: a "
+                   "server crash may lose the last few acknowledged transactions")
+      ->envname("STREAMSHOP_GENERATE_SYNCHRONOUS_COMMIT")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
+  generate
+      ->add_option("--progress", gen_progress,
+                   "auto (live line on a terminal, else a log line every 5 s), line, log, off")
+      ->check(CLI::IsMember({"auto", "line", "log", "off"}))
+      ->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   if (verbose) SetLogLevel(LogLevel::kDebug);
 
@@ -149,6 +198,24 @@ int main(int argc, char** argv) try {
     rep.progress = progress == "on" || (progress == "auto" && isatty(STDERR_FILENO));
     pipeline::Replicator replicator(rep);
     return Report(replicator.Run(g_stop));
+  }
+  if (generate->parsed()) {
+    using Progress = workload::GeneratorOptions::Progress;
+    auto rate = workload::ParseRate(gen_rate);
+    if (!rate.ok()) return Report(rate.status());
+    auto duration = workload::ParseDuration(gen_duration);
+    if (!duration.ok()) return Report(duration.status());
+    gen.rate = *rate;
+    gen.duration = *duration;
+    gen.synchronous_commit = gen_sync == "on";
+    gen.progress = gen_progress == "off"    ? Progress::kOff
+                   : gen_progress == "line" ? Progress::kLine
+                   : gen_progress == "log"  ? Progress::kLog
+                                            : (isatty(STDERR_FILENO) ? Progress::kLine : Progress::kLog);
+    auto summary = workload::Generator(gen).Run(g_stop);
+    if (!summary.ok()) return Report(summary.status());
+    fmt::print("{}\n", summary->ToString());
+    return 0;
   }
   if (verify->parsed()) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_seconds);

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <chrono>
 #include <set>
 
 #include "common/Log.h"
@@ -10,8 +9,12 @@
 namespace streamshop::clickhouse {
 namespace {
 
-std::string StateTable(const std::string& database) {
-  return ClickHouseClient::QuoteIdent(database) + ".`_streamshop_state`";
+std::set<std::string> SplitLines(const std::string& text) {
+  std::set<std::string> lines;
+  for (size_t pos = 0, end; (end = text.find('\n', pos)) != std::string::npos; pos = end + 1) {
+    lines.insert(text.substr(pos, end - pos));
+  }
+  return lines;
 }
 
 std::string Trim(std::string s) {
@@ -27,12 +30,7 @@ Result<Dialect> DetectDialect(ClickHouseClient& ch) {
 }
 
 Status EnsureDatabase(ClickHouseClient& ch, const std::string& database) {
-  SS_RETURN_IF_ERROR(ch.Query("CREATE DATABASE IF NOT EXISTS " + ClickHouseClient::QuoteIdent(database)).status());
-  return ch
-      .Query(fmt::format("CREATE TABLE IF NOT EXISTS {} (key String, snapshot_done UInt8, updated_us UInt64) "
-                         "ENGINE = MergeTree ORDER BY key",
-                         StateTable(database)))
-      .status();
+  return ch.Query("CREATE DATABASE IF NOT EXISTS " + ClickHouseClient::QuoteIdent(database)).status();
 }
 
 Status EnsureTargetTable(ClickHouseClient& ch, const TableWriter& writer) {
@@ -45,10 +43,7 @@ Status EnsureTargetTable(ClickHouseClient& ch, const TableWriter& writer) {
       ch.Query(fmt::format("SELECT name FROM system.columns WHERE database = {} AND table = {}",
                            ClickHouseClient::QuoteString(target.substr(1, dot - 1)),
                            ClickHouseClient::QuoteString(target.substr(dot + 3, target.size() - dot - 4)))));
-  std::set<std::string> names;
-  for (size_t pos = 0, end; (end = existing.find('\n', pos)) != std::string::npos; pos = end + 1) {
-    names.insert(existing.substr(pos, end - pos));
-  }
+  const std::set<std::string> names = SplitLines(existing);
   for (const auto& c : writer.columns()) {
     if (names.count(c.name)) continue;
     LogInfo("adding column {} {} to {}", c.name, c.type.clickhouse_type, target);
@@ -63,21 +58,10 @@ Status TruncateTarget(ClickHouseClient& ch, const TableWriter& writer) {
   return ch.Query("TRUNCATE TABLE " + writer.target()).status();
 }
 
-Result<bool> IsSnapshotDone(ClickHouseClient& ch, const std::string& database, const std::string& key) {
-  SS_ASSIGN_OR_RETURN(std::string v,
-                      ch.Query(fmt::format("SELECT argMax(snapshot_done, updated_us) FROM {} WHERE key = {}",
-                                           StateTable(database), ClickHouseClient::QuoteString(key))));
-  return Trim(v) == "1";
-}
-
-Status MarkSnapshotDone(ClickHouseClient& ch, const std::string& database, const std::string& key) {
-  const auto now =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count();
-  return ch
-      .Query(fmt::format("INSERT INTO {} VALUES ({}, 1, {})", StateTable(database), ClickHouseClient::QuoteString(key),
-                         now))
-      .status();
+Result<std::set<std::string>> ExistingTables(ClickHouseClient& ch, const std::string& database) {
+  SS_ASSIGN_OR_RETURN(std::string rows, ch.Query("SELECT name FROM system.tables WHERE database = " +
+                                                 ClickHouseClient::QuoteString(database)));
+  return SplitLines(rows);
 }
 
 }  // namespace streamshop::clickhouse

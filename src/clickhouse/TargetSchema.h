@@ -1,7 +1,7 @@
-// DDL and bookkeeping on the ClickHouse side: dialect detection, the analytics database, raw_* tables and
-// the replication state table. Stateless functions over a ClickHouseClient.
+// DDL on the ClickHouse side: dialect detection, the analytics database and raw_* tables. Stateless functions over a ClickHouseClient.
 #pragma once
 
+#include <set>
 #include <string>
 
 #include "clickhouse/ClickHouseClient.h"
@@ -16,9 +16,7 @@ Status EnsureDatabase(ClickHouseClient& ch, const std::string& database);
 Status EnsureTargetTable(ClickHouseClient& ch, const TableWriter& writer);
 Status TruncateTarget(ClickHouseClient& ch, const TableWriter& writer);
 
-// Whether the initial snapshot for `key` (system id / database / slot) completed. Kept in
-// <database>._streamshop_state so that a crash during the snapshot leads to a fresh one.
-Result<bool> IsSnapshotDone(ClickHouseClient& ch, const std::string& database, const std::string& key);
-Status MarkSnapshotDone(ClickHouseClient& ch, const std::string& database, const std::string& key);
+// Names of the tables in `database`.
+Result<std::set<std::string>> ExistingTables(ClickHouseClient& ch, const std::string& database);
 
 }  // namespace streamshop::clickhouse

@@ -18,15 +18,15 @@ Result<SystemIdentity> PgReplicationStream::IdentifySystem() {
   return SystemIdentity{PQgetvalue(res.get(), 0, 0), *lsn, PQgetvalue(res.get(), 0, 3)};
 }
 
-Result<CreatedSlot> PgReplicationStream::CreateSlot(std::string_view slot) {
+Result<Lsn> PgReplicationStream::CreateSlot(std::string_view slot) {
   SS_ASSIGN_OR_RETURN(PgResultPtr res,
-                      conn_.Exec(fmt::format("CREATE_REPLICATION_SLOT {} LOGICAL pgoutput (SNAPSHOT 'export')",
+                      conn_.Exec(fmt::format("CREATE_REPLICATION_SLOT {} LOGICAL pgoutput (SNAPSHOT 'nothing')",
                                              PgConnection::QuoteIdent(slot))));
   if (PQntuples(res.get()) != 1 || PQnfields(res.get()) < 3)
     return Status::Fatal("unexpected CREATE_REPLICATION_SLOT reply");
   auto lsn = Lsn::Parse(PQgetvalue(res.get(), 0, 1));
   if (!lsn) return Status::Fatal("unexpected consistent_point in CREATE_REPLICATION_SLOT reply");
-  return CreatedSlot{*lsn, PQgetvalue(res.get(), 0, 2)};
+  return *lsn;
 }
 
 Status PgReplicationStream::Start(std::string_view slot, std::string_view publication) {

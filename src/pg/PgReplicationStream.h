@@ -16,18 +16,13 @@ struct SystemIdentity {
   std::string dbname;
 };
 
-struct CreatedSlot {
-  Lsn consistent_point;
-  std::string snapshot_name;  // importable with SET TRANSACTION SNAPSHOT until this connection runs another command
-};
-
 class PgReplicationStream final : public ReplicationStream {
  public:
   static Result<PgReplicationStream> Connect(std::string_view url);
 
   Result<SystemIdentity> IdentifySystem();
-  // CREATE_REPLICATION_SLOT … LOGICAL pgoutput (SNAPSHOT 'export').
-  Result<CreatedSlot> CreateSlot(std::string_view slot);
+  // CREATE_REPLICATION_SLOT … LOGICAL pgoutput, without an exported snapshot; returns the consistent point.
+  Result<Lsn> CreateSlot(std::string_view slot);
   // START_REPLICATION from the slot's confirmed position with pgoutput proto 1 and logical messages.
   Status Start(std::string_view slot, std::string_view publication);
 

@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <set>
 #include <thread>
 
 #include "clickhouse/TargetSchema.h"
 #include "common/Log.h"
 #include "common/Url.h"
-#include "pg/CopyTextParser.h"
+#include "clickhouse/SnapshotState.h"
+#include "pipeline/Snapshotter.h"
 #include "pg/PgReplicationStream.h"
 
 namespace streamshop::pipeline {
@@ -62,6 +64,8 @@ struct Replicator::Session {
   std::map<std::string, uint64_t> rows_per_table;
 
   RowValues values;  // reused per change
+  SnapshotStateKey snapshot_state;
+  pg::ReplicationStream* stream = nullptr;  // set once streaming started
 
   size_t PendingRows() const {
     size_t n = 0;
@@ -80,6 +84,23 @@ struct Replicator::Session {
     TableWriter* raw = writer.get();
     writers[table.oid] = std::move(writer);
     return raw;
+  }
+
+  // Copies the tables' existing rows (skipping what is already copied). While streaming, `stream` gets
+  // status updates so the walsender does not time out.
+  Status SnapshotTables(const std::vector<pg::TableInfo>& tables, pg::ReplicationStream* stream) {
+    SnapshotOptions so{options.pg_url, options.clickhouse_url, snapshot_state, options.snapshot_workers,
+                       options.snapshot_chunk_pages, options.batch_rows, options.batch_bytes};
+    Snapshotter snapshotter(so, dialect);
+    return snapshotter.Run(tables, stop, [&]() -> Status {
+      if (options.progress && Clock::now() - last_progress >= std::chrono::seconds(1)) {
+        fmt::print(stderr, "\r\33[Ksnapshot |{}", snapshotter.Describe());
+        fflush(stderr);
+        last_progress = Clock::now();
+      }
+      if (stream && Clock::now() - last_status >= options.status_interval) return SendStatus(*stream, false);
+      return Status::Ok();
+    });
   }
 
   Status FlushAll() {
@@ -119,7 +140,6 @@ struct Replicator::Session {
     last_progress = now;
   }
 
-  Status Snapshot(pg::PgReplicationStream& repl);
   Status Stream(pg::PgReplicationStream& repl);
   Status HandleChange(const pg::PgoutputMessage& msg, Lsn lsn);
   Status HandleRelation(const pg::RelationMessage& rel);
@@ -166,7 +186,6 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
 
   SS_ASSIGN_OR_RETURN(pg::PgReplicationStream repl, pg::PgReplicationStream::Connect(options_.pg_url));
   SS_ASSIGN_OR_RETURN(pg::SystemIdentity identity, repl.IdentifySystem());
-  const std::string state_key = fmt::format("{}/{}/{}", identity.system_id, identity.dbname, options_.slot);
 
   SS_ASSIGN_OR_RETURN(std::optional<pg::SlotState> slot, pg::GetSlot(*s.catalog, options_.slot));
   if (slot && slot->active_pid) {
@@ -179,28 +198,36 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
     return Status::Fatal(fmt::format("replication slot '{}' belongs to database '{}', not '{}': use another --slot",
                                      options_.slot, slot->database, identity.dbname));
   }
-  SS_ASSIGN_OR_RETURN(bool snapshot_done, IsSnapshotDone(*s.ch, options_.database, state_key));
+  s.snapshot_state = {options_.database, fmt::format("{}/{}/{}", identity.system_id, identity.dbname, options_.slot)};
+  SS_RETURN_IF_ERROR(EnsureSnapshotStateTable(*s.ch, s.snapshot_state));
+  SS_ASSIGN_OR_RETURN(std::set<std::string> existing, ExistingTables(*s.ch, options_.database));
   for (const auto& t : tables) {
     auto w = s.EnsureWriter(t);
     if (!w.ok()) return w.status();
+    // A raw table that is missing (e.g. dropped by the user to resynchronise it) is copied again.
+    if (options_.snapshot && slot && !existing.count(TableWriter::TargetName(t.schema, t.name))) {
+      LogInfo("{} is missing in ClickHouse: it will be copied again", (*w)->target());
+      SS_RETURN_IF_ERROR(RecordSnapshotState(*s.ch, s.snapshot_state, t.QualifiedName(), kSnapshotReset, 0, 0));
+    }
   }
 
-  if (!options_.snapshot && !slot) {
-    SS_ASSIGN_OR_RETURN(pg::CreatedSlot created, repl.CreateSlot(options_.slot));
-    LogInfo("created slot '{}' at {} without an initial snapshot (--snapshot never)", options_.slot,
-            created.consistent_point.ToString());
-  } else if (options_.snapshot && (!slot || !snapshot_done)) {
-    if (slot) {
-      LogInfo("slot '{}' exists but its initial snapshot did not complete: dropping it and starting over",
-              options_.slot);
-      SS_RETURN_IF_ERROR(pg::DropSlot(*s.catalog, options_.slot));
+  if (!slot) {
+    SS_ASSIGN_OR_RETURN(Lsn consistent_point, repl.CreateSlot(options_.slot));
+    LogInfo("created slot '{}' at {}{}", options_.slot, consistent_point.ToString(),
+            options_.snapshot ? "" : " (no initial snapshot: --snapshot never)");
+    // A new slot starts every table from scratch: rows left by an earlier slot could be stale.
+    for (const auto& t : tables) {
+      if (options_.snapshot) {
+        SS_RETURN_IF_ERROR(RecordSnapshotState(*s.ch, s.snapshot_state, t.QualifiedName(), kSnapshotReset, 0, 0));
+      }
     }
-    SS_RETURN_IF_ERROR(s.Snapshot(repl));
-    if (stop) return Status::Ok();
-    SS_RETURN_IF_ERROR(MarkSnapshotDone(*s.ch, options_.database, state_key));
   } else {
     LogInfo("resuming slot '{}' from confirmed LSN {}", options_.slot,
             slot->confirmed_flush ? slot->confirmed_flush->ToString() : "?");
+  }
+  if (options_.snapshot) {
+    SS_RETURN_IF_ERROR(s.SnapshotTables(tables, nullptr));
+    if (stop) return Status::Ok();
   }
 
   SS_RETURN_IF_ERROR(repl.Start(options_.slot, options_.publication));
@@ -208,46 +235,9 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
   return s.Stream(repl);
 }
 
-Status Replicator::Session::Snapshot(pg::PgReplicationStream& repl) {
-  SS_ASSIGN_OR_RETURN(pg::CreatedSlot created, repl.CreateSlot(options.slot));
-  LogInfo("created slot '{}' at {}; taking the initial snapshot of {} table(s)", options.slot,
-          created.consistent_point.ToString(), writers.size());
-  // A new slot means a full snapshot: rows left from an earlier slot could be stale.
-  for (auto& [oid, w] : writers) SS_RETURN_IF_ERROR(TruncateTarget(*ch, *w));
-
-  SS_ASSIGN_OR_RETURN(pg::PgConnection conn, pg::PgConnection::Connect(options.pg_url));
-  SS_RETURN_IF_ERROR(conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").status());
-  SS_RETURN_IF_ERROR(
-      conn.Exec(fmt::format("SET TRANSACTION SNAPSHOT {}", pg::PgConnection::QuoteLiteral(created.snapshot_name)))
-          .status());
-  pg::CopyTextParser parser;
-  for (auto& [oid, w] : writers) {
-    TableWriter& writer = *w;
-    uint64_t& rows = rows_per_table[writer.source().name];
-    const Status st = conn.CopyOut(pg::CopySql(writer.source()), [&](std::string_view line) -> Status {
-      SS_ASSIGN_OR_RETURN(auto fields, parser.Parse(line));
-      SS_RETURN_IF_ERROR(writer.AppendRow(*fields, /*version=*/0, /*deleted=*/false));
-      ++rows;
-      ++events;
-      if (writer.pending_rows() >= options.batch_rows || writer.pending_bytes() >= options.batch_bytes) {
-        SS_RETURN_IF_ERROR(writer.Flush(*ch));
-        MaybePrintProgress("snapshot");
-        if (stop) return Status::Retryable("interrupted");
-      }
-      return Status::Ok();
-    });
-    if (stop) return Status::Ok();
-    SS_RETURN_IF_ERROR(st);
-    SS_RETURN_IF_ERROR(writer.Flush(*ch));
-    LogInfo("snapshot of {}: {} rows", writer.source().QualifiedName(), rows);
-  }
-  SS_RETURN_IF_ERROR(conn.Exec("COMMIT").status());
-  acked = created.consistent_point;
-  return Status::Ok();
-}
-
 Status Replicator::Session::Stream(pg::PgReplicationStream& repl) {
   LogInfo("streaming changes of publication '{}' from slot '{}'", options.publication, options.slot);
+  stream = &repl;
   while (true) {
     if (stop) {
       SS_RETURN_IF_ERROR(FlushAndAck(repl));
@@ -373,8 +363,13 @@ Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
   SS_ASSIGN_OR_RETURN(pg::TableInfo table, pg::LoadTable(*catalog, rel.relid));
   LogInfo("relation {}.{} ({} columns) announced; ensuring its ClickHouse table", rel.nspname, rel.relname,
           rel.columns.size());
+  const bool known = it != writers.end();
   auto w = EnsureWriter(table);
   if (!w.ok()) return w.status();
+  if (!known && options.snapshot) {
+    LogInfo("{} joined the publication: copying its existing rows", table.QualifiedName());
+    return SnapshotTables({table}, stream);
+  }
   return Status::Ok();
 }
 

@@ -36,6 +36,8 @@ struct ReplicatorOptions {
   size_t batch_bytes = 32 << 20;
   std::chrono::milliseconds flush_interval{200};
   std::chrono::seconds status_interval{10};
+  int snapshot_workers = 2;
+  int64_t snapshot_chunk_pages = 4096;
   bool snapshot = true;   // false: stream from the slot (created if missing) without an initial snapshot
   bool progress = false;  // one-line progress on stderr every second
 };

@@ -1,6 +1,8 @@
 # Shared harness for integration tests: a private stack (real PostgreSQL + ClickHouse) per test, on its own
 # ports and directory, destroyed on exit. Source it after setting TEST_PORT_BASE (unique per test file).
 #   usage in a test:  TEST_PORT_BASE=31000; source "$(dirname "$0")/lib.sh" "$1"
+# WITH_KAFKA=1 before sourcing also starts a Kafka broker (ports base+4, controller base+5) and reserves
+# base+6 for a Debezium Connect worker (STREAMSHOP_CONNECT_PORT); kafka_java runs Kafka's tool classes.
 set -euo pipefail
 
 STREAMSHOP=${1:?usage: test_x.sh path/to/streamshop}
@@ -11,6 +13,12 @@ export STREAMSHOP_STACK_DIR=${TMPDIR:-/tmp}/streamshop-$TEST_NAME
 export STREAMSHOP_PG_PORT=$((TEST_PORT_BASE + 1))
 export STREAMSHOP_CH_HTTP_PORT=$((TEST_PORT_BASE + 2))
 export STREAMSHOP_CH_TCP_PORT=$((TEST_PORT_BASE + 3))
+export STREAMSHOP_WITH_KAFKA=${WITH_KAFKA:-0}
+if [[ "$STREAMSHOP_WITH_KAFKA" == 1 ]]; then
+  export STREAMSHOP_KAFKA_PORT=$((TEST_PORT_BASE + 4))
+  export STREAMSHOP_KAFKA_CONTROLLER_PORT=$((TEST_PORT_BASE + 5))
+  export STREAMSHOP_CONNECT_PORT=$((TEST_PORT_BASE + 6))
+fi
 LOG_DIR=$STREAMSHOP_STACK_DIR/test-logs
 BG_PIDS=()
 
@@ -34,6 +42,13 @@ bash "$REPO/scripts/stack.sh" up >/dev/null
 rm -rf "$LOG_DIR" && mkdir -p "$LOG_DIR"
 # shellcheck disable=SC1091
 source "$STREAMSHOP_STACK_DIR/env"
+
+# kafka_java CLASS ARGS...: a Kafka tool class (e.g. org.apache.kafka.tools.TopicCommand), warnings only.
+kafka_java() {
+  java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+    -Dlog4j2.configurationFile="$STREAMSHOP_STACK_DIR/kafka/tools-log4j2.properties" \
+    -cp "${STREAMSHOP_DEPS_DIR:-$REPO/.streamshop-deps}/kafka/lib/*" "$@"
+}
 
 pg() { psql "$STREAMSHOP_PG_URL" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 ch() { curl -sS --fail-with-body "$STREAMSHOP_CLICKHOUSE_URL/" --data-binary "$1"; }

@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# The dbt project (dbt/streamshop) proven on a modern ClickHouse engine over rows the pipeline produced:
+#   1. PostgreSQL gets the OLTP schema and a small deterministic history (tests/dbt/oltp_initial.sql), then
+#      `streamshop replicate` snapshots it and streams further changes (tests/dbt/oltp_changes.sql: lifecycle
+#      updates, line edits, a primary-key update, cascading deletes) into ClickHouse 18.16 until `verify` passes;
+#   2. the real dbt (dbt-core + dbt-clickhouse from .venv) parses and compiles the project; the profile points at
+#      a port where nothing listens, which proves that compilation contacts no server;
+#   3. every version of every raw_* row is exported from 18.16 (RowBinary + TSV) and loaded into chdb (ClickHouse
+#      26.x in-process) in the modern dialect (tests/dbt/run_on_chdb.py load-raw, which checks the round trip);
+#   4. the compiled models and tests run on chdb (run_on_chdb.py build): zero failing tests;
+#   5. the marts are compared with the same figures computed by PostgreSQL itself;
+#   6. broken fixture rows injected into the chdb raw tables make the named dbt tests fail, and undoing them
+#      (with newer versions, as CDC would) makes everything pass again.
+# Needs the Python tools of scripts/bootstrap-python.sh (run here first; quick when already installed).
+TEST_PORT_BASE=31700
+ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
+bash "$ROOT/scripts/bootstrap-python.sh" || { echo "[test_dbt] FAIL: scripts/bootstrap-python.sh failed" >&2; exit 1; }
+source "$(dirname "$0")/lib.sh" "$1"
+
+VENV=${STREAMSHOP_VENV:-$REPO/.venv}
+PROJECT=$REPO/dbt/streamshop
+WORK=$STREAMSHOP_STACK_DIR/dbt
+rm -rf "$WORK" && mkdir -p "$WORK/raw"
+export DBT_SEND_ANONYMOUS_USAGE_STATS=false DBT_USE_COLORS=false DBT_PROFILES_DIR=$PROJECT
+export DBT_TARGET_PATH=$WORK/target DBT_LOG_PATH=$WORK/logs
+chdb_run() { "$VENV/bin/python" "$REPO/tests/dbt/run_on_chdb.py" --session "$WORK/chdb" "$@"; }
+chq() { chdb_run query --format TSVRaw "$1"; }   # TSVRaw: unescaped, like psql -At
+phase_started=$SECONDS
+phase() { log "$* (+$((SECONDS - phase_started)) s)"; }
+
+# ------------------------------------------------------------------------------------------ 1. the pipeline
+phase "PostgreSQL: schema and the history that exists before replication starts"
+pg -f "$REPO/sql/postgres/schema.sql"
+pg -f "$REPO/tests/dbt/oltp_initial.sql"
+
+phase "dbt parse + compile (real dbt-core + dbt-clickhouse; profile aimed at a closed port)"
+# Compilation must not need a server: aim the profile at a loopback port with no listener. `--no-populate-cache`
+# skips the one step of `dbt compile` that queries the warehouse (listing existing relations), and
+# `--no-introspect` turns any introspective query in a model into an error; so nothing connects, and a
+# connection attempt would fail the command. `--warn-error`: deprecations and other warnings fail the test too.
+DEAD_PORT=$((TEST_PORT_BASE + 9))
+[[ -z "$(ss -Hltn "sport = :$DEAD_PORT")" ]] || fail "port $DEAD_PORT should have no listener"
+(
+  cd "$PROJECT"
+  export DBT_CLICKHOUSE_HOST=127.0.0.1 DBT_CLICKHOUSE_PORT=$DEAD_PORT
+  "$VENV/bin/dbt" --warn-error parse >"$LOG_DIR/dbt-parse.log" 2>&1 || { cat "$LOG_DIR/dbt-parse.log"; exit 1; }
+  "$VENV/bin/dbt" --warn-error compile --no-populate-cache --no-introspect >"$LOG_DIR/dbt-compile.log" 2>&1 ||
+    { cat "$LOG_DIR/dbt-compile.log"; exit 1; }
+) || fail "dbt parse/compile failed"
+grep -E "Found [0-9]+ models" "$LOG_DIR/dbt-compile.log" | sed 's/^.*Found/[test_dbt] dbt: found/' || true
+! grep -qiE "connection refused|HTTPConnectionPool|Database Error" "$LOG_DIR/dbt-compile.log" ||
+  fail "dbt compile tried to reach a ClickHouse server"
+[[ -f "$DBT_TARGET_PATH/manifest.json" && -f "$DBT_TARGET_PATH/compiled/streamshop/models/marts/fct_orders.sql" ]] ||
+  fail "dbt compile left no manifest/compiled SQL in $DBT_TARGET_PATH"
+
+phase "replicate: snapshot, then streaming the changes"
+start_replicate
+wait_streaming
+pg -f "$REPO/tests/dbt/oltp_changes.sql"
+verify 60
+grep -E "OK|match" "$LOG_DIR/verify.out" | sed 's/^/[test_dbt] verify: /' | head -n 8 || true
+stop_replicate
+
+# ------------------------------------------------------------------------------------------ 2. export + load
+phase "export every version of the raw_* rows from ClickHouse $(ch "SELECT version()")"
+TABLES=(customers products orders order_items)
+# Both formats are read from one frozen copy (TinyLog: no background merges), so a ReplacingMergeTree merge that
+# collapses versions between the two reads cannot make them differ.
+for t in "${TABLES[@]}"; do
+  ch "DROP TABLE IF EXISTS analytics._export_$t"
+  ch "CREATE TABLE analytics._export_$t AS analytics.raw_$t ENGINE = TinyLog"
+  ch "INSERT INTO analytics._export_$t SELECT * FROM analytics.raw_$t"
+  ch "DESCRIBE TABLE analytics.raw_$t FORMAT TSV" >"$WORK/raw/raw_$t.columns"
+  ch "SELECT * FROM analytics._export_$t FORMAT RowBinary" >"$WORK/raw/raw_$t.bin"
+  ch "SELECT * FROM analytics._export_$t FORMAT TSV" >"$WORK/raw/raw_$t.tsv"
+done
+pg -F $'\t' -c "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+    coalesce(array_position(string_to_array(i.indkey::text, ' ')::int[], a.attnum::int), 0)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+  LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
+  WHERE n.nspname = 'public' AND c.relname IN ('customers', 'products', 'orders', 'order_items')
+  ORDER BY 1, a.attnum" >"$WORK/raw/pg_columns.tsv"
+ch "SELECT timezone()" >"$WORK/raw/server_timezone"
+versions=$(ch "SELECT sum(c) FROM (SELECT count() c FROM analytics._export_orders UNION ALL
+  SELECT count() FROM analytics._export_order_items UNION ALL SELECT count() FROM analytics._export_customers
+  UNION ALL SELECT count() FROM analytics._export_products)")
+deletes=$(ch "SELECT sum(c) FROM (SELECT countIf(_deleted = 1) c FROM analytics._export_orders UNION ALL
+  SELECT countIf(_deleted = 1) FROM analytics._export_order_items UNION ALL
+  SELECT countIf(_deleted = 1) FROM analytics._export_customers UNION ALL
+  SELECT countIf(_deleted = 1) FROM analytics._export_products)")
+current=$(pg -c "SELECT (SELECT count(*) FROM customers) + (SELECT count(*) FROM products) +
+  (SELECT count(*) FROM orders) + (SELECT count(*) FROM order_items)")
+log "exported $versions row versions ($deletes deletes) for $current current PostgreSQL rows"
+((versions > current && deletes > 0)) || fail "expected superseded versions and deletes in the raw tables"
+
+phase "load into chdb (modern dialect)"
+chdb_run load-raw --raw-dir "$WORK/raw" >"$LOG_DIR/chdb-load.log" 2>&1 ||
+  { cat "$LOG_DIR/chdb-load.log"; fail "load-raw failed"; }
+sed 's/^/[test_dbt] /' "$LOG_DIR/chdb-load.log"
+[[ "$(chq "SELECT toTypeName(created_at) FROM analytics.raw_orders LIMIT 1")" == "Nullable(DateTime64(6, 'UTC'))" &&
+   "$(chq "SELECT toTypeName(active) FROM analytics.raw_products LIMIT 1")" == "Nullable(Bool)" &&
+   "$(chq "SELECT toTypeName(price) FROM analytics.raw_products LIMIT 1")" == "Nullable(Decimal(12, 2))" &&
+   "$(chq "SELECT engine_full FROM system.tables WHERE database = 'analytics' AND name = 'raw_orders'")" == \
+     "ReplacingMergeTree(_version, _deleted) ORDER BY (order_id)"* ]] ||
+  fail "chdb raw tables do not have the modern types/engine"
+
+# ------------------------------------------------------------------------------------------ 3. build + test
+phase "run the compiled models and tests on chdb"
+chdb_run build --target "$DBT_TARGET_PATH" >"$LOG_DIR/chdb-build.log" 2>&1 || {
+  cat "$LOG_DIR/chdb-build.log"
+  fail "dbt models/tests failed on chdb"
+}
+grep -E "OK created|^Done" "$LOG_DIR/chdb-build.log" | sed 's/^ */[test_dbt]   /'
+tests_total=$(sed -n 's/.*TOTAL=\([0-9]*\).*/\1/p' "$LOG_DIR/chdb-build.log")
+if ! grep -q "FAIL=0 ERROR=0" "$LOG_DIR/chdb-build.log" || ((tests_total < 40)); then
+  fail "expected >= 40 dbt tests, all passing"
+fi
+
+# ------------------------------------------------------------------------------------------ 4. marts vs PostgreSQL
+phase "marts vs PostgreSQL"
+# Money as integer cents and timestamps as integer microseconds: exact on both sides.
+pg -F $'\t' -c "SELECT c.customer_id, count(o.order_id), count(o.order_id) FILTER (WHERE o.status = 'cancelled'),
+    (coalesce(sum(o.total) FILTER (WHERE o.status <> 'cancelled'), 0) * 100)::bigint,
+    coalesce((extract(epoch FROM min(o.created_at)) * 1000000)::bigint::text, 'NULL'),
+    coalesce((extract(epoch FROM max(o.created_at)) * 1000000)::bigint::text, 'NULL'),
+    c.email, c.full_name, c.country, c.city
+  FROM customers c LEFT JOIN orders o ON o.customer_id = c.customer_id
+  GROUP BY c.customer_id ORDER BY 1" >"$WORK/pg_dim_customers.tsv"
+chq "SELECT customer_id, lifetime_orders, cancelled_orders, toInt64(lifetime_revenue * 100),
+    ifNull(toString(toUnixTimestamp64Micro(first_order_at)), 'NULL'),
+    ifNull(toString(toUnixTimestamp64Micro(last_order_at)), 'NULL'), email, full_name, country, city
+  FROM analytics.dim_customers ORDER BY customer_id" >"$WORK/chdb_dim_customers.tsv"
+diff "$WORK/pg_dim_customers.tsv" "$WORK/chdb_dim_customers.tsv" >"$LOG_DIR/dim_customers.diff" ||
+  { head -n 20 "$LOG_DIR/dim_customers.diff"; fail "dim_customers differs from PostgreSQL"; }
+
+pg -F $'\t' -c "SELECT o.order_id, o.customer_id, o.status, count(i.line_no), coalesce(sum(i.quantity), 0),
+    (coalesce(sum(i.quantity * i.unit_price), 0) * 100)::bigint, (o.total * 100)::bigint,
+    (extract(epoch FROM o.created_at) * 1000000)::bigint, (extract(epoch FROM o.updated_at) * 1000000)::bigint,
+    c.email, c.full_name, c.country, c.city
+  FROM orders o JOIN customers c ON c.customer_id = o.customer_id
+  LEFT JOIN order_items i ON i.order_id = o.order_id
+  GROUP BY o.order_id, c.customer_id ORDER BY 1" >"$WORK/pg_fct_orders.tsv"
+chq "SELECT order_id, customer_id, status, item_count, quantity_total, toInt64(items_total * 100),
+    toInt64(order_total * 100), toUnixTimestamp64Micro(created_at), toUnixTimestamp64Micro(updated_at),
+    customer_email, customer_name, customer_country, customer_city
+  FROM analytics.fct_orders ORDER BY order_id" >"$WORK/chdb_fct_orders.tsv"
+diff "$WORK/pg_fct_orders.tsv" "$WORK/chdb_fct_orders.tsv" >"$LOG_DIR/fct_orders.diff" ||
+  { head -n 20 "$LOG_DIR/fct_orders.diff"; fail "fct_orders differs from PostgreSQL"; }
+
+# The headline figures, and that the fixture really covers what the marts must handle.
+pg_summary=$(pg -F ' ' -c "SELECT count(*), sum(total), sum(total) FILTER (WHERE status <> 'cancelled'),
+  (SELECT count(*) FROM customers c WHERE NOT EXISTS (SELECT FROM orders o WHERE o.customer_id = c.customer_id)),
+  (SELECT count(*) FROM orders o WHERE NOT EXISTS (SELECT FROM order_items i WHERE i.order_id = o.order_id)),
+  (SELECT string_agg(status || '=' || n, ',' ORDER BY status) FROM (SELECT status, count(*) n FROM orders GROUP BY 1) s)
+  FROM orders")
+ch_summary=$(chq "SELECT (SELECT count() FROM analytics.fct_orders),
+  (SELECT toString(sum(order_total)) FROM analytics.fct_orders),
+  (SELECT toString(sum(lifetime_revenue)) FROM analytics.dim_customers),
+  (SELECT countIf(lifetime_orders = 0) FROM analytics.dim_customers),
+  (SELECT countIf(item_count = 0) FROM analytics.fct_orders),
+  (SELECT arrayStringConcat(groupArray(s), ',') FROM (SELECT status || '=' || toString(count()) s
+     FROM analytics.fct_orders GROUP BY status ORDER BY status))" | tr '\t' ' ')
+normalize() { awk '{ for (i = 2; i <= 3; i++) $i = sprintf("%.2f", $i); print }' <<<"$1"; }
+[[ "$(normalize "$pg_summary")" == "$(normalize "$ch_summary")" ]] ||
+  fail "summary differs: PostgreSQL '$pg_summary' vs marts '$ch_summary'"
+read -r n_orders sum_total revenue no_order_customers empty_orders by_status <<<"$pg_summary"
+log "marts match PostgreSQL: $n_orders orders ($by_status), total $sum_total, revenue excl. cancelled $revenue,"
+log "  $(wc -l <"$WORK/pg_dim_customers.tsv") customers ($no_order_customers without orders)," \
+  "$empty_orders order(s) without lines"
+for s in new paid shipped delivered cancelled; do
+  [[ "$by_status" == *"$s="* ]] || fail "no '$s' order in the fixture"
+done
+((no_order_customers > 0 && empty_orders > 0)) || fail "fixture lacks a customer without orders or an empty order"
+
+# ------------------------------------------------------------------------------------------ 5. tests can fail
+phase "negative: broken fixture rows must make the dbt tests fail"
+expect_failures() {  # $1 = label; remaining = test-name patterns that must FAIL (and nothing else may)
+  local label=$1 rc=0 pattern
+  shift
+  chdb_run build --target "$DBT_TARGET_PATH" >"$LOG_DIR/chdb-build-$label.log" 2>&1 || rc=$?
+  ((rc == 1)) ||
+    { cat "$LOG_DIR/chdb-build-$label.log"; fail "$label: harness exited $rc, expected 1 (test failures)"; }
+  for pattern in "$@"; do
+    grep -qE "FAIL $pattern " "$LOG_DIR/chdb-build-$label.log" ||
+      { cat "$LOG_DIR/chdb-build-$label.log"; fail "$label: test '$pattern' did not fail"; }
+  done
+  local failed
+  failed=$(grep -cE "^ *[0-9]+ of [0-9]+ FAIL " "$LOG_DIR/chdb-build-$label.log" || true)
+  ((failed == $#)) ||
+    { grep " FAIL " "$LOG_DIR/chdb-build-$label.log"; fail "$label: $failed tests failed, expected $#"; }
+  log "$label: caught by $(grep -E "^ *[0-9]+ of [0-9]+ FAIL " "$LOG_DIR/chdb-build-$label.log" |
+    sed -E 's/^ *[0-9]+ of [0-9]+ FAIL ([^ ]+) \(([0-9]+) .*/\1 (\2 rows)/' | paste -sd ';' | sed 's/;/; /g')"
+}
+BIG=9000000000000000000   # a _version above any WAL LSN here: this row is the newest version of its key
+
+# (a) An order line pointing at a product that does not exist: the relationship test on product_id must fail,
+#     and the order's lines no longer add up to its total.
+victim=$(chq "SELECT order_id FROM analytics.fct_orders WHERE item_count > 0 ORDER BY order_id LIMIT 1")
+[[ -n "$victim" ]] || fail "no order with lines in fct_orders"
+chq "INSERT INTO analytics.raw_order_items (order_id, line_no, product_id, quantity, unit_price, _version, _deleted)
+     VALUES ($victim, 999, 987654321, 1, 10.00, $BIG, 0)"
+expect_failures missing-product stg_order_items_product_id_in_stg_products \
+  assert_fct_orders_items_total_equals_order_total
+
+# Undo it the way CDC would: a newer version of that key that deletes it.
+chq "INSERT INTO analytics.raw_order_items (order_id, line_no, _version, _deleted)
+     VALUES ($victim, 999, $((BIG + 1)), 1)"
+
+# (b) An order whose newest version has a status outside the lifecycle.
+read -r o_id o_cust o_total o_created o_updated < <(chq "SELECT order_id, customer_id, toString(total),
+  toString(toUnixTimestamp64Micro(created_at)), toString(toUnixTimestamp64Micro(updated_at))
+  FROM analytics.raw_orders FINAL WHERE _deleted = 0 AND status = 'delivered' ORDER BY order_id LIMIT 1")
+[[ -n "${o_updated:-}" ]] || fail "no delivered order in the chdb raw_orders"
+chq "INSERT INTO analytics.raw_orders (order_id, customer_id, status, total, created_at, updated_at, _version, _deleted)
+     VALUES ($o_id, $o_cust, 'refunded', toDecimal64('$o_total', 2), fromUnixTimestamp64Micro($o_created, 'UTC'),
+             fromUnixTimestamp64Micro($o_updated, 'UTC'), $BIG, 0)"
+expect_failures bad-status stg_orders_status_in_lifecycle fct_orders_status_in_lifecycle
+
+# (c) A wrong order total (an application bug the marts must expose): only the singular test fails.
+chq "INSERT INTO analytics.raw_orders (order_id, customer_id, status, total, created_at, updated_at, _version, _deleted)
+     VALUES ($o_id, $o_cust, 'delivered', toDecimal64('$o_total', 2) + toDecimal64('0.01', 2),
+             fromUnixTimestamp64Micro($o_created, 'UTC'), fromUnixTimestamp64Micro($o_updated, 'UTC'), $((BIG + 1)), 0)"
+expect_failures wrong-total assert_fct_orders_items_total_equals_order_total
+
+# Restored with a newer correct version: everything passes again, so the failures above came from those rows.
+chq "INSERT INTO analytics.raw_orders (order_id, customer_id, status, total, created_at, updated_at, _version, _deleted)
+     VALUES ($o_id, $o_cust, 'delivered', toDecimal64('$o_total', 2), fromUnixTimestamp64Micro($o_created, 'UTC'),
+             fromUnixTimestamp64Micro($o_updated, 'UTC'), $((BIG + 2)), 0)"
+chdb_run build --target "$DBT_TARGET_PATH" >"$LOG_DIR/chdb-build-restored.log" 2>&1 ||
+  { cat "$LOG_DIR/chdb-build-restored.log"; fail "after restoring the rows, the dbt tests should pass again"; }
+log "restored: $(grep -E '^Done' "$LOG_DIR/chdb-build-restored.log" | sed 's/.*: //')"
+phase "done"
