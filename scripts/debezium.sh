@@ -61,6 +61,11 @@ load_stack_env() {
   [[ -n "$BROKERS" ]] ||
     die "no Kafka broker: run scripts/stack.sh up --with-kafka (or set STREAMSHOP_KAFKA_BROKERS)"
   [[ -n "$PG_URL" ]] || die "no PostgreSQL: run scripts/stack.sh up (or set STREAMSHOP_PG_URL)"
+  # Connect waits (minutes) for an absent broker at startup: fail fast instead.
+  local first=${BROKERS%%,*}
+  if ! (exec 3<>"/dev/tcp/${first%:*}/${first##*:}") 2>/dev/null; then
+    die "Kafka broker $first is not reachable: run scripts/stack.sh up --with-kafka"
+  fi
 }
 
 write_config() {

@@ -120,8 +120,9 @@ int main(int argc, char** argv) try {
   replicate->add_option("--snapshot-workers", rep.snapshot_workers, "Parallel connections copying the snapshot")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
-  replicate->add_option("--snapshot-chunk-pages", rep.snapshot_chunk_pages,
-                        "Heap pages (8 kB) per snapshot chunk; completed chunks survive a restart")
+  replicate
+      ->add_option("--snapshot-chunk-pages", rep.snapshot_chunk_pages,
+                   "Heap pages (8 kB) per snapshot chunk; completed chunks survive a restart")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40))
       ->capture_default_str();
   std::string progress = "auto";

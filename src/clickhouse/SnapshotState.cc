@@ -21,9 +21,10 @@ uint64_t NowMicros() {
 
 Status EnsureSnapshotStateTable(ClickHouseClient& ch, const SnapshotStateKey& key) {
   return ch
-      .Query(fmt::format("CREATE TABLE IF NOT EXISTS {} (slot_key String, table String, chunk Int64, chunk_pages Int64, "
-                         "rows UInt64, updated_us UInt64) ENGINE = MergeTree ORDER BY (slot_key, table, chunk)",
-                         StateTable(key)))
+      .Query(
+          fmt::format("CREATE TABLE IF NOT EXISTS {} (slot_key String, table String, chunk Int64, chunk_pages Int64, "
+                      "rows UInt64, updated_us UInt64) ENGINE = MergeTree ORDER BY (slot_key, table, chunk)",
+                      StateTable(key)))
       .status();
 }
 

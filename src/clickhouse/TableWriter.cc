@@ -11,8 +11,9 @@ namespace streamshop::clickhouse {
 TableWriter::TableWriter(const pg::TableInfo& table, Dialect dialect, const std::string& database)
     : source_(table),
       dialect_(dialect),
-      target_(ClickHouseClient::QuoteIdent(database) + "." +
-              ClickHouseClient::QuoteIdent(TargetName(table.schema, table.name))) {
+      database_(database),
+      table_name_(TargetName(table.schema, table.name)),
+      target_(ClickHouseClient::QuoteIdent(database_) + "." + ClickHouseClient::QuoteIdent(table_name_)) {
   std::string names;
   for (const auto& c : table.columns) {
     columns_.push_back({c.name, MapColumnType(c.type_oid, c.typmod, c.key_position == 0, dialect), c.key_position});

@@ -31,6 +31,8 @@ class TableWriter {
 
   const pg::TableInfo& source() const { return source_; }
   const std::string& target() const { return target_; }  // quoted `database`.`raw_x`
+  const std::string& database() const { return database_; }
+  const std::string& table_name() const { return table_name_; }  // raw_x
   const std::vector<TargetColumn>& columns() const { return columns_; }
   std::string CreateTableSql() const;
   // "SELECT <columns> FROM <target> FINAL WHERE _deleted = 0 FORMAT RowBinary".
@@ -44,6 +46,10 @@ class TableWriter {
   // Encodes only the columns (no _version/_deleted) into `out`; used by verify.
   Status EncodeColumns(const RowValues& values, std::string& out) const;
 
+  // Encode column `i` for this type from now on (after the ClickHouse column was found wider or widened).
+  // Only valid with no rows pending.
+  void SetColumnType(size_t i, ColumnType type) { columns_[i].type = std::move(type); }
+
   size_t pending_rows() const { return pending_rows_; }
   size_t pending_bytes() const { return buffer_.size(); }
   // Inserts the pending rows; they are dropped from the buffer only when ClickHouse acknowledged them.
@@ -53,6 +59,8 @@ class TableWriter {
  private:
   pg::TableInfo source_;
   Dialect dialect_;
+  std::string database_;
+  std::string table_name_;
   std::string target_;
   std::vector<TargetColumn> columns_;
   std::string insert_sql_;

@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <map>
 #include <set>
 
+#include "clickhouse/ColumnEvolution.h"
 #include "common/Log.h"
 
 namespace streamshop::clickhouse {
@@ -33,23 +35,49 @@ Status EnsureDatabase(ClickHouseClient& ch, const std::string& database) {
   return ch.Query("CREATE DATABASE IF NOT EXISTS " + ClickHouseClient::QuoteIdent(database)).status();
 }
 
-Status EnsureTargetTable(ClickHouseClient& ch, const TableWriter& writer) {
+Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer) {
   SS_RETURN_IF_ERROR(ch.Query(writer.CreateTableSql()).status());
-  // Columns the table lacks (added in PostgreSQL since it was created) are added after the existing ones.
-  const std::string& target = writer.target();
-  const size_t dot = target.find("`.`");
-  SS_ASSIGN_OR_RETURN(
-      std::string existing,
-      ch.Query(fmt::format("SELECT name FROM system.columns WHERE database = {} AND table = {}",
-                           ClickHouseClient::QuoteString(target.substr(1, dot - 1)),
-                           ClickHouseClient::QuoteString(target.substr(dot + 3, target.size() - dot - 4)))));
-  const std::set<std::string> names = SplitLines(existing);
-  for (const auto& c : writer.columns()) {
-    if (names.count(c.name)) continue;
-    LogInfo("adding column {} {} to {}", c.name, c.type.clickhouse_type, target);
-    SS_RETURN_IF_ERROR(ch.Query(fmt::format("ALTER TABLE {} ADD COLUMN {} {}", target,
-                                            ClickHouseClient::QuoteIdent(c.name), c.type.clickhouse_type))
-                           .status());
+  return ReconcileTargetTable(ch, writer, /*apply_changes=*/true);
+}
+
+Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool apply_changes) {
+  SS_ASSIGN_OR_RETURN(std::string rows,
+                      ch.Query(fmt::format("SELECT name, type FROM system.columns WHERE database = {} AND table = {} "
+                                           "FORMAT TSV",
+                                           ClickHouseClient::QuoteString(writer.database()),
+                                           ClickHouseClient::QuoteString(writer.table_name()))));
+  std::map<std::string, std::string> existing;  // column name → ClickHouse type
+  for (const auto& line : SplitLines(rows)) {
+    const size_t tab = line.find('\t');
+    if (tab != std::string::npos) existing[line.substr(0, tab)] = line.substr(tab + 1);
+  }
+  for (size_t i = 0; i < writer.columns().size(); ++i) {
+    const TargetColumn& c = writer.columns()[i];
+    auto it = existing.find(c.name);
+    if (it == existing.end()) {
+      if (!apply_changes) continue;
+      // A column added in PostgreSQL since the table was created goes after the existing ones.
+      LogInfo("adding column {} {} to {}", c.name, c.type.clickhouse_type, writer.target());
+      SS_RETURN_IF_ERROR(ch.Query(fmt::format("ALTER TABLE {} ADD COLUMN {} {}", writer.target(),
+                                              ClickHouseClient::QuoteIdent(c.name), c.type.clickhouse_type))
+                             .status());
+      continue;
+    }
+    auto plan = PlanColumn(c.type, it->second, c.key_position > 0);
+    if (!plan.ok()) {
+      return plan.status().WithContext(fmt::format(
+          "{} column {}: the PostgreSQL type changed incompatibly; to copy the table again with the new type run "
+          "DROP TABLE {} in ClickHouse and restart streamshop",
+          writer.source().QualifiedName(), c.name, writer.target()));
+    }
+    if (plan->alter_to) {
+      if (!apply_changes) continue;
+      LogInfo("widening column {} of {} from {} to {}", c.name, writer.target(), it->second, *plan->alter_to);
+      SS_RETURN_IF_ERROR(ch.Query(fmt::format("ALTER TABLE {} MODIFY COLUMN {} {}", writer.target(),
+                                              ClickHouseClient::QuoteIdent(c.name), *plan->alter_to))
+                             .status());
+    }
+    writer.SetColumnType(i, plan->effective);
   }
   return Status::Ok();
 }

@@ -1,4 +1,5 @@
-// DDL on the ClickHouse side: dialect detection, the analytics database and raw_* tables. Stateless functions over a ClickHouseClient.
+// DDL on the ClickHouse side: dialect detection, the analytics database and raw_* tables. Stateless functions over a
+// ClickHouseClient.
 #pragma once
 
 #include <set>
@@ -12,8 +13,14 @@ namespace streamshop::clickhouse {
 
 Result<Dialect> DetectDialect(ClickHouseClient& ch);
 Status EnsureDatabase(ClickHouseClient& ch, const std::string& database);
-// CREATE TABLE IF NOT EXISTS for the writer's table, then adds columns it lacks.
-Status EnsureTargetTable(ClickHouseClient& ch, const TableWriter& writer);
+// CREATE TABLE IF NOT EXISTS for the writer's table, then ReconcileTargetTable(…, true). A Fatal error means
+// the table's PostgreSQL schema changed in a way its ClickHouse table cannot follow (the message names the
+// column and the fix).
+Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer);
+// Compares the writer's columns with the existing ClickHouse table (ColumnEvolution rules) and makes the
+// writer encode for the column types found there. With `apply_changes` also adds missing columns and widens
+// columns; without, only adopts the compatible existing types (what verify needs).
+Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool apply_changes);
 Status TruncateTarget(ClickHouseClient& ch, const TableWriter& writer);
 
 // Names of the tables in `database`.

@@ -110,6 +110,13 @@ Result<std::vector<TableInfo>> LoadPublishedTables(PgConnection& conn, const std
   return tables;
 }
 
+Result<bool> ColumnHasDefault(PgConnection& conn, uint32_t oid, const std::string& column) {
+  SS_ASSIGN_OR_RETURN(auto v, conn.QueryValue("SELECT atthasdef OR atthasmissing FROM pg_attribute "
+                                              "WHERE attrelid = $1::oid AND attname = $2 AND NOT attisdropped",
+                                              {std::to_string(oid), column}));
+  return v.value_or("t") == "t";
+}
+
 std::string CopySql(const TableInfo& table) {
   std::string cols;
   for (const auto& c : table.columns) cols += (cols.empty() ? "" : ", ") + PgConnection::QuoteIdent(c.name);

@@ -49,6 +49,10 @@ Result<std::vector<TableInfo>> LoadPublishedTables(PgConnection& conn, const std
 // One table by OID (after a Relation message announced a new or changed table).
 Result<TableInfo> LoadTable(PgConnection& conn, uint32_t oid);
 
+// Whether existing rows got a value for this (newly added) column: it has a default, stored or computed.
+// A column that no longer exists counts as having one (the caller then copies the table again, to be safe).
+Result<bool> ColumnHasDefault(PgConnection& conn, uint32_t oid, const std::string& column);
+
 // COPY (SELECT <columns> FROM <table>) TO STDOUT, columns in TableInfo order.
 std::string CopySql(const TableInfo& table);
 

@@ -6,12 +6,12 @@
 #include <set>
 #include <thread>
 
+#include "clickhouse/SnapshotState.h"
 #include "clickhouse/TargetSchema.h"
 #include "common/Log.h"
 #include "common/Url.h"
-#include "clickhouse/SnapshotState.h"
-#include "pipeline/Snapshotter.h"
 #include "pg/PgReplicationStream.h"
+#include "pipeline/Snapshotter.h"
 
 namespace streamshop::pipeline {
 namespace {
@@ -23,6 +23,16 @@ using namespace clickhouse;  // NOLINT: DDL helpers
 
 // Microseconds between the Unix epoch and the PostgreSQL epoch (2000-01-01).
 constexpr int64_t kPgEpochOffsetUs = 946'684'800'000'000;
+
+bool SameColumns(const pg::TableInfo& table, const pg::RelationMessage& rel) {
+  if (table.columns.size() != rel.columns.size()) return false;
+  for (size_t i = 0; i < rel.columns.size(); ++i) {
+    const auto& a = table.columns[i];
+    const auto& b = rel.columns[i];
+    if (a.name != b.name || a.type_oid != b.type_oid || a.typmod != b.typmod) return false;
+  }
+  return true;
+}
 
 pg::PgTimestamp PgNow() {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
@@ -47,6 +57,8 @@ struct Replicator::Session {
   clickhouse::Dialect dialect = clickhouse::Dialect::kLegacy;
   std::unique_ptr<pg::PgConnection> catalog;
   std::map<uint32_t, std::unique_ptr<TableWriter>> writers;  // by table OID
+  std::map<uint32_t, std::string> failed_tables;             // stopped tables (OID → reason)
+  uint64_t skipped_changes = 0;                              // changes of stopped tables
 
   // Acknowledgement bookkeeping (see the class comment).
   bool in_transaction = false;
@@ -89,8 +101,9 @@ struct Replicator::Session {
   // Copies the tables' existing rows (skipping what is already copied). While streaming, `stream` gets
   // status updates so the walsender does not time out.
   Status SnapshotTables(const std::vector<pg::TableInfo>& tables, pg::ReplicationStream* stream) {
-    SnapshotOptions so{options.pg_url, options.clickhouse_url, snapshot_state, options.snapshot_workers,
-                       options.snapshot_chunk_pages, options.batch_rows, options.batch_bytes};
+    SnapshotOptions so{options.pg_url,           options.clickhouse_url,       snapshot_state,
+                       options.snapshot_workers, options.snapshot_chunk_pages, options.batch_rows,
+                       options.batch_bytes};
     Snapshotter snapshotter(so, dialect);
     return snapshotter.Run(tables, stop, [&]() -> Status {
       if (options.progress && Clock::now() - last_progress >= std::chrono::seconds(1)) {
@@ -133,6 +146,8 @@ struct Replicator::Session {
     const double lag_secs = last_commit_end > acked ? std::max<double>(0, (PgNow() - last_commit_time) / 1e6) : 0.0;
     std::string tables;
     for (const auto& [name, n] : rows_per_table) tables += fmt::format(" {}={}", name, n);
+    if (!failed_tables.empty())
+      tables += fmt::format(" | {} table(s) STOPPED, {} changes skipped", failed_tables.size(), skipped_changes);
     fmt::print(stderr, "\r\33[K{} | {:.0f} ev/s | lag {} {:.1f}s |{}", phase, (events - events_at_last_progress) / secs,
                HumanBytes(lag_bytes), lag_secs, tables);
     fflush(stderr);
@@ -143,6 +158,7 @@ struct Replicator::Session {
   Status Stream(pg::PgReplicationStream& repl);
   Status HandleChange(const pg::PgoutputMessage& msg, Lsn lsn);
   Status HandleRelation(const pg::RelationMessage& rel);
+  Result<pg::TableInfo> TableFromRelation(const pg::RelationMessage& rel);
   Status HandleTruncate(const pg::TruncateMessage& t);
   Status TupleToValues(const TableWriter& w, const pg::Tuple& tuple, const pg::Tuple* old_full);
 };
@@ -289,7 +305,12 @@ Status Replicator::Session::HandleChange(const pg::PgoutputMessage& msg, Lsn lsn
         } else if constexpr (std::is_same_v<T, pg::InsertMessage> || std::is_same_v<T, pg::UpdateMessage> ||
                              std::is_same_v<T, pg::DeleteMessage>) {
           auto it = writers.find(m.relid);
-          if (it == writers.end()) return Status::Fatal(fmt::format("change for unknown relation OID {}", m.relid));
+          if (it == writers.end()) {
+            if (!failed_tables.count(m.relid))
+              return Status::Fatal(fmt::format("change for unknown relation OID {}", m.relid));
+            ++skipped_changes;
+            return Status::Ok();
+          }
           TableWriter& w = *it->second;
           ++events;
           ++rows_per_table[w.source().name];
@@ -353,24 +374,57 @@ Status Replicator::Session::TupleToValues(const TableWriter& w, const pg::Tuple&
 
 Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
   auto it = writers.find(rel.relid);
-  if (it != writers.end() && it->second->columns().size() == rel.columns.size()) {
-    bool same = true;
-    for (size_t i = 0; i < rel.columns.size(); ++i) same &= it->second->columns()[i].name == rel.columns[i].name;
-    if (same) return Status::Ok();
-  }
-  // New table or changed columns: flush what was encoded under the old shape, then re-read the catalog.
+  const bool known = it != writers.end();
+  if (known && SameColumns(it->second->source(), rel)) return Status::Ok();
+  // A new table or changed columns: flush what was encoded under the old shape first.
   SS_RETURN_IF_ERROR(FlushAll());
-  SS_ASSIGN_OR_RETURN(pg::TableInfo table, pg::LoadTable(*catalog, rel.relid));
+  const std::vector<pg::ColumnInfo> previous_columns =
+      known ? it->second->source().columns : std::vector<pg::ColumnInfo>{};
   LogInfo("relation {}.{} ({} columns) announced; ensuring its ClickHouse table", rel.nspname, rel.relname,
           rel.columns.size());
-  const bool known = it != writers.end();
-  auto w = EnsureWriter(table);
-  if (!w.ok()) return w.status();
-  if (!known && options.snapshot) {
-    LogInfo("{} joined the publication: copying its existing rows", table.QualifiedName());
-    return SnapshotTables({table}, stream);
+  auto table = TableFromRelation(rel);
+  Result<TableWriter*> w = table.ok() ? EnsureWriter(*table) : Result<TableWriter*>(table.status());
+  if (!w.ok()) {
+    if (w.status().retryable()) return w.status();
+    // Only this table stops; its changes are skipped until it is fixed, every other table keeps flowing.
+    LogError("replication of {}.{} stopped: {}", rel.nspname, rel.relname, w.status().message());
+    writers.erase(rel.relid);
+    failed_tables[rel.relid] = w.status().message();
+    return Status::Ok();
+  }
+  failed_tables.erase(rel.relid);
+  if (!options.snapshot) return Status::Ok();
+  if (!known) {
+    LogInfo("{} joined the publication: copying its existing rows", table->QualifiedName());
+    return SnapshotTables({*table}, stream);
+  }
+  // A column added with a default gives existing rows a value that no change carries: copy the table again.
+  for (const auto& c : table->columns) {
+    bool added = true;
+    for (const auto& old : previous_columns) added &= old.name != c.name;
+    if (!added) continue;
+    SS_ASSIGN_OR_RETURN(bool has_default, pg::ColumnHasDefault(*catalog, rel.relid, c.name));
+    if (!has_default) continue;
+    LogInfo("column {} was added to {} with a default: copying the table again so existing rows get it", c.name,
+            table->QualifiedName());
+    SS_RETURN_IF_ERROR(RecordSnapshotState(*ch, snapshot_state, table->QualifiedName(), kSnapshotReset, 0, 0));
+    return SnapshotTables({*table}, stream);
   }
   return Status::Ok();
+}
+
+Result<pg::TableInfo> Replicator::Session::TableFromRelation(const pg::RelationMessage& rel) {
+  // Columns as the stream has them at this point; the primary key's order from the catalog.
+  SS_ASSIGN_OR_RETURN(pg::TableInfo catalog_table, pg::LoadTable(*catalog, rel.relid));
+  pg::TableInfo table{rel.relid, rel.nspname, rel.relname, {}};
+  for (const auto& c : rel.columns) {
+    int key_position = 0;
+    for (const auto& cc : catalog_table.columns) {
+      if (cc.name == c.name) key_position = cc.key_position;
+    }
+    table.columns.push_back({c.name, c.type_oid, c.typmod, key_position});
+  }
+  return table;
 }
 
 Status Replicator::Session::HandleTruncate(const pg::TruncateMessage& t) {

@@ -83,11 +83,10 @@ Status Snapshotter::Run(const std::vector<pg::TableInfo>& tables, const std::ato
     }
     const int64_t chunk_pages = state.chunk_pages;
     if (state.chunks_done.empty()) SS_RETURN_IF_ERROR(clickhouse::TruncateTarget(*ch, writer));
-    SS_ASSIGN_OR_RETURN(
-        pg::PgResultPtr size,
-        pg.Exec("SELECT pg_relation_size($1::oid) / current_setting('block_size')::int8, "
-                "greatest(reltuples, 0)::int8 FROM pg_class WHERE oid = $1::oid",
-                {std::to_string(t.oid)}));
+    SS_ASSIGN_OR_RETURN(pg::PgResultPtr size,
+                        pg.Exec("SELECT pg_relation_size($1::oid) / current_setting('block_size')::int8, "
+                                "greatest(reltuples, 0)::int8 FROM pg_class WHERE oid = $1::oid",
+                                {std::to_string(t.oid)}));
     if (PQntuples(size.get()) != 1) return Status::Fatal(fmt::format("table {} disappeared", t.QualifiedName()));
     const int64_t pages = std::stoll(PQgetvalue(size.get(), 0, 0));
     auto p = std::make_unique<SnapshotProgress>();

@@ -102,8 +102,18 @@ Result<std::vector<TableVerdict>> VerifyTables(const VerifyOptions& options) {
   std::vector<TableVerdict> verdicts;
   for (const auto& t : tables) {
     TableWriter w(t, dialect, options.database);
-    SS_ASSIGN_OR_RETURN(TableVerdict v, VerifyTable(pg, *ch, w, options.max_reported_keys));
-    verdicts.push_back(std::move(v));
+    Status st = clickhouse::ReconcileTargetTable(*ch, w, /*apply_changes=*/false);
+    auto v = st.ok() ? VerifyTable(pg, *ch, w, options.max_reported_keys) : Result<TableVerdict>(st);
+    if (!v.ok() && v.status().retryable()) return v.status();
+    if (!v.ok()) {
+      // This table cannot be compared (e.g. its ClickHouse columns no longer match); report it, go on.
+      TableVerdict failed;
+      failed.table = t.QualifiedName();
+      failed.error = v.status().message();
+      verdicts.push_back(std::move(failed));
+      continue;
+    }
+    verdicts.push_back(std::move(v).value());
   }
   SS_RETURN_IF_ERROR(pg.Exec("COMMIT").status());
   return verdicts;
@@ -114,7 +124,11 @@ std::string FormatVerdicts(const std::vector<TableVerdict>& verdicts) {
                                 "pg checksum", "ch checksum", "status");
   for (const auto& v : verdicts) {
     out += fmt::format("{:<32} {:>10} {:>10} {:>18x} {:>18x}  {}\n", v.table, v.pg_rows, v.ch_rows, v.pg_checksum,
-                       v.ch_checksum, v.ok() ? "OK" : fmt::format("DIFFERENT ({} rows)", v.differing_rows));
+                       v.ch_checksum,
+                       v.ok()            ? "OK"
+                       : v.error.empty() ? fmt::format("DIFFERENT ({} rows)", v.differing_rows)
+                                         : "DIFFERENT (cannot compare)");
+    if (!v.error.empty()) out += fmt::format("    {}\n", v.error);
     for (const auto& k : v.differing_keys) out += fmt::format("    {}\n", k);
   }
   return out;

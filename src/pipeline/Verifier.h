@@ -29,7 +29,8 @@ struct TableVerdict {
   uint64_t ch_checksum = 0;
   uint64_t differing_rows = 0;              // missing, extra or different
   std::vector<std::string> differing_keys;  // the first few, described
-  bool ok() const { return differing_rows == 0 && pg_rows == ch_rows && pg_checksum == ch_checksum; }
+  std::string error;                        // set when the table could not be compared at all
+  bool ok() const { return error.empty() && differing_rows == 0 && pg_rows == ch_rows && pg_checksum == ch_checksum; }
 };
 
 Result<std::vector<TableVerdict>> VerifyTables(const VerifyOptions& options);
