@@ -20,7 +20,7 @@ PACKAGES=(
   # tools the scripts use
   procps psmisc curl iproute2 bc
   # runtimes of the external tools: dbt and chdb (Python), Kafka and Debezium (Java)
-  python3-venv openjdk-17-jdk-headless maven
+  python3-venv openjdk-17-jdk-headless maven jq
 )
 
 SUDO=()                          # prefix for privileged commands: empty as root, (sudo) otherwise
@@ -78,6 +78,7 @@ install_debian_packages() {
 main() {
   install_debian_packages
   bash "$(dirname "${BASH_SOURCE[0]}")/bootstrap-python.sh"
+  bash "$(dirname "${BASH_SOURCE[0]}")/bootstrap-kafka.sh"
 }
 
 main "$@"

@@ -82,12 +82,16 @@ int main(int argc, char** argv) try {
   app.add_flag("-v,--verbose", verbose, "Debug logging");
 
   // stack
-  auto* stack =
-      app.add_subcommand("stack", "Private local PostgreSQL + ClickHouse under ./.streamshop (up|down|status)");
+  auto* stack = app.add_subcommand(
+      "stack", "Private local PostgreSQL + ClickHouse (+ Kafka with --with-kafka) under ./.streamshop");
   std::string stack_action;
-  stack->add_option("action", stack_action, "up, down, status, destroy")
+  stack->add_option("action", stack_action, "up, down, status, destroy, restart-postgres|clickhouse|kafka")
       ->required()
-      ->check(CLI::IsMember({"up", "down", "status", "destroy", "restart-postgres", "restart-clickhouse"}));
+      ->check(CLI::IsMember(
+          {"up", "down", "status", "destroy", "restart-postgres", "restart-clickhouse", "restart-kafka"}));
+  bool with_kafka = false;
+  stack->add_flag("--with-kafka", with_kafka, "Also run a single-node Apache Kafka broker (KRaft)")
+      ->envname("STREAMSHOP_WITH_KAFKA");
 
   // replicate
   pipeline::ReplicatorOptions rep;
@@ -190,7 +194,11 @@ int main(int argc, char** argv) try {
   CLI11_PARSE(app, argc, argv);
   if (verbose) SetLogLevel(LogLevel::kDebug);
 
-  if (stack->parsed()) return ExecScript("stack.sh", {stack_action});
+  if (stack->parsed()) {
+    std::vector<std::string> args{stack_action};
+    if (with_kafka) args.push_back("--with-kafka");
+    return ExecScript("stack.sh", args);
+  }
 
   InstallSignalHandlers();
   if (replicate->parsed()) {

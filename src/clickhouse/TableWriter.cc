@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
+#include <map>
 
 #include "clickhouse/RowBinary.h"
 
@@ -87,16 +89,165 @@ Status TableWriter::AppendRow(const RowValues& values, uint64_t version, bool de
   return Status::Ok();
 }
 
-Status TableWriter::Flush(ClickHouseClient& ch) {
+Status TableWriter::AppendRowWithUnchanged(const RowValues& values, const std::vector<bool>& unchanged,
+                                           const RowValues& lookup_key, uint64_t version) {
+  const auto copy = [](const RowValues& v) {
+    std::vector<std::optional<std::string>> out;
+    for (const auto& x : v) out.push_back(x ? std::optional<std::string>(*x) : std::nullopt);
+    return out;
+  };
+  ToastRow row{copy(values), unchanged, copy(lookup_key), version};
+  for (const auto& v : row.values) toast_bytes_ += v ? v->size() : 0;
+  toast_rows_.push_back(std::move(row));
+  return Status::Ok();
+}
+
+Status TableWriter::InsertBuffer(ClickHouseClient& ch) {
   if (pending_rows_ == 0) return Status::Ok();
   SS_RETURN_IF_ERROR(ch.Insert(insert_sql_, buffer_));
-  DiscardPending();
+  buffer_.clear();
+  pending_rows_ = 0;
+  return Status::Ok();
+}
+
+Status TableWriter::Flush(ClickHouseClient& ch) {
+  SS_RETURN_IF_ERROR(InsertBuffer(ch));
+  if (toast_rows_.empty()) return Status::Ok();
+  SS_RETURN_IF_ERROR(ResolveToastRows(ch));
+  SS_RETURN_IF_ERROR(InsertBuffer(ch));
+  toast_rows_.clear();
+  toast_bytes_ = 0;
+  return Status::Ok();
+}
+
+Result<std::string> TableWriter::KeyLiteral(const TargetColumn& column, std::string_view text) const {
+  std::string encoded;
+  SS_RETURN_IF_ERROR(AppendValue(column.type, text, encoded));
+  const std::string number = RenderValue(column.type, encoded);
+  switch (column.type.kind) {
+    case ValueKind::kBool:
+    case ValueKind::kInt16:
+    case ValueKind::kInt32:
+    case ValueKind::kInt64:
+    case ValueKind::kFloat32:
+    case ValueKind::kFloat64:
+      return number;
+    case ValueKind::kDate:
+      return dialect_ == Dialect::kModern ? fmt::format("addDays(toDate32('1970-01-01'), {})", number) : number;
+    case ValueKind::kTimestamp:
+      return dialect_ == Dialect::kModern ? fmt::format("fromUnixTimestamp64Micro(toInt64({}))", number) : number;
+    case ValueKind::kBytes: {
+      std::string hex;
+      for (char c : encoded.substr(encoded.size() - (text.size() - 2) / 2))
+        hex += fmt::format("{:02X}", static_cast<uint8_t>(c));
+      return fmt::format("unhex('{}')", hex);
+    }
+    case ValueKind::kDecimal:
+    case ValueKind::kUuid:
+    case ValueKind::kString:
+      return ClickHouseClient::QuoteString(text);
+  }
+  return Status::Fatal("unknown value kind");
+}
+
+Status TableWriter::ResolveToastRows(ClickHouseClient& ch) {
+  // Which columns to fetch, and the keys to fetch them for.
+  std::vector<size_t> key_cols, fetch_cols;
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    if (columns_[i].key_position > 0) key_cols.push_back(i);
+    bool needed = false;
+    for (const auto& r : toast_rows_) needed |= r.unchanged[i];
+    if (needed) fetch_cols.push_back(i);
+  }
+  std::string keys, fetched, keys_in;
+  for (size_t i : key_cols) keys += (keys.empty() ? "" : ", ") + ClickHouseClient::QuoteIdent(columns_[i].name);
+  for (size_t i : fetch_cols) fetched += (fetched.empty() ? "" : ", ") + ClickHouseClient::QuoteIdent(columns_[i].name);
+  const std::string key_tuple = key_cols.size() == 1 ? keys : "(" + keys + ")";
+  for (const auto& r : toast_rows_) {
+    std::string literal;
+    for (size_t i : key_cols) {
+      if (!r.lookup_key[i]) {
+        return Status::Fatal(fmt::format("table {}: NULL in key column {}", source_.QualifiedName(), columns_[i].name));
+      }
+      SS_ASSIGN_OR_RETURN(std::string l, KeyLiteral(columns_[i], *r.lookup_key[i]));
+      literal += (literal.empty() ? "" : ", ") + l;
+    }
+    keys_in += (keys_in.empty() ? "" : ", ") + (key_cols.size() == 1 ? literal : "(" + literal + ")");
+  }
+  // The newest live version per key (a delete marker written by this batch, e.g. for the old key of a
+  // primary-key update, must not hide the values). argMax over a tuple does not skip NULLs.
+  SS_ASSIGN_OR_RETURN(
+      std::string data,
+      ch.Query(fmt::format("SELECT {}, max(_version), argMax(tuple({}), _version) FROM {} WHERE {} IN ({}) AND "
+                           "_deleted = 0 GROUP BY {} FORMAT RowBinary",
+                           keys, fetched, target_, key_tuple, keys_in, keys)));
+  // Newest stored version and values of the fetched columns, by encoded key.
+  struct Stored {
+    uint64_t version = 0;
+    std::vector<std::string> values;  // encoded, indexed like columns_ (only fetch_cols set)
+  };
+  std::map<std::string, Stored> stored;
+  for (std::string_view rest = data; !rest.empty();) {
+    std::string key;
+    for (size_t i : key_cols) {
+      SS_ASSIGN_OR_RETURN(size_t n, EncodedSize(columns_[i].type, rest));
+      key.append(rest.substr(0, n));
+      rest.remove_prefix(n);
+    }
+    if (rest.size() < sizeof(uint64_t)) return Status::Fatal("truncated RowBinary: missing _version");
+    Stored entry;
+    std::memcpy(&entry.version, rest.data(), sizeof(uint64_t));
+    rest.remove_prefix(sizeof(uint64_t));
+    entry.values.resize(columns_.size());
+    for (size_t i : fetch_cols) {
+      SS_ASSIGN_OR_RETURN(size_t n, EncodedSize(columns_[i].type, rest));
+      entry.values[i] = std::string(rest.substr(0, n));
+      rest.remove_prefix(n);
+    }
+    stored[key] = std::move(entry);
+  }
+  // In stream order; a row resolved here is also the newest earlier version for a later row of its key
+  // (e.g. an update right after a primary-key update), unless ClickHouse already holds a newer one.
+  for (const auto& r : toast_rows_) {
+    std::string lookup, key;
+    for (size_t i : key_cols) SS_RETURN_IF_ERROR(AppendValue(columns_[i].type, r.lookup_key[i], lookup));
+    RowValues values;
+    for (const auto& v : r.values) values.push_back(v ? std::optional<std::string_view>(*v) : std::nullopt);
+    for (size_t i : key_cols) SS_RETURN_IF_ERROR(AppendValue(columns_[i].type, values[i], key));
+    auto it = stored.find(lookup);
+    if (it == stored.end()) {
+      return Status::Fatal(fmt::format(
+          "table {} key {}: an UPDATE left TOASTed columns unchanged, and ClickHouse holds no earlier version of the "
+          "row to take them from (was the table replicated with --snapshot never?); set ALTER TABLE {} REPLICA "
+          "IDENTITY FULL, or copy the table again by dropping {}",
+          source_.QualifiedName(), DescribeKey(values), source_.QuotedName(), target_));
+    }
+    Stored resolved{r.version, std::vector<std::string>(columns_.size())};
+    for (size_t i = 0; i < columns_.size(); ++i) {
+      std::string& out = resolved.values[i];
+      if (r.unchanged[i]) {
+        out = it->second.values[i];
+      } else {
+        Status st = AppendValue(columns_[i].type, values[i], out);
+        if (!st.ok())
+          return st.WithContext(fmt::format("table {} column {}", source_.QualifiedName(), columns_[i].name));
+      }
+      buffer_.append(out);
+    }
+    AppendUInt64(buffer_, r.version);
+    AppendUInt8(buffer_, 0);
+    ++pending_rows_;
+    auto& newest = stored[key];
+    if (newest.values.empty() || newest.version < r.version) newest = std::move(resolved);
+  }
   return Status::Ok();
 }
 
 void TableWriter::DiscardPending() {
   buffer_.clear();
   pending_rows_ = 0;
+  toast_rows_.clear();
+  toast_bytes_ = 0;
 }
 
 }  // namespace streamshop::clickhouse

@@ -43,6 +43,16 @@ class TableWriter {
   // Encodes the column values of a row (PostgreSQL text, std::nullopt = NULL) in table column order, plus
   // _version and _deleted. On error nothing is appended and the error names the table and column.
   Status AppendRow(const RowValues& values, uint64_t version, bool deleted);
+  // A row from an UPDATE that left TOASTed columns unchanged (PostgreSQL did not send them; `unchanged` marks
+  // them). Flush() takes those values from the newest version of the row already in ClickHouse, found by
+  // `lookup_key` (the old key when the update changed the key). Rows are copied: the caller's views may die.
+  //
+  // Why the newest version is right: Flush() first inserts every ordinary pending row, so ClickHouse holds all
+  // changes up to this batch. For the newest version of a key, the newest earlier full value is the right one.
+  // An older version that picks up a later value is superseded by that later version anyway.
+  Status AppendRowWithUnchanged(const RowValues& values, const std::vector<bool>& unchanged,
+                                const RowValues& lookup_key, uint64_t version);
+
   // Encodes only the columns (no _version/_deleted) into `out`; used by verify.
   Status EncodeColumns(const RowValues& values, std::string& out) const;
 
@@ -50,9 +60,10 @@ class TableWriter {
   // Only valid with no rows pending.
   void SetColumnType(size_t i, ColumnType type) { columns_[i].type = std::move(type); }
 
-  size_t pending_rows() const { return pending_rows_; }
-  size_t pending_bytes() const { return buffer_.size(); }
-  // Inserts the pending rows; they are dropped from the buffer only when ClickHouse acknowledged them.
+  size_t pending_rows() const { return pending_rows_ + toast_rows_.size(); }
+  size_t pending_bytes() const { return buffer_.size() + toast_bytes_; }
+  // Inserts the pending rows (then resolves and inserts the rows with unchanged TOAST values); they are
+  // dropped from the buffer only when ClickHouse acknowledged them.
   Status Flush(ClickHouseClient& ch);
   void DiscardPending();
 
@@ -64,8 +75,21 @@ class TableWriter {
   std::string target_;
   std::vector<TargetColumn> columns_;
   std::string insert_sql_;
+  struct ToastRow {
+    std::vector<std::optional<std::string>> values;
+    std::vector<bool> unchanged;
+    std::vector<std::optional<std::string>> lookup_key;
+    uint64_t version = 0;
+  };
+  Status InsertBuffer(ClickHouseClient& ch);
+  Status ResolveToastRows(ClickHouseClient& ch);
+  // ClickHouse SQL literal of a key value (PostgreSQL text) for this column, for WHERE … IN lookups.
+  Result<std::string> KeyLiteral(const TargetColumn& column, std::string_view text) const;
+
   std::string buffer_;
   size_t pending_rows_ = 0;
+  std::vector<ToastRow> toast_rows_;
+  size_t toast_bytes_ = 0;
 };
 
 }  // namespace streamshop::clickhouse

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <set>
 #include <thread>
 
@@ -75,7 +76,8 @@ struct Replicator::Session {
   Clock::time_point last_progress = Clock::now();
   std::map<std::string, uint64_t> rows_per_table;
 
-  RowValues values;  // reused per change
+  RowValues values;             // reused per change
+  std::vector<bool> unchanged;  // per column of `values`: an unchanged TOASTed value PostgreSQL did not send
   SnapshotStateKey snapshot_state;
   pg::ReplicationStream* stream = nullptr;  // set once streaming started
 
@@ -321,19 +323,17 @@ Status Replicator::Session::HandleChange(const pg::PgoutputMessage& msg, Lsn lsn
             SS_RETURN_IF_ERROR(TupleToValues(w, m.old_tuple, nullptr));
             return w.AppendRow(values, lsn.value, true);
           } else {
+            // The old key, when sent: deleted if the key changed, and where unchanged TOAST values live.
+            RowValues old_key_values;
             if (m.old_kind != 0) {
-              // The old key is gone if the key changed: delete it before writing the new row.
               SS_RETURN_IF_ERROR(TupleToValues(w, m.old_tuple, nullptr));
-              const std::string old_key = w.DescribeKey(values);
-              SS_RETURN_IF_ERROR(TupleToValues(w, m.new_tuple, m.old_kind == 'O' ? &m.old_tuple : nullptr));
-              if (w.DescribeKey(values) != old_key) {
-                RowValues new_values = values;
-                SS_RETURN_IF_ERROR(TupleToValues(w, m.old_tuple, nullptr));
-                SS_RETURN_IF_ERROR(w.AppendRow(values, lsn.value, true));
-                values = std::move(new_values);
-              }
-            } else {
-              SS_RETURN_IF_ERROR(TupleToValues(w, m.new_tuple, nullptr));
+              old_key_values = values;
+            }
+            SS_RETURN_IF_ERROR(TupleToValues(w, m.new_tuple, m.old_kind == 'O' ? &m.old_tuple : nullptr));
+            const bool key_changed = m.old_kind != 0 && w.DescribeKey(values) != w.DescribeKey(old_key_values);
+            if (key_changed) SS_RETURN_IF_ERROR(w.AppendRow(old_key_values, lsn.value, true));
+            if (std::find(unchanged.begin(), unchanged.end(), true) != unchanged.end()) {
+              return w.AppendRowWithUnchanged(values, unchanged, key_changed ? old_key_values : values, lsn.value);
             }
             return w.AppendRow(values, lsn.value, false);
           }
@@ -350,6 +350,7 @@ Status Replicator::Session::TupleToValues(const TableWriter& w, const pg::Tuple&
                                      tuple.size(), cols.size()));
   }
   values.resize(cols.size());
+  unchanged.assign(cols.size(), false);
   for (size_t i = 0; i < cols.size(); ++i) {
     const pg::TupleValue* v = &tuple[i];
     if (v->kind == pg::TupleValue::Kind::kUnchangedToast && old_full && i < old_full->size()) v = &(*old_full)[i];
@@ -360,11 +361,10 @@ Status Replicator::Session::TupleToValues(const TableWriter& w, const pg::Tuple&
       case pg::TupleValue::Kind::kText:
         values[i] = v->data;
         break;
-      case pg::TupleValue::Kind::kUnchangedToast:
-        return Status::Fatal(
-            fmt::format("table {} column {}: UPDATE left a TOASTed value unchanged and PostgreSQL did not send it; set "
-                        "ALTER TABLE {} REPLICA IDENTITY FULL so the old value is sent",
-                        w.source().QualifiedName(), cols[i].name, w.source().QuotedName()));
+      case pg::TupleValue::Kind::kUnchangedToast:  // resolved from ClickHouse when flushed (TableWriter)
+        values[i] = std::nullopt;
+        unchanged[i] = true;
+        break;
       case pg::TupleValue::Kind::kBinary:
         return Status::Fatal(fmt::format("table {}: unexpected binary tuple value", w.source().QualifiedName()));
     }
