@@ -1,55 +1,231 @@
 #!/usr/bin/env bash
-# demo.sh — the whole story on this machine: local stack, sample tables, snapshot + live replication into
-# ClickHouse while a workload runs, then `verify` and a short summary. Run through `make demo`, which
-# bootstraps and builds first. Re-running starts over with fresh sample tables.
-#   DEMO_TXNS   transactions in the live workload (default 20000)
+# demo.sh — the streamshop story on this machine (`make demo` bootstraps and builds, then runs this):
+#   1. start the local stack (PostgreSQL 15 + ClickHouse, `streamshop stack up`);
+#   2. start over: drop the demo's slot, tables and publication in PostgreSQL and the `analytics` database in
+#      ClickHouse, then load sql/postgres/schema.sql (customers, products, orders, order_items);
+#   3. history: `streamshop generate` seeds a catalogue and customers and commits DEMO_HISTORY transactions
+#      before replication exists;
+#   4. `streamshop replicate` copies that history (initial snapshot) and streams from then on, with its live
+#      progress line (events/s, lag, rows per table) on a terminal;
+#   5. meanwhile `streamshop generate` runs for DEMO_DURATION at DEMO_RATE transactions/s;
+#   6. when it ends, `streamshop verify --wait` proves ClickHouse equals PostgreSQL; replicate is stopped;
+#   7. the dbt marts are built the way CI proves them (scripts/dbt_on_chdb.sh: real dbt compiles the project,
+#      the raw_* rows are exported from the ClickHouse server and the models and tests run on chdb);
+#   8. a business summary (orders by status, revenue by day, top 5 customers) from the marts, cross-checked
+#      against PostgreSQL and the server's raw tables, and where to look next.
+# The generator is the only writer of the four tables. Re-running starts over (step 2): the previous run's
+# data is deleted. The stack stays up afterwards (`streamshop stack down` stops it). Ctrl-C (SIGINT to the
+# process group, as a terminal sends it; SIGTERM to this script too) stops generate and replicate with SIGINT
+# — both exit 0 — and exits 130.
+#
+# Environment:
+#   DEMO_DURATION     live workload run time (default 60s; e.g. 15s, 2m; must be bounded)
+#   DEMO_RATE         live workload transactions/s (default 1000)
+#   DEMO_SEED         workload seed (default 1): same seed, same transactions
+#   DEMO_HISTORY      transactions committed before replication starts (default 2000)
+#   DEMO_VERIFY_WAIT  seconds verify may wait for the pipeline to catch up (default 120)
+#   STREAMSHOP        the binary (default <repo>/build/streamshop)
+#   STREAMSHOP_STACK_DIR and the port variables of scripts/stack.sh choose the stack (default <repo>/.streamshop)
+# Files: <stack dir>/demo/ (generate and verify output, the dbt work dir with the chdb session and dbt docs).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
-STREAMSHOP=$REPO/build/streamshop
-DEMO_TXNS=${DEMO_TXNS:-20000}
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+STREAMSHOP=${STREAMSHOP:-$REPO/build/streamshop}
+export STREAMSHOP_STACK_DIR=$(realpath -m "${STREAMSHOP_STACK_DIR:-$REPO/.streamshop}")
+DEMO_DURATION=${DEMO_DURATION:-60s}
+DEMO_RATE=${DEMO_RATE:-1000}
+DEMO_SEED=${DEMO_SEED:-1}
+DEMO_HISTORY=${DEMO_HISTORY:-2000}
+DEMO_VERIFY_WAIT=${DEMO_VERIFY_WAIT:-120}
+DEMO_DIR=$STREAMSHOP_STACK_DIR/demo
+export DBT_ON_CHDB_DIR=$DEMO_DIR/dbt
+SLOT=streamshop          # replication slot and publication (the publication comes from schema.sql)
+TABLES=(customers products orders order_items)
+TTY=0
+[[ -t 1 && -t 2 ]] && TTY=1
 
-say "Starting the local stack (PostgreSQL 15 + ClickHouse) under ${STREAMSHOP_STACK_DIR:-$REPO/.streamshop}"
+started=$SECONDS
+step=0
+say() {  # a step header
+  step=$((step + 1))
+  if ((TTY)); then printf '\r\033[K\n\033[1m== [%d/8] %s\033[0m\n' "$step" "$*"; else printf '\n== [%d/8] %s\n' "$step" "$*"; fi
+}
+note() { if ((TTY)); then printf '\r\033[K%s\n' "$*"; else printf '%s\n' "$*"; fi; }  # (clears a progress line)
+die() { note "demo: error: $*" >&2; exit 1; }
+rel() { [[ "$1" == "$PWD"/* ]] && echo "${1#"$PWD"/}" || echo "$1"; }  # relative when under $PWD
+
+[[ -x "$STREAMSHOP" ]] || die "no streamshop binary at $STREAMSHOP: run \`make demo\` (it builds first) or set STREAMSHOP"
+[[ "$DEMO_DURATION" =~ ^[0-9]+(ms|s|m|h)?$ && ! "$DEMO_DURATION" =~ ^0+(ms|s|m|h)?$ ]] ||
+  die "DEMO_DURATION must be a bounded run time like 15s, 60s or 2m (got '$DEMO_DURATION')"
+
+# ------------------------------------------------------------------------------------------ children, Ctrl-C
+REPLICATE_PID="" GENERATE_PID=""
+# stop_child NAME VAR: SIGINT to the process whose pid is in $VAR (if still running), wait, report its status.
+stop_child() {
+  local name=$1 pid=${!2} rc=0
+  [[ -n "$pid" ]] || return 0
+  kill -INT "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || rc=$?
+  printf -v "$2" '%s' ""
+  note "$name stopped (exit status $rc)"
+}
+cleanup() {
+  local rc=$?
+  trap '' INT TERM
+  if [[ -n "$GENERATE_PID$REPLICATE_PID" ]]; then
+    ((rc == 130 || rc == 143)) && note "" && note "demo: interrupted; stopping generate and replicate (SIGINT)"
+    stop_child generate GENERATE_PID
+    stop_child replicate REPLICATE_PID
+  fi
+  if ((rc == 130 || rc == 143)); then
+    note "demo: stopped. The stack is still up: $(rel "$STREAMSHOP") stack down stops it; re-running starts over."
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ------------------------------------------------------------------------------------------ 1. stack
+say "Starting the local stack (PostgreSQL 15 + ClickHouse) under $STREAMSHOP_STACK_DIR"
 "$STREAMSHOP" stack up
-source "${STREAMSHOP_STACK_DIR:-$REPO/.streamshop}/env"
+# shellcheck disable=SC1091
+source "$STREAMSHOP_STACK_DIR/env"
 pg() { psql "$STREAMSHOP_PG_URL" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 ch() { curl -sS --fail-with-body "$STREAMSHOP_CLICKHOUSE_URL/" --data-binary "$1"; }
+mkdir -p "$DEMO_DIR"
+pg_counts() {
+  pg -c "SELECT concat_ws(' ', 'customers=' || (SELECT count(*) FROM customers), 'products=' || (SELECT count(*) FROM products),
+    'orders=' || (SELECT count(*) FROM orders), 'order_items=' || (SELECT count(*) FROM order_items))"
+}
 
-say "Creating the sample tables and 2000 pre-existing transactions"
-pg -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'streamshop' AND NOT active" >/dev/null
-pg -c "DROP TABLE IF EXISTS typed, pairs CASCADE" -c "DROP SEQUENCE IF EXISTS typed_ids, moved_ids"
-pg -f "$REPO/sql/sample/workload.sql"
-pg -c "CALL random_workload(0.1, 2000, 10)"
+# ------------------------------------------------------------------------------------------ 2. start over
+say "Starting over: the e-commerce schema (sql/postgres/schema.sql), empty; analytics database dropped"
+holder=$(pg -c "SELECT active_pid FROM pg_replication_slots WHERE slot_name = '$SLOT' AND active")
+[[ -z "$holder" ]] ||
+  die "replication slot '$SLOT' is in use by PostgreSQL backend pid $holder (a streamshop replicate still" \
+    "running on this stack?): stop it first"
+pg -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '$SLOT'" >/dev/null
+pg -c "DROP PUBLICATION IF EXISTS $SLOT" -c "DROP TABLE IF EXISTS order_items, orders, products, customers CASCADE"
+pg -f "$REPO/sql/postgres/schema.sql"
+ch "DROP DATABASE IF EXISTS analytics"
+rm -rf "$DEMO_DIR" && mkdir -p "$DEMO_DIR"
+note "PostgreSQL: tables $(pg -c "SELECT string_agg(tablename, ', ' ORDER BY tablename) FROM pg_publication_tables
+  WHERE pubname = '$SLOT'") in publication '$SLOT'; no slot yet. ClickHouse $(ch "SELECT version()"): no analytics database."
 
-say "Replicating: initial snapshot, then live changes while $DEMO_TXNS transactions run"
-LOG=${STREAMSHOP_STACK_DIR:-$REPO/.streamshop}/replicate.log
-"$STREAMSHOP" replicate --progress on 2> >(tee "$LOG" >&2) &
+# ------------------------------------------------------------------------------------------ 3. history
+say "History: $DEMO_HISTORY transactions committed before replication starts (seed $DEMO_SEED)"
+"$STREAMSHOP" generate --rate 0 --transactions "$DEMO_HISTORY" --seed "$DEMO_SEED" --progress off \
+  >"$DEMO_DIR/history.out" 2>"$DEMO_DIR/history.log" || { cat "$DEMO_DIR/history.log" >&2; die "generate failed"; }
+grep -h "seeded\|^generate:" "$DEMO_DIR/history.log" "$DEMO_DIR/history.out" | sed 's/^.*generate: /generate: /'
+note "PostgreSQL now holds: $(pg_counts)"
+
+# ------------------------------------------------------------------------------------------ 4. replicate
+say "Replicating: initial snapshot of that history, then streaming every change"
+REPLICATE_PROGRESS=off
+((TTY)) && REPLICATE_PROGRESS=on
+t0=$SECONDS
+"$STREAMSHOP" replicate --slot "$SLOT" --publication "$SLOT" --database analytics --progress "$REPLICATE_PROGRESS" &
 REPLICATE_PID=$!
-trap 'kill -INT $REPLICATE_PID 2>/dev/null; wait $REPLICATE_PID 2>/dev/null; exit 130' INT TERM
-start=$SECONDS
-pg -c "CALL random_workload(0.2, $DEMO_TXNS, 6)"
-echo >&2
-echo "workload: $DEMO_TXNS transactions committed in $((SECONDS - start)) s" >&2
+# The slot is in use (active) once replicate streams, i.e. after the snapshot.
+until [[ "$(pg -c "SELECT active FROM pg_replication_slots WHERE slot_name = '$SLOT'")" == t ]]; do
+  kill -0 "$REPLICATE_PID" 2>/dev/null || { wait "$REPLICATE_PID" || true; REPLICATE_PID=""; die "replicate exited"; }
+  ((SECONDS - t0 < 300)) || die "replicate did not start streaming within 300 s"
+  sleep 0.2
+done
+counts=""
+for t in "${TABLES[@]}"; do counts+=" raw_$t=$(ch "SELECT count() FROM analytics.raw_$t")"; done
+note "snapshot copied, streaming after $((SECONDS - t0)) s; ClickHouse rows:$counts"
 
-say "Verifying: PostgreSQL vs ClickHouse (FINAL, _deleted = 0), row by row"
-"$STREAMSHOP" verify --wait 120
-kill -INT "$REPLICATE_PID"
-wait "$REPLICATE_PID"
-trap - INT TERM
+# ------------------------------------------------------------------------------------------ 5. live workload
+say "Live workload: generate at $DEMO_RATE tx/s for $DEMO_DURATION while replicate streams (Ctrl-C stops)"
+# On a terminal, generate's log goes to a file so that replicate's progress line stays readable.
+gen=("$STREAMSHOP" generate --rate "$DEMO_RATE" --duration "$DEMO_DURATION" --seed "$DEMO_SEED" --progress log)
+if ((TTY)); then
+  note "(generate's log: $(rel "$DEMO_DIR/generate.log"); the line below is replicate's: events/s, lag, rows per table)"
+  "${gen[@]}" >"$DEMO_DIR/generate.out" 2>"$DEMO_DIR/generate.log" &
+else
+  "${gen[@]}" >"$DEMO_DIR/generate.out" &
+fi
+GENERATE_PID=$!
+rc=0
+wait "$GENERATE_PID" || rc=$?
+GENERATE_PID=""
+((rc == 0)) || { [[ -f "$DEMO_DIR/generate.log" ]] && tail -n 20 "$DEMO_DIR/generate.log" >&2; die "generate exited with $rc"; }
+note "$(grep '^generate:' "$DEMO_DIR/generate.out" | tail -n 1)"
 
-say "What landed in ClickHouse"
-ch "SELECT 'raw_typed' AS table, count() AS live_rows, min(day) AS min_day_since_1970, sum(price) AS sum_price
-    FROM analytics.raw_typed FINAL WHERE _deleted = 0 FORMAT PrettyCompact"
-ch "SELECT 'raw_pairs' AS table, tenant, count() AS live_rows FROM analytics.raw_pairs FINAL WHERE _deleted = 0
-    GROUP BY tenant ORDER BY tenant FORMAT PrettyCompact"
-ch "SELECT count() AS versions_stored, countIf(_deleted = 1) AS delete_markers FROM analytics.raw_typed FORMAT PrettyCompact"
+# ------------------------------------------------------------------------------------------ 6. verify
+say "Verifying: PostgreSQL vs ClickHouse (FINAL, _deleted = 0), row by row, once replicate has caught up"
+t0=$SECONDS
+rc=0
+"$STREAMSHOP" verify --publication "$SLOT" --database analytics --wait "$DEMO_VERIFY_WAIT" \
+  >"$DEMO_DIR/verify.out" 2>&1 || rc=$?
+stop_child replicate REPLICATE_PID
+cat "$DEMO_DIR/verify.out"
+((rc == 0)) || die "verify found differences (exit $rc)"
+note "(caught up and verified $((SECONDS - t0)) s after the workload ended)"
+
+# ------------------------------------------------------------------------------------------ 7. dbt marts
+say "dbt marts: real dbt compiles dbt/streamshop; models + tests run on chdb over the exported raw tables"
+bash "$REPO/scripts/bootstrap-python.sh" >/dev/null || die "scripts/bootstrap-python.sh failed"
+bash "$REPO/scripts/dbt_on_chdb.sh" compile export load
+rc=0
+bash "$REPO/scripts/dbt_on_chdb.sh" build >"$DEMO_DIR/dbt-build.log" 2>&1 || rc=$?
+grep -E "OK created" "$DEMO_DIR/dbt-build.log" | sed 's/^ */  /'
+grep -E " (FAIL|WARN|ERROR) " "$DEMO_DIR/dbt-build.log" | sed 's/^ */  /' || true
+tests_passed=$(sed -n 's/.* PASS=\([0-9]*\) .*/\1/p' "$DEMO_DIR/dbt-build.log")
+((rc == 0)) || { tail -n 5 "$DEMO_DIR/dbt-build.log" >&2; die "the dbt build failed on chdb (log: $DEMO_DIR/dbt-build.log)"; }
+grep -E "^Done" "$DEMO_DIR/dbt-build.log"
+note "dbt: ${tests_passed:-?} data tests passed (unique, not_null, relationships, accepted_values, order totals)"
+
+# ------------------------------------------------------------------------------------------ 8. summary
+say "Business summary (marts fct_orders, dim_customers on chdb)"
+mart() { DBT_ON_CHDB_FORMAT=PrettyCompactNoEscapes bash "$REPO/scripts/dbt_on_chdb.sh" query "$1
+  SETTINGS output_format_pretty_row_numbers = 0, output_format_pretty_single_large_number_tip_threshold = 0,
+           output_format_decimal_trailing_zeros = 1"; }
+echo "Orders by status:"
+mart "SELECT status, count() AS orders, sum(order_total) AS value, sum(item_count) AS lines
+  FROM analytics.fct_orders GROUP BY status
+  ORDER BY indexOf(['new', 'paid', 'shipped', 'delivered', 'cancelled'], status)"
+echo "Revenue by day (UTC; orders not cancelled):"
+mart "SELECT toDate(created_at) AS day, count() AS orders, sum(order_total) AS revenue,
+    round(sum(order_total) / count(), 2) AS avg_order
+  FROM analytics.fct_orders WHERE status != 'cancelled' GROUP BY day ORDER BY day"
+echo "Top 5 customers by lifetime revenue:"
+mart "SELECT customer_id, full_name, country, lifetime_orders AS orders, lifetime_revenue
+  FROM analytics.dim_customers ORDER BY lifetime_revenue DESC, customer_id LIMIT 5"
+
+# The same headline figures three ways: PostgreSQL itself, the server's raw table as the contract reads it
+# (FINAL WHERE _deleted = 0), and the marts built on chdb.
+norm() { awk '{ printf "%d orders, revenue %.2f\n", $1, $2 }'; }
+from_pg=$(pg -F ' ' -c "SELECT count(*), coalesce(sum(total) FILTER (WHERE status <> 'cancelled'), 0) FROM orders" | norm)
+from_ch=$(ch "SELECT count(), sumIf(total, status != 'cancelled') FROM analytics.raw_orders FINAL WHERE _deleted = 0
+  FORMAT TSV" | norm)
+from_marts=$(bash "$REPO/scripts/dbt_on_chdb.sh" query "SELECT (SELECT count() FROM analytics.fct_orders),
+  (SELECT sum(lifetime_revenue) FROM analytics.dim_customers)" | norm)
+[[ "$from_pg" == "$from_ch" && "$from_ch" == "$from_marts" ]] ||
+  die "headline figures differ: PostgreSQL '$from_pg', ClickHouse raw_orders FINAL '$from_ch', marts '$from_marts'"
+note "Cross-check: $from_marts — the same in PostgreSQL, in ClickHouse (raw_orders FINAL WHERE _deleted = 0)" \
+  "and in the marts."
+
+# ------------------------------------------------------------------------------------------ next
+BIN=$(rel "$STREAMSHOP") DBT_SH=$(rel "$REPO/scripts/dbt_on_chdb.sh") PROJECT=$(rel "$REPO/dbt/streamshop")
+DBT=$(rel "${STREAMSHOP_VENV:-$REPO/.venv}/bin/dbt")
 cat <<MSG
 
-Next: source ${STREAMSHOP_STACK_DIR:-$REPO/.streamshop}/env, then
-  psql "\$STREAMSHOP_PG_URL"                       # change rows, then
-  build/streamshop replicate                       # stream them (Ctrl-C stops cleanly)
-  build/streamshop verify                          # prove both sides equal
-  curl "\$STREAMSHOP_CLICKHOUSE_URL" --data-binary 'SELECT * FROM analytics.raw_typed FINAL WHERE _deleted = 0 LIMIT 5 FORMAT Vertical'
-  build/streamshop stack down                      # stop the local servers
+Demo finished in $((SECONDS - started)) s. Where to look next (the stack is still up):
+  source $(rel "$STREAMSHOP_STACK_DIR/env"); export DBT_ON_CHDB_DIR=$(rel "$DBT_ON_CHDB_DIR")
+  psql "\$STREAMSHOP_PG_URL"                       # the OLTP source: SELECT status, count(*) FROM orders GROUP BY 1;
+  curl "\$STREAMSHOP_CLICKHOUSE_URL" --data-binary \\
+    'SELECT status, count() FROM analytics.raw_orders FINAL WHERE _deleted = 0 GROUP BY status FORMAT PrettyCompact'
+  $BIN replicate                         # resume streaming from the slot (Ctrl-C stops it cleanly), and meanwhile
+  $BIN generate --duration 30s           # more changes (in another terminal); then
+  $BIN verify                            # prove both sides equal again
+  $DBT_SH export load build      # rebuild the marts on chdb
+  $DBT_SH query 'SELECT * FROM analytics.dim_customers ORDER BY lifetime_revenue DESC LIMIT 5'
+  dbt docs: $(rel "$DBT_ON_CHDB_DIR/target/static_index.html") (one file, open it in a browser), or
+    $DBT docs serve --project-dir $PROJECT --profiles-dir $PROJECT --target-path \\
+      $(rel "$DBT_ON_CHDB_DIR/target") --port 8080
+  docs/DEMO.md (this demo, the Docker Compose deployment); docs/DBT.md (plain dbt build on a modern ClickHouse)
+  $BIN stack down                        # stop the local servers
 MSG

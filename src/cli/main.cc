@@ -129,9 +129,25 @@ int main(int argc, char** argv) try {
                    "Heap pages (8 kB) per snapshot chunk; completed chunks survive a restart")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40))
       ->capture_default_str();
+  int heartbeat_s = static_cast<int>(rep.heartbeat_interval.count());
+  replicate
+      ->add_option(
+          "--heartbeat-interval", heartbeat_s,
+          "Seconds between heartbeat messages (pg_logical_emit_message) that keep an idle slot advancing; 0 = off")
+      ->capture_default_str();
+  replicate
+      ->add_option("--max-lag-bytes", rep.max_lag_bytes,
+                   "Warn (LAG ALARM) when the slot is this many WAL bytes behind; 0 = off")
+      ->envname("STREAMSHOP_MAX_LAG_BYTES")
+      ->capture_default_str();
+  replicate
+      ->add_option("--max-lag-seconds", rep.max_lag_seconds, "Warn (LAG ALARM) when this many seconds behind; 0 = off")
+      ->envname("STREAMSHOP_MAX_LAG_SECONDS")
+      ->capture_default_str();
   std::string progress = "auto";
   replicate->add_option("--progress", progress, "Progress line on stderr: auto (on a terminal), on, off")
       ->check(CLI::IsMember({"auto", "on", "off"}))
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
       ->capture_default_str();
 
   // verify
@@ -204,6 +220,7 @@ int main(int argc, char** argv) try {
   if (replicate->parsed()) {
     rep.flush_interval = std::chrono::milliseconds(flush_ms);
     rep.snapshot = snapshot == "initial";
+    rep.heartbeat_interval = std::chrono::seconds(heartbeat_s);
     rep.progress = progress == "on" || (progress == "auto" && isatty(STDERR_FILENO));
     pipeline::Replicator replicator(rep);
     return Report(replicator.Run(g_stop));

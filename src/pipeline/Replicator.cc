@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "clickhouse/MessageWriter.h"
 #include "clickhouse/SnapshotState.h"
 #include "clickhouse/TargetSchema.h"
 #include "common/Log.h"
@@ -69,6 +70,8 @@ struct Replicator::Session {
   Lsn server_wal_end;
   Clock::time_point first_pending{};
   Clock::time_point last_status = Clock::now();
+  Clock::time_point last_heartbeat = Clock::now();
+  Clock::time_point last_lag_alarm{};
 
   // Progress counters.
   uint64_t events = 0;
@@ -79,10 +82,11 @@ struct Replicator::Session {
   RowValues values;             // reused per change
   std::vector<bool> unchanged;  // per column of `values`: an unchanged TOASTed value PostgreSQL did not send
   SnapshotStateKey snapshot_state;
+  std::unique_ptr<MessageWriter> messages;  // logical decoding messages (pg_logical_emit_message)
   pg::ReplicationStream* stream = nullptr;  // set once streaming started
 
   size_t PendingRows() const {
-    size_t n = 0;
+    size_t n = messages->pending();
     for (const auto& [oid, w] : writers) n += w->pending_rows();
     return n;
   }
@@ -120,6 +124,7 @@ struct Replicator::Session {
 
   Status FlushAll() {
     for (auto& [oid, w] : writers) SS_RETURN_IF_ERROR(w->Flush(*ch));
+    SS_RETURN_IF_ERROR(messages->Flush(*ch));
     first_pending = {};
     return Status::Ok();
   }
@@ -139,13 +144,42 @@ struct Replicator::Session {
     return Status::Ok();
   }
 
+  // How far ClickHouse is behind: WAL bytes the slot has not confirmed, and the age of the newest received
+  // transaction while some are unconfirmed.
+  uint64_t LagBytes() const { return server_wal_end > acked && acked.value ? server_wal_end.value - acked.value : 0; }
+  double LagSeconds() const {
+    return last_commit_end > acked ? std::max<double>(0, (PgNow() - last_commit_time) / 1e6) : 0.0;
+  }
+
+  // Heartbeats and the lag alarm, called from the streaming loop.
+  void Housekeeping() {
+    const auto now = Clock::now();
+    if (options.heartbeat_interval.count() > 0 && now - last_heartbeat >= options.heartbeat_interval) {
+      last_heartbeat = now;
+      // A non-transactional logical message gives an idle publication something to decode and confirm, so the
+      // slot keeps advancing (and WAL is released) while only other databases or tables write.
+      auto r = catalog->Exec("SELECT pg_logical_emit_message(false, 'streamshop.heartbeat', now()::text)");
+      if (!r.ok()) {
+        LogWarn("heartbeat failed, heartbeats disabled for this session: {}", r.status().message());
+        last_heartbeat = Clock::time_point::max() - options.heartbeat_interval;
+      }
+    }
+    const bool over = (options.max_lag_bytes && LagBytes() > options.max_lag_bytes) ||
+                      (options.max_lag_seconds > 0 && LagSeconds() > options.max_lag_seconds);
+    if (over && now - last_lag_alarm >= std::chrono::seconds(60)) {
+      last_lag_alarm = now;
+      LogWarn("LAG ALARM: slot '{}' is {} and {:.1f} s behind (limits: --max-lag-bytes {}, --max-lag-seconds {})",
+              options.slot, HumanBytes(LagBytes()), LagSeconds(), options.max_lag_bytes, options.max_lag_seconds);
+    }
+  }
+
   void MaybePrintProgress(std::string_view phase) {
     if (!options.progress) return;
     const auto now = Clock::now();
     const double secs = std::chrono::duration<double>(now - last_progress).count();
     if (secs < 1.0) return;
-    const uint64_t lag_bytes = server_wal_end > acked && acked.value ? server_wal_end.value - acked.value : 0;
-    const double lag_secs = last_commit_end > acked ? std::max<double>(0, (PgNow() - last_commit_time) / 1e6) : 0.0;
+    const uint64_t lag_bytes = LagBytes();
+    const double lag_secs = LagSeconds();
     std::string tables;
     for (const auto& [name, n] : rows_per_table) tables += fmt::format(" {}={}", name, n);
     if (!failed_tables.empty())
@@ -201,6 +235,8 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
   s.ch = clickhouse::MakeClickHouseClient(options_.clickhouse_url);
   SS_ASSIGN_OR_RETURN(s.dialect, DetectDialect(*s.ch));
   SS_RETURN_IF_ERROR(EnsureDatabase(*s.ch, options_.database));
+  s.messages = std::make_unique<MessageWriter>(options_.database);
+  SS_RETURN_IF_ERROR(s.messages->EnsureTable(*s.ch));
 
   SS_ASSIGN_OR_RETURN(pg::PgReplicationStream repl, pg::PgReplicationStream::Connect(options_.pg_url));
   SS_ASSIGN_OR_RETURN(pg::SystemIdentity identity, repl.IdentifySystem());
@@ -286,6 +322,7 @@ Status Replicator::Session::Stream(pg::PgReplicationStream& repl) {
       SS_RETURN_IF_ERROR(FlushAndAck(repl));
     }
     if (Clock::now() - last_status >= options.status_interval) SS_RETURN_IF_ERROR(SendStatus(repl, false));
+    Housekeeping();
     MaybePrintProgress("streaming");
   }
 }
@@ -337,8 +374,10 @@ Status Replicator::Session::HandleChange(const pg::PgoutputMessage& msg, Lsn lsn
             }
             return w.AppendRow(values, lsn.value, false);
           }
+        } else if constexpr (std::is_same_v<T, pg::LogicalMessage>) {
+          if (m.prefix != "streamshop.heartbeat") messages->Append(m);
         }
-        return Status::Ok();  // Origin, Type, logical Message: nothing to store in raw tables
+        return Status::Ok();  // Origin and Type: nothing to store
       },
       msg);
 }

@@ -40,6 +40,9 @@ struct ReplicatorOptions {
   int64_t snapshot_chunk_pages = 4096;
   bool snapshot = true;   // false: stream from the slot (created if missing) without an initial snapshot
   bool progress = false;  // one-line progress on stderr every second
+  std::chrono::seconds heartbeat_interval{10};  // 0 = no heartbeats
+  uint64_t max_lag_bytes = 0;                   // lag alarm thresholds; 0 = off
+  double max_lag_seconds = 0;
 };
 
 class Replicator {

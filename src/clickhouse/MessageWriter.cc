@@ -1,0 +1,40 @@
+#include "clickhouse/MessageWriter.h"
+
+#include <fmt/format.h>
+
+#include "clickhouse/RowBinary.h"
+
+namespace streamshop::clickhouse {
+
+MessageWriter::MessageWriter(const std::string& database)
+    : table_(ClickHouseClient::QuoteIdent(database) + ".`_streamshop_messages`") {}
+
+Status MessageWriter::EnsureTable(ClickHouseClient& ch) {
+  return ch
+      .Query(
+          fmt::format("CREATE TABLE IF NOT EXISTS {} (lsn UInt64, transactional UInt8, prefix String, content "
+                      "String, _synced_at DateTime DEFAULT now()) ENGINE = ReplacingMergeTree ORDER BY (lsn, prefix)",
+                      table_))
+      .status();
+}
+
+void MessageWriter::Append(const pg::LogicalMessage& m) {
+  AppendUInt64(buffer_, m.lsn.value);
+  AppendUInt8(buffer_, m.transactional ? 1 : 0);
+  AppendVarUInt(buffer_, m.prefix.size());
+  buffer_.append(m.prefix);
+  AppendVarUInt(buffer_, m.content.size());
+  buffer_.append(m.content);
+  ++pending_;
+}
+
+Status MessageWriter::Flush(ClickHouseClient& ch) {
+  if (pending_ == 0) return Status::Ok();
+  SS_RETURN_IF_ERROR(
+      ch.Insert(fmt::format("INSERT INTO {} (lsn, transactional, prefix, content) FORMAT RowBinary", table_), buffer_));
+  buffer_.clear();
+  pending_ = 0;
+  return Status::Ok();
+}
+
+}  // namespace streamshop::clickhouse

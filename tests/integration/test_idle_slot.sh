@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# WAL safety: while the replicated tables are idle and another database writes WAL, the slot's
+# confirmed_flush_lsn keeps advancing (heartbeats + keepalives). Also: logical decoding messages land in
+# analytics._streamshop_messages, lag is reported, and the lag alarm fires.
+TEST_PORT_BASE=32400
+source "$(dirname "$0")/lib.sh" "$1"
+
+pg -c "CREATE TABLE quiet (id int PRIMARY KEY, v text)" -c "INSERT INTO quiet VALUES (1, 'x')"
+pg -c "CREATE DATABASE busy"
+busy_url=${STREAMSHOP_PG_URL%/*}/busy
+psql "$busy_url" -X -q -v ON_ERROR_STOP=1 <<'SQL'
+CREATE TABLE noise (id bigserial PRIMARY KEY, payload text);
+CREATE PROCEDURE make_noise(n int) LANGUAGE plpgsql AS $$
+BEGIN
+  FOR i IN 1..n LOOP INSERT INTO noise (payload) VALUES (repeat(md5(i::text), 20)); COMMIT; END LOOP;
+END $$;
+SQL
+
+start_replicate --heartbeat-interval 2 --progress on --max-lag-seconds 0.000001
+wait_streaming
+log "only the other database writes for a while"
+psql "$busy_url" -X -q -c "CALL make_noise(20000)"
+target=$(pg -c "SELECT pg_current_wal_lsn()")
+deadline=$((SECONDS + 30))
+until [[ "$(pg -c "SELECT confirmed_flush_lsn >= '$target' FROM pg_replication_slots WHERE slot_name = 'streamshop'")" == t ]]; do
+  ((SECONDS < deadline)) || fail "confirmed_flush_lsn did not reach $target while the publication was idle"
+  sleep 0.5
+done
+log "confirmed_flush_lsn passed $target with the replicated tables idle"
+
+log "logical decoding messages, transactional and not"
+pg -c "SELECT pg_logical_emit_message(true, 'outbox', '{\"order\": 42}')" -c "SELECT pg_logical_emit_message(false, 'audit', 'hello')" >/dev/null
+for i in $(seq 1 50); do echo "INSERT INTO quiet VALUES ($((i + 1)), 'row $i');"; done | pg
+verify 30
+deadline=$((SECONDS + 20))
+until [[ "$(ch "SELECT count() FROM analytics._streamshop_messages WHERE prefix IN ('outbox', 'audit')")" == 2 ]]; do
+  ((SECONDS < deadline)) || fail "logical messages did not arrive"
+  sleep 0.5
+done
+[[ "$(ch "SELECT content FROM analytics._streamshop_messages WHERE prefix = 'outbox'")" == '{"order": 42}' ]] || fail "message content differs"
+grep -q "| lag " "$LOG_DIR/replicate.log" || fail "no lag in the progress output"
+grep -q "LAG ALARM" "$LOG_DIR/replicate.log" || fail "the lag alarm never fired"
+stop_replicate
