@@ -137,7 +137,9 @@ step_load() {
   mkdir -p "$WORK/logs"
   local log=$WORK/logs/chdb-load.log
   chdb_run load-raw --raw-dir "$WORK/raw" >"$log" 2>&1 || { show_log "$log"; die "load into chdb failed"; }
-  sed 's/^/dbt_on_chdb: /' "$log"
+  say "loaded $(grep -c '^loaded ' "$log") raw tables into chdb $(chdb_run query "SELECT version()") in the modern" \
+    "dialect: $(awk '/^loaded /{ n += $3 } END { print n + 0 }' "$log") row versions, round trip exact" \
+    "(details: $log)"
 }
 
 step_build() {

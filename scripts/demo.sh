@@ -59,32 +59,41 @@ rel() { [[ "$1" == "$PWD"/* ]] && echo "${1#"$PWD"/}" || echo "$1"; }  # relativ
   die "DEMO_DURATION must be a bounded run time like 15s, 60s or 2m (got '$DEMO_DURATION')"
 
 # ------------------------------------------------------------------------------------------ children, Ctrl-C
+# replicate and generate run in their own session (setsid): a terminal's Ctrl-C reaches only this script, which
+# then sends each of them exactly one SIGINT (a second one would make them exit at once, with 130).
 REPLICATE_PID="" GENERATE_PID=""
-# stop_child NAME VAR: SIGINT to the process whose pid is in $VAR (if still running), wait, report its status.
+# stop_child NAME VAR: SIGINT to the process whose pid is in $VAR (if any), wait for it, report its exit status.
+# Another Ctrl-C while waiting is passed on (forces the exit).
 stop_child() {
-  local name=$1 pid=${!2} rc=0
+  local name=$1 pid=${!2} rc
   [[ -n "$pid" ]] || return 0
   kill -INT "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || rc=$?
+  while true; do
+    rc=0
+    wait "$pid" 2>/dev/null || rc=$?
+    ((rc > 128)) && kill -0 "$pid" 2>/dev/null && { kill -INT "$pid" 2>/dev/null || true; continue; }
+    break
+  done
   printf -v "$2" '%s' ""
   note "$name stopped (exit status $rc)"
+  return "$rc"
 }
 cleanup() {
   local rc=$?
-  trap '' INT TERM
+  trap ':' INT TERM HUP
   if [[ -n "$GENERATE_PID$REPLICATE_PID" ]]; then
-    ((rc == 130 || rc == 143)) && note "" && note "demo: interrupted; stopping generate and replicate (SIGINT)"
-    stop_child generate GENERATE_PID
-    stop_child replicate REPLICATE_PID
+    ((rc > 128)) && note "" && note "demo: interrupted; stopping generate and replicate (SIGINT)"
+    stop_child generate GENERATE_PID || true
+    stop_child replicate REPLICATE_PID || true
   fi
-  if ((rc == 130 || rc == 143)); then
-    note "demo: stopped. The stack is still up: $(rel "$STREAMSHOP") stack down stops it; re-running starts over."
-  fi
+  ((rc > 128)) &&
+    note "demo: stopped. The stack is still up ($(rel "$STREAMSHOP") stack down stops it); re-running starts over."
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 # ------------------------------------------------------------------------------------------ 1. stack
 say "Starting the local stack (PostgreSQL 15 + ClickHouse) under $STREAMSHOP_STACK_DIR"
@@ -125,7 +134,7 @@ say "Replicating: initial snapshot of that history, then streaming every change"
 REPLICATE_PROGRESS=off
 ((TTY)) && REPLICATE_PROGRESS=on
 t0=$SECONDS
-"$STREAMSHOP" replicate --slot "$SLOT" --publication "$SLOT" --database analytics --progress "$REPLICATE_PROGRESS" &
+setsid "$STREAMSHOP" replicate --slot "$SLOT" --publication "$SLOT" --database analytics --progress "$REPLICATE_PROGRESS" &
 REPLICATE_PID=$!
 # The slot is in use (active) once replicate streams, i.e. after the snapshot.
 until [[ "$(pg -c "SELECT active FROM pg_replication_slots WHERE slot_name = '$SLOT'")" == t ]]; do
@@ -143,9 +152,9 @@ say "Live workload: generate at $DEMO_RATE tx/s for $DEMO_DURATION while replica
 gen=("$STREAMSHOP" generate --rate "$DEMO_RATE" --duration "$DEMO_DURATION" --seed "$DEMO_SEED" --progress log)
 if ((TTY)); then
   note "(generate's log: $(rel "$DEMO_DIR/generate.log"); the line below is replicate's: events/s, lag, rows per table)"
-  "${gen[@]}" >"$DEMO_DIR/generate.out" 2>"$DEMO_DIR/generate.log" &
+  setsid "${gen[@]}" >"$DEMO_DIR/generate.out" 2>"$DEMO_DIR/generate.log" &
 else
-  "${gen[@]}" >"$DEMO_DIR/generate.out" &
+  setsid "${gen[@]}" >"$DEMO_DIR/generate.out" &
 fi
 GENERATE_PID=$!
 rc=0
@@ -160,7 +169,7 @@ t0=$SECONDS
 rc=0
 "$STREAMSHOP" verify --publication "$SLOT" --database analytics --wait "$DEMO_VERIFY_WAIT" \
   >"$DEMO_DIR/verify.out" 2>&1 || rc=$?
-stop_child replicate REPLICATE_PID
+stop_child replicate REPLICATE_PID || die "replicate did not stop cleanly"
 cat "$DEMO_DIR/verify.out"
 ((rc == 0)) || die "verify found differences (exit $rc)"
 note "(caught up and verified $((SECONDS - t0)) s after the workload ended)"
@@ -211,21 +220,20 @@ note "Cross-check: $from_marts — the same in PostgreSQL, in ClickHouse (raw_or
 # ------------------------------------------------------------------------------------------ next
 BIN=$(rel "$STREAMSHOP") DBT_SH=$(rel "$REPO/scripts/dbt_on_chdb.sh") PROJECT=$(rel "$REPO/dbt/streamshop")
 DBT=$(rel "${STREAMSHOP_VENV:-$REPO/.venv}/bin/dbt")
-cat <<MSG
-
-Demo finished in $((SECONDS - started)) s. Where to look next (the stack is still up):
-  source $(rel "$STREAMSHOP_STACK_DIR/env"); export DBT_ON_CHDB_DIR=$(rel "$DBT_ON_CHDB_DIR")
-  psql "\$STREAMSHOP_PG_URL"                       # the OLTP source: SELECT status, count(*) FROM orders GROUP BY 1;
-  curl "\$STREAMSHOP_CLICKHOUSE_URL" --data-binary \\
-    'SELECT status, count() FROM analytics.raw_orders FINAL WHERE _deleted = 0 GROUP BY status FORMAT PrettyCompact'
-  $BIN replicate                         # resume streaming from the slot (Ctrl-C stops it cleanly), and meanwhile
-  $BIN generate --duration 30s           # more changes (in another terminal); then
-  $BIN verify                            # prove both sides equal again
-  $DBT_SH export load build      # rebuild the marts on chdb
-  $DBT_SH query 'SELECT * FROM analytics.dim_customers ORDER BY lifetime_revenue DESC LIMIT 5'
-  dbt docs: $(rel "$DBT_ON_CHDB_DIR/target/static_index.html") (one file, open it in a browser), or
-    $DBT docs serve --project-dir $PROJECT --profiles-dir $PROJECT --target-path \\
-      $(rel "$DBT_ON_CHDB_DIR/target") --port 8080
-  docs/DEMO.md (this demo, the Docker Compose deployment); docs/DBT.md (plain dbt build on a modern ClickHouse)
-  $BIN stack down                        # stop the local servers
-MSG
+hint() { printf '  %-46s # %s\n' "$1" "$2"; }
+echo
+echo "Demo finished in $((SECONDS - started)) s. Where to look next (the stack is still up):"
+echo "  source $(rel "$STREAMSHOP_STACK_DIR/env"); export DBT_ON_CHDB_DIR=$(rel "$DBT_ON_CHDB_DIR")"
+hint 'psql "$STREAMSHOP_PG_URL"' "the OLTP source: SELECT status, count(*) FROM orders GROUP BY 1;"
+echo "  curl \"\$STREAMSHOP_CLICKHOUSE_URL\" --data-binary \\"
+echo "    'SELECT status, count() FROM analytics.raw_orders FINAL WHERE _deleted = 0 GROUP BY status FORMAT PrettyCompact'"
+hint "$BIN replicate" "resume streaming from the slot (Ctrl-C stops it); meanwhile"
+hint "$BIN generate --duration 30s" "more changes (in another terminal), then"
+hint "$BIN verify" "prove both sides equal again"
+hint "$DBT_SH export load build" "rebuild the marts on chdb"
+echo "  $DBT_SH query 'SELECT * FROM analytics.fct_orders ORDER BY order_id DESC LIMIT 5'"
+echo "  dbt docs: open $(rel "$DBT_ON_CHDB_DIR/target/static_index.html") in a browser (one file), or serve them:"
+echo "    $DBT docs serve --project-dir $PROJECT --profiles-dir $PROJECT --port 8080 \\"
+echo "      --target-path $(rel "$DBT_ON_CHDB_DIR/target")"
+echo "  docs/DEMO.md: this demo and the Docker Compose deployment; docs/DBT.md: dbt build on a modern ClickHouse server"
+hint "$BIN stack down" "stop the local servers"

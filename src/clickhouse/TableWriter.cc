@@ -7,6 +7,7 @@
 #include <map>
 
 #include "clickhouse/RowBinary.h"
+#include "common/Log.h"
 
 namespace streamshop::clickhouse {
 
@@ -76,12 +77,40 @@ Status TableWriter::EncodeColumns(const RowValues& values, std::string& out) con
   return Status::Ok();
 }
 
+std::string TableWriter::CreateDeadLetterTableSql(const std::string& database) {
+  return fmt::format(
+      "CREATE TABLE IF NOT EXISTS {}.`_streamshop_dead_letters` (table String, lsn UInt64, key String, reason String, "
+      "row String, _synced_at DateTime DEFAULT now()) ENGINE = MergeTree ORDER BY (table, lsn)",
+      ClickHouseClient::QuoteIdent(database));
+}
+
+void TableWriter::AppendDeadLetter(const RowValues& values, uint64_t version, const Status& reason) {
+  std::string row;
+  for (size_t i = 0; i < columns_.size() && i < values.size(); ++i) {
+    row += fmt::format("{}{}={}", i ? "\t" : "", columns_[i].name, values[i].value_or("NULL"));
+  }
+  const auto append_string = [this](std::string_view s) {
+    AppendVarUInt(dead_letter_buffer_, s.size());
+    dead_letter_buffer_.append(s);
+  };
+  append_string(source_.QualifiedName());
+  AppendUInt64(dead_letter_buffer_, version);
+  append_string(DescribeKey(values));
+  append_string(reason.message());
+  append_string(row);
+  ++dead_letter_rows_;
+  ++dead_letters_total_;
+  LogWarn("dead letter: {} (lsn {}): {}", source_.QualifiedName(), version, reason.message());
+}
+
 Status TableWriter::AppendRow(const RowValues& values, uint64_t version, bool deleted) {
   const size_t mark = buffer_.size();
   Status st = EncodeColumns(values, buffer_);
   if (!st.ok()) {
     buffer_.resize(mark);
-    return st;
+    if (st.retryable()) return st;
+    AppendDeadLetter(values, version, st);
+    return Status::Ok();
   }
   AppendUInt64(buffer_, version);
   AppendUInt8(buffer_, deleted ? 1 : 0);
@@ -112,6 +141,14 @@ Status TableWriter::InsertBuffer(ClickHouseClient& ch) {
 
 Status TableWriter::Flush(ClickHouseClient& ch) {
   SS_RETURN_IF_ERROR(InsertBuffer(ch));
+  if (dead_letter_rows_ > 0) {
+    SS_RETURN_IF_ERROR(ch.Insert(fmt::format("INSERT INTO {}.`_streamshop_dead_letters` (table, lsn, key, reason, row) "
+                                             "FORMAT RowBinary",
+                                             ClickHouseClient::QuoteIdent(database_)),
+                                 dead_letter_buffer_));
+    dead_letter_buffer_.clear();
+    dead_letter_rows_ = 0;
+  }
   if (toast_rows_.empty()) return Status::Ok();
   SS_RETURN_IF_ERROR(ResolveToastRows(ch));
   SS_RETURN_IF_ERROR(InsertBuffer(ch));
@@ -245,6 +282,8 @@ Status TableWriter::ResolveToastRows(ClickHouseClient& ch) {
 
 void TableWriter::DiscardPending() {
   buffer_.clear();
+  dead_letter_buffer_.clear();
+  dead_letter_rows_ = 0;
   pending_rows_ = 0;
   toast_rows_.clear();
   toast_bytes_ = 0;

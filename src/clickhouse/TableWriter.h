@@ -41,8 +41,13 @@ class TableWriter {
   std::string DescribeKey(const RowValues& values) const;
 
   // Encodes the column values of a row (PostgreSQL text, std::nullopt = NULL) in table column order, plus
-  // _version and _deleted. On error nothing is appended and the error names the table and column.
+  // _version and _deleted. A row with a value its ClickHouse column cannot hold (e.g. numeric NaN in a
+  // Decimal) is not written: it goes to <database>._streamshop_dead_letters with the reason and every value
+  // as PostgreSQL text, and replication goes on (verify then reports that row).
   Status AppendRow(const RowValues& values, uint64_t version, bool deleted);
+  uint64_t dead_letters() const { return dead_letters_total_; }
+  // CREATE TABLE IF NOT EXISTS for the dead-letter table of `database`.
+  static std::string CreateDeadLetterTableSql(const std::string& database);
   // A row from an UPDATE that left TOASTed columns unchanged (PostgreSQL did not send them; `unchanged` marks
   // them). Flush() takes those values from the newest version of the row already in ClickHouse, found by
   // `lookup_key` (the old key when the update changed the key). Rows are copied: the caller's views may die.
@@ -60,7 +65,7 @@ class TableWriter {
   // Only valid with no rows pending.
   void SetColumnType(size_t i, ColumnType type) { columns_[i].type = std::move(type); }
 
-  size_t pending_rows() const { return pending_rows_ + toast_rows_.size(); }
+  size_t pending_rows() const { return pending_rows_ + toast_rows_.size() + dead_letter_rows_; }
   size_t pending_bytes() const { return buffer_.size() + toast_bytes_; }
   // Inserts the pending rows (then resolves and inserts the rows with unchanged TOAST values); they are
   // dropped from the buffer only when ClickHouse acknowledged them.
@@ -82,6 +87,7 @@ class TableWriter {
     uint64_t version = 0;
   };
   Status InsertBuffer(ClickHouseClient& ch);
+  void AppendDeadLetter(const RowValues& values, uint64_t version, const Status& reason);
   Status ResolveToastRows(ClickHouseClient& ch);
   // ClickHouse SQL literal of a key value (PostgreSQL text) for this column, for WHERE … IN lookups.
   Result<std::string> KeyLiteral(const TargetColumn& column, std::string_view text) const;
@@ -89,6 +95,9 @@ class TableWriter {
   std::string buffer_;
   size_t pending_rows_ = 0;
   std::vector<ToastRow> toast_rows_;
+  std::string dead_letter_buffer_;  // RowBinary rows for the dead-letter table
+  size_t dead_letter_rows_ = 0;
+  uint64_t dead_letters_total_ = 0;
   size_t toast_bytes_ = 0;
 };
 

@@ -37,6 +37,7 @@ Status EnsureDatabase(ClickHouseClient& ch, const std::string& database) {
 
 Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer) {
   SS_RETURN_IF_ERROR(ch.Query(writer.CreateTableSql()).status());
+  SS_RETURN_IF_ERROR(ch.Query(TableWriter::CreateDeadLetterTableSql(writer.database())).status());
   return ReconcileTargetTable(ch, writer, /*apply_changes=*/true);
 }
 

@@ -1,0 +1,105 @@
+// How Debezium's PostgreSQL connector (3.6, defaults: decimal.handling.mode=precise, time.precision.mode=adaptive,
+// binary.handling.mode=bytes) represents each PostgreSQL column in Kafka Connect terms, and the table model our
+// Debezium codec works on. Pure; thread-safe.
+//
+// A FieldType is the Connect schema of one field (type + logical name + parameters). The encoder derives it from a
+// column's type OID and typmod (FieldTypeForColumn); the parser derives it from a message's Connect schema
+// (FieldTypeForConnectSchema) or, for messages without schemas, from the column type the caller knows. Both then
+// use the value conversions of DebeziumValueCodec.h.
+//
+// Types Debezium maps to something we do not reproduce (interval, money, arrays, bit strings, geometric types,
+// enums, …) travel as their PostgreSQL text in a plain "string" field: see docs/DEBEZIUM_COMPATIBILITY.md.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pg/PgoutputDecoder.h"
+
+namespace streamshop::kafka {
+
+// PostgreSQL built-in type OIDs (pg_type.dat) the codec knows.
+namespace pgoid {
+constexpr uint32_t kBool = 16, kBytea = 17, kChar = 18, kName = 19, kInt8 = 20, kInt2 = 21, kInt4 = 23, kText = 25,
+                   kOid = 26, kJson = 114, kXml = 142, kFloat4 = 700, kFloat8 = 701, kBpchar = 1042, kVarchar = 1043,
+                   kDate = 1082, kTime = 1083, kTimestamp = 1114, kTimestamptz = 1184, kInterval = 1186, kTimetz = 1266,
+                   kNumeric = 1700, kUuid = 2950, kJsonb = 3802;
+}  // namespace pgoid
+
+// One column as Debezium sees it. pgoutput's Relation message carries name, type and typmod; nullability and the
+// default expression come from the catalog (pg_attribute.attnotnull, pg_get_expr(adbin, adrelid)): Debezium reads
+// them there too, and they decide the schema's `optional` and `default` and the values a key-only old row gets.
+struct DebeziumColumn {
+  std::string name;
+  uint32_t type_oid = 0;
+  int32_t typmod = -1;
+  int key_position = 0;  // 1-based position in the primary key (the Kafka key), 0 if not a key column
+  bool not_null = false;
+  std::optional<std::string> default_expression;
+};
+
+struct DebeziumTable {
+  std::string schema;
+  std::string name;
+  std::vector<DebeziumColumn> columns;  // pgoutput (attnum) order
+};
+
+// A table from a pgoutput Relation alone: key columns are the replica-identity columns (the primary key under
+// REPLICA IDENTITY DEFAULT; with FULL every column is flagged, so pass key positions from the catalog instead),
+// every column nullable and without default. Prefer building DebeziumTable from the catalog.
+DebeziumTable TableFromRelation(const pg::RelationMessage& rel);
+
+enum class FieldKind : uint8_t {
+  kBoolean,          // boolean
+  kInt16,            // int16
+  kInt32,            // int32
+  kInt64,            // int64
+  kFloat32,          // float
+  kFloat64,          // double
+  kDecimal,          // bytes org.apache.kafka.connect.data.Decimal: big-endian two's-complement unscaled, `scale`
+  kVariableDecimal,  // struct io.debezium.data.VariableScaleDecimal {scale int32, value bytes}
+  kString,           // string (text, varchar, char, and every type without a dedicated mapping)
+  kJson,             // string io.debezium.data.Json
+  kUuid,             // string io.debezium.data.Uuid
+  kXml,              // string io.debezium.data.Xml
+  kBytes,            // bytes (base64 in JSON)
+  kDate,             // int32 io.debezium.time.Date: days since 1970-01-01
+  kTimeMillis,       // int32 io.debezium.time.Time: ms past midnight (time(0..3))
+  kTimeMicros,       // int64 io.debezium.time.MicroTime: µs past midnight
+  kTimeNanos,        // int64 io.debezium.time.NanoTime (parser only)
+  kTimestampMillis,  // int64 io.debezium.time.Timestamp: ms since epoch (timestamp(0..3))
+  kTimestampMicros,  // int64 io.debezium.time.MicroTimestamp: µs since epoch
+  kTimestampNanos,   // int64 io.debezium.time.NanoTimestamp (parser only)
+  kZonedTimestamp,   // string io.debezium.time.ZonedTimestamp: ISO-8601 in UTC
+  kZonedTime,        // string io.debezium.time.ZonedTime: ISO-8601 time in UTC
+  kUnsupported,      // parser only: a Connect type we cannot turn into PostgreSQL text (name in `logical_name`)
+};
+
+struct FieldType {
+  FieldKind kind = FieldKind::kString;
+  int precision = 0;         // kDecimal: connect.decimal.precision
+  int scale = 0;             // kDecimal: the fixed scale
+  int fraction_digits = 6;   // kZonedTimestamp: digits after the second (0 = as many as needed)
+  std::string logical_name;  // kUnsupported: what the schema said
+};
+
+FieldType FieldTypeForColumn(uint32_t type_oid, int32_t typmod);
+
+// Appends the Connect schema JSON of a field: {"type":…,"optional":…[,"name":…,"version":1][,"doc":…]
+// [,"parameters":{…}][,"default":<default_json>],"field":"<name>"}, member order as JsonConverter writes it.
+void AppendFieldSchema(std::string& out, const FieldType& type, bool optional, const std::string* default_json,
+                       std::string_view field_name);
+
+// The value Debezium writes for a NOT NULL column that has no value in the row (a key-only old row of a DELETE):
+// the schema default if there is one, otherwise this type's "zero" (0, "", false, epoch, …). JSON text.
+std::string FallbackValueJson(const FieldType& type);
+
+// Debezium's schema `default` for a column's default expression (PostgresDefaultValueConverter): literals are
+// converted, function calls and CURRENT_TIMESTAMP-like keywords become a placeholder (epoch, 0, "", {}), anything
+// it cannot parse gets no default. JSON text, or nullopt for "no default".
+std::optional<std::string> DefaultValueJson(const DebeziumColumn& column, const FieldType& type);
+
+}  // namespace streamshop::kafka

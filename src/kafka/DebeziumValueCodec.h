@@ -1,0 +1,59 @@
+// Value conversions between PostgreSQL's text form (what pgoutput and COPY deliver under our pinned session
+// settings: DateStyle ISO, TimeZone UTC, bytea_output hex, extra_float_digits 1) and Debezium's JSON encoding of the
+// same value (docs/DEBEZIUM_COMPATIBILITY.md). Pure functions; thread-safe.
+//
+// Errors: a text that is not a valid value of its type, or a value Debezium cannot represent (numeric NaN/±Infinity
+// in a Decimal field), is a Fatal Status with the reason; the caller adds table and column.
+// In the other direction every function produces the canonical text PostgreSQL itself prints, so
+// ToPgText(ToJson(x)) == x for values in canonical form.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/Status.h"
+#include "kafka/DebeziumTypes.h"
+
+namespace streamshop::kafka {
+
+// The placeholder Debezium writes for a TOASTed value an UPDATE left unchanged (unavailable.value.placeholder).
+inline constexpr std::string_view kUnavailableValuePlaceholder = "__debezium_unavailable_value";
+
+// PostgreSQL text → Debezium JSON value (a complete JSON token: number, string, bool or object).
+Status AppendValueJson(const FieldType& type, std::string_view pg_text, std::string& out);
+
+// ---- building blocks, exposed for the parser and for tests ----------------------------------------------------
+void AppendBase64(std::string& out, std::string_view bytes);
+// Strict standard base64 (RFC 4648 alphabet, '=' padding, length a multiple of 4). False on anything else.
+bool Base64Decode(std::string_view text, std::string& out);
+
+// Exact decimal text ("-12.50", "0", "1e3" not allowed) → Java BigInteger.toByteArray() of the unscaled value at
+// `scale` (fewer fraction digits are padded; more must be zeros). scale < 0 means "the text's own scale", which is
+// returned through `scale_out`.
+Status DecimalTextToUnscaledBytes(std::string_view text, int scale, std::string& bytes, int* scale_out);
+// Two's-complement big-endian unscaled bytes + scale → exact decimal text ("-5.00"). Empty bytes are an error.
+Result<std::string> UnscaledBytesToDecimalText(std::string_view bytes, int scale);
+
+// Calendar (proleptic Gregorian, astronomical years: 0 = 1 BC).
+int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day);
+void CivilFromDays(int64_t days, int64_t& year, unsigned& month, unsigned& day);
+
+// Canonical PostgreSQL output forms.
+std::string PgDate(int64_t days_since_epoch);                         // "2024-01-02", "0044-03-15 BC"
+std::string PgTimestamp(int64_t micros_since_epoch, bool with_zone);  // "2024-01-02 03:04:05.5[+00]"
+std::string PgTime(int64_t micros_of_day, bool with_zone);            // "03:04:05.123[+00]"
+std::string PgFloat8(double v);                                       // "1.5", "1e+20", "NaN", "-Infinity"
+std::string PgFloat4(float v);
+std::string PgByteaHex(std::string_view bytes);  // "\x0aff"
+
+// ISO-8601 (as Debezium writes ZonedTimestamp / ZonedTime, any offset accepted) → canonical PostgreSQL text in UTC.
+Result<std::string> PgTimestamptzFromIso(std::string_view iso);
+Result<std::string> PgTimetzFromIso(std::string_view iso);
+
+// The epoch values Debezium writes for PostgreSQL's infinite dates and timestamps (from PGStatement constants).
+int64_t DebeziumInfinityDateDays(bool positive);
+inline constexpr int64_t kDebeziumInfinityMicros = 9223372036825200000;
+inline constexpr int64_t kDebeziumNegInfinityMicros = -9223372036832400000;
+
+}  // namespace streamshop::kafka
