@@ -18,7 +18,7 @@ PACKAGES=(
   # servers and clients run by scripts/stack.sh
   postgresql postgresql-contrib clickhouse-server clickhouse-client
   # tools the scripts use
-  procps psmisc curl iproute2 bc
+  procps psmisc curl iproute2 bc docker-compose  # docker-compose: `config` validates deploy/ (no engine needed)
   # runtimes of the external tools: dbt and chdb (Python), Kafka and Debezium (Java)
   python3-venv openjdk-17-jdk-headless maven jq
 )

@@ -84,6 +84,7 @@ cleanup() {
   if [[ -n "$GENERATE_PID$REPLICATE_PID" ]]; then
     ((rc > 128)) && note "" && note "demo: interrupted; stopping generate and replicate (SIGINT)"
     stop_child generate GENERATE_PID || true
+    [[ -f "$DEMO_DIR/generate.out" ]] && sed -n 's/^generate: /generate: /p' "$DEMO_DIR/generate.out"
     stop_child replicate REPLICATE_PID || true
   fi
   ((rc > 128)) &&

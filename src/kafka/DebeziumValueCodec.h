@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,10 +29,10 @@ void AppendBase64(std::string& out, std::string_view bytes);
 // Strict standard base64 (RFC 4648 alphabet, '=' padding, length a multiple of 4). False on anything else.
 bool Base64Decode(std::string_view text, std::string& out);
 
-// Exact decimal text ("-12.50", "0", "1e3" not allowed) → Java BigInteger.toByteArray() of the unscaled value at
-// `scale` (fewer fraction digits are padded; more must be zeros). scale < 0 means "the text's own scale", which is
-// returned through `scale_out`.
-Status DecimalTextToUnscaledBytes(std::string_view text, int scale, std::string& bytes, int* scale_out);
+// Exact decimal text ("-12.50", "0"; no exponent) → Java BigInteger.toByteArray() of the unscaled value at
+// `scale` (fewer fraction digits are padded; more must be zeros; a negative scale drops integer zeros). Without a
+// scale the text's own scale is used. The scale used is returned through `scale_out`.
+Status DecimalTextToUnscaledBytes(std::string_view text, std::optional<int> scale, std::string& bytes, int& scale_out);
 // Two's-complement big-endian unscaled bytes + scale → exact decimal text ("-5.00"). Empty bytes are an error.
 Result<std::string> UnscaledBytesToDecimalText(std::string_view bytes, int scale);
 

@@ -1,8 +1,80 @@
 #!/usr/bin/env bash
-# The README's main command, non-interactively and small: the demo must finish with verify passing.
+# The README's main command (scripts/demo.sh, what `make demo` runs after building), non-interactively:
+#   1. interrupted: the demo runs in its own process group with a long DEMO_DURATION and gets SIGINT on the whole
+#      group (what a terminal's Ctrl-C sends) during the live workload; generate and replicate must report exit
+#      status 0, the demo must exit 130 and leave no replication or workload connection behind;
+#   2. complete, re-run on the same stack (so starting over after an interrupted run works): DEMO_DURATION=10s
+#      with no TTY must exit 0 with verify passing, every dbt test passing on chdb, the business summary and the
+#      cross-check printed, and only the demo's four tables in ClickHouse.
 TEST_PORT_BASE=31600
+ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
+bash "$ROOT/scripts/bootstrap-python.sh" >/dev/null ||
+  { echo "[test_demo] FAIL: scripts/bootstrap-python.sh failed" >&2; exit 1; }
 source "$(dirname "$0")/lib.sh" "$1"
-DEMO_TXNS=500 bash "$REPO/scripts/demo.sh" >"$LOG_DIR/demo.log" 2>&1 </dev/null || { tail -n 60 "$LOG_DIR/demo.log"; fail "demo failed"; }
-grep -q "verify: all tables match" "$LOG_DIR/demo.log" || fail "demo did not verify"
-grep -q "live_rows" "$LOG_DIR/demo.log" || fail "demo printed no summary"
-tail -n 25 "$LOG_DIR/demo.log"
+
+demo() { STREAMSHOP=$STREAMSHOP bash "$REPO/scripts/demo.sh" </dev/null; }
+# Connections to the stack's PostgreSQL other than ours: walsenders (replicate) and client backends (generate,
+# verify). A backend leaves pg_stat_activity a moment after its client disconnected: allow 5 s.
+no_clients_left() {
+  local n deadline=$((SECONDS + 5))
+  while true; do
+    n=$(pg -c "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid()
+                 AND backend_type IN ('client backend', 'walsender')")
+    ((n == 0)) && return 0
+    ((SECONDS < deadline)) || fail "$n connection(s) left after $1"
+    sleep 0.2
+  done
+}
+
+# ------------------------------------------------------------------------------------------ 1. Ctrl-C
+log "interrupted run: SIGINT to the demo's process group during the live workload"
+DEMO_DURATION=10m setsid bash -c "STREAMSHOP='$STREAMSHOP' bash '$REPO/scripts/demo.sh' </dev/null" \
+  >"$LOG_DIR/demo-interrupted.out" 2>&1 &
+DEMO_PID=$!
+BG_PIDS+=("$DEMO_PID")
+deadline=$((SECONDS + 120))
+until grep -q "^== \[5/8\]" "$LOG_DIR/demo-interrupted.out" &&
+      grep -q "transactions committed" "$LOG_DIR/demo-interrupted.out"; do
+  kill -0 "$DEMO_PID" 2>/dev/null || { cat "$LOG_DIR/demo-interrupted.out"; fail "the demo ended before its live workload"; }
+  ((SECONDS < deadline)) || { cat "$LOG_DIR/demo-interrupted.out"; fail "the live workload did not start"; }
+  sleep 0.5
+done
+kill -INT -- "-$DEMO_PID"
+rc=0
+timeout 60 tail --pid="$DEMO_PID" -f /dev/null || fail "the demo did not stop within 60 s of SIGINT"
+wait "$DEMO_PID" || rc=$?
+tail -n 8 "$LOG_DIR/demo-interrupted.out" | sed 's/^/[test_demo]   /'
+((rc == 130)) || fail "interrupted demo exited $rc, expected 130"
+grep -q "^generate stopped (exit status 0)" "$LOG_DIR/demo-interrupted.out" || fail "generate did not exit 0 on SIGINT"
+grep -q "^replicate stopped (exit status 0)" "$LOG_DIR/demo-interrupted.out" || fail "replicate did not exit 0 on SIGINT"
+grep -q "stopped cleanly; slot 'streamshop' confirmed" "$LOG_DIR/demo-interrupted.out" ||
+  fail "replicate did not report a clean stop"
+no_clients_left "the interrupted demo"
+[[ "$(pg -c "SELECT count(*) FROM pg_replication_slots WHERE active")" == 0 ]] || fail "a slot is still active"
+
+# ------------------------------------------------------------------------------------------ 2. complete run
+log "complete run, again on the same stack: DEMO_DURATION=10s, no TTY"
+started=$SECONDS
+DEMO_DURATION=10s demo >"$LOG_DIR/demo.out" 2>&1 || { tail -n 60 "$LOG_DIR/demo.out"; fail "demo failed"; }
+log "demo exited 0 in $((SECONDS - started)) s"
+expect() { grep -qE "$1" "$LOG_DIR/demo.out" || { tail -n 80 "$LOG_DIR/demo.out"; fail "demo output lacks: $2"; }; }
+expect "^verify: all tables match$" "verify passing"
+expect "^Done on chdb .* FAIL=0 ERROR=0 TOTAL=[0-9]+$" "the dbt build on chdb with zero failures"
+passed=$(sed -n 's/^Done on chdb .* PASS=\([0-9]*\) .*/\1/p' "$LOG_DIR/demo.out")
+((passed >= 40)) || fail "expected >= 40 passing dbt tests, got '${passed:-none}'"
+expect "^dbt_on_chdb: compiled with dbt-core" "the real dbt compile"
+expect "^Orders by status:$" "the orders-by-status summary"
+expect "│ delivered +│ +[0-9]+ │" "a delivered row in the orders-by-status table"
+expect "^Revenue by day" "the revenue-by-day summary"
+expect "^Top 5 customers by lifetime revenue:$" "the top-customers summary"
+expect "^Cross-check: [0-9]+ orders, revenue [0-9.]+ — the same in PostgreSQL" "the three-way cross-check"
+expect "^Demo finished in [0-9]+ s. Where to look next" "where to look next"
+expect "^generate: [0-9]+ transactions in [0-9.]+ s" "the workload summary"
+top=$(sed -n '/^Top 5 customers/,/^└/p' "$LOG_DIR/demo.out" | grep -c '^│')
+((top == 5)) || fail "expected 5 top customers, got $top"
+tables=$(ch "SELECT arrayStringConcat(groupArray(name), ' ') FROM (SELECT name FROM system.tables
+  WHERE database = 'analytics' ORDER BY name)")
+[[ "$tables" == "_streamshop_state raw_customers raw_order_items raw_orders raw_products" ]] ||
+  fail "unexpected ClickHouse tables after the demo: $tables"
+no_clients_left "the demo"
+sed -n '/^== \[6\/8\]/,$p' "$LOG_DIR/demo.out" | sed 's/^/[test_demo]   /'
