@@ -95,16 +95,23 @@ Result<TableInfo> LoadTable(PgConnection& conn, uint32_t oid) {
   return table;
 }
 
-Result<std::vector<TableInfo>> LoadPublishedTables(PgConnection& conn, const std::string& publication) {
+Result<std::vector<uint32_t>> PublishedTableOids(PgConnection& conn, const std::string& publication) {
   SS_ASSIGN_OR_RETURN(PgResultPtr res,
                       conn.Exec("SELECT c.oid FROM pg_publication_tables p "
                                 "JOIN pg_namespace n ON n.nspname = p.schemaname "
                                 "JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename "
                                 "WHERE p.pubname = $1 ORDER BY p.schemaname, p.tablename",
                                 {publication}));
+  std::vector<uint32_t> oids;
+  for (int r = 0; r < PQntuples(res.get()); ++r) oids.push_back(ToInt<uint32_t>(PQgetvalue(res.get(), r, 0)));
+  return oids;
+}
+
+Result<std::vector<TableInfo>> LoadPublishedTables(PgConnection& conn, const std::string& publication) {
+  SS_ASSIGN_OR_RETURN(std::vector<uint32_t> oids, PublishedTableOids(conn, publication));
   std::vector<TableInfo> tables;
-  for (int r = 0; r < PQntuples(res.get()); ++r) {
-    SS_ASSIGN_OR_RETURN(TableInfo t, LoadTable(conn, ToInt<uint32_t>(PQgetvalue(res.get(), r, 0))));
+  for (uint32_t oid : oids) {
+    SS_ASSIGN_OR_RETURN(TableInfo t, LoadTable(conn, oid));
     tables.push_back(std::move(t));
   }
   return tables;

@@ -46,6 +46,9 @@ Status EnsurePublication(PgConnection& conn, const std::string& publication, con
 // this role cannot SELECT, is a Fatal error naming the table and the fix.
 Result<std::vector<TableInfo>> LoadPublishedTables(PgConnection& conn, const std::string& publication);
 
+// OIDs of the publication's tables (cheap; for noticing tables added to it).
+Result<std::vector<uint32_t>> PublishedTableOids(PgConnection& conn, const std::string& publication);
+
 // One table by OID (after a Relation message announced a new or changed table).
 Result<TableInfo> LoadTable(PgConnection& conn, uint32_t oid);
 

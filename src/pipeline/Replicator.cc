@@ -72,6 +72,7 @@ struct Replicator::Session {
   Clock::time_point last_status = Clock::now();
   Clock::time_point last_heartbeat = Clock::now();
   Clock::time_point last_lag_alarm{};
+  Clock::time_point last_publication_check = Clock::now();
 
   // Progress counters.
   uint64_t events = 0;
@@ -151,9 +152,46 @@ struct Replicator::Session {
     return last_commit_end > acked ? std::max<double>(0, (PgNow() - last_commit_time) / 1e6) : 0.0;
   }
 
-  // Heartbeats and the lag alarm, called from the streaming loop.
-  void Housekeeping() {
+  // Creates or updates the ClickHouse table and writer for `table`. A table ClickHouse cannot follow is stopped:
+  // its changes are skipped until it is fixed, every other table keeps flowing. Returns whether it replicates.
+  Result<bool> PrepareTable(uint32_t oid, const std::string& name, const Result<pg::TableInfo>& table) {
+    Result<TableWriter*> w = table.ok() ? EnsureWriter(*table) : Result<TableWriter*>(table.status());
+    if (w.ok()) {
+      failed_tables.erase(oid);
+      return true;
+    }
+    if (w.status().retryable()) return w.status();
+    LogError("replication of {} stopped: {}", name, w.status().message());
+    writers.erase(oid);
+    failed_tables[oid] = w.status().message();
+    return false;
+  }
+
+  Status CopyNewTable(const pg::TableInfo& table) {
+    if (!options.snapshot) return Status::Ok();
+    LogInfo("{} joined the publication: copying its existing rows", table.QualifiedName());
+    return SnapshotTables({table}, stream);
+  }
+
+  // Tables added to the publication are copied even before their first change arrives.
+  Status AdoptNewTables() {
+    SS_ASSIGN_OR_RETURN(std::vector<uint32_t> oids, pg::PublishedTableOids(*catalog, options.publication));
+    for (uint32_t oid : oids) {
+      if (writers.count(oid) || failed_tables.count(oid)) continue;
+      auto table = pg::LoadTable(*catalog, oid);
+      SS_ASSIGN_OR_RETURN(bool replicated, PrepareTable(oid, fmt::format("table OID {}", oid), table));
+      if (replicated) SS_RETURN_IF_ERROR(CopyNewTable(*table));
+    }
+    return Status::Ok();
+  }
+
+  // Heartbeats, new tables and the lag alarm, called from the streaming loop.
+  Status Housekeeping() {
     const auto now = Clock::now();
+    if (now - last_publication_check >= std::chrono::seconds(10)) {
+      last_publication_check = now;
+      SS_RETURN_IF_ERROR(AdoptNewTables());
+    }
     if (options.heartbeat_interval.count() > 0 && now - last_heartbeat >= options.heartbeat_interval) {
       last_heartbeat = now;
       // A non-transactional logical message gives an idle publication something to decode and confirm, so the
@@ -171,6 +209,7 @@ struct Replicator::Session {
       LogWarn("LAG ALARM: slot '{}' is {} and {:.1f} s behind (limits: --max-lag-bytes {}, --max-lag-seconds {})",
               options.slot, HumanBytes(LagBytes()), LagSeconds(), options.max_lag_bytes, options.max_lag_seconds);
     }
+    return Status::Ok();
   }
 
   void MaybePrintProgress(std::string_view phase) {
@@ -322,7 +361,7 @@ Status Replicator::Session::Stream(pg::PgReplicationStream& repl) {
       SS_RETURN_IF_ERROR(FlushAndAck(repl));
     }
     if (Clock::now() - last_status >= options.status_interval) SS_RETURN_IF_ERROR(SendStatus(repl, false));
-    Housekeeping();
+    SS_RETURN_IF_ERROR(Housekeeping());
     MaybePrintProgress("streaming");
   }
 }
@@ -422,21 +461,10 @@ Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
   LogInfo("relation {}.{} ({} columns) announced; ensuring its ClickHouse table", rel.nspname, rel.relname,
           rel.columns.size());
   auto table = TableFromRelation(rel);
-  Result<TableWriter*> w = table.ok() ? EnsureWriter(*table) : Result<TableWriter*>(table.status());
-  if (!w.ok()) {
-    if (w.status().retryable()) return w.status();
-    // Only this table stops; its changes are skipped until it is fixed, every other table keeps flowing.
-    LogError("replication of {}.{} stopped: {}", rel.nspname, rel.relname, w.status().message());
-    writers.erase(rel.relid);
-    failed_tables[rel.relid] = w.status().message();
-    return Status::Ok();
-  }
-  failed_tables.erase(rel.relid);
+  SS_ASSIGN_OR_RETURN(bool replicated, PrepareTable(rel.relid, rel.nspname + "." + rel.relname, table));
+  if (!replicated) return Status::Ok();
+  if (!known) return CopyNewTable(*table);
   if (!options.snapshot) return Status::Ok();
-  if (!known) {
-    LogInfo("{} joined the publication: copying its existing rows", table->QualifiedName());
-    return SnapshotTables({*table}, stream);
-  }
   // A column added with a default gives existing rows a value that no change carries: copy the table again.
   for (const auto& c : table->columns) {
     bool added = true;

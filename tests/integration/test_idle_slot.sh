@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # WAL safety: while the replicated tables are idle and another database writes WAL, the slot's
 # confirmed_flush_lsn keeps advancing (heartbeats + keepalives). Also: logical decoding messages land in
-# analytics._streamshop_messages, lag is reported, and the lag alarm fires.
+# analytics._streamshop_messages, lag is reported, the lag alarm fires, and a table added to the publication
+# without any later change is still copied.
 TEST_PORT_BASE=32400
 source "$(dirname "$0")/lib.sh" "$1"
 
@@ -31,7 +32,12 @@ log "confirmed_flush_lsn passed $target with the replicated tables idle"
 log "logical decoding messages, transactional and not"
 pg -c "SELECT pg_logical_emit_message(true, 'outbox', '{\"order\": 42}')" -c "SELECT pg_logical_emit_message(false, 'audit', 'hello')" >/dev/null
 for i in $(seq 1 50); do echo "INSERT INTO quiet VALUES ($((i + 1)), 'row $i');"; done | pg
-verify 30
+log "a table with rows added to the publication, and no change after: copied all the same"
+pg -c "CREATE SCHEMA extra" -c "CREATE TABLE extra.added (id int PRIMARY KEY, v text)" \
+   -c "INSERT INTO extra.added SELECT g, 'v' || g FROM generate_series(1, 300) g" \
+   -c "ALTER PUBLICATION streamshop ADD TABLE extra.added"
+verify 40
+grep -q "extra.added joined the publication" "$LOG_DIR/replicate.log" || fail "extra.added was not adopted"
 deadline=$((SECONDS + 20))
 until [[ "$(ch "SELECT count() FROM analytics._streamshop_messages WHERE prefix IN ('outbox', 'audit')")" == 2 ]]; do
   ((SECONDS < deadline)) || fail "logical messages did not arrive"

@@ -1,0 +1,881 @@
+#include "kafka/DebeziumParser.h"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <set>
+
+#include "kafka/DebeziumValueCodec.h"
+#include "kafka/JsonWriter.h"
+
+namespace streamshop::kafka {
+namespace {
+
+using simdjson::dom::array;
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+using simdjson::dom::object;
+
+constexpr int kMaxDecimalScale = 20000;         // PostgreSQL's dscale tops out at 16383
+constexpr size_t kMaxDecimalBytes = 64u << 10;  // ~157k decimal digits, beyond PostgreSQL's numeric
+constexpr int kMaxArrayDepth = 6;               // PostgreSQL arrays have at most 6 dimensions
+constexpr size_t kMaxLocatorDepth = 1024;       // simdjson's default depth limit
+
+Status Fail(std::string message) { return Status::Fatal(std::move(message)); }
+
+const char* TypeName(element_type t) {
+  switch (t) {
+    case element_type::ARRAY:
+      return "an array";
+    case element_type::OBJECT:
+      return "an object";
+    case element_type::INT64:
+    case element_type::UINT64:
+      return "an integer";
+    case element_type::DOUBLE:
+      return "a number";
+    case element_type::STRING:
+      return "a string";
+    case element_type::BOOL:
+      return "a boolean";
+    case element_type::NULL_VALUE:
+      return "null";
+  }
+  return "a value";
+}
+
+// ---- byte offset of the first JSON syntax error, for the error message --------------------------------------
+class JsonLocator {
+ public:
+  explicit JsonLocator(std::string_view s) : s_(s) {}
+
+  // True and sets pos/why if `s_` is not valid JSON (RFC 8259, UTF-8).
+  bool Find(size_t& pos, std::string& why) {
+    SkipWs();
+    if (Value(0)) {
+      SkipWs();
+      if (i_ == s_.size()) return false;
+      why_ = "unexpected character after the document";
+    }
+    pos = i_;
+    why = why_;
+    return true;
+  }
+
+ private:
+  void SkipWs() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
+  }
+  bool Error(const char* why) {
+    why_ = i_ >= s_.size() ? "unexpected end of input" : why;
+    return false;
+  }
+  bool Literal(std::string_view word) {
+    if (s_.substr(i_, word.size()) != word) {
+      for (size_t k = 0; k < word.size() && i_ < s_.size() && s_[i_] == word[k]; ++k) ++i_;
+      return Error("invalid literal");
+    }
+    i_ += word.size();
+    return true;
+  }
+  bool Value(size_t depth) {
+    if (depth > kMaxLocatorDepth) return Error("nesting too deep");
+    if (i_ >= s_.size()) return Error("");
+    switch (s_[i_]) {
+      case '{':
+        return Object(depth);
+      case '[':
+        return Array(depth);
+      case '"':
+        return String();
+      case 't':
+        return Literal("true");
+      case 'f':
+        return Literal("false");
+      case 'n':
+        return Literal("null");
+      default:
+        return Number();
+    }
+  }
+  bool Object(size_t depth) {
+    ++i_;
+    SkipWs();
+    if (i_ < s_.size() && s_[i_] == '}') {
+      ++i_;
+      return true;
+    }
+    for (;;) {
+      SkipWs();
+      if (i_ >= s_.size() || s_[i_] != '"') return Error("expected a string key");
+      if (!String()) return false;
+      SkipWs();
+      if (i_ >= s_.size() || s_[i_] != ':') return Error("expected ':'");
+      ++i_;
+      SkipWs();
+      if (!Value(depth + 1)) return false;
+      SkipWs();
+      if (i_ < s_.size() && s_[i_] == ',') {
+        ++i_;
+        continue;
+      }
+      if (i_ < s_.size() && s_[i_] == '}') {
+        ++i_;
+        return true;
+      }
+      return Error("expected ',' or '}'");
+    }
+  }
+  bool Array(size_t depth) {
+    ++i_;
+    SkipWs();
+    if (i_ < s_.size() && s_[i_] == ']') {
+      ++i_;
+      return true;
+    }
+    for (;;) {
+      SkipWs();
+      if (!Value(depth + 1)) return false;
+      SkipWs();
+      if (i_ < s_.size() && s_[i_] == ',') {
+        ++i_;
+        continue;
+      }
+      if (i_ < s_.size() && s_[i_] == ']') {
+        ++i_;
+        return true;
+      }
+      return Error("expected ',' or ']'");
+    }
+  }
+  bool String() {
+    ++i_;
+    while (i_ < s_.size()) {
+      const auto c = static_cast<unsigned char>(s_[i_]);
+      if (c == '"') {
+        ++i_;
+        return true;
+      }
+      if (c < 0x20) return Error("control character in string");
+      if (c == '\\') {
+        ++i_;
+        if (i_ >= s_.size()) return Error("");
+        const char e = s_[i_];
+        if (e == 'u') {
+          for (int k = 1; k <= 4; ++k) {
+            if (i_ + k >= s_.size() || !std::isxdigit(static_cast<unsigned char>(s_[i_ + k]))) {
+              i_ += static_cast<size_t>(k);
+              return Error("invalid \\u escape");
+            }
+          }
+          i_ += 5;
+          continue;
+        }
+        if (std::string_view("\"\\/bfnrt").find(e) == std::string_view::npos) return Error("invalid escape");
+        ++i_;
+        continue;
+      }
+      if (c >= 0x80) {
+        const size_t start = i_;
+        const char32_t cp = NextCodePoint(s_, i_);
+        if (cp == 0xFFFD && s_.substr(start, 3) != "\xEF\xBF\xBD") {
+          i_ = start;
+          return Error("invalid UTF-8");
+        }
+        continue;
+      }
+      ++i_;
+    }
+    return Error("");
+  }
+  bool Digit() const { return i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9'; }
+  bool Number() {
+    if (i_ < s_.size() && s_[i_] == '-') ++i_;
+    if (!Digit()) return Error("unexpected character");
+    if (s_[i_] == '0') {
+      ++i_;
+    } else {
+      while (Digit()) ++i_;
+    }
+    if (i_ < s_.size() && s_[i_] == '.') {
+      ++i_;
+      if (!Digit()) return Error("expected a digit");
+      while (Digit()) ++i_;
+    }
+    if (i_ < s_.size() && (s_[i_] == 'e' || s_[i_] == 'E')) {
+      ++i_;
+      if (i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-')) ++i_;
+      if (!Digit()) return Error("expected a digit");
+      while (Digit()) ++i_;
+    }
+    return true;
+  }
+
+  std::string_view s_;
+  size_t i_ = 0;
+  std::string why_;
+};
+
+// ---- field types from Connect schemas -------------------------------------------------------------------------
+struct FieldSpec {
+  FieldType type;
+  bool is_array = false;
+  element items;  // is_array: the element schema
+};
+
+std::optional<std::string_view> StringMember(object o, std::string_view key) {
+  std::string_view v;
+  if (o.at_key(key).get_string().get(v) != simdjson::SUCCESS) return std::nullopt;
+  return v;
+}
+
+Result<FieldSpec> SpecFromSchema(element schema, std::string_view path) {
+  object o;
+  if (schema.get_object().get(o) != simdjson::SUCCESS) return Fail(fmt::format("schema of {}: not an object", path));
+  const std::optional<std::string_view> type = StringMember(o, "type");
+  if (!type) return Fail(fmt::format("schema of {}: missing \"type\"", path));
+  const std::string_view name = StringMember(o, "name").value_or("");
+  FieldSpec spec;
+  FieldType& t = spec.type;
+  auto unsupported = [&]() {
+    t.kind = FieldKind::kUnsupported;
+    t.logical_name = name.empty() ? std::string(*type) : std::string(name);
+  };
+  if (*type == "boolean") {
+    t.kind = FieldKind::kBoolean;
+  } else if (*type == "int8" || *type == "int16") {
+    t.kind = FieldKind::kInt16;
+  } else if (*type == "int32") {
+    if (name == "io.debezium.time.Date" || name == "org.apache.kafka.connect.data.Date") {
+      t.kind = FieldKind::kDate;
+    } else if (name == "io.debezium.time.Time" || name == "org.apache.kafka.connect.data.Time") {
+      t.kind = FieldKind::kTimeMillis;
+    } else {
+      t.kind = FieldKind::kInt32;
+    }
+  } else if (*type == "int64") {
+    if (name == "io.debezium.time.MicroTime") {
+      t.kind = FieldKind::kTimeMicros;
+    } else if (name == "io.debezium.time.NanoTime") {
+      t.kind = FieldKind::kTimeNanos;
+    } else if (name == "io.debezium.time.Timestamp" || name == "org.apache.kafka.connect.data.Timestamp") {
+      t.kind = FieldKind::kTimestampMillis;
+    } else if (name == "io.debezium.time.MicroTimestamp") {
+      t.kind = FieldKind::kTimestampMicros;
+    } else if (name == "io.debezium.time.NanoTimestamp") {
+      t.kind = FieldKind::kTimestampNanos;
+    } else if (name == "io.debezium.time.MicroDuration") {
+      unsupported();  // an approximation (30.4375-day months): no exact interval text
+    } else {
+      t.kind = FieldKind::kInt64;
+    }
+  } else if (*type == "float") {
+    t.kind = FieldKind::kFloat32;
+  } else if (*type == "double") {
+    t.kind = FieldKind::kFloat64;
+  } else if (*type == "string") {
+    if (name == "io.debezium.time.ZonedTimestamp") {
+      t.kind = FieldKind::kZonedTimestamp;
+    } else if (name == "io.debezium.time.ZonedTime") {
+      t.kind = FieldKind::kZonedTime;
+    } else if (name == "io.debezium.data.Json") {
+      t.kind = FieldKind::kJson;
+    } else if (name == "io.debezium.data.Uuid") {
+      t.kind = FieldKind::kUuid;
+    } else if (name == "io.debezium.data.Xml") {
+      t.kind = FieldKind::kXml;
+    } else {
+      t.kind = FieldKind::kString;  // text, Enum, Ltree, inet, ranges, …: the string is PostgreSQL's text
+    }
+  } else if (*type == "bytes") {
+    if (name == "org.apache.kafka.connect.data.Decimal") {
+      t.kind = FieldKind::kDecimal;
+      object params;
+      std::string_view scale_text;
+      int scale = 0;
+      if (o.at_key("parameters").get_object().get(params) != simdjson::SUCCESS ||
+          params.at_key("scale").get_string().get(scale_text) != simdjson::SUCCESS) {
+        return Fail(fmt::format("schema of {}: Decimal without parameters.scale", path));
+      }
+      const auto r = std::from_chars(scale_text.data(), scale_text.data() + scale_text.size(), scale);
+      if (r.ec != std::errc() || r.ptr != scale_text.data() + scale_text.size() || scale > kMaxDecimalScale ||
+          scale < -kMaxDecimalScale) {
+        return Fail(fmt::format("schema of {}: invalid Decimal scale '{}'", path, scale_text.substr(0, 32)));
+      }
+      t.scale = scale;
+    } else if (name.empty()) {
+      t.kind = FieldKind::kBytes;
+    } else {
+      unsupported();  // io.debezium.data.Bits, geometry WKB, …
+    }
+  } else if (*type == "struct") {
+    if (name == "io.debezium.data.VariableScaleDecimal") {
+      t.kind = FieldKind::kVariableDecimal;
+    } else {
+      unsupported();
+    }
+  } else if (*type == "array") {
+    element items;
+    if (o.at_key("items").get(items) != simdjson::SUCCESS) {
+      return Fail(fmt::format("schema of {}: array without \"items\"", path));
+    }
+    spec.is_array = true;
+    spec.items = items;
+  } else if (*type == "map") {
+    unsupported();
+  } else {
+    return Fail(fmt::format("schema of {}: unknown Connect type '{}'", path, type->substr(0, 32)));
+  }
+  return spec;
+}
+
+// ---- values ---------------------------------------------------------------------------------------------------
+Result<int64_t> GetInt(element v, std::string_view path, std::string_view expected) {
+  int64_t i = 0;
+  if (v.type() == element_type::INT64 && v.get_int64().get(i) == simdjson::SUCCESS) return i;
+  if (v.type() == element_type::UINT64) return Fail(fmt::format("field {}: integer out of range", path));
+  return Fail(fmt::format("field {}: expected {}, got {}", path, expected, TypeName(v.type())));
+}
+
+Result<std::string_view> GetString(element v, std::string_view path, std::string_view expected) {
+  std::string_view s;
+  if (v.get_string().get(s) != simdjson::SUCCESS) {
+    return Fail(fmt::format("field {}: expected {}, got {}", path, expected, TypeName(v.type())));
+  }
+  return s;
+}
+
+Result<double> GetFloating(element v, std::string_view path) {
+  switch (v.type()) {
+    case element_type::DOUBLE:
+    case element_type::INT64:
+    case element_type::UINT64: {
+      double d = 0;
+      if (v.get_double().get(d) != simdjson::SUCCESS) return Fail(fmt::format("field {}: bad number", path));
+      return d;
+    }
+    case element_type::STRING: {
+      std::string_view s;
+      if (v.get_string().get(s) != simdjson::SUCCESS) return Fail(fmt::format("field {}: bad string", path));
+      if (s == "NaN") return std::numeric_limits<double>::quiet_NaN();
+      if (s == "Infinity") return HUGE_VAL;
+      if (s == "-Infinity") return -HUGE_VAL;
+      return Fail(fmt::format("field {}: expected a number or \"NaN\"/\"Infinity\"/\"-Infinity\"", path));
+    }
+    default:
+      return Fail(fmt::format("field {}: expected a number, got {}", path, TypeName(v.type())));
+  }
+}
+
+Result<std::string> DecodeBase64(element v, std::string_view path, std::string_view what, size_t max_bytes) {
+  SS_ASSIGN_OR_RETURN(std::string_view s, GetString(v, path, what));
+  if (s.size() / 4 * 3 > max_bytes) return Fail(fmt::format("field {}: {} too large", path, what));
+  std::string bytes;
+  if (!Base64Decode(s, bytes)) return Fail(fmt::format("field {}: expected {}, got invalid base64", path, what));
+  return bytes;
+}
+
+std::string CheckedTimestamp(int64_t micros) {
+  if (micros == kDebeziumInfinityMicros) return "infinity";
+  if (micros == kDebeziumNegInfinityMicros) return "-infinity";
+  return PgTimestamp(micros, false);
+}
+
+// PostgreSQL array literal element: quoted unless it is safe bare.
+void AppendArrayElement(std::string& out, std::string_view text) {
+  bool quote = text.empty();
+  if (text.size() == 4) {
+    std::string lower(text);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    quote = lower == "null";
+  }
+  for (char c : text) {
+    if (c == '{' || c == '}' || c == ',' || c == '"' || c == '\\' || c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+        c == '\v' || c == '\f') {
+      quote = true;
+    }
+  }
+  if (!quote) {
+    out += text;
+    return;
+  }
+  out.push_back('"');
+  for (char c : text) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+
+struct Decoded {
+  std::optional<std::string> text;
+  bool unchanged = false;
+};
+
+Result<Decoded> DecodeValue(const FieldSpec& spec, element v, const std::string& path, int depth);
+
+Result<Decoded> DecodeArray(const FieldSpec& spec, element v, const std::string& path, int depth) {
+  if (depth >= kMaxArrayDepth) return Fail(fmt::format("field {}: arrays nested too deeply", path));
+  array a;
+  if (v.get_array().get(a) != simdjson::SUCCESS) {
+    return Fail(fmt::format("field {}: expected an array, got {}", path, TypeName(v.type())));
+  }
+  SS_ASSIGN_OR_RETURN(FieldSpec item_spec, SpecFromSchema(spec.items, path + "[]"));
+  std::string out = "{";
+  size_t n = 0;
+  for (element item : a) {
+    if (n++ > 0) out.push_back(',');
+    SS_ASSIGN_OR_RETURN(Decoded d, DecodeValue(item_spec, item, path + "[]", depth + 1));
+    if (!d.text) {
+      out += "NULL";
+    } else if (item_spec.is_array) {
+      out += *d.text;
+    } else {
+      AppendArrayElement(out, *d.text);
+    }
+  }
+  out.push_back('}');
+  return Decoded{std::move(out), false};
+}
+
+Result<Decoded> DecodeValue(const FieldSpec& spec, element v, const std::string& path, int depth) {
+  if (v.is_null()) return Decoded{};
+  if (spec.is_array) return DecodeArray(spec, v, path, depth);
+  const FieldType& t = spec.type;
+  switch (t.kind) {
+    case FieldKind::kBoolean: {
+      bool b = false;
+      if (v.get_bool().get(b) != simdjson::SUCCESS) {
+        return Fail(fmt::format("field {}: expected a boolean, got {}", path, TypeName(v.type())));
+      }
+      return Decoded{b ? "t" : "f", false};
+    }
+    case FieldKind::kInt16:
+    case FieldKind::kInt32:
+    case FieldKind::kInt64: {
+      SS_ASSIGN_OR_RETURN(int64_t i, GetInt(v, path, "an integer"));
+      if ((t.kind == FieldKind::kInt16 && (i < INT16_MIN || i > INT16_MAX)) ||
+          (t.kind == FieldKind::kInt32 && (i < INT32_MIN || i > INT32_MAX))) {
+        return Fail(fmt::format("field {}: integer {} out of range", path, i));
+      }
+      return Decoded{std::to_string(i), false};
+    }
+    case FieldKind::kFloat32: {
+      SS_ASSIGN_OR_RETURN(double d, GetFloating(v, path));
+      if (std::isnan(d) || std::isinf(d)) return Decoded{PgFloat4(static_cast<float>(d)), false};
+      // Through the shortest decimal text, so that the float is the one the writer meant (no double rounding).
+      char buf[64];
+      const auto w = std::to_chars(buf, buf + sizeof(buf), d);
+      float f = 0;
+      const auto r = std::from_chars(buf, w.ptr, f);
+      if (r.ec != std::errc()) return Fail(fmt::format("field {}: {} out of range for real", path, d));
+      return Decoded{PgFloat4(f), false};
+    }
+    case FieldKind::kFloat64: {
+      SS_ASSIGN_OR_RETURN(double d, GetFloating(v, path));
+      return Decoded{PgFloat8(d), false};
+    }
+    case FieldKind::kDecimal: {
+      SS_ASSIGN_OR_RETURN(std::string bytes, DecodeBase64(v, path, "a base64 Decimal string", kMaxDecimalBytes));
+      Result<std::string> text = UnscaledBytesToDecimalText(bytes, t.scale);
+      if (!text.ok()) return Fail(fmt::format("field {}: {}", path, text.status().message()));
+      return Decoded{std::move(text).value(), false};
+    }
+    case FieldKind::kVariableDecimal: {
+      object o;
+      element scale_el, value_el;
+      if (v.get_object().get(o) != simdjson::SUCCESS || o.at_key("scale").get(scale_el) != simdjson::SUCCESS ||
+          o.at_key("value").get(value_el) != simdjson::SUCCESS) {
+        return Fail(fmt::format("field {}: expected a VariableScaleDecimal {{scale, value}}", path));
+      }
+      SS_ASSIGN_OR_RETURN(int64_t scale, GetInt(scale_el, path + ".scale", "an integer scale"));
+      if (scale > kMaxDecimalScale || scale < -kMaxDecimalScale) {
+        return Fail(fmt::format("field {}: scale {} out of range", path, scale));
+      }
+      SS_ASSIGN_OR_RETURN(std::string bytes,
+                          DecodeBase64(value_el, path + ".value", "a base64 unscaled value", kMaxDecimalBytes));
+      Result<std::string> text = UnscaledBytesToDecimalText(bytes, static_cast<int>(scale));
+      if (!text.ok()) return Fail(fmt::format("field {}: {}", path, text.status().message()));
+      return Decoded{std::move(text).value(), false};
+    }
+    case FieldKind::kString:
+    case FieldKind::kJson:
+    case FieldKind::kUuid:
+    case FieldKind::kXml: {
+      SS_ASSIGN_OR_RETURN(std::string_view s, GetString(v, path, "a string"));
+      if (s == kUnavailableValuePlaceholder) return Decoded{std::nullopt, true};
+      return Decoded{std::string(s), false};
+    }
+    case FieldKind::kBytes: {
+      SS_ASSIGN_OR_RETURN(std::string bytes,
+                          DecodeBase64(v, path, "a base64 string", std::numeric_limits<size_t>::max()));
+      if (bytes == kUnavailableValuePlaceholder) return Decoded{std::nullopt, true};
+      return Decoded{PgByteaHex(bytes), false};
+    }
+    case FieldKind::kDate: {
+      SS_ASSIGN_OR_RETURN(int64_t days, GetInt(v, path, "an integer (days since epoch)"));
+      if (days < INT32_MIN || days > INT32_MAX) return Fail(fmt::format("field {}: date out of range", path));
+      if (days == DebeziumInfinityDateDays(true)) return Decoded{"infinity", false};
+      if (days == DebeziumInfinityDateDays(false)) return Decoded{"-infinity", false};
+      return Decoded{PgDate(days), false};
+    }
+    case FieldKind::kTimeMillis:
+    case FieldKind::kTimeMicros:
+    case FieldKind::kTimeNanos: {
+      SS_ASSIGN_OR_RETURN(int64_t n, GetInt(v, path, "an integer (time past midnight)"));
+      const int64_t per_micro = t.kind == FieldKind::kTimeNanos ? 1000 : 1;
+      const int64_t micro_mul = t.kind == FieldKind::kTimeMillis ? 1000 : 1;
+      if (n < 0 || n / per_micro > 86'400'000'000 / micro_mul || n % per_micro != 0) {
+        return Fail(fmt::format("field {}: time {} out of range", path, n));
+      }
+      return Decoded{PgTime(n / per_micro * micro_mul, false), false};
+    }
+    case FieldKind::kTimestampMillis: {
+      SS_ASSIGN_OR_RETURN(int64_t ms, GetInt(v, path, "an integer (ms since epoch)"));
+      if (ms == kDebeziumInfinityMicros / 1000) return Decoded{"infinity", false};
+      if (ms == kDebeziumNegInfinityMicros / 1000) return Decoded{"-infinity", false};
+      int64_t micros = 0;
+      if (__builtin_mul_overflow(ms, int64_t{1000}, &micros)) {
+        return Fail(fmt::format("field {}: timestamp out of range", path));
+      }
+      return Decoded{CheckedTimestamp(micros), false};
+    }
+    case FieldKind::kTimestampMicros: {
+      SS_ASSIGN_OR_RETURN(int64_t micros, GetInt(v, path, "an integer (µs since epoch)"));
+      return Decoded{CheckedTimestamp(micros), false};
+    }
+    case FieldKind::kTimestampNanos: {
+      SS_ASSIGN_OR_RETURN(int64_t nanos, GetInt(v, path, "an integer (ns since epoch)"));
+      if (nanos == std::numeric_limits<int64_t>::max()) return Decoded{"infinity", false};
+      if (nanos == std::numeric_limits<int64_t>::min()) return Decoded{"-infinity", false};
+      if (nanos % 1000 != 0) return Fail(fmt::format("field {}: sub-microsecond timestamp", path));
+      return Decoded{PgTimestamp(nanos / 1000, false), false};
+    }
+    case FieldKind::kZonedTimestamp: {
+      SS_ASSIGN_OR_RETURN(std::string_view s, GetString(v, path, "an ISO-8601 timestamp string"));
+      Result<std::string> text = PgTimestamptzFromIso(s);
+      if (!text.ok()) return Fail(fmt::format("field {}: {}", path, text.status().message()));
+      return Decoded{std::move(text).value(), false};
+    }
+    case FieldKind::kZonedTime: {
+      SS_ASSIGN_OR_RETURN(std::string_view s, GetString(v, path, "an ISO-8601 time string"));
+      Result<std::string> text = PgTimetzFromIso(s);
+      if (!text.ok()) return Fail(fmt::format("field {}: {}", path, text.status().message()));
+      return Decoded{std::move(text).value(), false};
+    }
+    case FieldKind::kUnsupported:
+      return Fail(fmt::format("field {}: Connect type {} has no PostgreSQL text form we support", path,
+                              t.logical_name.substr(0, 80)));
+  }
+  return Fail(fmt::format("field {}: unknown field kind", path));
+}
+
+// Where a row's field types come from: the message's struct schema, or the caller's table.
+struct RowSchema {
+  std::optional<object> fields_by_schema;  // the struct schema's "fields" owner (looked up per name)
+  array schema_fields;
+  const DebeziumTable* table = nullptr;
+};
+
+Result<FieldSpec> SpecFor(const RowSchema& rs, std::string_view column, const std::string& path) {
+  if (rs.fields_by_schema) {
+    for (element f : rs.schema_fields) {
+      object fo;
+      std::string_view name;
+      if (f.get_object().get(fo) == simdjson::SUCCESS &&
+          fo.at_key("field").get_string().get(name) == simdjson::SUCCESS && name == column) {
+        return SpecFromSchema(f, path);
+      }
+    }
+    return Fail(fmt::format("field {}: not declared in the message schema", path));
+  }
+  if (rs.table != nullptr) {
+    for (const DebeziumColumn& c : rs.table->columns) {
+      if (c.name == column) return FieldSpec{FieldTypeForColumn(c.type_oid, c.typmod), false, {}};
+    }
+    return Fail(fmt::format("field {}: table {}.{} has no such column", path, rs.table->schema, rs.table->name));
+  }
+  return Fail(fmt::format("field {}: the message has no schema and the column's type is unknown", path));
+}
+
+Result<ParsedRow> DecodeRow(element v, const RowSchema& rs, std::string_view which) {
+  object o;
+  if (v.get_object().get(o) != simdjson::SUCCESS) {
+    return Fail(fmt::format("field {}: expected an object, got {}", which, TypeName(v.type())));
+  }
+  ParsedRow row;
+  std::set<std::string_view> seen;
+  for (simdjson::dom::key_value_pair kv : o) {
+    const std::string path = fmt::format("{}.{}", which, kv.key);
+    if (!seen.insert(kv.key).second) return Fail(fmt::format("field {}: appears twice", path));
+    SS_ASSIGN_OR_RETURN(FieldSpec spec, SpecFor(rs, kv.key, path));
+    SS_ASSIGN_OR_RETURN(Decoded d, DecodeValue(spec, kv.value, path, 0));
+    row.push_back(ParsedColumn{std::string(kv.key), std::move(d.text), d.unchanged});
+  }
+  return row;
+}
+
+// The "fields" array of the struct schema declared for envelope field `name` ("before"/"after"), if any.
+bool StructFields(object envelope_schema, std::string_view name, array& fields) {
+  array top;
+  if (envelope_schema.at_key("fields").get_array().get(top) != simdjson::SUCCESS) return false;
+  for (element f : top) {
+    object fo;
+    std::string_view field;
+    if (f.get_object().get(fo) == simdjson::SUCCESS &&
+        fo.at_key("field").get_string().get(field) == simdjson::SUCCESS && field == name) {
+      return fo.at_key("fields").get_array().get(fields) == simdjson::SUCCESS;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+const ParsedColumn* FindColumn(const ParsedRow& row, std::string_view name) {
+  for (const ParsedColumn& c : row) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+bool SplitTopic(std::string_view topic, std::string& schema, std::string& table) {
+  const size_t last = topic.rfind('.');
+  if (last == std::string_view::npos || last == 0) return false;
+  const size_t mid = topic.rfind('.', last - 1);
+  if (mid == std::string_view::npos || mid == 0 || mid + 1 == last || last + 1 == topic.size()) return false;
+  schema = std::string(topic.substr(mid + 1, last - mid - 1));
+  table = std::string(topic.substr(last + 1));
+  return true;
+}
+
+struct DebeziumParser::Impl {
+  DebeziumParserOptions options;
+  simdjson::dom::parser parser;
+
+  // Parses `text` into a document root, or a Fatal naming the first syntax error's byte offset.
+  Result<element> Parse(std::string_view text, std::string_view what) {
+    if (text.size() > options.max_message_bytes) {
+      return Fail(
+          fmt::format("{} of {} bytes exceeds the limit of {} bytes", what, text.size(), options.max_message_bytes));
+    }
+    element root;
+    const simdjson::error_code err = parser.parse(text.data(), text.size(), true).get(root);
+    if (err == simdjson::SUCCESS) return root;
+    size_t pos = 0;
+    std::string why;
+    if (JsonLocator(text).Find(pos, why)) {
+      return Fail(fmt::format("invalid JSON in {} at byte {}: {}", what, pos, why));
+    }
+    return Fail(fmt::format("invalid JSON in {}: {}", what, simdjson::error_message(err)));
+  }
+};
+
+DebeziumParser::DebeziumParser(DebeziumParserOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = options;
+}
+DebeziumParser::~DebeziumParser() = default;
+
+Result<DebeziumEvent> DebeziumParser::ParseValue(std::optional<std::string_view> value, std::string_view topic,
+                                                 const TableLookup& lookup) {
+  DebeziumEvent ev;
+  std::string topic_schema, topic_table;
+  const bool topic_named = SplitTopic(topic, topic_schema, topic_table);
+  if (!value || value->empty()) {
+    ev.tombstone = true;
+    ev.schema = topic_schema;
+    ev.table = topic_table;
+    return ev;
+  }
+  SS_ASSIGN_OR_RETURN(element root, impl_->Parse(*value, "value"));
+  object root_obj;
+  if (root.is_null()) {
+    ev.tombstone = true;
+    ev.schema = topic_schema;
+    ev.table = topic_table;
+    return ev;
+  }
+  if (root.get_object().get(root_obj) != simdjson::SUCCESS) {
+    return Fail(fmt::format("value is {}, not an object", TypeName(root.type())));
+  }
+  // {"schema": …, "payload": …} or the bare payload.
+  element payload_el = root, schema_el;
+  const bool has_payload = root_obj.at_key("payload").get(payload_el) == simdjson::SUCCESS;
+  const bool has_schema = root_obj.at_key("schema").get(schema_el) == simdjson::SUCCESS;
+  if (!has_payload) {
+    payload_el = root;
+    if (has_schema || root_obj.at_key("op").error() != simdjson::SUCCESS) {
+      return Fail("missing payload: the value has neither \"payload\" nor \"op\"");
+    }
+  }
+  if (payload_el.is_null()) {
+    ev.tombstone = true;
+    ev.schema = topic_schema;
+    ev.table = topic_table;
+    return ev;
+  }
+  object payload, envelope_schema;
+  if (payload_el.get_object().get(payload) != simdjson::SUCCESS) {
+    return Fail(fmt::format("field payload: expected an object, got {}", TypeName(payload_el.type())));
+  }
+  ev.had_schema = has_payload && has_schema && schema_el.get_object().get(envelope_schema) == simdjson::SUCCESS;
+  if (has_payload && has_schema && !ev.had_schema && !schema_el.is_null()) {
+    return Fail(fmt::format("field schema: expected an object, got {}", TypeName(schema_el.type())));
+  }
+
+  // op
+  element op_el;
+  if (payload.at_key("op").get(op_el) != simdjson::SUCCESS) return Fail("missing field op");
+  std::string_view op;
+  if (op_el.get_string().get(op) != simdjson::SUCCESS) {
+    return Fail(fmt::format("field op: expected a string, got {}", TypeName(op_el.type())));
+  }
+  if (op.size() != 1 || std::string_view("cudrtm").find(op[0]) == std::string_view::npos) {
+    std::string shown;
+    AppendJsonString(shown, op.substr(0, 16));
+    return Fail(fmt::format("unknown op {}", shown));
+  }
+  ev.op = static_cast<DebeziumOp>(op[0]);
+
+  // source
+  element source_el;
+  object source;
+  const bool has_source = payload.at_key("source").get(source_el) == simdjson::SUCCESS && !source_el.is_null();
+  if (has_source) {
+    if (source_el.get_object().get(source) != simdjson::SUCCESS) {
+      return Fail(fmt::format("field source: expected an object, got {}", TypeName(source_el.type())));
+    }
+    for (simdjson::dom::key_value_pair kv : source) {
+      const std::string path = fmt::format("source.{}", kv.key);
+      if (kv.value.is_null()) continue;
+      if (kv.key == "schema" || kv.key == "table") {
+        SS_ASSIGN_OR_RETURN(std::string_view s, GetString(kv.value, path, "a string"));
+        (kv.key == "schema" ? ev.schema : ev.table) = std::string(s);
+      } else if (kv.key == "lsn") {
+        uint64_t lsn = 0;
+        if (kv.value.get_uint64().get(lsn) != simdjson::SUCCESS) {
+          return Fail(
+              fmt::format("field {}: expected a non-negative integer, got {}", path, TypeName(kv.value.type())));
+        }
+        ev.lsn = lsn;
+      } else if (kv.key == "txId") {
+        SS_ASSIGN_OR_RETURN(int64_t v, GetInt(kv.value, path, "an integer"));
+        ev.tx_id = v;
+      } else if (kv.key == "ts_ms") {
+        SS_ASSIGN_OR_RETURN(int64_t v, GetInt(kv.value, path, "an integer"));
+        ev.source_ts_ms = v;
+      } else if (kv.key == "snapshot") {
+        bool b = false;
+        std::string_view s;
+        if (kv.value.get_string().get(s) == simdjson::SUCCESS) {
+          ev.snapshot = std::string(s);
+        } else if (kv.value.get_bool().get(b) == simdjson::SUCCESS) {  // Debezium 1.x wrote a boolean
+          ev.snapshot = b ? "true" : "false";
+        } else {
+          return Fail(fmt::format("field {}: expected a string, got {}", path, TypeName(kv.value.type())));
+        }
+      }
+    }
+  }
+  element ts_el;
+  if (payload.at_key("ts_ms").get(ts_el) == simdjson::SUCCESS && !ts_el.is_null()) {
+    SS_ASSIGN_OR_RETURN(int64_t v, GetInt(ts_el, "ts_ms", "an integer"));
+    ev.ts_ms = v;
+  }
+
+  if (ev.op == DebeziumOp::kMessage) {
+    element msg_el, prefix_el, content_el;
+    object msg;
+    if (payload.at_key("message").get(msg_el) != simdjson::SUCCESS ||
+        msg_el.get_object().get(msg) != simdjson::SUCCESS) {
+      return Fail("op 'm' without a message object");
+    }
+    if (msg.at_key("prefix").get(prefix_el) == simdjson::SUCCESS && !prefix_el.is_null()) {
+      SS_ASSIGN_OR_RETURN(std::string_view p, GetString(prefix_el, "message.prefix", "a string"));
+      ev.message_prefix = std::string(p);
+    }
+    if (msg.at_key("content").get(content_el) == simdjson::SUCCESS && !content_el.is_null()) {
+      SS_ASSIGN_OR_RETURN(ev.message_content, DecodeBase64(content_el, "message.content", "a base64 string",
+                                                           std::numeric_limits<size_t>::max()));
+    }
+    return ev;
+  }
+
+  if (ev.schema.empty() || ev.table.empty()) {
+    if (!topic_named) {
+      return Fail(
+          fmt::format("cannot tell the table: no source.schema/source.table and topic '{}' is not "
+                      "<prefix>.<schema>.<table>",
+                      topic.substr(0, 200)));
+    }
+    ev.schema = topic_schema;
+    ev.table = topic_table;
+  }
+
+  // before / after
+  const DebeziumTable* known = lookup ? lookup(ev.schema, ev.table) : nullptr;
+  for (std::string_view which : {"before", "after"}) {
+    element row_el;
+    if (payload.at_key(which).get(row_el) != simdjson::SUCCESS || row_el.is_null()) continue;
+    RowSchema rs;
+    if (ev.had_schema) {
+      if (!StructFields(envelope_schema, which, rs.schema_fields)) {
+        return Fail(fmt::format("schema: no struct schema for field {}", which));
+      }
+      rs.fields_by_schema = envelope_schema;
+    } else {
+      rs.table = known;
+    }
+    SS_ASSIGN_OR_RETURN(ParsedRow row, DecodeRow(row_el, rs, which));
+    (which == "before" ? ev.before : ev.after) = std::move(row);
+  }
+  switch (ev.op) {
+    case DebeziumOp::kCreate:
+    case DebeziumOp::kRead:
+    case DebeziumOp::kUpdate:
+      if (!ev.after) return Fail(fmt::format("op '{}' without an after row", op));
+      break;
+    case DebeziumOp::kDelete:
+      if (!ev.before) return Fail("op 'd' without a before row");
+      if (ev.after) return Fail("op 'd' with an after row");
+      break;
+    case DebeziumOp::kTruncate:
+      if (ev.before || ev.after) return Fail("op 't' with a row");
+      break;
+    case DebeziumOp::kMessage:
+      break;
+  }
+  return ev;
+}
+
+Result<ParsedRow> DebeziumParser::ParseKey(std::string_view key, std::string_view topic, const TableLookup& lookup) {
+  SS_ASSIGN_OR_RETURN(element root, impl_->Parse(key, "key"));
+  object root_obj, key_schema;
+  if (root.get_object().get(root_obj) != simdjson::SUCCESS) {
+    return Fail(fmt::format("key is {}, not an object", TypeName(root.type())));
+  }
+  element payload_el = root, schema_el;
+  RowSchema rs;
+  if (root_obj.at_key("payload").get(payload_el) == simdjson::SUCCESS) {
+    if (root_obj.at_key("schema").get(schema_el) == simdjson::SUCCESS &&
+        schema_el.get_object().get(key_schema) == simdjson::SUCCESS) {
+      if (key_schema.at_key("fields").get_array().get(rs.schema_fields) != simdjson::SUCCESS) {
+        return Fail("key schema: struct without fields");
+      }
+      rs.fields_by_schema = key_schema;
+    }
+  } else {
+    payload_el = root;
+  }
+  if (!rs.fields_by_schema) {
+    std::string schema, table;
+    if (lookup && SplitTopic(topic, schema, table)) rs.table = lookup(schema, table);
+  }
+  return DecodeRow(payload_el, rs, "key");
+}
+
+}  // namespace streamshop::kafka

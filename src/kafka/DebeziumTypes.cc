@@ -1,0 +1,526 @@
+#include "kafka/DebeziumTypes.h"
+
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+#include "kafka/DebeziumValueCodec.h"
+#include "kafka/JsonWriter.h"
+
+namespace streamshop::kafka {
+namespace {
+
+// pgjdbc's TypeInfoCache precision of time types: the typmod, 6 when absent.
+int TimePrecision(int32_t typmod) { return typmod < 0 ? 6 : typmod; }
+
+bool IsFunctionCall(std::string_view v) {
+  // Debezium's FUNCTION_DEFAULT_PATTERN: ^[(]?[A-Za-z0-9_.]+\((?:.+(?:, ?.+)*)?\)
+  size_t i = 0;
+  if (i < v.size() && v[i] == '(') ++i;
+  const size_t start = i;
+  while (i < v.size() && (std::isalnum(static_cast<unsigned char>(v[i])) || v[i] == '_' || v[i] == '.')) ++i;
+  if (i == start || i >= v.size() || v[i] != '(') return false;
+  for (size_t j = i + 1; j < v.size(); ++j) {
+    if (v[j] == ')') return true;
+    if (v[j] == '\n' || v[j] == '\r') return false;
+  }
+  return false;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && static_cast<unsigned char>(s.front()) <= ' ') s.remove_prefix(1);
+  while (!s.empty() && static_cast<unsigned char>(s.back()) <= ' ') s.remove_suffix(1);
+  return s;
+}
+
+// Debezium's extractDefault(value, placeholder): the placeholder for generated values, else the raw value or the
+// first single-quoted literal. nullopt = NULL or unparseable.
+std::optional<std::string> ExtractDefault(std::string_view v, std::string_view placeholder) {
+  static constexpr std::string_view kCurrentDateTimes[] = {"current_timestamp", "current_time", "current_date",
+                                                           "localtime", "localtimestamp"};
+  const std::string lower = Lower(v);
+  if (IsFunctionCall(v)) return std::string(placeholder);
+  for (std::string_view k : kCurrentDateTimes) {
+    if (lower == k) return std::string(placeholder);
+  }
+  const size_t open = v.find('\'');
+  if (open == std::string_view::npos) {
+    if (v.substr(0, 6) == "NULL::") return std::nullopt;
+    return std::string(v);
+  }
+  const size_t close = v.find('\'', open + 1);
+  if (close == std::string_view::npos) return std::nullopt;
+  return std::string(v.substr(open + 1, close - open - 1));
+}
+
+// Java Integer/Long/Short.parseX: optional sign, decimal digits, in range.
+std::optional<int64_t> ParseJavaInt(std::string_view s, int64_t lo, int64_t hi) {
+  if (!s.empty() && s[0] == '+') s.remove_prefix(1);
+  if (s.empty() || s[0] == '+') return std::nullopt;
+  int64_t v = 0;
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (r.ec != std::errc() || r.ptr != s.data() + s.size() || v < lo || v > hi) return std::nullopt;
+  return v;
+}
+
+// Java Double.parseDouble's decimal subset: trimmed, optional sign, NaN/Infinity, optional f/F/d/D suffix.
+std::optional<double> ParseJavaDouble(std::string_view s) {
+  s = Trim(s);
+  if (!s.empty() && (s.back() == 'f' || s.back() == 'F' || s.back() == 'd' || s.back() == 'D')) s.remove_suffix(1);
+  bool negative = false;
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
+    negative = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  if (s == "NaN") return std::numeric_limits<double>::quiet_NaN();
+  if (s == "Infinity") return negative ? -HUGE_VAL : HUGE_VAL;
+  if (s.empty() || !(std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '.')) return std::nullopt;
+  double v = 0;
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), v, std::chars_format::general);
+  if (r.ec != std::errc() || r.ptr != s.data() + s.size()) return std::nullopt;
+  return negative ? -v : v;
+}
+
+// Java BigDecimal(String) → plain decimal text ("-1.50", "1200"); nullopt if not a number.
+std::optional<std::string> ParseJavaBigDecimal(std::string_view s) {
+  bool negative = false;
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
+    negative = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  std::string digits;
+  int64_t scale = 0;
+  size_t i = 0;
+  bool any = false, dot = false;
+  for (; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c >= '0' && c <= '9') {
+      digits.push_back(c);
+      any = true;
+      if (dot) ++scale;
+    } else if (c == '.' && !dot) {
+      dot = true;
+    } else {
+      break;
+    }
+  }
+  if (!any) return std::nullopt;
+  if (i < s.size()) {
+    if (s[i] != 'e' && s[i] != 'E') return std::nullopt;
+    std::string_view exp = s.substr(i + 1);
+    if (!exp.empty() && exp[0] == '+') exp.remove_prefix(1);
+    int64_t e = 0;
+    const auto r = std::from_chars(exp.data(), exp.data() + exp.size(), e);
+    if (exp.empty() || r.ec != std::errc() || r.ptr != exp.data() + exp.size() || e > 10000 || e < -10000) {
+      return std::nullopt;
+    }
+    scale -= e;
+  }
+  std::string out = negative ? "-" : "";
+  if (scale <= 0) {
+    out += digits;
+    out.append(static_cast<size_t>(-scale), '0');
+  } else {
+    const auto sc = static_cast<size_t>(scale);
+    if (digits.size() <= sc) digits.insert(0, sc + 1 - digits.size(), '0');
+    out.append(digits, 0, digits.size() - sc);
+    out.push_back('.');
+    out.append(digits, digits.size() - sc, sc);
+  }
+  return out;
+}
+
+bool IsHex(std::string_view s) {
+  for (char c : s) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+// pgjdbc's TimestampUtils accepts a bare date or a time without seconds: complete them to PostgreSQL's output form.
+std::string CompleteDateTime(std::string value) {
+  if (value.find(' ') == std::string::npos) value += " 00:00:00";
+  const size_t space = value.find(' ');
+  if (space != std::string::npos) {
+    // "YYYY-MM-DD HH:MM" → add seconds.
+    size_t t = space + 1;
+    if (value.size() >= t + 5 && value[t + 2] == ':' && (value.size() == t + 5 || value[t + 5] != ':')) {
+      value.insert(t + 5, ":00");
+    }
+  }
+  return value;
+}
+
+std::string Json(const FieldType& type, std::string_view pg_text, bool* ok) {
+  std::string out;
+  *ok = AppendValueJson(type, pg_text, out).ok();
+  return out;
+}
+
+}  // namespace
+
+DebeziumTable TableFromRelation(const pg::RelationMessage& rel) {
+  DebeziumTable t;
+  t.schema = rel.nspname;
+  t.name = rel.relname;
+  int next_key = 0;
+  for (const pg::RelationColumn& c : rel.columns) {
+    DebeziumColumn col;
+    col.name = c.name;
+    col.type_oid = c.type_oid;
+    col.typmod = c.typmod;
+    if (c.is_key) {
+      col.key_position = ++next_key;
+      col.not_null = true;
+    }
+    t.columns.push_back(std::move(col));
+  }
+  return t;
+}
+
+FieldType FieldTypeForColumn(uint32_t oid, int32_t typmod) {
+  FieldType t;
+  switch (oid) {
+    case pgoid::kBool:
+      t.kind = FieldKind::kBoolean;
+      break;
+    case pgoid::kInt2:
+      t.kind = FieldKind::kInt16;
+      break;
+    case pgoid::kInt4:
+      t.kind = FieldKind::kInt32;
+      break;
+    case pgoid::kInt8:
+    case pgoid::kOid:
+      t.kind = FieldKind::kInt64;
+      break;
+    case pgoid::kFloat4:
+      t.kind = FieldKind::kFloat32;
+      break;
+    case pgoid::kFloat8:
+      t.kind = FieldKind::kFloat64;
+      break;
+    case pgoid::kNumeric:
+      if (typmod < 4) {
+        t.kind = FieldKind::kVariableDecimal;
+      } else {
+        t.kind = FieldKind::kDecimal;
+        t.precision = ((typmod - 4) >> 16) & 0xFFFF;
+        t.scale = (((typmod - 4) & 0x7FF) ^ 1024) - 1024;  // PostgreSQL 15 stores an 11-bit signed scale
+      }
+      break;
+    case pgoid::kJson:
+    case pgoid::kJsonb:
+      t.kind = FieldKind::kJson;
+      break;
+    case pgoid::kUuid:
+      t.kind = FieldKind::kUuid;
+      break;
+    case pgoid::kXml:
+      t.kind = FieldKind::kXml;
+      break;
+    case pgoid::kBytea:
+      t.kind = FieldKind::kBytes;
+      break;
+    case pgoid::kDate:
+      t.kind = FieldKind::kDate;
+      break;
+    case pgoid::kTime:
+      t.kind = TimePrecision(typmod) <= 3 ? FieldKind::kTimeMillis : FieldKind::kTimeMicros;
+      break;
+    case pgoid::kTimestamp:
+      t.kind = TimePrecision(typmod) <= 3 ? FieldKind::kTimestampMillis : FieldKind::kTimestampMicros;
+      break;
+    case pgoid::kTimestamptz:
+      t.kind = FieldKind::kZonedTimestamp;
+      t.fraction_digits = TimePrecision(typmod);
+      break;
+    case pgoid::kTimetz:
+      t.kind = FieldKind::kZonedTime;
+      break;
+    default:
+      t.kind = FieldKind::kString;
+      break;
+  }
+  return t;
+}
+
+void AppendFieldSchema(std::string& out, const FieldType& type, bool optional, const std::string* default_json,
+                       std::string_view field_name) {
+  std::string_view connect_type = "string", name;
+  switch (type.kind) {
+    case FieldKind::kBoolean:
+      connect_type = "boolean";
+      break;
+    case FieldKind::kInt16:
+      connect_type = "int16";
+      break;
+    case FieldKind::kInt32:
+      connect_type = "int32";
+      break;
+    case FieldKind::kInt64:
+      connect_type = "int64";
+      break;
+    case FieldKind::kFloat32:
+      connect_type = "float";
+      break;
+    case FieldKind::kFloat64:
+      connect_type = "double";
+      break;
+    case FieldKind::kDecimal:
+      connect_type = "bytes";
+      name = "org.apache.kafka.connect.data.Decimal";
+      break;
+    case FieldKind::kVariableDecimal:
+      connect_type = "struct";
+      name = "io.debezium.data.VariableScaleDecimal";
+      break;
+    case FieldKind::kString:
+    case FieldKind::kUnsupported:
+      break;
+    case FieldKind::kJson:
+      name = "io.debezium.data.Json";
+      break;
+    case FieldKind::kUuid:
+      name = "io.debezium.data.Uuid";
+      break;
+    case FieldKind::kXml:
+      name = "io.debezium.data.Xml";
+      break;
+    case FieldKind::kBytes:
+      connect_type = "bytes";
+      break;
+    case FieldKind::kDate:
+      connect_type = "int32";
+      name = "io.debezium.time.Date";
+      break;
+    case FieldKind::kTimeMillis:
+      connect_type = "int32";
+      name = "io.debezium.time.Time";
+      break;
+    case FieldKind::kTimeMicros:
+      connect_type = "int64";
+      name = "io.debezium.time.MicroTime";
+      break;
+    case FieldKind::kTimeNanos:
+      connect_type = "int64";
+      name = "io.debezium.time.NanoTime";
+      break;
+    case FieldKind::kTimestampMillis:
+      connect_type = "int64";
+      name = "io.debezium.time.Timestamp";
+      break;
+    case FieldKind::kTimestampMicros:
+      connect_type = "int64";
+      name = "io.debezium.time.MicroTimestamp";
+      break;
+    case FieldKind::kTimestampNanos:
+      connect_type = "int64";
+      name = "io.debezium.time.NanoTimestamp";
+      break;
+    case FieldKind::kZonedTimestamp:
+      name = "io.debezium.time.ZonedTimestamp";
+      break;
+    case FieldKind::kZonedTime:
+      name = "io.debezium.time.ZonedTime";
+      break;
+  }
+  out += "{\"type\":\"";
+  out += connect_type;
+  out += '"';
+  if (type.kind == FieldKind::kVariableDecimal) {
+    out +=
+        ",\"fields\":[{\"type\":\"int32\",\"optional\":false,\"field\":\"scale\"},"
+        "{\"type\":\"bytes\",\"optional\":false,\"field\":\"value\"}]";
+  }
+  out += optional ? ",\"optional\":true" : ",\"optional\":false";
+  if (!name.empty()) {
+    out += ",\"name\":\"";
+    out += name;
+    out += "\",\"version\":1";
+  }
+  if (type.kind == FieldKind::kVariableDecimal) out += ",\"doc\":\"Variable scaled decimal\"";
+  if (type.kind == FieldKind::kDecimal) {
+    out += ",\"parameters\":{\"scale\":\"";
+    AppendInt(out, type.scale);
+    out += "\",\"connect.decimal.precision\":\"";
+    AppendInt(out, type.precision);
+    out += "\"}";
+  }
+  if (default_json != nullptr) {
+    out += ",\"default\":";
+    out += *default_json;
+  }
+  out += ",\"field\":";
+  AppendJsonString(out, field_name);
+  out += '}';
+}
+
+std::string FallbackValueJson(const FieldType& type) {
+  switch (type.kind) {
+    case FieldKind::kBoolean:
+      return "false";
+    case FieldKind::kInt16:
+    case FieldKind::kInt32:
+    case FieldKind::kInt64:
+    case FieldKind::kDate:
+    case FieldKind::kTimeMillis:
+    case FieldKind::kTimeMicros:
+    case FieldKind::kTimeNanos:
+    case FieldKind::kTimestampMillis:
+    case FieldKind::kTimestampMicros:
+    case FieldKind::kTimestampNanos:
+      return "0";
+    case FieldKind::kFloat32:
+    case FieldKind::kFloat64:
+      return "0.0";
+    case FieldKind::kDecimal:
+      return "\"AA==\"";  // BigDecimal.ZERO at the column's scale: unscaled 0 = one 0x00 byte
+    case FieldKind::kVariableDecimal:
+      return "{\"scale\":0,\"value\":\"AA==\"}";
+    case FieldKind::kString:
+    case FieldKind::kJson:
+    case FieldKind::kUuid:
+    case FieldKind::kXml:
+    case FieldKind::kBytes:
+    case FieldKind::kUnsupported:
+      return "\"\"";
+    case FieldKind::kZonedTimestamp:
+      return "\"1970-01-01T00:00:00Z\"";  // formatted without a fixed fraction width (JdbcValueConverters)
+    case FieldKind::kZonedTime:
+      return "\"00:00:00Z\"";
+  }
+  return "null";
+}
+
+std::optional<std::string> DefaultValueJson(const DebeziumColumn& column, const FieldType& type) {
+  if (!column.default_expression) return std::nullopt;
+  std::string_view expr = *column.default_expression;
+  std::string_view placeholder;
+  bool trim = true, null_prefix = true;
+  switch (column.type_oid) {
+    case pgoid::kBool:
+      placeholder = "false";
+      break;
+    case pgoid::kInt2:
+    case pgoid::kInt4:
+    case pgoid::kInt8:
+      placeholder = "0";
+      break;
+    case pgoid::kFloat4:
+    case pgoid::kFloat8:
+    case pgoid::kNumeric:
+      placeholder = "0.0";
+      break;
+    case pgoid::kBpchar:
+    case pgoid::kVarchar:
+    case pgoid::kText:
+    case pgoid::kXml:
+      trim = null_prefix = false;
+      break;
+    case pgoid::kJson:
+    case pgoid::kJsonb:
+      placeholder = "{}";
+      trim = null_prefix = false;
+      break;
+    case pgoid::kUuid:
+      placeholder = "00000000-0000-0000-0000-000000000000";
+      null_prefix = false;
+      break;
+    case pgoid::kDate:
+    case pgoid::kTimestamp:
+    case pgoid::kTimestamptz:
+      placeholder = "1970-01-01";
+      null_prefix = false;
+      break;
+    case pgoid::kTime:
+      placeholder = "00:00";
+      null_prefix = false;
+      break;
+    default:
+      return std::nullopt;  // Debezium has no default-value mapper for this type
+  }
+  if (trim) expr = Trim(expr);
+  if (null_prefix && expr.substr(0, 6) == "NULL::") return std::nullopt;
+  const std::optional<std::string> raw = ExtractDefault(expr, placeholder);
+  if (!raw) return std::nullopt;
+  bool ok = false;
+  std::string json;
+  switch (column.type_oid) {
+    case pgoid::kBool:
+      return Lower(*raw) == "true" ? "true" : "false";
+    case pgoid::kInt2:
+    case pgoid::kInt4:
+    case pgoid::kInt8: {
+      const int64_t lo = column.type_oid == pgoid::kInt2   ? std::numeric_limits<int16_t>::min()
+                         : column.type_oid == pgoid::kInt4 ? std::numeric_limits<int32_t>::min()
+                                                           : std::numeric_limits<int64_t>::min();
+      const int64_t hi = column.type_oid == pgoid::kInt2   ? std::numeric_limits<int16_t>::max()
+                         : column.type_oid == pgoid::kInt4 ? std::numeric_limits<int32_t>::max()
+                                                           : std::numeric_limits<int64_t>::max();
+      const std::optional<int64_t> v = ParseJavaInt(*raw, lo, hi);
+      if (!v) return std::nullopt;
+      AppendInt(json, *v);
+      return json;
+    }
+    case pgoid::kFloat4:
+    case pgoid::kFloat8: {
+      const std::optional<double> v = ParseJavaDouble(*raw);
+      if (!v) return std::nullopt;
+      if (column.type_oid == pgoid::kFloat4) {
+        AppendJavaFloat(json, static_cast<float>(*v));
+      } else {
+        AppendJavaDouble(json, *v);
+      }
+      return json;
+    }
+    case pgoid::kNumeric: {
+      if (type.kind != FieldKind::kDecimal) return std::nullopt;  // a Struct cannot be a Connect default
+      const std::optional<std::string> plain = ParseJavaBigDecimal(*raw);
+      if (!plain) return std::nullopt;
+      json = Json(type, *plain, &ok);
+      break;
+    }
+    case pgoid::kUuid: {
+      const std::string& u = *raw;
+      if (u.size() != 36 || u[8] != '-' || u[13] != '-' || u[18] != '-' || u[23] != '-' ||
+          !IsHex(std::string_view(u).substr(0, 8)) || !IsHex(std::string_view(u).substr(9, 4)) ||
+          !IsHex(std::string_view(u).substr(14, 4)) || !IsHex(std::string_view(u).substr(19, 4)) ||
+          !IsHex(std::string_view(u).substr(24, 12))) {
+        return std::nullopt;
+      }
+      return Json(type, Lower(u), &ok);
+    }
+    case pgoid::kDate: {
+      std::string v = *raw;
+      const size_t space = v.find(' ');
+      if (space != std::string::npos) v.resize(space);  // a timestamp literal: its date
+      json = Json(type, v, &ok);
+      break;
+    }
+    case pgoid::kTime: {
+      std::string v = *raw;
+      if (v.size() == 5) v += ":00";
+      json = Json(type, v, &ok);
+      break;
+    }
+    case pgoid::kTimestamp:
+    case pgoid::kTimestamptz:
+      json = Json(type, CompleteDateTime(*raw), &ok);
+      break;
+    default:  // text, varchar, bpchar, xml, json, jsonb
+      json = Json(type, *raw, &ok);
+      break;
+  }
+  if (!ok) return std::nullopt;
+  return json;
+}
+
+}  // namespace streamshop::kafka
