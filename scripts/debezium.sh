@@ -38,7 +38,8 @@ STOP_TIMEOUT=30
 say() { echo "debezium: $*"; }
 die() { echo "debezium: error: $*" >&2; exit 1; }
 
-pid_alive() { [[ -n "${1:-}" && "$(ps -o stat= -p "$1" 2>/dev/null)" == [!Z]* ]]; }
+# shellcheck source=scripts/process.sh
+source "$(dirname "${BASH_SOURCE[0]}")/process.sh"
 pid_cmdline() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null || true; }
 connect_pid() { cat "$PIDFILE" 2>/dev/null || true; }
 connect_running() {
@@ -163,18 +164,7 @@ cmd_stop() {
     say "worker already stopped"
     return 0
   fi
-  local pid deadline=$((SECONDS + STOP_TIMEOUT))
-  pid=$(connect_pid)
-  kill -TERM "$pid"
-  while pid_alive "$pid"; do
-    if ((SECONDS >= deadline)); then
-      say "worker still running after ${STOP_TIMEOUT} s; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-    sleep 0.2
-  done
-  rm -f "$PIDFILE"
-  say "worker stopped"
+  stop_process "worker" "$(connect_pid)" "$PIDFILE" "$STOP_TIMEOUT"
 }
 
 cmd_status() {

@@ -112,7 +112,8 @@ wait_until() {
 }
 
 # A zombie (a launcher that died but was not reaped yet) counts as dead.
-pid_alive() { [[ -n "${1:-}" && "$(ps -o stat= -p "$1" 2>/dev/null)" == [!Z]* ]]; }
+# shellcheck source=scripts/process.sh
+source "$(dirname "${BASH_SOURCE[0]}")/process.sh"
 pid_cmdline() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null || true; }
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -365,18 +366,7 @@ ch_stop() {
     say "clickhouse: already stopped"
     return 0
   fi
-  local pid deadline=$((SECONDS + STOP_TIMEOUT))
-  pid=$(ch_pid)
-  kill -TERM "$pid"
-  while pid_alive "$pid"; do
-    if ((SECONDS >= deadline)); then
-      say "clickhouse: still running after ${STOP_TIMEOUT} s; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-    sleep 0.2
-  done
-  rm -f "$CH_PIDFILE"
-  say "clickhouse: stopped"
+  stop_process "clickhouse:" "$(ch_pid)" "$CH_PIDFILE" "$STOP_TIMEOUT"
 }
 
 # ---------------------------------------------------------------- Kafka
@@ -525,18 +515,7 @@ kafka_stop() {
     say "kafka: already stopped"
     return 0
   fi
-  local pid deadline=$((SECONDS + STOP_TIMEOUT))
-  pid=$(kafka_pid)
-  kill -TERM "$pid"   # controlled shutdown
-  while pid_alive "$pid"; do
-    if ((SECONDS >= deadline)); then
-      say "kafka: still running after ${STOP_TIMEOUT} s; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-    sleep 0.2
-  done
-  rm -f "$KAFKA_PIDFILE"
-  say "kafka: stopped"
+  stop_process "kafka:" "$(kafka_pid)" "$KAFKA_PIDFILE" "$STOP_TIMEOUT"
 }
 
 # The Kafka Connect worker of scripts/debezium.sh, if one ran on this stack, goes down with it.
