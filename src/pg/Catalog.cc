@@ -8,11 +8,15 @@
 namespace streamshop::pg {
 namespace {
 
-// Columns of one table with their position in the primary key (0 if none).
+// Columns of one table with their position in its key (0 if none): the primary key, or else the unique index
+// chosen by REPLICA IDENTITY USING INDEX.
 constexpr const char* kColumnsSql = R"(
-SELECT a.attname, a.atttypid, a.atttypmod, coalesce((SELECT k.n FROM unnest(i.indkey) WITH ORDINALITY k(att, n) WHERE k.att = a.attnum), 0)
+WITH key AS (
+  SELECT indkey FROM pg_index WHERE indrelid = $1::oid AND (indisprimary OR indisreplident)
+  ORDER BY indisprimary DESC LIMIT 1)
+SELECT a.attname, a.atttypid, a.atttypmod,
+       coalesce((SELECT k.n FROM key, unnest(key.indkey) WITH ORDINALITY k(att, n) WHERE k.att = a.attnum), 0)
 FROM pg_attribute a
-LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
 WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
 ORDER BY a.attnum)";
 
