@@ -6,10 +6,11 @@
 # Usage: scripts/dbt_on_chdb.sh STEP...          (steps run in the order given; `all` = compile export load build)
 #
 #   compile   real dbt (dbt-core + dbt-clickhouse from the venv): `dbt --warn-error parse`, then
-#             `dbt --warn-error compile --no-populate-cache --no-introspect`, and `dbt docs generate
-#             --empty-catalog` (the docs site) with the same flags, the profile aimed at a loopback port where
-#             nothing listens: no step may contact a server (any attempt fails the command, and the logs are
-#             checked too); writes <work>/target/manifest.json, compiled SQL, index.html
+#             `dbt --warn-error compile --no-populate-cache --no-introspect`, then `dbt --warn-error docs generate
+#             --no-compile --empty-catalog --no-populate-cache --static` (the docs site from that manifest, without
+#             reading the warehouse's catalog), with the profile aimed at a loopback port where nothing listens: no
+#             step may contact a server (an attempt fails the command, and the logs are checked too); writes
+#             <work>/target/: manifest.json, compiled SQL, index.html and static_index.html (one file)
 #   export    every version of every raw_* row (all versions, every delete marker, no FINAL) from the ClickHouse
 #             server as RowBinary + TSV, both read from one frozen TinyLog copy per table (dropped afterwards),
 #             plus the legacy column types, PostgreSQL's column types and primary keys, the server time zone,
@@ -42,6 +43,8 @@ read -r -a TABLES <<<"${DBT_ON_CHDB_TABLES:-customers products orders order_item
 export DBT_SEND_ANONYMOUS_USAGE_STATS=false DBT_USE_COLORS=false DBT_PROFILES_DIR=$PROJECT
 export DBT_TARGET_PATH=$WORK/target DBT_LOG_PATH=$WORK/logs
 
+trap 'exit 130' INT   # interrupted: stop at once, without showing the interrupted tool's log as a failure
+trap 'exit 143' TERM
 say() { echo "dbt_on_chdb: $*"; }
 die() { echo "dbt_on_chdb: error: $*" >&2; exit 1; }
 # show_log FILE: its last lines on stderr (for a failure).
@@ -72,7 +75,8 @@ step_compile() {
   local step log
   # `--no-populate-cache` skips the one part of compilation that queries the warehouse (listing existing
   # relations) and `--no-introspect` makes any introspective query in a model an error instead of a connection;
-  # `docs generate --empty-catalog` builds the docs site without reading the warehouse's catalog.
+  # `docs generate --no-compile --empty-catalog` builds the docs site from that manifest without reading the
+  # warehouse's catalog.
   for step in parse compile docs; do
     log=$WORK/logs/dbt-$step.log
     local args=(--warn-error parse)
@@ -89,7 +93,7 @@ step_compile() {
   [[ -f "$DBT_TARGET_PATH/manifest.json" && -f "$DBT_TARGET_PATH/index.html" &&
      -f "$DBT_TARGET_PATH/compiled/streamshop/models/marts/fct_orders.sql" ]] ||
     die "dbt left no manifest/compiled SQL/docs in $DBT_TARGET_PATH"
-  say "compiled with $("$VENV/bin/dbt" --version 2>/dev/null | sed -n 's/^.*installed: *\([0-9.]*\).*/dbt-core \1/p' |
+  say "compiled with dbt-core $(sed -n 's/.*Running with dbt=\([0-9.]*\).*/\1/p' "$WORK/logs/dbt-compile.log" |
     head -n 1) ($(grep -oE "Found [0-9]+ models?, [0-9]+ data tests?" "$WORK/logs/dbt-compile.log" | head -n 1 |
     sed 's/^Found //')); no server contacted (profile aimed at closed port $port); docs in $DBT_TARGET_PATH"
 }
@@ -99,8 +103,8 @@ ch() { curl -sS --fail-with-body "$STREAMSHOP_CLICKHOUSE_URL/" --data-binary "$1
 pg() { psql "$STREAMSHOP_PG_URL" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 
 step_export() {
-  : "${STREAMSHOP_PG_URL:?set STREAMSHOP_PG_URL (source the stack's env)}"
-  : "${STREAMSHOP_CLICKHOUSE_URL:?set STREAMSHOP_CLICKHOUSE_URL (source the stack's env)}"
+  : "${STREAMSHOP_PG_URL:?set STREAMSHOP_PG_URL (source the stack env file)}"
+  : "${STREAMSHOP_CLICKHOUSE_URL:?set STREAMSHOP_CLICKHOUSE_URL (source the stack env file)}"
   local raw=$WORK/raw t stats versions deletes names=""
   rm -rf "$raw" && mkdir -p "$raw"
   # Both formats are read from one frozen copy (TinyLog: no background merges), so a ReplacingMergeTree merge
@@ -149,7 +153,7 @@ step_build() {
 }
 
 main() {
-  (($# > 0)) || { sed -n '6,21s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+  (($# > 0)) || { sed -n '/^# Usage:/,/^# Exit:/s/^# \{0,1\}//p' "$0" >&2; exit 2; }
   while (($# > 0)); do
     case $1 in
       compile) step_compile ;;

@@ -31,7 +31,8 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 STREAMSHOP=${STREAMSHOP:-$REPO/build/streamshop}
-export STREAMSHOP_STACK_DIR=$(realpath -m "${STREAMSHOP_STACK_DIR:-$REPO/.streamshop}")
+STREAMSHOP_STACK_DIR=$(realpath -m "${STREAMSHOP_STACK_DIR:-$REPO/.streamshop}")
+export STREAMSHOP_STACK_DIR
 DEMO_DURATION=${DEMO_DURATION:-60s}
 DEMO_RATE=${DEMO_RATE:-1000}
 DEMO_SEED=${DEMO_SEED:-1}
@@ -225,6 +226,7 @@ hint() { printf '  %-46s # %s\n' "$1" "$2"; }
 echo
 echo "Demo finished in $((SECONDS - started)) s. Where to look next (the stack is still up):"
 echo "  source $(rel "$STREAMSHOP_STACK_DIR/env"); export DBT_ON_CHDB_DIR=$(rel "$DBT_ON_CHDB_DIR")"
+# shellcheck disable=SC2016  # (printed literally)
 hint 'psql "$STREAMSHOP_PG_URL"' "the OLTP source: SELECT status, count(*) FROM orders GROUP BY 1;"
 echo "  curl \"\$STREAMSHOP_CLICKHOUSE_URL\" --data-binary \\"
 echo "    'SELECT status, count() FROM analytics.raw_orders FINAL WHERE _deleted = 0 GROUP BY status FORMAT PrettyCompact'"

@@ -87,8 +87,9 @@ Result<std::shared_ptr<const PreparedTable>> DebeziumEncoder::Prepare(const Debe
   for (size_t i = 0; i < t->columns_.size(); ++i) {
     const PreparedTable::Column& col = t->columns_[i];
     if (i > 0) value_fields.push_back(',');
-    AppendFieldSchema(value_fields, col.type, col.optional, col.default_json ? &*col.default_json : nullptr,
-                      table.columns[i].name);
+    const DebeziumColumn& c = table.columns[i];
+    AppendFieldSchema(value_fields, col.type, col.optional, col.default_json ? &*col.default_json : nullptr, c.name,
+                      c.comment ? &*c.comment : nullptr);
   }
   if (t->has_key()) {
     std::string& k = t->key_schema_;
@@ -96,8 +97,9 @@ Result<std::shared_ptr<const PreparedTable>> DebeziumEncoder::Prepare(const Debe
     for (size_t n = 0; n < t->key_columns_.size(); ++n) {
       const PreparedTable::Column& col = t->columns_[t->key_columns_[n]];
       if (n > 0) k.push_back(',');
-      AppendFieldSchema(k, col.type, false, col.default_json ? &*col.default_json : nullptr,
-                        table.columns[t->key_columns_[n]].name);
+      const DebeziumColumn& c = table.columns[t->key_columns_[n]];
+      AppendFieldSchema(k, col.type, false, col.default_json ? &*col.default_json : nullptr, c.name,
+                        c.comment ? &*c.comment : nullptr);
     }
     k += R"(],"optional":false,"name":)";
     AppendJsonString(k, t->topic_ + ".Key");
@@ -322,9 +324,7 @@ void DebeziumEncoder::AddContextHeaders(KafkaRecord& r) const {
   r.headers.emplace_back("__debezium.context.runId", *options_.run_id);
 }
 
-bool DebeziumEncoder::DeleteFollowedByTombstone(const PreparedTable& table) const {
-  return options_.tombstones_on_delete && table.has_key();
-}
+bool DebeziumEncoder::DeleteFollowedByTombstone(const PreparedTable&) const { return options_.tombstones_on_delete; }
 
 Status DebeziumEncoder::Encode(const PreparedTable& t, const DebeziumChange& change,
                                std::vector<KafkaRecord>& out) const {

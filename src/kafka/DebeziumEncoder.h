@@ -83,8 +83,9 @@ struct DebeziumChange {
 
 struct KafkaRecord {
   std::string topic;
-  std::optional<std::string> key;    // nullopt = null key (truncate; table without primary key)
-  std::optional<std::string> value;  // nullopt = tombstone
+  std::optional<std::string> key;  // nullopt = null key (truncate; table without primary key)
+  // nullopt = tombstone. Produce both as Kafka NULLs, not empty byte strings.
+  std::optional<std::string> value;
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
@@ -124,7 +125,8 @@ class DebeziumEncoder {
 
   // Appends the records of one change to `out`, in the order Debezium sends them:
   //  - c/r/u/t: one record (a truncate has a null key);
-  //  - d: the delete, then a tombstone (same key, null value) when tombstones_on_delete and the table has a key;
+  //  - d: the delete, then a tombstone (same key, null value) when tombstones_on_delete (Debezium sends it even
+  //    for a table without primary key, whose key is null);
   //  - u whose primary key changed: a delete for the old key and its tombstone (both with header
   //    __debezium.newkey), then a create for the new key (header __debezium.oldkey).
   // Nothing is appended when an error is returned.

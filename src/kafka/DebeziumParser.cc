@@ -576,13 +576,13 @@ Result<Decoded> DecodeValue(const FieldSpec& spec, element v, const std::string&
 
 // Where a row's field types come from: the message's struct schema, or the caller's table.
 struct RowSchema {
-  std::optional<object> fields_by_schema;  // the struct schema's "fields" owner (looked up per name)
+  bool from_message = false;  // schema_fields holds the message's field schemas
   array schema_fields;
-  const DebeziumTable* table = nullptr;
+  const DebeziumTable* table = nullptr;  // else: the caller's column types, if known
 };
 
 Result<FieldSpec> SpecFor(const RowSchema& rs, std::string_view column, const std::string& path) {
-  if (rs.fields_by_schema) {
+  if (rs.from_message) {
     for (element f : rs.schema_fields) {
       object fo;
       std::string_view name;
@@ -826,7 +826,7 @@ Result<DebeziumEvent> DebeziumParser::ParseValue(std::optional<std::string_view>
       if (!StructFields(envelope_schema, which, rs.schema_fields)) {
         return Fail(fmt::format("schema: no struct schema for field {}", which));
       }
-      rs.fields_by_schema = envelope_schema;
+      rs.from_message = true;
     } else {
       rs.table = known;
     }
@@ -866,12 +866,12 @@ Result<ParsedRow> DebeziumParser::ParseKey(std::string_view key, std::string_vie
       if (key_schema.at_key("fields").get_array().get(rs.schema_fields) != simdjson::SUCCESS) {
         return Fail("key schema: struct without fields");
       }
-      rs.fields_by_schema = key_schema;
+      rs.from_message = true;
     }
   } else {
     payload_el = root;
   }
-  if (!rs.fields_by_schema) {
+  if (!rs.from_message) {
     std::string schema, table;
     if (lookup && SplitTopic(topic, schema, table)) rs.table = lookup(schema, table);
   }

@@ -253,7 +253,7 @@ FieldType FieldTypeForColumn(uint32_t oid, int32_t typmod) {
 }
 
 void AppendFieldSchema(std::string& out, const FieldType& type, bool optional, const std::string* default_json,
-                       std::string_view field_name) {
+                       std::string_view field_name, const std::string* doc) {
   std::string_view connect_type = "string", name;
   switch (type.kind) {
     case FieldKind::kBoolean:
@@ -346,7 +346,12 @@ void AppendFieldSchema(std::string& out, const FieldType& type, bool optional, c
     out += name;
     out += "\",\"version\":1";
   }
-  if (type.kind == FieldKind::kVariableDecimal) out += ",\"doc\":\"Variable scaled decimal\"";
+  if (doc != nullptr) {
+    out += ",\"doc\":";
+    AppendJsonString(out, *doc);
+  } else if (type.kind == FieldKind::kVariableDecimal) {
+    out += ",\"doc\":\"Variable scaled decimal\"";
+  }
   if (type.kind == FieldKind::kDecimal) {
     out += ",\"parameters\":{\"scale\":\"";
     AppendInt(out, type.scale);

@@ -39,6 +39,7 @@ struct DebeziumColumn {
   int key_position = 0;  // 1-based position in the primary key (the Kafka key), 0 if not a key column
   bool not_null = false;
   std::optional<std::string> default_expression;
+  std::optional<std::string> comment;  // col_description(): Debezium puts it in the field schema's "doc"
 };
 
 struct DebeziumTable {
@@ -90,8 +91,9 @@ FieldType FieldTypeForColumn(uint32_t type_oid, int32_t typmod);
 
 // Appends the Connect schema JSON of a field: {"type":…,"optional":…[,"name":…,"version":1][,"doc":…]
 // [,"parameters":{…}][,"default":<default_json>],"field":"<name>"}, member order as JsonConverter writes it.
+// `doc` (a column comment) replaces the type's own doc, as Debezium's SchemaBuilder.doc does.
 void AppendFieldSchema(std::string& out, const FieldType& type, bool optional, const std::string* default_json,
-                       std::string_view field_name);
+                       std::string_view field_name, const std::string* doc = nullptr);
 
 // The value Debezium writes for a NOT NULL column that has no value in the row (a key-only old row of a DELETE):
 // the schema default if there is one, otherwise this type's "zero" (0, "", false, epoch, …). JSON text.

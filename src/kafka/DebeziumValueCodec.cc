@@ -200,7 +200,8 @@ void AppendIsoDate(std::string& out, int64_t days) {
 // ZonedTimestamp text of an instant (µs since epoch): yyyy-MM-ddTHH:mm:ss[.f]Z.
 void AppendZonedTimestamp(std::string& out, int64_t micros, int fraction_digits) {
   const int64_t days = FloorDiv(micros, kMicrosPerDay);
-  const int64_t tod = micros - days * kMicrosPerDay;
+  // In 128 bits: near INT64_MIN, days × µs/day is below the int64 range.
+  const auto tod = static_cast<int64_t>(micros - static_cast<__int128>(days) * kMicrosPerDay);
   AppendIsoDate(out, days);
   out.push_back('T');
   const int64_t nanos = tod % kMicrosPerSecond * 1000;
@@ -358,7 +359,8 @@ std::string PgDate(int64_t days) {
 
 std::string PgTimestamp(int64_t micros, bool with_zone) {
   const int64_t days = FloorDiv(micros, kMicrosPerDay);
-  const int64_t tod = micros - days * kMicrosPerDay;
+  // In 128 bits: near INT64_MIN, days × µs/day is below the int64 range.
+  const auto tod = static_cast<int64_t>(micros - static_cast<__int128>(days) * kMicrosPerDay);
   int64_t y = 0;
   unsigned m = 0, d = 0;
   CivilFromDays(days, y, m, d);

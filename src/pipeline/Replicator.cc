@@ -1,7 +1,6 @@
 #include "pipeline/Replicator.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <set>
@@ -11,7 +10,6 @@
 #include "clickhouse/SnapshotState.h"
 #include "clickhouse/TargetSchema.h"
 #include "common/Log.h"
-#include "common/Url.h"
 #include "pg/PgReplicationStream.h"
 #include "pipeline/Snapshotter.h"
 
@@ -19,9 +17,7 @@ namespace streamshop::pipeline {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using clickhouse::RowValues;
-using clickhouse::TableWriter;
-using namespace clickhouse;  // NOLINT: DDL helpers
+using namespace clickhouse;  // NOLINT: the ClickHouse side's writers and DDL helpers
 
 // Microseconds between the Unix epoch and the PostgreSQL epoch (2000-01-01).
 constexpr int64_t kPgEpochOffsetUs = 946'684'800'000'000;
@@ -55,8 +51,8 @@ struct Replicator::Session {
   Session(const ReplicatorOptions& o, const std::atomic<bool>& s) : options(o), stop(s) {}
   const ReplicatorOptions& options;
   const std::atomic<bool>& stop;
-  std::unique_ptr<clickhouse::ClickHouseClient> ch;
-  clickhouse::Dialect dialect = clickhouse::Dialect::kLegacy;
+  std::unique_ptr<ClickHouseClient> ch;
+  Dialect dialect = Dialect::kLegacy;
   std::unique_ptr<pg::PgConnection> catalog;
   std::map<uint32_t, std::unique_ptr<TableWriter>> writers;  // by table OID
   std::map<uint32_t, std::string> failed_tables;             // stopped tables (OID → reason)
@@ -105,9 +101,9 @@ struct Replicator::Session {
     return raw;
   }
 
-  // Copies the tables' existing rows (skipping what is already copied). While streaming, `stream` gets
-  // status updates so the walsender does not time out.
-  Status SnapshotTables(const std::vector<pg::TableInfo>& tables, pg::ReplicationStream* stream) {
+  // Copies the tables' existing rows (skipping what is already copied). While streaming, the stream gets
+  // status updates meanwhile so the walsender does not time out.
+  Status SnapshotTables(const std::vector<pg::TableInfo>& tables) {
     SnapshotOptions so{options.pg_url,           options.clickhouse_url,       snapshot_state,
                        options.snapshot_workers, options.snapshot_chunk_pages, options.batch_rows,
                        options.batch_bytes};
@@ -118,7 +114,7 @@ struct Replicator::Session {
         fflush(stderr);
         last_progress = Clock::now();
       }
-      if (stream && Clock::now() - last_status >= options.status_interval) return SendStatus(*stream, false);
+      if (stream && Clock::now() - last_status >= options.status_interval) return SendStatus(*stream);
       return Status::Ok();
     });
   }
@@ -130,9 +126,9 @@ struct Replicator::Session {
     return Status::Ok();
   }
 
-  Status SendStatus(pg::ReplicationStream& stream, bool reply_requested) {
+  Status SendStatus(pg::ReplicationStream& stream) {
     last_status = Clock::now();
-    return stream.Send(pg::EncodeStandbyStatus(acked, acked, acked, PgNow(), reply_requested));
+    return stream.Send(pg::EncodeStandbyStatus(acked, acked, acked, PgNow(), /*reply_requested=*/false));
   }
 
   // Flushes everything pending, then acknowledges the last complete transaction.
@@ -140,7 +136,7 @@ struct Replicator::Session {
     SS_RETURN_IF_ERROR(FlushAll());
     if (last_commit_end > acked) {
       acked = last_commit_end;
-      return SendStatus(stream, false);
+      return SendStatus(stream);
     }
     return Status::Ok();
   }
@@ -170,7 +166,7 @@ struct Replicator::Session {
   Status CopyNewTable(const pg::TableInfo& table) {
     if (!options.snapshot) return Status::Ok();
     LogInfo("{} joined the publication: copying its existing rows", table.QualifiedName());
-    return SnapshotTables({table}, stream);
+    return SnapshotTables({table});
   }
 
   // Tables added to the publication are copied even before their first change arrives.
@@ -271,7 +267,7 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
                                      options_.publication, options_.publication));
   }
 
-  s.ch = clickhouse::MakeClickHouseClient(options_.clickhouse_url);
+  s.ch = MakeClickHouseClient(options_.clickhouse_url);
   SS_ASSIGN_OR_RETURN(s.dialect, DetectDialect(*s.ch));
   SS_RETURN_IF_ERROR(EnsureDatabase(*s.ch, options_.database));
   s.messages = std::make_unique<MessageWriter>(options_.database);
@@ -294,14 +290,16 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
   s.snapshot_state = {options_.database, fmt::format("{}/{}/{}", identity.system_id, identity.dbname, options_.slot)};
   SS_RETURN_IF_ERROR(EnsureSnapshotStateTable(*s.ch, s.snapshot_state));
   SS_ASSIGN_OR_RETURN(std::set<std::string> existing, ExistingTables(*s.ch, options_.database));
+  std::vector<pg::TableInfo> replicated;  // without tables stopped by an incompatible schema
   for (const auto& t : tables) {
-    auto w = s.EnsureWriter(t);
-    if (!w.ok()) return w.status();
+    SS_ASSIGN_OR_RETURN(bool ok, s.PrepareTable(t.oid, t.QualifiedName(), t));
+    if (!ok) continue;
     // A raw table that is missing (e.g. dropped by the user to resynchronise it) is copied again.
     if (options_.snapshot && slot && !existing.count(TableWriter::TargetName(t.schema, t.name))) {
-      LogInfo("{} is missing in ClickHouse: it will be copied again", (*w)->target());
+      LogInfo("{} is missing in ClickHouse: it will be copied again", t.QualifiedName());
       SS_RETURN_IF_ERROR(RecordSnapshotState(*s.ch, s.snapshot_state, t.QualifiedName(), kSnapshotReset, 0, 0));
     }
+    replicated.push_back(t);
   }
 
   if (!slot) {
@@ -309,17 +307,16 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
     LogInfo("created slot '{}' at {}{}", options_.slot, consistent_point.ToString(),
             options_.snapshot ? "" : " (no initial snapshot: --snapshot never)");
     // A new slot starts every table from scratch: rows left by an earlier slot could be stale.
-    for (const auto& t : tables) {
-      if (options_.snapshot) {
-        SS_RETURN_IF_ERROR(RecordSnapshotState(*s.ch, s.snapshot_state, t.QualifiedName(), kSnapshotReset, 0, 0));
-      }
+    for (const auto& t : replicated) {
+      if (!options_.snapshot) break;
+      SS_RETURN_IF_ERROR(RecordSnapshotState(*s.ch, s.snapshot_state, t.QualifiedName(), kSnapshotReset, 0, 0));
     }
   } else {
     LogInfo("resuming slot '{}' from confirmed LSN {}", options_.slot,
             slot->confirmed_flush ? slot->confirmed_flush->ToString() : "?");
   }
   if (options_.snapshot) {
-    SS_RETURN_IF_ERROR(s.SnapshotTables(tables, nullptr));
+    SS_RETURN_IF_ERROR(s.SnapshotTables(replicated));
     if (stop) return Status::Ok();
   }
 
@@ -334,7 +331,7 @@ Status Replicator::Session::Stream(pg::PgReplicationStream& repl) {
   while (true) {
     if (stop) {
       SS_RETURN_IF_ERROR(FlushAndAck(repl));
-      SS_RETURN_IF_ERROR(SendStatus(repl, false));
+      SS_RETURN_IF_ERROR(SendStatus(repl));
       if (options.progress) fmt::print(stderr, "\n");
       LogInfo("stopped cleanly; slot '{}' confirmed up to {}", options.slot, acked.ToString());
       return Status::Ok();
@@ -346,7 +343,7 @@ Status Replicator::Session::Stream(pg::PgReplicationStream& repl) {
         server_wal_end = std::max(server_wal_end, ka->wal_end);
         // Idle and nothing pending: everything up to wal_end is settled, so the slot may advance.
         if (!in_transaction && PendingRows() == 0 && ka->wal_end > acked) acked = ka->wal_end;
-        if (ka->reply_requested) SS_RETURN_IF_ERROR(SendStatus(repl, false));
+        if (ka->reply_requested) SS_RETURN_IF_ERROR(SendStatus(repl));
       } else {
         const auto& xlog = std::get<pg::XLogData>(frame);
         server_wal_end = std::max(server_wal_end, xlog.wal_end);
@@ -360,7 +357,7 @@ Status Replicator::Session::Stream(pg::PgReplicationStream& repl) {
         (pending > 0 && Clock::now() - first_pending >= options.flush_interval)) {
       SS_RETURN_IF_ERROR(FlushAndAck(repl));
     }
-    if (Clock::now() - last_status >= options.status_interval) SS_RETURN_IF_ERROR(SendStatus(repl, false));
+    if (Clock::now() - last_status >= options.status_interval) SS_RETURN_IF_ERROR(SendStatus(repl));
     SS_RETURN_IF_ERROR(Housekeeping());
     MaybePrintProgress("streaming");
   }
@@ -475,7 +472,7 @@ Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
     LogInfo("column {} was added to {} with a default: copying the table again so existing rows get it", c.name,
             table->QualifiedName());
     SS_RETURN_IF_ERROR(RecordSnapshotState(*ch, snapshot_state, table->QualifiedName(), kSnapshotReset, 0, 0));
-    return SnapshotTables({*table}, stream);
+    return SnapshotTables({*table});
   }
   return Status::Ok();
 }

@@ -8,6 +8,7 @@
 #   3. every version of every raw_* row is exported from 18.16 (RowBinary + TSV) and loaded into chdb (ClickHouse
 #      26.x in-process) in the modern dialect (tests/dbt/run_on_chdb.py load-raw, which checks the round trip);
 #   4. the compiled models and tests run on chdb (run_on_chdb.py build): zero failing tests;
+#      (steps 2–4 are scripts/dbt_on_chdb.sh compile, export, load, build: the same commands `make demo` runs)
 #   5. the marts are compared with the same figures computed by PostgreSQL itself;
 #   6. broken fixture rows injected into the chdb raw tables make the named dbt tests fail, and undoing them
 #      (with newer versions, as CDC would) makes everything pass again.
@@ -17,14 +18,12 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 bash "$ROOT/scripts/bootstrap-python.sh" || { echo "[test_dbt] FAIL: scripts/bootstrap-python.sh failed" >&2; exit 1; }
 source "$(dirname "$0")/lib.sh" "$1"
 
-VENV=${STREAMSHOP_VENV:-$REPO/.venv}
-PROJECT=$REPO/dbt/streamshop
-WORK=$STREAMSHOP_STACK_DIR/dbt
-rm -rf "$WORK" && mkdir -p "$WORK/raw"
-export DBT_SEND_ANONYMOUS_USAGE_STATS=false DBT_USE_COLORS=false DBT_PROFILES_DIR=$PROJECT
-export DBT_TARGET_PATH=$WORK/target DBT_LOG_PATH=$WORK/logs
-chdb_run() { "$VENV/bin/python" "$REPO/tests/dbt/run_on_chdb.py" --session "$WORK/chdb" "$@"; }
-chq() { chdb_run query --format TSVRaw "$1"; }   # TSVRaw: unescaped, like psql -At
+export DBT_ON_CHDB_DIR=$STREAMSHOP_STACK_DIR/dbt   # target/ (manifest), logs/, raw/ (the export), chdb/ (session)
+WORK=$DBT_ON_CHDB_DIR
+TARGET=$WORK/target
+rm -rf "$WORK"
+dbt_on_chdb() { bash "$REPO/scripts/dbt_on_chdb.sh" "$@"; }
+chq() { dbt_on_chdb query "$1"; }   # TSVRaw: unescaped, like psql -At
 phase_started=$SECONDS
 phase() { log "$* (+$((SECONDS - phase_started)) s)"; }
 
@@ -34,24 +33,18 @@ pg -f "$REPO/sql/postgres/schema.sql"
 pg -f "$REPO/tests/dbt/oltp_initial.sql"
 
 phase "dbt parse + compile (real dbt-core + dbt-clickhouse; profile aimed at a closed port)"
-# Compilation must not need a server: aim the profile at a loopback port with no listener. `--no-populate-cache`
-# skips the one step of `dbt compile` that queries the warehouse (listing existing relations), and
-# `--no-introspect` turns any introspective query in a model into an error; so nothing connects, and a
-# connection attempt would fail the command. `--warn-error`: deprecations and other warnings fail the test too.
-DEAD_PORT=$((TEST_PORT_BASE + 9))
-[[ -z "$(ss -Hltn "sport = :$DEAD_PORT")" ]] || fail "port $DEAD_PORT should have no listener"
-(
-  cd "$PROJECT"
-  export DBT_CLICKHOUSE_HOST=127.0.0.1 DBT_CLICKHOUSE_PORT=$DEAD_PORT
-  "$VENV/bin/dbt" --warn-error parse >"$LOG_DIR/dbt-parse.log" 2>&1 || { cat "$LOG_DIR/dbt-parse.log"; exit 1; }
-  "$VENV/bin/dbt" --warn-error compile --no-populate-cache --no-introspect >"$LOG_DIR/dbt-compile.log" 2>&1 ||
-    { cat "$LOG_DIR/dbt-compile.log"; exit 1; }
-) || fail "dbt parse/compile failed"
-grep -E "Found [0-9]+ models" "$LOG_DIR/dbt-compile.log" | sed 's/^.*Found/[test_dbt] dbt: found/' || true
-! grep -qiE "connection refused|HTTPConnectionPool|Database Error" "$LOG_DIR/dbt-compile.log" ||
-  fail "dbt compile tried to reach a ClickHouse server"
-[[ -f "$DBT_TARGET_PATH/manifest.json" && -f "$DBT_TARGET_PATH/compiled/streamshop/models/marts/fct_orders.sql" ]] ||
-  fail "dbt compile left no manifest/compiled SQL in $DBT_TARGET_PATH"
+# Compilation must not need a server: the profile is aimed at a loopback port with no listener (the script checks
+# that nothing listens there); `--no-populate-cache` skips the one step of `dbt compile` that queries the
+# warehouse (listing existing relations), and `--no-introspect` turns any introspective query in a model into an
+# error; so nothing connects, and a connection attempt would fail the command (the script also greps the logs).
+# `--warn-error`: deprecations and other warnings fail the test too.
+DBT_ON_CHDB_CLOSED_PORT=$((TEST_PORT_BASE + 9)) dbt_on_chdb compile >"$LOG_DIR/dbt-compile.out" 2>&1 ||
+  { cat "$LOG_DIR/dbt-compile.out"; fail "dbt parse/compile failed"; }
+sed 's/^dbt_on_chdb: /[test_dbt] dbt: /' "$LOG_DIR/dbt-compile.out"
+grep -q "no server contacted (profile aimed at closed port $((TEST_PORT_BASE + 9)))" "$LOG_DIR/dbt-compile.out" ||
+  fail "dbt compile did not use the closed port"
+[[ -f "$TARGET/manifest.json" && -f "$TARGET/compiled/streamshop/models/marts/fct_orders.sql" ]] ||
+  fail "dbt compile left no manifest/compiled SQL in $TARGET"
 
 phase "replicate: snapshot, then streaming the changes"
 start_replicate
@@ -63,41 +56,19 @@ stop_replicate
 
 # ------------------------------------------------------------------------------------------ 2. export + load
 phase "export every version of the raw_* rows from ClickHouse $(ch "SELECT version()")"
-TABLES=(customers products orders order_items)
-# Both formats are read from one frozen copy (TinyLog: no background merges), so a ReplacingMergeTree merge that
-# collapses versions between the two reads cannot make them differ.
-for t in "${TABLES[@]}"; do
-  ch "DROP TABLE IF EXISTS analytics._export_$t"
-  ch "CREATE TABLE analytics._export_$t AS analytics.raw_$t ENGINE = TinyLog"
-  ch "INSERT INTO analytics._export_$t SELECT * FROM analytics.raw_$t"
-  ch "DESCRIBE TABLE analytics.raw_$t FORMAT TSV" >"$WORK/raw/raw_$t.columns"
-  ch "SELECT * FROM analytics._export_$t FORMAT RowBinary" >"$WORK/raw/raw_$t.bin"
-  ch "SELECT * FROM analytics._export_$t FORMAT TSV" >"$WORK/raw/raw_$t.tsv"
-done
-pg -F $'\t' -c "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
-    coalesce(array_position(string_to_array(i.indkey::text, ' ')::int[], a.attnum::int), 0)
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-  LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
-  WHERE n.nspname = 'public' AND c.relname IN ('customers', 'products', 'orders', 'order_items')
-  ORDER BY 1, a.attnum" >"$WORK/raw/pg_columns.tsv"
-ch "SELECT timezone()" >"$WORK/raw/server_timezone"
-versions=$(ch "SELECT sum(c) FROM (SELECT count() c FROM analytics._export_orders UNION ALL
-  SELECT count() FROM analytics._export_order_items UNION ALL SELECT count() FROM analytics._export_customers
-  UNION ALL SELECT count() FROM analytics._export_products)")
-deletes=$(ch "SELECT sum(c) FROM (SELECT countIf(_deleted = 1) c FROM analytics._export_orders UNION ALL
-  SELECT countIf(_deleted = 1) FROM analytics._export_order_items UNION ALL
-  SELECT countIf(_deleted = 1) FROM analytics._export_customers UNION ALL
-  SELECT countIf(_deleted = 1) FROM analytics._export_products)")
+dbt_on_chdb export >"$LOG_DIR/export.out" 2>&1 || { cat "$LOG_DIR/export.out"; fail "export failed"; }
+sed 's/^dbt_on_chdb: /[test_dbt] /' "$LOG_DIR/export.out"
+read -r versions deletes < <(awk -F'\t' '{ v += $2; d += $3 } END { print v + 0, d + 0 }' "$WORK/raw/export_stats.tsv")
 current=$(pg -c "SELECT (SELECT count(*) FROM customers) + (SELECT count(*) FROM products) +
   (SELECT count(*) FROM orders) + (SELECT count(*) FROM order_items)")
 log "exported $versions row versions ($deletes deletes) for $current current PostgreSQL rows"
 ((versions > current && deletes > 0)) || fail "expected superseded versions and deletes in the raw tables"
+[[ -z "$(ch "SELECT name FROM system.tables WHERE database = 'analytics' AND substring(name, 1, 8) = '_export_'")" ]] ||
+  fail "the export left its frozen copies behind"
 
 phase "load into chdb (modern dialect)"
-chdb_run load-raw --raw-dir "$WORK/raw" >"$LOG_DIR/chdb-load.log" 2>&1 ||
-  { cat "$LOG_DIR/chdb-load.log"; fail "load-raw failed"; }
-sed 's/^/[test_dbt] /' "$LOG_DIR/chdb-load.log"
+dbt_on_chdb load >"$LOG_DIR/chdb-load.out" 2>&1 || { cat "$LOG_DIR/chdb-load.out"; fail "load-raw failed"; }
+sed 's/^/[test_dbt] /' "$WORK/logs/chdb-load.log"
 [[ "$(chq "SELECT toTypeName(created_at) FROM analytics.raw_orders LIMIT 1")" == "Nullable(DateTime64(6, 'UTC'))" &&
    "$(chq "SELECT toTypeName(active) FROM analytics.raw_products LIMIT 1")" == "Nullable(Bool)" &&
    "$(chq "SELECT toTypeName(price) FROM analytics.raw_products LIMIT 1")" == "Nullable(Decimal(12, 2))" &&
@@ -107,7 +78,7 @@ sed 's/^/[test_dbt] /' "$LOG_DIR/chdb-load.log"
 
 # ------------------------------------------------------------------------------------------ 3. build + test
 phase "run the compiled models and tests on chdb"
-chdb_run build --target "$DBT_TARGET_PATH" >"$LOG_DIR/chdb-build.log" 2>&1 || {
+dbt_on_chdb build >"$LOG_DIR/chdb-build.log" 2>&1 || {
   cat "$LOG_DIR/chdb-build.log"
   fail "dbt models/tests failed on chdb"
 }
@@ -178,7 +149,7 @@ phase "negative: broken fixture rows must make the dbt tests fail"
 expect_failures() {  # $1 = label; remaining = test-name patterns that must FAIL (and nothing else may)
   local label=$1 rc=0 pattern
   shift
-  chdb_run build --target "$DBT_TARGET_PATH" >"$LOG_DIR/chdb-build-$label.log" 2>&1 || rc=$?
+  dbt_on_chdb build >"$LOG_DIR/chdb-build-$label.log" 2>&1 || rc=$?
   ((rc == 1)) ||
     { cat "$LOG_DIR/chdb-build-$label.log"; fail "$label: harness exited $rc, expected 1 (test failures)"; }
   for pattern in "$@"; do
@@ -227,7 +198,7 @@ expect_failures wrong-total assert_fct_orders_items_total_equals_order_total
 chq "INSERT INTO analytics.raw_orders (order_id, customer_id, status, total, created_at, updated_at, _version, _deleted)
      VALUES ($o_id, $o_cust, 'delivered', toDecimal64('$o_total', 2), fromUnixTimestamp64Micro($o_created, 'UTC'),
              fromUnixTimestamp64Micro($o_updated, 'UTC'), $((BIG + 2)), 0)"
-chdb_run build --target "$DBT_TARGET_PATH" >"$LOG_DIR/chdb-build-restored.log" 2>&1 ||
+dbt_on_chdb build >"$LOG_DIR/chdb-build-restored.log" 2>&1 ||
   { cat "$LOG_DIR/chdb-build-restored.log"; fail "after restoring the rows, the dbt tests should pass again"; }
 log "restored: $(grep -E '^Done' "$LOG_DIR/chdb-build-restored.log" | sed 's/.*: //')"
 phase "done"

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# deploy/ checked without a Docker engine (none runs on these machines): Debian's docker-compose (1.29, installed
+# by scripts/bootstrap.sh) must accept deploy/docker-compose.yml (`config`), and the resolved configuration must
+# hold what docs/DEMO.md promises:
+#   - the services and profiles: postgres, clickhouse, replicate, generate (default); verify (tools); redpanda,
+#     console (kafka, debezium); connect, register-connector (debezium); no `capture`/`sink` service (not
+#     implemented: they may appear only in comments marked NOT YET IMPLEMENTED);
+#   - PostgreSQL ≥ 15 with wal_level=logical and the repository's sql/postgres/schema.sql as its first initdb
+#     script; a ClickHouse ≥ 23.2 image; replicate connecting as the REPLICATION + SELECT role streamshop_cdc;
+#   - every streamshop service runs a subcommand and options that the built binary has (checked against its
+#     --help), and every STREAMSHOP_* variable it sets is one the binary reads;
+#   - secrets are interpolated from the environment (STREAMSHOP_CDC_PASSWORD reaches replicate's PGPASSWORD);
+#   - every file mounted or copied exists; deploy/Dockerfile builds with scripts/bootstrap.sh on debian:12, and its
+#     runtime stage installs the package of every shared library the binary needs (readelf + dpkg -S here).
+# Usage: test_compose_config.sh path/to/streamshop
+set -euo pipefail
+
+STREAMSHOP=$(realpath "${1:?usage: test_compose_config.sh path/to/streamshop}")
+REPO=$(cd "$(dirname "$0")/../.." && pwd -P)
+COMPOSE=$REPO/deploy/docker-compose.yml
+WORK=$(mktemp -d /tmp/streamshop-test_compose_config.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+log() { echo "[test_compose_config] $*"; }
+fail() { echo "[test_compose_config] FAIL: $*" >&2; exit 1; }
+
+command -v docker-compose >/dev/null || fail "docker-compose not found (Debian package docker-compose; run scripts/bootstrap.sh)"
+log "$(docker-compose version --short 2>/dev/null || docker-compose version | head -n 1)"
+
+# The secrets come from the environment: a value set here must show up in the resolved configuration.
+export STREAMSHOP_CDC_PASSWORD=cdc-from-env STREAMSHOP_CLICKHOUSE_PASSWORD=ch-from-env
+docker-compose -f "$COMPOSE" config >"$WORK/config.yml" 2>"$WORK/config.err" ||
+  { cat "$WORK/config.err"; fail "docker-compose config rejected deploy/docker-compose.yml"; }
+grep -v "^\s*$" "$WORK/config.err" | sed 's/^/[test_compose_config] docker-compose: /' || true
+services=$(docker-compose -f "$COMPOSE" config --services | sort | paste -sd ' ')
+profiles=$(docker-compose -f "$COMPOSE" config --profiles | sort | paste -sd ' ')
+log "services: $services"
+log "profiles: $profiles"
+[[ "$services" == "clickhouse connect console generate postgres redpanda register-connector replicate verify" ]] ||
+  fail "unexpected services: $services"
+[[ "$profiles" == "debezium kafka tools" ]] || fail "unexpected profiles: $profiles"
+
+# capture/sink are not implemented: outside comments, the compose file must not mention them as commands.
+if grep -nE '^[^#]*\b(capture|sink)\b' "$COMPOSE" | grep -v '^\s*#' >"$WORK/unimplemented"; then
+  cat "$WORK/unimplemented"; fail "compose file uses capture/sink outside comments"
+fi
+grep -q "NOT YET IMPLEMENTED" "$COMPOSE" || fail "the commented capture/sink services are not marked NOT YET IMPLEMENTED"
+
+# The binary's subcommands, and each one's options and environment variables, from its own --help.
+for cmd in replicate generate verify; do "$STREAMSHOP" "$cmd" --help >"$WORK/help-$cmd.txt"; done
+
+python3 - "$WORK/config.yml" "$REPO" "$WORK" <<'PY' || fail "resolved configuration check failed (above)"
+import os, re, sys
+import yaml  # python3-yaml: a dependency of Debian's docker-compose
+
+config_path, repo, work = sys.argv[1:4]
+cfg = yaml.safe_load(open(config_path))
+svc = cfg["services"]
+problems = []
+def check(ok, what):
+    if not ok:
+        problems.append(what)
+
+def profiles(name):
+    return sorted(svc[name].get("profiles") or [])
+
+check(profiles("postgres") == [] and profiles("clickhouse") == [] and profiles("replicate") == []
+      and profiles("generate") == [], "postgres, clickhouse, replicate, generate must be default services")
+check(profiles("verify") == ["tools"], "verify must be in profile tools")
+check(profiles("redpanda") == ["debezium", "kafka"] and profiles("console") == ["debezium", "kafka"],
+      "redpanda and console must be in profiles kafka and debezium")
+check(profiles("connect") == ["debezium"] and profiles("register-connector") == ["debezium"],
+      "connect and register-connector must be in profile debezium")
+
+# PostgreSQL: >= 15, logical decoding, the repository's schema as the first init script.
+pg = svc["postgres"]
+m = re.fullmatch(r"postgres:(\d+)(\..*)?", pg["image"])
+check(m and int(m.group(1)) >= 15, f"postgres image {pg['image']} is not PostgreSQL >= 15")
+check("wal_level=logical" in pg.get("command", []), "postgres does not run with wal_level=logical")
+mounts = {}
+for v in pg.get("volumes", []):
+    src, dst = (v["source"], v["target"]) if isinstance(v, dict) else v.split(":")[:2]
+    mounts[dst] = src
+init = sorted((d, s) for d, s in mounts.items() if d.startswith("/docker-entrypoint-initdb.d/"))
+check(init and os.path.realpath(init[0][1]) == os.path.realpath(os.path.join(repo, "sql/postgres/schema.sql")),
+      f"the first initdb script is not sql/postgres/schema.sql: {init}")
+for d, s in init:
+    check(os.path.isfile(s), f"initdb script {s} does not exist")
+check(pg["environment"].get("STREAMSHOP_CDC_PASSWORD") == "cdc-from-env", "postgres does not get the CDC password")
+
+# ClickHouse: a server image new enough for the modern dialect (>= 23.2).
+ch = svc["clickhouse"]
+m = re.fullmatch(r"clickhouse/clickhouse-server:(\d+)\.(\d+).*", ch["image"])
+check(m and (int(m.group(1)), int(m.group(2))) >= (23, 2), f"clickhouse image {ch['image']} is older than 23.2")
+
+# Console config file exists.
+for v in svc["console"].get("volumes", []):
+    src = v["source"] if isinstance(v, dict) else v.split(":")[0]
+    check(os.path.isfile(src), f"console mounts {src}, which does not exist")
+
+# streamshop services: built from deploy/Dockerfile with the repository as context; real subcommands/options/env.
+helps = {c: open(os.path.join(work, f"help-{c}.txt")).read() for c in ("replicate", "generate", "verify")}
+for name in ("replicate", "generate", "verify", "register-connector"):
+    s = svc[name]
+    b = s.get("build", {})
+    check(os.path.realpath(b.get("context", "")) == os.path.realpath(repo), f"{name}: build context is not the repo")
+    check(os.path.isfile(os.path.join(b.get("context", ""), b.get("dockerfile", ""))), f"{name}: no Dockerfile")
+    check(s.get("image") == "streamshop:local", f"{name}: image is not streamshop:local")
+for name in ("replicate", "generate", "verify"):
+    s = svc[name]
+    cmd = s["command"]
+    check("entrypoint" not in s, f"{name}: must run the streamshop entrypoint")
+    check(cmd[0] in helps, f"{name}: '{cmd[0]}' is not a streamshop subcommand")
+    if cmd[0] not in helps:
+        continue
+    for opt in (a.split("=")[0] for a in cmd[1:] if a.startswith("--")):
+        check(re.search(r"(^|[\s,])" + re.escape(opt) + r"\b", helps[cmd[0]], re.M),
+              f"{name}: option {opt} is not in `streamshop {cmd[0]} --help`")
+    for var in s.get("environment", {}):
+        if var.startswith("STREAMSHOP_"):
+            check(f"Env:{var}" in helps[cmd[0]], f"{name}: `streamshop {cmd[0]}` does not read {var}")
+rep = svc["replicate"]["environment"]
+check(rep["STREAMSHOP_PG_URL"].startswith("postgresql://streamshop_cdc@postgres:"),
+      "replicate must connect as streamshop_cdc (REPLICATION + SELECT)")
+check(rep.get("PGPASSWORD") == "cdc-from-env", "replicate's PGPASSWORD is not taken from STREAMSHOP_CDC_PASSWORD")
+check("ch-from-env@clickhouse:8123" in rep["STREAMSHOP_CLICKHOUSE_URL"],
+      "replicate's ClickHouse password is not taken from STREAMSHOP_CLICKHOUSE_PASSWORD")
+check("depends_on" in svc["replicate"] and
+      all(svc["replicate"]["depends_on"].get(d, {}).get("condition") == "service_healthy"
+          for d in ("postgres", "clickhouse")), "replicate must wait for healthy postgres and clickhouse")
+for name in ("postgres", "clickhouse", "redpanda"):
+    check("healthcheck" in svc[name], f"{name} has no healthcheck")
+
+# Debezium: the repository's connector config, registered by the repository's script.
+reg = svc["register-connector"]
+check(reg["entrypoint"][-1] == "/opt/streamshop/scripts/register_connector.sh", "register-connector script path")
+check(reg["command"] == ["/opt/streamshop/connectors/postgres-source.json"], "register-connector config path")
+check(reg["environment"].get("STREAMSHOP_CONNECT_URL") == "http://connect:8083", "register-connector Connect URL")
+conn = svc["connect"]["environment"]
+check(conn.get("CONNECT_CONFIG_PROVIDERS") == "env" and conn.get("STREAMSHOP_PG_PASSWORD") == "cdc-from-env",
+      "connect must resolve ${env:STREAMSHOP_PG_PASSWORD} of connectors/postgres-source.json from its environment")
+check("${env:STREAMSHOP_PG_PASSWORD}" in open(os.path.join(repo, "connectors/postgres-source.json")).read(),
+      "connectors/postgres-source.json no longer takes its password from ${env:STREAMSHOP_PG_PASSWORD}")
+
+for p in problems:
+    print("  -", p)
+sys.exit(1 if problems else 0)
+PY
+log "resolved configuration: services, profiles, images, init scripts, commands, options, env and secrets OK"
+
+# ------------------------------------------------------------------------------------------ Dockerfile
+DOCKERFILE=$REPO/deploy/Dockerfile
+grep -qE '^FROM debian:12 AS build$' "$DOCKERFILE" || fail "the build stage is not debian:12"
+grep -qE '^FROM debian:12-slim$' "$DOCKERFILE" || fail "the runtime stage is not debian:12-slim"
+grep -qE 'bash scripts/bootstrap\.sh' "$DOCKERFILE" || fail "the build stage does not run scripts/bootstrap.sh"
+# Every COPY source (from the build context) exists and is let through by deploy/Dockerfile.dockerignore.
+while read -r src; do
+  [[ -e "$REPO/$src" ]] || fail "Dockerfile copies $src, which does not exist"
+  grep -qxF "!${src%/}" "$REPO/deploy/Dockerfile.dockerignore" ||
+    grep -qxF "!${src%/}/" "$REPO/deploy/Dockerfile.dockerignore" ||
+    grep -qxF "!$(dirname "$src")/" "$REPO/deploy/Dockerfile.dockerignore" ||
+    fail "Dockerfile copies $src, but deploy/Dockerfile.dockerignore excludes it"
+done < <(sed -n 's/^COPY \(--from=[^ ]* \)\{0,1\}\([^ ]*\) .*/\1\2/p' "$DOCKERFILE" | grep -v '^--from=')
+# The runtime stage installs the Debian package of every library the binary links (libc6, libstdc++6 and
+# libgcc-s1 are in debian:12-slim).
+runtime_pkgs=$(sed -n '/^FROM debian:12-slim/,$p' "$DOCKERFILE" | tr -s ' \\\n' ' ')
+for lib in $(readelf -d "$STREAMSHOP" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
+  pkg=$(dpkg -S "*/$lib" 2>/dev/null | head -n 1 | cut -d: -f1)
+  [[ -n "$pkg" ]] || fail "no Debian package provides $lib"
+  case $pkg in libc6 | libstdc++6 | libgcc-s1) continue ;; esac
+  [[ " $runtime_pkgs " == *" $pkg "* ]] || fail "the runtime stage does not install $pkg (for $lib)"
+done
+log "Dockerfile: debian:12 build stage via scripts/bootstrap.sh; runtime packages cover $(readelf -d "$STREAMSHOP" |
+  grep -c NEEDED) shared libraries; COPY sources exist and pass the .dockerignore"
+log "not exercised here (no Docker engine): pulling images, building the image, starting any container"
+log "PASS"
