@@ -23,7 +23,6 @@ using simdjson::dom::object;
 constexpr int kMaxDecimalScale = 20000;         // PostgreSQL's dscale tops out at 16383
 constexpr size_t kMaxDecimalBytes = 64u << 10;  // ~157k decimal digits, beyond PostgreSQL's numeric
 constexpr int kMaxArrayDepth = 6;               // PostgreSQL arrays have at most 6 dimensions
-constexpr size_t kMaxLocatorDepth = 1024;       // simdjson's default depth limit
 
 Status Fail(std::string message) { return Status::Fatal(std::move(message)); }
 
@@ -47,178 +46,6 @@ const char* TypeName(element_type t) {
   }
   return "a value";
 }
-
-// ---- byte offset of the first JSON syntax error, for the error message --------------------------------------
-class JsonLocator {
- public:
-  explicit JsonLocator(std::string_view s) : s_(s) {}
-
-  // True and sets pos/why if `s_` is not valid JSON (RFC 8259, UTF-8).
-  bool Find(size_t& pos, std::string& why) {
-    SkipWs();
-    if (Value(0)) {
-      SkipWs();
-      if (i_ == s_.size()) return false;
-      why_ = "unexpected character after the document";
-    }
-    pos = i_;
-    why = why_;
-    return true;
-  }
-
- private:
-  void SkipWs() {
-    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
-  }
-  bool Error(const char* why) {
-    why_ = i_ >= s_.size() ? "unexpected end of input" : why;
-    return false;
-  }
-  bool Literal(std::string_view word) {
-    if (s_.substr(i_, word.size()) != word) {
-      for (size_t k = 0; k < word.size() && i_ < s_.size() && s_[i_] == word[k]; ++k) ++i_;
-      return Error("invalid literal");
-    }
-    i_ += word.size();
-    return true;
-  }
-  bool Value(size_t depth) {
-    if (depth > kMaxLocatorDepth) return Error("nesting too deep");
-    if (i_ >= s_.size()) return Error("");
-    switch (s_[i_]) {
-      case '{':
-        return Object(depth);
-      case '[':
-        return Array(depth);
-      case '"':
-        return String();
-      case 't':
-        return Literal("true");
-      case 'f':
-        return Literal("false");
-      case 'n':
-        return Literal("null");
-      default:
-        return Number();
-    }
-  }
-  bool Object(size_t depth) {
-    ++i_;
-    SkipWs();
-    if (i_ < s_.size() && s_[i_] == '}') {
-      ++i_;
-      return true;
-    }
-    for (;;) {
-      SkipWs();
-      if (i_ >= s_.size() || s_[i_] != '"') return Error("expected a string key");
-      if (!String()) return false;
-      SkipWs();
-      if (i_ >= s_.size() || s_[i_] != ':') return Error("expected ':'");
-      ++i_;
-      SkipWs();
-      if (!Value(depth + 1)) return false;
-      SkipWs();
-      if (i_ < s_.size() && s_[i_] == ',') {
-        ++i_;
-        continue;
-      }
-      if (i_ < s_.size() && s_[i_] == '}') {
-        ++i_;
-        return true;
-      }
-      return Error("expected ',' or '}'");
-    }
-  }
-  bool Array(size_t depth) {
-    ++i_;
-    SkipWs();
-    if (i_ < s_.size() && s_[i_] == ']') {
-      ++i_;
-      return true;
-    }
-    for (;;) {
-      SkipWs();
-      if (!Value(depth + 1)) return false;
-      SkipWs();
-      if (i_ < s_.size() && s_[i_] == ',') {
-        ++i_;
-        continue;
-      }
-      if (i_ < s_.size() && s_[i_] == ']') {
-        ++i_;
-        return true;
-      }
-      return Error("expected ',' or ']'");
-    }
-  }
-  bool String() {
-    ++i_;
-    while (i_ < s_.size()) {
-      const auto c = static_cast<unsigned char>(s_[i_]);
-      if (c == '"') {
-        ++i_;
-        return true;
-      }
-      if (c < 0x20) return Error("control character in string");
-      if (c == '\\') {
-        ++i_;
-        if (i_ >= s_.size()) return Error("");
-        const char e = s_[i_];
-        if (e == 'u') {
-          for (int k = 1; k <= 4; ++k) {
-            if (i_ + k >= s_.size() || !std::isxdigit(static_cast<unsigned char>(s_[i_ + k]))) {
-              i_ += static_cast<size_t>(k);
-              return Error("invalid \\u escape");
-            }
-          }
-          i_ += 5;
-          continue;
-        }
-        if (std::string_view("\"\\/bfnrt").find(e) == std::string_view::npos) return Error("invalid escape");
-        ++i_;
-        continue;
-      }
-      if (c >= 0x80) {
-        const size_t start = i_;
-        const char32_t cp = NextCodePoint(s_, i_);
-        if (cp == 0xFFFD && s_.substr(start, 3) != "\xEF\xBF\xBD") {
-          i_ = start;
-          return Error("invalid UTF-8");
-        }
-        continue;
-      }
-      ++i_;
-    }
-    return Error("");
-  }
-  bool Digit() const { return i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9'; }
-  bool Number() {
-    if (i_ < s_.size() && s_[i_] == '-') ++i_;
-    if (!Digit()) return Error("unexpected character");
-    if (s_[i_] == '0') {
-      ++i_;
-    } else {
-      while (Digit()) ++i_;
-    }
-    if (i_ < s_.size() && s_[i_] == '.') {
-      ++i_;
-      if (!Digit()) return Error("expected a digit");
-      while (Digit()) ++i_;
-    }
-    if (i_ < s_.size() && (s_[i_] == 'e' || s_[i_] == 'E')) {
-      ++i_;
-      if (i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-')) ++i_;
-      if (!Digit()) return Error("expected a digit");
-      while (Digit()) ++i_;
-    }
-    return true;
-  }
-
-  std::string_view s_;
-  size_t i_ = 0;
-  std::string why_;
-};
 
 // ---- field types from Connect schemas -------------------------------------------------------------------------
 struct FieldSpec {
@@ -657,7 +484,7 @@ struct DebeziumParser::Impl {
   DebeziumParserOptions options;
   simdjson::dom::parser parser;
 
-  // Parses `text` into a document root, or a Fatal naming the first syntax error's byte offset.
+  // Parses `text` into a document root, or a Fatal with simdjson's description of the syntax error.
   Result<element> Parse(std::string_view text, std::string_view what) {
     if (text.size() > options.max_message_bytes) {
       return Fail(
@@ -666,11 +493,6 @@ struct DebeziumParser::Impl {
     element root;
     const simdjson::error_code err = parser.parse(text.data(), text.size(), true).get(root);
     if (err == simdjson::SUCCESS) return root;
-    size_t pos = 0;
-    std::string why;
-    if (JsonLocator(text).Find(pos, why)) {
-      return Fail(fmt::format("invalid JSON in {} at byte {}: {}", what, pos, why));
-    }
     return Fail(fmt::format("invalid JSON in {}: {}", what, simdjson::error_message(err)));
   }
 };
