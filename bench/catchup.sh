@@ -24,13 +24,12 @@ confirmed() { pg -c "SELECT confirmed_flush_lsn >= '$1' FROM pg_replication_slot
 
 echo "bench: building a backlog of $TXNS transactions ($((TXNS * 4)) change events)"
 pg -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE 'bench%'" >/dev/null
-pg -c "DROP TABLE IF EXISTS bench_events" -c "DROP PUBLICATION IF EXISTS bench"
+pg -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS bench_events" -c "DROP PUBLICATION IF EXISTS bench"
 ch "DROP TABLE IF EXISTS analytics.raw_bench_events" >/dev/null 2>&1 || true
 pg <<'SQL'
 CREATE TABLE bench_events (id bigint PRIMARY KEY, account integer, amount numeric(12, 2), note text,
                            created_at timestamptz DEFAULT now());
 CREATE PUBLICATION bench FOR TABLE bench_events;
-SELECT 1 FROM pg_create_logical_replication_slot('bench_src', 'pgoutput');
 CREATE OR REPLACE PROCEDURE make_backlog(txns int) LANGUAGE plpgsql AS $$
 BEGIN
   FOR i IN 1..txns LOOP
@@ -42,6 +41,7 @@ BEGIN
   END LOOP;
 END $$;
 SQL
+pg -c "SELECT pg_create_logical_replication_slot('bench_src', 'pgoutput')" >/dev/null
 pg -c "CALL make_backlog($TXNS)"
 TARGET=$(pg -c "SELECT pg_current_wal_lsn()")
 EVENTS=$((TXNS * 4))
