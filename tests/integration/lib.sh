@@ -60,14 +60,19 @@ start_replicate() {
   BG_PIDS+=("$REPLICATE_PID")
 }
 
-# Waits for the replicator's session to reach streaming (or up to $1 seconds).
-wait_streaming() {
-  local deadline=$((SECONDS + ${1:-60}))
-  until grep -q "streaming changes" "$LOG_DIR/replicate.log" 2>/dev/null; do
-    ((SECONDS < deadline)) || fail "replicate did not reach streaming"
-    sleep 0.2
+# wait_until SECONDS DESCRIPTION COMMAND…: runs COMMAND every 0.1 s until it succeeds; fails the test with
+# DESCRIPTION after SECONDS.
+wait_until() {
+  local deadline=$((SECONDS + $1)) what=$2
+  shift 2
+  until "$@"; do
+    ((SECONDS < deadline)) || fail "$what"
+    sleep 0.1
   done
 }
+
+# Waits for the replicator's session to reach streaming (or up to $1 seconds).
+wait_streaming() { wait_until "${1:-60}" "replicate did not reach streaming" grep -q "streaming changes" "$LOG_DIR/replicate.log"; }
 
 stop_replicate() {
   kill -TERM "$REPLICATE_PID"

@@ -9,12 +9,8 @@ pg -c "INSERT INTO typed SELECT (typed_row(nextval('typed_ids'))).* FROM generat
 
 log "kill -9 during the initial snapshot"
 start_replicate --batch-rows 2000 --snapshot-chunk-pages 50 --snapshot-workers 1
-deadline=$((SECONDS + 60))
-snapshot_rows() { curl -sf "$STREAMSHOP_CLICKHOUSE_URL/" --data-binary "SELECT count() FROM analytics.raw_typed" || echo 0; }
-until (($(snapshot_rows) > 0)); do
-  ((SECONDS < deadline)) || fail "snapshot rows never arrived"
-  sleep 0.02
-done
+snapshot_started() { (($(curl -sf "$STREAMSHOP_CLICKHOUSE_URL/" --data-binary "SELECT count() FROM analytics.raw_typed" || echo 0) > 0)); }
+wait_until 60 "snapshot rows never arrived" snapshot_started
 kill -9 "$REPLICATE_PID"
 wait "$REPLICATE_PID" 2>/dev/null || true
 grep -q "streaming changes" "$LOG_DIR/replicate.log" && fail "the snapshot finished before the kill; make it bigger"
@@ -24,14 +20,11 @@ pg -c "CALL random_workload(0.44, 4000, 6)" >"$LOG_DIR/workload.log" 2>&1 &
 WORKLOAD_PID=$!
 BG_PIDS+=("$WORKLOAD_PID")
 RANDOM=7
+new_session() { (($(grep -c "streaming changes" "$LOG_DIR/replicate.log") > sessions)); }
 for i in 1 2 3 4 5 6; do
   sessions=$(grep -c "streaming changes" "$LOG_DIR/replicate.log" || true)
   start_replicate --batch-rows 5000 --flush-ms 100
-  deadline=$((SECONDS + 120))
-  until (($(grep -c "streaming changes" "$LOG_DIR/replicate.log") > sessions)); do
-    ((SECONDS < deadline)) || fail "replicate did not reach streaming after restart $i"
-    sleep 0.05
-  done
+  wait_until 120 "replicate did not reach streaming after restart $i" new_session
   sleep "$((RANDOM % 3)).$((RANDOM % 10))"
   kill -9 "$REPLICATE_PID"
   wait "$REPLICATE_PID" 2>/dev/null || true

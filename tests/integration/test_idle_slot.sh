@@ -22,11 +22,8 @@ wait_streaming
 log "only the other database writes for a while"
 psql "$busy_url" -X -q -c "CALL make_noise(20000)"
 target=$(pg -c "SELECT pg_current_wal_lsn()")
-deadline=$((SECONDS + 30))
-until [[ "$(pg -c "SELECT confirmed_flush_lsn >= '$target' FROM pg_replication_slots WHERE slot_name = 'streamshop'")" == t ]]; do
-  ((SECONDS < deadline)) || fail "confirmed_flush_lsn did not reach $target while the publication was idle"
-  sleep 0.5
-done
+slot_passed_target() { [[ "$(pg -c "SELECT confirmed_flush_lsn >= '$target' FROM pg_replication_slots WHERE slot_name = 'streamshop'")" == t ]]; }
+wait_until 30 "confirmed_flush_lsn did not reach $target while the publication was idle" slot_passed_target
 log "confirmed_flush_lsn passed $target with the replicated tables idle"
 
 log "logical decoding messages, transactional and not"
@@ -38,11 +35,8 @@ pg -c "CREATE SCHEMA extra" -c "CREATE TABLE extra.added (id int PRIMARY KEY, v 
    -c "ALTER PUBLICATION streamshop ADD TABLE extra.added"
 verify 40
 grep -q "extra.added joined the publication" "$LOG_DIR/replicate.log" || fail "extra.added was not adopted"
-deadline=$((SECONDS + 20))
-until [[ "$(ch "SELECT count() FROM analytics._streamshop_messages WHERE prefix IN ('outbox', 'audit')")" == 2 ]]; do
-  ((SECONDS < deadline)) || fail "logical messages did not arrive"
-  sleep 0.5
-done
+messages_arrived() { [[ "$(ch "SELECT count() FROM analytics._streamshop_messages WHERE prefix IN ('outbox', 'audit')")" == 2 ]]; }
+wait_until 20 "logical messages did not arrive" messages_arrived
 [[ "$(ch "SELECT content FROM analytics._streamshop_messages WHERE prefix = 'outbox'")" == '{"order": 42}' ]] || fail "message content differs"
 grep -q "| lag " "$LOG_DIR/replicate.log" || fail "no lag in the progress output"
 grep -q "LAG ALARM" "$LOG_DIR/replicate.log" || fail "the lag alarm never fired"

@@ -43,11 +43,8 @@ grep -q "column tier was added to public.accounts with a default" "$LOG_DIR/repl
 log "incompatible change: int → boolean stops accounts only; events keeps flowing"
 pg -c "ALTER TABLE accounts ALTER COLUMN qty TYPE boolean USING qty > 5" -c "UPDATE accounts SET note = 'z' WHERE id = 5"
 pg -c "INSERT INTO events (body) SELECT 'after' FROM generate_series(1, 100)"
-deadline=$((SECONDS + 30))
-until grep -q "replication of public.accounts stopped" "$LOG_DIR/replicate.log"; do
-  ((SECONDS < deadline)) || fail "the incompatible change did not stop public.accounts"
-  sleep 0.2
-done
+wait_until 30 "the incompatible change did not stop public.accounts" \
+  grep -q "replication of public.accounts stopped" "$LOG_DIR/replicate.log"
 grep "replication of public.accounts stopped" "$LOG_DIR/replicate.log" | grep -q "column qty" || fail "the error does not name the column"
 grep "replication of public.accounts stopped" "$LOG_DIR/replicate.log" | grep -q "DROP TABLE" || fail "the error does not name the fix"
 kill -0 "$REPLICATE_PID" || fail "replicate exited on an incompatible change"

@@ -9,11 +9,8 @@ pg -c "INSERT INTO big SELECT g, g % 1000, 'row ' || g, g / 100.0 FROM generate_
 chunks_done() { curl -sf "$STREAMSHOP_CLICKHOUSE_URL/" --data-binary "SELECT count() FROM analytics._streamshop_snapshots WHERE table = 'public.big' AND chunk >= 0" || echo 0; }
 
 start_replicate --snapshot-workers 2 --snapshot-chunk-pages 800
-deadline=$((SECONDS + 120))
-until (($(chunks_done) >= 8)); do
-  ((SECONDS < deadline)) || fail "snapshot made no progress"
-  sleep 0.1
-done
+halfway() { (($(chunks_done) >= 8)); }
+wait_until 120 "snapshot made no progress" halfway
 kill -9 "$REPLICATE_PID"
 wait "$REPLICATE_PID" 2>/dev/null || true
 total=$(grep -o "snapshot of public.big: ~[0-9]* rows in [0-9]* chunk" "$LOG_DIR/replicate.log" | grep -o "[0-9]* chunk" | grep -o "[0-9]*")

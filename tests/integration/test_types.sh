@@ -48,11 +48,8 @@ pg -c "CALL insert_torture(10)"
 pg -c "UPDATE torture SET n_free = NULL, kv = NULL, texts = '{}' WHERE id = 11" -c "UPDATE torture SET n_free = 'NaN' WHERE id = 11"
 log "numeric NaN in numeric(12,3) cannot be a ClickHouse Decimal: dead letter, replication goes on"
 pg -c "INSERT INTO torture (id, n_dec) VALUES (99, 'NaN')" -c "INSERT INTO torture (id, t) VALUES (100, 'after the dead letter')"
-deadline=$((SECONDS + 30))
-until [[ "$(ch "SELECT count() FROM analytics._streamshop_dead_letters WHERE table = 'public.torture' AND key = 'id=99'" 2>/dev/null)" == 1 ]]; do
-  ((SECONDS < deadline)) || fail "no dead letter for id=99"
-  sleep 0.5
-done
+dead_letter_written() { [[ "$(ch "SELECT count() FROM analytics._streamshop_dead_letters WHERE table = 'public.torture' AND key = 'id=99'" 2>/dev/null)" == 1 ]]; }
+wait_until 30 "no dead letter for id=99" dead_letter_written
 ch "SELECT reason FROM analytics._streamshop_dead_letters WHERE key = 'id=99'" | grep -q "n_dec" || fail "dead letter reason does not name the column"
 pg -c "DELETE FROM torture WHERE id = 99"
 verify 60
