@@ -255,6 +255,68 @@ Status AppendDecimal(const ColumnType& type, std::string_view text, std::string&
   return Status::Ok();
 }
 
+void AppendJsonString(std::string_view s, std::string& out) {
+  out.push_back('"');
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x20) {
+      out += fmt::format("\\u{:04x}", c);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  out.push_back('"');
+}
+
+// PostgreSQL's composite text form `(1,"a,b",)` → {"f1":"1","f2":"a,b","f3":null}: a field is empty (NULL), bare,
+// or double-quoted (with "" and backslash escapes); each value stays its exact PostgreSQL text.
+Status AppendComposite(const ColumnType& type, std::string_view text, std::string& out) {
+  if (text.size() < 2 || text.front() != '(' || text.back() != ')')
+    return BadValue(type, text, "not a composite value");
+  std::string json = "{";
+  size_t field = 0, i = 1;
+  const size_t end = text.size() - 1;
+  while (true) {
+    std::optional<std::string> value;
+    if (i < end && text[i] != ',') {
+      value.emplace();
+      bool quoted = false;
+      for (; i < end && (quoted || text[i] != ','); ++i) {
+        const char c = text[i];
+        if (c == '"' && quoted && i + 1 < end && text[i + 1] == '"') {
+          value->push_back('"');
+          ++i;
+        } else if (c == '"') {
+          quoted = !quoted;
+        } else if (c == '\\' && i + 1 < end) {
+          value->push_back(text[++i]);
+        } else {
+          value->push_back(c);
+        }
+      }
+      if (quoted) return BadValue(type, text, "unterminated quote in composite value");
+    }
+    if (field >= type.fields.size()) return BadValue(type, text, "more fields than the composite type has");
+    if (field > 0) json.push_back(',');
+    AppendJsonString(type.fields[field++], json);
+    json.push_back(':');
+    if (value) {
+      AppendJsonString(*value, json);
+    } else {
+      json += "null";
+    }
+    if (i >= end) break;
+    ++i;  // the comma
+  }
+  if (field != type.fields.size()) return BadValue(type, text, "fewer fields than the composite type has");
+  json.push_back('}');
+  AppendVarUInt(out, json.size());
+  out.append(json);
+  return Status::Ok();
+}
+
 // Fixed byte width of a kind, or 0 for length-prefixed kinds.
 size_t FixedWidth(const ColumnType& type) {
   switch (type.kind) {
@@ -276,6 +338,7 @@ size_t FixedWidth(const ColumnType& type) {
       return 16;
     case ValueKind::kString:
     case ValueKind::kBytes:
+    case ValueKind::kComposite:
       return 0;
   }
   return 0;
@@ -357,6 +420,8 @@ Status AppendValue(const ColumnType& type, std::optional<std::string_view> text,
       return AppendTimestamp(type, s, out);
     case ValueKind::kUuid:
       return AppendUuid(type, s, out);
+    case ValueKind::kComposite:
+      return AppendComposite(type, s, out);
   }
   return Status::Fatal("unknown value kind");
 }
@@ -401,7 +466,8 @@ std::string RenderValue(const ColumnType& type, std::string_view b) {
       return fmt::format("{}", LoadLittleEndian<float>(b));
     case ValueKind::kFloat64:
       return fmt::format("{}", LoadLittleEndian<double>(b));
-    case ValueKind::kString: {
+    case ValueKind::kString:
+    case ValueKind::kComposite: {
       uint64_t len = 0;
       const size_t n = ReadVarUInt(b, len);
       return std::string(b.substr(n, len));

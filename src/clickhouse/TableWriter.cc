@@ -19,7 +19,11 @@ TableWriter::TableWriter(const pg::TableInfo& table, Dialect dialect, const std:
       target_(ClickHouseClient::QuoteIdent(database_) + "." + ClickHouseClient::QuoteIdent(table_name_)) {
   std::string names;
   for (const auto& c : table.columns) {
-    columns_.push_back({c.name, MapColumnType(c.type_oid, c.typmod, c.key_position == 0, dialect), c.key_position});
+    const bool nullable = c.key_position == 0;
+    columns_.push_back({c.name,
+                        c.composite_fields.empty() ? MapColumnType(c.type_oid, c.typmod, nullable, dialect)
+                                                   : MapCompositeType(c.composite_fields, nullable),
+                        c.key_position});
     names += ClickHouseClient::QuoteIdent(c.name) + ", ";
   }
   insert_sql_ = fmt::format("INSERT INTO {} ({}_version, _deleted) FORMAT RowBinary", target_, names);
@@ -183,6 +187,8 @@ Result<std::string> TableWriter::KeyLiteral(const TargetColumn& column, std::str
     case ValueKind::kUuid:
     case ValueKind::kString:
       return ClickHouseClient::QuoteString(text);
+    case ValueKind::kComposite:
+      return ClickHouseClient::QuoteString(number);  // the JSON text
   }
   return Status::Fatal("unknown value kind");
 }

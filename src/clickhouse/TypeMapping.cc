@@ -33,6 +33,7 @@ std::string BaseType(const ColumnType& t, uint32_t oid, Dialect d) {
       return fmt::format("Decimal({}, {})", t.precision, t.scale);
     case ValueKind::kString:
     case ValueKind::kBytes:
+    case ValueKind::kComposite:
       return "String";
     case ValueKind::kDate:
       return modern ? "Date32" : "Int32";
@@ -57,6 +58,15 @@ Result<Dialect> DialectForVersion(std::string_view version) {
   auto r2 = std::from_chars(r1.ptr + 1, end, minor);
   if (r2.ec != std::errc()) return Status::Fatal(fmt::format("cannot parse ClickHouse version '{}'", version));
   return (major > 23 || (major == 23 && minor >= 2)) ? Dialect::kModern : Dialect::kLegacy;
+}
+
+ColumnType MapCompositeType(std::vector<std::string> fields, bool nullable) {
+  ColumnType t;
+  t.kind = ValueKind::kComposite;
+  t.nullable = nullable;
+  t.fields = std::move(fields);
+  t.clickhouse_type = nullable ? "Nullable(String)" : "String";
+  return t;
 }
 
 int DecimalWidth(int precision) { return precision <= 9 ? 4 : precision <= 18 ? 8 : 16; }

@@ -2,13 +2,14 @@
 //
 // The mapping is the documented contract of docs/TYPE_MAPPING.md: change both together. Every
 // PostgreSQL type maps losslessly; a type without a faithful ClickHouse counterpart is stored as the
-// exact PostgreSQL text (String). Key columns are never Nullable (they form the ORDER BY); every other
-// column is Nullable, because a delete carries only the key.
+// exact PostgreSQL text (String), a composite type as a JSON object of its fields' texts. Key columns are never
+// Nullable (they form the ORDER BY); every other column is Nullable, because a delete carries only the key.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/Status.h"
 
@@ -35,18 +36,22 @@ enum class ValueKind : uint8_t {
   kDate,       // Int32 days since 1970-01-01 (legacy) / Date32 (modern)
   kTimestamp,  // Int64 µs since 1970-01-01 UTC (legacy) / DateTime64(6) or DateTime64(6,'UTC') (modern)
   kUuid,
+  kComposite,  // composite type: JSON object of field name → PostgreSQL text of the field (null for NULL)
 };
 
 struct ColumnType {
   ValueKind kind = ValueKind::kString;
   bool nullable = true;
-  int precision = 0;            // kDecimal only
-  int scale = 0;                // kDecimal only
-  std::string clickhouse_type;  // full ClickHouse type, e.g. "Nullable(Decimal(12, 2))"
+  int precision = 0;                // kDecimal only
+  int scale = 0;                    // kDecimal only
+  std::vector<std::string> fields;  // kComposite only: attribute names in order
+  std::string clickhouse_type;      // full ClickHouse type, e.g. "Nullable(Decimal(12, 2))"
 };
 
 // `type_oid`/`typmod` as in pg_attribute (and pgoutput Relation messages).
 ColumnType MapColumnType(uint32_t type_oid, int32_t typmod, bool nullable, Dialect dialect);
+// A composite-typed column (attribute names from the catalog): stored as a JSON object in a String.
+ColumnType MapCompositeType(std::vector<std::string> fields, bool nullable);
 
 // Byte width of the unscaled integer for a Decimal of this precision (4, 8 or 16).
 int DecimalWidth(int precision);

@@ -15,7 +15,10 @@ WITH key AS (
   SELECT indkey FROM pg_index WHERE indrelid = $1::oid AND (indisprimary OR indisreplident)
   ORDER BY indisprimary DESC LIMIT 1)
 SELECT a.attname, a.atttypid, a.atttypmod,
-       coalesce((SELECT k.n FROM key, unnest(key.indkey) WITH ORDINALITY k(att, n) WHERE k.att = a.attnum), 0)
+       coalesce((SELECT k.n FROM key, unnest(key.indkey) WITH ORDINALITY k(att, n) WHERE k.att = a.attnum), 0),
+       (SELECT string_agg(f.attname, chr(31) ORDER BY f.attnum) FROM pg_type t
+        JOIN pg_attribute f ON f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped
+        WHERE t.oid = a.atttypid AND t.typtype = 'c')
 FROM pg_attribute a
 WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
 ORDER BY a.attnum)";
@@ -85,8 +88,19 @@ Result<TableInfo> LoadTable(PgConnection& conn, uint32_t oid) {
   SS_ASSIGN_OR_RETURN(PgResultPtr cols, conn.Exec(kColumnsSql, {std::to_string(oid)}));
   bool has_key = false;
   for (int r = 0; r < PQntuples(cols.get()); ++r) {
-    ColumnInfo c{PQgetvalue(cols.get(), r, 0), ToInt<uint32_t>(PQgetvalue(cols.get(), r, 1)),
-                 ToInt<int32_t>(PQgetvalue(cols.get(), r, 2)), ToInt<int>(PQgetvalue(cols.get(), r, 3))};
+    ColumnInfo c{PQgetvalue(cols.get(), r, 0),
+                 ToInt<uint32_t>(PQgetvalue(cols.get(), r, 1)),
+                 ToInt<int32_t>(PQgetvalue(cols.get(), r, 2)),
+                 ToInt<int>(PQgetvalue(cols.get(), r, 3)),
+                 {}};
+    if (!PQgetisnull(cols.get(), r, 4)) {
+      const std::string_view names = PQgetvalue(cols.get(), r, 4);
+      for (size_t pos = 0; pos <= names.size();) {
+        const size_t sep = std::min(names.find('\x1f', pos), names.size());
+        c.composite_fields.emplace_back(names.substr(pos, sep - pos));
+        pos = sep + 1;
+      }
+    }
     has_key |= c.key_position > 0;
     table.columns.push_back(std::move(c));
   }

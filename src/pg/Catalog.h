@@ -17,7 +17,8 @@ struct ColumnInfo {
   std::string name;
   uint32_t type_oid = 0;
   int32_t typmod = -1;
-  int key_position = 0;  // 1-based position in the primary key, 0 if not a key column
+  int key_position = 0;                            // 1-based position in the primary key, 0 if not a key column
+  std::vector<std::string> composite_fields = {};  // attribute names when the column has a composite type
 };
 
 struct TableInfo {

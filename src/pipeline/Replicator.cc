@@ -482,11 +482,13 @@ Result<pg::TableInfo> Replicator::Session::TableFromRelation(const pg::RelationM
   SS_ASSIGN_OR_RETURN(pg::TableInfo catalog_table, pg::LoadTable(*catalog, rel.relid));
   pg::TableInfo table{rel.relid, rel.nspname, rel.relname, {}};
   for (const auto& c : rel.columns) {
-    int key_position = 0;
+    pg::ColumnInfo column{c.name, c.type_oid, c.typmod, 0, {}};
     for (const auto& cc : catalog_table.columns) {
-      if (cc.name == c.name) key_position = cc.key_position;
+      if (cc.name != c.name) continue;
+      column.key_position = cc.key_position;
+      if (cc.type_oid == c.type_oid) column.composite_fields = cc.composite_fields;
     }
-    table.columns.push_back({c.name, c.type_oid, c.typmod, key_position});
+    table.columns.push_back(std::move(column));
   }
   return table;
 }
