@@ -111,30 +111,41 @@ int main(int argc, char** argv) try {
   replicate->add_option("--database", rep.database, "ClickHouse database")
       ->envname("STREAMSHOP_CLICKHOUSE_DATABASE")
       ->capture_default_str();
-  replicate->add_option("--batch-rows", rep.batch_rows, "Flush after this many rows")->capture_default_str();
-  replicate->add_option("--batch-bytes", rep.batch_bytes, "Flush after this many encoded bytes")->capture_default_str();
+  replicate->add_option("--batch-rows", rep.batch_rows, "Flush after this many rows")
+      ->capture_default_str()
+      ->envname("STREAMSHOP_BATCH_ROWS");
+  replicate->add_option("--batch-bytes", rep.batch_bytes, "Flush after this many encoded bytes")
+      ->capture_default_str()
+      ->envname("STREAMSHOP_BATCH_BYTES");
   int flush_ms = static_cast<int>(rep.flush_interval.count());
-  replicate->add_option("--flush-ms", flush_ms, "Flush pending rows at least this often (ms)")->capture_default_str();
+  replicate->add_option("--flush-ms", flush_ms, "Flush pending rows at least this often (ms)")
+      ->capture_default_str()
+      ->envname("STREAMSHOP_FLUSH_MS");
   std::string snapshot = "initial";
   replicate
       ->add_option("--snapshot", snapshot,
-                   "initial: copy existing rows when the slot is new; never: only stream changes from the slot")
+                   "initial: copy the existing rows of every table not copied yet (new slot, table new to the "
+                   "publication or dropped in ClickHouse); never: only stream changes from the slot")
+      ->envname("STREAMSHOP_SNAPSHOT")
       ->check(CLI::IsMember({"initial", "never"}))
       ->capture_default_str();
   replicate->add_option("--snapshot-workers", rep.snapshot_workers, "Parallel connections copying the snapshot")
       ->check(CLI::Range(1, 64))
-      ->capture_default_str();
+      ->capture_default_str()
+      ->envname("STREAMSHOP_SNAPSHOT_WORKERS");
   replicate
       ->add_option("--snapshot-chunk-pages", rep.snapshot_chunk_pages,
                    "Heap pages (8 kB) per snapshot chunk; completed chunks survive a restart")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40))
-      ->capture_default_str();
+      ->capture_default_str()
+      ->envname("STREAMSHOP_SNAPSHOT_CHUNK_PAGES");
   int heartbeat_s = static_cast<int>(rep.heartbeat_interval.count());
   replicate
       ->add_option(
           "--heartbeat-interval", heartbeat_s,
           "Seconds between heartbeat messages (pg_logical_emit_message) that keep an idle slot advancing; 0 = off")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->envname("STREAMSHOP_HEARTBEAT_INTERVAL");
   replicate
       ->add_option("--max-lag-bytes", rep.max_lag_bytes,
                    "Warn (LAG ALARM) when the slot is this many WAL bytes behind; 0 = off")
@@ -146,6 +157,7 @@ int main(int argc, char** argv) try {
       ->capture_default_str();
   std::string progress = "auto";
   replicate->add_option("--progress", progress, "Progress line on stderr: auto (on a terminal), on, off")
+      ->envname("STREAMSHOP_PROGRESS")
       ->check(CLI::IsMember({"auto", "on", "off"}))
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
       ->capture_default_str();
@@ -164,7 +176,8 @@ int main(int argc, char** argv) try {
       ->capture_default_str();
   int wait_seconds = 0;
   verify->add_option("--wait", wait_seconds, "Retry for up to this many seconds while the pipeline catches up")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->envname("STREAMSHOP_VERIFY_WAIT");
 
   // generate
   workload::GeneratorOptions gen;
