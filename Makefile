@@ -35,6 +35,10 @@ format-check:
 
 bench: build
 	@bash bench/catchup.sh
+	@BUILD_DIR=$(BUILD_DIR) bash bench/micro.sh
+	@bash bench/latency.sh
+	@bash bench/snapshot.sh
+	@bash bench/memory.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(SAN_BUILD_DIR)

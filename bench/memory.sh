@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Memory benchmark (P4): peak RSS (VmHWM of /proc/PID/status) of `streamshop replicate` in two situations,
+# each on its own slot with --snapshot never and the default batch limits:
+#   (a) catch-up of a backlog of small transactions (bench/catchup.sh's shape: 4 change events each), from
+#       the start of the process until the slot's confirmed LSN reaches the end of the backlog — the steady
+#       working set of the streaming path;
+#   (b) one large transaction of about BENCH_TXN_MB of row data (a single INSERT … SELECT generate_series of
+#       ~1 kB text rows) committed while replicate is streaming, until its rows are confirmed — pgoutput
+#       sends the whole transaction at its commit, so memory stays bounded only if the replicator flushes
+#       mid-transaction (--batch-rows / --batch-bytes) instead of holding it.
+# Prints peak RSS in MB against the targets (≤ 64 MB steady, ≤ 256 MB worst case). Uses its own private stack.
+#   BENCH_TXNS     small transactions in the backlog of (a) (default 100000 → 400k change events)
+#   BENCH_TXN_MB   row data of the large transaction of (b), in MB (default 1024)
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+STREAMSHOP=${STREAMSHOP:-$REPO/build/streamshop}
+TXNS=${BENCH_TXNS:-100000}
+TXN_MB=${BENCH_TXN_MB:-1024}
+ROW_BYTES=1000   # id (8 B) + payload (992 B of text)
+BIG_ROWS=$((TXN_MB * 1024 * 1024 / ROW_BYTES))
+export STREAMSHOP_STACK_DIR=${STREAMSHOP_STACK_DIR:-$REPO/.streamshop-bench}
+export STREAMSHOP_PG_PORT=${STREAMSHOP_PG_PORT:-32001} STREAMSHOP_CH_HTTP_PORT=${STREAMSHOP_CH_HTTP_PORT:-32002}
+export STREAMSHOP_CH_TCP_PORT=${STREAMSHOP_CH_TCP_PORT:-32003}
+
+bash "$REPO/scripts/stack.sh" up >/dev/null
+WORK=$STREAMSHOP_STACK_DIR/bench-memory
+rm -rf "$WORK" && mkdir -p "$WORK"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  bash "$REPO/scripts/stack.sh" down >/dev/null
+}
+trap cleanup EXIT
+source "$STREAMSHOP_STACK_DIR/env"
+pg() { psql "$STREAMSHOP_PG_URL" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+ch() { curl -sS --fail-with-body "$STREAMSHOP_CLICKHOUSE_URL/" --data-binary "$1"; }
+now() { echo "$EPOCHREALTIME"; }
+confirmed() { pg -c "SELECT confirmed_flush_lsn >= '$1' FROM pg_replication_slots WHERE slot_name = '$2'"; }
+hwm_mb() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
+drop_all() {
+  pg -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE 'bench_mem%'" >/dev/null
+  pg -c "SET client_min_messages = warning" -c "DROP PUBLICATION IF EXISTS bench_mem_a" \
+     -c "DROP PUBLICATION IF EXISTS bench_mem_b" -c "DROP TABLE IF EXISTS bench_mem_events, bench_big"
+  ch "DROP TABLE IF EXISTS analytics.raw_bench_mem_events" >/dev/null
+  ch "DROP TABLE IF EXISTS analytics.raw_bench_big" >/dev/null
+}
+start_replicate() {  # slot publication log → sets RPID
+  : >"$3"
+  "$STREAMSHOP" replicate --slot "$1" --publication "$2" --snapshot never --progress off 2>"$3" &
+  RPID=$!
+  PIDS+=("$RPID")
+}
+wait_confirmed() {  # target slot log
+  until [[ "$(confirmed "$1" "$2")" == t ]]; do
+    kill -0 "$RPID" 2>/dev/null || { cat "$3" >&2; exit 1; }
+    sleep 0.05
+  done
+}
+stop_replicate() { kill -INT "$RPID"; wait "$RPID"; }
+
+drop_all
+
+# (a) catch-up of a backlog of small transactions.
+echo "bench: (a) building a backlog of $TXNS transactions ($((TXNS * 4)) change events)"
+pg <<'SQL'
+CREATE TABLE bench_mem_events (id bigint PRIMARY KEY, account integer, amount numeric(12, 2), note text,
+                               created_at timestamptz DEFAULT now());
+CREATE PUBLICATION bench_mem_a FOR TABLE bench_mem_events;
+CREATE OR REPLACE PROCEDURE bench_mem_backlog(txns int) LANGUAGE plpgsql AS $$
+BEGIN
+  FOR i IN 1..txns LOOP
+    INSERT INTO bench_mem_events (id, account, amount, note)
+      VALUES (2 * i, i % 1000, i * 0.01, 'order ' || i), (2 * i + 1, i % 997, i * 0.02, 'refund ' || i);
+    UPDATE bench_mem_events SET amount = amount + 1 WHERE id = 2 * i;
+    DELETE FROM bench_mem_events WHERE id = 2 * i + 1;
+    COMMIT;
+  END LOOP;
+END $$;
+SQL
+pg -c "SELECT pg_create_logical_replication_slot('bench_mem_a', 'pgoutput')" >/dev/null
+pg -c "CALL bench_mem_backlog($TXNS)"
+TARGET=$(pg -c "SELECT pg_current_wal_lsn()")
+t0=$(now)
+start_replicate bench_mem_a bench_mem_a "$WORK/replicate-a.log"
+wait_confirmed "$TARGET" bench_mem_a "$WORK/replicate-a.log"
+secs=$(echo "$(now) - $t0" | bc)
+PEAK_A=$(hwm_mb "$RPID")
+stop_replicate
+printf 'bench: (a) catch-up of %d change events in %.2f s: peak RSS %d MB\n' $((TXNS * 4)) "$secs" "$PEAK_A"
+
+# (b) one large transaction, committed while replicate streams.
+echo "bench: (b) one transaction inserting $BIG_ROWS rows of ~$ROW_BYTES B (~$TXN_MB MB of row data)"
+pg -c "CREATE TABLE bench_big (id bigint PRIMARY KEY, payload text)" -c "CREATE PUBLICATION bench_mem_b FOR TABLE bench_big"
+pg -c "SELECT pg_create_logical_replication_slot('bench_mem_b', 'pgoutput')" >/dev/null
+start_replicate bench_mem_b bench_mem_b "$WORK/replicate-b.log"
+until grep -q "streaming changes of publication" "$WORK/replicate-b.log"; do
+  kill -0 "$RPID" 2>/dev/null || { cat "$WORK/replicate-b.log" >&2; exit 1; }
+  sleep 0.05
+done
+HWM_BEFORE=$(hwm_mb "$RPID")
+t0=$(now)
+# 992 B of text per row: 31 md5 hex strings (32 B each), different per row; below the TOAST threshold.
+pg -c "INSERT INTO bench_big SELECT g, repeat(md5(g::text), 31) FROM generate_series(1, $BIG_ROWS) g"
+TARGET=$(pg -c "SELECT pg_current_wal_lsn()")
+ins_s=$(echo "$(now) - $t0" | bc)
+wait_confirmed "$TARGET" bench_mem_b "$WORK/replicate-b.log"
+secs=$(echo "$(now) - $t0" | bc)
+PEAK_B=$(hwm_mb "$RPID")
+stop_replicate
+got=$(ch "SELECT count() FROM analytics.raw_bench_big")
+[[ "$got" == "$BIG_ROWS" ]] || { echo "bench: ClickHouse has $got of $BIG_ROWS rows" >&2; exit 1; }
+printf 'bench: (b) %d rows (%d MB) committed in %.1f s, in ClickHouse %.1f s after the INSERT began: peak RSS %d MB (%d MB before the transaction)\n' \
+  "$BIG_ROWS" "$TXN_MB" "$ins_s" "$secs" "$PEAK_B" "$HWM_BEFORE"
+
+drop_all
+echo "bench: peak RSS of streamshop replicate: catch-up $PEAK_A MB (target ≤ 64 MB steady: $(
+  ((PEAK_A <= 64)) && echo met || echo NOT met)); one $TXN_MB MB transaction $PEAK_B MB (target ≤ 256 MB worst case: $(
+  ((PEAK_B <= 256)) && echo met || echo NOT met))"
