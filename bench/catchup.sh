@@ -6,21 +6,9 @@
 #   BENCH_RUNS   repetitions; the median ratio is reported (default 3)
 set -euo pipefail
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
-STREAMSHOP=${STREAMSHOP:-$REPO/build/streamshop}
 TXNS=${BENCH_TXNS:-100000}
 RUNS=${BENCH_RUNS:-3}
-export STREAMSHOP_STACK_DIR=${STREAMSHOP_STACK_DIR:-$REPO/.streamshop-bench}
-export STREAMSHOP_PG_PORT=${STREAMSHOP_PG_PORT:-32001} STREAMSHOP_CH_HTTP_PORT=${STREAMSHOP_CH_HTTP_PORT:-32002}
-export STREAMSHOP_CH_TCP_PORT=${STREAMSHOP_CH_TCP_PORT:-32003}
-
-bash "$REPO/scripts/stack.sh" up >/dev/null
-trap 'bash "$REPO/scripts/stack.sh" down >/dev/null' EXIT
-source "$STREAMSHOP_STACK_DIR/env"
-pg() { psql "$STREAMSHOP_PG_URL" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
-ch() { curl -sS --fail-with-body "$STREAMSHOP_CLICKHOUSE_URL/" --data-binary "$1"; }
-now() { date +%s.%N; }
-confirmed() { pg -c "SELECT confirmed_flush_lsn >= '$1' FROM pg_replication_slots WHERE slot_name = '$2'"; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" catchup
 
 echo "bench: building a backlog of $TXNS transactions ($((TXNS * 4)) change events)"
 pg -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE 'bench%'" >/dev/null
@@ -59,10 +47,10 @@ for run in $(seq 1 "$RUNS"); do
 
   t0=$(now)
   "$STREAMSHOP" replicate --slot "bench_ss_$run" --publication bench --snapshot never --progress off \
-    2>"$STREAMSHOP_STACK_DIR/bench-replicate.log" &
+    2>"$WORK/replicate.log" &
   pid=$!
   until [[ "$(confirmed "$TARGET" "bench_ss_$run")" == t ]]; do
-    kill -0 "$pid" 2>/dev/null || { cat "$STREAMSHOP_STACK_DIR/bench-replicate.log"; exit 1; }
+    kill -0 "$pid" 2>/dev/null || { cat "$WORK/replicate.log"; exit 1; }
     sleep 0.02
   done
   ss_s=$(echo "$(now) - $t0" | bc)

@@ -13,31 +13,14 @@
 #   BENCH_POLL_MS    sleep between ClickHouse polls (default 5; each poll is one curl, ~3–5 ms more)
 set -euo pipefail
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
-STREAMSHOP=${STREAMSHOP:-$REPO/build/streamshop}
 RATES=${BENCH_RATES:-1000 4000}
 DURATION=${BENCH_DURATION:-30}
 FLUSHES=${BENCH_FLUSH_MS:-200 50}
 SAMPLE_MS=${BENCH_SAMPLE_MS:-100}
 POLL_MS=${BENCH_POLL_MS:-5}
-export STREAMSHOP_STACK_DIR=${STREAMSHOP_STACK_DIR:-$REPO/.streamshop-bench}
-export STREAMSHOP_PG_PORT=${STREAMSHOP_PG_PORT:-32001} STREAMSHOP_CH_HTTP_PORT=${STREAMSHOP_CH_HTTP_PORT:-32002}
-export STREAMSHOP_CH_TCP_PORT=${STREAMSHOP_CH_TCP_PORT:-32003}
 ((DURATION >= 5)) || { echo "bench: BENCH_DURATION must be ≥ 5 s" >&2; exit 2; }
 
-bash "$REPO/scripts/stack.sh" up >/dev/null
-WORK=$STREAMSHOP_STACK_DIR/bench-latency
-rm -rf "$WORK" && mkdir -p "$WORK"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  bash "$REPO/scripts/stack.sh" down >/dev/null
-}
-trap cleanup EXIT
-source "$STREAMSHOP_STACK_DIR/env"
-pg() { psql "$STREAMSHOP_PG_URL" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
-ch() { curl -sS --fail-with-body "$STREAMSHOP_CLICKHOUSE_URL/" --data-binary "$1"; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" latency
 
 echo "bench: fresh workload schema, bench_probe, publication bench_lat, slot bench_lat"
 pg -c "SELECT pg_drop_replication_slot('bench_lat') FROM pg_replication_slots WHERE slot_name = 'bench_lat'" >/dev/null

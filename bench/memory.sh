@@ -13,31 +13,12 @@
 #   BENCH_TXN_MB   row data of the large transaction of (b), in MB (default 1024)
 set -euo pipefail
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
-STREAMSHOP=${STREAMSHOP:-$REPO/build/streamshop}
 TXNS=${BENCH_TXNS:-100000}
 TXN_MB=${BENCH_TXN_MB:-1024}
 ROW_BYTES=1000   # id (8 B) + payload (992 B of text)
 BIG_ROWS=$((TXN_MB * 1024 * 1024 / ROW_BYTES))
-export STREAMSHOP_STACK_DIR=${STREAMSHOP_STACK_DIR:-$REPO/.streamshop-bench}
-export STREAMSHOP_PG_PORT=${STREAMSHOP_PG_PORT:-32001} STREAMSHOP_CH_HTTP_PORT=${STREAMSHOP_CH_HTTP_PORT:-32002}
-export STREAMSHOP_CH_TCP_PORT=${STREAMSHOP_CH_TCP_PORT:-32003}
 
-bash "$REPO/scripts/stack.sh" up >/dev/null
-WORK=$STREAMSHOP_STACK_DIR/bench-memory
-rm -rf "$WORK" && mkdir -p "$WORK"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  bash "$REPO/scripts/stack.sh" down >/dev/null
-}
-trap cleanup EXIT
-source "$STREAMSHOP_STACK_DIR/env"
-pg() { psql "$STREAMSHOP_PG_URL" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
-ch() { curl -sS --fail-with-body "$STREAMSHOP_CLICKHOUSE_URL/" --data-binary "$1"; }
-now() { echo "$EPOCHREALTIME"; }
-confirmed() { pg -c "SELECT confirmed_flush_lsn >= '$1' FROM pg_replication_slots WHERE slot_name = '$2'"; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" memory
 hwm_mb() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 drop_all() {
   pg -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE 'bench_mem%'" >/dev/null

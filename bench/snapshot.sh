@@ -15,30 +15,12 @@
 #   BENCH_WORKERS  --snapshot-workers values (default "1 2")
 set -euo pipefail
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
-STREAMSHOP=${STREAMSHOP:-$REPO/build/streamshop}
 ROWS=${BENCH_ROWS:-5000000}
 RUNS=${BENCH_RUNS:-3}
 WORKERS=${BENCH_WORKERS:-1 2}
-export STREAMSHOP_STACK_DIR=${STREAMSHOP_STACK_DIR:-$REPO/.streamshop-bench}
-export STREAMSHOP_PG_PORT=${STREAMSHOP_PG_PORT:-32001} STREAMSHOP_CH_HTTP_PORT=${STREAMSHOP_CH_HTTP_PORT:-32002}
-export STREAMSHOP_CH_TCP_PORT=${STREAMSHOP_CH_TCP_PORT:-32003}
 
-bash "$REPO/scripts/stack.sh" up >/dev/null
-WORK=$STREAMSHOP_STACK_DIR/bench-snapshot
-rm -rf "$WORK" && mkdir -p "$WORK"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"/rows.*
-  bash "$REPO/scripts/stack.sh" down >/dev/null
-}
-trap cleanup EXIT
-source "$STREAMSHOP_STACK_DIR/env"
-pg() { psql "$STREAMSHOP_PG_URL" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
-ch() { curl -sS --fail-with-body "$STREAMSHOP_CLICKHOUSE_URL/" --data-binary "$1"; }
-now() { echo "$EPOCHREALTIME"; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" snapshot
+trap 'rm -rf "$WORK"/rows.*; bench_cleanup' EXIT
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
 rate() { echo "$ROWS / ($2 - $1)" | bc -l | xargs printf '%.0f\n'; }
 drop_slots() {
