@@ -14,24 +14,7 @@ echo "bench: building a backlog of $TXNS transactions ($((TXNS * 4)) change even
 pg -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE 'bench%'" >/dev/null
 pg -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS bench_events" -c "DROP PUBLICATION IF EXISTS bench"
 ch "DROP TABLE IF EXISTS analytics.raw_bench_events" >/dev/null 2>&1 || true
-pg <<'SQL'
-CREATE TABLE bench_events (id bigint PRIMARY KEY, account integer, amount numeric(12, 2), note text,
-                           created_at timestamptz DEFAULT now());
-CREATE PUBLICATION bench FOR TABLE bench_events;
-CREATE OR REPLACE PROCEDURE make_backlog(txns int) LANGUAGE plpgsql AS $$
-BEGIN
-  FOR i IN 1..txns LOOP
-    INSERT INTO bench_events (id, account, amount, note)
-      VALUES (2 * i, i % 1000, i * 0.01, 'order ' || i), (2 * i + 1, i % 997, i * 0.02, 'refund ' || i);
-    UPDATE bench_events SET amount = amount + 1 WHERE id = 2 * i;
-    DELETE FROM bench_events WHERE id = 2 * i + 1;
-    COMMIT;
-  END LOOP;
-END $$;
-SQL
-pg -c "SELECT pg_create_logical_replication_slot('bench_src', 'pgoutput')" >/dev/null
-pg -c "CALL make_backlog($TXNS)"
-TARGET=$(pg -c "SELECT pg_current_wal_lsn()")
+TARGET=$(make_backlog bench_events bench bench_src "$TXNS")
 EVENTS=$((TXNS * 4))
 echo "bench: backlog ready up to $TARGET ($(pg -c "SELECT pg_size_pretty(pg_wal_lsn_diff('$TARGET', confirmed_flush_lsn)) FROM pg_replication_slots WHERE slot_name = 'bench_src'") of WAL)"
 

@@ -26,3 +26,27 @@ ch() { curl -sS --fail-with-body "$STREAMSHOP_CLICKHOUSE_URL/" --data-binary "$1
 now() { echo "$EPOCHREALTIME"; }
 # confirmed LSN SLOT: "t" once the slot's confirmed_flush_lsn reached LSN.
 confirmed() { pg -c "SELECT confirmed_flush_lsn >= '$1' FROM pg_replication_slots WHERE slot_name = '$2'"; }
+
+# make_backlog TABLE PUBLICATION SLOT TXNS: a fresh TABLE in PUBLICATION, a pgoutput SLOT, then TXNS small transactions
+# of 4 change events each (2 inserts, 1 update, 1 delete) committed behind the slot. Prints the LSN after the backlog.
+make_backlog() {
+  local table=$1 publication=$2 slot=$3 txns=$4
+  pg <<SQL
+CREATE TABLE $table (id bigint PRIMARY KEY, account integer, amount numeric(12, 2), note text,
+                     created_at timestamptz DEFAULT now());
+CREATE PUBLICATION $publication FOR TABLE $table;
+CREATE OR REPLACE PROCEDURE ${table}_backlog(txns int) LANGUAGE plpgsql AS \$\$
+BEGIN
+  FOR i IN 1..txns LOOP
+    INSERT INTO $table (id, account, amount, note)
+      VALUES (2 * i, i % 1000, i * 0.01, 'order ' || i), (2 * i + 1, i % 997, i * 0.02, 'refund ' || i);
+    UPDATE $table SET amount = amount + 1 WHERE id = 2 * i;
+    DELETE FROM $table WHERE id = 2 * i + 1;
+    COMMIT;
+  END LOOP;
+END \$\$;
+SQL
+  pg -c "SELECT pg_create_logical_replication_slot('$slot', 'pgoutput')" >/dev/null
+  pg -c "CALL ${table}_backlog($txns)"
+  pg -c "SELECT pg_current_wal_lsn()"
+}

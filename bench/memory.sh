@@ -45,24 +45,7 @@ drop_all
 
 # (a) catch-up of a backlog of small transactions.
 echo "bench: (a) building a backlog of $TXNS transactions ($((TXNS * 4)) change events)"
-pg <<'SQL'
-CREATE TABLE bench_mem_events (id bigint PRIMARY KEY, account integer, amount numeric(12, 2), note text,
-                               created_at timestamptz DEFAULT now());
-CREATE PUBLICATION bench_mem_a FOR TABLE bench_mem_events;
-CREATE OR REPLACE PROCEDURE bench_mem_backlog(txns int) LANGUAGE plpgsql AS $$
-BEGIN
-  FOR i IN 1..txns LOOP
-    INSERT INTO bench_mem_events (id, account, amount, note)
-      VALUES (2 * i, i % 1000, i * 0.01, 'order ' || i), (2 * i + 1, i % 997, i * 0.02, 'refund ' || i);
-    UPDATE bench_mem_events SET amount = amount + 1 WHERE id = 2 * i;
-    DELETE FROM bench_mem_events WHERE id = 2 * i + 1;
-    COMMIT;
-  END LOOP;
-END $$;
-SQL
-pg -c "SELECT pg_create_logical_replication_slot('bench_mem_a', 'pgoutput')" >/dev/null
-pg -c "CALL bench_mem_backlog($TXNS)"
-TARGET=$(pg -c "SELECT pg_current_wal_lsn()")
+TARGET=$(make_backlog bench_mem_events bench_mem_a bench_mem_a "$TXNS")
 t0=$(now)
 start_replicate bench_mem_a bench_mem_a "$WORK/replicate-a.log"
 wait_confirmed "$TARGET" bench_mem_a "$WORK/replicate-a.log"
