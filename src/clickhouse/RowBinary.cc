@@ -7,6 +7,8 @@
 #include <cstring>
 #include <limits>
 
+#include "common/Parse.h"
+
 namespace streamshop::clickhouse {
 namespace {
 
@@ -20,18 +22,6 @@ void AppendLittleEndian(std::string& out, T v) {
 Status BadValue(const ColumnType& type, std::string_view text, std::string_view why) {
   return Status::Fatal(
       fmt::format("value '{}' does not fit ClickHouse type {}: {}", text.substr(0, 64), type.clickhouse_type, why));
-}
-
-template <typename Int>
-bool ParseInt(std::string_view s, Int& out) {
-  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
-template <typename Float>
-bool ParseFloat(std::string_view s, Float& out) {
-  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
 
 int HexDigit(char c) {
@@ -91,8 +81,8 @@ bool ParseDatePart(std::string_view& s, bool bc, int64_t& days) {
   if (dash == std::string_view::npos || s.size() < dash + 6 || s[dash + 3] != '-') return false;
   int64_t year = 0;
   unsigned month = 0, day = 0;
-  if (!ParseInt(s.substr(0, dash), year) || !ParseInt(s.substr(dash + 1, 2), month) ||
-      !ParseInt(s.substr(dash + 4, 2), day) || month < 1 || month > 12 || day < 1 || day > 31) {
+  if (!ParseWhole(s.substr(0, dash), year) || !ParseWhole(s.substr(dash + 1, 2), month) ||
+      !ParseWhole(s.substr(dash + 4, 2), day) || month < 1 || month > 12 || day < 1 || day > 31) {
     return false;
   }
   if (bc) year = 1 - year;
@@ -105,8 +95,8 @@ bool ParseDatePart(std::string_view& s, bool bc, int64_t& days) {
 // "HH:MM:SS[.ffffff]" → microseconds of the day. Consumes it from `s`.
 bool ParseTimePart(std::string_view& s, int64_t& micros) {
   int h = 0, m = 0, sec = 0;
-  if (s.size() < 8 || s[2] != ':' || s[5] != ':' || !ParseInt(s.substr(0, 2), h) || !ParseInt(s.substr(3, 2), m) ||
-      !ParseInt(s.substr(6, 2), sec) || h < 0 || h > 24 || m < 0 || m > 59 || sec < 0 || sec > 60) {
+  if (s.size() < 8 || s[2] != ':' || s[5] != ':' || !ParseWhole(s.substr(0, 2), h) || !ParseWhole(s.substr(3, 2), m) ||
+      !ParseWhole(s.substr(6, 2), sec) || h < 0 || h > 24 || m < 0 || m > 59 || sec < 0 || sec > 60) {
     return false;
   }
   s.remove_prefix(8);
@@ -137,7 +127,7 @@ bool ParseZonePart(std::string_view& s, int64_t& offset_seconds) {
       if (s[0] != ':') return false;
       s.remove_prefix(1);
     }
-    if (s.size() < 2 || !ParseInt(s.substr(0, 2), parts[i])) return false;
+    if (s.size() < 2 || !ParseWhole(s.substr(0, 2), parts[i])) return false;
     s.remove_prefix(2);
   }
   offset_seconds = sign * (parts[0] * 3600 + parts[1] * 60 + parts[2]);
@@ -223,7 +213,7 @@ Status AppendBytes(const ColumnType& type, std::string_view text, std::string& o
 template <typename Int>
 Status AppendInt(const ColumnType& type, std::string_view text, std::string& out) {
   Int v{};
-  if (!ParseInt(text, v)) return BadValue(type, text, "not an integer in range");
+  if (!ParseWhole(text, v)) return BadValue(type, text, "not an integer in range");
   AppendLittleEndian(out, v);
   return Status::Ok();
 }
@@ -231,7 +221,7 @@ Status AppendInt(const ColumnType& type, std::string_view text, std::string& out
 template <typename Float>
 Status AppendFloat(const ColumnType& type, std::string_view text, std::string& out) {
   Float v{};
-  if (!ParseFloat(text, v)) return BadValue(type, text, "not a number");
+  if (!ParseWhole(text, v)) return BadValue(type, text, "not a number");
   AppendLittleEndian(out, v);
   return Status::Ok();
 }

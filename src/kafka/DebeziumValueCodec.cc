@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "common/Parse.h"
 #include "kafka/JsonWriter.h"
 
 namespace streamshop::kafka {
@@ -641,14 +642,14 @@ Status AppendValueJson(const FieldType& type, std::string_view text, std::string
     case FieldKind::kInt32:
     case FieldKind::kInt64: {
       int64_t v = 0;
-      const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+      const bool parsed = ParseWhole(text, v);
       const int64_t lo = type.kind == FieldKind::kInt16   ? std::numeric_limits<int16_t>::min()
                          : type.kind == FieldKind::kInt32 ? std::numeric_limits<int32_t>::min()
                                                           : std::numeric_limits<int64_t>::min();
       const int64_t hi = type.kind == FieldKind::kInt16   ? std::numeric_limits<int16_t>::max()
                          : type.kind == FieldKind::kInt32 ? std::numeric_limits<int32_t>::max()
                                                           : std::numeric_limits<int64_t>::max();
-      if (r.ec != std::errc() || r.ptr != text.data() + text.size() || v < lo || v > hi) {
+      if (!parsed || v < lo || v > hi) {
         return Bad(text, "an integer in range");
       }
       AppendInt(out, v);
@@ -656,15 +657,13 @@ Status AppendValueJson(const FieldType& type, std::string_view text, std::string
     }
     case FieldKind::kFloat32: {
       float v = 0;
-      const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
-      if (r.ec != std::errc() || r.ptr != text.data() + text.size()) return Bad(text, "a real");
+      if (!ParseWhole(text, v)) return Bad(text, "a real");
       AppendJavaFloat(out, v);
       return Status::Ok();
     }
     case FieldKind::kFloat64: {
       double v = 0;
-      const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
-      if (r.ec != std::errc() || r.ptr != text.data() + text.size()) return Bad(text, "a double precision");
+      if (!ParseWhole(text, v)) return Bad(text, "a double precision");
       AppendJavaDouble(out, v);
       return Status::Ok();
     }
