@@ -14,7 +14,7 @@ PACKAGES=(
   g++ cmake ninja-build make pkg-config clang-format
   # libraries
   libpq-dev libcurl4-openssl-dev libsimdjson-dev libfmt-dev libcli11-dev
-  libtomlplusplus-dev libxxhash-dev libgtest-dev googletest libbenchmark-dev
+  libtomlplusplus-dev libxxhash-dev libgtest-dev googletest libbenchmark-dev librdkafka-dev
   # servers and clients run by scripts/stack.sh
   postgresql postgresql-contrib clickhouse-server clickhouse-client
   # tools the scripts use

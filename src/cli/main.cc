@@ -10,7 +10,10 @@
 #include <thread>
 
 #include "common/Log.h"
+#include "kafka/KafkaConfig.h"
+#include "pipeline/Capture.h"
 #include "pipeline/Replicator.h"
+#include "pipeline/Sink.h"
 #include "pipeline/Verifier.h"
 #include "workload/Generator.h"
 
@@ -68,6 +71,36 @@ void AddClickHouseOption(CLI::App* cmd, std::string& url) {
   cmd->add_option("--clickhouse", url, "ClickHouse HTTP URL, e.g. http://127.0.0.1:8123")
       ->envname("STREAMSHOP_CLICKHOUSE_URL")
       ->required();
+}
+
+void AddKafkaOptions(CLI::App* cmd, std::string& brokers, std::vector<std::string>& props) {
+  cmd->add_option("--kafka", brokers, "Kafka bootstrap servers, e.g. 127.0.0.1:9092 (any Kafka-API broker)")
+      ->envname("STREAMSHOP_KAFKA_BROKERS")
+      ->required();
+  cmd->add_option("--kafka-prop", props,
+                  "librdkafka property key=value, repeatable, applied over our defaults (e.g. "
+                  "security.protocol=SASL_SSL, sasl.mechanism=PLAIN); secrets are better set in the TOML file");
+}
+
+Result<kafka::KafkaProps> ParseKafkaProps(const std::vector<std::string>& texts) {
+  kafka::KafkaProps props;
+  for (const auto& t : texts) {
+    SS_ASSIGN_OR_RETURN(auto kv, kafka::ParseKafkaProp(t));
+    props.push_back(std::move(kv));
+  }
+  return props;
+}
+
+bool ProgressWanted(const std::string& progress) {
+  return progress == "on" || (progress == "auto" && isatty(STDERR_FILENO));
+}
+
+CLI::Option* AddProgressOption(CLI::App* cmd, std::string& progress) {
+  return cmd->add_option("--progress", progress, "Progress line on stderr: auto (on a terminal), on, off")
+      ->envname("STREAMSHOP_PROGRESS")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+      ->capture_default_str();
 }
 
 }  // namespace
@@ -156,11 +189,97 @@ int main(int argc, char** argv) try {
       ->envname("STREAMSHOP_MAX_LAG_SECONDS")
       ->capture_default_str();
   std::string progress = "auto";
-  replicate->add_option("--progress", progress, "Progress line on stderr: auto (on a terminal), on, off")
-      ->envname("STREAMSHOP_PROGRESS")
-      ->check(CLI::IsMember({"auto", "on", "off"}))
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+  AddProgressOption(replicate, progress);
+
+  // capture
+  pipeline::CaptureOptions cap;
+  std::vector<std::string> kafka_props;
+  auto* capture = app.add_subcommand(
+      "capture",
+      "Stream PostgreSQL changes into Kafka topics <prefix>.<schema>.<table> as Debezium change events (initial "
+      "snapshot as op r, then live); the slot advances only past what Kafka acknowledged");
+  AddPgOption(capture, cap.pg_url);
+  AddKafkaOptions(capture, cap.brokers, kafka_props);
+  capture->add_option("--topic-prefix", cap.topic_prefix, "Topic prefix (Debezium's topic.prefix)")
+      ->envname("STREAMSHOP_TOPIC_PREFIX")
       ->capture_default_str();
+  capture->add_option("--publication", cap.publication, "Publication to capture (created if missing)")
+      ->envname("STREAMSHOP_PUBLICATION")
+      ->capture_default_str();
+  capture->add_option("--slot", cap.slot, "Logical replication slot (created if missing)")
+      ->envname("STREAMSHOP_CAPTURE_SLOT")
+      ->capture_default_str();
+  capture->add_option("--tables", cap.tables, "Tables for a new publication (default: all of schema public)")
+      ->envname("STREAMSHOP_TABLES")
+      ->delimiter(',');
+  capture->add_option("--partitions", cap.partitions, "Partitions of the topics capture creates")
+      ->check(CLI::Range(1, 10000))
+      ->envname("STREAMSHOP_TOPIC_PARTITIONS")
+      ->capture_default_str();
+  capture->add_option("--replication-factor", cap.replication_factor, "Replication factor of the topics it creates")
+      ->check(CLI::Range(1, 100))
+      ->envname("STREAMSHOP_TOPIC_REPLICATION_FACTOR")
+      ->capture_default_str();
+  std::string tombstones = "on", schemas = "on", cap_snapshot = "initial", cap_progress = "auto";
+  capture->add_option("--tombstones", tombstones, "on: a tombstone (null value) follows each delete (log compaction)")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->envname("STREAMSHOP_TOMBSTONES")
+      ->capture_default_str();
+  capture
+      ->add_option("--schemas", schemas,
+                   "on: {\"schema\":…,\"payload\":…} like JsonConverter schemas.enable=true; off: the payload alone")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->envname("STREAMSHOP_SCHEMAS")
+      ->capture_default_str();
+  capture
+      ->add_option("--snapshot", cap_snapshot,
+                   "initial: send the existing rows of tables not snapshotted yet as op r; never: only changes")
+      ->check(CLI::IsMember({"initial", "never"}))
+      ->envname("STREAMSHOP_SNAPSHOT")
+      ->capture_default_str();
+  int cap_heartbeat_s = static_cast<int>(cap.heartbeat_interval.count());
+  capture->add_option("--heartbeat-interval", cap_heartbeat_s, "Seconds between slot heartbeats; 0 = off")
+      ->capture_default_str()
+      ->envname("STREAMSHOP_HEARTBEAT_INTERVAL");
+  AddProgressOption(capture, cap_progress);
+
+  // sink
+  pipeline::SinkOptions snk;
+  std::vector<std::string> sink_kafka_props;
+  auto* sink = app.add_subcommand(
+      "sink",
+      "Consume Debezium change events (from capture or real Debezium, with or without schemas) into ClickHouse "
+      "analytics.raw_*; offsets are committed only after ClickHouse stored the rows");
+  AddKafkaOptions(sink, snk.brokers, sink_kafka_props);
+  AddClickHouseOption(sink, snk.clickhouse_url);
+  sink->add_option("--topics", snk.topics_regex, "Topics to consume: a regular expression (librdkafka, ^-anchored)")
+      ->envname("STREAMSHOP_SINK_TOPICS")
+      ->capture_default_str();
+  sink->add_option("--group", snk.group, "Consumer group: sinks with the same group split the partitions")
+      ->envname("STREAMSHOP_SINK_GROUP")
+      ->capture_default_str();
+  sink->add_option("--dead-letter-topic", snk.dead_letter_topic,
+                   "Where records that cannot be parsed or mapped go, with the reason in headers")
+      ->envname("STREAMSHOP_DEAD_LETTER_TOPIC")
+      ->capture_default_str();
+  sink->add_option("--database", snk.database, "ClickHouse database")
+      ->envname("STREAMSHOP_CLICKHOUSE_DATABASE")
+      ->capture_default_str();
+  sink->add_option("--batch-rows", snk.batch_rows, "Flush after this many rows")
+      ->capture_default_str()
+      ->envname("STREAMSHOP_BATCH_ROWS");
+  sink->add_option("--batch-bytes", snk.batch_bytes, "Flush after this many encoded bytes")
+      ->capture_default_str()
+      ->envname("STREAMSHOP_BATCH_BYTES");
+  int sink_flush_ms = static_cast<int>(snk.flush_interval.count());
+  sink->add_option("--flush-ms", sink_flush_ms, "Flush pending rows (and commit offsets) at least this often (ms)")
+      ->capture_default_str()
+      ->envname("STREAMSHOP_FLUSH_MS");
+  sink->add_option("--max-message-bytes", snk.max_message_bytes, "Larger records go to the dead-letter topic")
+      ->capture_default_str()
+      ->envname("STREAMSHOP_MAX_MESSAGE_BYTES");
+  std::string sink_progress = "auto";
+  AddProgressOption(sink, sink_progress);
 
   // verify
   pipeline::VerifyOptions ver;
@@ -234,9 +353,28 @@ int main(int argc, char** argv) try {
     rep.flush_interval = std::chrono::milliseconds(flush_ms);
     rep.snapshot = snapshot == "initial";
     rep.heartbeat_interval = std::chrono::seconds(heartbeat_s);
-    rep.progress = progress == "on" || (progress == "auto" && isatty(STDERR_FILENO));
+    rep.progress = ProgressWanted(progress);
     pipeline::Replicator replicator(rep);
     return Report(replicator.Run(g_stop));
+  }
+  if (capture->parsed()) {
+    auto props = ParseKafkaProps(kafka_props);
+    if (!props.ok()) return Report(props.status());
+    cap.kafka_props = *props;
+    cap.tombstones = tombstones == "on";
+    cap.schemas = schemas == "on";
+    cap.snapshot = cap_snapshot == "initial";
+    cap.heartbeat_interval = std::chrono::seconds(cap_heartbeat_s);
+    cap.progress = ProgressWanted(cap_progress);
+    return Report(pipeline::Capture(cap).Run(g_stop));
+  }
+  if (sink->parsed()) {
+    auto props = ParseKafkaProps(sink_kafka_props);
+    if (!props.ok()) return Report(props.status());
+    snk.kafka_props = *props;
+    snk.flush_interval = std::chrono::milliseconds(sink_flush_ms);
+    snk.progress = ProgressWanted(sink_progress);
+    return Report(pipeline::Sink(snk).Run(g_stop));
   }
   if (generate->parsed()) {
     using Progress = workload::GeneratorOptions::Progress;

@@ -134,6 +134,15 @@ Result<FieldSpec> SpecFromSchema(element schema, std::string_view path) {
         return Fail(fmt::format("schema of {}: invalid Decimal scale '{}'", path, scale_text.substr(0, 32)));
       }
       t.scale = scale;
+      std::string_view precision_text;
+      int precision = 0;
+      if (params.at_key("connect.decimal.precision").get_string().get(precision_text) == simdjson::SUCCESS) {
+        const auto p = std::from_chars(precision_text.data(), precision_text.data() + precision_text.size(), precision);
+        if (p.ec == std::errc() && p.ptr == precision_text.data() + precision_text.size() && precision > 0 &&
+            precision <= 1000) {
+          t.precision = precision;
+        }
+      }
     } else if (name.empty()) {
       t.kind = FieldKind::kBytes;
     } else {
@@ -441,7 +450,8 @@ Result<ParsedRow> DecodeRow(element v, const RowSchema& rs, std::string_view whi
     if (!seen.insert(kv.key).second) return Fail(fmt::format("field {}: appears twice", path));
     SS_ASSIGN_OR_RETURN(FieldSpec spec, SpecFor(rs, kv.key, path));
     SS_ASSIGN_OR_RETURN(Decoded d, DecodeValue(spec, kv.value, path, 0));
-    row.push_back(ParsedColumn{std::string(kv.key), std::move(d.text), d.unchanged});
+    row.push_back(ParsedColumn{std::string(kv.key), std::move(d.text), d.unchanged,
+                               rs.from_message ? std::optional<FieldType>(spec.type) : std::nullopt});
   }
   return row;
 }

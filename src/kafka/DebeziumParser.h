@@ -31,6 +31,7 @@ struct ParsedColumn {
   std::string name;
   std::optional<std::string> text;  // PostgreSQL text; nullopt = SQL NULL
   bool unchanged_toast = false;     // Debezium's unavailable-value placeholder: the old value still holds
+  std::optional<FieldType> type;    // the field's type when the message declared its schema
 };
 using ParsedRow = std::vector<ParsedColumn>;  // in message field order
 

@@ -185,6 +185,73 @@ DebeziumTable TableFromRelation(const pg::RelationMessage& rel) {
   return t;
 }
 
+DebeziumTable DebeziumTableFromCatalog(const pg::TableInfo& table, const std::vector<pg::ColumnDetails>& details) {
+  DebeziumTable t{table.schema, table.name, {}};
+  for (const pg::ColumnInfo& c : table.columns) {
+    DebeziumColumn col{c.name, c.type_oid, c.typmod, c.key_position, c.key_position > 0, std::nullopt, std::nullopt};
+    for (const pg::ColumnDetails& d : details) {
+      if (d.name != c.name) continue;
+      col.not_null |= d.not_null;
+      col.default_expression = d.default_expression;
+      col.comment = d.comment;
+    }
+    t.columns.push_back(std::move(col));
+  }
+  return t;
+}
+
+Result<std::pair<uint32_t, int32_t>> PgTypeForField(const FieldType& type) {
+  using R = std::pair<uint32_t, int32_t>;
+  switch (type.kind) {
+    case FieldKind::kBoolean:
+      return R{pgoid::kBool, -1};
+    case FieldKind::kInt16:
+      return R{pgoid::kInt2, -1};
+    case FieldKind::kInt32:
+      return R{pgoid::kInt4, -1};
+    case FieldKind::kInt64:
+      return R{pgoid::kInt8, -1};
+    case FieldKind::kFloat32:
+      return R{pgoid::kFloat4, -1};
+    case FieldKind::kFloat64:
+      return R{pgoid::kFloat8, -1};
+    case FieldKind::kDecimal:
+      if (type.precision <= 0 || type.scale < 0 || type.scale > type.precision) return R{pgoid::kNumeric, -1};
+      return R{pgoid::kNumeric, ((type.precision << 16) | type.scale) + 4};
+    case FieldKind::kVariableDecimal:
+      return R{pgoid::kNumeric, -1};
+    case FieldKind::kString:
+      return R{pgoid::kText, -1};
+    case FieldKind::kJson:
+      return R{pgoid::kJsonb, -1};
+    case FieldKind::kUuid:
+      return R{pgoid::kUuid, -1};
+    case FieldKind::kXml:
+      return R{pgoid::kXml, -1};
+    case FieldKind::kBytes:
+      return R{pgoid::kBytea, -1};
+    case FieldKind::kDate:
+      return R{pgoid::kDate, -1};
+    case FieldKind::kTimeMillis:
+      return R{pgoid::kTime, 3};
+    case FieldKind::kTimeMicros:
+    case FieldKind::kTimeNanos:
+      return R{pgoid::kTime, -1};
+    case FieldKind::kTimestampMillis:
+      return R{pgoid::kTimestamp, 3};
+    case FieldKind::kTimestampMicros:
+    case FieldKind::kTimestampNanos:
+      return R{pgoid::kTimestamp, -1};
+    case FieldKind::kZonedTimestamp:
+      return R{pgoid::kTimestamptz, -1};
+    case FieldKind::kZonedTime:
+      return R{pgoid::kTimetz, -1};
+    case FieldKind::kUnsupported:
+      break;
+  }
+  return Status::Fatal(fmt::format("Connect type {} has no PostgreSQL equivalent", type.logical_name));
+}
+
 FieldType FieldTypeForColumn(uint32_t oid, int32_t typmod) {
   FieldType t;
   switch (oid) {

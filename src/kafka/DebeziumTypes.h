@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/Status.h"
+#include "pg/Catalog.h"
 #include "pg/PgoutputDecoder.h"
 
 namespace streamshop::kafka {
@@ -53,6 +55,10 @@ struct DebeziumTable {
 // every column nullable and without default. Prefer building DebeziumTable from the catalog.
 DebeziumTable TableFromRelation(const pg::RelationMessage& rel);
 
+// The table as Debezium describes it, from the catalog: columns and key of `table`, nullability, defaults and
+// comments matched by column name from `details` (a key column is always NOT NULL).
+DebeziumTable DebeziumTableFromCatalog(const pg::TableInfo& table, const std::vector<pg::ColumnDetails>& details);
+
 enum class FieldKind : uint8_t {
   kBoolean,          // boolean
   kInt16,            // int16
@@ -88,6 +94,11 @@ struct FieldType {
 };
 
 FieldType FieldTypeForColumn(uint32_t type_oid, int32_t typmod);
+
+// The PostgreSQL type (OID, typmod) whose Debezium field type is `type`, for a sink that knows a table only from
+// its events: FieldTypeForColumn of the result gives `type` back. Types Debezium sends as plain strings come back
+// as text. Fatal for kUnsupported.
+Result<std::pair<uint32_t, int32_t>> PgTypeForField(const FieldType& type);
 
 // Appends the Connect schema JSON of a field: {"type":…,"optional":…[,"name":…,"version":1][,"doc":…]
 // [,"parameters":{…}][,"default":<default_json>],"field":"<name>"}, member order as JsonConverter writes it.

@@ -113,6 +113,24 @@ Result<TableInfo> LoadTable(PgConnection& conn, uint32_t oid) {
   return table;
 }
 
+Result<std::vector<ColumnDetails>> LoadColumnDetails(PgConnection& conn, uint32_t oid) {
+  SS_ASSIGN_OR_RETURN(PgResultPtr res,
+                      conn.Exec("SELECT a.attname, a.attnotnull, pg_get_expr(d.adbin, d.adrelid), "
+                                "col_description(a.attrelid, a.attnum) FROM pg_attribute a "
+                                "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+                                "WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped "
+                                "AND a.attgenerated = '' ORDER BY a.attnum",
+                                {std::to_string(oid)}));
+  std::vector<ColumnDetails> details;
+  for (int r = 0; r < PQntuples(res.get()); ++r) {
+    ColumnDetails d{PQgetvalue(res.get(), r, 0), std::string_view(PQgetvalue(res.get(), r, 1)) == "t", {}, {}};
+    if (!PQgetisnull(res.get(), r, 2)) d.default_expression = PQgetvalue(res.get(), r, 2);
+    if (!PQgetisnull(res.get(), r, 3)) d.comment = PQgetvalue(res.get(), r, 3);
+    details.push_back(std::move(d));
+  }
+  return details;
+}
+
 Result<std::vector<uint32_t>> PublishedTableOids(PgConnection& conn, const std::string& publication) {
   SS_ASSIGN_OR_RETURN(PgResultPtr res,
                       conn.Exec("SELECT c.oid FROM pg_publication_tables p "

@@ -31,6 +31,14 @@ struct TableInfo {
   std::string QuotedName() const { return PgConnection::QuoteIdent(schema) + "." + PgConnection::QuoteIdent(name); }
 };
 
+// What Debezium's schemas also say of a column (LoadColumnDetails).
+struct ColumnDetails {
+  std::string name;
+  bool not_null = false;
+  std::optional<std::string> default_expression;  // pg_get_expr of the default
+  std::optional<std::string> comment;
+};
+
 struct SlotState {
   std::optional<int> active_pid;  // set while a walsender streams from it
   std::optional<Lsn> confirmed_flush;
@@ -52,6 +60,9 @@ Result<std::vector<uint32_t>> PublishedTableOids(PgConnection& conn, const std::
 
 // One table by OID (after a Relation message announced a new or changed table).
 Result<TableInfo> LoadTable(PgConnection& conn, uint32_t oid);
+
+// Nullability, default expression and comment of the table's columns (same columns and order as LoadTable).
+Result<std::vector<ColumnDetails>> LoadColumnDetails(PgConnection& conn, uint32_t oid);
 
 // Whether existing rows got a value for this (newly added) column: it has a default, stored or computed.
 // A column that no longer exists counts as having one (the caller then copies the table again, to be safe).

@@ -4,13 +4,13 @@
 
 #include <algorithm>
 #include <set>
-#include <thread>
 
 #include "clickhouse/MessageWriter.h"
 #include "clickhouse/SnapshotState.h"
 #include "clickhouse/TargetSchema.h"
 #include "common/Log.h"
 #include "pg/PgReplicationStream.h"
+#include "pipeline/SlotSource.h"
 #include "pipeline/Snapshotter.h"
 
 namespace streamshop::pipeline {
@@ -18,31 +18,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using namespace clickhouse;  // NOLINT: the ClickHouse side's writers and DDL helpers
-
-// Microseconds between the Unix epoch and the PostgreSQL epoch (2000-01-01).
-constexpr int64_t kPgEpochOffsetUs = 946'684'800'000'000;
-
-bool SameColumns(const pg::TableInfo& table, const pg::RelationMessage& rel) {
-  if (table.columns.size() != rel.columns.size()) return false;
-  for (size_t i = 0; i < rel.columns.size(); ++i) {
-    const auto& a = table.columns[i];
-    const auto& b = rel.columns[i];
-    if (a.name != b.name || a.type_oid != b.type_oid || a.typmod != b.typmod) return false;
-  }
-  return true;
-}
-
-pg::PgTimestamp PgNow() {
-  const auto now = std::chrono::system_clock::now().time_since_epoch();
-  return std::chrono::duration_cast<std::chrono::microseconds>(now).count() - kPgEpochOffsetUs;
-}
-
-std::string HumanBytes(uint64_t b) {
-  if (b < 1024) return fmt::format("{} B", b);
-  if (b < (1u << 20)) return fmt::format("{:.1f} kB", b / 1024.0);
-  if (b < (1u << 30)) return fmt::format("{:.1f} MB", b / 1048576.0);
-  return fmt::format("{:.1f} GB", b / 1073741824.0);
-}
 
 }  // namespace
 
@@ -190,11 +165,9 @@ struct Replicator::Session {
     }
     if (options.heartbeat_interval.count() > 0 && now - last_heartbeat >= options.heartbeat_interval) {
       last_heartbeat = now;
-      // A non-transactional logical message gives an idle publication something to decode and confirm, so the
-      // slot keeps advancing (and WAL is released) while only other databases or tables write.
-      auto r = catalog->Exec("SELECT pg_logical_emit_message(false, 'streamshop.heartbeat', now()::text)");
-      if (!r.ok()) {
-        LogWarn("heartbeat failed, heartbeats disabled for this session: {}", r.status().message());
+      Status hb = EmitHeartbeat(*catalog);
+      if (!hb.ok()) {
+        LogWarn("heartbeat failed, heartbeats disabled for this session: {}", hb.message());
         last_heartbeat = Clock::time_point::max() - options.heartbeat_interval;
       }
     }
@@ -229,7 +202,6 @@ struct Replicator::Session {
   Status Stream(pg::PgReplicationStream& repl);
   Status HandleChange(const pg::PgoutputMessage& msg, Lsn lsn);
   Status HandleRelation(const pg::RelationMessage& rel);
-  Result<pg::TableInfo> TableFromRelation(const pg::RelationMessage& rel);
   Status HandleTruncate(const pg::TruncateMessage& t);
   Status TupleToValues(const TableWriter& w, const pg::Tuple& tuple, const pg::Tuple* old_full);
 };
@@ -238,34 +210,18 @@ Replicator::Replicator(ReplicatorOptions options) : options_(std::move(options))
 Replicator::~Replicator() = default;
 
 Status Replicator::Run(const std::atomic<bool>& stop) {
-  auto backoff = std::chrono::milliseconds(500);
-  while (!stop) {
-    bool streamed = false;
-    Status st = RunSession(stop, streamed);
-    if (st.ok() || stop) return st;
-    if (st.fatal()) return st;
-    if (streamed) backoff = std::chrono::milliseconds(500);
-    LogWarn("{} — retrying in {:.1f}s (nothing is acknowledged that ClickHouse has not stored)", st.message(),
-            backoff.count() / 1000.0);
-    for (auto slept = std::chrono::milliseconds(0); slept < backoff && !stop; slept += std::chrono::milliseconds(50)) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(30'000));
-  }
-  return Status::Ok();
+  return RunSessions(stop, "nothing is acknowledged that ClickHouse has not stored",
+                     [&](bool& streamed) { return RunSession(stop, streamed); });
 }
 
 Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
   Session s(options_, stop);
-  SS_ASSIGN_OR_RETURN(pg::PgConnection catalog, pg::PgConnection::Connect(options_.pg_url));
-  s.catalog = std::make_unique<pg::PgConnection>(std::move(catalog));
-  SS_RETURN_IF_ERROR(pg::CheckSource(*s.catalog));
-  SS_RETURN_IF_ERROR(pg::EnsurePublication(*s.catalog, options_.publication, options_.tables));
-  SS_ASSIGN_OR_RETURN(std::vector<pg::TableInfo> tables, pg::LoadPublishedTables(*s.catalog, options_.publication));
-  if (tables.empty()) {
-    return Status::Fatal(fmt::format("publication '{}' has no tables: add some (ALTER PUBLICATION {} ADD TABLE …)",
-                                     options_.publication, options_.publication));
-  }
+  SS_ASSIGN_OR_RETURN(SlotSource source,
+                      OpenSlotSource({options_.pg_url, options_.publication, options_.slot, options_.tables}));
+  s.catalog = std::move(source.catalog);
+  const std::optional<pg::SlotState>& slot = source.slot;
+  const pg::SystemIdentity& identity = source.identity;
+  pg::PgReplicationStream& repl = *source.repl;
 
   s.ch = MakeClickHouseClient(options_.clickhouse_url);
   SS_ASSIGN_OR_RETURN(s.dialect, DetectDialect(*s.ch));
@@ -273,25 +229,11 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
   s.messages = std::make_unique<MessageWriter>(options_.database);
   SS_RETURN_IF_ERROR(s.messages->EnsureTable(*s.ch));
 
-  SS_ASSIGN_OR_RETURN(pg::PgReplicationStream repl, pg::PgReplicationStream::Connect(options_.pg_url));
-  SS_ASSIGN_OR_RETURN(pg::SystemIdentity identity, repl.IdentifySystem());
-
-  SS_ASSIGN_OR_RETURN(std::optional<pg::SlotState> slot, pg::GetSlot(*s.catalog, options_.slot));
-  if (slot && slot->active_pid) {
-    return Status::Retryable(fmt::format(
-        "replication slot '{}' is in use by PostgreSQL backend pid {} (another streamshop process?): stop it, or "
-        "give this one its own --slot",
-        options_.slot, *slot->active_pid));
-  }
-  if (slot && slot->database != identity.dbname) {
-    return Status::Fatal(fmt::format("replication slot '{}' belongs to database '{}', not '{}': use another --slot",
-                                     options_.slot, slot->database, identity.dbname));
-  }
   s.snapshot_state = {options_.database, fmt::format("{}/{}/{}", identity.system_id, identity.dbname, options_.slot)};
   SS_RETURN_IF_ERROR(EnsureSnapshotStateTable(*s.ch, s.snapshot_state));
   SS_ASSIGN_OR_RETURN(std::set<std::string> existing, ExistingTables(*s.ch, options_.database));
   std::vector<pg::TableInfo> replicated;  // without tables stopped by an incompatible schema
-  for (const auto& t : tables) {
+  for (const auto& t : source.tables) {
     SS_ASSIGN_OR_RETURN(bool ok, s.PrepareTable(t.oid, t.QualifiedName(), t));
     if (!ok) continue;
     // A raw table that is missing (e.g. dropped by the user to resynchronise it) is copied again.
@@ -411,7 +353,7 @@ Status Replicator::Session::HandleChange(const pg::PgoutputMessage& msg, Lsn lsn
             return w.AppendRow(values, lsn.value, false);
           }
         } else if constexpr (std::is_same_v<T, pg::LogicalMessage>) {
-          if (m.prefix != "streamshop.heartbeat") messages->Append(m);
+          if (m.prefix != kHeartbeatPrefix) messages->Append(m);
         }
         return Status::Ok();  // Origin and Type: nothing to store
       },
@@ -457,7 +399,7 @@ Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
       known ? it->second->source().columns : std::vector<pg::ColumnInfo>{};
   LogInfo("relation {}.{} ({} columns) announced; ensuring its ClickHouse table", rel.nspname, rel.relname,
           rel.columns.size());
-  auto table = TableFromRelation(rel);
+  auto table = TableFromRelation(*catalog, rel);
   SS_ASSIGN_OR_RETURN(bool replicated, PrepareTable(rel.relid, rel.nspname + "." + rel.relname, table));
   if (!replicated) return Status::Ok();
   if (!known) return CopyNewTable(*table);
@@ -475,22 +417,6 @@ Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
     return SnapshotTables({*table});
   }
   return Status::Ok();
-}
-
-Result<pg::TableInfo> Replicator::Session::TableFromRelation(const pg::RelationMessage& rel) {
-  // Columns as the stream has them at this point; the primary key's order from the catalog.
-  SS_ASSIGN_OR_RETURN(pg::TableInfo catalog_table, pg::LoadTable(*catalog, rel.relid));
-  pg::TableInfo table{rel.relid, rel.nspname, rel.relname, {}};
-  for (const auto& c : rel.columns) {
-    pg::ColumnInfo column{c.name, c.type_oid, c.typmod, 0, {}};
-    for (const auto& cc : catalog_table.columns) {
-      if (cc.name != c.name) continue;
-      column.key_position = cc.key_position;
-      if (cc.type_oid == c.type_oid) column.composite_fields = cc.composite_fields;
-    }
-    table.columns.push_back(std::move(column));
-  }
-  return table;
 }
 
 Status Replicator::Session::HandleTruncate(const pg::TruncateMessage& t) {

@@ -82,3 +82,31 @@ stop_replicate() {
 }
 
 verify() { "$STREAMSHOP" verify --wait "${1:-60}" >"$LOG_DIR/verify.out" 2>&1 || { cat "$LOG_DIR/verify.out"; fail "verify failed"; }; }
+
+# Starts `streamshop capture` in the background with extra args; sets CAPTURE_PID. Log: capture.log.
+start_capture() {
+  "$STREAMSHOP" capture --progress off "$@" >>"$LOG_DIR/capture.log" 2>&1 &
+  CAPTURE_PID=$!
+  BG_PIDS+=("$CAPTURE_PID")
+}
+# start_sink NAME ARGS…: `streamshop sink` in the background, logging to sink-NAME.log; sets SINK_PID.
+start_sink() {
+  local name=$1
+  shift
+  "$STREAMSHOP" sink --progress off "$@" >>"$LOG_DIR/sink-$name.log" 2>&1 &
+  SINK_PID=$!
+  BG_PIDS+=("$SINK_PID")
+}
+# stop_clean PID WHAT: SIGTERM, and the process must exit 0.
+stop_clean() {
+  kill -TERM "$1"
+  local rc=0
+  wait "$1" || rc=$?
+  ((rc == 0)) || fail "$2 exited with $rc after SIGTERM (expected a clean 0)"
+}
+# Waits until capture streams (its Nth session when N is given).
+wait_capture_streaming() {
+  local n=${1:-1}
+  capture_sessions() { (($(grep -c "streaming changes" "$LOG_DIR/capture.log" || true) >= n)); }
+  wait_until 120 "capture did not reach streaming (session $n)" capture_sessions
+}

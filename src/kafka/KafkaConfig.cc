@@ -1,0 +1,45 @@
+#include "kafka/KafkaConfig.h"
+
+#include <fmt/format.h>
+
+#include "common/Log.h"
+
+namespace streamshop::kafka {
+namespace {
+
+void LogFromRdKafka(const rd_kafka_t* /*rk*/, int level, const char* facility, const char* message) {
+  // syslog levels: 0-3 error, 4 warning, 5-6 notice/info, 7 debug
+  const LogLevel ours = level <= 3 ? LogLevel::kError : level == 4 ? LogLevel::kWarn : LogLevel::kDebug;
+  LogLine(ours, fmt::format("kafka {}: {}", facility, message));
+}
+
+Status Set(rd_kafka_conf_t* conf, const std::string& key, const std::string& value) {
+  char err[512];
+  if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+    return Status::Fatal(fmt::format("Kafka property '{}': {}", key, err));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::pair<std::string, std::string>> ParseKafkaProp(std::string_view text) {
+  const size_t eq = text.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    // Only the part before any '=' is shown: the value may be a secret.
+    return Status::Fatal(fmt::format("--kafka-prop '{}': expected key=value (e.g. security.protocol=SASL_SSL)",
+                                     text.substr(0, std::min<size_t>(eq, 60))));
+  }
+  return std::make_pair(std::string(text.substr(0, eq)), std::string(text.substr(eq + 1)));
+}
+
+Result<RdKafkaConf> MakeRdKafkaConf(const std::string& brokers, const KafkaProps& defaults, const KafkaProps& user) {
+  RdKafkaConf conf(rd_kafka_conf_new());
+  SS_RETURN_IF_ERROR(Set(conf.get(), "bootstrap.servers", brokers));
+  for (const auto& [k, v] : defaults) SS_RETURN_IF_ERROR(Set(conf.get(), k, v));
+  for (const auto& [k, v] : user) SS_RETURN_IF_ERROR(Set(conf.get(), k, v));
+  rd_kafka_conf_set_log_cb(conf.get(), LogFromRdKafka);
+  return conf;
+}
+
+}  // namespace streamshop::kafka

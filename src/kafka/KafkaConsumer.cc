@@ -1,0 +1,188 @@
+#include "kafka/KafkaConsumer.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+#include "common/Log.h"
+
+namespace streamshop::kafka {
+namespace {
+
+const KafkaProps kConsumerDefaults = {
+    {"enable.auto.commit", "false"},  // the sink commits what ClickHouse stored
+    {"enable.auto.offset.store", "false"},
+    {"auto.offset.reset", "earliest"},  // a new group reads topics from their beginning
+    {"enable.partition.eof", "false"},
+    {"fetch.max.bytes", "67108864"},
+    {"queued.max.messages.kbytes", "65536"},  // bounds prefetched data per partition
+};
+
+struct MessageDeleter {
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+};
+
+std::vector<TopicPartition> ToVector(const rd_kafka_topic_partition_list_t* list) {
+  std::vector<TopicPartition> out;
+  for (int i = 0; list && i < list->cnt; ++i) out.push_back({list->elems[i].topic, list->elems[i].partition});
+  return out;
+}
+
+class RdKafkaConsumer final : public Consumer {
+ public:
+  explicit RdKafkaConsumer(ConsumerOptions options) : options_(std::move(options)) {}
+  ~RdKafkaConsumer() override {
+    options_.on_revoke = nullptr;
+    Close();
+  }
+
+  Status Init() {
+    KafkaProps defaults = kConsumerDefaults;
+    defaults.emplace_back("group.id", options_.group);
+    SS_ASSIGN_OR_RETURN(RdKafkaConf conf, MakeRdKafkaConf(options_.brokers, defaults, options_.props));
+    rd_kafka_conf_set_opaque(conf.get(), this);
+    rd_kafka_conf_set_rebalance_cb(conf.get(), &RdKafkaConsumer::OnRebalance);
+    char err[512];
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err);
+    if (!rk) return Status::Fatal(fmt::format("cannot create the Kafka consumer: {}", err));
+    conf.release();
+    rk_.reset(rk);
+    rd_kafka_poll_set_consumer(rk);
+    RdKafkaPartitions topics(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(topics.get(), options_.topics_regex.c_str(), RD_KAFKA_PARTITION_UA);
+    const rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, topics.get());
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Status::Fatal(fmt::format("cannot subscribe to '{}': {}", options_.topics_regex, rd_kafka_err2str(e)));
+    }
+    return Status::Ok();
+  }
+
+  Result<std::optional<ConsumedRecord>> Poll(std::chrono::milliseconds timeout) override {
+    current_.reset();
+    char reason[512];
+    if (rd_kafka_fatal_error(rk_.get(), reason, sizeof reason) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Status::Retryable(fmt::format("Kafka consumer failed: {}", reason));
+    }
+    current_.reset(rd_kafka_consumer_poll(rk_.get(), static_cast<int>(timeout.count())));
+    if (!current_) return std::optional<ConsumedRecord>();
+    const rd_kafka_message_t* m = current_.get();
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      // Broker outages and missing topics are retried by librdkafka itself; report and go on.
+      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) LogWarn("Kafka consumer: {}", rd_kafka_message_errstr(m));
+      return std::optional<ConsumedRecord>();
+    }
+    ConsumedRecord r;
+    r.topic = rd_kafka_topic_name(m->rkt);
+    r.partition = m->partition;
+    r.offset = m->offset;
+    if (m->key) r.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
+    if (m->payload) r.value = std::string_view(static_cast<const char*>(m->payload), m->len);
+    return std::optional<ConsumedRecord>(r);
+  }
+
+  Status Commit(const std::vector<PartitionOffset>& offsets) override {
+    if (offsets.empty()) return Status::Ok();
+    RdKafkaPartitions list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+    for (const auto& o : offsets) {
+      rd_kafka_topic_partition_list_add(list.get(), o.tp.topic.c_str(), o.tp.partition)->offset = o.next_offset;
+    }
+    rd_kafka_resp_err_t e = rd_kafka_commit(rk_.get(), list.get(), /*async=*/0);
+    for (int i = 0; e == RD_KAFKA_RESP_ERR_NO_ERROR && i < list->cnt; ++i) e = list->elems[i].err;
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Status::Retryable(fmt::format("Kafka offset commit failed: {}", rd_kafka_err2str(e)));
+    }
+    return Status::Ok();
+  }
+
+  std::vector<TopicPartition> Assignment() const override { return assignment_; }
+
+  void Close() override {
+    if (!rk_ || closed_) return;
+    closed_ = true;
+    current_.reset();
+    rd_kafka_consumer_close(rk_.get());
+  }
+
+ private:
+  static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                          void* opaque) {
+    auto* self = static_cast<RdKafkaConsumer*>(opaque);
+    const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      for (const auto& tp : ToVector(parts)) self->assignment_.push_back(tp);
+      LogInfo("Kafka: assigned {} partition(s), {} in all", parts->cnt, self->assignment_.size());
+      if (cooperative) {
+        rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, parts);
+        if (e) rd_kafka_error_destroy(e);
+      } else {
+        rd_kafka_assign(rk, parts);
+      }
+      return;
+    }
+    const std::vector<TopicPartition> revoked = ToVector(parts);
+    if (self->options_.on_revoke) self->options_.on_revoke(revoked);
+    std::erase_if(self->assignment_, [&](const TopicPartition& tp) {
+      return std::find(revoked.begin(), revoked.end(), tp) != revoked.end();
+    });
+    LogInfo("Kafka: {} partition(s) revoked, {} left", revoked.size(), self->assignment_.size());
+    if (cooperative) {
+      rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, parts);
+      if (e) rd_kafka_error_destroy(e);
+    } else {
+      rd_kafka_assign(rk, nullptr);
+    }
+  }
+
+  ConsumerOptions options_;
+  RdKafkaHandle rk_;
+  std::unique_ptr<rd_kafka_message_t, MessageDeleter> current_;
+  std::vector<TopicPartition> assignment_;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+Result<std::vector<std::pair<std::string, std::string>>> ReadWholeTopic(const std::string& brokers,
+                                                                        const KafkaProps& props,
+                                                                        const std::string& topic) {
+  KafkaProps defaults = kConsumerDefaults;
+  defaults.emplace_back("group.id", "streamshop-state-reader");  // required by librdkafka; nothing is committed
+  SS_ASSIGN_OR_RETURN(RdKafkaConf conf, MakeRdKafkaConf(brokers, defaults, props));
+  char err[512];
+  RdKafkaHandle rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err));
+  if (!rk) return Status::Fatal(fmt::format("cannot create a Kafka consumer: {}", err));
+  conf.release();
+  std::vector<std::pair<std::string, std::string>> records;
+  int64_t low = 0, high = 0;
+  const rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), 0, &low, &high, 15000);
+  if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION) return records;
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Retryable(fmt::format("cannot read topic {}: {}", topic, rd_kafka_err2str(e)));
+  }
+  if (high <= low) return records;
+  RdKafkaPartitions list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), 0)->offset = low;
+  rd_kafka_assign(rk.get(), list.get());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  int64_t next = low;
+  while (next < high) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Status::Retryable(fmt::format("reading topic {} took over 30 s (at offset {} of {})", topic, next, high));
+    }
+    std::unique_ptr<rd_kafka_message_t, MessageDeleter> m(rd_kafka_consumer_poll(rk.get(), 500));
+    if (!m || m->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    records.emplace_back(std::string(static_cast<const char*>(m->key), m->key_len),
+                         std::string(static_cast<const char*>(m->payload), m->len));
+    next = m->offset + 1;
+  }
+  rd_kafka_consumer_close(rk.get());
+  return records;
+}
+
+Result<std::unique_ptr<Consumer>> MakeKafkaConsumer(ConsumerOptions options) {
+  auto consumer = std::make_unique<RdKafkaConsumer>(std::move(options));
+  SS_RETURN_IF_ERROR(consumer->Init());
+  return std::unique_ptr<Consumer>(std::move(consumer));
+}
+
+}  // namespace streamshop::kafka

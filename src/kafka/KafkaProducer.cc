@@ -1,0 +1,193 @@
+#include "kafka/KafkaProducer.h"
+
+#include <fmt/format.h>
+
+#include <deque>
+#include <thread>
+
+namespace streamshop::kafka {
+namespace {
+
+const KafkaProps kProducerDefaults = {
+    {"enable.idempotence", "true"},  // implies acks=all and no reordering or duplicates on retries
+    {"acks", "all"},
+    {"compression.type", "lz4"},
+    {"linger.ms", "5"},
+    {"message.max.bytes", "16777216"},
+    {"queue.buffering.max.kbytes", "65536"},  // bounds memory: Produce() waits when 64 MB are queued
+    {"message.timeout.ms", "120000"},         // a record not stored within 2 min fails (the caller restarts)
+};
+
+bool FatalTopicError(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR:
+    case RD_KAFKA_RESP_ERR_INVALID_PARTITIONS:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
+    case RD_KAFKA_RESP_ERR_INVALID_CONFIG:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+      return true;
+    default:
+      return false;
+  }
+}
+
+class RdKafkaProducer final : public Producer {
+ public:
+  Status Init(const ProducerOptions& options) {
+    SS_ASSIGN_OR_RETURN(RdKafkaConf conf, MakeRdKafkaConf(options.brokers, kProducerDefaults, options.props));
+    rd_kafka_conf_set_opaque(conf.get(), this);
+    rd_kafka_conf_set_dr_msg_cb(conf.get(), &RdKafkaProducer::OnDelivery);
+    char err[512];
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err);
+    if (!rk) return Status::Fatal(fmt::format("cannot create the Kafka producer: {}", err));
+    conf.release();  // owned by rk now
+    rk_.reset(rk);
+    return Status::Ok();
+  }
+
+  Status Produce(const KafkaRecord& r) override {
+    rd_kafka_headers_t* headers = nullptr;
+    if (!r.headers.empty()) {
+      headers = rd_kafka_headers_new(r.headers.size());
+      for (const auto& [name, value] : r.headers) {
+        rd_kafka_header_add(headers, name.data(), name.size(), value.data(), value.size());
+      }
+    }
+    const uint64_t seq = produced_;
+    // (locals: the librdkafka macros cast their arguments without parentheses)
+    const void* key = r.key ? r.key->data() : nullptr;
+    const size_t key_size = r.key ? r.key->size() : 0;
+    void* value = r.value ? const_cast<char*>(r.value->data()) : nullptr;
+    const size_t value_size = r.value ? r.value->size() : 0;
+    void* opaque = reinterpret_cast<void*>(static_cast<uintptr_t>(seq));
+    while (true) {
+      const rd_kafka_resp_err_t err =
+          rd_kafka_producev(rk_.get(), RD_KAFKA_V_TOPIC(r.topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_KEY(key, key_size), RD_KAFKA_V_VALUE(value, value_size),
+                            RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;  // the headers belong to the message now
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        if (headers) rd_kafka_headers_destroy(headers);
+        const std::string what = fmt::format("cannot produce to {}: {}", r.topic, rd_kafka_err2str(err));
+        return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC
+                   ? Status::Fatal(what)
+                   : Status::Retryable(what);
+      }
+      rd_kafka_poll(rk_.get(), 100);  // the queue is full: let deliveries drain it
+      SS_RETURN_IF_ERROR(TakeError());
+    }
+    ++produced_;
+    delivered_.push_back(false);
+    return Status::Ok();
+  }
+
+  Status Poll() override {
+    rd_kafka_poll(rk_.get(), 0);
+    return TakeError();
+  }
+
+  Status Flush(std::chrono::milliseconds timeout) override {
+    const rd_kafka_resp_err_t err = rd_kafka_flush(rk_.get(), static_cast<int>(timeout.count()));
+    SS_RETURN_IF_ERROR(TakeError());
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Status::Retryable(fmt::format("Kafka: {} record(s) still undelivered after {} ms: {}",
+                                           rd_kafka_outq_len(rk_.get()), timeout.count(), rd_kafka_err2str(err)));
+    }
+    return Status::Ok();
+  }
+
+  uint64_t produced() const override { return produced_; }
+  uint64_t DeliveredPrefix() const override { return base_; }
+
+  Status EnsureTopics(const std::vector<std::string>& topics, int partitions, int replication_factor) override {
+    if (topics.empty()) return Status::Ok();
+    char err[512];
+    std::vector<rd_kafka_NewTopic_t*> new_topics;
+    for (const auto& t : topics) {
+      rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(t.c_str(), partitions, replication_factor, err, sizeof err);
+      if (!nt) {
+        rd_kafka_NewTopic_destroy_array(new_topics.data(), new_topics.size());
+        return Status::Fatal(fmt::format("topic {}: {}", t, err));
+      }
+      new_topics.push_back(nt);
+    }
+    rd_kafka_queue_t* queue = rd_kafka_queue_new(rk_.get());
+    rd_kafka_AdminOptions_t* admin = rd_kafka_AdminOptions_new(rk_.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_AdminOptions_set_operation_timeout(admin, 15000, err, sizeof err);
+    rd_kafka_CreateTopics(rk_.get(), new_topics.data(), new_topics.size(), admin, queue);
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, 30000);
+    Status st = Status::Ok();
+    if (!ev) {
+      st = Status::Retryable("Kafka did not answer CreateTopics within 30 s");
+    } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      st = Status::Retryable(fmt::format("Kafka CreateTopics: {}", rd_kafka_event_error_string(ev)));
+    } else {
+      size_t n = 0;
+      const rd_kafka_topic_result_t** results =
+          rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+      for (size_t i = 0; i < n && st.ok(); ++i) {
+        const rd_kafka_resp_err_t e = rd_kafka_topic_result_error(results[i]);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) continue;
+        const std::string what =
+            fmt::format("cannot create topic {} ({} partitions, replication factor {}): {}",
+                        rd_kafka_topic_result_name(results[i]), partitions, replication_factor,
+                        rd_kafka_topic_result_error_string(results[i]) ? rd_kafka_topic_result_error_string(results[i])
+                                                                       : rd_kafka_err2str(e));
+        st = FatalTopicError(e) ? Status::Fatal(what + " (check --partitions/--replication-factor and ACLs)")
+                                : Status::Retryable(what);
+      }
+    }
+    if (ev) rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(admin);
+    rd_kafka_queue_destroy(queue);
+    rd_kafka_NewTopic_destroy_array(new_topics.data(), new_topics.size());
+    return st;
+  }
+
+ private:
+  static void OnDelivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* m, void* opaque) {
+    auto* self = static_cast<RdKafkaProducer*>(opaque);
+    const uint64_t seq = reinterpret_cast<uintptr_t>(m->_private);
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (self->first_error_.empty()) {
+        self->first_error_ = fmt::format("Kafka delivery to {} [{}] failed: {}", rd_kafka_topic_name(m->rkt),
+                                         m->partition, rd_kafka_err2str(m->err));
+      }
+      return;  // the prefix stays below this record
+    }
+    if (seq < self->base_ || seq - self->base_ >= self->delivered_.size()) return;  // not ours (cannot happen)
+    self->delivered_[seq - self->base_] = true;
+    while (!self->delivered_.empty() && self->delivered_.front()) {
+      self->delivered_.pop_front();
+      ++self->base_;
+    }
+  }
+
+  Status TakeError() {
+    char reason[512];
+    const rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(rk_.get(), reason, sizeof reason);
+    if (fatal != RD_KAFKA_RESP_ERR_NO_ERROR && first_error_.empty()) {
+      first_error_ = fmt::format("Kafka producer failed: {}", reason);
+    }
+    if (first_error_.empty()) return Status::Ok();
+    return Status::Retryable(first_error_);
+  }
+
+  RdKafkaHandle rk_;
+  uint64_t produced_ = 0;
+  uint64_t base_ = 0;           // sequence of delivered_.front()
+  std::deque<bool> delivered_;  // reports received, for sequences base_, base_ + 1, …
+  std::string first_error_;     // sticky: the records after a failed one are not known to be stored
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Producer>> MakeKafkaProducer(const ProducerOptions& options) {
+  auto producer = std::make_unique<RdKafkaProducer>();
+  SS_RETURN_IF_ERROR(producer->Init(options));
+  return std::unique_ptr<Producer>(std::move(producer));
+}
+
+}  // namespace streamshop::kafka

@@ -1,0 +1,45 @@
+// Producing records to a Kafka-API broker, behind a narrow interface so pipelines can be tested with a double.
+//
+// Delivery tracking: every Produce() gets the next sequence number (0, 1, 2, …). DeliveredPrefix() is the
+// number of leading records whose delivery reports all succeeded: every record with a smaller sequence is stored
+// by the broker (acks=all). A failed delivery is reported once by Poll()/Flush() as a Retryable Status; the
+// prefix never moves past it, so the caller restarts from its own durable position and nothing is lost.
+// Not thread-safe: delivery reports are served on the thread that calls Poll(), Produce() or Flush().
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/Status.h"
+#include "kafka/DebeziumEncoder.h"
+#include "kafka/KafkaConfig.h"
+
+namespace streamshop::kafka {
+
+class Producer {
+ public:
+  virtual ~Producer() = default;
+  // Queues a record (key/value nullopt = Kafka null). Waits, serving reports, while the local queue is full.
+  virtual Status Produce(const KafkaRecord& record) = 0;
+  // Serves delivery reports without waiting; the first failed delivery since the last call is returned.
+  virtual Status Poll() = 0;
+  // Waits until every queued record has its report (or `timeout`: Retryable).
+  virtual Status Flush(std::chrono::milliseconds timeout) = 0;
+  virtual uint64_t produced() const = 0;
+  virtual uint64_t DeliveredPrefix() const = 0;
+  // Creates the topics that do not exist yet (an existing topic is left as it is).
+  virtual Status EnsureTopics(const std::vector<std::string>& topics, int partitions, int replication_factor) = 0;
+};
+
+struct ProducerOptions {
+  std::string brokers;
+  KafkaProps props;  // --kafka-prop, applied over our defaults (idempotence, acks=all, lz4, linger 5 ms)
+};
+
+// The librdkafka producer. Fatal for a rejected property.
+Result<std::unique_ptr<Producer>> MakeKafkaProducer(const ProducerOptions& options);
+
+}  // namespace streamshop::kafka

@@ -1,0 +1,371 @@
+#include "pipeline/Capture.h"
+
+#include <fmt/format.h>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "common/Log.h"
+#include "kafka/DebeziumEncoder.h"
+#include "kafka/KafkaConsumer.h"
+#include "kafka/KafkaProducer.h"
+#include "pg/CopyTextParser.h"
+#include "pipeline/SlotSource.h"
+
+namespace streamshop::pipeline {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::string_view kSnapshotDone = "done";
+constexpr std::string_view kSnapshotReset = "reset";
+
+int64_t NowNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A pgoutput tuple as a Debezium row image (views into the tuple).
+kafka::RowImage ImageOf(const pg::Tuple& tuple) {
+  kafka::RowImage image;
+  image.values.reserve(tuple.size());
+  bool any_unchanged = false;
+  for (const pg::TupleValue& v : tuple) {
+    image.values.push_back(v.kind == pg::TupleValue::Kind::kText ? std::optional<std::string_view>(v.data)
+                                                                 : std::nullopt);
+    any_unchanged |= v.kind == pg::TupleValue::Kind::kUnchangedToast;
+  }
+  if (any_unchanged) {
+    for (const pg::TupleValue& v : tuple)
+      image.unchanged_toast.push_back(v.kind == pg::TupleValue::Kind::kUnchangedToast);
+  }
+  return image;
+}
+
+}  // namespace
+
+struct Capture::Session {
+  Session(const CaptureOptions& o, const std::atomic<bool>& s)
+      : options(o),
+        stop(s),
+        encoder({o.topic_prefix, "", "streamshop", o.schemas, o.tombstones, std::nullopt}),
+        state_topic(o.topic_prefix + "._streamshop_capture_state") {}
+  const CaptureOptions& options;
+  const std::atomic<bool>& stop;
+  kafka::DebeziumEncoder encoder;
+  std::string state_topic;
+  std::string state_key_prefix;  // "<system id>/<database>/<slot>/"
+  std::unique_ptr<kafka::Producer> producer;
+  SlotSource source;
+  std::map<uint32_t, pg::TableInfo> tables;                                  // by OID, as last announced
+  std::map<uint32_t, std::shared_ptr<const kafka::PreparedTable>> prepared;  // by OID
+  std::set<std::string> topics;                                              // ensured to exist
+  std::vector<kafka::KafkaRecord> records;                                   // reused per change
+
+  // Acknowledgement: transactions whose records end at producer sequence `end_seq`.
+  struct PendingCommit {
+    uint64_t end_seq;
+    Lsn end_lsn;
+  };
+  std::deque<PendingCommit> commits;
+  bool in_transaction = false;
+  kafka::DebeziumSource tx_source;  // the current transaction's source block (lsn set per change)
+  Lsn last_commit_lsn;
+  Lsn acked;
+  Lsn sent;  // last LSN sent in a status update
+  Lsn server_wal_end;
+  Clock::time_point last_status = Clock::now();
+  Clock::time_point last_ack = Clock::now();
+  Clock::time_point last_heartbeat = Clock::now();
+  Clock::time_point last_publication_check = Clock::now();
+
+  uint64_t events = 0, events_at_last_progress = 0, encode_failures = 0;
+  Clock::time_point last_progress = Clock::now();
+
+  Status Open();
+  Status Stream();
+  Status HandleMessage(const pg::PgoutputMessage& msg, Lsn lsn);
+  Status Emit(uint32_t relid, const kafka::DebeziumChange& change);
+  Status Produce(const kafka::KafkaRecord& r) {
+    if (!topics.count(r.topic)) {
+      SS_RETURN_IF_ERROR(producer->EnsureTopics({r.topic}, options.partitions, options.replication_factor));
+      topics.insert(r.topic);
+    }
+    return producer->Produce(r);
+  }
+  Status Prepare(const pg::TableInfo& table);
+  Status SnapshotTable(const pg::TableInfo& table, Lsn position);
+  Status WriteState(const pg::TableInfo& table, std::string_view value) {
+    return Produce({state_topic, state_key_prefix + table.QualifiedName(), std::string(value), {}});
+  }
+  Status AdoptNewTables();
+
+  // Moves `acked` past every transaction whose records are all delivered.
+  void AdvanceAck() {
+    const uint64_t delivered = producer->DeliveredPrefix();
+    while (!commits.empty() && commits.front().end_seq <= delivered) {
+      acked = std::max(acked, commits.front().end_lsn);
+      commits.pop_front();
+    }
+  }
+  Status SendStatus() {
+    last_status = Clock::now();
+    sent = acked;
+    return source.repl->Send(pg::EncodeStandbyStatus(acked, acked, acked, PgNow(), false));
+  }
+  void MaybePrintProgress() {
+    if (!options.progress) return;
+    const double secs = std::chrono::duration<double>(Clock::now() - last_progress).count();
+    if (secs < 1.0) return;
+    fmt::print(stderr, "\r\33[Kcapture | {:.0f} ev/s | {} events | {} records in flight | lag {}{}",
+               (events - events_at_last_progress) / secs, events, producer->produced() - producer->DeliveredPrefix(),
+               HumanBytes(server_wal_end > acked && acked.value ? server_wal_end.value - acked.value : 0),
+               encode_failures ? fmt::format(" | {} dead-lettered", encode_failures) : "");
+    fflush(stderr);
+    events_at_last_progress = events;
+    last_progress = Clock::now();
+  }
+};
+
+Capture::Capture(CaptureOptions options) : options_(std::move(options)) {}
+Capture::~Capture() = default;
+
+Status Capture::Run(const std::atomic<bool>& stop) {
+  return RunSessions(stop, "nothing is acknowledged that Kafka has not stored", [&](bool& streamed) -> Status {
+    Session s(options_, stop);
+    SS_RETURN_IF_ERROR(s.Open());
+    if (stop) return Status::Ok();
+    SS_RETURN_IF_ERROR(s.source.repl->Start(options_.slot, options_.publication));
+    streamed = true;
+    return s.Stream();
+  });
+}
+
+Status Capture::Session::Open() {
+  SS_ASSIGN_OR_RETURN(producer, kafka::MakeKafkaProducer({options.brokers, options.kafka_props}));
+  SS_ASSIGN_OR_RETURN(source, OpenSlotSource({options.pg_url, options.publication, options.slot, options.tables}));
+  encoder = kafka::DebeziumEncoder(
+      {options.topic_prefix, source.identity.dbname, "streamshop", options.schemas, options.tombstones, std::nullopt});
+  state_key_prefix = fmt::format("{}/{}/{}/", source.identity.system_id, source.identity.dbname, options.slot);
+  SS_RETURN_IF_ERROR(producer->EnsureTopics({state_topic}, 1, options.replication_factor));
+  topics.insert(state_topic);
+  for (const auto& t : source.tables) SS_RETURN_IF_ERROR(Prepare(t));
+
+  std::map<std::string, std::string> state;
+  SS_ASSIGN_OR_RETURN(auto state_records, kafka::ReadWholeTopic(options.brokers, options.kafka_props, state_topic));
+  for (auto& [k, v] : state_records) state[k] = v;
+
+  Lsn position;
+  if (!source.slot) {
+    // Forget snapshots made for an earlier slot of this name before the new slot exists: a crash in between then
+    // still leads to a full snapshot.
+    for (const auto& t : source.tables) SS_RETURN_IF_ERROR(WriteState(t, kSnapshotReset));
+    SS_RETURN_IF_ERROR(producer->Flush(std::chrono::seconds(60)));
+    state.clear();
+    SS_ASSIGN_OR_RETURN(position, source.repl->CreateSlot(options.slot));
+    LogInfo("created slot '{}' at {}", options.slot, position.ToString());
+  } else {
+    position = source.slot->confirmed_flush.value_or(Lsn{});
+    LogInfo("resuming slot '{}' from confirmed LSN {}", options.slot, position.ToString());
+  }
+  if (!options.snapshot) return Status::Ok();
+  for (const auto& t : source.tables) {
+    if (stop) return Status::Ok();
+    if (state[state_key_prefix + t.QualifiedName()] == kSnapshotDone) continue;
+    SS_RETURN_IF_ERROR(SnapshotTable(t, position));
+  }
+  return Status::Ok();
+}
+
+Status Capture::Session::Prepare(const pg::TableInfo& table) {
+  SS_ASSIGN_OR_RETURN(std::vector<pg::ColumnDetails> details, pg::LoadColumnDetails(*source.catalog, table.oid));
+  SS_ASSIGN_OR_RETURN(std::shared_ptr<const kafka::PreparedTable> p,
+                      encoder.Prepare(kafka::DebeziumTableFromCatalog(table, details)));
+  if (!topics.count(p->topic())) {
+    SS_RETURN_IF_ERROR(producer->EnsureTopics({p->topic()}, options.partitions, options.replication_factor));
+    topics.insert(p->topic());
+  }
+  tables[table.oid] = table;
+  prepared[table.oid] = std::move(p);
+  return Status::Ok();
+}
+
+Status Capture::Session::SnapshotTable(const pg::TableInfo& table, Lsn position) {
+  LogInfo("snapshot of {} to {}", table.QualifiedName(), prepared[table.oid]->topic());
+  const auto started = Clock::now();
+  pg::CopyTextParser parser;
+  kafka::DebeziumChange change;
+  change.op = kafka::DebeziumOp::kRead;
+  change.source.snapshot = "true";
+  change.source.lsn = position.value;
+  change.source.ts_us = NowNanos() / 1000;
+  change.after.emplace();
+  uint64_t rows = 0;
+  SS_RETURN_IF_ERROR(source.catalog->CopyOut(pg::CopySql(table), [&](std::string_view line) -> Status {
+    SS_ASSIGN_OR_RETURN(auto fields, parser.Parse(line));
+    change.after->values.assign(fields->begin(), fields->end());
+    change.ts_ns = NowNanos();
+    ++rows;
+    if (stop) return Status::Retryable("stopped during the snapshot");
+    return Emit(table.oid, change);
+  }));
+  SS_RETURN_IF_ERROR(producer->Flush(std::chrono::minutes(5)));
+  SS_RETURN_IF_ERROR(WriteState(table, kSnapshotDone));
+  SS_RETURN_IF_ERROR(producer->Flush(std::chrono::seconds(60)));
+  LogInfo("snapshot of {}: {} rows in {:.1f}s", table.QualifiedName(), rows,
+          std::chrono::duration<double>(Clock::now() - started).count());
+  return Status::Ok();
+}
+
+// Encodes a change of table `relid` and produces its records. A change the encoder rejects (a value Debezium's
+// format cannot carry) goes to `<prefix>.dead_letter` with the reason, and capture goes on.
+Status Capture::Session::Emit(uint32_t relid, const kafka::DebeziumChange& change) {
+  const kafka::PreparedTable& table = *prepared.at(relid);
+  records.clear();
+  Status st = encoder.Encode(table, change, records);
+  if (!st.ok()) {
+    ++encode_failures;
+    LogError("{} (op {}, lsn {}): {} — sent to {}.dead_letter", table.table().name, static_cast<char>(change.op),
+             change.source.lsn.value_or(0), st.message(), options.topic_prefix);
+    return Produce({options.topic_prefix + ".dead_letter",
+                    std::nullopt,
+                    std::nullopt,
+                    {{"reason", st.message()},
+                     {"table", table.table().schema + "." + table.table().name},
+                     {"op", std::string(1, static_cast<char>(change.op))},
+                     {"lsn", Lsn{change.source.lsn.value_or(0)}.ToString()}}});
+  }
+  ++events;
+  for (const auto& r : records) SS_RETURN_IF_ERROR(producer->Produce(r));
+  return Status::Ok();
+}
+
+Status Capture::Session::AdoptNewTables() {
+  SS_ASSIGN_OR_RETURN(std::vector<uint32_t> oids, pg::PublishedTableOids(*source.catalog, options.publication));
+  for (uint32_t oid : oids) {
+    if (prepared.count(oid)) continue;
+    SS_ASSIGN_OR_RETURN(pg::TableInfo table, pg::LoadTable(*source.catalog, oid));
+    LogInfo("{} joined the publication", table.QualifiedName());
+    SS_RETURN_IF_ERROR(Prepare(table));
+    if (options.snapshot) SS_RETURN_IF_ERROR(SnapshotTable(table, acked));
+  }
+  return Status::Ok();
+}
+
+Status Capture::Session::Stream() {
+  LogInfo("streaming changes of publication '{}' from slot '{}' to Kafka topics {}.<schema>.<table>",
+          options.publication, options.slot, options.topic_prefix);
+  size_t since_poll = 0;
+  while (true) {
+    if (stop) {
+      SS_RETURN_IF_ERROR(producer->Flush(std::chrono::seconds(30)));
+      AdvanceAck();
+      SS_RETURN_IF_ERROR(SendStatus());
+      if (options.progress) fmt::print(stderr, "\n");
+      LogInfo("stopped cleanly; slot '{}' confirmed up to {}", options.slot, acked.ToString());
+      return Status::Ok();
+    }
+    SS_ASSIGN_OR_RETURN(std::optional<std::string_view> data, source.repl->Read(std::chrono::milliseconds(100)));
+    if (data) {
+      SS_ASSIGN_OR_RETURN(pg::CopyDataMessage frame, pg::DecodeCopyData(*data));
+      if (auto* ka = std::get_if<pg::Keepalive>(&frame)) {
+        server_wal_end = std::max(server_wal_end, ka->wal_end);
+        // Idle and everything delivered: the slot may advance to wal_end.
+        if (!in_transaction && commits.empty() && producer->DeliveredPrefix() == producer->produced()) {
+          acked = std::max(acked, ka->wal_end);
+        }
+        if (ka->reply_requested) SS_RETURN_IF_ERROR(SendStatus());
+      } else {
+        const auto& xlog = std::get<pg::XLogData>(frame);
+        server_wal_end = std::max(server_wal_end, xlog.wal_end);
+        SS_ASSIGN_OR_RETURN(pg::PgoutputMessage msg, pg::DecodePgoutput(xlog.payload));
+        SS_RETURN_IF_ERROR(HandleMessage(msg, xlog.wal_start));
+      }
+    }
+    if (!data || ++since_poll >= 256) {
+      since_poll = 0;
+      SS_RETURN_IF_ERROR(producer->Poll());
+      AdvanceAck();
+      const auto now = Clock::now();
+      if ((acked > sent && now - last_status >= options.ack_interval) || now - last_status >= options.status_interval) {
+        SS_RETURN_IF_ERROR(SendStatus());
+      }
+      if (now - last_publication_check >= std::chrono::seconds(10)) {
+        last_publication_check = now;
+        SS_RETURN_IF_ERROR(AdoptNewTables());
+      }
+      if (options.heartbeat_interval.count() > 0 && now - last_heartbeat >= options.heartbeat_interval) {
+        last_heartbeat = now;
+        Status hb = EmitHeartbeat(*source.catalog);
+        if (!hb.ok()) LogWarn("heartbeat failed: {}", hb.message());
+      }
+      MaybePrintProgress();
+    }
+  }
+}
+
+Status Capture::Session::HandleMessage(const pg::PgoutputMessage& msg, Lsn lsn) {
+  return std::visit(
+      [&](const auto& m) -> Status {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, pg::BeginMessage>) {
+          in_transaction = true;
+          tx_source = {};
+          tx_source.ts_us = UnixMicrosFromPg(m.commit_time);
+          tx_source.tx_id = static_cast<int64_t>(m.xid.value);
+          if (last_commit_lsn.value) tx_source.last_commit_lsn = last_commit_lsn.value;
+        } else if constexpr (std::is_same_v<T, pg::CommitMessage>) {
+          in_transaction = false;
+          last_commit_lsn = m.commit_lsn;
+          commits.push_back({producer->produced(), m.end_lsn});
+        } else if constexpr (std::is_same_v<T, pg::RelationMessage>) {
+          auto it = tables.find(m.relid);
+          if (it != tables.end() && SameColumns(it->second, m)) return Status::Ok();
+          SS_ASSIGN_OR_RETURN(pg::TableInfo table, TableFromRelation(*source.catalog, m));
+          const bool known = it != tables.end();
+          SS_RETURN_IF_ERROR(Prepare(table));
+          if (!known && options.snapshot) return SnapshotTable(table, lsn);
+        } else if constexpr (std::is_same_v<T, pg::InsertMessage> || std::is_same_v<T, pg::UpdateMessage> ||
+                             std::is_same_v<T, pg::DeleteMessage>) {
+          if (!prepared.count(m.relid))
+            return Status::Fatal(fmt::format("change for unknown relation OID {}", m.relid));
+          kafka::DebeziumChange change;
+          change.source = tx_source;
+          change.source.lsn = lsn.value;
+          change.ts_ns = NowNanos();
+          if constexpr (std::is_same_v<T, pg::InsertMessage>) {
+            change.op = kafka::DebeziumOp::kCreate;
+            change.after = ImageOf(m.new_tuple);
+          } else if constexpr (std::is_same_v<T, pg::UpdateMessage>) {
+            change.op = kafka::DebeziumOp::kUpdate;
+            change.after = ImageOf(m.new_tuple);
+            if (m.old_kind != 0) change.before = ImageOf(m.old_tuple);
+          } else {
+            change.op = kafka::DebeziumOp::kDelete;
+            change.before = ImageOf(m.old_tuple);
+          }
+          return Emit(m.relid, change);
+        } else if constexpr (std::is_same_v<T, pg::TruncateMessage>) {
+          for (uint32_t relid : m.relids) {
+            if (!prepared.count(relid)) continue;
+            kafka::DebeziumChange change;
+            change.op = kafka::DebeziumOp::kTruncate;
+            change.source = tx_source;
+            change.source.lsn = lsn.value;
+            change.ts_ns = NowNanos();
+            SS_RETURN_IF_ERROR(Emit(relid, change));
+          }
+        } else if constexpr (std::is_same_v<T, pg::LogicalMessage>) {
+          if (m.prefix == kHeartbeatPrefix) return Status::Ok();
+          kafka::DebeziumSource s = m.transactional ? tx_source : kafka::DebeziumSource{};
+          s.lsn = m.lsn.value;
+          if (!m.transactional) s.ts_us = NowNanos() / 1000;
+          return Produce(encoder.EncodeLogicalMessage(m.prefix, m.content, s, NowNanos()));
+        }
+        return Status::Ok();  // Origin and Type: nothing to send
+      },
+      msg);
+}
+
+}  // namespace streamshop::pipeline

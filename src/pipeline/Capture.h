@@ -1,0 +1,58 @@
+// `streamshop capture`: PostgreSQL logical replication (pgoutput) → Kafka topics in Debezium's format, the source
+// half of the Kafka topology (replaces Debezium on Kafka Connect).
+//
+// Same slot and stream handling as `replicate`: each change becomes Debezium records (kafka/DebeziumEncoder) on
+// `<prefix>.<schema>.<table>`, produced with librdkafka's idempotent producer (acks=all). The slot's confirmed LSN
+// moves only to the end of a transaction all of whose records — and all records before them — have successful
+// delivery reports. Any failed delivery ends the session; the next one resumes from the slot, so a record may be
+// produced twice (same key, same source.lsn: the sink's versions make that harmless) but never lost.
+//
+// Initial snapshot: tables are read with COPY after the slot exists and produced as op `r` events (the sink stores
+// them with version 0, so any streamed change wins — see Snapshotter.h for why that is correct). Which tables are
+// done is recorded in the state topic `<prefix>._streamshop_capture_state` (key = system id/database/slot/table),
+// so a restart copies only tables whose snapshot did not finish. Not thread-safe; Run() blocks.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "common/Status.h"
+#include "kafka/KafkaConfig.h"
+
+namespace streamshop::pipeline {
+
+struct CaptureOptions {
+  std::string pg_url;
+  std::string brokers;
+  kafka::KafkaProps kafka_props;  // passed to librdkafka over our defaults (TLS, SASL, tuning)
+  std::string topic_prefix = "streamshop";
+  std::string publication = "streamshop";
+  std::string slot = "streamshop_capture";
+  std::vector<std::string> tables;  // publication tables when creating it; empty = all of schema public
+  int partitions = 1;               // for topics capture creates
+  int replication_factor = 1;
+  bool tombstones = true;  // a tombstone (null value) after each delete
+  bool schemas = true;     // {"schema":…,"payload":…} like JsonConverter schemas.enable=true
+  bool snapshot = true;
+  bool progress = false;
+  std::chrono::milliseconds ack_interval{200};  // how often delivered positions are confirmed to the slot
+  std::chrono::seconds status_interval{10};
+  std::chrono::seconds heartbeat_interval{10};  // 0 = no heartbeats
+};
+
+class Capture {
+ public:
+  explicit Capture(CaptureOptions options);
+  ~Capture();
+
+  // Runs until `stop` is set (waits for outstanding deliveries, acknowledges, returns Ok) or a Fatal error.
+  Status Run(const std::atomic<bool>& stop);
+
+ private:
+  struct Session;
+  CaptureOptions options_;
+};
+
+}  // namespace streamshop::pipeline

@@ -1,0 +1,299 @@
+#include "pipeline/Sink.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+
+#include "clickhouse/ClickHouseClient.h"
+#include "clickhouse/TableWriter.h"
+#include "clickhouse/TargetSchema.h"
+#include "common/Log.h"
+#include "kafka/DebeziumParser.h"
+#include "kafka/KafkaConsumer.h"
+#include "kafka/KafkaProducer.h"
+#include "pipeline/SlotSource.h"
+
+namespace streamshop::pipeline {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using clickhouse::TableWriter;
+
+// Dead-letter records keep the original value only up to this size (brokers reject big records by default).
+constexpr size_t kMaxDeadLetterValueBytes = 512 << 10;
+
+// A table known to the sink: its ClickHouse writer and the same columns as the parser's lookup wants them.
+struct SinkTable {
+  std::unique_ptr<TableWriter> writer;
+  kafka::DebeziumTable debezium;
+};
+
+// Whether the row's columns (names, order, types when the message declared them) are the table's.
+bool SameShape(const pg::TableInfo& table, const kafka::ParsedRow& row) {
+  if (table.columns.size() != row.size()) return false;
+  for (size_t i = 0; i < row.size(); ++i) {
+    if (table.columns[i].name != row[i].name) return false;
+    if (!row[i].type) continue;
+    auto pg_type = kafka::PgTypeForField(*row[i].type);
+    if (!pg_type.ok() || pg_type->first != table.columns[i].type_oid || pg_type->second != table.columns[i].typmod) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+struct Sink::Session {
+  Session(const SinkOptions& o, const std::atomic<bool>& s) : options(o), stop(s), parser({o.max_message_bytes}) {}
+  const SinkOptions& options;
+  const std::atomic<bool>& stop;
+  std::unique_ptr<clickhouse::ClickHouseClient> ch;
+  clickhouse::Dialect dialect = clickhouse::Dialect::kLegacy;
+  std::unique_ptr<kafka::Producer> dead_letters;
+  std::unique_ptr<kafka::Consumer> consumer;
+  kafka::DebeziumParser parser;
+  std::map<std::string, SinkTable, std::less<>> tables;   // by "schema.table"
+  std::map<kafka::TopicPartition, int64_t> next_offsets;  // consumed, not yet committed
+  Status broken;                                          // set when a rebalance could not store what it held
+  clickhouse::RowValues values;
+  std::vector<bool> unchanged;
+
+  Clock::time_point first_pending{};
+  uint64_t events = 0, events_at_last_progress = 0, dead_lettered = 0, tombstones = 0;
+  Clock::time_point last_progress = Clock::now();
+
+  size_t PendingRows() const {
+    size_t n = 0;
+    for (const auto& [name, t] : tables) n += t.writer->pending_rows();
+    return n;
+  }
+  size_t PendingBytes() const {
+    size_t n = 0;
+    for (const auto& [name, t] : tables) n += t.writer->pending_bytes();
+    return n;
+  }
+
+  Status Open();
+  Status Consume();
+  Status Handle(const kafka::ConsumedRecord& r);
+  Result<SinkTable*> TableFor(const kafka::DebeziumEvent& ev, const kafka::ParsedRow& row,
+                              const kafka::ConsumedRecord& r);
+  Status DeadLetter(const kafka::ConsumedRecord& r, const std::string& reason);
+
+  Status FlushRows() {
+    for (auto& [name, t] : tables) SS_RETURN_IF_ERROR(t.writer->Flush(*ch));
+    first_pending = {};
+    return Status::Ok();
+  }
+  // Stores everything consumed so far, then commits the offsets after it.
+  Status FlushAndCommit() {
+    SS_RETURN_IF_ERROR(FlushRows());
+    SS_RETURN_IF_ERROR(dead_letters->Flush(std::chrono::seconds(60)));
+    std::vector<kafka::PartitionOffset> offsets;
+    for (const auto& [tp, next] : next_offsets) offsets.push_back({tp, next});
+    Status st = consumer->Commit(offsets);
+    // Rows are stored either way; offsets that did not commit only mean a harmless replay.
+    if (!st.ok()) LogWarn("{} (the records will be read again)", st.message());
+    next_offsets.clear();
+    return Status::Ok();
+  }
+  void OnRevoke() {
+    if (!broken.ok()) return;
+    Status st = FlushAndCommit();
+    if (st.ok()) return;
+    LogWarn("could not store rows before a rebalance: {}", st.message());
+    broken = Status::Retryable(fmt::format("rebalance: {}", st.message()));
+  }
+
+  void MaybePrintProgress() {
+    if (!options.progress) return;
+    const double secs = std::chrono::duration<double>(Clock::now() - last_progress).count();
+    if (secs < 1.0) return;
+    fmt::print(stderr, "\r\33[Ksink | {:.0f} ev/s | {} events | {} tables | {} partitions | {} dead-lettered",
+               (events - events_at_last_progress) / secs, events, tables.size(), consumer->Assignment().size(),
+               dead_lettered);
+    fflush(stderr);
+    events_at_last_progress = events;
+    last_progress = Clock::now();
+  }
+};
+
+Sink::Sink(SinkOptions options) : options_(std::move(options)) {}
+Sink::~Sink() = default;
+
+Status Sink::Run(const std::atomic<bool>& stop) {
+  return RunSessions(stop, "offsets are committed only for rows ClickHouse stored", [&](bool& streamed) -> Status {
+    Session s(options_, stop);
+    SS_RETURN_IF_ERROR(s.Open());
+    streamed = true;
+    return s.Consume();
+  });
+}
+
+Status Sink::Session::Open() {
+  ch = clickhouse::MakeClickHouseClient(options.clickhouse_url);
+  SS_ASSIGN_OR_RETURN(dialect, clickhouse::DetectDialect(*ch));
+  SS_RETURN_IF_ERROR(clickhouse::EnsureDatabase(*ch, options.database));
+  SS_RETURN_IF_ERROR(ch->Query(TableWriter::CreateDeadLetterTableSql(options.database)).status());
+  SS_ASSIGN_OR_RETURN(dead_letters, kafka::MakeKafkaProducer({options.brokers, options.kafka_props}));
+  SS_RETURN_IF_ERROR(dead_letters->EnsureTopics({options.dead_letter_topic}, 1, 1));
+  kafka::ConsumerOptions co{options.brokers, options.group, options.topics_regex, options.kafka_props,
+                            [this](const std::vector<kafka::TopicPartition>&) { OnRevoke(); }};
+  SS_ASSIGN_OR_RETURN(consumer, kafka::MakeKafkaConsumer(std::move(co)));
+  LogInfo("consuming topics matching '{}' as group '{}' into ClickHouse database {}", options.topics_regex,
+          options.group, options.database);
+  return Status::Ok();
+}
+
+Status Sink::Session::Consume() {
+  while (true) {
+    if (stop) {
+      SS_RETURN_IF_ERROR(FlushAndCommit());
+      consumer->Close();
+      if (options.progress) fmt::print(stderr, "\n");
+      LogInfo("stopped cleanly after {} events ({} dead-lettered)", events, dead_lettered);
+      return Status::Ok();
+    }
+    SS_ASSIGN_OR_RETURN(std::optional<kafka::ConsumedRecord> r, consumer->Poll(std::chrono::milliseconds(100)));
+    SS_RETURN_IF_ERROR(broken);
+    if (r) {
+      SS_RETURN_IF_ERROR(Handle(*r));
+      next_offsets[{std::string(r->topic), r->partition}] = r->offset + 1;
+      if (first_pending == Clock::time_point{}) first_pending = Clock::now();
+    }
+    if (first_pending != Clock::time_point{} &&
+        (PendingRows() >= options.batch_rows || PendingBytes() >= options.batch_bytes ||
+         Clock::now() - first_pending >= options.flush_interval)) {
+      SS_RETURN_IF_ERROR(FlushAndCommit());
+    }
+    SS_RETURN_IF_ERROR(dead_letters->Poll());
+    MaybePrintProgress();
+  }
+}
+
+Status Sink::Session::DeadLetter(const kafka::ConsumedRecord& r, const std::string& reason) {
+  ++dead_lettered;
+  LogWarn("dead letter #{}: {} [{}] offset {}: {}", dead_lettered, r.topic, r.partition, r.offset, reason);
+  kafka::KafkaRecord out;
+  out.topic = options.dead_letter_topic;
+  if (r.key) out.key = std::string(*r.key);
+  if (r.value && r.value->size() <= kMaxDeadLetterValueBytes) out.value = std::string(*r.value);
+  out.headers = {{"reason", reason},
+                 {"source.topic", std::string(r.topic)},
+                 {"source.partition", std::to_string(r.partition)},
+                 {"source.offset", std::to_string(r.offset)}};
+  if (r.value && !out.value) out.headers.emplace_back("value.omitted.bytes", std::to_string(r.value->size()));
+  return dead_letters->Produce(out);
+}
+
+Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
+  const kafka::TableLookup lookup = [this](std::string_view schema, std::string_view table) {
+    auto it = tables.find(fmt::format("{}.{}", schema, table));
+    return it == tables.end() ? nullptr : &it->second.debezium;
+  };
+  Result<kafka::DebeziumEvent> parsed = parser.ParseValue(r.value, r.topic, lookup);
+  if (!parsed.ok()) return DeadLetter(r, parsed.status().message());
+  const kafka::DebeziumEvent& ev = *parsed;
+  if (ev.tombstone) {
+    ++tombstones;  // the delete before it carried the change
+    return Status::Ok();
+  }
+  if (ev.op == kafka::DebeziumOp::kMessage) return Status::Ok();  // logical messages have no table
+  ++events;
+  if (ev.op == kafka::DebeziumOp::kTruncate) {
+    auto it = tables.find(ev.schema + "." + ev.table);
+    if (it == tables.end()) return Status::Ok();  // nothing stored for it by this sink yet
+    SS_RETURN_IF_ERROR(FlushRows());
+    LogInfo("truncate of {}.{}", ev.schema, ev.table);
+    return clickhouse::TruncateTarget(*ch, *it->second.writer);
+  }
+  const bool deleted = ev.op == kafka::DebeziumOp::kDelete;
+  const kafka::ParsedRow& row = deleted ? *ev.before : *ev.after;
+  if (ev.op != kafka::DebeziumOp::kRead && !ev.lsn) return DeadLetter(r, "no source.lsn: cannot order the change");
+  const uint64_t version = ev.op == kafka::DebeziumOp::kRead ? 0 : *ev.lsn;
+
+  Result<SinkTable*> table = TableFor(ev, row, r);
+  if (!table.ok()) {
+    if (table.status().retryable()) return table.status();
+    return DeadLetter(r, table.status().message());
+  }
+  TableWriter& w = *(*table)->writer;
+  const auto& cols = w.columns();
+  values.assign(cols.size(), std::nullopt);
+  unchanged.assign(cols.size(), false);
+  bool any_unchanged = false;
+  for (size_t i = 0; i < cols.size(); ++i) {
+    const kafka::ParsedColumn* c = kafka::FindColumn(row, cols[i].name);
+    if (!c) continue;
+    if (c->text) values[i] = *c->text;
+    unchanged[i] = c->unchanged_toast;
+    any_unchanged |= c->unchanged_toast;
+  }
+  Status st = any_unchanged ? w.AppendRowWithUnchanged(values, unchanged, values, version)
+                            : w.AppendRow(values, version, deleted);
+  if (!st.ok()) return DeadLetter(r, fmt::format("{}: {}", w.source().QualifiedName(), st.message()));
+  return Status::Ok();
+}
+
+Result<SinkTable*> Sink::Session::TableFor(const kafka::DebeziumEvent& ev, const kafka::ParsedRow& row,
+                                           const kafka::ConsumedRecord& r) {
+  const std::string name = ev.schema + "." + ev.table;
+  auto it = tables.find(name);
+  if (it != tables.end() && SameShape(it->second.writer->source(), row)) return &it->second;
+
+  // A new table, or its columns changed: build it from the event (types from its schema, else as known).
+  if (!ev.had_schema && it == tables.end()) {
+    return Status::Fatal(
+        fmt::format("table {}: the event has no schema and the table is unknown to this sink (enable schemas in the "
+                    "producer, e.g. value.converter.schemas.enable=true)",
+                    name));
+  }
+  pg::TableInfo table{0, ev.schema, ev.table, {}};
+  for (const kafka::ParsedColumn& c : row) {
+    pg::ColumnInfo column{c.name, 0, -1, 0, {}};
+    if (c.type) {
+      SS_ASSIGN_OR_RETURN(auto pg_type, kafka::PgTypeForField(*c.type));
+      std::tie(column.type_oid, column.typmod) = pg_type;
+    } else {
+      const pg::ColumnInfo* known = nullptr;
+      for (const auto& k : it->second.writer->source().columns) known = k.name == c.name ? &k : known;
+      if (!known)
+        return Status::Fatal(fmt::format("table {}: column {} is new and the event has no schema", name, c.name));
+      column.type_oid = known->type_oid;
+      column.typmod = known->typmod;
+    }
+    table.columns.push_back(std::move(column));
+  }
+  // Key columns (primary-key order) from the record key.
+  if (!r.key) return Status::Fatal(fmt::format("table {}: record without key (a table needs a primary key)", name));
+  SS_ASSIGN_OR_RETURN(kafka::ParsedRow key, parser.ParseKey(*r.key, r.topic));
+  int position = 0;
+  for (const kafka::ParsedColumn& k : key) {
+    auto col =
+        std::find_if(table.columns.begin(), table.columns.end(), [&](const auto& c) { return c.name == k.name; });
+    if (col == table.columns.end()) {
+      return Status::Fatal(fmt::format("table {}: key column {} is not in the row", name, k.name));
+    }
+    col->key_position = ++position;
+  }
+  if (position == 0) return Status::Fatal(fmt::format("table {}: empty record key", name));
+
+  if (it != tables.end()) SS_RETURN_IF_ERROR(it->second.writer->Flush(*ch));  // rows encoded under the old shape
+  LogInfo("table {}: {} columns; ensuring {}.{}", name, table.columns.size(), options.database,
+          TableWriter::TargetName(ev.schema, ev.table));
+  auto writer = std::make_unique<TableWriter>(table, dialect, options.database);
+  SS_RETURN_IF_ERROR(clickhouse::EnsureTargetTable(*ch, *writer));
+  kafka::DebeziumTable debezium{ev.schema, ev.table, {}};
+  for (const auto& c : table.columns) {
+    debezium.columns.push_back({c.name, c.type_oid, c.typmod, c.key_position, false, std::nullopt, std::nullopt});
+  }
+  SinkTable& slot = tables[name];
+  slot.writer = std::move(writer);
+  slot.debezium = std::move(debezium);
+  return &slot;
+}
+
+}  // namespace streamshop::pipeline

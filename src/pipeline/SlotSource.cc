@@ -1,0 +1,108 @@
+#include "pipeline/SlotSource.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <thread>
+
+#include "common/Log.h"
+
+namespace streamshop::pipeline {
+namespace {
+
+// Microseconds between the Unix epoch and the PostgreSQL epoch (2000-01-01).
+constexpr int64_t kPgEpochOffsetUs = 946'684'800'000'000;
+
+}  // namespace
+
+Result<SlotSource> OpenSlotSource(const SlotSourceOptions& options) {
+  SlotSource s;
+  SS_ASSIGN_OR_RETURN(pg::PgConnection catalog, pg::PgConnection::Connect(options.pg_url));
+  s.catalog = std::make_unique<pg::PgConnection>(std::move(catalog));
+  SS_RETURN_IF_ERROR(pg::CheckSource(*s.catalog));
+  SS_RETURN_IF_ERROR(pg::EnsurePublication(*s.catalog, options.publication, options.tables));
+  SS_ASSIGN_OR_RETURN(s.tables, pg::LoadPublishedTables(*s.catalog, options.publication));
+  if (s.tables.empty()) {
+    return Status::Fatal(fmt::format("publication '{}' has no tables: add some (ALTER PUBLICATION {} ADD TABLE …)",
+                                     options.publication, options.publication));
+  }
+  SS_ASSIGN_OR_RETURN(pg::PgReplicationStream repl, pg::PgReplicationStream::Connect(options.pg_url));
+  s.repl = std::make_unique<pg::PgReplicationStream>(std::move(repl));
+  SS_ASSIGN_OR_RETURN(s.identity, s.repl->IdentifySystem());
+  SS_ASSIGN_OR_RETURN(s.slot, pg::GetSlot(*s.catalog, options.slot));
+  if (s.slot && s.slot->active_pid) {
+    return Status::Retryable(fmt::format(
+        "replication slot '{}' is in use by PostgreSQL backend pid {} (another streamshop process?): stop it, or "
+        "give this one its own --slot",
+        options.slot, *s.slot->active_pid));
+  }
+  if (s.slot && s.slot->database != s.identity.dbname) {
+    return Status::Fatal(fmt::format("replication slot '{}' belongs to database '{}', not '{}': use another --slot",
+                                     options.slot, s.slot->database, s.identity.dbname));
+  }
+  return s;
+}
+
+bool SameColumns(const pg::TableInfo& table, const pg::RelationMessage& rel) {
+  if (table.columns.size() != rel.columns.size()) return false;
+  for (size_t i = 0; i < rel.columns.size(); ++i) {
+    const auto& a = table.columns[i];
+    const auto& b = rel.columns[i];
+    if (a.name != b.name || a.type_oid != b.type_oid || a.typmod != b.typmod) return false;
+  }
+  return true;
+}
+
+Result<pg::TableInfo> TableFromRelation(pg::PgConnection& catalog, const pg::RelationMessage& rel) {
+  // Columns as the stream has them at this point; the primary key's order from the catalog.
+  SS_ASSIGN_OR_RETURN(pg::TableInfo catalog_table, pg::LoadTable(catalog, rel.relid));
+  pg::TableInfo table{rel.relid, rel.nspname, rel.relname, {}};
+  for (const auto& c : rel.columns) {
+    pg::ColumnInfo column{c.name, c.type_oid, c.typmod, 0, {}};
+    for (const auto& cc : catalog_table.columns) {
+      if (cc.name != c.name) continue;
+      column.key_position = cc.key_position;
+      if (cc.type_oid == c.type_oid) column.composite_fields = cc.composite_fields;
+    }
+    table.columns.push_back(std::move(column));
+  }
+  return table;
+}
+
+Status RunSessions(const std::atomic<bool>& stop, const std::string& what_is_safe,
+                   const std::function<Status(bool& streamed)>& session) {
+  auto backoff = std::chrono::milliseconds(500);
+  while (!stop) {
+    bool streamed = false;
+    Status st = session(streamed);
+    if (st.ok() || stop || st.fatal()) return st;
+    if (streamed) backoff = std::chrono::milliseconds(500);
+    LogWarn("{} — retrying in {:.1f}s ({})", st.message(), backoff.count() / 1000.0, what_is_safe);
+    for (auto slept = std::chrono::milliseconds(0); slept < backoff && !stop; slept += std::chrono::milliseconds(50)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(30'000));
+  }
+  return Status::Ok();
+}
+
+Status EmitHeartbeat(pg::PgConnection& catalog) {
+  auto r = catalog.Exec(fmt::format("SELECT pg_logical_emit_message(false, '{}', now()::text)", kHeartbeatPrefix));
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+pg::PgTimestamp PgNow() {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  return std::chrono::duration_cast<std::chrono::microseconds>(now).count() - kPgEpochOffsetUs;
+}
+
+int64_t UnixMicrosFromPg(pg::PgTimestamp t) { return t + kPgEpochOffsetUs; }
+
+std::string HumanBytes(uint64_t b) {
+  if (b < 1024) return fmt::format("{} B", b);
+  if (b < (1u << 20)) return fmt::format("{:.1f} kB", b / 1024.0);
+  if (b < (1u << 30)) return fmt::format("{:.1f} MB", b / 1048576.0);
+  return fmt::format("{:.1f} GB", b / 1073741824.0);
+}
+
+}  // namespace streamshop::pipeline

@@ -1,0 +1,63 @@
+// What `replicate` and `capture` share on the PostgreSQL side: opening a session on a publication and a logical
+// replication slot (with the checks that name the fix), the retry loop around sessions, heartbeats, and the
+// small formatting helpers of progress lines. Stateless functions; the returned connections are the caller's.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/Status.h"
+#include "pg/Catalog.h"
+#include "pg/PgReplicationStream.h"
+#include "pg/PgoutputDecoder.h"
+
+namespace streamshop::pipeline {
+
+struct SlotSourceOptions {
+  std::string pg_url;
+  std::string publication;
+  std::string slot;
+  std::vector<std::string> tables;  // publication tables when creating it; empty = all of schema public
+};
+
+struct SlotSource {
+  std::unique_ptr<pg::PgConnection> catalog;      // normal connection for catalog queries and heartbeats
+  std::unique_ptr<pg::PgReplicationStream> repl;  // replication connection, not started
+  pg::SystemIdentity identity;
+  std::optional<pg::SlotState> slot;  // nullopt: the slot does not exist yet
+  std::vector<pg::TableInfo> tables;  // the publication's tables (never empty)
+};
+
+// Checks the server, ensures the publication, loads its tables and looks up the slot. Retryable when the slot
+// is in use by another process; Fatal when it belongs to another database or the publication has no tables.
+Result<SlotSource> OpenSlotSource(const SlotSourceOptions& options);
+
+// Runs `session` until `stop` is set, it returns Ok, or a Fatal error; Retryable errors are logged and the session
+// starts again after a backoff (0.5 s doubling to 30 s, reset once a session reached streaming: `session` sets its
+// bool argument then). `what_is_safe` completes the log line ("nothing is acknowledged that … has not stored").
+Status RunSessions(const std::atomic<bool>& stop, const std::string& what_is_safe,
+                   const std::function<Status(bool& streamed)>& session);
+
+// Whether a Relation message announces the columns `table` already has (names, types, typmods, in order).
+bool SameColumns(const pg::TableInfo& table, const pg::RelationMessage& rel);
+// The table as a Relation message announces it at this point of the stream, with the primary key (and composite
+// fields) from the catalog.
+Result<pg::TableInfo> TableFromRelation(pg::PgConnection& catalog, const pg::RelationMessage& rel);
+
+// A non-transactional logical message that gives an idle publication something to decode and confirm, so the
+// slot advances (and WAL is released) while only other databases or tables write.
+Status EmitHeartbeat(pg::PgConnection& catalog);
+inline constexpr std::string_view kHeartbeatPrefix = "streamshop.heartbeat";
+
+// Now as microseconds since the PostgreSQL epoch (2000-01-01), for standby status updates.
+pg::PgTimestamp PgNow();
+// PostgreSQL epoch microseconds → Unix epoch microseconds.
+int64_t UnixMicrosFromPg(pg::PgTimestamp t);
+// "512 B", "1.5 kB", "3.2 MB", "1.1 GB".
+std::string HumanBytes(uint64_t bytes);
+
+}  // namespace streamshop::pipeline

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Poison records on the sink's topics — invalid JSON, a value of the wrong type, an unknown table, an unknown
+# op, an oversized record, a record without source.lsn — each must land on the dead-letter topic with its reason
+# and source topic/partition/offset in headers; the sink keeps going, every good record arrives, `verify` passes.
+TEST_PORT_BASE=33500
+WITH_KAFKA=1
+source "$(dirname "$0")/lib.sh" "$1"
+
+pg -f "$REPO/sql/sample/workload.sql"
+pg -c "CREATE PUBLICATION streamshop FOR TABLE typed, pairs"
+pg -c "INSERT INTO typed SELECT (typed_row(nextval('typed_ids'))).* FROM generate_series(1, 2000)"
+start_capture
+CAP=$CAPTURE_PID
+start_sink s --max-message-bytes 100000 --dead-letter-topic poison.dlq
+SINK=$SINK_PID
+verify 120
+
+log "inject 6 poison records into streamshop.public.typed and streamshop.public.ghost"
+big=$(head -c 150000 /dev/zero | tr '\0' x)
+produce() {  # TOPIC: key<TAB>value lines on stdin
+  kafka_java org.apache.kafka.tools.ConsoleProducer --bootstrap-server "$STREAMSHOP_KAFKA_BROKERS" --topic "$1" \
+    --reader-property parse.key=true --reader-property key.separator=$'\t' >>"$LOG_DIR/console-producer.log" 2>&1 ||
+    fail "console producer failed"
+}
+produce streamshop.public.typed <<EOF2
+{"id":1}	{not json
+{"id":1}	{"op":"c","source":{"lsn":1000,"schema":"public","table":"typed"},"after":{"id":"abc"}}
+{"id":1}	{"op":"z","source":{"lsn":1000},"after":{"id":1}}
+{"id":1}	{"op":"c","source":{"schema":"public","table":"typed"},"after":{"id":1}}
+{"id":1}	{"op":"c","source":{"lsn":1000},"after":{"id":1,"body":"$big"}}
+EOF2
+produce streamshop.public.ghost <<'EOF2'
+{"x":1}	{"op":"c","source":{"lsn":5},"after":{"x":1}}
+EOF2
+
+log "more good changes after the poison"
+pg -c "CALL random_workload(0.5, 500, 5)" >"$LOG_DIR/workload.log" 2>&1 || fail "workload failed"
+verify 120
+log "$(tail -n 1 "$LOG_DIR/verify.out")"
+
+dead=$(grep -c "dead letter #" "$LOG_DIR/sink-s.log" || true)
+((dead == 6)) || fail "sink logged $dead dead letters, expected 6"
+kafka_java org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$STREAMSHOP_KAFKA_BROKERS" \
+  --topic poison.dlq --from-beginning --max-messages 6 --timeout-ms 60000 \
+  --formatter-property print.headers=true --formatter-property headers.separator=$'\x1e' \
+  --formatter-property print.value=false >"$LOG_DIR/dlq.txt" 2>"$LOG_DIR/dlq.err" || fail "cannot read poison.dlq"
+expect_reason() {
+  grep -q -- "$1" "$LOG_DIR/dlq.txt" || { cat "$LOG_DIR/dlq.txt"; fail "no dead letter with reason matching '$1'"; }
+}
+expect_reason "reason:invalid JSON in value"
+expect_reason "reason:field after.id: expected"
+expect_reason "reason:unknown op"
+expect_reason "reason:no source.lsn"
+expect_reason "reason:value of 1500[0-9][0-9] bytes exceeds the limit of 100000 bytes"
+expect_reason "reason:table public.ghost: the event has no schema and the table is unknown"
+(($(grep -c "source.topic:streamshop.public.typed.source.partition:0.source.offset:[0-9]" "$LOG_DIR/dlq.txt") == 5)) ||
+  fail "dead letters lack source topic/partition/offset headers: $(cat "$LOG_DIR/dlq.txt")"
+stop_clean "$SINK" "sink"
+stop_clean "$CAP" "capture"
