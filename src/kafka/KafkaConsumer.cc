@@ -14,6 +14,7 @@ const KafkaProps kConsumerDefaults = {
     {"enable.auto.offset.store", "false"},
     {"auto.offset.reset", "earliest"},  // a new group reads topics from their beginning
     {"enable.partition.eof", "false"},
+    {"topic.metadata.refresh.interval.ms", "5000"},  // topics created later match the subscription within 5 s
     {"fetch.max.bytes", "67108864"},
     {"queued.max.messages.kbytes", "65536"},  // bounds prefetched data per partition
 };

@@ -23,7 +23,8 @@ log "streamed workload through Debezium"
 "$STREAMSHOP" generate --transactions 4000 --rate 0 --seed 9 --progress off >"$LOG_DIR/generate-2.log" 2>&1 ||
   fail "generate failed"
 pg <<'SQL'
-UPDATE customers SET customer_id = customer_id + 100000 WHERE customer_id % 50 = 0;  -- primary-key updates
+UPDATE customers SET customer_id = customer_id + 100000  -- primary-key updates
+  WHERE customer_id % 10 = 0 AND customer_id NOT IN (SELECT customer_id FROM orders);
 DELETE FROM order_items WHERE order_id % 7 = 0;
 SQL
 verify 180

@@ -52,7 +52,7 @@ expect_reason "reason:field after.id: expected"
 expect_reason "reason:unknown op"
 expect_reason "reason:no source.lsn"
 expect_reason "reason:value of 1500[0-9][0-9] bytes exceeds the limit of 100000 bytes"
-expect_reason "reason:table public.ghost: the event has no schema and the table is unknown"
+expect_reason "reason:field after.x: the message has no schema and the column.s type is unknown"
 (($(grep -c "source.topic:streamshop.public.typed.source.partition:0.source.offset:[0-9]" "$LOG_DIR/dlq.txt") == 5)) ||
   fail "dead letters lack source topic/partition/offset headers: $(cat "$LOG_DIR/dlq.txt")"
 stop_clean "$SINK" "sink"
