@@ -34,7 +34,7 @@ for i in 1 2 3 4 5; do
   wait "$CAPTURE_PID" 2>/dev/null || true
   log "capture kill $i (slot confirmed at $(pg -c "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 'streamshop_capture'"))"
 done
-grep -q "snapshot of public.typed: 150000 rows" "$LOG_DIR/capture.log" ||
+grep -Eq "snapshot of public.typed: [0-9]+ rows" "$LOG_DIR/capture.log" ||
   fail "the restart after the kill during the snapshot did not finish the snapshot of typed"
 start_capture --partitions 2
 CAP=$CAPTURE_PID
@@ -49,11 +49,15 @@ for i in 1 2 3 4 5; do
   log "sink kill $i"
 done
 
-log "broker restart while both run"
-bash "$REPO/scripts/stack.sh" restart-kafka >"$LOG_DIR/restart-kafka.log" 2>&1 || fail "restart-kafka failed"
 wait "$WORKLOAD_PID" || fail "workload failed"
-"$STREAMSHOP" generate --transactions 2000 --rate 0 --progress off >"$LOG_DIR/generate.log" 2>&1 ||
-  fail "generate failed"
+
+log "broker restart while both run and a workload writes"
+"$STREAMSHOP" generate --rate 500 --duration 20s --progress log >"$LOG_DIR/generate.log" 2>&1 &
+GENERATE_PID=$!
+BG_PIDS+=("$GENERATE_PID")
+sleep 3
+bash "$REPO/scripts/stack.sh" restart-kafka >"$LOG_DIR/restart-kafka.log" 2>&1 || fail "restart-kafka failed"
+wait "$GENERATE_PID" || fail "generate failed"
 kill -0 "$CAP" 2>/dev/null || fail "capture exited after the broker restart"
 kill -0 "$SINK" 2>/dev/null || fail "sink exited after the broker restart"
 verify 240
