@@ -216,8 +216,10 @@ Result<std::pair<uint32_t, int32_t>> PgTypeForField(const FieldType& type) {
     case FieldKind::kFloat64:
       return R{pgoid::kFloat8, -1};
     case FieldKind::kDecimal:
-      if (type.precision <= 0 || type.scale < 0 || type.scale > type.precision) return R{pgoid::kNumeric, -1};
-      return R{pgoid::kNumeric, ((type.precision << 16) | type.scale) + 4};
+      if (type.precision <= 0 || type.precision > 1000 || type.scale > type.precision || type.scale < -1000) {
+        return R{pgoid::kNumeric, -1};
+      }
+      return R{pgoid::kNumeric, ((type.precision << 16) | (type.scale & 0x7FF)) + 4};  // 11-bit signed scale
     case FieldKind::kVariableDecimal:
       return R{pgoid::kNumeric, -1};
     case FieldKind::kString:

@@ -1086,6 +1086,45 @@ TEST(DebeziumRoundTripTest, EveryTypeAndEdgeValueWithAndWithoutSchemas) {
   EXPECT_GT(checked, 500);
 }
 
+// A sink that knows a table only from its events: the Connect schema of every field, mapped back to a PostgreSQL
+// type, describes the same Debezium field type (so ClickHouse gets the type `replicate` would give the column).
+TEST(DebeziumTypesTest, SchemaFieldTypesMapBackToPostgresTypes) {
+  DebeziumTable t{"public", "rt", {Col("id", kInt4, -1, 1)}};
+  for (const TypedValues& tv : RoundTripValues()) t.columns.push_back(tv.column);
+  DebeziumParser parser;
+  for (bool schemas : {true, false}) {
+    DebeziumEncoder enc = TestEncoder(schemas);
+    auto prepared = enc.Prepare(t);
+    ASSERT_TRUE(prepared.ok());
+    Values row(t.columns.size());
+    row[0] = "1";
+    std::vector<KafkaRecord> out;
+    ASSERT_TRUE(enc.Encode(**prepared, Create(Image(row)), out).ok());
+    const TableLookup lookup = [&](std::string_view, std::string_view) { return &t; };
+    Result<DebeziumEvent> ev = parser.ParseValue(out[0].value, out[0].topic, schemas ? nullptr : lookup);
+    ASSERT_TRUE(ev.ok()) << ev.status().message();
+    for (size_t i = 0; i < t.columns.size(); ++i) {
+      const ParsedColumn& c = (*ev->after)[i];
+      if (!schemas) {
+        EXPECT_FALSE(c.type.has_value()) << c.name;
+        continue;
+      }
+      ASSERT_TRUE(c.type.has_value()) << c.name;
+      const FieldType original = FieldTypeForColumn(t.columns[i].type_oid, t.columns[i].typmod);
+      auto pg_type = PgTypeForField(*c.type);
+      ASSERT_TRUE(pg_type.ok()) << c.name << ": " << pg_type.status().message();
+      const FieldType back = FieldTypeForColumn(pg_type->first, pg_type->second);
+      EXPECT_EQ(back.kind, original.kind) << c.name;
+      EXPECT_EQ(back.scale, original.scale) << c.name;
+      EXPECT_EQ(back.precision, original.precision) << c.name;
+    }
+  }
+  FieldType unsupported;
+  unsupported.kind = FieldKind::kUnsupported;
+  unsupported.logical_name = "io.debezium.data.geometry.Point";
+  EXPECT_FALSE(PgTypeForField(unsupported).ok());
+}
+
 TEST(DebeziumRoundTripTest, NonCanonicalInputComesBackCanonical) {
   const std::pair<std::pair<uint32_t, std::string>, std::string> cases[] = {
       {{kTz, "2025-07-01 08:00:00.5+02"}, "2025-07-01 06:00:00.5+00"},
