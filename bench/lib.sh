@@ -8,6 +8,9 @@ STREAMSHOP=${STREAMSHOP:-$REPO/build/streamshop}
 export STREAMSHOP_STACK_DIR=${STREAMSHOP_STACK_DIR:-$REPO/.streamshop-bench}
 export STREAMSHOP_PG_PORT=${STREAMSHOP_PG_PORT:-32001} STREAMSHOP_CH_HTTP_PORT=${STREAMSHOP_CH_HTTP_PORT:-32002}
 export STREAMSHOP_CH_TCP_PORT=${STREAMSHOP_CH_TCP_PORT:-32003}
+# With STREAMSHOP_WITH_KAFKA=1 the stack also runs Kafka (32004, controller 32005); Debezium's Connect REST: 32006.
+export STREAMSHOP_KAFKA_PORT=${STREAMSHOP_KAFKA_PORT:-32004} STREAMSHOP_CONNECT_PORT=${STREAMSHOP_CONNECT_PORT:-32006}
+export STREAMSHOP_KAFKA_CONTROLLER_PORT=${STREAMSHOP_KAFKA_CONTROLLER_PORT:-$((STREAMSHOP_KAFKA_PORT + 1))}
 
 bash "$REPO/scripts/stack.sh" up >/dev/null
 WORK=$STREAMSHOP_STACK_DIR/bench-$1
@@ -24,6 +27,10 @@ source "$STREAMSHOP_STACK_DIR/env"
 pg() { psql "$STREAMSHOP_PG_URL" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 ch() { curl -sS --fail-with-body "$STREAMSHOP_CLICKHOUSE_URL/" --data-binary "$1"; }
 now() { echo "$EPOCHREALTIME"; }
+# peak_rss_mb PID: the process's peak resident set so far, in MB.
+peak_rss_mb() { awk '/VmHWM/ {printf "%d", $2 / 1024}' "/proc/$1/status"; }
+# median VALUES…
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
 # confirmed LSN SLOT: "t" once the slot's confirmed_flush_lsn reached LSN.
 confirmed() { pg -c "SELECT confirmed_flush_lsn >= '$1' FROM pg_replication_slots WHERE slot_name = '$2'"; }
 

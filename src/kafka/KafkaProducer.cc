@@ -14,7 +14,7 @@ const KafkaProps kProducerDefaults = {
     {"compression.type", "lz4"},
     {"linger.ms", "5"},
     {"message.max.bytes", "16777216"},
-    {"queue.buffering.max.kbytes", "65536"},  // bounds memory: Produce() waits when 64 MB are queued
+    {"queue.buffering.max.kbytes", "16384"},  // bounds memory: Produce() waits when 16 MB are queued
     {"message.timeout.ms", "120000"},         // a record not stored within 2 min fails (the caller restarts)
 };
 

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Catch-up via Kafka: drain the same pgoutput backlog, each from its own copy of one slot, with
+#   1. pg_recvlogical (PostgreSQL's walsender + client: the limit),
+#   2. `streamshop capture` into Kafka (done when the slot is confirmed past the backlog: capture confirms only
+#      what Kafka acknowledged),
+#   3. `streamshop capture` + `streamshop sink` into ClickHouse together (done when the backlog's last change, a
+#      delete, is stored in ClickHouse; one partition keeps the order, so everything before it is stored too),
+#   4. real Debezium (Kafka Connect standalone) into Kafka (done when its topic holds every record; timed from the
+#      moment its connector is RUNNING, which flatters Debezium slightly since it may already be streaming),
+# and print events/s, peak RSS and the ratios. Uses its own private stack with Kafka.
+#   BENCH_TXNS      small transactions in the backlog, 4 change events each (default 250000 → 1M events)
+#   BENCH_RUNS      repetitions; medians are reported (default 3)
+#   BENCH_DEBEZIUM  0 skips Debezium (default 1)
+set -euo pipefail
+
+TXNS=${BENCH_TXNS:-250000}
+RUNS=${BENCH_RUNS:-3}
+WITH_DEBEZIUM=${BENCH_DEBEZIUM:-1}
+export STREAMSHOP_WITH_KAFKA=1
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" kafka
+DEPS=${STREAMSHOP_DEPS_DIR:-$REPO/.streamshop-deps}
+EVENTS=$((TXNS * 4))
+RECORDS=$((TXNS * 5))  # each delete is followed by a tombstone
+ID=$(date +%s)         # topics of this invocation: the stack (and its older topics) persists between invocations
+
+kafka_tool() {
+  java -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+    -Dlog4j2.configurationFile="$STREAMSHOP_STACK_DIR/kafka/tools-log4j2.properties" -cp "$DEPS/kafka/lib/*" \
+    "$@" --bootstrap-server "$STREAMSHOP_KAFKA_BROKERS"
+}
+# topic_records REGEX: records in the matching topics.
+topic_records() {
+  kafka_tool org.apache.kafka.tools.GetOffsetShell --topic "$1" 2>/dev/null | awk -F: '{n += $3} END {print n + 0}'
+}
+rate() { echo "$EVENTS / $1" | bc; }
+
+echo "bench: building a backlog of $TXNS transactions ($EVENTS change events)"
+pg -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE 'bench%'" >/dev/null
+pg -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS bench_events" -c "DROP PUBLICATION IF EXISTS bench"
+TARGET=$(make_backlog bench_events bench bench_src "$TXNS")
+LAST_ID=$((2 * TXNS + 1))  # the backlog ends with the delete of this row
+pg <<'SQL' >/dev/null
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'streamshop_cdc') THEN
+    CREATE ROLE streamshop_cdc LOGIN REPLICATION;
+  END IF;
+END $$;
+GRANT SELECT ON bench_events TO streamshop_cdc;
+SQL
+echo "bench: backlog ready up to $TARGET"
+
+copy_slot() { pg -c "SELECT 1 FROM pg_copy_logical_replication_slot('bench_src', '$1')" >/dev/null; }
+recv=() capture=() pipeline=() debezium=() capture_rss=() sink_rss=() debezium_rss=()
+for run in $(seq 1 "$RUNS"); do
+  for s in recv cap pipe dbz; do copy_slot "bench_${s}_$run"; done
+
+  t0=$(now)
+  pg_recvlogical -d "$STREAMSHOP_PG_URL" --slot "bench_recv_$run" --start --endpos "$TARGET" --no-loop \
+    -o proto_version=1 -o publication_names=bench -f /dev/null
+  recv+=("$(echo "$(now) - $t0" | bc)")
+
+  t0=$(now)
+  "$STREAMSHOP" capture --slot "bench_cap_$run" --publication bench --snapshot never --topic-prefix "capture${ID}_$run" \
+    --progress off 2>"$WORK/capture-$run.log" &
+  pid=$!
+  PIDS+=("$pid")
+  until [[ "$(confirmed "$TARGET" "bench_cap_$run")" == t ]]; do
+    kill -0 "$pid" 2>/dev/null || { cat "$WORK/capture-$run.log"; exit 1; }
+    sleep 0.02
+  done
+  capture+=("$(echo "$(now) - $t0" | bc)")
+  capture_rss+=("$(peak_rss_mb "$pid")")
+  kill -INT "$pid" && wait "$pid"
+
+  # The sink is started first on the (pre-created) topic and has its partition before the clock starts.
+  ch "DROP TABLE IF EXISTS analytics.raw_bench_events" >/dev/null 2>&1 || true
+  kafka_tool org.apache.kafka.tools.TopicCommand --create --topic "pipe${ID}_$run.public.bench_events" --partitions 1 \
+    --replication-factor 1 >/dev/null
+  "$STREAMSHOP" sink --topics "^pipe${ID}_$run\\..*" --group "bench-$run" --progress off 2>"$WORK/pipeline-sink-$run.log" &
+  sink_pid=$!
+  PIDS+=("$sink_pid")
+  until grep -q "assigned" "$WORK/pipeline-sink-$run.log"; do sleep 0.05; done
+  t0=$(now)
+  "$STREAMSHOP" capture --slot "bench_pipe_$run" --publication bench --snapshot never --topic-prefix "pipe${ID}_$run" \
+    --progress off 2>"$WORK/pipeline-capture-$run.log" &
+  cap_pid=$!
+  PIDS+=("$cap_pid")
+  stored() { ch "SELECT count() FROM analytics.raw_bench_events WHERE id = $LAST_ID AND _deleted = 1" 2>/dev/null; }
+  until [[ "$(stored)" == 1 ]]; do
+    kill -0 "$sink_pid" 2>/dev/null || { cat "$WORK/pipeline-sink-$run.log"; exit 1; }
+    sleep 0.05
+  done
+  pipeline+=("$(echo "$(now) - $t0" | bc)")
+  sink_rss+=("$(peak_rss_mb "$sink_pid")")
+  kill -INT "$cap_pid" "$sink_pid" && wait "$cap_pid" "$sink_pid"
+
+  line="bench: run $run: pg_recvlogical ${recv[-1]} s ($(rate "${recv[-1]}") ev/s)"
+  line+=" | capture → Kafka ${capture[-1]} s ($(rate "${capture[-1]}") ev/s, ${capture_rss[-1]} MB)"
+  line+=" | capture + sink → ClickHouse ${pipeline[-1]} s ($(rate "${pipeline[-1]}") ev/s, sink ${sink_rss[-1]} MB)"
+
+  if [[ "$WITH_DEBEZIUM" == 1 ]]; then
+    t_start=$(now)
+    bash "$REPO/scripts/debezium.sh" start "$REPO/connectors/postgres-source.json" "slot.name=bench_dbz_$run" \
+      publication.name=bench table.include.list=public.bench_events "topic.prefix=dbz${ID}_$run" snapshot.mode=no_data \
+      >"$WORK/debezium-$run.log" 2>&1 || { cat "$WORK/debezium-$run.log"; exit 1; }
+    t0=$(now)
+    until (($(topic_records "^dbz${ID}_$run\\.public\\.bench_events\$") >= RECORDS)); do sleep 0.2; done
+    debezium+=("$(echo "$(now) - $t0" | bc)")
+    debezium_rss+=("$(peak_rss_mb "$(cat "$STREAMSHOP_STACK_DIR/debezium/connect.pid")")")
+    bash "$REPO/scripts/debezium.sh" stop >/dev/null
+    line+=" | Debezium → Kafka ${debezium[-1]} s ($(rate "${debezium[-1]}") ev/s, ${debezium_rss[-1]} MB;"
+    line+=" $(echo "$t0 - $t_start" | bc | xargs printf '%.0f') s to start)"
+  fi
+  echo "$line"
+  for s in recv cap pipe dbz; do pg -c "SELECT pg_drop_replication_slot('bench_${s}_$run')" >/dev/null; done
+done
+
+m_recv=$(median "${recv[@]}")
+m_cap=$(median "${capture[@]}")
+m_pipe=$(median "${pipeline[@]}")
+range() { printf '%s\n' "$@" | sort -n | sed -n '1p;$p' | xargs printf '%s–%s'; }
+echo "bench: pg_recvlogical $(rate "$m_recv") ev/s (median of $RUNS; $(range "${recv[@]}") s)"
+echo "bench: capture → Kafka $(rate "$m_cap") ev/s, ratio $(echo "scale=2; $m_recv / $m_cap" | bc) to pg_recvlogical," \
+  "peak RSS $(median "${capture_rss[@]}") MB ($(range "${capture[@]}") s)"
+echo "bench: capture + sink → ClickHouse $(rate "$m_pipe") ev/s, ratio $(echo "scale=2; $m_recv / $m_pipe" | bc)" \
+  "to pg_recvlogical (target ≥ 0.8), sink peak RSS $(median "${sink_rss[@]}") MB ($(range "${pipeline[@]}") s)"
+if [[ "$WITH_DEBEZIUM" == 1 ]]; then
+  m_dbz=$(median "${debezium[@]}")
+  echo "bench: Debezium → Kafka $(rate "$m_dbz") ev/s, peak RSS $(median "${debezium_rss[@]}") MB ($(range "${debezium[@]}") s);" \
+    "capture / Debezium = $(echo "scale=1; $m_dbz / $m_cap" | bc)× (target ≥ 5×)," \
+    "RSS Debezium / capture = $(echo "scale=1; $(median "${debezium_rss[@]}") / $(median "${capture_rss[@]}")" | bc)×"
+fi
