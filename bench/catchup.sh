@@ -2,15 +2,16 @@
 # Catch-up benchmark: drain the same pgoutput backlog with pg_recvlogical (PostgreSQL's own walsender + client,
 # the physical limit for one slot) and with `streamshop replicate` into ClickHouse, each from its own copy of
 # one slot (pg_copy_logical_replication_slot), and print events/s and the ratio. Uses its own private stack.
-#   BENCH_TXNS   small transactions in the backlog, 4 change events each (default 100000 → 400k events)
+#   BENCH_TXNS   rounds of 4 change events in the backlog (default 250000 → 1M events)
+#   BENCH_SHAPE  small: one transaction per round (default); bulk: 10 big transactions
 #   BENCH_RUNS   repetitions; the median ratio is reported (default 3)
 set -euo pipefail
 
-TXNS=${BENCH_TXNS:-100000}
+TXNS=${BENCH_TXNS:-250000}
 RUNS=${BENCH_RUNS:-3}
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" catchup
 
-echo "bench: building a backlog of $TXNS transactions ($((TXNS * 4)) change events)"
+echo "bench: building a ${BENCH_SHAPE:-small}-transaction backlog of $((TXNS * 4)) change events"
 pg -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE 'bench%'" >/dev/null
 pg -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS bench_events" -c "DROP PUBLICATION IF EXISTS bench"
 ch "DROP TABLE IF EXISTS analytics.raw_bench_events" >/dev/null 2>&1 || true

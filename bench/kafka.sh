@@ -8,7 +8,8 @@
 #   4. real Debezium (Kafka Connect standalone) into Kafka (done when its topic holds every record; timed from the
 #      moment its connector is RUNNING, which flatters Debezium slightly since it may already be streaming),
 # and print events/s, peak RSS and the ratios. Uses its own private stack with Kafka.
-#   BENCH_TXNS      small transactions in the backlog, 4 change events each (default 250000 → 1M events)
+#   BENCH_TXNS      rounds of 4 change events in the backlog (default 250000 → 1M events)
+#   BENCH_SHAPE     small: one transaction per round (default); bulk: 10 big transactions
 #   BENCH_RUNS      repetitions; medians are reported (default 3)
 #   BENCH_DEBEZIUM  0 skips Debezium (default 1)
 set -euo pipefail
@@ -34,7 +35,7 @@ topic_records() {
 }
 rate() { echo "$EVENTS / $1" | bc; }
 
-echo "bench: building a backlog of $TXNS transactions ($EVENTS change events)"
+echo "bench: building a ${BENCH_SHAPE:-small}-transaction backlog of $EVENTS change events"
 pg -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE 'bench%'" >/dev/null
 pg -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS bench_events" -c "DROP PUBLICATION IF EXISTS bench"
 TARGET=$(make_backlog bench_events bench bench_src "$TXNS")

@@ -34,26 +34,30 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR +
 # confirmed LSN SLOT: "t" once the slot's confirmed_flush_lsn reached LSN.
 confirmed() { pg -c "SELECT confirmed_flush_lsn >= '$1' FROM pg_replication_slots WHERE slot_name = '$2'"; }
 
-# make_backlog TABLE PUBLICATION SLOT TXNS: a fresh TABLE in PUBLICATION, a pgoutput SLOT, then TXNS small transactions
-# of 4 change events each (2 inserts, 1 update, 1 delete) committed behind the slot. Prints the LSN after the backlog.
+# make_backlog TABLE PUBLICATION SLOT N [SHAPE]: a fresh TABLE in PUBLICATION, a pgoutput SLOT, then N rounds of 4
+# change events (2 inserts, 1 update, 1 delete) committed behind the slot: each round its own transaction with SHAPE
+# small (default, OLTP-like), or 10 bulk transactions of N/10 rounds each with SHAPE bulk. Prints the LSN after it.
+# BENCH_SHAPE sets the default shape.
 make_backlog() {
-  local table=$1 publication=$2 slot=$3 txns=$4
+  local table=$1 publication=$2 slot=$3 txns=$4 shape=${5:-${BENCH_SHAPE:-small}}
+  local commit_every=1
+  [[ "$shape" == bulk ]] && commit_every=$(((txns + 9) / 10))
   pg <<SQL
 CREATE TABLE $table (id bigint PRIMARY KEY, account integer, amount numeric(12, 2), note text,
                      created_at timestamptz DEFAULT now());
 CREATE PUBLICATION $publication FOR TABLE $table;
-CREATE OR REPLACE PROCEDURE ${table}_backlog(txns int) LANGUAGE plpgsql AS \$\$
+CREATE OR REPLACE PROCEDURE ${table}_backlog(txns int, commit_every int) LANGUAGE plpgsql AS \$\$
 BEGIN
   FOR i IN 1..txns LOOP
     INSERT INTO $table (id, account, amount, note)
       VALUES (2 * i, i % 1000, i * 0.01, 'order ' || i), (2 * i + 1, i % 997, i * 0.02, 'refund ' || i);
     UPDATE $table SET amount = amount + 1 WHERE id = 2 * i;
     DELETE FROM $table WHERE id = 2 * i + 1;
-    COMMIT;
+    IF i % commit_every = 0 THEN COMMIT; END IF;
   END LOOP;
 END \$\$;
 SQL
   pg -c "SELECT pg_create_logical_replication_slot('$slot', 'pgoutput')" >/dev/null
-  pg -c "CALL ${table}_backlog($txns)"
+  pg -c "CALL ${table}_backlog($txns, $commit_every)"
   pg -c "SELECT pg_current_wal_lsn()"
 }

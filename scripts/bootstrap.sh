@@ -21,6 +21,8 @@ PACKAGES=(
   procps psmisc curl iproute2 bc docker-compose  # docker-compose: `config` validates deploy/ (no engine needed)
   # runtimes of the external tools: dbt and chdb (Python), Kafka and Debezium (Java)
   python3-venv openjdk-17-jdk-headless maven jq
+  # benchmark plots (bench/plot.sh)
+  gnuplot-nox
 )
 
 SUDO=()                          # prefix for privileged commands: empty as root, (sudo) otherwise

@@ -70,8 +70,6 @@ dump streamshop_dbz "$LOG_DIR/debezium"
 #    (source.lsn, txId, sequence): each tool takes its own snapshot at its own slot position;
 #  - numeric without typmod (io.debezium.data.VariableScaleDecimal): Debezium strips trailing fractional zeros
 #    (12.50 → scale 1), we keep PostgreSQL's display scale (scale 2) so the copy stays exact; compared by value;
-#  - source.sequence's first element (last commit LSN): Debezium's is the previous commit's LSN as it tracked it,
-#    ours the commit LSN of the previous transaction we received; both only order events.
 VSD_JQ=$(cat <<'JQ'
 # io.debezium.data.VariableScaleDecimal {scale, value: base64 two's-complement big-endian} → "[-]digits/scale"
 # with trailing fractional zeros removed (the numeric value, independent of the display scale).
@@ -114,7 +112,7 @@ normalise() {
        source: (if .value then .value.payload.source
                   | del(.ts_ms, .ts_us, .ts_ns, .version, .name)
                   | (if $op == "r" then del(.snapshot, .lsn, .txId, .sequence, .xmin)
-                     else .sequence |= (if . then fromjson | .[1] else null end) end)
+                     else . end)
                 else null end)}' "$LOG_DIR/$2.jsonl" | sort >"$LOG_DIR/$2.normalised"
 }
 normalise streamshop ours
