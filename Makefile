@@ -35,10 +35,14 @@ format-check:
 
 bench: build
 	@bash bench/catchup.sh
+	@BENCH_SHAPE=bulk bash bench/catchup.sh
+	@bash bench/kafka.sh
+	@BENCH_SHAPE=bulk bash bench/kafka.sh
 	@BUILD_DIR=$(BUILD_DIR) bash bench/micro.sh
 	@bash bench/latency.sh
 	@bash bench/snapshot.sh
 	@bash bench/memory.sh
+	@bash bench/plot.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(SAN_BUILD_DIR)

@@ -19,7 +19,7 @@ TARGET=$(make_backlog bench_events bench bench_src "$TXNS")
 EVENTS=$((TXNS * 4))
 echo "bench: backlog ready up to $TARGET ($(pg -c "SELECT pg_size_pretty(pg_wal_lsn_diff('$TARGET', confirmed_flush_lsn)) FROM pg_replication_slots WHERE slot_name = 'bench_src'") of WAL)"
 
-ratios=()
+ratios=() recv=() ss=()
 for run in $(seq 1 "$RUNS"); do
   pg -c "SELECT 1 FROM pg_copy_logical_replication_slot('bench_src', 'bench_recv_$run')" \
      -c "SELECT 1 FROM pg_copy_logical_replication_slot('bench_src', 'bench_ss_$run')" >/dev/null
@@ -43,12 +43,15 @@ for run in $(seq 1 "$RUNS"); do
   wait "$pid"
 
   ratio=$(echo "scale=3; $recv_s / $ss_s" | bc)
-  ratios+=("$ratio")
+  ratios+=("$ratio") recv+=("$recv_s") ss+=("$ss_s")
   printf 'bench: run %d: pg_recvlogical %.2f s (%.0f ev/s) | streamshop replicate → ClickHouse %.2f s (%.0f ev/s, peak RSS %d MB) | ratio %s\n' \
     "$run" "$recv_s" "$(echo "$EVENTS / $recv_s" | bc -l)" "$ss_s" "$(echo "$EVENTS / $ss_s" | bc -l)" \
     $((rss_kb / 1024)) "$ratio"
   pg -c "SELECT pg_drop_replication_slot('bench_recv_$run'), pg_drop_replication_slot('bench_ss_$run')" >/dev/null
 done
-median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}')
+median=$(median "${ratios[@]}")
+shape=${BENCH_SHAPE:-small}
+record "pg_recvlogical (the limit), $shape txns" "$EVENTS" "${recv[@]}"
+record "replicate → ClickHouse, $shape txns" "$EVENTS" "${ss[@]}"
 echo "bench: catch-up ratio streamshop replicate / pg_recvlogical = $median (median of $RUNS; target ≥ 0.9)"
 "$STREAMSHOP" verify --publication bench --wait 30 | tail -n 1

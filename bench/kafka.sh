@@ -116,6 +116,11 @@ for run in $(seq 1 "$RUNS"); do
   for s in recv cap pipe dbz; do pg -c "SELECT pg_drop_replication_slot('bench_${s}_$run')" >/dev/null; done
 done
 
+shape=${BENCH_SHAPE:-small}
+record "pg_recvlogical (the limit), $shape txns" "$EVENTS" "${recv[@]}"
+record "capture → Kafka, $shape txns" "$EVENTS" "${capture[@]}"
+record "capture + sink → ClickHouse, $shape txns" "$EVENTS" "${pipeline[@]}"
+[[ "$WITH_DEBEZIUM" == 1 ]] && record "Debezium → Kafka, $shape txns" "$EVENTS" "${debezium[@]}"
 m_recv=$(median "${recv[@]}")
 m_cap=$(median "${capture[@]}")
 m_pipe=$(median "${pipeline[@]}")

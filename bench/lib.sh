@@ -31,6 +31,17 @@ now() { echo "$EPOCHREALTIME"; }
 peak_rss_mb() { awk '/VmHWM/ {printf "%d", $2 / 1024}' "/proc/$1/status"; }
 # median VALUES…
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
+# record LABEL EVENTS SECONDS…: appends "LABEL<TAB>median ev/s<TAB>min ev/s<TAB>max ev/s" to $BENCH_RESULTS
+# (default <stack dir>/results.tsv), which bench/plot.sh draws.
+record() {
+  local label=$1 events=$2
+  shift 2
+  local secs
+  secs=$(printf '%s\n' "$@" | sort -n)
+  printf '%s\t%.0f\t%.0f\t%.0f\n' "$label" "$(echo "$events / $(median "$@")" | bc -l)" \
+    "$(echo "$events / $(tail -n 1 <<<"$secs")" | bc -l)" "$(echo "$events / $(head -n 1 <<<"$secs")" | bc -l)" \
+    >>"${BENCH_RESULTS:-$STREAMSHOP_STACK_DIR/results.tsv}"
+}
 # confirmed LSN SLOT: "t" once the slot's confirmed_flush_lsn reached LSN.
 confirmed() { pg -c "SELECT confirmed_flush_lsn >= '$1' FROM pg_replication_slots WHERE slot_name = '$2'"; }
 

@@ -201,14 +201,16 @@ Status Capture::Session::SnapshotTable(const pg::TableInfo& table, Lsn position)
   change.source.ts_us = NowNanos() / 1000;
   change.after.emplace();
   uint64_t rows = 0;
-  SS_RETURN_IF_ERROR(source.catalog->CopyOut(pg::CopySql(table), [&](std::string_view line) -> Status {
+  Status copied = source.catalog->CopyOut(pg::CopySql(table), [&](std::string_view line) -> Status {
+    if (stop) return Status::Retryable("stopped during the snapshot");  // ends the COPY; not an error
     SS_ASSIGN_OR_RETURN(auto fields, parser.Parse(line));
     change.after->values.assign(fields->begin(), fields->end());
     change.ts_ns = NowNanos();
     ++rows;
-    if (stop) return Status::Retryable("stopped during the snapshot");
     return Emit(table.oid, change);
-  }));
+  });
+  if (stop) return Status::Ok();  // unfinished: the next run sends this table again
+  SS_RETURN_IF_ERROR(copied);
   SS_RETURN_IF_ERROR(producer->Flush(std::chrono::minutes(5)));
   SS_RETURN_IF_ERROR(WriteState(table, kSnapshotDone));
   SS_RETURN_IF_ERROR(producer->Flush(std::chrono::seconds(60)));
