@@ -3,8 +3,7 @@
 # by scripts/bootstrap.sh) must accept deploy/docker-compose.yml (`config`), and the resolved configuration must
 # hold what docs/DEMO.md promises:
 #   - the services and profiles: postgres, clickhouse, replicate, generate (default); verify (tools); redpanda,
-#     console (kafka, debezium); connect, register-connector (debezium); no `capture`/`sink` service (not
-#     implemented: they may appear only in comments marked NOT YET IMPLEMENTED);
+#     console (kafka, debezium); capture, sink (kafka); connect, register-connector (debezium);
 #   - PostgreSQL ≥ 15 with wal_level=logical and the repository's sql/postgres/schema.sql as its first initdb
 #     script; a ClickHouse ≥ 23.2 image; replicate connecting as the REPLICATION + SELECT role streamshop_cdc;
 #   - every streamshop service runs a subcommand and options that the built binary has (checked against its
@@ -35,18 +34,13 @@ services=$(docker-compose -f "$COMPOSE" config --services | sort | paste -sd ' '
 profiles=$(docker-compose -f "$COMPOSE" config --profiles | sort | paste -sd ' ')
 log "services: $services"
 log "profiles: $profiles"
-[[ "$services" == "clickhouse connect console generate postgres redpanda register-connector replicate verify" ]] ||
+[[ "$services" == "capture clickhouse connect console generate postgres redpanda register-connector replicate sink verify" ]] ||
   fail "unexpected services: $services"
 [[ "$profiles" == "debezium kafka tools" ]] || fail "unexpected profiles: $profiles"
 
-# capture/sink are not implemented: outside comments, the compose file must not mention them as commands.
-if grep -nE '^[^#]*\b(capture|sink)\b' "$COMPOSE" | grep -v '^\s*#' >"$WORK/unimplemented"; then
-  cat "$WORK/unimplemented"; fail "compose file uses capture/sink outside comments"
-fi
-grep -q "NOT YET IMPLEMENTED" "$COMPOSE" || fail "the commented capture/sink services are not marked NOT YET IMPLEMENTED"
 
 # The binary's subcommands, and each one's options and environment variables, from its own --help.
-for cmd in replicate generate verify; do "$STREAMSHOP" "$cmd" --help >"$WORK/help-$cmd.txt"; done
+for cmd in replicate generate verify capture sink; do "$STREAMSHOP" "$cmd" --help >"$WORK/help-$cmd.txt"; done
 
 python3 - "$WORK/config.yml" "$REPO" "$WORK" <<'PY' || fail "resolved configuration check failed (above)"
 import os, re, sys
@@ -68,6 +62,7 @@ check(profiles("postgres") == [] and profiles("clickhouse") == [] and profiles("
 check(profiles("verify") == ["tools"], "verify must be in profile tools")
 check(profiles("redpanda") == ["debezium", "kafka"] and profiles("console") == ["debezium", "kafka"],
       "redpanda and console must be in profiles kafka and debezium")
+check(profiles("capture") == ["kafka"] and profiles("sink") == ["kafka"], "capture and sink must be in profile kafka")
 check(profiles("connect") == ["debezium"] and profiles("register-connector") == ["debezium"],
       "connect and register-connector must be in profile debezium")
 
@@ -98,14 +93,15 @@ for v in svc["console"].get("volumes", []):
     check(os.path.isfile(src), f"console mounts {src}, which does not exist")
 
 # streamshop services: built from deploy/Dockerfile with the repository as context; real subcommands/options/env.
-helps = {c: open(os.path.join(work, f"help-{c}.txt")).read() for c in ("replicate", "generate", "verify")}
-for name in ("replicate", "generate", "verify", "register-connector"):
+helps = {c: open(os.path.join(work, f"help-{c}.txt")).read()
+         for c in ("replicate", "generate", "verify", "capture", "sink")}
+for name in ("replicate", "generate", "verify", "capture", "sink", "register-connector"):
     s = svc[name]
     b = s.get("build", {})
     check(os.path.realpath(b.get("context", "")) == os.path.realpath(repo), f"{name}: build context is not the repo")
     check(os.path.isfile(os.path.join(b.get("context", ""), b.get("dockerfile", ""))), f"{name}: no Dockerfile")
     check(s.get("image") == "streamshop:local", f"{name}: image is not streamshop:local")
-for name in ("replicate", "generate", "verify"):
+for name in ("replicate", "generate", "verify", "capture", "sink"):
     s = svc[name]
     cmd = s["command"]
     check("entrypoint" not in s, f"{name}: must run the streamshop entrypoint")
