@@ -1,15 +1,15 @@
 # Shared set-up of the benchmark scripts (sourced after they set their own parameters):
 #   source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" NAME
-# starts the private benchmark stack (.streamshop-bench, ports 32001–32003 unless STREAMSHOP_* say otherwise), gives
+# starts the private benchmark stack (.streamshop-bench, ports 22001–22003, below Linux's ephemeral port range unless STREAMSHOP_* say otherwise), gives
 # $WORK = <stack dir>/bench-NAME (emptied), kills the pids in PIDS and stops the stack on exit, and defines pg, ch,
 # now and confirmed.
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 STREAMSHOP=${STREAMSHOP:-$REPO/build/streamshop}
 export STREAMSHOP_STACK_DIR=${STREAMSHOP_STACK_DIR:-$REPO/.streamshop-bench}
-export STREAMSHOP_PG_PORT=${STREAMSHOP_PG_PORT:-32001} STREAMSHOP_CH_HTTP_PORT=${STREAMSHOP_CH_HTTP_PORT:-32002}
-export STREAMSHOP_CH_TCP_PORT=${STREAMSHOP_CH_TCP_PORT:-32003}
-# With STREAMSHOP_WITH_KAFKA=1 the stack also runs Kafka (32004, controller 32005); Debezium's Connect REST: 32006.
-export STREAMSHOP_KAFKA_PORT=${STREAMSHOP_KAFKA_PORT:-32004} STREAMSHOP_CONNECT_PORT=${STREAMSHOP_CONNECT_PORT:-32006}
+export STREAMSHOP_PG_PORT=${STREAMSHOP_PG_PORT:-22001} STREAMSHOP_CH_HTTP_PORT=${STREAMSHOP_CH_HTTP_PORT:-22002}
+export STREAMSHOP_CH_TCP_PORT=${STREAMSHOP_CH_TCP_PORT:-22003}
+# With STREAMSHOP_WITH_KAFKA=1 the stack also runs Kafka (22004, controller 22005); Debezium's Connect REST: 22006.
+export STREAMSHOP_KAFKA_PORT=${STREAMSHOP_KAFKA_PORT:-22004} STREAMSHOP_CONNECT_PORT=${STREAMSHOP_CONNECT_PORT:-22006}
 export STREAMSHOP_KAFKA_CONTROLLER_PORT=${STREAMSHOP_KAFKA_CONTROLLER_PORT:-$((STREAMSHOP_KAFKA_PORT + 1))}
 
 bash "$REPO/scripts/stack.sh" up >/dev/null

@@ -71,6 +71,7 @@ struct Capture::Session {
   std::deque<PendingCommit> commits;
   bool in_transaction = false;
   kafka::DebeziumSource tx_source;  // the current transaction's source block (lsn set per change)
+  Lsn last_commit_end;  // of the previous transaction: source.sequence's first element
   Lsn acked;
   Lsn sent;  // last LSN sent in a status update
   Lsn server_wal_end;
@@ -315,9 +316,10 @@ Status Capture::Session::HandleMessage(const pg::PgoutputMessage& msg, Lsn lsn) 
           tx_source = {};
           tx_source.ts_us = UnixMicrosFromPg(m.commit_time);
           tx_source.tx_id = static_cast<int64_t>(m.xid.value);
-          tx_source.last_commit_lsn = lsn.value;  // as Debezium: the position of the transaction's BEGIN
+          if (last_commit_end.value) tx_source.last_commit_lsn = last_commit_end.value;
         } else if constexpr (std::is_same_v<T, pg::CommitMessage>) {
           in_transaction = false;
+          last_commit_end = m.end_lsn;
           commits.push_back({producer->produced(), m.end_lsn});
         } else if constexpr (std::is_same_v<T, pg::RelationMessage>) {
           auto it = tables.find(m.relid);

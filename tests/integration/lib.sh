@@ -1,6 +1,7 @@
 # Shared harness for integration tests: a private stack (real PostgreSQL + ClickHouse) per test, on its own
 # ports and directory, destroyed on exit. Source it after setting TEST_PORT_BASE (unique per test file).
 #   usage in a test:  TEST_PORT_BASE=31000; source "$(dirname "$0")/lib.sh" "$1"
+# Keep bases below 32768: Linux hands out ports from 32768 up to outgoing connections, which could take ours.
 # WITH_KAFKA=1 before sourcing also starts a Kafka broker (ports base+4, controller base+5) and reserves
 # base+6 for a Debezium Connect worker (STREAMSHOP_CONNECT_PORT); kafka_java runs Kafka's tool classes.
 set -euo pipefail

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Kafka catch-up benchmark (capture, capture + sink, real Debezium, pg_recvlogical) starts, runs and finishes on a
 # tiny backlog, in both backlog shapes (the numbers are not checked here), and the plot is drawn.
-TEST_PORT_BASE=33800
+TEST_PORT_BASE=23800
 WITH_KAFKA=1
 source "$(dirname "$0")/lib.sh" "$1"
 export BENCH_RESULTS=$LOG_DIR/results.tsv

@@ -6,7 +6,7 @@
 # streamshop_dbz.public.<table> with the envelope (before/after/source/op/ts_ms), key and type encodings
 # of Debezium's defaults. The messages are compared in shape (key and value schemas, payload fields)
 # with tests/fixtures/debezium; UPDATE_FIXTURES=1 rewrites those fixtures from this run instead.
-TEST_PORT_BASE=33200
+TEST_PORT_BASE=23200
 WITH_KAFKA=1
 source "$(dirname "$0")/lib.sh" "$1"
 

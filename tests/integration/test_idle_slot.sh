@@ -3,7 +3,7 @@
 # confirmed_flush_lsn keeps advancing (heartbeats + keepalives). Also: logical decoding messages land in
 # analytics._streamshop_messages, lag is reported, the lag alarm fires, and a table added to the publication
 # without any later change is still copied.
-TEST_PORT_BASE=32400
+TEST_PORT_BASE=22400
 source "$(dirname "$0")/lib.sh" "$1"
 
 pg -c "CREATE TABLE quiet (id int PRIMARY KEY, v text)" -c "INSERT INTO quiet VALUES (1, 'x')"

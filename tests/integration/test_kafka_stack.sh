@@ -2,7 +2,7 @@
 # The local stack's Kafka broker (scripts/stack.sh up --with-kafka): a single-node KRaft broker that
 # answers Kafka's own tools, keeps topics, messages and committed offsets across restart-kafka and
 # down/up, starts idempotently, reports a port conflict, and appears in <dir>/env and `status`.
-TEST_PORT_BASE=33100
+TEST_PORT_BASE=23100
 WITH_KAFKA=1
 source "$(dirname "$0")/lib.sh" "$1"
 

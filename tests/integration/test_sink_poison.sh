@@ -2,7 +2,7 @@
 # Poison records on the sink's topics — invalid JSON, a value of the wrong type, an unknown table, an unknown
 # op, an oversized record, a record without source.lsn — each must land on the dead-letter topic with its reason
 # and source topic/partition/offset in headers; the sink keeps going, every good record arrives, `verify` passes.
-TEST_PORT_BASE=33500
+TEST_PORT_BASE=23500
 WITH_KAFKA=1
 source "$(dirname "$0")/lib.sh" "$1"
 

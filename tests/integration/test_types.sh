@@ -2,7 +2,7 @@
 # Type torture: every type and edge value, through the snapshot and through the stream. `verify` must pass
 # and spot checks must find the exact PostgreSQL text in ClickHouse (composites: a JSON object of their fields). A value ClickHouse cannot hold (numeric
 # NaN in a Decimal column) goes to the dead-letter table with its reason, and replication goes on.
-TEST_PORT_BASE=32300
+TEST_PORT_BASE=22300
 source "$(dirname "$0")/lib.sh" "$1"
 
 pg <<'SQL'
