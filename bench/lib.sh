@@ -1,6 +1,7 @@
 # Shared set-up of the benchmark scripts (sourced after they set their own parameters):
 #   source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" NAME
-# starts the private benchmark stack (.streamshop-bench, ports 22001–22003, below Linux's ephemeral port range unless STREAMSHOP_* say otherwise), gives
+# starts the private benchmark stack (.streamshop-bench, ports 22001–22003 — below Linux's ephemeral port range —
+# unless STREAMSHOP_* say otherwise), gives
 # $WORK = <stack dir>/bench-NAME (emptied), kills the pids in PIDS and stops the stack on exit, and defines pg, ch,
 # now and confirmed.
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
