@@ -71,7 +71,7 @@ struct Capture::Session {
   std::deque<PendingCommit> commits;
   bool in_transaction = false;
   kafka::DebeziumSource tx_source;  // the current transaction's source block (lsn set per change)
-  Lsn last_commit_end;  // of the previous transaction: source.sequence's first element
+  Lsn last_commit_end;              // of the previous transaction: source.sequence's first element
   Lsn acked;
   Lsn sent;  // last LSN sent in a status update
   Lsn server_wal_end;
