@@ -62,7 +62,7 @@ struct Sink::Session {
   std::vector<bool> unchanged;
 
   Clock::time_point first_pending{};
-  uint64_t events = 0, events_at_last_progress = 0, dead_lettered = 0, tombstones = 0;
+  uint64_t events = 0, events_at_last_progress = 0, dead_lettered = 0;
   Clock::time_point last_progress = Clock::now();
 
   size_t PendingRows() const {
@@ -197,18 +197,18 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
   Result<kafka::DebeziumEvent> parsed = parser.ParseValue(r.value, r.topic, lookup);
   if (!parsed.ok()) return DeadLetter(r, parsed.status().message());
   const kafka::DebeziumEvent& ev = *parsed;
-  if (ev.tombstone) {
-    ++tombstones;  // the delete before it carried the change
-    return Status::Ok();
-  }
+  if (ev.tombstone) return Status::Ok();                          // the delete before it carried the change
   if (ev.op == kafka::DebeziumOp::kMessage) return Status::Ok();  // logical messages have no table
   ++events;
   if (ev.op == kafka::DebeziumOp::kTruncate) {
-    auto it = tables.find(ev.schema + "." + ev.table);
-    if (it == tables.end()) return Status::Ok();  // nothing stored for it by this sink yet
+    // The table may hold rows from an earlier session even if this one has not seen it yet.
     SS_RETURN_IF_ERROR(FlushRows());
     LogInfo("truncate of {}.{}", ev.schema, ev.table);
-    return clickhouse::TruncateTarget(*ch, *it->second.writer);
+    Result<std::string> done = ch->Query(
+        fmt::format("TRUNCATE TABLE IF EXISTS {}.{}", clickhouse::ClickHouseClient::QuoteIdent(options.database),
+                    clickhouse::ClickHouseClient::QuoteIdent(TableWriter::TargetName(ev.schema, ev.table))));
+    if (done.ok() || done.status().retryable()) return done.status();
+    return DeadLetter(r, done.status().message());
   }
   const bool deleted = ev.op == kafka::DebeziumOp::kDelete;
   const kafka::ParsedRow& row = deleted ? *ev.before : *ev.after;

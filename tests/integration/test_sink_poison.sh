@@ -2,6 +2,7 @@
 # Poison records on the sink's topics — invalid JSON, a value of the wrong type, an unknown table, an unknown
 # op, an oversized record, a record without source.lsn — each must land on the dead-letter topic with its reason
 # and source topic/partition/offset in headers; the sink keeps going, every good record arrives, `verify` passes.
+# Then a truncate reaches a restarted sink.
 TEST_PORT_BASE=23500
 WITH_KAFKA=1
 source "$(dirname "$0")/lib.sh" "$1"
@@ -55,5 +56,12 @@ expect_reason "reason:value of 1500[0-9][0-9] bytes exceeds the limit of 100000 
 expect_reason "reason:field after.x: the message has no schema and the column.s type is unknown"
 (($(grep -c "source.topic:streamshop.public.typed.source.partition:0.source.offset:[0-9]" "$LOG_DIR/dlq.txt") == 5)) ||
   fail "dead letters lack source topic/partition/offset headers: $(cat "$LOG_DIR/dlq.txt")"
+log "a truncate reaching a restarted sink (the table is new to its session)"
+stop_clean "$SINK" "sink"
+pg -c "TRUNCATE pairs" -c "INSERT INTO pairs VALUES ('after', 1, 'kept')"
+start_sink s2
+SINK=$SINK_PID
+verify 120
+[[ "$(ch "SELECT count() FROM analytics.raw_pairs FINAL WHERE _deleted = 0")" == 1 ]] || fail "pairs not truncated"
 stop_clean "$SINK" "sink"
 stop_clean "$CAP" "capture"
