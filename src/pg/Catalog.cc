@@ -160,10 +160,16 @@ Result<bool> ColumnHasDefault(PgConnection& conn, uint32_t oid, const std::strin
   return v.value_or("t") == "t";
 }
 
-std::string CopySql(const TableInfo& table) {
+std::string CopyColumns(const TableInfo& table) {
   std::string cols;
-  for (const auto& c : table.columns) cols += (cols.empty() ? "" : ", ") + PgConnection::QuoteIdent(c.name);
-  return fmt::format("COPY (SELECT {} FROM {}) TO STDOUT", cols, table.QuotedName());
+  for (const auto& c : table.columns) {
+    cols += (cols.empty() ? "" : ", ") + (c.dropped ? std::string("NULL") : PgConnection::QuoteIdent(c.name));
+  }
+  return cols;
+}
+
+std::string CopySql(const TableInfo& table) {
+  return fmt::format("COPY (SELECT {} FROM {}) TO STDOUT", CopyColumns(table), table.QuotedName());
 }
 
 Result<std::optional<SlotState>> GetSlot(PgConnection& conn, const std::string& slot) {

@@ -19,6 +19,7 @@ struct ColumnInfo {
   int32_t typmod = -1;
   int key_position = 0;                            // 1-based position in the primary key, 0 if not a key column
   std::vector<std::string> composite_fields = {};  // attribute names when the column has a composite type
+  bool dropped = false;  // in the stream's shape of the table but dropped since: snapshots read it as NULL
 };
 
 struct TableInfo {
@@ -68,6 +69,8 @@ Result<std::vector<ColumnDetails>> LoadColumnDetails(PgConnection& conn, uint32_
 // A column that no longer exists counts as having one (the caller then copies the table again, to be safe).
 Result<bool> ColumnHasDefault(PgConnection& conn, uint32_t oid, const std::string& column);
 
+// "<col>, <col>, …" in TableInfo order, NULL for dropped columns: the select list of snapshot COPYs.
+std::string CopyColumns(const TableInfo& table);
 // COPY (SELECT <columns> FROM <table>) TO STDOUT, columns in TableInfo order.
 std::string CopySql(const TableInfo& table);
 

@@ -58,9 +58,10 @@ Result<pg::TableInfo> TableFromRelation(pg::PgConnection& catalog, const pg::Rel
   SS_ASSIGN_OR_RETURN(pg::TableInfo catalog_table, pg::LoadTable(catalog, rel.relid));
   pg::TableInfo table{rel.relid, rel.nspname, rel.relname, {}};
   for (const auto& c : rel.columns) {
-    pg::ColumnInfo column{c.name, c.type_oid, c.typmod, 0, {}};
+    pg::ColumnInfo column{c.name, c.type_oid, c.typmod, 0, {}, /*dropped=*/true};
     for (const auto& cc : catalog_table.columns) {
       if (cc.name != c.name) continue;
+      column.dropped = false;
       column.key_position = cc.key_position;
       if (cc.type_oid == c.type_oid) column.composite_fields = cc.composite_fields;
     }

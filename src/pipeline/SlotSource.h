@@ -45,7 +45,7 @@ Status RunSessions(const std::atomic<bool>& stop, const std::string& what_is_saf
 // Whether a Relation message announces the columns `table` already has (names, types, typmods, in order).
 bool SameColumns(const pg::TableInfo& table, const pg::RelationMessage& rel);
 // The table as a Relation message announces it at this point of the stream, with the primary key (and composite
-// fields) from the catalog.
+// fields) from the catalog; columns the catalog no longer has (dropped later in the WAL) are marked `dropped`.
 Result<pg::TableInfo> TableFromRelation(pg::PgConnection& catalog, const pg::RelationMessage& rel);
 
 // A non-transactional logical message that gives an idle publication something to decode and confirm, so the

@@ -22,11 +22,9 @@ struct Chunk {
 };
 
 std::string ChunkCopySql(const pg::TableInfo& table, const Chunk& c) {
-  std::string cols;
-  for (const auto& col : table.columns) cols += (cols.empty() ? "" : ", ") + pg::PgConnection::QuoteIdent(col.name);
   std::string where = fmt::format("ctid >= '({},0)'::tid", c.first_page);
   if (c.end_page >= 0) where += fmt::format(" AND ctid < '({},0)'::tid", c.end_page);
-  return fmt::format("COPY (SELECT {} FROM {} WHERE {}) TO STDOUT", cols, table.QuotedName(), where);
+  return fmt::format("COPY (SELECT {} FROM {} WHERE {}) TO STDOUT", pg::CopyColumns(table), table.QuotedName(), where);
 }
 
 // Work shared by the worker threads: a queue of chunks and the first error.
