@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 #include <charconv>
 #include <cstring>
 
@@ -158,6 +160,16 @@ Result<bool> ColumnHasDefault(PgConnection& conn, uint32_t oid, const std::strin
                                               "WHERE attrelid = $1::oid AND attname = $2 AND NOT attisdropped",
                                               {std::to_string(oid), column}));
   return v.value_or("t") == "t";
+}
+
+Status MarkDroppedColumns(PgConnection& conn, TableInfo& table) {
+  SS_ASSIGN_OR_RETURN(PgResultPtr res, conn.Exec("SELECT attname FROM pg_attribute WHERE attrelid = $1::oid AND "
+                                                 "attnum > 0 AND NOT attisdropped",
+                                                 {std::to_string(table.oid)}));
+  std::set<std::string_view> present;
+  for (int r = 0; r < PQntuples(res.get()); ++r) present.insert(PQgetvalue(res.get(), r, 0));
+  for (auto& c : table.columns) c.dropped = !present.count(c.name);
+  return Status::Ok();
 }
 
 std::string CopyColumns(const TableInfo& table) {

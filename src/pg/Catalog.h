@@ -69,6 +69,9 @@ Result<std::vector<ColumnDetails>> LoadColumnDetails(PgConnection& conn, uint32_
 // A column that no longer exists counts as having one (the caller then copies the table again, to be safe).
 Result<bool> ColumnHasDefault(PgConnection& conn, uint32_t oid, const std::string& column);
 
+// Marks the columns of `table` that no longer exist in the catalog as dropped. Run it in the transaction that
+// reads the table, after locking it, so no DDL can change the columns in between.
+Status MarkDroppedColumns(PgConnection& conn, TableInfo& table);
 // "<col>, <col>, …" in TableInfo order, NULL for dropped columns: the select list of snapshot COPYs.
 std::string CopyColumns(const TableInfo& table);
 // COPY (SELECT <columns> FROM <table>) TO STDOUT, columns in TableInfo order.

@@ -115,10 +115,14 @@ Status Snapshotter::Run(const std::vector<pg::TableInfo>& tables, const std::ato
       pg::CopyTextParser parser;
       Chunk c;
       while (!stop && queue.Pop(c)) {
-        const pg::TableInfo& table = *copied[c.table];
+        pg::TableInfo table = *copied[c.table];
         SnapshotProgress& prog = *progress_[c.table];
         clickhouse::TableWriter writer(table, dialect_, options_.state.database);
         uint64_t rows = 0;
+        // Columns dropped since the stream's point (DDL later in the WAL) read as NULL; the lock keeps them so.
+        SS_RETURN_IF_ERROR(wpg.Exec("BEGIN").status());
+        SS_RETURN_IF_ERROR(wpg.Exec("LOCK TABLE " + table.QuotedName() + " IN ACCESS SHARE MODE").status());
+        SS_RETURN_IF_ERROR(pg::MarkDroppedColumns(wpg, table));
         SS_RETURN_IF_ERROR(wpg.CopyOut(ChunkCopySql(table, c), [&](std::string_view line) -> Status {
           SS_ASSIGN_OR_RETURN(auto fields, parser.Parse(line));
           SS_RETURN_IF_ERROR(writer.AppendRow(*fields, /*version=*/0, /*deleted=*/false));
@@ -129,6 +133,7 @@ Status Snapshotter::Run(const std::vector<pg::TableInfo>& tables, const std::ato
           }
           return stop ? Status::Retryable("snapshot interrupted") : Status::Ok();
         }));
+        SS_RETURN_IF_ERROR(wpg.Exec("COMMIT").status());
         SS_RETURN_IF_ERROR(writer.Flush(*wch));
         SS_RETURN_IF_ERROR(clickhouse::RecordSnapshotState(*wch, options_.state, prog.table, c.index, 0, rows));
         if (++prog.chunks_done + prog.chunks_skipped == prog.chunks_total) {

@@ -24,10 +24,12 @@ pg -c "UPDATE big SET label = 'changed' WHERE id % 1000 = 7" -c "DELETE FROM big
 
 start_replicate --snapshot-workers 2
 wait_streaming 180
-grep -q "snapshot of public.big: .* $before already copied by an earlier run" "$LOG_DIR/replicate.log" ||
-  fail "the restart did not skip the $before chunks already copied"
+# A chunk whose marker was on its way to ClickHouse at the kill may be counted by the restart too.
+skipped=$(grep -o "snapshot of public.big: .* [0-9]* already copied by an earlier run" "$LOG_DIR/replicate.log" |
+  grep -o "[0-9]* already" | grep -o "[0-9]*" || true)
+[[ -n "$skipped" ]] && ((skipped >= before)) || fail "the restart did not skip the $before chunks already copied"
 copied=$(grep -o "snapshot of public.big done: [0-9]* rows copied" "$LOG_DIR/replicate.log" | grep -o "[0-9]* rows" | grep -o "[0-9]*")
-log "after the restart: $copied rows copied (not 2000000+), $before chunks skipped"
+log "after the restart: $copied rows copied (not 2000000+), $skipped chunks skipped"
 ((copied < 1900000)) || fail "the restart re-read (almost) everything: $copied rows"
 verify 180
 cat "$LOG_DIR/verify.out"
