@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <deque>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -51,6 +52,31 @@ class WorkQueue {
   std::mutex mu_;
   std::deque<Chunk> chunks_;
   Status error_;
+};
+
+// Inserts a worker's batches into ClickHouse on a second thread while the worker reads and encodes the next
+// batch, so the COPY from PostgreSQL and the insert into ClickHouse overlap. One batch is in flight at a time,
+// so batches are inserted in the order submitted.
+class BatchInserter {
+ public:
+  using After = std::function<Status(clickhouse::ClickHouseClient&)>;
+  explicit BatchInserter(const std::string& clickhouse_url) : ch_(clickhouse::MakeClickHouseClient(clickhouse_url)) {}
+
+  // Waits for the batch in flight, then starts inserting `batch`; `after` (if any) runs once it is stored.
+  Status Submit(std::unique_ptr<clickhouse::TableWriter> batch, After after = nullptr) {
+    SS_RETURN_IF_ERROR(Wait());
+    in_flight_ = std::async(std::launch::async, [this, batch = std::move(batch), after = std::move(after)] {
+      SS_RETURN_IF_ERROR(batch->Flush(*ch_));
+      return after ? after(*ch_) : Status::Ok();
+    });
+    return Status::Ok();
+  }
+  // The outcome of the batch in flight (Ok if none).
+  Status Wait() { return in_flight_.valid() ? in_flight_.get() : Status::Ok(); }
+
+ private:
+  std::unique_ptr<clickhouse::ClickHouseClient> ch_;
+  std::future<Status> in_flight_;  // declared last: its destructor waits for the insert before ch_ goes
 };
 
 }  // namespace
@@ -110,38 +136,45 @@ Status Snapshotter::Run(const std::vector<pg::TableInfo>& tables, const std::ato
   std::atomic<int> running{options_.workers};
   auto worker = [&]() {
     Status st = [&]() -> Status {
-      auto wch = clickhouse::MakeClickHouseClient(options_.clickhouse_url);
+      BatchInserter inserter(options_.clickhouse_url);
       SS_ASSIGN_OR_RETURN(pg::PgConnection wpg, pg::PgConnection::Connect(options_.pg_url));
       pg::CopyTextParser parser;
       Chunk c;
       while (!stop && queue.Pop(c)) {
         pg::TableInfo table = *copied[c.table];
         SnapshotProgress& prog = *progress_[c.table];
-        clickhouse::TableWriter writer(table, dialect_, options_.state.database);
         uint64_t rows = 0;
         // Columns dropped since the stream's point (DDL later in the WAL) read as NULL; the lock keeps them so.
         SS_RETURN_IF_ERROR(wpg.Exec("BEGIN").status());
         SS_RETURN_IF_ERROR(wpg.Exec("LOCK TABLE " + table.QuotedName() + " IN ACCESS SHARE MODE").status());
         SS_RETURN_IF_ERROR(pg::MarkDroppedColumns(wpg, table));
+        auto new_batch = [&] {
+          return std::make_unique<clickhouse::TableWriter>(table, dialect_, options_.state.database);
+        };
+        auto batch = new_batch();
         SS_RETURN_IF_ERROR(wpg.CopyOut(ChunkCopySql(table, c), [&](std::string_view line) -> Status {
           SS_ASSIGN_OR_RETURN(auto fields, parser.Parse(line));
-          SS_RETURN_IF_ERROR(writer.AppendRow(*fields, /*version=*/0, /*deleted=*/false));
+          SS_RETURN_IF_ERROR(batch->AppendRow(*fields, /*version=*/0, /*deleted=*/false));
           ++rows;
           ++prog.rows;
-          if (writer.pending_rows() >= options_.batch_rows || writer.pending_bytes() >= options_.batch_bytes) {
-            SS_RETURN_IF_ERROR(writer.Flush(*wch));
+          if (batch->pending_rows() >= options_.batch_rows || batch->pending_bytes() >= options_.batch_bytes) {
+            SS_RETURN_IF_ERROR(inserter.Submit(std::exchange(batch, new_batch())));
           }
           return stop ? Status::Retryable("snapshot interrupted") : Status::Ok();
         }));
         SS_RETURN_IF_ERROR(wpg.Exec("COMMIT").status());
-        SS_RETURN_IF_ERROR(writer.Flush(*wch));
-        SS_RETURN_IF_ERROR(clickhouse::RecordSnapshotState(*wch, options_.state, prog.table, c.index, 0, rows));
-        if (++prog.chunks_done + prog.chunks_skipped == prog.chunks_total) {
-          SS_RETURN_IF_ERROR(clickhouse::RecordSnapshotState(*wch, options_.state, prog.table,
-                                                             clickhouse::kSnapshotTableDone, 0, prog.rows));
-          LogInfo("snapshot of {} done: {} rows copied", prog.table, prog.rows.load());
-        }
+        // The chunk counts as copied once its last batch, and so every earlier one, is stored.
+        SS_RETURN_IF_ERROR(inserter.Submit(std::move(batch), [&prog, &opts = options_, c, rows](auto& ch) -> Status {
+          SS_RETURN_IF_ERROR(clickhouse::RecordSnapshotState(ch, opts.state, prog.table, c.index, 0, rows));
+          if (++prog.chunks_done + prog.chunks_skipped == prog.chunks_total) {
+            SS_RETURN_IF_ERROR(clickhouse::RecordSnapshotState(ch, opts.state, prog.table,
+                                                               clickhouse::kSnapshotTableDone, 0, prog.rows));
+            LogInfo("snapshot of {} done: {} rows copied", prog.table, prog.rows.load());
+          }
+          return Status::Ok();
+        }));
       }
+      SS_RETURN_IF_ERROR(inserter.Wait());
       return Status::Ok();
     }();
     if (!st.ok()) queue.Fail(st);
