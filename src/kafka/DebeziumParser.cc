@@ -3,11 +3,12 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <limits>
-#include <set>
+#include <unordered_map>
 
 #include "kafka/DebeziumValueCodec.h"
 #include "kafka/JsonWriter.h"
@@ -444,14 +445,19 @@ Result<ParsedRow> DecodeRow(element v, const RowSchema& rs, std::string_view whi
     return Fail(fmt::format("field {}: expected an object, got {}", which, TypeName(v.type())));
   }
   ParsedRow row;
-  std::set<std::string_view> seen;
+  std::string path;  // "<which>.<field>", for messages; one buffer for all fields
   for (simdjson::dom::key_value_pair kv : o) {
-    const std::string path = fmt::format("{}.{}", which, kv.key);
-    if (!seen.insert(kv.key).second) return Fail(fmt::format("field {}: appears twice", path));
+    path.assign(which).append(".").append(kv.key);
     SS_ASSIGN_OR_RETURN(FieldSpec spec, SpecFor(rs, kv.key, path));
     SS_ASSIGN_OR_RETURN(Decoded d, DecodeValue(spec, kv.value, path, 0));
     row.push_back(ParsedColumn{std::string(kv.key), std::move(d.text), d.unchanged,
                                rs.from_message ? std::optional<FieldType>(spec.type) : std::nullopt});
+  }
+  std::vector<std::string_view> names(row.size());
+  std::transform(row.begin(), row.end(), names.begin(), [](const ParsedColumn& c) { return std::string_view(c.name); });
+  std::sort(names.begin(), names.end());
+  if (auto twice = std::adjacent_find(names.begin(), names.end()); twice != names.end()) {
+    return Fail(fmt::format("field {}.{}: appears twice", which, *twice));
   }
   return row;
 }
@@ -490,9 +496,27 @@ bool SplitTopic(std::string_view topic, std::string& schema, std::string& table)
   return true;
 }
 
+// std::hash of strings, transparent: a std::string_view finds a std::string key without a copy.
+struct TextHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+};
+
 struct DebeziumParser::Impl {
   DebeziumParserOptions options;
   simdjson::dom::parser parser;
+
+  // The last Connect schema seen on each topic as its exact JSON text, parsed into its own DOM. Every event of a
+  // table carries the same schema, most of the event's bytes; a value that is {"schema":<that text>,"payload":…}
+  // has only its payload parsed. A schema text is a complete JSON object, so a value that starts with it has
+  // exactly that schema; the payload is parsed in full, so nothing invalid gets through.
+  struct KnownSchema {
+    std::string text;
+    simdjson::dom::parser dom;
+  };
+  std::unordered_map<std::string, std::unique_ptr<KnownSchema>, TextHash, std::equal_to<>> schemas;  // by topic
+  static constexpr std::string_view kSchemaHead = R"({"schema":)";
+  static constexpr std::string_view kPayloadHead = R"(,"payload":)";
 
   // Parses `text` into a document root, or a Fatal with simdjson's description of the syntax error.
   Result<element> Parse(std::string_view text, std::string_view what) {
@@ -505,6 +529,37 @@ struct DebeziumParser::Impl {
     if (err == simdjson::SUCCESS) return root;
     return Fail(fmt::format("invalid JSON in {}: {}", what, simdjson::error_message(err)));
   }
+
+  // The text between a known schema of `topic` and the closing brace, if `value` starts with that schema.
+  std::optional<std::string_view> PayloadAfterKnownSchema(std::string_view value, std::string_view topic,
+                                                          object& schema) {
+    if (!value.starts_with(kSchemaHead) || !value.ends_with('}')) return std::nullopt;
+    auto it = schemas.find(topic);
+    if (it == schemas.end()) return std::nullopt;
+    const std::string& text = it->second->text;
+    value.remove_prefix(kSchemaHead.size());
+    if (!value.starts_with(text) || !value.substr(text.size()).starts_with(kPayloadHead)) return std::nullopt;
+    schema = it->second->dom.doc.root().get_object().value_unsafe();
+    value.remove_prefix(text.size() + kPayloadHead.size());
+    value.remove_suffix(1);
+    return value;
+  }
+
+  // Keeps `schema` (the "schema" member of `value`) as the known schema of `topic` if `value` spells it compactly,
+  // the way Kafka Connect's JsonConverter and our encoder write it.
+  void RememberSchema(std::string_view value, std::string_view topic, element schema) {
+    if (!value.starts_with(kSchemaHead)) return;
+    auto known = std::make_unique<KnownSchema>();
+    known->text = simdjson::minify(schema);
+    value.remove_prefix(kSchemaHead.size());
+    if (!value.starts_with(known->text) || !value.substr(known->text.size()).starts_with(kPayloadHead)) return;
+    object check;
+    if (known->dom.parse(known->text).get_object().get(check) != simdjson::SUCCESS) return;
+    schemas[std::string(topic)] = std::move(known);
+  }
+
+  Result<DebeziumEvent> ParseEnvelope(object payload, std::optional<object> envelope_schema, std::string_view topic,
+                                      const TableLookup& lookup);
 };
 
 DebeziumParser::DebeziumParser(DebeziumParserOptions options) : impl_(std::make_unique<Impl>()) {
@@ -514,23 +569,22 @@ DebeziumParser::~DebeziumParser() = default;
 
 Result<DebeziumEvent> DebeziumParser::ParseValue(std::optional<std::string_view> value, std::string_view topic,
                                                  const TableLookup& lookup) {
-  DebeziumEvent ev;
-  std::string topic_schema, topic_table;
-  const bool topic_named = SplitTopic(topic, topic_schema, topic_table);
-  if (!value || value->empty()) {
-    ev.tombstone = true;
-    ev.schema = topic_schema;
-    ev.table = topic_table;
-    return ev;
+  DebeziumEvent tombstone;
+  tombstone.tombstone = true;
+  SplitTopic(topic, tombstone.schema, tombstone.table);
+  if (!value || value->empty()) return tombstone;
+  object known_schema, payload;
+  if (value->size() <= impl_->options.max_message_bytes) {
+    if (auto text = impl_->PayloadAfterKnownSchema(*value, topic, known_schema)) {
+      if (impl_->parser.parse(text->data(), text->size(), true).get_object().get(payload) == simdjson::SUCCESS) {
+        return impl_->ParseEnvelope(payload, known_schema, topic, lookup);
+      }
+    }
   }
+
   SS_ASSIGN_OR_RETURN(element root, impl_->Parse(*value, "value"));
   object root_obj;
-  if (root.is_null()) {
-    ev.tombstone = true;
-    ev.schema = topic_schema;
-    ev.table = topic_table;
-    return ev;
-  }
+  if (root.is_null()) return tombstone;
   if (root.get_object().get(root_obj) != simdjson::SUCCESS) {
     return Fail(fmt::format("value is {}, not an object", TypeName(root.type())));
   }
@@ -544,20 +598,27 @@ Result<DebeziumEvent> DebeziumParser::ParseValue(std::optional<std::string_view>
       return Fail("missing payload: the value has neither \"payload\" nor \"op\"");
     }
   }
-  if (payload_el.is_null()) {
-    ev.tombstone = true;
-    ev.schema = topic_schema;
-    ev.table = topic_table;
-    return ev;
-  }
-  object payload, envelope_schema;
+  if (payload_el.is_null()) return tombstone;
+  object envelope_schema;
   if (payload_el.get_object().get(payload) != simdjson::SUCCESS) {
     return Fail(fmt::format("field payload: expected an object, got {}", TypeName(payload_el.type())));
   }
-  ev.had_schema = has_payload && has_schema && schema_el.get_object().get(envelope_schema) == simdjson::SUCCESS;
-  if (has_payload && has_schema && !ev.had_schema && !schema_el.is_null()) {
+  const bool had_schema = has_payload && has_schema && schema_el.get_object().get(envelope_schema) == simdjson::SUCCESS;
+  if (has_payload && has_schema && !had_schema && !schema_el.is_null()) {
     return Fail(fmt::format("field schema: expected an object, got {}", TypeName(schema_el.type())));
   }
+  if (!had_schema) return impl_->ParseEnvelope(payload, std::nullopt, topic, lookup);
+  impl_->RememberSchema(*value, topic, schema_el);
+  return impl_->ParseEnvelope(payload, envelope_schema, topic, lookup);
+}
+
+// The envelope's payload, with the Connect schema of the whole value if it had one.
+Result<DebeziumEvent> DebeziumParser::Impl::ParseEnvelope(object payload, std::optional<object> envelope_schema,
+                                                          std::string_view topic, const TableLookup& lookup) {
+  DebeziumEvent ev;
+  ev.had_schema = envelope_schema.has_value();
+  std::string topic_schema, topic_table;
+  const bool topic_named = SplitTopic(topic, topic_schema, topic_table);
 
   // op
   element op_el;
@@ -581,9 +642,10 @@ Result<DebeziumEvent> DebeziumParser::ParseValue(std::optional<std::string_view>
     if (source_el.get_object().get(source) != simdjson::SUCCESS) {
       return Fail(fmt::format("field source: expected an object, got {}", TypeName(source_el.type())));
     }
+    std::string path;
     for (simdjson::dom::key_value_pair kv : source) {
-      const std::string path = fmt::format("source.{}", kv.key);
       if (kv.value.is_null()) continue;
+      path.assign("source.").append(kv.key);
       if (kv.key == "schema" || kv.key == "table") {
         SS_ASSIGN_OR_RETURN(std::string_view s, GetString(kv.value, path, "a string"));
         (kv.key == "schema" ? ev.schema : ev.table) = std::string(s);
@@ -655,7 +717,7 @@ Result<DebeziumEvent> DebeziumParser::ParseValue(std::optional<std::string_view>
     if (payload.at_key(which).get(row_el) != simdjson::SUCCESS || row_el.is_null()) continue;
     RowSchema rs;
     if (ev.had_schema) {
-      if (!StructFields(envelope_schema, which, rs.schema_fields)) {
+      if (!StructFields(*envelope_schema, which, rs.schema_fields)) {
         return Fail(fmt::format("schema: no struct schema for field {}", which));
       }
       rs.from_message = true;

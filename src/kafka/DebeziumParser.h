@@ -9,8 +9,9 @@
 // Contract: never crashes and never reads out of bounds on any input; malformed input (invalid JSON, wrong types,
 // an unknown op, a missing payload, oversized or out-of-range numbers, undecodable values) is a Fatal Status whose
 // message says exactly what and where ("invalid JSON in value: <simdjson error>", "field after.price: expected a base64
-// Decimal string"), for the dead-letter path. A DebeziumParser reuses its buffers between calls: one instance per
-// thread. Results own their data.
+// Decimal string"), for the dead-letter path. A DebeziumParser reuses its buffers between calls and keeps each topic's
+// last Connect schema, so that a value repeating it has only its payload parsed: one instance per thread. Results own
+// their data.
 #pragma once
 
 #include <cstdint>

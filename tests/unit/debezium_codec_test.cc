@@ -1203,6 +1203,39 @@ TEST(DebeziumParserTest, GoodBaseline) {
   EXPECT_EQ(ev->lsn, 5u);
 }
 
+// The parser keeps each topic's last schema text and then parses only the payload of values that repeat it; a
+// changed schema is read in full and replaces it.
+TEST(DebeziumParserTest, RepeatedSchemaIsReadOnceAndAChangedOneReplacesIt) {
+  const std::string old_field = R"({"type":"int64","optional":true,"field":"big"})";
+  std::string wider = WithAfter(R"({"id":2,"note":"hi"})");
+  wider.replace(wider.find(old_field), old_field.size(),
+                old_field + R"(,{"type":"string","optional":true,"field":"note"})");
+  const std::string row = R"({"id":1,"price":"/gw=","at":"2024-01-01T00:00:00Z","big":5})";
+  DebeziumParser parser;
+  for (int i = 0; i < 2; ++i) {
+    Result<DebeziumEvent> ev = parser.ParseValue(WithAfter(row), "x.public.t");
+    ASSERT_TRUE(ev.ok()) << ev.status().message();
+    EXPECT_TRUE(ev->had_schema);
+    ASSERT_EQ(ev->after->size(), 4u);
+    EXPECT_EQ(FindColumn(*ev->after, "price")->text, "-5.00");
+    EXPECT_EQ(FindColumn(*ev->after, "price")->type->scale, 2);
+  }
+  Result<DebeziumEvent> ev = parser.ParseValue(wider, "x.public.t");
+  ASSERT_TRUE(ev.ok()) << ev.status().message();
+  EXPECT_EQ(FindColumn(*ev->after, "note")->text, "hi");
+  ev = parser.ParseValue(WithAfter(R"({"id":3,"note":"hi"})"), "x.public.t");  // the old schema again
+  ASSERT_FALSE(ev.ok());
+  EXPECT_NE(ev.status().message().find("field after.note: not declared in the message schema"), std::string::npos);
+  // A value that starts like a known one but is not valid JSON as a whole gets the full parser's error.
+  for (const std::string& bad : {WithAfter(row) + "}", WithAfter(row).substr(0, WithAfter(row).size() - 1) + ",}",
+                                 WithAfter(row).substr(0, WithAfter(row).size() - 1) + R"(,"x":)"
+                                                                                       "}"}) {
+    ev = parser.ParseValue(bad, "x.public.t");
+    ASSERT_FALSE(ev.ok()) << bad;
+    EXPECT_NE(ev.status().message().find("invalid JSON in value"), std::string::npos) << ev.status().message();
+  }
+}
+
 TEST(DebeziumParserTest, MalformedInputGetsAPreciseError) {
   std::string deep(5000, '[');
   const BadCase cases[] = {
