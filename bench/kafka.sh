@@ -77,10 +77,20 @@ for run in $(seq 1 "$RUNS"); do
   ch "DROP TABLE IF EXISTS analytics.raw_bench_events" >/dev/null 2>&1 || true
   kafka_tool org.apache.kafka.tools.TopicCommand --create --topic "pipe${ID}_$run.public.bench_events" --partitions 1 \
     --replication-factor 1 >/dev/null
-  "$STREAMSHOP" sink --topics "^pipe${ID}_$run\\..*" --group "bench-$run" --progress off 2>"$WORK/pipeline-sink-$run.log" &
+  "$STREAMSHOP" sink --topics "^pipe${ID}_$run\\.[^.]+\\.[^.]+$" --group "bench-$run" --progress off 2>"$WORK/pipeline-sink-$run.log" &
   sink_pid=$!
   PIDS+=("$sink_pid")
   until grep -q "assigned" "$WORK/pipeline-sink-$run.log"; do sleep 0.05; done
+  # CPU the servers use during the pipeline: PostgreSQL (walsender included), the Kafka broker, ClickHouse.
+  server_pids() {  # NAME → its processes now
+    case $1 in
+      pg) pgrep -x postgres ;;
+      kafka) cat "$STREAMSHOP_STACK_DIR/kafka/kafka.pid" ;;
+      clickhouse) cat "$STREAMSHOP_STACK_DIR/clickhouse/clickhouse-server.pid" ;;
+    esac
+  }
+  declare -A ticks0=()  # pid → CPU ticks when the clock started
+  for s in pg kafka clickhouse; do for p in $(server_pids $s); do ticks0[$p]=$(cpu_ticks "$p"); done; done
   t0=$(now)
   "$STREAMSHOP" capture --slot "bench_pipe_$run" --publication bench --snapshot never --topic-prefix "pipe${ID}_$run" \
     --progress off 2>"$WORK/pipeline-capture-$run.log" &
@@ -93,11 +103,19 @@ for run in $(seq 1 "$RUNS"); do
   done
   pipeline+=("$(echo "$(now) - $t0" | bc)")
   sink_rss+=("$(peak_rss_mb "$sink_pid")")
+  secs() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz }'; }
+  cpu="capture $(secs "$(cpu_ticks "$cap_pid")") s, sink $(secs "$(cpu_ticks "$sink_pid")") s"
+  for s in pg kafka clickhouse; do
+    used=0
+    for p in $(server_pids $s); do used=$((used + $(cpu_ticks "$p") - ${ticks0[$p]:-0})); done
+    cpu+=", $s $(secs "$used") s"
+  done
   kill -INT "$cap_pid" "$sink_pid" && wait "$cap_pid" "$sink_pid"
 
   line="bench: run $run: pg_recvlogical ${recv[-1]} s ($(rate "${recv[-1]}") ev/s)"
   line+=" | capture → Kafka ${capture[-1]} s ($(rate "${capture[-1]}") ev/s, ${capture_rss[-1]} MB)"
-  line+=" | capture + sink → ClickHouse ${pipeline[-1]} s ($(rate "${pipeline[-1]}") ev/s, sink ${sink_rss[-1]} MB)"
+  line+=" | capture + sink → ClickHouse ${pipeline[-1]} s ($(rate "${pipeline[-1]}") ev/s, sink ${sink_rss[-1]} MB;"
+  line+=" CPU: $cpu)"
 
   if [[ "$WITH_DEBEZIUM" == 1 ]]; then
     t_start=$(now)

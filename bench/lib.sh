@@ -30,6 +30,14 @@ ch() { curl -sS --fail-with-body "$STREAMSHOP_CLICKHOUSE_URL/" --data-binary "$1
 now() { echo "$EPOCHREALTIME"; }
 # peak_rss_mb PID: the process's peak resident set so far, in MB.
 peak_rss_mb() { awk '/VmHWM/ {printf "%d", $2 / 1024}' "/proc/$1/status"; }
+# cpu_ticks PID…: user + system CPU the processes have used so far, in clock ticks (getconf CLK_TCK per second).
+cpu_ticks() {
+  local p t=0
+  for p in "$@"; do
+    [[ -r /proc/$p/stat ]] && t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
+  done
+  echo "$t"
+}
 # median VALUES…
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
 # record LABEL EVENTS SECONDS…: appends "LABEL<TAB>median ev/s<TAB>min ev/s<TAB>max ev/s" to $BENCH_RESULTS
