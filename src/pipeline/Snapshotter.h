@@ -9,7 +9,8 @@
 //
 // A table whose snapshot has no completed chunk is truncated in ClickHouse first (stale rows from an earlier
 // slot could otherwise survive). Completed chunks are recorded (SnapshotState), so a restart skips them.
-// Run() blocks; worker threads each own a PostgreSQL connection and a ClickHouse client.
+// Run() blocks; worker threads each own a PostgreSQL connection and a second thread with a ClickHouse client
+// that inserts one batch while the worker reads the next.
 #pragma once
 
 #include <atomic>
