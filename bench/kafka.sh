@@ -142,7 +142,6 @@ record "capture + sink → ClickHouse, $shape txns" "$EVENTS" "${pipeline[@]}"
 m_recv=$(median "${recv[@]}")
 m_cap=$(median "${capture[@]}")
 m_pipe=$(median "${pipeline[@]}")
-range() { printf '%s\n' "$@" | sort -n | sed -n '1p;$p' | xargs printf '%s–%s'; }
 echo "bench: pg_recvlogical $(rate "$m_recv") ev/s (median of $RUNS; $(range "${recv[@]}") s)"
 echo "bench: capture → Kafka $(rate "$m_cap") ev/s, ratio $(echo "scale=2; $m_recv / $m_cap" | bc) to pg_recvlogical," \
   "peak RSS $(median "${capture_rss[@]}") MB ($(range "${capture[@]}") s)"

@@ -119,12 +119,12 @@ for ((run = 1; run <= RUNS; run++)); do
 done
 
 # Per (flush, rate): the median over runs of p50, p99 and max, with the min–max of p99.
-col() { awk -v c="$1" '{ print $c }' "$WORK/cell" | sort -n; }  # column N of the current cell's runs, sorted
+col() { awk -v c="$1" '{ print $c }' "$WORK/cell"; }  # column N of the current cell's runs
 for flush in $FLUSHES; do
   for rate in $RATES; do
     awk -v f="$flush" -v r="$rate" '$1 == f && $2 == r { print $5, $6, $7 }' "$WORK/stats" >"$WORK/cell"
-    printf 'bench: flush-ms %s, rate %s, median of %d runs: p50 %s ms, p99 %s ms (%s–%s), max %s ms\n' "$flush" "$rate" \
-      "$RUNS" "$(median $(col 1))" "$(median $(col 2))" "$(col 2 | head -n 1)" "$(col 2 | tail -n 1)" "$(median $(col 3))"
+    printf 'bench: flush-ms %s, rate %s, median of %d runs: p50 %s ms, p99 %s ms (%s), max %s ms\n' "$flush" "$rate" \
+      "$RUNS" "$(median $(col 1))" "$(median $(col 2))" "$(range $(col 2))" "$(median $(col 3))"
   done
 done
 last_rate=${RATES##* }

@@ -40,6 +40,8 @@ cpu_ticks() {
 }
 # median VALUES…
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
+# range VALUES…: "min–max"
+range() { printf '%s\n' "$@" | sort -n | awk 'NR == 1 {min = $1} {max = $1} END {printf "%s–%s", min, max}'; }
 # record LABEL EVENTS SECONDS…: appends "LABEL<TAB>median ev/s<TAB>min ev/s<TAB>max ev/s" to $BENCH_RESULTS
 # (default <stack dir>/results.tsv), which bench/plot.sh draws.
 record() {

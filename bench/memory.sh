@@ -86,8 +86,7 @@ done
 drop_all
 
 # summary VALUES…: "median MB (min–max)"
-summary() { printf '%s MB (%s–%s)' "$(median "$@")" "$(printf '%s\n' "$@" | sort -n | head -n 1)" \
-  "$(printf '%s\n' "$@" | sort -n | tail -n 1)"; }
+summary() { printf '%s MB (%s)' "$(median "$@")" "$(range "$@")"; }
 A=$(median "${PEAK_A[@]}") B=$(median "${PEAK_B[@]}")
 echo "bench: peak RSS of streamshop replicate, median of $RUNS (min–max): catch-up $(summary "${PEAK_A[@]}") (target ≤ 64 MB steady: $(
   ((A <= 64)) && echo met || echo NOT met)); one $TXN_MB MB transaction $(summary "${PEAK_B[@]}") (target ≤ 256 MB worst case: $(

@@ -518,6 +518,13 @@ struct DebeziumParser::Impl {
   static constexpr std::string_view kSchemaHead = R"({"schema":)";
   static constexpr std::string_view kPayloadHead = R"(,"payload":)";
 
+  // Whether `value` begins {"schema":<schema_text>,"payload":
+  static bool StartsWithSchema(std::string_view value, std::string_view schema_text) {
+    if (!value.starts_with(kSchemaHead)) return false;
+    value.remove_prefix(kSchemaHead.size());
+    return value.starts_with(schema_text) && value.substr(schema_text.size()).starts_with(kPayloadHead);
+  }
+
   // Parses `text` into a document root, or a Fatal with simdjson's description of the syntax error.
   Result<element> Parse(std::string_view text, std::string_view what) {
     if (text.size() > options.max_message_bytes) {
@@ -533,14 +540,11 @@ struct DebeziumParser::Impl {
   // The text between a known schema of `topic` and the closing brace, if `value` starts with that schema.
   std::optional<std::string_view> PayloadAfterKnownSchema(std::string_view value, std::string_view topic,
                                                           object& schema) {
-    if (!value.starts_with(kSchemaHead) || !value.ends_with('}')) return std::nullopt;
+    if (!value.ends_with('}')) return std::nullopt;
     auto it = schemas.find(topic);
-    if (it == schemas.end()) return std::nullopt;
-    const std::string& text = it->second->text;
-    value.remove_prefix(kSchemaHead.size());
-    if (!value.starts_with(text) || !value.substr(text.size()).starts_with(kPayloadHead)) return std::nullopt;
+    if (it == schemas.end() || !StartsWithSchema(value, it->second->text)) return std::nullopt;
     schema = it->second->dom.doc.root().get_object().value_unsafe();
-    value.remove_prefix(text.size() + kPayloadHead.size());
+    value.remove_prefix(kSchemaHead.size() + it->second->text.size() + kPayloadHead.size());
     value.remove_suffix(1);
     return value;
   }
@@ -551,8 +555,7 @@ struct DebeziumParser::Impl {
     if (!value.starts_with(kSchemaHead)) return;
     auto known = std::make_unique<KnownSchema>();
     known->text = simdjson::minify(schema);
-    value.remove_prefix(kSchemaHead.size());
-    if (!value.starts_with(known->text) || !value.substr(known->text.size()).starts_with(kPayloadHead)) return;
+    if (!StartsWithSchema(value, known->text)) return;
     object check;
     if (known->dom.parse(known->text).get_object().get(check) != simdjson::SUCCESS) return;
     schemas[std::string(topic)] = std::move(known);
@@ -569,10 +572,13 @@ DebeziumParser::~DebeziumParser() = default;
 
 Result<DebeziumEvent> DebeziumParser::ParseValue(std::optional<std::string_view> value, std::string_view topic,
                                                  const TableLookup& lookup) {
-  DebeziumEvent tombstone;
-  tombstone.tombstone = true;
-  SplitTopic(topic, tombstone.schema, tombstone.table);
-  if (!value || value->empty()) return tombstone;
+  auto tombstone = [topic] {
+    DebeziumEvent ev;
+    ev.tombstone = true;
+    SplitTopic(topic, ev.schema, ev.table);
+    return ev;
+  };
+  if (!value || value->empty()) return tombstone();
   object known_schema, payload;
   if (value->size() <= impl_->options.max_message_bytes) {
     if (auto text = impl_->PayloadAfterKnownSchema(*value, topic, known_schema)) {
@@ -584,7 +590,7 @@ Result<DebeziumEvent> DebeziumParser::ParseValue(std::optional<std::string_view>
 
   SS_ASSIGN_OR_RETURN(element root, impl_->Parse(*value, "value"));
   object root_obj;
-  if (root.is_null()) return tombstone;
+  if (root.is_null()) return tombstone();
   if (root.get_object().get(root_obj) != simdjson::SUCCESS) {
     return Fail(fmt::format("value is {}, not an object", TypeName(root.type())));
   }
@@ -598,7 +604,7 @@ Result<DebeziumEvent> DebeziumParser::ParseValue(std::optional<std::string_view>
       return Fail("missing payload: the value has neither \"payload\" nor \"op\"");
     }
   }
-  if (payload_el.is_null()) return tombstone;
+  if (payload_el.is_null()) return tombstone();
   object envelope_schema;
   if (payload_el.get_object().get(payload) != simdjson::SUCCESS) {
     return Fail(fmt::format("field payload: expected an object, got {}", TypeName(payload_el.type())));
@@ -617,8 +623,6 @@ Result<DebeziumEvent> DebeziumParser::Impl::ParseEnvelope(object payload, std::o
                                                           std::string_view topic, const TableLookup& lookup) {
   DebeziumEvent ev;
   ev.had_schema = envelope_schema.has_value();
-  std::string topic_schema, topic_table;
-  const bool topic_named = SplitTopic(topic, topic_schema, topic_table);
 
   // op
   element op_el;
@@ -700,14 +704,15 @@ Result<DebeziumEvent> DebeziumParser::Impl::ParseEnvelope(object payload, std::o
   }
 
   if (ev.schema.empty() || ev.table.empty()) {
-    if (!topic_named) {
+    std::string topic_schema, topic_table;
+    if (!SplitTopic(topic, topic_schema, topic_table)) {
       return Fail(
           fmt::format("cannot tell the table: no source.schema/source.table and topic '{}' is not "
                       "<prefix>.<schema>.<table>",
                       topic.substr(0, 200)));
     }
-    ev.schema = topic_schema;
-    ev.table = topic_table;
+    ev.schema = std::move(topic_schema);
+    ev.table = std::move(topic_table);
   }
 
   // before / after
