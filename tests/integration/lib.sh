@@ -10,6 +10,8 @@ STREAMSHOP=${1:?usage: test_x.sh path/to/streamshop}
 STREAMSHOP=$(realpath "$STREAMSHOP")
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 TEST_NAME=$(basename "$0" .sh)
+# STREAMSHOP_TEST_PORT_OFFSET (0–90, a multiple of 10) moves every port, so two checkouts can run tests at once.
+TEST_PORT_BASE=$((TEST_PORT_BASE + ${STREAMSHOP_TEST_PORT_OFFSET:-0}))
 export STREAMSHOP_STACK_DIR=${TMPDIR:-/tmp}/streamshop-$TEST_NAME
 export STREAMSHOP_PG_PORT=$((TEST_PORT_BASE + 1))
 export STREAMSHOP_CH_HTTP_PORT=$((TEST_PORT_BASE + 2))
