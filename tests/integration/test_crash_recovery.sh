@@ -16,10 +16,9 @@ wait "$REPLICATE_PID" 2>/dev/null || true
 grep -q "streaming changes" "$LOG_DIR/replicate.log" && fail "the snapshot finished before the kill; make it bigger"
 
 log "workload in the background, 6 kills at random points while streaming"
-pg -c "CALL random_workload(0.44, 4000, 6)" >"$LOG_DIR/workload.log" 2>&1 &
+pg -c "CALL random_workload($(pg_seed 1), 4000, 6)" >"$LOG_DIR/workload.log" 2>&1 &
 WORKLOAD_PID=$!
 BG_PIDS+=("$WORKLOAD_PID")
-RANDOM=7
 new_session() { (($(grep -c "streaming changes" "$LOG_DIR/replicate.log") > sessions)); }
 for i in 1 2 3 4 5 6; do
   sessions=$(grep -c "streaming changes" "$LOG_DIR/replicate.log" || true)
@@ -39,4 +38,5 @@ resumes=$(grep -c "resuming slot" "$LOG_DIR/replicate.log" || true)
 start_replicate
 verify 180
 cat "$LOG_DIR/verify.out"
+independent_compare
 stop_replicate
