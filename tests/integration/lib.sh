@@ -5,7 +5,8 @@
 # WITH_KAFKA=1 before sourcing also starts a Kafka broker (ports base+4, controller base+5) and reserves
 # base+6 for a Debezium Connect worker (STREAMSHOP_CONNECT_PORT); kafka_java runs Kafka's tool classes.
 # The independent oracle: `independent_compare [TABLE…]` (default: every table of the publication) renders each
-# table in SQL on both sides, PostgreSQL and ClickHouse `FINAL WHERE _deleted = 0`, without streamshop's code,
+# table in SQL on both sides, PostgreSQL and ClickHouse `FINAL WHERE _deleted = 0` (database $CH_DATABASE,
+# default analytics; publication $PUBLICATION, default streamshop), without streamshop's code,
 # and fails the test on any difference (see its comment below); run it after `verify` once nothing writes.
 # `independent_compare_check` returns 1 instead of failing. Every run prints its seed (STREAMSHOP_TEST_SEED).
 set -euo pipefail
@@ -94,6 +95,18 @@ stop_replicate() {
   local rc=0
   wait "$REPLICATE_PID" || rc=$?
   ((rc == 0)) || fail "replicate exited with $rc after SIGTERM (expected a clean 0)"
+}
+
+# Crashes PostgreSQL (pg_ctl stop -m immediate: no shutdown checkpoint, every connection cut, like a power
+# loss for the clients); start it again with `bash "$REPO/scripts/stack.sh" up`.
+crash_postgres() {
+  local data
+  data=$(realpath -m "$STREAMSHOP_STACK_DIR/postgres")/data
+  if ((EUID == 0)); then
+    (cd / && runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$data" -m immediate -w stop >/dev/null)
+  else
+    /usr/lib/postgresql/15/bin/pg_ctl -D "$data" -m immediate -w stop >/dev/null
+  fi
 }
 
 verify() { "$STREAMSHOP" verify --wait "${1:-60}" >"$LOG_DIR/verify.out" 2>&1 || { cat "$LOG_DIR/verify.out"; fail "verify failed"; }; }
@@ -232,7 +245,7 @@ _ic_report() {
 }
 
 independent_compare_check() {
-  local tables=("$@") out=$LOG_DIR/independent total=0 bad=0 t
+  local tables=("$@") out=$LOG_DIR/independent total=0 bad=0 t db=${CH_DATABASE:-analytics}
   mkdir -p "$out"
   # Modern servers drop a Decimal's trailing zeros unless told; PostgreSQL's numeric(p,s) shows all s digits.
   local ch_settings=""
@@ -252,34 +265,34 @@ independent_compare_check() {
     if [[ $schema == public ]]; then raw=raw_$table; else raw=raw_${schema}__$table; fi
     local -A ch_type=()
     while IFS=$'\t' read -r name expr; do ch_type[$name]=$expr; done < <(ch "SELECT name, type FROM system.columns
-      WHERE database = 'analytics' AND table = '$raw' FORMAT TSV")
+      WHERE database = '${CH_DATABASE:-analytics}' AND table = '$raw' FORMAT TSV")
     local cols
     cols=$(_ic_pg_columns "$t") || { echo "independent_compare: cannot read the columns of $t" >&2; return 1; }
     [[ -n $cols ]] || { echo "independent_compare: $t has no published columns (is it in the publication?)" >&2; return 1; }
     local nkey=0 is_key
     while IFS=$'\t' read -r name expr is_key; do
       nkey=$((nkey + is_key))
-      [[ -n ${ch_type[$name]:-} ]] || { echo "independent_compare: analytics.$raw has no column $name" >&2; return 1; }
+      [[ -n ${ch_type[$name]:-} ]] || { echo "independent_compare: $db.$raw has no column $name" >&2; return 1; }
       pg_sel+="${pg_sel:+ || E'\\t' || }coalesce($expr, '\\N')"
       ch_sel+="${ch_sel:+, }$(_ic_ch_expr "$name" "${ch_type[$name]}")"
     done <<<"$cols"
     filter=$(pg -c "SELECT rowfilter FROM pg_publication_tables WHERE pubname = '${PUBLICATION:-streamshop}'
                     AND schemaname = '$schema' AND tablename = '$table'") || return 1
     PGOPTIONS="$INDEPENDENT_PG_SETTINGS" psql "$STREAMSHOP_PG_URL" -X -q -v ON_ERROR_STOP=1 -At \
-      -c "SELECT $pg_sel FROM \"$schema\".\"$table\"${filter:+ WHERE $filter}" | LC_ALL=C sort >"$out/$t.pg" ||
+      -c "SELECT $pg_sel FROM \"$schema\".\"$table\"${filter:+ WHERE $filter}" | LC_ALL=C sort >"$out/$db.$t.pg" ||
       { echo "independent_compare: PostgreSQL could not render $t" >&2; return 1; }
-    ch "SELECT $ch_sel FROM analytics.\`$raw\` FINAL WHERE _deleted = 0$ch_settings FORMAT TSV" | LC_ALL=C sort >"$out/$t.ch" ||
-      { echo "independent_compare: ClickHouse could not render analytics.$raw" >&2; return 1; }
+    ch "SELECT $ch_sel FROM \`${CH_DATABASE:-analytics}\`.\`$raw\` FINAL WHERE _deleted = 0$ch_settings FORMAT TSV" | LC_ALL=C sort >"$out/$db.$t.ch" ||
+      { echo "independent_compare: ClickHouse could not render $db.$raw" >&2; return 1; }
     local n_pg n_ch
-    n_pg=$(wc -l <"$out/$t.pg")
-    n_ch=$(wc -l <"$out/$t.ch")
+    n_pg=$(wc -l <"$out/$db.$t.pg")
+    n_ch=$(wc -l <"$out/$db.$t.ch")
     total=$((total + n_pg))
-    if cmp -s "$out/$t.pg" "$out/$t.ch"; then
+    if cmp -s "$out/$db.$t.pg" "$out/$db.$t.ch"; then
       echo "independent_compare: $t: $n_pg rows agree"
     else
       bad=$((bad + 1))
       echo "independent_compare: $t DIFFERS: PostgreSQL $n_pg rows, ClickHouse $n_ch rows; columns: $(cut -f1 <<<"$cols" | paste -sd,)"
-      _ic_report "$out/$t.pg" "$out/$t.ch" "$nkey" "$(cut -f1 <<<"$cols" | paste -sd$'\t')"
+      _ic_report "$out/$db.$t.pg" "$out/$db.$t.ch" "$nkey" "$(cut -f1 <<<"$cols" | paste -sd$'\t')"
     fi
   done
   ((bad == 0)) || return 1
