@@ -149,8 +149,8 @@ wait_capture_streaming() {
 # independent_compare_check [TABLE…] does the same but returns 1 instead of failing (to prove it catches things).
 # The canonical form follows docs/TYPE_MAPPING.md (ClickHouse 18.16, legacy, and modern types):
 #   NULL → \N; boolean → 1/0; integers → decimal text; real/double → the IEEE-754 bits in hex (full
-#   precision: float4send/float8send vs the bytes ClickHouse stores); numeric(p≤38,s) → decimal text with its s
-#   fractional digits; date → days since 1970-01-01 (±infinity → Int32 max/min); timestamp(tz) → microseconds
+#   precision: float4send/float8send vs the bytes ClickHouse stores); numeric(p≤18,s) → decimal text with its s
+#   fractional digits; numeric(19≤p≤38,s) (Decimal128) → the 16 bytes of the unscaled value in hex; date → days since 1970-01-01 (±infinity → Int32 max/min); timestamp(tz) → microseconds
 #   since 1970-01-01 UTC (±infinity → Int64 max/min); uuid → text; bytea → md5 of the bytes; composites → md5 of
 #   the JSON object of their fields' text; every other type (text, char(n), json, arrays, numeric as String…)
 #   → md5 of its PostgreSQL text under the pipeline's documented session settings.
@@ -186,9 +186,15 @@ SELECT a.attname, format('CASE WHEN num_nulls(%s) = 0 THEN %s END', q,
     WHEN a.atttypid IN ('timestamp'::regtype, 'timestamptz'::regtype) THEN format(
       'CASE WHEN %1$s = ''infinity'' THEN ''9223372036854775807'' WHEN %1$s = ''-infinity'' '
       'THEN ''-9223372036854775808'' ELSE (extract(epoch FROM %1$s) * 1000000)::numeric(40, 0)::text END', q)
-    WHEN a.atttypid = 'numeric'::regtype AND a.atttypmod >= 4 AND ((a.atttypmod - 4) >> 16) BETWEEN 1 AND 38
+    WHEN a.atttypid = 'numeric'::regtype AND a.atttypmod >= 4 AND ((a.atttypmod - 4) >> 16) BETWEEN 1 AND 18
          AND ((a.atttypmod - 4) & 2047) <= ((a.atttypmod - 4) >> 16) THEN
       format('%s::text', q)
+    -- Decimal128: the 16 bytes of the unscaled value, two's complement, big-endian hex.
+    WHEN a.atttypid = 'numeric'::regtype AND a.atttypmod >= 4 AND ((a.atttypmod - 4) >> 16) BETWEEN 19 AND 38
+         AND ((a.atttypmod - 4) & 2047) <= ((a.atttypmod - 4) >> 16) THEN
+      format('(SELECT string_agg(lpad(to_hex(mod(div(u, 256::numeric ^ i), 256)::int), 2, ''0''), '''' ORDER BY i DESC) '
+             'FROM (SELECT %1$s * 10::numeric ^ %2$s + CASE WHEN %1$s < 0 THEN 2::numeric ^ 128 ELSE 0 END AS u) v, '
+             'generate_series(0, 15) i)', q, (a.atttypmod - 4) & 2047)
     WHEN t.typtype = 'c' THEN format('md5(''{'' || concat_ws('','', %s) || ''}'')',
       (SELECT string_agg(format('%s || '':'' || CASE WHEN num_nulls((%s).%s) = 1 THEN ''null'' '
                                 'ELSE to_json(format(''%%s'', (%s).%s))::text END',
@@ -218,7 +224,10 @@ _ic_ch_expr() {
     # reinterpretAsString drops trailing zero bytes (the high-order ones): pad the big-endian hex back.
     Float32) echo "substring(concat('00000000', lower(hex(reverse(reinterpretAsString($c))))), length(hex(reverse(reinterpretAsString($c)))) + 1, 8)" ;;
     Float64) echo "substring(concat('0000000000000000', lower(hex(reverse(reinterpretAsString($c))))), length(hex(reverse(reinterpretAsString($c)))) + 1, 16)" ;;
-    Decimal*) echo "$c" ;; # ClickHouse's own text output; 18.16's toString(Decimal128) garbles values ≥ 10^20
+    # Decimal128: 18.16 garbles the text of some values (toString, and even column output under FINAL), so compare
+    # its 16 stored bytes; narrower decimals as ClickHouse's text.
+    Decimal\(19* | Decimal\(2[0-9]* | Decimal\(3[0-8]*) echo "substring(concat('00000000000000000000000000000000', lower(hex(reverse(reinterpretAsString($c))))), length(hex(reverse(reinterpretAsString($c)))) + 1, 32)" ;;
+    Decimal*) echo "$c" ;;
     String) echo "lower(hex(MD5($c)))" ;;
     Date32) echo "toString(toInt32($c))" ;;
     DateTime64*) echo "toString(toUnixTimestamp64Micro($c))" ;;

@@ -107,7 +107,7 @@ grep -q "key 13: f8=0010000000000000 (ClickHouse: 0010000000000001)" "$LOG_DIR/t
   fail "the oracle did not name the tampered row and column"
 tamper extremes 4 d38 'd38 - 1'
 independent_compare_check extremes >"$LOG_DIR/tampered-decimal.out" && { cat "$LOG_DIR/tampered-decimal.out"; fail "a Decimal128 change went unnoticed"; }
-grep -q "key 4: d38=12345678901234567890123456789012345678 (ClickHouse: 12345678901234567890123456789012345677)" "$LOG_DIR/tampered-decimal.out" ||
+grep -Eq "key 4: d38=0949b0f6f0023313c4499050de38f34e \(ClickHouse: 0949b0f6f0023313c4499050de38f34d\)" "$LOG_DIR/tampered-decimal.out" ||
   { cat "$LOG_DIR/tampered-decimal.out"; fail "the oracle did not show the tampered Decimal128"; }
 PUBLICATION=none independent_compare_check >/dev/null 2>&1 && fail "the oracle passed with no table to compare"
 log "the oracle caught both"
