@@ -9,8 +9,10 @@ pg -c "INSERT INTO typed SELECT (typed_row(nextval('typed_ids'))).* FROM generat
 
 log "kill -9 during the initial snapshot"
 start_replicate --batch-rows 2000 --snapshot-chunk-pages 50 --snapshot-workers 1
-snapshot_started() { (($(curl -sf "$STREAMSHOP_CLICKHOUSE_URL/" --data-binary "SELECT count() FROM analytics.raw_typed" || echo 0) > 0)); }
-wait_until 60 "snapshot rows never arrived" snapshot_started
+# Killed once a chunk is recorded as copied, so the restart has something to skip.
+snapshot_started() { (($(curl -sf "$STREAMSHOP_CLICKHOUSE_URL/" --data-binary "SELECT count() FROM analytics._streamshop_snapshots
+  WHERE table = 'public.typed' AND chunk >= 0" || echo 0) > 0)); }
+wait_until 60 "no snapshot chunk was recorded" snapshot_started
 kill -9 "$REPLICATE_PID"
 wait "$REPLICATE_PID" 2>/dev/null || true
 grep -q "streaming changes" "$LOG_DIR/replicate.log" && fail "the snapshot finished before the kill; make it bigger"
