@@ -79,10 +79,21 @@ std::string TableWriter::SelectLiveRowsSql() const {
 }
 
 std::string TableWriter::DescribeKey(const RowValues& values) const {
+  // Values that could be read as separators or as NULL are quoted, so a reader can tell keys apart.
+  const auto render = [](std::optional<std::string_view> v) -> std::string {
+    if (!v) return "NULL";
+    if (!v->empty() && v->find_first_of(",='\\") == std::string_view::npos && *v != "NULL") return std::string(*v);
+    std::string quoted = "'";
+    for (char c : *v) {
+      if (c == '\'' || c == '\\') quoted.push_back('\\');
+      quoted.push_back(c);
+    }
+    return quoted + "'";
+  };
   std::string out;
   for (size_t i = 0; i < columns_.size() && i < values.size(); ++i) {
     if (columns_[i].key_position == 0) continue;
-    out += fmt::format("{}{}={}", out.empty() ? "" : ", ", columns_[i].name, values[i].value_or("NULL"));
+    out += fmt::format("{}{}={}", out.empty() ? "" : ", ", columns_[i].name, render(values[i]));
   }
   return out;
 }
