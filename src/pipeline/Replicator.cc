@@ -176,8 +176,12 @@ struct Replicator::Session {
   // (and so no Relation message). Every 10 s: read its shape, then the WAL position; once the stream has passed
   // that position (nothing pending), retry the table in that shape.
   Status RetryStoppedTables() {
+    if (failed_tables.empty()) return Status::Ok();
+    SS_ASSIGN_OR_RETURN(std::vector<uint32_t> published, pg::PublishedTableOids(*catalog, options.publication));
     std::vector<uint32_t> oids;
-    for (const auto& [oid, reason] : failed_tables) oids.push_back(oid);
+    for (const auto& [oid, reason] : failed_tables) {
+      if (std::find(published.begin(), published.end(), oid) != published.end()) oids.push_back(oid);
+    }
     for (uint32_t oid : oids) {
       auto r = stopped_retries.find(oid);
       if (r != stopped_retries.end()) {
