@@ -241,6 +241,13 @@ Status TableWriter::InsertBuffer(ClickHouseClient& ch) {
 
 Status TableWriter::Flush(ClickHouseClient& ch) {
   SS_RETURN_IF_ERROR(InsertBuffer(ch));
+  if (!toast_rows_.empty()) {
+    SS_RETURN_IF_ERROR(ResolveToastRows(ch));
+    SS_RETURN_IF_ERROR(InsertBuffer(ch));
+    toast_rows_.clear();
+    toast_bytes_ = 0;
+  }
+  // Last: resolving TOAST values may add dead letters too.
   if (dead_letter_rows_ > 0) {
     SS_RETURN_IF_ERROR(ch.Insert(fmt::format("INSERT INTO {}.`_streamshop_dead_letters` (table, lsn, key, reason, row) "
                                              "FORMAT RowBinary",
@@ -249,11 +256,6 @@ Status TableWriter::Flush(ClickHouseClient& ch) {
     dead_letter_buffer_.clear();
     dead_letter_rows_ = 0;
   }
-  if (toast_rows_.empty()) return Status::Ok();
-  SS_RETURN_IF_ERROR(ResolveToastRows(ch));
-  SS_RETURN_IF_ERROR(InsertBuffer(ch));
-  toast_rows_.clear();
-  toast_bytes_ = 0;
   return Status::Ok();
 }
 
