@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # A table stopped by an incompatible type change loses nothing. While it is stopped its changes are skipped, the
 # other tables flow and the slot is acknowledged past them; the log and verify name table, column and fix. When it
-# can be held again — type changed back while streaming, type changed back while replicate was down, or the raw
-# table dropped as the error says (no restart) — it is copied again and catches up with every row, with no
-# ghost of a row deleted meanwhile.
+# can be held again — type changed back while streaming (with or without a later change of the table), type changed
+# back while replicate was down, or the raw table dropped as the error says (no restart) — it is copied again and
+# catches up with every row, with no ghost of a row deleted meanwhile.
 TEST_PORT_BASE=26200
 source "$(dirname "$0")/lib.sh" "$1"
 
@@ -86,7 +86,17 @@ start_replicate
 verify 90
 cat "$LOG_DIR/verify.out"
 
-log "5. the named fix, without a restart: DROP TABLE of the raw table; the table is copied with its new type"
+log "5. changed back while streaming, and no change of the table follows: it catches up by itself"
+pg -c "ALTER TABLE items ALTER COLUMN qty TYPE boolean USING qty > 500" \
+  -c "INSERT INTO items (id, name, qty) SELECT 60000 + g, 'while boolean again', true FROM generate_series(1, 30) g" \
+  -c "DELETE FROM items WHERE id % 23 = 0"
+wait_until 30 "items did not stop again" stops_at_least 4
+check_flowing "items stopped a third time"
+pg -c "ALTER TABLE items ALTER COLUMN qty TYPE int USING qty::int"
+verify 90
+cat "$LOG_DIR/verify.out"
+
+log "6. the named fix, without a restart: DROP TABLE of the raw table; the table is copied with its new type"
 pg -c "ALTER TABLE gadgets ALTER COLUMN level TYPE boolean USING level > 2" \
   -c "UPDATE gadgets SET note = 'changed' WHERE id % 3 = 0" -c "DELETE FROM gadgets WHERE id % 4 = 0"
 wait_until 30 "gadgets did not stop" grep -q "replication of public.gadgets stopped" "$LOG_DIR/replicate.log"
