@@ -88,7 +88,7 @@ cat "$LOG_DIR/verify.out"
 
 log "5. changed back while streaming, and no change of the table follows: it catches up by itself"
 pg -c "ALTER TABLE items ALTER COLUMN qty TYPE boolean USING qty > 500" \
-  -c "INSERT INTO items (id, name, qty) SELECT 60000 + g, 'while boolean again', true FROM generate_series(1, 30) g" \
+  -c "INSERT INTO items (id, name, qty) SELECT 90000 + g, 'while boolean again', true FROM generate_series(1, 30) g" \
   -c "DELETE FROM items WHERE id % 23 = 0"
 wait_until 30 "items did not stop again" stops_at_least 4
 check_flowing "items stopped a third time"
