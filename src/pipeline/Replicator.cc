@@ -319,9 +319,11 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
             slot->confirmed_flush ? slot->confirmed_flush->ToString() : "?");
   }
   if (!options_.snapshot) {
-    // No initial copies, but a copy recorded for a table that was stopped (or one begun) is still owed.
+    // No initial copies, but on an existing slot a copy recorded for a table that was stopped (or one begun) is
+    // still owed.
     std::vector<pg::TableInfo> owed;
     for (const auto& t : replicated) {
+      if (!slot) break;
       SS_ASSIGN_OR_RETURN(TableSnapshotState state, LoadSnapshotState(*s.ch, s.snapshot_state, t.QualifiedName()));
       if (state.started && !state.done) owed.push_back(t);
     }
