@@ -6,18 +6,11 @@
 #include <set>
 
 #include "clickhouse/ColumnEvolution.h"
+#include "clickhouse/RowBinary.h"
 #include "common/Log.h"
 
 namespace streamshop::clickhouse {
 namespace {
-
-std::set<std::string> SplitLines(const std::string& text) {
-  std::set<std::string> lines;
-  for (size_t pos = 0, end; (end = text.find('\n', pos)) != std::string::npos; pos = end + 1) {
-    lines.insert(text.substr(pos, end - pos));
-  }
-  return lines;
-}
 
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
@@ -44,14 +37,13 @@ Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer) {
 Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool apply_changes) {
   SS_ASSIGN_OR_RETURN(std::string rows,
                       ch.Query(fmt::format("SELECT name, type FROM system.columns WHERE database = {} AND table = {} "
-                                           "FORMAT TSV",
+                                           "FORMAT RowBinary",
                                            ClickHouseClient::QuoteString(writer.database()),
                                            ClickHouseClient::QuoteString(writer.table_name()))));
+  SS_ASSIGN_OR_RETURN(std::vector<std::string> fields, ReadStrings(rows));
+  if (fields.size() % 2 != 0) return Status::Fatal("system.columns: expected (name, type) pairs");
   std::map<std::string, std::string> existing;  // column name → ClickHouse type
-  for (const auto& line : SplitLines(rows)) {
-    const size_t tab = line.find('\t');
-    if (tab != std::string::npos) existing[line.substr(0, tab)] = line.substr(tab + 1);
-  }
+  for (size_t i = 0; i < fields.size(); i += 2) existing[fields[i]] = fields[i + 1];
   for (size_t i = 0; i < writer.columns().size(); ++i) {
     const TargetColumn& c = writer.columns()[i];
     auto it = existing.find(c.name);
@@ -89,8 +81,9 @@ Status TruncateTarget(ClickHouseClient& ch, const TableWriter& writer) {
 
 Result<std::set<std::string>> ExistingTables(ClickHouseClient& ch, const std::string& database) {
   SS_ASSIGN_OR_RETURN(std::string rows, ch.Query("SELECT name FROM system.tables WHERE database = " +
-                                                 ClickHouseClient::QuoteString(database)));
-  return SplitLines(rows);
+                                                 ClickHouseClient::QuoteString(database) + " FORMAT RowBinary"));
+  SS_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadStrings(rows));
+  return std::set<std::string>(names.begin(), names.end());
 }
 
 }  // namespace streamshop::clickhouse
