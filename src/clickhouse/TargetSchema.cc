@@ -29,6 +29,15 @@ Status EnsureDatabase(ClickHouseClient& ch, const std::string& database) {
 }
 
 Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer) {
+  for (const auto& c : writer.columns()) {
+    if (c.name == "_version" || c.name == "_deleted" || c.name == "_synced_at") {
+      return Status::Fatal(fmt::format(
+          "{} column {}: the name is taken by streamshop's own column of {}; rename the column in PostgreSQL "
+          "(ALTER TABLE {} RENAME COLUMN {} TO …)",
+          writer.source().QualifiedName(), c.name, writer.target(), writer.source().QuotedName(),
+          pg::PgConnection::QuoteIdent(c.name)));
+    }
+  }
   SS_RETURN_IF_ERROR(ch.Query(writer.CreateTableSql()).status());
   SS_RETURN_IF_ERROR(ch.Query(TableWriter::CreateDeadLetterTableSql(writer.database())).status());
   return ReconcileTargetTable(ch, writer, /*apply_changes=*/true);

@@ -15,7 +15,7 @@ Result<Dialect> DetectDialect(ClickHouseClient& ch);
 Status EnsureDatabase(ClickHouseClient& ch, const std::string& database);
 // CREATE TABLE IF NOT EXISTS for the writer's table, then ReconcileTargetTable(…, true). A Fatal error means
 // the table's PostgreSQL schema changed in a way its ClickHouse table cannot follow (the message names the
-// column and the fix).
+// column and the fix), or that a column is named like one of streamshop's own (_version, _deleted, _synced_at).
 Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer);
 // Compares the writer's columns with the existing ClickHouse table (ColumnEvolution rules) and makes the
 // writer encode for the column types found there. With `apply_changes` also adds missing columns and widens
@@ -23,7 +23,7 @@ Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer);
 Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool apply_changes);
 Status TruncateTarget(ClickHouseClient& ch, const TableWriter& writer);
 
-// Names of the tables in `database`.
+// Names of the tables in `database`, byte for byte (read as RowBinary).
 Result<std::set<std::string>> ExistingTables(ClickHouseClient& ch, const std::string& database);
 
 }  // namespace streamshop::clickhouse

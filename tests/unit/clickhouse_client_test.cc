@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include "clickhouse/TableWriter.h"
+#include "clickhouse/TargetSchema.h"
+
 #include <deque>
 #include <optional>
 #include <string>
@@ -219,6 +222,18 @@ TEST_F(ClickHouseClientTest, OversizedResponseIsRefused) {
 
   Answer(200, std::string(100, 'x'));
   EXPECT_TRUE(Query().ok());
+}
+
+TEST_F(ClickHouseClientTest, ColumnNamedLikeAStreamshopColumnIsRefusedByName) {
+  for (const char* taken : {"_version", "_deleted", "_synced_at"}) {
+    pg::TableInfo table{1, "public", "t", {{"id", 23, -1, 1}, {taken, 25, -1, 0}}};
+    TableWriter writer(table, Dialect::kLegacy, "analytics");
+    Status st = EnsureTargetTable(Client(), writer);
+    EXPECT_TRUE(st.fatal());
+    EXPECT_NE(st.message().find(std::string("column ") + taken), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find("RENAME COLUMN"), std::string::npos) << st.message();
+  }
+  EXPECT_TRUE(requests_.empty());
 }
 
 // ClickHouse's reading of a quoted literal (18.16 ParserStringLiteral / backquoted identifiers): the escapes
