@@ -92,13 +92,14 @@ bool OpensLikeException(std::string_view text) {
 std::optional<size_t> TrailingException(std::string_view body) {
   constexpr size_t kWindow = 64 * 1024;  // exception texts are far shorter
   if (body.empty() || body.back() != '\n') return std::nullopt;
-  const size_t what = body.rfind(", e.what() = ");
-  const bool legacy_end = what != std::string_view::npos && body.find('\n', what) == body.size() - 1;
-  if (!legacy_end && !body.ends_with(")\n")) return std::nullopt;
   const size_t floor = body.size() > kWindow ? body.size() - kWindow : 0;
-  for (size_t pos = body.rfind("Code: "); pos != std::string_view::npos && pos >= floor;
-       pos = pos == 0 ? std::string_view::npos : body.rfind("Code: ", pos - 1)) {
-    if (OpensLikeException(body.substr(pos))) return pos;
+  const std::string_view tail = body.substr(floor);
+  const size_t what = tail.rfind(", e.what() = ");
+  const bool legacy_end = what != std::string_view::npos && tail.find('\n', what) == tail.size() - 1;
+  if (!legacy_end && !tail.ends_with(")\n")) return std::nullopt;
+  for (size_t pos = tail.rfind("Code: "); pos != std::string_view::npos;
+       pos = pos == 0 ? std::string_view::npos : tail.rfind("Code: ", pos - 1)) {
+    if (OpensLikeException(tail.substr(pos))) return floor + pos;
   }
   return std::nullopt;
 }
