@@ -73,14 +73,16 @@ bool IsRetryableHttpStatus(long status) {
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
-// Does `text` open like a ClickHouse exception: "Code: <digits>" then ", e.…" (≤ 21.x) or ". DB::Exception:"?
+// Does `text` open like a ClickHouse exception: "Code: <digits>" then ", e.displayText() = " or (a Poco
+// exception) ", e.code() = " up to 21.x, ". DB::Exception:" since 22?
 bool OpensLikeException(std::string_view text) {
   if (!text.starts_with("Code: ")) return false;
   size_t i = 6;
   while (i < text.size() && i < 13 && IsDigit(text[i])) ++i;
   if (i == 6) return false;
   const std::string_view rest = text.substr(i);
-  return rest.starts_with(", e.") || rest.starts_with(". DB::Exception:");
+  return rest.starts_with(", e.displayText() = ") || rest.starts_with(", e.code() = ") ||
+         rest.starts_with(". DB::Exception:");
 }
 
 // Where the exception text that ClickHouse appended to a streamed body after its 200 header starts, if the
@@ -116,7 +118,8 @@ std::optional<size_t> TaggedException(std::string_view body, std::string_view ta
   return marker;
 }
 
-std::string OneLine(std::string_view text) {
+// At most 1000 bytes of an error text, without the final newline.
+std::string Excerpt(std::string_view text) {
   std::string out(text.substr(0, 1000));
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
   return out;
@@ -154,7 +157,7 @@ Result<std::string> ClickHouseClient::Post(std::string_view query_in_url, std::s
     if (code == 0) code = ErrorCode(text);
     const std::string message = fmt::format("ClickHouse {} failed (HTTP {}{}): {}", what, response.status,
                                             response.status == 200 ? ", exception after the response had started" : "",
-                                            OneLine(code_at == std::string_view::npos ? text : text.substr(code_at)));
+                                            Excerpt(code_at == std::string_view::npos ? text : text.substr(code_at)));
     if (IsRetryableHttpStatus(response.status) || IsRetryableCode(code)) return Status::Retryable(message);
     return Status::Fatal(message);
   }

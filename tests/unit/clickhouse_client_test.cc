@@ -141,9 +141,10 @@ TEST_F(ClickHouseClientTest, ExceptionTextAtTheEndOfAStreamedBodyIsAFailure) {
 }
 
 TEST_F(ClickHouseClientTest, DataThatMerelyMentionsCodeIsNotAnError) {
-  for (std::string body : {std::string("Code: 5\n"), std::string("Code: 12, fine)\n"),
-                           std::string("x Code: 7. DB::Exception: y"),  // no final newline: not an ending
-                           std::string("Code: 7, e.displayText() = z\nmore data)\n") + "tail"}) {
+  for (std::string body :
+       {std::string("Code: 5\n"), std::string("Code: 12, fine)\n"), std::string("Code: 5, e.g. this (x)\n"),
+        std::string("x Code: 7. DB::Exception: y"),  // no final newline: not an ending
+        std::string("Code: 7, e.displayText() = z\nmore data)\n") + "tail"}) {
     Answer(200, body);
     auto r = Query();
     ASSERT_TRUE(r.ok()) << body << ": " << r.status().message();
