@@ -19,6 +19,14 @@ std::string Trim(std::string s) {
 
 }  // namespace
 
+bool IsReservedColumnName(std::string_view name) {
+  for (std::string_view reserved : {"_version", "_deleted", "_synced_at", "_part", "_part_index", "_partition_id",
+                                    "_sample_factor", "_row_exists", "_block_number", "_block_offset"}) {
+    if (name == reserved) return true;
+  }
+  return false;
+}
+
 Result<Dialect> DetectDialect(ClickHouseClient& ch) {
   SS_ASSIGN_OR_RETURN(std::string version, ch.Query("SELECT version()"));
   return DialectForVersion(Trim(version));
@@ -30,13 +38,14 @@ Status EnsureDatabase(ClickHouseClient& ch, const std::string& database) {
 
 Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer) {
   for (const auto& c : writer.columns()) {
-    if (c.name == "_version" || c.name == "_deleted" || c.name == "_synced_at") {
-      return Status::Fatal(fmt::format(
-          "{} column {}: the name is taken by streamshop's own column of {}; rename the column in PostgreSQL "
-          "(ALTER TABLE {} RENAME COLUMN {} TO …)",
-          writer.source().QualifiedName(), c.name, writer.target(), writer.source().QuotedName(),
-          pg::PgConnection::QuoteIdent(c.name)));
-    }
+    if (!IsReservedColumnName(c.name)) continue;
+    return Status::Fatal(fmt::format(
+        "{} column {}: ClickHouse cannot hold a column of this name in {} (streamshop's own columns are _version, "
+        "_deleted, _synced_at; MergeTree's virtual columns _part, _part_index, _partition_id, _sample_factor hide "
+        "a real column on ClickHouse 18.16, and _row_exists, _block_number, _block_offset are refused by newer "
+        "servers); rename the column in PostgreSQL (ALTER TABLE {} RENAME COLUMN {} TO …)",
+        writer.source().QualifiedName(), c.name, writer.target(), writer.source().QuotedName(),
+        pg::PgConnection::QuoteIdent(c.name)));
   }
   SS_RETURN_IF_ERROR(ch.Query(writer.CreateTableSql()).status());
   SS_RETURN_IF_ERROR(ch.Query(TableWriter::CreateDeadLetterTableSql(writer.database())).status());

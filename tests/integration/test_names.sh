@@ -3,7 +3,8 @@
 # words, 63-byte names — and pairs of tables that the plain raw_<schema>__<table> rule or a "schema.table" key
 # would map to one target, through `replicate`: snapshot, streaming inserts/updates/deletes, a restart (a table
 # must not stop because its column names need quoting), `verify`, and each raw table's row count read directly
-# from ClickHouse under the name docs/TYPE_MAPPING.md promises.
+# from ClickHouse under the name docs/TYPE_MAPPING.md promises. Last, a column named _part (which 18.16 would read
+# back as the part's name) stops only its table, named in the log.
 TEST_PORT_BASE=24100
 source "$(dirname "$0")/lib.sh" "$1"
 
@@ -107,3 +108,17 @@ log "columns keep their PostgreSQL names byte for byte"
 cols=$(ch "SELECT count() FROM system.columns WHERE database = 'analytics' AND name IN ('it''s', 'back\\\\slash',
   'tab\\tcol', 'x\`y', 'nl\\ncol', 'dot.col', 'sp ace', 'ключ', 'ctl\\x01\\x1F')")
 [[ "$cols" == 9 ]] || fail "expected the 9 awkward column names in ClickHouse, found $cols"
+
+log "a column named like a MergeTree virtual column is refused by name; the other tables keep flowing"
+pg -c 'CREATE TABLE virt (id int PRIMARY KEY, _part text)' -c "INSERT INTO virt VALUES (1, 'mine')"
+start_replicate
+wait_until 60 "replicate did not reach streaming (third session)" \
+  bash -c "(( \$(grep -c 'streaming changes' '$LOG_DIR/replicate.log') >= 3 ))"
+pg -c "INSERT INTO \"select\" (id, v) VALUES (2000, 'still flowing')"
+flowing() { [[ "$(ch "SELECT count() FROM analytics.raw_select FINAL WHERE id = 2000 AND _deleted = 0")" == 1 ]]; }
+wait_until 30 "other tables stopped flowing after a refused table" flowing
+grep -q "public.virt column _part: ClickHouse cannot hold a column of this name" "$LOG_DIR/replicate.log" ||
+  fail "the refused column was not named in the log"
+[[ -z "$(ch "SELECT name FROM system.tables WHERE database = 'analytics' AND name = 'raw_virt'")" ]] ||
+  fail "raw_virt was created although ClickHouse 18.16 would read _part back as the part name"
+stop_replicate

@@ -225,8 +225,9 @@ TEST_F(ClickHouseClientTest, OversizedResponseIsRefused) {
   EXPECT_TRUE(Query().ok());
 }
 
-TEST_F(ClickHouseClientTest, ColumnNamedLikeAStreamshopColumnIsRefusedByName) {
-  for (const char* taken : {"_version", "_deleted", "_synced_at"}) {
+TEST_F(ClickHouseClientTest, ReservedColumnNameIsRefusedByName) {
+  for (const char* taken : {"_version", "_deleted", "_synced_at", "_part", "_part_index", "_partition_id",
+                            "_sample_factor", "_row_exists", "_block_number", "_block_offset"}) {
     pg::TableInfo table{1, "public", "t", {{"id", 23, -1, 1}, {taken, 25, -1, 0}}};
     TableWriter writer(table, Dialect::kLegacy, "analytics");
     Status st = EnsureTargetTable(Client(), writer);
