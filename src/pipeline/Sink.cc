@@ -191,7 +191,7 @@ Status Sink::Session::DeadLetter(const kafka::ConsumedRecord& r, const std::stri
 
 Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
   const kafka::TableLookup lookup = [this](std::string_view schema, std::string_view table) {
-    auto it = tables.find(fmt::format("{}.{}", schema, table));
+    auto it = tables.find(TableWriter::SourceKey(std::string(schema), std::string(table)));
     return it == tables.end() ? nullptr : &it->second.debezium;
   };
   Result<kafka::DebeziumEvent> parsed = parser.ParseValue(r.value, r.topic, lookup);
@@ -240,7 +240,7 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
 
 Result<SinkTable*> Sink::Session::TableFor(const kafka::DebeziumEvent& ev, const kafka::ParsedRow& row,
                                            const kafka::ConsumedRecord& r) {
-  const std::string name = ev.schema + "." + ev.table;
+  const std::string name = TableWriter::SourceKey(ev.schema, ev.table);
   auto it = tables.find(name);
   if (it != tables.end() && SameShape(it->second.writer->source(), row)) return &it->second;
 
