@@ -255,7 +255,7 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
     return DeadLetter(r, table.status().message());
   }
   const std::optional<int64_t> ts_ms = ev.source_ts_ms ? ev.source_ts_ms : ev.ts_ms;
-  if (ev.op != kafka::DebeziumOp::kRead) {
+  if (ev.lsn) {  // a snapshot read's LSN is the snapshot's position: checked and a baseline too
     Status possible = lsn_guard.Check(*ev.lsn, ts_ms, NowMs());
     if (!possible.ok()) return DeadLetter(r, possible.message());
   }
@@ -281,7 +281,7 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
   Status st = any_unchanged ? w.AppendRowWithUnchanged(values, unchanged, values, version)
                             : w.AppendRow(values, version, deleted);
   if (!st.ok()) return DeadLetter(r, fmt::format("{}: {}", w.source().QualifiedName(), st.message()));
-  if (ev.op != kafka::DebeziumOp::kRead) lsn_guard.Observe(*ev.lsn, ts_ms.value_or(NowMs()));
+  if (ev.lsn) lsn_guard.Observe(*ev.lsn, ts_ms.value_or(NowMs()));
   return Status::Ok();
 }
 

@@ -4,7 +4,7 @@
 #     streamshop.dead_letter (here in chunks: that topic is smaller still) with its key and LSN, keeps streaming, the
 #     slot moves past it, later changes arrive; the chunks concatenate to the full value;
 #   - at start capture reports the topics' max.message.bytes and what to change;
-#   - tables and columns with names PostgreSQL allows but Kafka topics do not (spaces, dots, quotes, backslashes,
+#   - tables and columns with names PostgreSQL allows but Kafka topics do not (spaces, dots, quotes, backticks,
 #     unicode, reserved words, 63 bytes, and two names Debezium's sanitizer maps to one topic) replicate through
 #     capture → sink, each on its own topic, and `verify` exits 0.
 TEST_PORT_BASE=25100
@@ -17,12 +17,12 @@ CREATE TABLE big (id int PRIMARY KEY, body text);
 ALTER TABLE big ALTER COLUMN body SET STORAGE EXTERNAL;
 CREATE TABLE "my table" ("my id" int PRIMARY KEY, "sp ace" text, "select" int);
 CREATE TABLE my_table (id int PRIMARY KEY, v text);
-CREATE TABLE "a.b" (id int PRIMARY KEY, "quo""te" text, "back\\slash" text);
+CREATE TABLE "a.b" (id int PRIMARY KEY, "quo""te" text, "back\`tick" text);
 CREATE TABLE "Ünïcödé-✓" ("ключ" int PRIMARY KEY, "値" text);
 CREATE TABLE "$long" ("$long" int PRIMARY KEY, v text);
 INSERT INTO "my table" VALUES (1, 'a', 1), (2, 'b', 2);
 INSERT INTO my_table VALUES (1, 'x');
-INSERT INTO "a.b" VALUES (1, 'q''s', 'b\\s');
+INSERT INTO "a.b" VALUES (1, 'q''s', 'b\`s');
 INSERT INTO "Ünïcödé-✓" VALUES (1, 'ü');
 INSERT INTO "$long" VALUES (1, 'long');
 CREATE PUBLICATION streamshop FOR TABLE big, "my table", my_table, "a.b", "Ünïcödé-✓", "$long";
@@ -79,8 +79,8 @@ cut -f2 "$LOG_DIR/dlq.txt" | sort -u | grep -q '"id":2' || fail "the chunks do n
 total=$(head -n 1 "$LOG_DIR/dlq.txt" | grep -o "value.bytes:[0-9]*" | cut -d: -f2)
 for i in 0 1 2 3; do grep "chunk.index:$i," "$LOG_DIR/dlq.txt" | cut -f3-; done | tr -d '\n' >"$LOG_DIR/value.json"
 (($(wc -c <"$LOG_DIR/value.json") == total)) || fail "chunks hold $(wc -c <"$LOG_DIR/value.json") bytes, value.bytes=$total"
-body=$(pg -c "SELECT body FROM big WHERE id = 2")
-grep -qF "\"after\":{\"id\":2,\"body\":\"$body\"}" "$LOG_DIR/value.json" || fail "the value does not hold the row"
+got=$(grep -o '"after":{"id":2,"body":"[0-9a-f]*"}' "$LOG_DIR/value.json" | cut -d'"' -f8 | tr -d '\n' | md5sum | cut -c1-32)
+[[ "$got" == "$(pg -c "SELECT md5(body) FROM big WHERE id = 2")" ]] || fail "the value does not hold the row"
 
 log "delete the oversized row: then everything matches"
 pg -c "DELETE FROM big WHERE id = 2"
