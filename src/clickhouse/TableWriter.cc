@@ -145,17 +145,21 @@ Status TableWriter::InsertBuffer(ClickHouseClient& ch) {
 
 Status TableWriter::Flush(ClickHouseClient& ch) {
   SS_RETURN_IF_ERROR(InsertBuffer(ch));
-  if (dead_letter_rows_ > 0) {
+  const auto insert_dead_letters = [&]() -> Status {
+    if (dead_letter_rows_ == 0) return Status::Ok();
     SS_RETURN_IF_ERROR(ch.Insert(fmt::format("INSERT INTO {}.`_streamshop_dead_letters` (table, lsn, key, reason, row) "
                                              "FORMAT RowBinary",
                                              ClickHouseClient::QuoteIdent(database_)),
                                  dead_letter_buffer_));
     dead_letter_buffer_.clear();
     dead_letter_rows_ = 0;
-  }
+    return Status::Ok();
+  };
+  SS_RETURN_IF_ERROR(insert_dead_letters());
   if (toast_rows_.empty()) return Status::Ok();
   SS_RETURN_IF_ERROR(ResolveToastRows(ch));
   SS_RETURN_IF_ERROR(InsertBuffer(ch));
+  SS_RETURN_IF_ERROR(insert_dead_letters());
   toast_rows_.clear();
   toast_bytes_ = 0;
   return Status::Ok();
@@ -258,12 +262,15 @@ Status TableWriter::ResolveToastRows(ClickHouseClient& ch) {
     for (const auto& v : r.values) values.push_back(v ? std::optional<std::string_view>(*v) : std::nullopt);
     for (size_t i : key_cols) SS_RETURN_IF_ERROR(AppendValue(columns_[i].type, values[i], key));
     auto it = stored.find(lookup);
-    if (it == stored.end()) {
-      return Status::Fatal(fmt::format(
-          "table {} key {}: an UPDATE left TOASTed columns unchanged, and ClickHouse holds no earlier version of the "
-          "row to take them from (was the table replicated with --snapshot never?); set ALTER TABLE {} REPLICA "
-          "IDENTITY FULL, or copy the table again by dropping {}",
-          source_.QualifiedName(), DescribeKey(values), source_.QuotedName(), target_));
+    if (it == stored.end()) {  // dead-lettered (failing would fail again on every restart)
+      AppendDeadLetter(
+          values, r.version,
+          Status::Fatal(fmt::format(
+              "table {} key {}: an UPDATE left TOASTed columns unchanged, and ClickHouse holds no earlier version of "
+              "the row to take them from (was the table replicated with --snapshot never?); set ALTER TABLE {} "
+              "REPLICA IDENTITY FULL, or copy the table again by dropping {}",
+              source_.QualifiedName(), DescribeKey(values), source_.QuotedName(), target_)));
+      continue;
     }
     Stored resolved{r.version, std::vector<std::string>(columns_.size())};
     for (size_t i = 0; i < columns_.size(); ++i) {

@@ -3,8 +3,9 @@
 #   - a record for table kv on table other's topic, and a truncate of kv there: dead-lettered, kv untouched;
 #   - an update with an absurd source.lsn (2^64-1, and 2 TiB ahead of the WAL): dead-lettered, so the later real
 #     update of that key still wins;
-#   - Debezium's unavailable-value placeholder in an insert, a snapshot read and a delete: dead-lettered, the sink
-#     keeps running, and a restarted sink (which reads them again if uncommitted) does not crash;
+#   - Debezium's unavailable-value placeholder in an insert, a snapshot read and a delete: dead-lettered; in an
+#     update of a row ClickHouse does not hold: dead-lettered to analytics._streamshop_dead_letters; the sink keeps
+#     running, and a restarted sink reading them all again does not crash;
 # then `verify` passes. Also: --route-by-source accepts a routed topic.
 TEST_PORT_BASE=25200
 WITH_KAFKA=1
@@ -29,7 +30,7 @@ lsn=$(pg -c "SELECT pg_current_wal_lsn() - '0/0'")
 ahead=$((lsn + (1 << 41)))
 now_ms=$(($(date +%s) * 1000))
 P=__debezium_unavailable_value
-log "inject 8 untrusted records (WAL at $lsn)"
+log "inject 9 untrusted records (WAL at $lsn)"
 produce streamshop.public.other <<EOF2
 {"id":5}	{"op":"t","source":{"lsn":$lsn,"schema":"public","table":"kv","ts_ms":$now_ms}}
 {"id":6}	{"op":"c","source":{"lsn":$lsn,"schema":"public","table":"kv","ts_ms":$now_ms},"after":{"id":6,"v":"wrong topic"}}
@@ -41,6 +42,7 @@ produce streamshop.public.kv <<EOF2
 {"id":1000}	{"op":"c","source":{"lsn":$lsn,"schema":"public","table":"kv","ts_ms":$now_ms},"after":{"id":1000,"v":"$P"}}
 {"id":1001}	{"op":"r","source":{"lsn":$lsn,"schema":"public","table":"kv","snapshot":"true"},"after":{"id":1001,"v":"$P"}}
 {"id":2}	{"op":"d","source":{"lsn":$lsn,"schema":"public","table":"kv","ts_ms":$now_ms},"before":{"id":2,"v":"$P"}}
+{"id":5000}	{"op":"u","source":{"lsn":$lsn,"schema":"public","table":"kv","ts_ms":$now_ms},"after":{"id":5000,"v":"$P"}}
 EOF2
 log "real changes after them"
 pg -c "UPDATE kv SET v = 'real ' || id WHERE id IN (5, 6, 7, 8, 9)" -c "INSERT INTO kv VALUES (200, 'late')"
@@ -68,6 +70,11 @@ expect_reasons 1 "column v holds Debezium's unavailable-value placeholder in an 
 expect_reasons 1 "column v holds Debezium's unavailable-value placeholder in a snapshot read"
 expect_reasons 1 "column v holds Debezium's unavailable-value placeholder in a delete"
 kill -0 "$SINK" 2>/dev/null || fail "the sink exited"
+toast_dead() {
+  [[ "$(ch "SELECT count() FROM analytics._streamshop_dead_letters WHERE table = 'public.kv' AND key LIKE '%5000%'
+            AND reason LIKE '%holds no earlier version%'")" -ge 1 ]]
+}
+wait_until 30 "the update with the placeholder and no earlier row is not in _streamshop_dead_letters" toast_dead
 
 log "a restarted sink that reads the same records again keeps running"
 stop_clean "$SINK" "sink"
