@@ -9,7 +9,7 @@
 namespace streamshop::pipeline {
 
 void LsnGuard::Observe(uint64_t lsn, int64_t at_ms) {
-  if (lsn > baseline_) {
+  if (lsn > baseline_ && lsn < kMaxLsn) {
     baseline_ = lsn;
     baseline_ms_ = at_ms;
   }

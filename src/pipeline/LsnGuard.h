@@ -28,7 +28,7 @@ class LsnGuard {
                     uint64_t max_wal_bytes_per_second = kDefaultMaxWalBytesPerSecond)
       : max_jump_(max_jump_bytes), rate_(max_wal_bytes_per_second) {}
 
-  // Raises the baseline to `lsn`, known to be real as of `at_ms` (Unix ms).
+  // Raises the baseline to `lsn`, known to be real as of `at_ms` (Unix ms). An LSN ≥ kMaxLsn is ignored.
   void Observe(uint64_t lsn, int64_t at_ms);
   // Ok, or Fatal saying which rule `lsn` breaks. `ts_ms` is the record's source timestamp, if it has one.
   Status Check(uint64_t lsn, std::optional<int64_t> ts_ms, int64_t now_ms) const;

@@ -254,10 +254,12 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
     if (table.status().retryable()) return table.status();
     return DeadLetter(r, table.status().message());
   }
+  // A snapshot read is stored with version 0, so its LSN (the snapshot's position) cannot freeze a key: it is
+  // never refused, only not taken as a baseline when impossible.
   const std::optional<int64_t> ts_ms = ev.source_ts_ms ? ev.source_ts_ms : ev.ts_ms;
-  if (ev.lsn) {  // a snapshot read's LSN is the snapshot's position: checked and a baseline too
-    Status possible = lsn_guard.Check(*ev.lsn, ts_ms, NowMs());
-    if (!possible.ok()) return DeadLetter(r, possible.message());
+  const bool possible_lsn = ev.lsn && lsn_guard.Check(*ev.lsn, ts_ms, NowMs()).ok();
+  if (ev.op != kafka::DebeziumOp::kRead && !possible_lsn) {
+    return DeadLetter(r, lsn_guard.Check(*ev.lsn, ts_ms, NowMs()).message());
   }
   TableWriter& w = *(*table)->writer;
   const auto& cols = w.columns();
@@ -281,7 +283,7 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
   Status st = any_unchanged ? w.AppendRowWithUnchanged(values, unchanged, values, version)
                             : w.AppendRow(values, version, deleted);
   if (!st.ok()) return DeadLetter(r, fmt::format("{}: {}", w.source().QualifiedName(), st.message()));
-  if (ev.lsn) lsn_guard.Observe(*ev.lsn, ts_ms.value_or(NowMs()));
+  if (possible_lsn) lsn_guard.Observe(*ev.lsn, ts_ms.value_or(NowMs()));
   return Status::Ok();
 }
 
@@ -338,11 +340,13 @@ Result<SinkTable*> Sink::Session::TableFor(const kafka::DebeziumEvent& ev, const
       fmt::format("SELECT max(_version), toUInt64(toUInt32(max(_synced_at))) * 1000 FROM {}.{} FORMAT TabSeparated",
                   clickhouse::ClickHouseClient::QuoteIdent(options.database),
                   clickhouse::ClickHouseClient::QuoteIdent(TableWriter::TargetName(ev.schema, ev.table))));
-  if (!newest.ok()) return newest.status();
+  if (!newest.ok() && newest.status().retryable()) return newest.status();
+  if (!newest.ok()) LogWarn("table {}: no LSN baseline from ClickHouse: {}", name, newest.status().message());
   uint64_t version = 0;
   int64_t at_ms = 0;
-  const char* end = newest->data() + newest->size();
-  auto [tab, e1] = std::from_chars(newest->data(), end, version);
+  const std::string text = newest.ok() ? *newest : std::string();
+  const char* end = text.data() + text.size();
+  auto [tab, e1] = std::from_chars(text.data(), end, version);
   if (e1 == std::errc() && tab != end && *tab == '\t' && std::from_chars(tab + 1, end, at_ms).ec == std::errc()) {
     lsn_guard.Observe(version, at_ms);
   }

@@ -169,6 +169,10 @@ TEST(LsnGuardTest, RefusesLsnsNoWalCanHave) {
           .ok());
   EXPECT_FALSE(guard.Check(0x1'0000'0000 + (uint64_t{1} << 40) + 1, std::nullopt, now).ok());
 
+  pipeline::LsnGuard poisoned;  // an impossible LSN stored by an older version is no baseline
+  poisoned.Observe(UINT64_MAX, now);
+  EXPECT_EQ(poisoned.baseline(), 0u);
+
   pipeline::LsnGuard off(0);  // several clusters: only the absolute rules
   off.Observe(0x1'0000'0000, now);
   EXPECT_TRUE(off.Check(uint64_t{1} << 59, now, now).ok());
