@@ -78,9 +78,10 @@ struct Sink::Session {
   std::unique_ptr<kafka::Consumer> consumer;
   kafka::DebeziumParser parser;
   LsnGuard lsn_guard;
-  std::map<std::string, SinkTable, std::less<>> tables;   // by "schema.table"
-  std::map<kafka::TopicPartition, int64_t> next_offsets;  // consumed, not yet committed
-  Status broken;                                          // set when a rebalance could not store what it held
+  std::map<std::string, SinkTable, std::less<>> tables;                                  // by "schema.table"
+  std::map<kafka::TopicPartition, int64_t> next_offsets;                                 // consumed, not yet committed
+  std::map<std::string, std::pair<std::string, std::string>, std::less<>> topic_tables;  // TopicIsTables
+  Status broken;  // set when a rebalance could not store what it held
   clickhouse::RowValues values;
   std::vector<bool> unchanged;
 
@@ -105,6 +106,14 @@ struct Sink::Session {
   Result<SinkTable*> TableFor(const kafka::DebeziumEvent& ev, const kafka::ParsedRow& row,
                               const kafka::ConsumedRecord& r);
   Status DeadLetter(const kafka::ConsumedRecord& r, const std::string& reason);
+  // kafka::TopicMatchesTable, remembering the last table accepted on each topic (the check runs per record).
+  bool TopicIsTables(std::string_view topic, const std::string& schema, const std::string& table) {
+    auto it = topic_tables.find(topic);
+    if (it != topic_tables.end() && it->second.first == schema && it->second.second == table) return true;
+    if (!kafka::TopicMatchesTable(topic, schema, table)) return false;
+    topic_tables[std::string(topic)] = {schema, table};
+    return true;
+  }
 
   Status FlushRows() {
     for (auto& [name, t] : tables) SS_RETURN_IF_ERROR(t.writer->Flush(*ch));
@@ -222,7 +231,7 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
   const kafka::DebeziumEvent& ev = *parsed;
   if (ev.tombstone) return Status::Ok();                          // the delete before it carried the change
   if (ev.op == kafka::DebeziumOp::kMessage) return Status::Ok();  // logical messages have no table
-  if (!options.route_by_source && !kafka::TopicMatchesTable(r.topic, ev.schema, ev.table)) {
+  if (!options.route_by_source && !TopicIsTables(r.topic, ev.schema, ev.table)) {
     std::string topic_schema, topic_table;
     return DeadLetter(
         r, fmt::format("record for table {}.{} on topic {}{}: refused (a table's changes come only on its own topic; "
