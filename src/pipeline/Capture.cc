@@ -7,7 +7,6 @@
 #include <deque>
 #include <map>
 #include <memory>
-#include <set>
 
 #include "common/Log.h"
 #include "kafka/DebeziumEncoder.h"
@@ -88,8 +87,7 @@ struct Capture::Session {
   SlotSource source;
   std::map<uint32_t, pg::TableInfo> tables;                                  // by OID, as last announced
   std::map<uint32_t, std::shared_ptr<const kafka::PreparedTable>> prepared;  // by OID
-  std::set<std::string> topics;                                              // ensured to exist
-  std::map<std::string, int64_t> max_bytes;  // per topic: its max.message.bytes (DescribeConfigs)
+  std::map<std::string, int64_t> max_bytes;  // per topic ensured to exist: its max.message.bytes (DescribeConfigs)
   std::vector<kafka::KafkaRecord> records;   // reused per change
 
   // Acknowledgement: transactions whose records end at producer sequence `end_seq`.
@@ -117,22 +115,22 @@ struct Capture::Session {
   Status HandleMessage(const pg::PgoutputMessage& msg, Lsn lsn);
   Status Emit(uint32_t relid, const kafka::DebeziumChange& change);
   // Creates `topic` if capture has not yet, and learns its max.message.bytes.
-  Status EnsureTopic(const std::string& topic, int partitions) {
-    if (topics.count(topic)) return Status::Ok();
+  Result<int64_t> EnsureTopic(const std::string& topic, int partitions) {
+    auto it = max_bytes.find(topic);
+    if (it != max_bytes.end()) return it->second;
     SS_RETURN_IF_ERROR(producer->EnsureTopics({topic}, partitions, options.replication_factor));
     SS_ASSIGN_OR_RETURN(std::vector<int64_t> limit, producer->MaxMessageBytes({topic}));
     max_bytes[topic] = limit.at(0);
-    topics.insert(topic);
-    return Status::Ok();
+    return limit.at(0);
   }
   // Produces `r`, or — when its topic would refuse it as too large — a dead letter carrying it (see DeadLetter).
   Status Produce(const kafka::KafkaRecord& r, std::string_view table = {}, char op = 0, Lsn lsn = {}) {
-    SS_RETURN_IF_ERROR(EnsureTopic(r.topic, options.partitions));
+    SS_ASSIGN_OR_RETURN(const int64_t limit, EnsureTopic(r.topic, options.partitions));
     const int64_t size = kafka::RecordSize(r);
-    if (size <= max_bytes[r.topic]) return producer->Produce(r);
+    if (size <= limit) return producer->Produce(r);
     return DeadLetter(fmt::format("record of {} bytes exceeds max.message.bytes = {} of topic {} (raise it: see the "
                                   "log at start)",
-                                  size, max_bytes[r.topic], r.topic),
+                                  size, limit, r.topic),
                       table, op, lsn, r.topic, r.key, r.value);
   }
   Status DeadLetter(const std::string& reason, std::string_view table, char op, Lsn lsn, std::string_view topic,
@@ -201,8 +199,8 @@ Status Capture::Session::Open() {
   SS_ASSIGN_OR_RETURN(source, OpenSlotSource({options.pg_url, options.publication, options.slot, options.tables}));
   encoder = kafka::DebeziumEncoder(
       {options.topic_prefix, source.identity.dbname, "streamshop", options.schemas, options.tombstones, std::nullopt});
-  SS_RETURN_IF_ERROR(EnsureTopic(state_topic, 1));
-  SS_RETURN_IF_ERROR(EnsureTopic(dead_letter_topic, 1));
+  SS_RETURN_IF_ERROR(EnsureTopic(state_topic, 1).status());
+  SS_RETURN_IF_ERROR(EnsureTopic(dead_letter_topic, 1).status());
   for (const auto& t : source.tables) SS_RETURN_IF_ERROR(Prepare(t));
   SS_RETURN_IF_ERROR(LearnLimits());
 
@@ -236,7 +234,7 @@ Status Capture::Session::Prepare(const pg::TableInfo& table) {
   SS_ASSIGN_OR_RETURN(std::vector<pg::ColumnDetails> details, pg::LoadColumnDetails(*source.catalog, table.oid));
   SS_ASSIGN_OR_RETURN(std::shared_ptr<const kafka::PreparedTable> p,
                       encoder.Prepare(kafka::DebeziumTableFromCatalog(table, details)));
-  SS_RETURN_IF_ERROR(EnsureTopic(p->topic(), options.partitions));
+  SS_RETURN_IF_ERROR(EnsureTopic(p->topic(), options.partitions).status());
   tables[table.oid] = table;
   prepared[table.oid] = std::move(p);
   return Status::Ok();
