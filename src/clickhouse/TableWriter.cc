@@ -413,12 +413,15 @@ Status TableWriter::ResolveToastRows(ClickHouseClient& ch) {
     for (const auto& v : r.values) values.push_back(v ? std::optional<std::string_view>(*v) : std::nullopt);
     for (size_t i : key_cols) SS_RETURN_IF_ERROR(AppendValue(columns_[i].type, values[i], key));
     auto it = stored.find(lookup);
-    if (it == stored.end()) {
-      return Status::Fatal(fmt::format(
-          "table {} key {}: an UPDATE left TOASTed columns unchanged, and ClickHouse holds no earlier version of the "
-          "row to take them from (was the table replicated with --snapshot never?); set ALTER TABLE {} REPLICA "
-          "IDENTITY FULL, or copy the table again by dropping {}",
-          source_.QualifiedName(), DescribeKey(values), source_.QuotedName(), target_));
+    if (it == stored.end()) {  // dead-lettered (failing would fail again on every restart)
+      AppendDeadLetter(
+          values, r.version,
+          Status::Fatal(fmt::format(
+              "table {} key {}: an UPDATE left TOASTed columns unchanged, and ClickHouse holds no earlier version of "
+              "the row to take them from (was the table replicated with --snapshot never?); set ALTER TABLE {} "
+              "REPLICA IDENTITY FULL, or copy the table again by dropping {}",
+              source_.QualifiedName(), DescribeKey(values), source_.QuotedName(), target_)));
+      continue;
     }
     // Unchanged values are TOASTed ones (long text, bytea, json, long numeric as String): they always fit, so
     // the stored row's _unfit has nothing for them.
