@@ -58,6 +58,11 @@ class TableWriter {
   Status AppendRowWithUnchanged(const RowValues& values, const std::vector<bool>& unchanged,
                                 const RowValues& lookup_key, uint64_t version);
 
+  // A table without a key (pg::RowIdentity::kFullRow) has a column `_row_hash UInt64` = RowHash of the row's
+  // values, and is ordered by it: an UPDATE deletes the old row's hash and writes the new one. Rows equal in every
+  // value share one hash, so they are stored once.
+  uint64_t RowHash(const RowValues& values) const;
+
   // Encodes only the columns (no _version/_deleted) into `out`; used by verify.
   Status EncodeColumns(const RowValues& values, std::string& out) const;
 

@@ -10,20 +10,52 @@
 namespace streamshop::pg {
 namespace {
 
-// Columns of one table with their position in its key (0 if none): the primary key, or else the unique index
-// chosen by REPLICA IDENTITY USING INDEX.
+// Columns of one table ($1) with their position in its key (0 if none) — the primary key, or else the unique
+// index chosen by REPLICA IDENTITY USING INDEX — and whether publication $2 publishes them: its column list
+// (pg_publication_tables.attnames), never generated columns (PostgreSQL 15 does not publish them, although attnames
+// lists them), all columns of a table it does not publish.
 constexpr const char* kColumnsSql = R"(
 WITH key AS (
   SELECT indkey FROM pg_index WHERE indrelid = $1::oid AND (indisprimary OR indisreplident)
-  ORDER BY indisprimary DESC LIMIT 1)
+  ORDER BY indisprimary DESC LIMIT 1),
+pub AS (
+  SELECT p.attnames FROM pg_publication_tables p
+  JOIN pg_namespace n ON n.nspname = p.schemaname JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename
+  WHERE p.pubname = $2 AND c.oid = $1::oid)
 SELECT a.attname, a.atttypid, a.atttypmod,
        coalesce((SELECT k.n FROM key, unnest(key.indkey) WITH ORDINALITY k(att, n) WHERE k.att = a.attnum), 0),
        (SELECT string_agg(f.attname, chr(31) ORDER BY f.attnum) FROM pg_type t
         JOIN pg_attribute f ON f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped
-        WHERE t.oid = a.atttypid AND t.typtype = 'c')
+        WHERE t.oid = a.atttypid AND t.typtype = 'c'),
+       NOT EXISTS (SELECT 1 FROM pub) OR a.attname = ANY ((SELECT attnames FROM pub)::name[])
 FROM pg_attribute a
 WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
 ORDER BY a.attnum)";
+
+// The table ($1) itself, its replica identity, and publication $2's row filter for it. pg_publication_tables
+// shows no filter where the publication also publishes the table's schema, as pgoutput then applies none.
+constexpr const char* kTableSql = R"(
+SELECT n.nspname, c.relname, has_table_privilege(c.oid, 'SELECT'), c.relreplident, c.relkind = 'p', p.rowfilter
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_publication_tables p ON p.pubname = $2 AND p.schemaname = n.nspname AND p.tablename = c.relname
+WHERE c.oid = $1::oid)";
+
+// Why a table without a usable key is skipped, and what makes it replicable.
+std::string SkipReason(const TableInfo& t, char replica_identity, const std::string& unpublished_key,
+                       const std::string& publication) {
+  if (!unpublished_key.empty()) {
+    return fmt::format(
+        "table {} is skipped: the column list of publication '{}' leaves out its key column {}, so its rows cannot "
+        "be identified in ClickHouse; add the column to the list (ALTER PUBLICATION {} SET TABLE …)",
+        t.QualifiedName(), publication, unpublished_key, PgConnection::QuoteIdent(publication));
+  }
+  return fmt::format(
+      "table {} has no primary key (and REPLICA IDENTITY {}), so its rows cannot be identified in ClickHouse: it "
+      "is skipped. To replicate it: ALTER TABLE {} ADD PRIMARY KEY (…), or ALTER TABLE {} REPLICA IDENTITY FULL "
+      "(rows identified by all their values), or REPLICA IDENTITY USING INDEX <unique index>; or remove it from "
+      "the publication",
+      t.QualifiedName(), replica_identity == 'n' ? "NOTHING" : "DEFAULT", t.QuotedName(), t.QuotedName());
+}
 
 template <typename Int>
 Int ToInt(const char* s) {
@@ -76,25 +108,30 @@ Status EnsurePublication(PgConnection& conn, const std::string& publication, con
   return Status::Ok();
 }
 
-Result<TableInfo> LoadTable(PgConnection& conn, uint32_t oid) {
-  SS_ASSIGN_OR_RETURN(PgResultPtr rel, conn.Exec("SELECT n.nspname, c.relname, has_table_privilege(c.oid, 'SELECT') "
-                                                 "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                                                 "WHERE c.oid = $1::oid",
-                                                 {std::to_string(oid)}));
+Result<TableInfo> LoadTable(PgConnection& conn, const std::string& publication, uint32_t oid) {
+  SS_ASSIGN_OR_RETURN(PgResultPtr rel, conn.Exec(kTableSql, {std::to_string(oid), publication}));
   if (PQntuples(rel.get()) != 1) return Status::Fatal(fmt::format("table with OID {} no longer exists", oid));
   TableInfo table{oid, PQgetvalue(rel.get(), 0, 0), PQgetvalue(rel.get(), 0, 1), {}};
   if (std::string_view(PQgetvalue(rel.get(), 0, 2)) != "t") {
     return Status::Fatal(fmt::format("no SELECT privilege on table {}: GRANT SELECT ON {} TO the replication role",
                                      table.QualifiedName(), table.QuotedName()));
   }
-  SS_ASSIGN_OR_RETURN(PgResultPtr cols, conn.Exec(kColumnsSql, {std::to_string(oid)}));
+  const char replica_identity = PQgetvalue(rel.get(), 0, 3)[0];
+  table.partitioned = std::string_view(PQgetvalue(rel.get(), 0, 4)) == "t";
+  if (!PQgetisnull(rel.get(), 0, 5)) table.row_filter = PQgetvalue(rel.get(), 0, 5);
+  SS_ASSIGN_OR_RETURN(PgResultPtr cols, conn.Exec(kColumnsSql, {std::to_string(oid), publication}));
   bool has_key = false;
+  std::string unpublished_key;
   for (int r = 0; r < PQntuples(cols.get()); ++r) {
     ColumnInfo c{PQgetvalue(cols.get(), r, 0),
                  ToInt<uint32_t>(PQgetvalue(cols.get(), r, 1)),
                  ToInt<int32_t>(PQgetvalue(cols.get(), r, 2)),
                  ToInt<int>(PQgetvalue(cols.get(), r, 3)),
                  {}};
+    if (std::string_view(PQgetvalue(cols.get(), r, 5)) != "t") {
+      if (c.key_position > 0) unpublished_key = c.name;
+      continue;
+    }
     if (!PQgetisnull(cols.get(), r, 4)) {
       const std::string_view names = PQgetvalue(cols.get(), r, 4);
       for (size_t pos = 0; pos <= names.size();) {
@@ -106,13 +143,34 @@ Result<TableInfo> LoadTable(PgConnection& conn, uint32_t oid) {
     has_key |= c.key_position > 0;
     table.columns.push_back(std::move(c));
   }
-  if (!has_key) {
-    return Status::Fatal(
-        fmt::format("table {} has no primary key, so its rows cannot be identified in ClickHouse: add one "
-                    "(ALTER TABLE {} ADD PRIMARY KEY (…)) or remove the table from the publication",
-                    table.QualifiedName(), table.QuotedName()));
+  if (has_key && unpublished_key.empty()) {
+    table.identity = RowIdentity::kKey;
+  } else if (replica_identity == 'f' && unpublished_key.empty()) {
+    table.identity = RowIdentity::kFullRow;
+  } else {
+    table.identity = RowIdentity::kNone;
+    table.skip_reason = SkipReason(table, replica_identity, unpublished_key, publication);
   }
   return table;
+}
+
+Result<bool> PublishedAsAncestor(PgConnection& conn, const std::string& publication, uint32_t oid) {
+  SS_ASSIGN_OR_RETURN(auto v, conn.QueryValue("SELECT EXISTS (SELECT 1 FROM pg_partition_ancestors($2::oid) a "
+                                              "JOIN pg_class c ON c.oid = a.relid "
+                                              "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                              "JOIN pg_publication_tables p ON p.schemaname = n.nspname "
+                                              "AND p.tablename = c.relname AND p.pubname = $1 "
+                                              "WHERE a.relid <> $2::oid)",
+                                              {publication, std::to_string(oid)}));
+  return v.value_or("f") == "t";
+}
+
+Result<std::string> PartitionLeaves(PgConnection& conn, uint32_t oid) {
+  SS_ASSIGN_OR_RETURN(auto v, conn.QueryValue("SELECT coalesce(string_agg(relid::oid::text, ',' ORDER BY "
+                                              "relid::oid), '') FROM pg_partition_tree($1::oid) "
+                                              "WHERE isleaf AND relid <> $1::regclass",
+                                              {std::to_string(oid)}));
+  return v.value_or("");
 }
 
 Result<std::vector<ColumnDetails>> LoadColumnDetails(PgConnection& conn, uint32_t oid) {
@@ -149,7 +207,7 @@ Result<std::vector<TableInfo>> LoadPublishedTables(PgConnection& conn, const std
   SS_ASSIGN_OR_RETURN(std::vector<uint32_t> oids, PublishedTableOids(conn, publication));
   std::vector<TableInfo> tables;
   for (uint32_t oid : oids) {
-    SS_ASSIGN_OR_RETURN(TableInfo t, LoadTable(conn, oid));
+    SS_ASSIGN_OR_RETURN(TableInfo t, LoadTable(conn, publication, oid));
     tables.push_back(std::move(t));
   }
   return tables;
@@ -180,8 +238,11 @@ std::string CopyColumns(const TableInfo& table) {
   return cols;
 }
 
-std::string CopySql(const TableInfo& table) {
-  return fmt::format("COPY (SELECT {} FROM {}) TO STDOUT", CopyColumns(table), table.QuotedName());
+std::string CopySql(const TableInfo& table, const std::string& extra_condition) {
+  std::string where;
+  if (table.row_filter) where = " WHERE (" + *table.row_filter + ")";
+  if (!extra_condition.empty()) where += (where.empty() ? " WHERE " : " AND ") + extra_condition;
+  return fmt::format("COPY (SELECT {} FROM {}{}) TO STDOUT", CopyColumns(table), table.QuotedName(), where);
 }
 
 Result<std::optional<SlotState>> GetSlot(PgConnection& conn, const std::string& slot) {

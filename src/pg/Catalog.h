@@ -22,11 +22,26 @@ struct ColumnInfo {
   bool dropped = false;  // in the stream's shape of the table but dropped since: snapshots read it as NULL
 };
 
+// How the rows of a table are identified in ClickHouse.
+enum class RowIdentity {
+  kKey,      // by the primary key, or else the unique index of REPLICA IDENTITY USING INDEX (key_position > 0)
+  kFullRow,  // no key but REPLICA IDENTITY FULL: by all published values (a hash of them orders the raw table)
+  kNone,     // neither: the table cannot be replicated and is skipped (`skip_reason` says why and the fix)
+};
+
 struct TableInfo {
   uint32_t oid = 0;
   std::string schema;
   std::string name;
-  std::vector<ColumnInfo> columns;  // attnum order, without dropped and generated columns (as pgoutput sends them)
+  // The columns the publication publishes (its column list, else all), in attnum order, without dropped and
+  // generated columns: exactly what pgoutput's Relation message lists.
+  std::vector<ColumnInfo> columns;
+  std::optional<std::string> row_filter = {};  // the publication's WHERE for this table (pg_get_expr text)
+  RowIdentity identity = RowIdentity::kKey;
+  std::string skip_reason = {};  // set when identity is kNone: a warning naming the table and the fix
+  bool partitioned = false;      // a partitioned table (published as the root of its partitions)
+
+  bool skipped() const { return identity == RowIdentity::kNone; }
 
   std::string QualifiedName() const { return schema + "." + name; }
   std::string QuotedName() const { return PgConnection::QuoteIdent(schema) + "." + PgConnection::QuoteIdent(name); }
@@ -52,15 +67,26 @@ Status CheckSource(PgConnection& conn);
 // Creates `publication` if missing: for `tables` ("schema.table" or "table"), or all tables in schema public.
 Status EnsurePublication(PgConnection& conn, const std::string& publication, const std::vector<std::string>& tables);
 
-// Tables of the publication, each with its columns and primary key. A table without a primary key, or one
-// this role cannot SELECT, is a Fatal error naming the table and the fix.
+// Tables of the publication as PostgreSQL 15 publishes them (pg_publication_tables: leaf partitions, or only the
+// root with publish_via_partition_root), each with its published columns, row filter and key. A table whose rows
+// cannot be identified is returned with identity kNone (callers skip it); one this role cannot SELECT is a Fatal
+// error naming the table and the fix.
 Result<std::vector<TableInfo>> LoadPublishedTables(PgConnection& conn, const std::string& publication);
 
 // OIDs of the publication's tables (cheap; for noticing tables added to it).
 Result<std::vector<uint32_t>> PublishedTableOids(PgConnection& conn, const std::string& publication);
 
-// One table by OID (after a Relation message announced a new or changed table).
-Result<TableInfo> LoadTable(PgConnection& conn, uint32_t oid);
+// One table by OID, as `publication` publishes it (see LoadPublishedTables). A table not in the publication (any
+// more) gets all its columns and no row filter.
+Result<TableInfo> LoadTable(PgConnection& conn, const std::string& publication, uint32_t oid);
+
+// Whether changes of table `oid` are published as those of an ancestor (a partition under a published root with
+// publish_via_partition_root): pgoutput still sends a Relation message for the partition, which is to be ignored.
+Result<bool> PublishedAsAncestor(PgConnection& conn, const std::string& publication, uint32_t oid);
+
+// The leaf partitions of a partitioned table ("oid,oid,…"; "" for other tables): changes when partitions are
+// attached or detached.
+Result<std::string> PartitionLeaves(PgConnection& conn, uint32_t oid);
 
 // Nullability, default expression and comment of the table's columns (same columns and order as LoadTable).
 Result<std::vector<ColumnDetails>> LoadColumnDetails(PgConnection& conn, uint32_t oid);
@@ -74,8 +100,9 @@ Result<bool> ColumnHasDefault(PgConnection& conn, uint32_t oid, const std::strin
 Status MarkDroppedColumns(PgConnection& conn, TableInfo& table);
 // "<col>, <col>, …" in TableInfo order, NULL for dropped columns: the select list of snapshot COPYs.
 std::string CopyColumns(const TableInfo& table);
-// COPY (SELECT <columns> FROM <table>) TO STDOUT, columns in TableInfo order.
-std::string CopySql(const TableInfo& table);
+// COPY (SELECT <columns> FROM <table> [WHERE <row filter> [AND <extra>]]) TO STDOUT, columns in TableInfo
+// order: exactly the rows and columns the publication publishes. Every snapshot, re-copy and verify reads this.
+std::string CopySql(const TableInfo& table, const std::string& extra_condition = "");
 
 Result<std::optional<SlotState>> GetSlot(PgConnection& conn, const std::string& slot);
 Status DropSlot(PgConnection& conn, const std::string& slot);

@@ -31,7 +31,10 @@ struct Replicator::Session {
   std::unique_ptr<pg::PgConnection> catalog;
   std::map<uint32_t, std::unique_ptr<TableWriter>> writers;  // by table OID
   std::map<uint32_t, std::string> failed_tables;             // stopped tables (OID → reason)
-  uint64_t skipped_changes = 0;                              // changes of stopped tables
+  std::map<uint32_t, std::string> skipped_tables;            // rows cannot be identified (OID → warning)
+  std::map<uint32_t, std::string> partition_leaves;          // partitioned tables (published as root) → leaves
+  std::map<uint32_t, Lsn> recopy_after;  // partitions attached/detached: copy again once the stream passed this
+  uint64_t skipped_changes = 0;          // changes of stopped tables
 
   // Acknowledgement bookkeeping (see the class comment).
   bool in_transaction = false;
@@ -125,10 +128,23 @@ struct Replicator::Session {
 
   // Creates or updates the ClickHouse table and writer for `table`. A table ClickHouse cannot follow is stopped:
   // its changes are skipped until it is fixed, every other table keeps flowing. Returns whether it replicates.
+  // A table whose rows cannot be identified (no key, replica identity DEFAULT or NOTHING) is skipped with a
+  // warning naming the fix; it is looked at again with the publication, so fixing it starts its replication.
   Result<bool> PrepareTable(uint32_t oid, const std::string& name, const Result<pg::TableInfo>& table) {
+    if (table.ok() && table->skipped()) {
+      if (!skipped_tables.count(oid)) LogWarn("{}", table->skip_reason);
+      skipped_tables[oid] = table->skip_reason;
+      writers.erase(oid);
+      failed_tables.erase(oid);
+      return false;
+    }
     Result<TableWriter*> w = table.ok() ? EnsureWriter(*table) : Result<TableWriter*>(table.status());
     if (w.ok()) {
       failed_tables.erase(oid);
+      skipped_tables.erase(oid);
+      if (table->partitioned && !partition_leaves.count(oid)) {
+        SS_ASSIGN_OR_RETURN(partition_leaves[oid], pg::PartitionLeaves(*catalog, oid));
+      }
       return true;
     }
     if (w.status().retryable()) return w.status();
@@ -144,14 +160,48 @@ struct Replicator::Session {
     return SnapshotTables({table});
   }
 
-  // Tables added to the publication are copied even before their first change arrives.
+  // Tables added to the publication (or skipped ones fixed since) are copied even before their first change
+  // arrives. A partitioned table published as its root whose partitions were attached or detached is copied
+  // again: those rows enter or leave it without a change in the stream.
   Status AdoptNewTables() {
     SS_ASSIGN_OR_RETURN(std::vector<uint32_t> oids, pg::PublishedTableOids(*catalog, options.publication));
     for (uint32_t oid : oids) {
       if (writers.count(oid) || failed_tables.count(oid)) continue;
-      auto table = pg::LoadTable(*catalog, oid);
+      auto table = pg::LoadTable(*catalog, options.publication, oid);
       SS_ASSIGN_OR_RETURN(bool replicated, PrepareTable(oid, fmt::format("table OID {}", oid), table));
       if (replicated) SS_RETURN_IF_ERROR(CopyNewTable(*table));
+    }
+    for (auto& [oid, leaves] : partition_leaves) {
+      if (!writers.count(oid)) continue;
+      SS_ASSIGN_OR_RETURN(std::string now, pg::PartitionLeaves(*catalog, oid));
+      if (now == leaves) continue;
+      leaves = now;
+      // The ATTACH/DETACH committed before this point of the WAL; rows of a detached partition changed before it
+      // still arrive through the root, so the copy waits until the stream has passed it.
+      SS_ASSIGN_OR_RETURN(auto wal, catalog->QueryValue("SELECT pg_current_wal_lsn()"));
+      recopy_after[oid] = Lsn::Parse(wal.value_or("")).value_or(Lsn{});
+      LogInfo("partitions of {} were attached or detached: copying it again once the stream passed {}",
+              writers[oid]->source().QualifiedName(), recopy_after[oid].ToString());
+    }
+    return Status::Ok();
+  }
+
+  // Copies again the partitioned tables of recopy_after whose point the stream has passed.
+  Status RecopyRepartitioned() {
+    const Lsn received = std::max(last_commit_end, acked);
+    for (auto it = recopy_after.begin(); it != recopy_after.end();) {
+      auto w = writers.find(it->first);
+      if (w != writers.end() && (in_transaction || received < it->second)) {
+        ++it;
+        continue;
+      }
+      if (w != writers.end() && options.snapshot) {
+        const pg::TableInfo table = w->second->source();
+        SS_RETURN_IF_ERROR(FlushAll());
+        SS_RETURN_IF_ERROR(RecordSnapshotState(*ch, snapshot_state, table.QualifiedName(), kSnapshotReset, 0, 0));
+        SS_RETURN_IF_ERROR(SnapshotTables({table}));
+      }
+      it = recopy_after.erase(it);
     }
     return Status::Ok();
   }
@@ -163,6 +213,7 @@ struct Replicator::Session {
       last_publication_check = now;
       SS_RETURN_IF_ERROR(AdoptNewTables());
     }
+    if (!recopy_after.empty()) SS_RETURN_IF_ERROR(RecopyRepartitioned());
     if (options.heartbeat_interval.count() > 0 && now - last_heartbeat >= options.heartbeat_interval) {
       last_heartbeat = now;
       Status hb = EmitHeartbeat(*catalog);
@@ -323,6 +374,7 @@ Status Replicator::Session::HandleChange(const pg::PgoutputMessage& msg, Lsn lsn
                              std::is_same_v<T, pg::DeleteMessage>) {
           auto it = writers.find(m.relid);
           if (it == writers.end()) {
+            if (skipped_tables.count(m.relid)) return Status::Ok();  // cannot be replicated (warned once)
             if (!failed_tables.count(m.relid))
               return Status::Fatal(fmt::format("change for unknown relation OID {}", m.relid));
             ++skipped_changes;
@@ -345,7 +397,9 @@ Status Replicator::Session::HandleChange(const pg::PgoutputMessage& msg, Lsn lsn
               old_key_values = values;
             }
             SS_RETURN_IF_ERROR(TupleToValues(w, m.new_tuple, m.old_kind == 'O' ? &m.old_tuple : nullptr));
-            const bool key_changed = m.old_kind != 0 && w.DescribeKey(values) != w.DescribeKey(old_key_values);
+            // A table identified by all its values (no key) always replaces the old row.
+            const bool key_changed = m.old_kind != 0 && (w.source().identity == pg::RowIdentity::kFullRow ||
+                                                         w.DescribeKey(values) != w.DescribeKey(old_key_values));
             if (key_changed) SS_RETURN_IF_ERROR(w.AppendRow(old_key_values, lsn.value, true));
             if (std::find(unchanged.begin(), unchanged.end(), true) != unchanged.end()) {
               return w.AppendRowWithUnchanged(values, unchanged, key_changed ? old_key_values : values, lsn.value);
@@ -393,17 +447,34 @@ Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
   auto it = writers.find(rel.relid);
   const bool known = it != writers.end();
   if (known && SameColumns(it->second->source(), rel)) return Status::Ok();
+  auto announced = TableFromRelation(*catalog, options.publication, rel);
+  if (announced.ok() && !*announced) return Status::Ok();  // a partition whose changes come as its root's
+  const Result<pg::TableInfo> table =
+      announced.ok() ? Result<pg::TableInfo>(std::move(**announced)) : Result<pg::TableInfo>(announced.status());
   // A new table or changed columns: flush what was encoded under the old shape first.
   SS_RETURN_IF_ERROR(FlushAll());
   const std::vector<pg::ColumnInfo> previous_columns =
       known ? it->second->source().columns : std::vector<pg::ColumnInfo>{};
-  LogInfo("relation {}.{} ({} columns) announced; ensuring its ClickHouse table", rel.nspname, rel.relname,
-          rel.columns.size());
-  auto table = TableFromRelation(*catalog, rel);
+  if (!table.ok() || !table->skipped()) {
+    LogInfo("relation {}.{} ({} columns) announced; ensuring its ClickHouse table", rel.nspname, rel.relname,
+            rel.columns.size());
+  }
   SS_ASSIGN_OR_RETURN(bool replicated, PrepareTable(rel.relid, rel.nspname + "." + rel.relname, table));
   if (!replicated) return Status::Ok();
   if (!known) return CopyNewTable(*table);
   if (!options.snapshot) return Status::Ok();
+  // Rows identified by all their values: after a column is dropped, no change matches the stored rows' hashes.
+  if (table->identity == pg::RowIdentity::kFullRow) {
+    for (const auto& old : previous_columns) {
+      bool kept = false;
+      for (const auto& c : table->columns) kept |= c.name == old.name;
+      if (kept) continue;
+      LogInfo("column {} left {}, whose rows are identified by all their values: copying the table again", old.name,
+              table->QualifiedName());
+      SS_RETURN_IF_ERROR(RecordSnapshotState(*ch, snapshot_state, table->QualifiedName(), kSnapshotReset, 0, 0));
+      return SnapshotTables({*table});
+    }
+  }
   // A column added with a default gives existing rows a value that no change carries: copy the table again.
   for (const auto& c : table->columns) {
     bool added = true;

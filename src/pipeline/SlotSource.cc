@@ -53,13 +53,19 @@ bool SameColumns(const pg::TableInfo& table, const pg::RelationMessage& rel) {
   return true;
 }
 
-Result<pg::TableInfo> TableFromRelation(pg::PgConnection& catalog, const pg::RelationMessage& rel) {
-  // Columns as the stream has them at this point; the primary key's order from the catalog.
-  SS_ASSIGN_OR_RETURN(pg::TableInfo catalog_table, pg::LoadTable(catalog, rel.relid));
-  pg::TableInfo table{rel.relid, rel.nspname, rel.relname, {}};
+Result<std::optional<pg::TableInfo>> TableFromRelation(pg::PgConnection& catalog, const std::string& publication,
+                                                       const pg::RelationMessage& rel) {
+  SS_ASSIGN_OR_RETURN(bool via_ancestor, pg::PublishedAsAncestor(catalog, publication, rel.relid));
+  if (via_ancestor) return std::optional<pg::TableInfo>();
+  // Columns as the stream has them at this point; the key's order, identity and row filter from the catalog.
+  SS_ASSIGN_OR_RETURN(pg::TableInfo table, pg::LoadTable(catalog, publication, rel.relid));
+  const std::vector<pg::ColumnInfo> catalog_columns = std::move(table.columns);
+  table.schema = rel.nspname;
+  table.name = rel.relname;
+  table.columns.clear();
   for (const auto& c : rel.columns) {
     pg::ColumnInfo column{c.name, c.type_oid, c.typmod, 0, {}, /*dropped=*/true};
-    for (const auto& cc : catalog_table.columns) {
+    for (const auto& cc : catalog_columns) {
       if (cc.name != c.name) continue;
       column.dropped = false;
       column.key_position = cc.key_position;
@@ -67,7 +73,7 @@ Result<pg::TableInfo> TableFromRelation(pg::PgConnection& catalog, const pg::Rel
     }
     table.columns.push_back(std::move(column));
   }
-  return table;
+  return std::optional<pg::TableInfo>(std::move(table));
 }
 
 Status RunSessions(const std::atomic<bool>& stop, const std::string& what_is_safe,

@@ -44,9 +44,12 @@ Status RunSessions(const std::atomic<bool>& stop, const std::string& what_is_saf
 
 // Whether a Relation message announces the columns `table` already has (names, types, typmods, in order).
 bool SameColumns(const pg::TableInfo& table, const pg::RelationMessage& rel);
-// The table as a Relation message announces it at this point of the stream, with the primary key (and composite
-// fields) from the catalog; columns the catalog no longer has (dropped later in the WAL) are marked `dropped`.
-Result<pg::TableInfo> TableFromRelation(pg::PgConnection& catalog, const pg::RelationMessage& rel);
+// The table as a Relation message announces it at this point of the stream (its published columns), with the key
+// (and composite fields), row identity and row filter from the catalog; columns the catalog no longer has
+// (dropped later in the WAL) are marked `dropped`. nullopt for a partition whose changes the publication sends as
+// its root's (publish_via_partition_root): pgoutput announces it too, but nothing of it is to be replicated.
+Result<std::optional<pg::TableInfo>> TableFromRelation(pg::PgConnection& catalog, const std::string& publication,
+                                                       const pg::RelationMessage& rel);
 
 // A non-transactional logical message that gives an idle publication something to decode and confirm, so the
 // slot advances (and WAL is released) while only other databases or tables write.
