@@ -165,12 +165,22 @@ Result<bool> PublishedAsAncestor(PgConnection& conn, const std::string& publicat
   return v.value_or("f") == "t";
 }
 
-Result<std::string> PartitionLeaves(PgConnection& conn, uint32_t oid) {
-  SS_ASSIGN_OR_RETURN(auto v, conn.QueryValue("SELECT coalesce(string_agg(relid::oid::text, ',' ORDER BY "
-                                              "relid::oid), '') FROM pg_partition_tree($1::oid) "
-                                              "WHERE isleaf AND relid <> $1::regclass",
-                                              {std::to_string(oid)}));
-  return v.value_or("");
+Result<std::map<uint32_t, PublishedShape>> LoadPublishedShapes(PgConnection& conn, const std::string& publication) {
+  SS_ASSIGN_OR_RETURN(PgResultPtr res,
+                      conn.Exec("SELECT c.oid, p.rowfilter, CASE WHEN c.relkind = 'p' THEN "
+                                "(SELECT coalesce(string_agg(t.relid::oid::text, ',' ORDER BY t.relid::oid), '') "
+                                "FROM pg_partition_tree(c.oid) t WHERE t.isleaf AND t.relid::oid <> c.oid) END "
+                                "FROM pg_publication_tables p JOIN pg_namespace n ON n.nspname = p.schemaname "
+                                "JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename "
+                                "WHERE p.pubname = $1",
+                                {publication}));
+  std::map<uint32_t, PublishedShape> shapes;
+  for (int r = 0; r < PQntuples(res.get()); ++r) {
+    PublishedShape& shape = shapes[ToInt<uint32_t>(PQgetvalue(res.get(), r, 0))];
+    if (!PQgetisnull(res.get(), r, 1)) shape.row_filter = PQgetvalue(res.get(), r, 1);
+    shape.leaves = PQgetvalue(res.get(), r, 2);
+  }
+  return shapes;
 }
 
 Result<std::vector<ColumnDetails>> LoadColumnDetails(PgConnection& conn, uint32_t oid) {
@@ -217,7 +227,16 @@ Result<bool> ColumnHasDefault(PgConnection& conn, uint32_t oid, const std::strin
   SS_ASSIGN_OR_RETURN(auto v, conn.QueryValue("SELECT atthasdef OR atthasmissing FROM pg_attribute "
                                               "WHERE attrelid = $1::oid AND attname = $2 AND NOT attisdropped",
                                               {std::to_string(oid), column}));
-  return v.value_or("t") == "t";
+  if (v.value_or("t") == "t") return true;
+  // A column just added without a default is NULL in every row: this reads the whole table, once per such column.
+  SS_ASSIGN_OR_RETURN(auto names, conn.QueryValue("SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c "
+                                                  "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1::oid",
+                                                  {std::to_string(oid)}));
+  if (!names) return true;
+  SS_ASSIGN_OR_RETURN(auto has_values,
+                      conn.QueryValue(fmt::format("SELECT EXISTS (SELECT 1 FROM {} WHERE {} IS NOT NULL)", *names,
+                                                  PgConnection::QuoteIdent(column))));
+  return has_values.value_or("t") == "t";
 }
 
 Status MarkDroppedColumns(PgConnection& conn, TableInfo& table) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -84,15 +85,23 @@ Result<TableInfo> LoadTable(PgConnection& conn, const std::string& publication, 
 // publish_via_partition_root): pgoutput still sends a Relation message for the partition, which is to be ignored.
 Result<bool> PublishedAsAncestor(PgConnection& conn, const std::string& publication, uint32_t oid);
 
-// The leaf partitions of a partitioned table ("oid,oid,…"; "" for other tables): changes when partitions are
-// attached or detached.
-Result<std::string> PartitionLeaves(PgConnection& conn, uint32_t oid);
+// What decides which rows of a published table the publication publishes, beyond its columns: the row filter and,
+// for a partitioned table published as its root, its leaf partitions ("oid,oid,…"). When it changes (ALTER
+// PUBLICATION … WHERE, ATTACH/DETACH PARTITION) rows enter or leave the publication without a change in the stream.
+struct PublishedShape {
+  std::optional<std::string> row_filter;
+  std::string leaves;
+  bool operator==(const PublishedShape&) const = default;
+};
+// The shape of every table of the publication, by OID (its keys are the published tables).
+Result<std::map<uint32_t, PublishedShape>> LoadPublishedShapes(PgConnection& conn, const std::string& publication);
 
 // Nullability, default expression and comment of the table's columns (same columns and order as LoadTable).
 Result<std::vector<ColumnDetails>> LoadColumnDetails(PgConnection& conn, uint32_t oid);
 
-// Whether existing rows got a value for this (newly added) column: it has a default, stored or computed.
-// A column that no longer exists counts as having one (the caller then copies the table again, to be safe).
+// Whether existing rows got a value for this (newly announced) column: it has a default, stored or computed, or
+// it holds values already (an existing column the publication's column list now includes). A column that no
+// longer exists counts as having one (the caller then copies the table again, to be safe).
 Result<bool> ColumnHasDefault(PgConnection& conn, uint32_t oid, const std::string& column);
 
 // Marks the columns of `table` that no longer exist in the catalog as dropped. Run it in the transaction that

@@ -32,8 +32,8 @@ struct Replicator::Session {
   std::map<uint32_t, std::unique_ptr<TableWriter>> writers;  // by table OID
   std::map<uint32_t, std::string> failed_tables;             // stopped tables (OID → reason)
   std::map<uint32_t, std::string> skipped_tables;            // rows cannot be identified (OID → warning)
-  std::map<uint32_t, std::string> partition_leaves;          // partitioned tables (published as root) → leaves
-  std::map<uint32_t, Lsn> recopy_after;  // partitions attached/detached: copy again once the stream passed this
+  std::map<uint32_t, pg::PublishedShape> shapes;             // of the replicated tables, as last copied
+  std::map<uint32_t, Lsn> recopy_after;  // shape changed: copy the table again once the stream passed this LSN
   uint64_t skipped_changes = 0;          // changes of stopped tables
 
   // Acknowledgement bookkeeping (see the class comment).
@@ -142,9 +142,6 @@ struct Replicator::Session {
     if (w.ok()) {
       failed_tables.erase(oid);
       skipped_tables.erase(oid);
-      if (table->partitioned && !partition_leaves.count(oid)) {
-        SS_ASSIGN_OR_RETURN(partition_leaves[oid], pg::PartitionLeaves(*catalog, oid));
-      }
       return true;
     }
     if (w.status().retryable()) return w.status();
@@ -161,33 +158,35 @@ struct Replicator::Session {
   }
 
   // Tables added to the publication (or skipped ones fixed since) are copied even before their first change
-  // arrives. A partitioned table published as its root whose partitions were attached or detached is copied
-  // again: those rows enter or leave it without a change in the stream.
+  // arrives. A table whose row filter changed, or a partitioned table published as its root whose partitions were
+  // attached or detached, is copied again: rows enter or leave the publication without a change in the stream.
   Status AdoptNewTables() {
-    SS_ASSIGN_OR_RETURN(std::vector<uint32_t> oids, pg::PublishedTableOids(*catalog, options.publication));
-    for (uint32_t oid : oids) {
-      if (writers.count(oid) || failed_tables.count(oid)) continue;
+    SS_ASSIGN_OR_RETURN(auto published, pg::LoadPublishedShapes(*catalog, options.publication));
+    for (const auto& [oid, shape] : published) {
+      if (writers.count(oid)) {
+        auto [known, added] = shapes.try_emplace(oid, shape);
+        if (added || known->second == shape) continue;
+        known->second = shape;
+        // The change committed before this point of the WAL; changes made under the old shape may still be on
+        // their way, so the copy waits until the stream has passed it.
+        SS_ASSIGN_OR_RETURN(auto wal, catalog->QueryValue("SELECT pg_current_wal_lsn()"));
+        recopy_after[oid] = Lsn::Parse(wal.value_or("")).value_or(Lsn{});
+        LogInfo("the row filter or the partitions of {} changed: copying it again once the stream passed {}",
+                writers[oid]->source().QualifiedName(), recopy_after[oid].ToString());
+        continue;
+      }
+      if (failed_tables.count(oid)) continue;
       auto table = pg::LoadTable(*catalog, options.publication, oid);
       SS_ASSIGN_OR_RETURN(bool replicated, PrepareTable(oid, fmt::format("table OID {}", oid), table));
-      if (replicated) SS_RETURN_IF_ERROR(CopyNewTable(*table));
-    }
-    for (auto& [oid, leaves] : partition_leaves) {
-      if (!writers.count(oid)) continue;
-      SS_ASSIGN_OR_RETURN(std::string now, pg::PartitionLeaves(*catalog, oid));
-      if (now == leaves) continue;
-      leaves = now;
-      // The ATTACH/DETACH committed before this point of the WAL; rows of a detached partition changed before it
-      // still arrive through the root, so the copy waits until the stream has passed it.
-      SS_ASSIGN_OR_RETURN(auto wal, catalog->QueryValue("SELECT pg_current_wal_lsn()"));
-      recopy_after[oid] = Lsn::Parse(wal.value_or("")).value_or(Lsn{});
-      LogInfo("partitions of {} were attached or detached: copying it again once the stream passed {}",
-              writers[oid]->source().QualifiedName(), recopy_after[oid].ToString());
+      if (!replicated) continue;
+      shapes[oid] = shape;
+      SS_RETURN_IF_ERROR(CopyNewTable(*table));
     }
     return Status::Ok();
   }
 
-  // Copies again the partitioned tables of recopy_after whose point the stream has passed.
-  Status RecopyRepartitioned() {
+  // Copies again the tables of recopy_after whose point the stream has passed, under their current shape.
+  Status RecopyReshaped() {
     const Lsn received = std::max(last_commit_end, acked);
     for (auto it = recopy_after.begin(); it != recopy_after.end();) {
       auto w = writers.find(it->first);
@@ -196,7 +195,8 @@ struct Replicator::Session {
         continue;
       }
       if (w != writers.end() && options.snapshot) {
-        const pg::TableInfo table = w->second->source();
+        pg::TableInfo table = w->second->source();
+        table.row_filter = shapes[it->first].row_filter;
         SS_RETURN_IF_ERROR(FlushAll());
         SS_RETURN_IF_ERROR(RecordSnapshotState(*ch, snapshot_state, table.QualifiedName(), kSnapshotReset, 0, 0));
         SS_RETURN_IF_ERROR(SnapshotTables({table}));
@@ -213,7 +213,7 @@ struct Replicator::Session {
       last_publication_check = now;
       SS_RETURN_IF_ERROR(AdoptNewTables());
     }
-    if (!recopy_after.empty()) SS_RETURN_IF_ERROR(RecopyRepartitioned());
+    if (!recopy_after.empty()) SS_RETURN_IF_ERROR(RecopyReshaped());
     if (options.heartbeat_interval.count() > 0 && now - last_heartbeat >= options.heartbeat_interval) {
       last_heartbeat = now;
       Status hb = EmitHeartbeat(*catalog);
@@ -296,6 +296,8 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
     }
     replicated.push_back(t);
   }
+  SS_ASSIGN_OR_RETURN(s.shapes, pg::LoadPublishedShapes(*s.catalog, options_.publication));
+  for (auto& t : replicated) t.row_filter = s.shapes[t.oid].row_filter;  // copied as recorded
 
   if (!slot) {
     SS_ASSIGN_OR_RETURN(Lsn consistent_point, repl.CreateSlot(options_.slot));
@@ -518,15 +520,18 @@ Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
       return SnapshotTables({*table});
     }
   }
-  // A column added with a default gives existing rows a value that no change carries: copy the table again.
+  // A column added with a default, or an existing one the column list now publishes, gives existing rows values
+  // that no change carries: copy the table again.
   for (const auto& c : table->columns) {
     bool added = true;
     for (const auto& old : previous_columns) added &= old.name != c.name;
     if (!added) continue;
     SS_ASSIGN_OR_RETURN(bool has_default, pg::ColumnHasDefault(*catalog, rel.relid, c.name));
     if (!has_default) continue;
-    LogInfo("column {} was added to {} with a default: copying the table again so existing rows get it", c.name,
-            table->QualifiedName());
+    LogInfo(
+        "column {} was added to {} with a default or with values (also: newly in the publication's column "
+        "list): copying the table again so existing rows get them",
+        c.name, table->QualifiedName());
     SS_RETURN_IF_ERROR(RecordSnapshotState(*ch, snapshot_state, table->QualifiedName(), kSnapshotReset, 0, 0));
     return SnapshotTables({*table});
   }

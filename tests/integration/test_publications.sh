@@ -151,7 +151,7 @@ ALTER TABLE readings DETACH PARTITION r1;
 INSERT INTO readings SELECT g, 10 + g % 20, 'after ' || g FROM generate_series(2001, 2060) g;
 SQL
 wait_until 60 "the root was not copied again after ATTACH/DETACH" \
-  grep -q "partitions of public.measurements were attached or detached" "$LOG_DIR/replicate.log"
+  grep -q "the row filter or the partitions of public.measurements changed" "$LOG_DIR/replicate.log"
 sleep 1
 pg -c "INSERT INTO measurements VALUES (3001, 25, 'late')"
 verify 90
@@ -161,6 +161,27 @@ wait_until 30 "raw_measurements does not hold the $want rows of the root" \
   test "$(ch "SELECT count() FROM analytics.raw_measurements FINAL WHERE _deleted = 0")" == "$want"
 verify_leaves
 grep -q "public.r3 .* OK$" "$LOG_DIR/verify-leaves.out" || fail "the attached leaf r3 is not replicated"
+
+log "publication changed while streaming: a wider column list, another row filter"
+pg <<'SQL'
+BEGIN;
+ALTER PUBLICATION streamshop DROP TABLE customers, orders;
+ALTER PUBLICATION streamshop ADD TABLE customers (id, name, email), orders WHERE (amount > 100);
+COMMIT;
+UPDATE customers SET name = name || '!' WHERE id = 1;
+UPDATE orders SET amount = amount + 1 WHERE id IN (150, 250);
+SQL
+wait_until 60 "orders was not copied again after its row filter changed" \
+  grep -q "the row filter or the partitions of public.orders changed" "$LOG_DIR/replicate.log"
+verify 90
+want=$(pg -c "SELECT count(*) || ' ' || sum(amount) FROM orders WHERE amount > 100")
+got=$(ch "SELECT concat(toString(count()), ' ', toString(sum(amount))) FROM analytics.raw_orders FINAL WHERE _deleted = 0")
+[[ "$want" == "$got" ]] || fail "raw_orders holds $got after the new row filter, PostgreSQL $want"
+want=$(pg -c "SELECT count(email) FROM customers")
+got=$(ch "SELECT count(email) FROM analytics.raw_customers FINAL WHERE _deleted = 0")
+[[ "$want" == "$got" ]] || fail "raw_customers has $got emails after the column list grew, PostgreSQL $want"
+[[ "$(ch "SELECT count() FROM system.columns WHERE database = 'analytics' AND name = 'ssn'")" == 0 ]] ||
+  fail "ssn reached ClickHouse"
 
 log "DEFAULT identity fixed: the skipped table is copied and replicated"
 pg -c "ALTER TABLE logs_plain REPLICA IDENTITY FULL" -c "INSERT INTO logs_plain VALUES (1002, 'after the fix')"
