@@ -508,14 +508,18 @@ Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
   if (!replicated) return Status::Ok();
   if (!known) return CopyNewTable(*table);
   if (!options.snapshot) return Status::Ok();
-  // Rows identified by all their values: after a column is dropped, no change matches the stored rows' hashes.
+  // Rows identified by all their values: after a column is dropped or retyped (the text of a value may change),
+  // changes no longer match the stored rows' hashes.
   if (table->identity == pg::RowIdentity::kFullRow) {
     for (const auto& old : previous_columns) {
-      bool kept = false;
-      for (const auto& c : table->columns) kept |= c.name == old.name;
-      if (kept) continue;
-      LogInfo("column {} left {}, whose rows are identified by all their values: copying the table again", old.name,
-              table->QualifiedName());
+      bool same = false;
+      for (const auto& c : table->columns)
+        same |= c.name == old.name && c.type_oid == old.type_oid && c.typmod == old.typmod;
+      if (same) continue;
+      LogInfo(
+          "column {} of {}, whose rows are identified by all their values, was dropped or changed: copying the "
+          "table again",
+          old.name, table->QualifiedName());
       SS_RETURN_IF_ERROR(RecordSnapshotState(*ch, snapshot_state, table->QualifiedName(), kSnapshotReset, 0, 0));
       return SnapshotTables({*table});
     }
