@@ -222,16 +222,27 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
   }
   TableWriter& w = *(*table)->writer;
   const auto& cols = w.columns();
-  values.assign(cols.size(), std::nullopt);
-  unchanged.assign(cols.size(), false);
   bool any_unchanged = false;
-  for (size_t i = 0; i < cols.size(); ++i) {
-    const kafka::ParsedColumn* c = kafka::FindColumn(row, cols[i].name);
-    if (!c) continue;
-    if (c->text) values[i] = *c->text;
-    unchanged[i] = c->unchanged_toast;
-    any_unchanged |= c->unchanged_toast;
+  const auto fill = [&](const kafka::ParsedRow& from) {
+    values.assign(cols.size(), std::nullopt);
+    unchanged.assign(cols.size(), false);
+    any_unchanged = false;
+    for (size_t i = 0; i < cols.size(); ++i) {
+      const kafka::ParsedColumn* c = kafka::FindColumn(from, cols[i].name);
+      if (!c) continue;
+      if (c->text) values[i] = *c->text;
+      unchanged[i] = c->unchanged_toast;
+      any_unchanged |= c->unchanged_toast;
+    }
+  };
+  // A row identified by all its values: an update first deletes the old row (its `before`, complete under
+  // REPLICA IDENTITY FULL).
+  if (w.source().identity == pg::RowIdentity::kFullRow && ev.op == kafka::DebeziumOp::kUpdate && ev.before) {
+    fill(*ev.before);
+    Status st = any_unchanged ? Status::Ok() : w.AppendRow(values, version, /*deleted=*/true);
+    if (!st.ok()) return DeadLetter(r, fmt::format("{}: {}", w.source().QualifiedName(), st.message()));
   }
+  fill(row);
   Status st = any_unchanged ? w.AppendRowWithUnchanged(values, unchanged, values, version)
                             : w.AppendRow(values, version, deleted);
   if (!st.ok()) return DeadLetter(r, fmt::format("{}: {}", w.source().QualifiedName(), st.message()));
@@ -267,9 +278,11 @@ Result<SinkTable*> Sink::Session::TableFor(const kafka::DebeziumEvent& ev, const
     }
     table.columns.push_back(std::move(column));
   }
-  // Key columns (primary-key order) from the record key.
-  if (!r.key) return Status::Fatal(fmt::format("table {}: record without key (a table needs a primary key)", name));
-  SS_ASSIGN_OR_RETURN(kafka::ParsedRow key, parser.ParseKey(*r.key, r.topic));
+  // Key columns (primary-key order) from the record key. A table without a key (Debezium sends a null key) has
+  // its rows identified by all their values, as `replicate` does for REPLICA IDENTITY FULL.
+  if (!r.key) table.identity = pg::RowIdentity::kFullRow;
+  SS_ASSIGN_OR_RETURN(kafka::ParsedRow key,
+                      r.key ? parser.ParseKey(*r.key, r.topic) : Result<kafka::ParsedRow>(kafka::ParsedRow{}));
   int position = 0;
   for (const kafka::ParsedColumn& k : key) {
     auto col =
@@ -279,7 +292,7 @@ Result<SinkTable*> Sink::Session::TableFor(const kafka::DebeziumEvent& ev, const
     }
     col->key_position = ++position;
   }
-  if (position == 0) return Status::Fatal(fmt::format("table {}: empty record key", name));
+  if (position == 0 && r.key) return Status::Fatal(fmt::format("table {}: empty record key", name));
 
   if (it != tables.end()) SS_RETURN_IF_ERROR(it->second.writer->Flush(*ch));  // rows encoded under the old shape
   LogInfo("table {}: {} columns; ensuring {}.{}", name, table.columns.size(), options.database,
