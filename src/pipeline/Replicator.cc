@@ -1,6 +1,7 @@
 #include "pipeline/Replicator.h"
 
 #include <fmt/format.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <set>
@@ -18,6 +19,51 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using namespace clickhouse;  // NOLINT: the ClickHouse side's writers and DDL helpers
+
+// The publication shape (row filter, partitions) each table was last copied under, kept in ClickHouse beside the
+// snapshot state (`_streamshop_publication_shapes`, by slot key and table OID), so that a change made while
+// replicate was stopped is noticed at start.
+uint64_t ShapeId(const pg::PublishedShape& shape) {
+  std::string bytes = shape.row_filter ? "F" + *shape.row_filter : "-";
+  bytes += '\0' + shape.leaves;
+  return XXH3_64bits(bytes.data(), bytes.size());
+}
+
+std::string ShapesTable(const SnapshotStateKey& key) {
+  return ClickHouseClient::QuoteIdent(key.database) + ".`_streamshop_publication_shapes`";
+}
+
+Result<std::map<uint32_t, uint64_t>> LoadCopiedShapes(ClickHouseClient& ch, const SnapshotStateKey& key) {
+  SS_RETURN_IF_ERROR(
+      ch.Query(fmt::format("CREATE TABLE IF NOT EXISTS {} (slot_key String, table_oid UInt32, shape "
+                           "UInt64, updated_us UInt64) ENGINE = MergeTree ORDER BY (slot_key, table_oid)",
+                           ShapesTable(key)))
+          .status());
+  SS_ASSIGN_OR_RETURN(std::string rows,
+                      ch.Query(fmt::format("SELECT table_oid, argMax(shape, updated_us) FROM {} "
+                                           "WHERE slot_key = {} GROUP BY table_oid FORMAT TSV",
+                                           ShapesTable(key), ClickHouseClient::QuoteString(key.slot_key))));
+  std::map<uint32_t, uint64_t> shapes;
+  for (size_t pos = 0; pos < rows.size();) {
+    const size_t end = std::min(rows.find('\n', pos), rows.size());
+    const std::string line = rows.substr(pos, end - pos);
+    pos = end + 1;
+    const size_t tab = line.find('\t');
+    if (tab == std::string::npos) continue;
+    shapes[static_cast<uint32_t>(std::stoul(line.substr(0, tab)))] = std::stoull(line.substr(tab + 1));
+  }
+  return shapes;
+}
+
+Status RecordCopiedShape(ClickHouseClient& ch, const SnapshotStateKey& key, uint32_t oid,
+                         const pg::PublishedShape& shape) {
+  const auto now_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch());
+  return ch
+      .Query(fmt::format("INSERT INTO {} VALUES ({}, {}, {}, {})", ShapesTable(key),
+                         ClickHouseClient::QuoteString(key.slot_key), oid, ShapeId(shape), now_us.count()))
+      .status();
+}
 
 }  // namespace
 
@@ -180,6 +226,7 @@ struct Replicator::Session {
       SS_ASSIGN_OR_RETURN(bool replicated, PrepareTable(oid, fmt::format("table OID {}", oid), table));
       if (!replicated) continue;
       shapes[oid] = shape;
+      SS_RETURN_IF_ERROR(RecordCopiedShape(*ch, snapshot_state, oid, shape));
       SS_RETURN_IF_ERROR(CopyNewTable(*table));
     }
     return Status::Ok();
@@ -198,6 +245,7 @@ struct Replicator::Session {
         pg::TableInfo table = w->second->source();
         table.row_filter = shapes[it->first].row_filter;
         SS_RETURN_IF_ERROR(FlushAll());
+        SS_RETURN_IF_ERROR(RecordCopiedShape(*ch, snapshot_state, it->first, shapes[it->first]));
         SS_RETURN_IF_ERROR(RecordSnapshotState(*ch, snapshot_state, table.QualifiedName(), kSnapshotReset, 0, 0));
         SS_RETURN_IF_ERROR(SnapshotTables({table}));
       }
@@ -297,7 +345,20 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
     replicated.push_back(t);
   }
   SS_ASSIGN_OR_RETURN(s.shapes, pg::LoadPublishedShapes(*s.catalog, options_.publication));
-  for (auto& t : replicated) t.row_filter = s.shapes[t.oid].row_filter;  // copied as recorded
+  SS_ASSIGN_OR_RETURN(auto copied_shapes, LoadCopiedShapes(*s.ch, s.snapshot_state));
+  for (auto& t : replicated) {
+    t.row_filter = s.shapes[t.oid].row_filter;  // copied as recorded
+    auto copied = copied_shapes.find(t.oid);
+    const bool changed = copied != copied_shapes.end() && copied->second != ShapeId(s.shapes[t.oid]);
+    if (changed && options_.snapshot && slot) {
+      LogInfo("the row filter or the partitions of {} changed while streamshop was stopped: copying it again",
+              t.QualifiedName());
+      SS_RETURN_IF_ERROR(RecordSnapshotState(*s.ch, s.snapshot_state, t.QualifiedName(), kSnapshotReset, 0, 0));
+    }
+    if (changed || copied == copied_shapes.end()) {
+      SS_RETURN_IF_ERROR(RecordCopiedShape(*s.ch, s.snapshot_state, t.oid, s.shapes[t.oid]));
+    }
+  }
 
   if (!slot) {
     SS_ASSIGN_OR_RETURN(Lsn consistent_point, repl.CreateSlot(options_.slot));

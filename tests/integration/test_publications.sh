@@ -204,3 +204,17 @@ verify 60
 grep -q "raw_m1\|public.m1 joined\|m1 .*announced" "$LOG_DIR/replicate.log" && fail "a leaf partition was announced as a table"
 stop_clean "$LEAVES_PID" "replicate (leaves)"
 stop_clean "$ROOT_PID" "replicate"
+
+log "row filter changed while replicate is stopped: noticed at start, the table is copied again"
+pg -c "BEGIN" -c "ALTER PUBLICATION streamshop DROP TABLE orders" \
+   -c "ALTER PUBLICATION streamshop ADD TABLE orders WHERE (status = 'paid')" -c "COMMIT"
+start_replicate
+two_sessions() { (($(grep -c "streaming changes" "$LOG_DIR/replicate.log") >= 2)); }
+wait_until 60 "replicate did not reach streaming again" two_sessions
+grep -q "the row filter or the partitions of public.orders changed while streamshop was stopped" \
+  "$LOG_DIR/replicate.log" || fail "the row filter changed while stopped was not noticed"
+verify 60
+want=$(pg -c "SELECT count(*) FROM orders WHERE status = 'paid'")
+[[ "$(ch "SELECT count() FROM analytics.raw_orders FINAL WHERE _deleted = 0")" == "$want" ]] ||
+  fail "raw_orders does not hold the $want rows of the new filter"
+stop_replicate
