@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Clear errors for what users get wrong: table without primary key (skipped with a warning naming the fix), role without REPLICATION, slot in use by
-# another process, ClickHouse unreachable (retries, slot position kept), wal_level not logical, bad
-# arguments; graceful exit 0 on SIGINT.
+# Clear errors for what users get wrong: table without primary key (skipped with a warning naming the fix), role
+# without REPLICATION, slot in use by another process, ClickHouse unreachable (retries, slot position kept),
+# wal_level not logical, bad arguments; graceful exit 0 on SIGINT.
 TEST_PORT_BASE=31400
 source "$(dirname "$0")/lib.sh" "$1"
 
