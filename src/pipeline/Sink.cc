@@ -243,6 +243,18 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
     if (!st.ok()) return DeadLetter(r, fmt::format("{}: {}", w.source().QualifiedName(), st.message()));
   }
   fill(row);
+  if (w.source().identity == pg::RowIdentity::kFullRow && any_unchanged && ev.before) {
+    // Unchanged TOASTed values of a keyless table are in its complete `before`.
+    any_unchanged = false;
+    for (size_t i = 0; i < cols.size(); ++i) {
+      const kafka::ParsedColumn* old = unchanged[i] ? kafka::FindColumn(*ev.before, cols[i].name) : nullptr;
+      if (old && !old->unchanged_toast) {
+        values[i] = old->text ? std::optional<std::string_view>(*old->text) : std::nullopt;
+        unchanged[i] = false;
+      }
+      any_unchanged |= unchanged[i];
+    }
+  }
   Status st = any_unchanged ? w.AppendRowWithUnchanged(values, unchanged, values, version)
                             : w.AppendRow(values, version, deleted);
   if (!st.ok()) return DeadLetter(r, fmt::format("{}: {}", w.source().QualifiedName(), st.message()));

@@ -22,6 +22,7 @@ CREATE TABLE m1 PARTITION OF measurements FOR VALUES FROM (0) TO (10);
 CREATE TABLE m2 PARTITION OF measurements FOR VALUES FROM (10) TO (20);
 CREATE TABLE logs_full (at int, msg text, n int);
 ALTER TABLE logs_full REPLICA IDENTITY FULL;
+ALTER TABLE logs_full ADD COLUMN body text, ALTER body SET STORAGE EXTERNAL;  -- TOASTed, left unchanged by UPDATEs
 CREATE TABLE logs_plain (at int, msg text);
 CREATE SCHEMA audit;
 CREATE TABLE audit.entries (id int PRIMARY KEY, what text);
@@ -45,6 +46,7 @@ INSERT INTO docs SELECT g, CASE WHEN g % 2 = 0 THEN 'draft' ELSE 'final' END, re
   FROM generate_series(1, 10) g;
 INSERT INTO measurements SELECT g, g % 20, 'v' || g FROM generate_series(1, 400) g;
 INSERT INTO logs_full SELECT g, CASE WHEN g % 4 = 0 THEN NULL ELSE 'msg ' || g END, g FROM generate_series(1, 200) g;
+UPDATE logs_full SET body = repeat(md5(at::text), 200) WHERE at % 3 = 0;
 INSERT INTO logs_plain SELECT g, 'plain ' || g FROM generate_series(1, 50) g;
 INSERT INTO audit.entries SELECT g, 'entry ' || g FROM generate_series(1, 200) g;
 INSERT INTO readings SELECT g, g % 20, 'r' || g FROM generate_series(1, 300) g;

@@ -17,6 +17,7 @@ CREATE TABLE m1 PARTITION OF measurements FOR VALUES FROM (0) TO (10);
 CREATE TABLE m2 PARTITION OF measurements FOR VALUES FROM (10) TO (20);
 CREATE TABLE logs_full (at int, msg text);
 ALTER TABLE logs_full REPLICA IDENTITY FULL;
+ALTER TABLE logs_full ADD COLUMN body text, ALTER body SET STORAGE EXTERNAL;  -- TOASTed, left unchanged by UPDATEs
 CREATE TABLE logs_plain (at int, msg text);
 CREATE PUBLICATION streamshop FOR TABLE customers (id, name), orders WHERE (status <> 'draft'), measurements,
   logs_full, logs_plain WITH (publish_via_partition_root = true);
@@ -24,6 +25,7 @@ INSERT INTO customers SELECT g, 'name ' || g, 'SECRET-SSN-' || g FROM generate_s
 INSERT INTO orders SELECT g, CASE WHEN g % 3 = 0 THEN 'draft' ELSE 'paid' END, g FROM generate_series(1, 200) g;
 INSERT INTO measurements SELECT g, g % 20, 'v' || g FROM generate_series(1, 200) g;
 INSERT INTO logs_full SELECT g, CASE WHEN g % 4 = 0 THEN NULL ELSE 'msg ' || g END FROM generate_series(1, 100) g;
+UPDATE logs_full SET body = repeat(md5(at::text), 200) WHERE at % 3 = 0;
 INSERT INTO logs_plain SELECT g, 'plain ' || g FROM generate_series(1, 20) g;
 SQL
 
