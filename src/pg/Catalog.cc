@@ -117,6 +117,7 @@ Result<TableInfo> LoadTable(PgConnection& conn, const std::string& publication, 
                                      table.QualifiedName(), table.QuotedName()));
   }
   const char replica_identity = PQgetvalue(rel.get(), 0, 3)[0];
+  table.replica_identity = replica_identity;
   table.partitioned = std::string_view(PQgetvalue(rel.get(), 0, 4)) == "t";
   if (!PQgetisnull(rel.get(), 0, 5)) table.row_filter = PQgetvalue(rel.get(), 0, 5);
   SS_ASSIGN_OR_RETURN(PgResultPtr cols, conn.Exec(kColumnsSql, {std::to_string(oid), publication}));

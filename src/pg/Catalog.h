@@ -41,6 +41,7 @@ struct TableInfo {
   RowIdentity identity = RowIdentity::kKey;
   std::string skip_reason = {};  // set when identity is kNone: a warning naming the table and the fix
   bool partitioned = false;      // a partitioned table (published as the root of its partitions)
+  char replica_identity = 'd';   // pg_class.relreplident: 'd' default, 'f' full, 'i' index, 'n' nothing
 
   bool skipped() const { return identity == RowIdentity::kNone; }
 

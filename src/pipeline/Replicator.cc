@@ -120,6 +120,19 @@ struct Replicator::Session {
   Result<TableWriter*> EnsureWriter(const pg::TableInfo& table) {
     auto writer = std::make_unique<TableWriter>(table, dialect, options.database);
     SS_RETURN_IF_ERROR(EnsureTargetTable(*ch, *writer));
+    // A table that gained or lost its key since its raw table was made is ordered the other way there.
+    SS_ASSIGN_OR_RETURN(std::string hashed,
+                        ch->Query(fmt::format("SELECT count() FROM system.columns WHERE database = {} AND table = {} "
+                                              "AND name = '_row_hash' FORMAT TSV",
+                                              ClickHouseClient::QuoteString(options.database),
+                                              ClickHouseClient::QuoteString(writer->table_name()))));
+    if ((hashed.rfind("1", 0) == 0) != (table.identity == pg::RowIdentity::kFullRow)) {
+      return Status::Fatal(fmt::format(
+          "table {} {} a key since {} was created, so its rows are identified differently now: run DROP TABLE {} in "
+          "ClickHouse and restart streamshop (the table is copied again)",
+          table.QualifiedName(), table.identity == pg::RowIdentity::kFullRow ? "lost" : "gained", writer->target(),
+          writer->target()));
+    }
     TableWriter* raw = writer.get();
     writers[table.oid] = std::move(writer);
     return raw;

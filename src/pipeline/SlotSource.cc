@@ -45,6 +45,7 @@ Result<SlotSource> OpenSlotSource(const SlotSourceOptions& options) {
 
 bool SameColumns(const pg::TableInfo& table, const pg::RelationMessage& rel) {
   if (table.columns.size() != rel.columns.size()) return false;
+  if (table.replica_identity != rel.replica_identity) return false;  // rows may be identified differently now
   for (size_t i = 0; i < rel.columns.size(); ++i) {
     const auto& a = table.columns[i];
     const auto& b = rel.columns[i];
@@ -62,6 +63,7 @@ Result<std::optional<pg::TableInfo>> TableFromRelation(pg::PgConnection& catalog
   const std::vector<pg::ColumnInfo> catalog_columns = std::move(table.columns);
   table.schema = rel.nspname;
   table.name = rel.relname;
+  table.replica_identity = rel.replica_identity;
   table.columns.clear();
   for (const auto& c : rel.columns) {
     pg::ColumnInfo column{c.name, c.type_oid, c.typmod, 0, {}, /*dropped=*/true};

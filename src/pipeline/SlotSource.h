@@ -42,7 +42,8 @@ Result<SlotSource> OpenSlotSource(const SlotSourceOptions& options);
 Status RunSessions(const std::atomic<bool>& stop, const std::string& what_is_safe,
                    const std::function<Status(bool& streamed)>& session);
 
-// Whether a Relation message announces the columns `table` already has (names, types, typmods, in order).
+// Whether a Relation message announces the columns `table` already has (names, types, typmods, in order) and
+// the same replica identity.
 bool SameColumns(const pg::TableInfo& table, const pg::RelationMessage& rel);
 // The table as a Relation message announces it at this point of the stream (its published columns), with the key
 // (and composite fields), row identity and row filter from the catalog; columns the catalog no longer has

@@ -204,18 +204,28 @@ pg -c "DELETE FROM logs_full WHERE msg = 'twin'"
 verify 60
 
 grep -q "raw_m1\|public.m1 joined\|m1 .*announced" "$LOG_DIR/replicate.log" && fail "a leaf partition was announced as a table"
+log "a keyless table gets a primary key: stopped, naming the fix, until its raw table is made again"
+pg -c "ALTER TABLE logs_full REPLICA IDENTITY DEFAULT" -c "ALTER TABLE logs_full ADD PRIMARY KEY (at)" \
+   -c "UPDATE logs_full SET n = 0 WHERE at = 5"
+wait_until 30 "no stop for logs_full after its key changed" grep -q "replication of public.logs_full stopped" \
+  "$LOG_DIR/replicate.log"
+grep "replication of public.logs_full stopped" "$LOG_DIR/replicate.log" | grep -q "DROP TABLE" ||
+  fail "the stop of logs_full does not name the fix"
+
 stop_clean "$LEAVES_PID" "replicate (leaves)"
 stop_clean "$ROOT_PID" "replicate"
 
 log "row filter changed while replicate is stopped: noticed at start, the table is copied again"
 pg -c "BEGIN" -c "ALTER PUBLICATION streamshop DROP TABLE orders" \
    -c "ALTER PUBLICATION streamshop ADD TABLE orders WHERE (status = 'paid')" -c "COMMIT"
+ch "DROP TABLE analytics.raw_logs_full"  # the named fix
 start_replicate
 two_sessions() { (($(grep -c "streaming changes" "$LOG_DIR/replicate.log") >= 2)); }
 wait_until 60 "replicate did not reach streaming again" two_sessions
 grep -q "the row filter or the partitions of public.orders changed while streamshop was stopped" \
   "$LOG_DIR/replicate.log" || fail "the row filter changed while stopped was not noticed"
 verify 60
+grep -q "^public.logs_full .* OK$" "$LOG_DIR/verify.out" || fail "logs_full was not copied again with its key"
 want=$(pg -c "SELECT count(*) FROM orders WHERE status = 'paid'")
 [[ "$(ch "SELECT count() FROM analytics.raw_orders FINAL WHERE _deleted = 0")" == "$want" ]] ||
   fail "raw_orders does not hold the $want rows of the new filter"
