@@ -46,8 +46,10 @@ std::string SkipReason(const TableInfo& t, char replica_identity, const std::str
   if (!unpublished_key.empty()) {
     return fmt::format(
         "table {} is skipped: the column list of publication '{}' leaves out its key column {}, so its rows cannot "
-        "be identified in ClickHouse; add the column to the list (ALTER PUBLICATION {} SET TABLE …)",
-        t.QualifiedName(), publication, unpublished_key, PgConnection::QuoteIdent(publication));
+        "be identified in ClickHouse; add the column to the list (in one transaction: ALTER PUBLICATION {} DROP TABLE "
+        "{}; ALTER PUBLICATION {} ADD TABLE {} (…))",
+        t.QualifiedName(), publication, unpublished_key, PgConnection::QuoteIdent(publication), t.QuotedName(),
+        PgConnection::QuoteIdent(publication), t.QuotedName());
   }
   return fmt::format(
       "table {} has no primary key (and REPLICA IDENTITY {}), so its rows cannot be identified in ClickHouse: it "

@@ -62,6 +62,7 @@ struct Capture::Session {
   std::map<uint32_t, std::shared_ptr<const kafka::PreparedTable>> prepared;  // by OID
   std::set<std::string> topics;                                              // ensured to exist
   std::set<uint32_t> skipped;               // tables whose rows cannot be identified (warned once; looked at again)
+  pg::PgResultPtr unchanged_source;         // holds values ReadUnchangedValues put into a change
   std::vector<kafka::KafkaRecord> records;  // reused per change
 
   // Acknowledgement: transactions whose records end at producer sequence `end_seq`.
@@ -350,6 +351,12 @@ Status Capture::Session::HandleMessage(const pg::PgoutputMessage& msg, Lsn lsn) 
           if constexpr (std::is_same_v<T, pg::InsertMessage>) {
             change.op = kafka::DebeziumOp::kCreate;
             change.after = ImageOf(m.new_tuple);
+            if (!change.after->unchanged_toast.empty()) {
+              // A row entering a row filter: PostgreSQL left out its unchanged TOASTed values.
+              SS_RETURN_IF_ERROR(ReadUnchangedValues(*source.catalog, tables.at(m.relid), change.after->values,
+                                                     change.after->unchanged_toast, unchanged_source));
+              change.after->unchanged_toast.clear();
+            }
           } else if constexpr (std::is_same_v<T, pg::UpdateMessage>) {
             change.op = kafka::DebeziumOp::kUpdate;
             change.after = ImageOf(m.new_tuple);

@@ -316,8 +316,7 @@ struct Replicator::Session {
   Status HandleRelation(const pg::RelationMessage& rel);
   Status HandleTruncate(const pg::TruncateMessage& t);
   Status TupleToValues(const TableWriter& w, const pg::Tuple& tuple, const pg::Tuple* old_full);
-  Status ReadUnchangedFromSource(const TableWriter& w);
-  pg::PgResultPtr unchanged_source;  // holds the values ReadUnchangedFromSource put into `values`
+  pg::PgResultPtr unchanged_source;  // holds the values ReadUnchangedValues put into `values`
 };
 
 Replicator::Replicator(ReplicatorOptions options) : options_(std::move(options)) {}
@@ -464,7 +463,8 @@ Status Replicator::Session::HandleChange(const pg::PgoutputMessage& msg, Lsn lsn
           if constexpr (std::is_same_v<T, pg::InsertMessage>) {
             SS_RETURN_IF_ERROR(TupleToValues(w, m.new_tuple, nullptr));
             if (std::find(unchanged.begin(), unchanged.end(), true) != unchanged.end()) {
-              SS_RETURN_IF_ERROR(ReadUnchangedFromSource(w));
+              // A row entering a row filter: PostgreSQL left out its unchanged TOASTed values.
+              SS_RETURN_IF_ERROR(ReadUnchangedValues(*catalog, w.source(), values, unchanged, unchanged_source));
             }
             return w.AppendRow(values, lsn.value, false);
           } else if constexpr (std::is_same_v<T, pg::DeleteMessage>) {
@@ -520,44 +520,6 @@ Status Replicator::Session::TupleToValues(const TableWriter& w, const pg::Tuple&
       case pg::TupleValue::Kind::kBinary:
         return Status::Fatal(fmt::format("table {}: unexpected binary tuple value", w.source().QualifiedName()));
     }
-  }
-  return Status::Ok();
-}
-
-// An UPDATE that moves a row into a publication's row filter is published as an INSERT, and PostgreSQL 15 leaves
-// its unchanged TOASTed values out of it unless the replica identity carries them; ClickHouse never had the row.
-// They are read from PostgreSQL by key. The value read may be newer than this change, but any later change of it
-// is streamed with its value and a higher version, so the row converges to PostgreSQL's.
-Status Replicator::Session::ReadUnchangedFromSource(const TableWriter& w) {
-  const pg::TableInfo& t = w.source();
-  std::string select, where;
-  std::vector<std::string> params;
-  std::vector<size_t> wanted;
-  for (size_t i = 0; i < t.columns.size(); ++i) {
-    const auto quoted = pg::PgConnection::QuoteIdent(t.columns[i].name);
-    if (unchanged[i]) {
-      select += (select.empty() ? "" : ", ") + quoted;
-      wanted.push_back(i);
-    }
-    const bool identifies = t.identity == pg::RowIdentity::kFullRow ? !unchanged[i] : t.columns[i].key_position > 0;
-    if (!identifies) continue;
-    if (!values[i]) {
-      where += fmt::format("{}{} IS NULL", where.empty() ? "" : " AND ", quoted);
-      continue;
-    }
-    params.emplace_back(*values[i]);
-    where += fmt::format("{}{} = ${}", where.empty() ? "" : " AND ", quoted, params.size());
-  }
-  SS_ASSIGN_OR_RETURN(unchanged_source, catalog->Exec(fmt::format("SELECT {} FROM {} WHERE {} LIMIT 1", select,
-                                                                  t.QuotedName(), where.empty() ? "true" : where),
-                                                      params));
-  const bool found = PQntuples(unchanged_source.get()) == 1;
-  for (size_t n = 0; n < wanted.size(); ++n) {
-    const size_t i = wanted[n];
-    unchanged[i] = false;
-    values[i] = found && !PQgetisnull(unchanged_source.get(), 0, static_cast<int>(n))
-                    ? std::optional<std::string_view>(PQgetvalue(unchanged_source.get(), 0, static_cast<int>(n)))
-                    : std::nullopt;  // deleted since: its DELETE follows in the stream
   }
   return Status::Ok();
 }

@@ -45,8 +45,9 @@ std::string DescribeKey(const TableWriter& w, std::string_view key) {
     if (c.key_position == 0 && !full_row) continue;
     auto n = clickhouse::EncodedSize(c.type, key.substr(offset));
     if (!n.ok()) break;
-    out += fmt::format("{}{}={}", out.empty() ? "" : ", ", c.name,
-                       clickhouse::RenderValue(c.type, key.substr(offset, *n)));
+    std::string value = clickhouse::RenderValue(c.type, key.substr(offset, *n));
+    if (full_row && value.size() > 64) value = value.substr(0, 61) + "...";  // a whole row: keep the line short
+    out += fmt::format("{}{}={}", out.empty() ? "" : ", ", c.name, value);
     offset += *n;
   }
   return out;
