@@ -11,34 +11,43 @@ namespace streamshop::pg {
 namespace {
 
 // Columns of one table ($1) with their position in its key (0 if none) — the primary key, or else the unique
-// index chosen by REPLICA IDENTITY USING INDEX — and whether publication $2 publishes them: its column list
-// (pg_publication_tables.attnames), never generated columns (PostgreSQL 15 does not publish them, although attnames
-// lists them), all columns of a table it does not publish.
+// index chosen by REPLICA IDENTITY USING INDEX — and whether they are published: all ($3 true) or those in $2
+// (pg_publication_tables.attnames). Never generated columns: PostgreSQL 15 does not publish them, although attnames
+// lists them.
 constexpr const char* kColumnsSql = R"(
 WITH key AS (
   SELECT indkey FROM pg_index WHERE indrelid = $1::oid AND (indisprimary OR indisreplident)
-  ORDER BY indisprimary DESC LIMIT 1),
-pub AS (
-  SELECT p.attnames FROM pg_publication_tables p
-  JOIN pg_namespace n ON n.nspname = p.schemaname JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename
-  WHERE p.pubname = $2 AND c.oid = $1::oid)
+  ORDER BY indisprimary DESC LIMIT 1)
 SELECT a.attname, a.atttypid, a.atttypmod,
        coalesce((SELECT k.n FROM key, unnest(key.indkey) WITH ORDINALITY k(att, n) WHERE k.att = a.attnum), 0),
        (SELECT string_agg(f.attname, chr(31) ORDER BY f.attnum) FROM pg_type t
         JOIN pg_attribute f ON f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped
         WHERE t.oid = a.atttypid AND t.typtype = 'c'),
-       NOT EXISTS (SELECT 1 FROM pub) OR a.attname = ANY ((SELECT attnames FROM pub)::name[])
+       $3::bool OR a.attname = ANY ($2::name[])
 FROM pg_attribute a
 WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
 ORDER BY a.attnum)";
 
-// The table ($1) itself, its replica identity, and publication $2's row filter for it. pg_publication_tables
-// shows no filter where the publication also publishes the table's schema, as pgoutput then applies none.
+// The table ($1) itself and its replica identity.
 constexpr const char* kTableSql = R"(
-SELECT n.nspname, c.relname, has_table_privilege(c.oid, 'SELECT'), c.relreplident, c.relkind = 'p', p.rowfilter
+SELECT n.nspname, c.relname, has_table_privilege(c.oid, 'SELECT'), c.relreplident, c.relkind = 'p'
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_publication_tables p ON p.pubname = $2 AND p.schemaname = n.nspname AND p.tablename = c.relname
 WHERE c.oid = $1::oid)";
+
+// What publication $1 publishes of its tables (of table $2 only, unless it is 0): the column list and the row
+// filter. pg_publication_tables shows no filter where the publication also publishes the table's schema, as
+// pgoutput then applies none. Reading the view costs about as much for one table as for all.
+constexpr const char* kPublishedSql = R"(
+SELECT c.oid, p.attnames, p.rowfilter FROM pg_publication_tables p
+JOIN pg_namespace n ON n.nspname = p.schemaname JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename
+WHERE p.pubname = $1 AND ($2::oid = 0 OR c.oid = $2::oid)
+ORDER BY p.schemaname, p.tablename)";
+
+// One row of kPublishedSql; nullopt attnames = all columns.
+struct Published {
+  std::optional<std::string> attnames;  // name[] in PostgreSQL's text form
+  std::optional<std::string> row_filter;
+};
 
 // Why a table without a usable key is skipped, and what makes it replicable.
 std::string SkipReason(const TableInfo& t, char replica_identity, const std::string& unpublished_key,
@@ -110,8 +119,12 @@ Status EnsurePublication(PgConnection& conn, const std::string& publication, con
   return Status::Ok();
 }
 
-Result<TableInfo> LoadTable(PgConnection& conn, const std::string& publication, uint32_t oid) {
-  SS_ASSIGN_OR_RETURN(PgResultPtr rel, conn.Exec(kTableSql, {std::to_string(oid), publication}));
+namespace {
+
+// The table as `published` says it is published (nullptr: not in the publication, all columns, no filter).
+Result<TableInfo> LoadTableAs(PgConnection& conn, const std::string& publication, uint32_t oid,
+                              const Published* published) {
+  SS_ASSIGN_OR_RETURN(PgResultPtr rel, conn.Exec(kTableSql, {std::to_string(oid)}));
   if (PQntuples(rel.get()) != 1) return Status::Fatal(fmt::format("table with OID {} no longer exists", oid));
   TableInfo table{oid, PQgetvalue(rel.get(), 0, 0), PQgetvalue(rel.get(), 0, 1), {}};
   if (std::string_view(PQgetvalue(rel.get(), 0, 2)) != "t") {
@@ -121,8 +134,11 @@ Result<TableInfo> LoadTable(PgConnection& conn, const std::string& publication, 
   const char replica_identity = PQgetvalue(rel.get(), 0, 3)[0];
   table.replica_identity = replica_identity;
   table.partitioned = std::string_view(PQgetvalue(rel.get(), 0, 4)) == "t";
-  if (!PQgetisnull(rel.get(), 0, 5)) table.row_filter = PQgetvalue(rel.get(), 0, 5);
-  SS_ASSIGN_OR_RETURN(PgResultPtr cols, conn.Exec(kColumnsSql, {std::to_string(oid), publication}));
+  if (published) table.row_filter = published->row_filter;
+  const bool all_columns = !published || !published->attnames;
+  SS_ASSIGN_OR_RETURN(PgResultPtr cols,
+                      conn.Exec(kColumnsSql, {std::to_string(oid), all_columns ? "{}" : *published->attnames,
+                                              all_columns ? "true" : "false"}));
   bool has_key = false;
   std::string unpublished_key;
   for (int r = 0; r < PQntuples(cols.get()); ++r) {
@@ -155,6 +171,30 @@ Result<TableInfo> LoadTable(PgConnection& conn, const std::string& publication, 
     table.skip_reason = SkipReason(table, replica_identity, unpublished_key, publication);
   }
   return table;
+}
+
+}  // namespace
+
+namespace {
+
+Result<std::vector<std::pair<uint32_t, Published>>> LoadPublished(PgConnection& conn, const std::string& publication,
+                                                                  uint32_t oid) {
+  SS_ASSIGN_OR_RETURN(PgResultPtr res, conn.Exec(kPublishedSql, {publication, std::to_string(oid)}));
+  std::vector<std::pair<uint32_t, Published>> out;
+  for (int r = 0; r < PQntuples(res.get()); ++r) {
+    Published p;
+    if (!PQgetisnull(res.get(), r, 1)) p.attnames = PQgetvalue(res.get(), r, 1);
+    if (!PQgetisnull(res.get(), r, 2)) p.row_filter = PQgetvalue(res.get(), r, 2);
+    out.emplace_back(ToInt<uint32_t>(PQgetvalue(res.get(), r, 0)), std::move(p));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<TableInfo> LoadTable(PgConnection& conn, const std::string& publication, uint32_t oid) {
+  SS_ASSIGN_OR_RETURN(auto published, LoadPublished(conn, publication, oid));
+  return LoadTableAs(conn, publication, oid, published.empty() ? nullptr : &published.front().second);
 }
 
 Result<bool> PublishedAsAncestor(PgConnection& conn, const std::string& publication, uint32_t oid) {
@@ -217,10 +257,10 @@ Result<std::vector<uint32_t>> PublishedTableOids(PgConnection& conn, const std::
 }
 
 Result<std::vector<TableInfo>> LoadPublishedTables(PgConnection& conn, const std::string& publication) {
-  SS_ASSIGN_OR_RETURN(std::vector<uint32_t> oids, PublishedTableOids(conn, publication));
+  SS_ASSIGN_OR_RETURN(auto published, LoadPublished(conn, publication, 0));
   std::vector<TableInfo> tables;
-  for (uint32_t oid : oids) {
-    SS_ASSIGN_OR_RETURN(TableInfo t, LoadTable(conn, publication, oid));
+  for (const auto& [oid, p] : published) {
+    SS_ASSIGN_OR_RETURN(TableInfo t, LoadTableAs(conn, publication, oid, &p));
     tables.push_back(std::move(t));
   }
   return tables;
