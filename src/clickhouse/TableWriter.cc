@@ -413,6 +413,7 @@ Status TableWriter::ResolveToastRows(ClickHouseClient& ch) {
     for (const auto& v : r.values) values.push_back(v ? std::optional<std::string_view>(*v) : std::nullopt);
     for (size_t i : key_cols) SS_RETURN_IF_ERROR(AppendValue(columns_[i].type, values[i], key));
     auto it = stored.find(lookup);
+    if (it == stored.end() && r.version < copied_at_) continue;  // removed later in the stream (see the header)
     if (it == stored.end()) {
       return Status::Fatal(fmt::format(
           "table {} key {}: an UPDATE left TOASTed columns unchanged, and ClickHouse holds no earlier version of the "

@@ -38,6 +38,11 @@ struct Replicator::Session {
     Lsn wal;
   };
   std::map<uint32_t, StoppedRetry> stopped_retries;
+  // A replicated table whose catalog shape differs from the one its writer has, read before the WAL position
+  // `wal` (CatchUpSchemaChanges). Same wait as a stopped table's retry.
+  std::map<uint32_t, StoppedRetry> shape_changes;
+  // Per table copied this session: the WAL position read just before the copy began (TableWriter::SetCopiedAt).
+  std::map<uint32_t, uint64_t> copied_at;
   uint64_t skipped_changes = 0;  // changes of stopped tables
 
   // Acknowledgement bookkeeping (see the class comment).
@@ -79,18 +84,29 @@ struct Replicator::Session {
     auto writer = std::make_unique<TableWriter>(table, dialect, options.database);
     SS_RETURN_IF_ERROR(EnsureTargetTable(*ch, *writer));
     TableWriter* raw = writer.get();
+    if (auto c = copied_at.find(table.oid); c != copied_at.end()) raw->SetCopiedAt(c->second);
     writers[table.oid] = std::move(writer);
     return raw;
   }
 
+  Result<Lsn> CurrentWal() {
+    SS_ASSIGN_OR_RETURN(pg::PgResultPtr wal, catalog->Exec("SELECT pg_current_wal_lsn()"));
+    std::optional<Lsn> lsn = PQntuples(wal.get()) == 1 ? Lsn::Parse(PQgetvalue(wal.get(), 0, 0)) : std::nullopt;
+    if (!lsn) return Status::Retryable("pg_current_wal_lsn() returned no position");
+    return *lsn;
+  }
+
   // Copies the tables' existing rows (skipping what is already copied). While streaming, the stream gets
-  // status updates meanwhile so the walsender does not time out.
+  // status updates meanwhile so the walsender does not time out. Each table copied notes the WAL position read
+  // before the copy (copied_at).
   Status SnapshotTables(const std::vector<pg::TableInfo>& tables) {
+    if (tables.empty()) return Status::Ok();
+    SS_ASSIGN_OR_RETURN(Lsn before, CurrentWal());
     SnapshotOptions so{options.pg_url,           options.clickhouse_url,       snapshot_state,
                        options.snapshot_workers, options.snapshot_chunk_pages, options.batch_rows,
                        options.batch_bytes};
     Snapshotter snapshotter(so, dialect);
-    return snapshotter.Run(tables, stop, [&]() -> Status {
+    SS_RETURN_IF_ERROR(snapshotter.Run(tables, stop, [&]() -> Status {
       if (options.progress && Clock::now() - last_progress >= std::chrono::seconds(1)) {
         fmt::print(stderr, "\r\33[Ksnapshot |{}", snapshotter.Describe());
         fflush(stderr);
@@ -98,11 +114,28 @@ struct Replicator::Session {
       }
       if (stream && Clock::now() - last_status >= options.status_interval) return SendStatus(*stream);
       return Status::Ok();
-    });
+    }));
+    for (const auto& t : tables) {
+      const std::string key = TableWriter::SourceKey(t.schema, t.name);
+      const auto& progress = snapshotter.progress();
+      if (std::none_of(progress.begin(), progress.end(), [&](const auto& p) { return p->table == key; })) continue;
+      copied_at[t.oid] = before.value;
+      if (auto w = writers.find(t.oid); w != writers.end()) w->second->SetCopiedAt(before.value);
+    }
+    return Status::Ok();
   }
 
+  // A Fatal error of one table's insert stops that table only (StopTable); a Retryable one retries the session.
   Status FlushAll() {
-    for (auto& [oid, w] : writers) SS_RETURN_IF_ERROR(w->Flush(*ch));
+    std::vector<uint32_t> oids;
+    for (const auto& [oid, w] : writers) oids.push_back(oid);
+    for (uint32_t oid : oids) {
+      TableWriter& w = *writers.at(oid);
+      Status st = w.Flush(*ch);
+      if (st.ok()) continue;
+      if (st.retryable()) return st;
+      SS_RETURN_IF_ERROR(StopTable(oid, w.source().QualifiedName(), st));
+    }
     SS_RETURN_IF_ERROR(messages->Flush(*ch));
     first_pending = {};
     return Status::Ok();
@@ -143,17 +176,36 @@ struct Replicator::Session {
       return true;
     }
     if (w.status().retryable()) return w.status();
+    SS_RETURN_IF_ERROR(StopTable(oid, name, w.status()));
+    return false;
+  }
+
+  // Stops table `oid` on a Fatal error of its own (see PrepareTable): its writer and pending rows go, a fresh
+  // copy is recorded first, and RetryStoppedTables tries it again every 10 s.
+  Status StopTable(uint32_t oid, const std::string& name, const Status& why) {
     writers.erase(oid);
+    shape_changes.erase(oid);
     auto [it, newly_stopped] = failed_tables.try_emplace(oid);
     if (newly_stopped && !name.empty()) {
       SS_RETURN_IF_ERROR(RecordSnapshotState(*ch, snapshot_state, name, kSnapshotReset, 0, 0));
     }
-    if (it->second != w.status().message()) {
+    if (it->second != why.message()) {
       LogError("replication of {} stopped: {} (its changes are skipped meanwhile; it is copied again when it resumes)",
-               name.empty() ? fmt::format("table OID {}", oid) : name, w.status().message());
-      it->second = w.status().message();
+               name.empty() ? fmt::format("table OID {}", oid) : name, why.message());
+      it->second = why.message();
     }
-    return false;
+    return Status::Ok();
+  }
+
+  // Copies a replicating table again (its raw table is truncated first), for `why`. A Fatal error of the copy
+  // stops the table (copied again when it resumes); a Retryable one retries the session.
+  Status RecopyTable(const pg::TableInfo& table, const std::string& why) {
+    LogInfo("{}: copying {} again", why, table.QualifiedName());
+    SS_RETURN_IF_ERROR(RecordSnapshotState(*ch, snapshot_state, TableWriter::SourceKey(table.schema, table.name),
+                                           kSnapshotReset, 0, 0));
+    Status st = SnapshotTables({table});
+    if (st.ok() || st.retryable()) return st;
+    return StopTable(table.oid, table.QualifiedName(), st);
   }
 
   Status CopyNewTable(const pg::TableInfo& table) {
@@ -166,10 +218,8 @@ struct Replicator::Session {
   // raw table first, so rows deleted meanwhile leave no ghosts); streamed changes after this point win over the
   // copied rows (version 0). Runs whatever --snapshot says: the skipped changes exist nowhere else.
   Status RecopyResumedTable(const pg::TableInfo& table) {
-    LogInfo("replication of {} resumes: copying the table again (its changes were skipped while it was stopped)",
-            table.QualifiedName());
-    SS_RETURN_IF_ERROR(RecordSnapshotState(*ch, snapshot_state, table.QualifiedName(), kSnapshotReset, 0, 0));
-    return SnapshotTables({table});
+    return RecopyTable(table, fmt::format("replication of {} resumes (its changes were skipped while it was stopped)",
+                                          table.QualifiedName()));
   }
 
   // A stopped table whose type was changed back, or whose raw table the user dropped, may see no further change
@@ -197,9 +247,42 @@ struct Replicator::Session {
         if (table.status().retryable()) return table.status();
         continue;
       }
-      SS_ASSIGN_OR_RETURN(pg::PgResultPtr wal, catalog->Exec("SELECT pg_current_wal_lsn()"));
-      std::optional<Lsn> lsn = PQntuples(wal.get()) == 1 ? Lsn::Parse(PQgetvalue(wal.get(), 0, 0)) : std::nullopt;
-      if (lsn) stopped_retries[oid] = {std::move(*table), *lsn};
+      SS_ASSIGN_OR_RETURN(Lsn wal, CurrentWal());
+      stopped_retries[oid] = {std::move(*table), wal};
+    }
+    return Status::Ok();
+  }
+
+  // A schema change (ADD COLUMN, a widening, …) of a table that sees no later change brings no Relation message,
+  // yet PostgreSQL holds the new shape (an added column's default in every row). Every 10 s: read each
+  // replicating table's shape, then the WAL position; a shape other than its writer's is applied, exactly as
+  // its Relation message would be (ApplyShape), once the stream has passed that position with nothing pending
+  // and no Relation of the table came meanwhile. Its next change then comes with a Relation of this shape.
+  Status CatchUpSchemaChanges() {
+    std::vector<uint32_t> oids;
+    for (const auto& [oid, w] : writers) oids.push_back(oid);
+    for (uint32_t oid : oids) {
+      auto w = writers.find(oid);
+      if (w == writers.end()) continue;  // stopped by an earlier table's change in this loop
+      auto pending = shape_changes.find(oid);
+      if (pending != shape_changes.end()) {
+        if (in_transaction || PendingRows() > 0 || acked < pending->second.wal) continue;
+        const pg::TableInfo table = std::move(pending->second.table);
+        shape_changes.erase(pending);
+        if (SameColumns(w->second->source(), table)) continue;
+        LogInfo("{} changed shape with no change of its rows since: applying the catalog's shape",
+                table.QualifiedName());
+        SS_RETURN_IF_ERROR(ApplyShape(oid, table.QualifiedName(), table));
+        continue;
+      }
+      Result<pg::TableInfo> table = pg::LoadTable(*catalog, oid);
+      if (!table.ok()) {
+        if (table.status().retryable()) return table.status();
+        continue;  // e.g. dropped: the stream says what follows
+      }
+      if (SameColumns(w->second->source(), *table)) continue;
+      SS_ASSIGN_OR_RETURN(Lsn wal, CurrentWal());
+      shape_changes[oid] = {std::move(*table), wal};
     }
     return Status::Ok();
   }
@@ -223,6 +306,7 @@ struct Replicator::Session {
       last_publication_check = now;
       SS_RETURN_IF_ERROR(AdoptNewTables());
       SS_RETURN_IF_ERROR(RetryStoppedTables());
+      SS_RETURN_IF_ERROR(CatchUpSchemaChanges());
     }
     if (options.heartbeat_interval.count() > 0 && now - last_heartbeat >= options.heartbeat_interval) {
       last_heartbeat = now;
@@ -263,6 +347,7 @@ struct Replicator::Session {
   Status Stream(pg::PgReplicationStream& repl);
   Status HandleChange(const pg::PgoutputMessage& msg, Lsn lsn);
   Status HandleRelation(const pg::RelationMessage& rel);
+  Status ApplyShape(uint32_t oid, const std::string& name, const Result<pg::TableInfo>& table);
   Status HandleTruncate(const pg::TruncateMessage& t);
   Status TupleToValues(const TableWriter& w, const pg::Tuple& tuple, const pg::Tuple* old_full);
 };
@@ -464,18 +549,25 @@ Status Replicator::Session::TupleToValues(const TableWriter& w, const pg::Tuple&
 
 Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
   auto it = writers.find(rel.relid);
-  const bool known = it != writers.end();
-  if (known && SameColumns(it->second->source(), rel)) return Status::Ok();
+  if (it != writers.end() && SameColumns(it->second->source(), rel)) return Status::Ok();
   // A new table or changed columns: flush what was encoded under the old shape first.
   SS_RETURN_IF_ERROR(FlushAll());
-  const std::vector<pg::ColumnInfo> previous_columns =
-      known ? it->second->source().columns : std::vector<pg::ColumnInfo>{};
   LogInfo("relation {}.{} ({} columns) announced; ensuring its ClickHouse table", rel.nspname, rel.relname,
           rel.columns.size());
-  const bool was_stopped = failed_tables.count(rel.relid) > 0;
   stopped_retries.erase(rel.relid);  // the stream's own shape of the table supersedes a retry's
-  auto table = TableFromRelation(*catalog, rel);
-  SS_ASSIGN_OR_RETURN(bool replicated, PrepareTable(rel.relid, rel.nspname + "." + rel.relname, table));
+  shape_changes.erase(rel.relid);    // and a catalog shape read earlier
+  return ApplyShape(rel.relid, rel.nspname + "." + rel.relname, TableFromRelation(*catalog, rel));
+}
+
+// The one place a table takes a new shape: from its Relation message, or from the catalog when no Relation
+// comes (CatchUpSchemaChanges). Nothing of the table may be pending.
+Status Replicator::Session::ApplyShape(uint32_t oid, const std::string& name, const Result<pg::TableInfo>& table) {
+  auto it = writers.find(oid);
+  const bool known = it != writers.end();
+  const std::vector<pg::ColumnInfo> previous_columns =
+      known ? it->second->source().columns : std::vector<pg::ColumnInfo>{};
+  const bool was_stopped = failed_tables.count(oid) > 0;
+  SS_ASSIGN_OR_RETURN(bool replicated, PrepareTable(oid, name, table));
   if (!replicated) return Status::Ok();
   if (was_stopped) return RecopyResumedTable(*table);
   if (!known) return CopyNewTable(*table);
@@ -491,20 +583,16 @@ Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
       const ValueKind was = MapColumnType(old.type_oid, old.typmod, true, dialect).kind;
       const bool number = was == ValueKind::kFloat32 || was == ValueKind::kFloat64 || was == ValueKind::kDecimal;
       if (number && MapColumnType(c.type_oid, c.typmod, true, dialect).kind == ValueKind::kString) {
-        LogInfo("column {} of {} became text: copying the table again so existing rows hold PostgreSQL's text", c.name,
-                table->QualifiedName());
-        SS_RETURN_IF_ERROR(RecordSnapshotState(*ch, snapshot_state, table->QualifiedName(), kSnapshotReset, 0, 0));
-        return SnapshotTables({*table});
+        return RecopyTable(*table, fmt::format("column {} of {} became text (existing rows must hold PostgreSQL's "
+                                               "text)",
+                                               c.name, table->QualifiedName()));
       }
     }
     if (!added) continue;
-    SS_ASSIGN_OR_RETURN(bool has_default, pg::ColumnHasDefault(*catalog, rel.relid, c.name));
+    SS_ASSIGN_OR_RETURN(bool has_default, pg::ColumnHasDefault(*catalog, oid, c.name));
     if (!has_default) continue;
-    LogInfo("column {} was added to {} with a default: copying the table again so existing rows get it", c.name,
-            table->QualifiedName());
-    SS_RETURN_IF_ERROR(RecordSnapshotState(*ch, snapshot_state, TableWriter::SourceKey(table->schema, table->name),
-                                           kSnapshotReset, 0, 0));
-    return SnapshotTables({*table});
+    return RecopyTable(*table, fmt::format("column {} was added to {} with a default (existing rows get it)", c.name,
+                                           table->QualifiedName()));
   }
   return Status::Ok();
 }

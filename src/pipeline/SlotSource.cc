@@ -53,6 +53,16 @@ bool SameColumns(const pg::TableInfo& table, const pg::RelationMessage& rel) {
   return true;
 }
 
+bool SameColumns(const pg::TableInfo& table, const pg::TableInfo& other) {
+  if (table.columns.size() != other.columns.size()) return false;
+  for (size_t i = 0; i < table.columns.size(); ++i) {
+    const auto& a = table.columns[i];
+    const auto& b = other.columns[i];
+    if (a.name != b.name || a.type_oid != b.type_oid || a.typmod != b.typmod) return false;
+  }
+  return true;
+}
+
 Result<pg::TableInfo> TableFromRelation(pg::PgConnection& catalog, const pg::RelationMessage& rel) {
   // Columns as the stream has them at this point; the primary key's order from the catalog.
   SS_ASSIGN_OR_RETURN(pg::TableInfo catalog_table, pg::LoadTable(catalog, rel.relid));

@@ -44,6 +44,8 @@ Status RunSessions(const std::atomic<bool>& stop, const std::string& what_is_saf
 
 // Whether a Relation message announces the columns `table` already has (names, types, typmods, in order).
 bool SameColumns(const pg::TableInfo& table, const pg::RelationMessage& rel);
+// Whether two shapes of a table have the same columns (names, types, typmods, in order).
+bool SameColumns(const pg::TableInfo& table, const pg::TableInfo& other);
 // The table as a Relation message announces it at this point of the stream, with the primary key (and composite
 // fields) from the catalog; columns the catalog no longer has (dropped later in the WAL) are marked `dropped`.
 Result<pg::TableInfo> TableFromRelation(pg::PgConnection& catalog, const pg::RelationMessage& rel);
