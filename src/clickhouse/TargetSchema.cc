@@ -36,7 +36,7 @@ Status EnsureDatabase(ClickHouseClient& ch, const std::string& database) {
   return ch.Query("CREATE DATABASE IF NOT EXISTS " + ClickHouseClient::QuoteIdent(database)).status();
 }
 
-Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer) {
+Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer, std::vector<std::string>* added) {
   for (const auto& c : writer.columns()) {
     if (!IsReservedColumnName(c.name)) continue;
     return Status::Fatal(fmt::format(
@@ -50,10 +50,11 @@ Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer) {
   }
   SS_RETURN_IF_ERROR(ch.Query(writer.CreateTableSql()).status());
   SS_RETURN_IF_ERROR(ch.Query(TableWriter::CreateDeadLetterTableSql(writer.database())).status());
-  return ReconcileTargetTable(ch, writer, /*apply_changes=*/true);
+  return ReconcileTargetTable(ch, writer, /*apply_changes=*/true, added);
 }
 
-Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool apply_changes) {
+Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool apply_changes,
+                            std::vector<std::string>* added) {
   SS_ASSIGN_OR_RETURN(std::string rows,
                       ch.Query(fmt::format("SELECT name, type FROM system.columns WHERE database = {} AND table = {} "
                                            "FORMAT RowBinary",
@@ -73,6 +74,7 @@ Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool appl
       SS_RETURN_IF_ERROR(ch.Query(fmt::format("ALTER TABLE {} ADD COLUMN {} {}", writer.target(),
                                               ClickHouseClient::QuoteIdent(c.name), c.type.clickhouse_type))
                              .status());
+      if (added) added->push_back(c.name);
       continue;
     }
     auto plan = PlanColumn(c.type, it->second, c.key_position > 0);

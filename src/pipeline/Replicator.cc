@@ -80,9 +80,13 @@ struct Replicator::Session {
     return n;
   }
 
+  // Columns the last EnsureWriter added to an existing ClickHouse table.
+  std::vector<std::string> added_columns;
+
   Result<TableWriter*> EnsureWriter(const pg::TableInfo& table) {
     auto writer = std::make_unique<TableWriter>(table, dialect, options.database);
-    SS_RETURN_IF_ERROR(EnsureTargetTable(*ch, *writer));
+    added_columns.clear();
+    SS_RETURN_IF_ERROR(EnsureTargetTable(*ch, *writer, &added_columns));
     TableWriter* raw = writer.get();
     if (auto c = copied_at.find(table.oid); c != copied_at.end()) raw->SetCopiedAt(c->second);
     writers[table.oid] = std::move(writer);
@@ -382,6 +386,16 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
   for (const auto& t : source.tables) {
     SS_ASSIGN_OR_RETURN(bool ok, s.PrepareTable(t.oid, t.QualifiedName(), t));
     if (!ok) continue;
+    // A column added with a default while replicate was down (and not yet announced by the stream): existing
+    // rows got a value no change carries, so the table is copied again.
+    for (const std::string& column : s.added_columns) {
+      SS_ASSIGN_OR_RETURN(bool has_default, pg::ColumnHasDefault(*s.catalog, t.oid, column));
+      if (!has_default || !options_.snapshot) continue;
+      LogInfo("column {} was added to {} with a default: it will be copied again", column, t.QualifiedName());
+      SS_RETURN_IF_ERROR(
+          RecordSnapshotState(*s.ch, s.snapshot_state, TableWriter::SourceKey(t.schema, t.name), kSnapshotReset, 0, 0));
+      break;
+    }
     // A raw table that is missing (e.g. dropped by the user to resynchronise it) is copied again.
     if (options_.snapshot && slot && !existing.count(TableWriter::TargetName(t.schema, t.name))) {
       LogInfo("{} is missing in ClickHouse: it will be copied again", t.QualifiedName());

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Schema changes at the edges (issue 11): after each, with no manual step, the table catches up with every row.
 # A. ADD COLUMN (with and without a default) and no later change of the table: no Relation message ever comes,
-#    yet ClickHouse gets the column (and the default's values).
+#    yet ClickHouse gets the column (and the default's values); also when the column was added while replicate
+#    was down.
 # B. ADD COLUMN … DEFAULT on hash-partitioned leaves with large TOASTed values, then an UPDATE of another column
 #    (the TOASTed value unchanged): the re-copy must leave ClickHouse a version to take the value from.
 # C. ADD COLUMN … DEFAULT (a re-copy) then float4 → float8 of another column, changed in one go: nothing wedges,
@@ -60,5 +61,13 @@ grep -q "an UPDATE left TOASTed columns unchanged" "$LOG_DIR/replicate.log" && f
 grep "replication of .* stopped" "$LOG_DIR/replicate.log" | grep -qv "public.victim" && fail "a table stopped"
 grep -q "replication of public.victim resumes" "$LOG_DIR/replicate.log" || fail "victim did not resume"
 kill -0 "$REPLICATE_PID" || fail "replicate exited"
+
+log "A. ADD COLUMN … DEFAULT while replicate is down, no later change of quiet: the start copies it again"
+stop_replicate
+pg -c "ALTER TABLE quiet ADD COLUMN f int DEFAULT 7"
+start_replicate
+verify 90
+cat "$LOG_DIR/verify.out"
+independent_compare quiet
 stop_replicate
 log "PASS"
