@@ -68,13 +68,13 @@ Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool appl
     const TargetColumn& c = writer.columns()[i];
     auto it = existing.find(c.name);
     if (it == existing.end()) {
+      if (added) added->push_back(c.name);
       if (!apply_changes) continue;
       // A column added in PostgreSQL since the table was created goes after the existing ones.
       LogInfo("adding column {} {} to {}", c.name, c.type.clickhouse_type, writer.target());
       SS_RETURN_IF_ERROR(ch.Query(fmt::format("ALTER TABLE {} ADD COLUMN {} {}", writer.target(),
                                               ClickHouseClient::QuoteIdent(c.name), c.type.clickhouse_type))
                              .status());
-      if (added) added->push_back(c.name);
       continue;
     }
     auto plan = PlanColumn(c.type, it->second, c.key_position > 0);

@@ -28,8 +28,8 @@ Status EnsureDatabase(ClickHouseClient& ch, const std::string& database);
 Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer, std::vector<std::string>* added = nullptr);
 // Compares the writer's columns with the existing ClickHouse table (ColumnEvolution rules) and makes the
 // writer encode for the column types found there. With `apply_changes` also adds missing columns and widens
-// columns (naming the added ones in `added`, if given); without, only adopts the compatible existing types (what
-// verify needs).
+// columns; without, only adopts the compatible existing types (what verify needs). `added` (if given) receives
+// the writer's columns the ClickHouse table lacked (added to it with `apply_changes`).
 Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool apply_changes,
                             std::vector<std::string>* added = nullptr);
 Status TruncateTarget(ClickHouseClient& ch, const TableWriter& writer);
