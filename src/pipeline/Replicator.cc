@@ -138,7 +138,7 @@ struct Replicator::Session {
       Status st = w.Flush(*ch);
       if (st.ok()) continue;
       if (st.retryable()) return st;
-      SS_RETURN_IF_ERROR(StopTable(oid, w.source().QualifiedName(), st));
+      SS_RETURN_IF_ERROR(StopTable(oid, TableWriter::SourceKey(w.source().schema, w.source().name), st));
     }
     SS_RETURN_IF_ERROR(messages->Flush(*ch));
     first_pending = {};
@@ -167,7 +167,8 @@ struct Replicator::Session {
     return last_commit_end > acked ? std::max<double>(0, (PgNow() - last_commit_time) / 1e6) : 0.0;
   }
 
-  // Creates or updates the ClickHouse table and writer for `table` (`name`: "schema.table", empty if unknown). A
+  // Creates or updates the ClickHouse table and writer for `table` (`name`: its state key, TableWriter::SourceKey,
+  // which the snapshot state and the log use; empty if unknown). A
   // table ClickHouse cannot follow is stopped: its changes are skipped until it is fixed, every other table keeps
   // flowing. Nothing is acknowledged away: before any change of it is skipped, a fresh copy of the table is
   // recorded in the snapshot state (in ClickHouse, so a restart knows it too); the copy runs when the table
@@ -209,7 +210,7 @@ struct Replicator::Session {
                                            kSnapshotReset, 0, 0));
     Status st = SnapshotTables({table});
     if (st.ok() || st.retryable()) return st;
-    return StopTable(table.oid, table.QualifiedName(), st);
+    return StopTable(table.oid, TableWriter::SourceKey(table.schema, table.name), st);
   }
 
   Status CopyNewTable(const pg::TableInfo& table) {
@@ -242,7 +243,8 @@ struct Replicator::Session {
         if (in_transaction || PendingRows() > 0 || acked < r->second.wal) continue;
         const pg::TableInfo table = std::move(r->second.table);
         stopped_retries.erase(r);
-        SS_ASSIGN_OR_RETURN(bool replicated, PrepareTable(oid, table.QualifiedName(), table));
+        SS_ASSIGN_OR_RETURN(bool replicated,
+                            PrepareTable(oid, TableWriter::SourceKey(table.schema, table.name), table));
         if (replicated) SS_RETURN_IF_ERROR(RecopyResumedTable(table));
         continue;
       }
@@ -276,7 +278,7 @@ struct Replicator::Session {
         if (SameColumns(w->second->source(), table)) continue;
         LogInfo("{} changed shape with no change of its rows since: applying the catalog's shape",
                 table.QualifiedName());
-        SS_RETURN_IF_ERROR(ApplyShape(oid, table.QualifiedName(), table));
+        SS_RETURN_IF_ERROR(ApplyShape(oid, TableWriter::SourceKey(table.schema, table.name), table));
         continue;
       }
       Result<pg::TableInfo> table = pg::LoadTable(*catalog, oid);
@@ -297,7 +299,9 @@ struct Replicator::Session {
     for (uint32_t oid : oids) {
       if (writers.count(oid) || failed_tables.count(oid)) continue;
       auto table = pg::LoadTable(*catalog, oid);
-      SS_ASSIGN_OR_RETURN(bool replicated, PrepareTable(oid, table.ok() ? table->QualifiedName() : "", table));
+      SS_ASSIGN_OR_RETURN(
+          bool replicated,
+          PrepareTable(oid, table.ok() ? TableWriter::SourceKey(table->schema, table->name) : "", table));
       if (replicated) SS_RETURN_IF_ERROR(CopyNewTable(*table));
     }
     return Status::Ok();
@@ -384,7 +388,7 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
   SS_ASSIGN_OR_RETURN(std::set<std::string> existing, ExistingTables(*s.ch, options_.database));
   std::vector<pg::TableInfo> replicated;  // without tables stopped by an incompatible schema
   for (const auto& t : source.tables) {
-    SS_ASSIGN_OR_RETURN(bool ok, s.PrepareTable(t.oid, t.QualifiedName(), t));
+    SS_ASSIGN_OR_RETURN(bool ok, s.PrepareTable(t.oid, TableWriter::SourceKey(t.schema, t.name), t));
     if (!ok) continue;
     // A column added with a default while replicate was down (and not yet announced by the stream): existing
     // rows got a value no change carries, so the table is copied again.
@@ -570,7 +574,7 @@ Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
           rel.columns.size());
   stopped_retries.erase(rel.relid);  // the stream's own shape of the table supersedes a retry's
   shape_changes.erase(rel.relid);    // and a catalog shape read earlier
-  return ApplyShape(rel.relid, rel.nspname + "." + rel.relname, TableFromRelation(*catalog, rel));
+  return ApplyShape(rel.relid, TableWriter::SourceKey(rel.nspname, rel.relname), TableFromRelation(*catalog, rel));
 }
 
 // The one place a table takes a new shape: from its Relation message, or from the catalog when no Relation
