@@ -393,19 +393,17 @@ Status TableWriter::ResolveToastRows(ClickHouseClient& ch) {
     }
     keys_in += (keys_in.empty() ? "" : ", ") + (key_cols.size() == 1 ? literal : "(" + literal + ")");
   }
-  // The newest live version per key (a delete marker written by this batch, e.g. for the old key of a
-  // primary-key update, must not hide the values). argMax over a tuple does not skip NULLs.
-  SS_ASSIGN_OR_RETURN(
-      std::string data,
-      ch.Query(fmt::format("SELECT {}, max(_version), argMax(tuple({}), _version) FROM {} WHERE {} IN ({}) AND "
-                           "_deleted = 0 GROUP BY {} FORMAT RowBinary",
-                           keys, fetched, target_, key_tuple, keys_in, keys)));
-  // Newest stored version and values of the fetched columns, by encoded key.
-  struct Stored {
-    uint64_t version = 0;
-    std::vector<std::string> values;  // encoded, indexed like columns_ (only fetch_cols set)
-  };
-  std::map<std::string, Stored> stored;
+  // Every live version per key (a delete marker written by this batch, e.g. for the old key of a primary-key
+  // update, must not hide the values). Each row takes the newest version older than itself: on a replay,
+  // ClickHouse may already hold later versions of the looked-up key, and after a primary-key change a later
+  // version of the old key is another row's value.
+  SS_ASSIGN_OR_RETURN(std::string data,
+                      ch.Query(fmt::format("SELECT {}, _version, {} FROM {} WHERE {} IN ({}) AND _deleted = 0 "
+                                           "FORMAT RowBinary",
+                                           keys, fetched, target_, key_tuple, keys_in)));
+  // Stored values of the fetched columns (encoded, indexed like columns_, only fetch_cols set), by encoded key
+  // and version.
+  std::map<std::string, std::map<uint64_t, std::vector<std::string>>> stored;
   for (std::string_view rest = data; !rest.empty();) {
     std::string key;
     for (size_t i : key_cols) {
@@ -414,28 +412,34 @@ Status TableWriter::ResolveToastRows(ClickHouseClient& ch) {
       rest.remove_prefix(n);
     }
     if (rest.size() < sizeof(uint64_t)) return Status::Fatal("truncated RowBinary: missing _version");
-    Stored entry;
-    std::memcpy(&entry.version, rest.data(), sizeof(uint64_t));
+    uint64_t version = 0;
+    std::memcpy(&version, rest.data(), sizeof(uint64_t));
     rest.remove_prefix(sizeof(uint64_t));
-    entry.values.resize(columns_.size());
+    std::vector<std::string> values(columns_.size());
     for (size_t i : fetch_cols) {
       SS_ASSIGN_OR_RETURN(size_t n, EncodedSize(columns_[i].type, rest));
-      entry.values[i] = std::string(rest.substr(0, n));
+      values[i] = std::string(rest.substr(0, n));
       rest.remove_prefix(n);
     }
-    stored[key] = std::move(entry);
+    stored[key][version] = std::move(values);
   }
-  // In stream order; a row resolved here is also the newest earlier version for a later row of its key
-  // (e.g. an update right after a primary-key update), unless ClickHouse already holds a newer one.
+  // In stream order; a row resolved here is also an earlier version for a later row of its key (e.g. an update
+  // right after a primary-key update).
   for (const auto& r : toast_rows_) {
     std::string lookup, key;
     for (size_t i : key_cols) SS_RETURN_IF_ERROR(AppendValue(columns_[i].type, r.lookup_key[i], lookup));
     RowValues values;
     for (const auto& v : r.values) values.push_back(v ? std::optional<std::string_view>(*v) : std::nullopt);
     for (size_t i : key_cols) SS_RETURN_IF_ERROR(AppendValue(columns_[i].type, values[i], key));
-    auto it = stored.find(lookup);
-    if (it == stored.end() && r.version < copied_at_) continue;  // removed later in the stream (see the header)
-    if (it == stored.end()) {  // dead-lettered (failing would fail again on every restart)
+    const std::vector<std::string>* earlier = nullptr;
+    bool superseded = false;  // ClickHouse holds a later version of this very key (a replay): nothing to write
+    if (auto versions = stored.find(lookup); versions != stored.end()) {
+      auto newer = versions->second.lower_bound(r.version);
+      if (newer != versions->second.begin()) earlier = &std::prev(newer)->second;
+      superseded = lookup == key && versions->second.upper_bound(r.version) != versions->second.end();
+    }
+    if (!earlier && (superseded || r.version < copied_at_)) continue;  // see the header
+    if (!earlier) {  // dead-lettered (failing would fail again on every restart)
       AppendDeadLetter(
           values, r.version,
           Status::Fatal(fmt::format(
@@ -447,13 +451,13 @@ Status TableWriter::ResolveToastRows(ClickHouseClient& ch) {
     }
     // Unchanged values are TOASTed ones (long text, bytea, json, long numeric as String): they always fit, so
     // the stored row's _unfit has nothing for them.
-    Stored resolved{r.version, std::vector<std::string>(columns_.size())};
+    std::vector<std::string> resolved(columns_.size());
     std::string unfit_json;
     Unfit unfit;
     for (size_t i = 0; i < columns_.size(); ++i) {
-      std::string& out = resolved.values[i];
+      std::string& out = resolved[i];
       if (r.unchanged[i]) {
-        out = it->second.values[i];
+        out = (*earlier)[i];
       } else {
         SS_RETURN_IF_ERROR(EncodeValue(i, values[i], out, unfit_json, unfit, values));  // keys were checked
       }
@@ -464,8 +468,7 @@ Status TableWriter::ResolveToastRows(ClickHouseClient& ch) {
     AppendUInt64(buffer_, r.version);
     AppendUInt8(buffer_, 0);
     ++pending_rows_;
-    auto& newest = stored[key];
-    if (newest.values.empty() || newest.version < r.version) newest = std::move(resolved);
+    stored[key][r.version] = std::move(resolved);
   }
   return Status::Ok();
 }

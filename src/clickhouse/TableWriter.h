@@ -79,16 +79,18 @@ class TableWriter {
   // CREATE TABLE IF NOT EXISTS for the dead-letter table of `database`.
   static std::string CreateDeadLetterTableSql(const std::string& database);
   // A row from an UPDATE that left TOASTed columns unchanged (PostgreSQL did not send them; `unchanged` marks
-  // them). Flush() takes those values from the newest version of the row already in ClickHouse, found by
-  // `lookup_key` (the old key when the update changed the key). Rows are copied: the caller's views may die.
+  // them). Flush() takes those values from the newest version older than the change of the row already in
+  // ClickHouse, found by `lookup_key` (the old key when the update changed the key). Rows are copied: the
+  // caller's views may die.
   //
-  // Why the newest version is right: Flush() first inserts every ordinary pending row, so ClickHouse holds all
-  // changes up to this batch. For the newest version of a key, the newest earlier full value is the right one.
-  // An older version that picks up a later value is superseded by that later version anyway.
+  // Why that version is right: Flush() first inserts every ordinary pending row, so ClickHouse holds all changes
+  // up to this batch, and the newest earlier full value of the looked-up key is the value the change left
+  // unchanged. A later version of it is not (on a replay, or a later row that reused the old key of a key change).
   //
-  // After a copy of the table (SetCopiedAt), a row whose lookup key ClickHouse does not hold and whose change
-  // precedes the copy's WAL position is skipped: the row was absent when the table was copied, so a later
-  // change in the stream (a DELETE, a key change, a TRUNCATE) removes it anyway.
+  // A row with no earlier version is skipped when ClickHouse already holds a later version of the same key (a
+  // replay after a merge: the later version supersedes it), or after a copy of the table (SetCopiedAt) when its
+  // change precedes the copy's WAL position: the row was absent when the table was copied, so a later change in
+  // the stream (a DELETE, a key change, a TRUNCATE) removes it anyway. Otherwise it goes to the dead letters.
   Status AppendRowWithUnchanged(const RowValues& values, const std::vector<bool>& unchanged,
                                 const RowValues& lookup_key, uint64_t version);
 
