@@ -14,12 +14,12 @@
 #     tables published via their root (`partroot`) or their leaves (`partleaf`);
 #   - a workload of inserts, updates, deletes, primary-key updates (`keychange`), large TOASTed text updated and
 #     left unchanged (`toast`), truncates (`truncate`), multi-statement transactions;
-#   - DDL (`ddl`): add column with and without default, drop column, widen (int2→int4→int8, float4→float8,
+#   - DDL (`ddl`): add column (`recopy`: also with a default, which makes replicate copy the table again), drop column, widen (int2→int4→int8, float4→float8,
 #     varchar→text, numeric(10,2)→numeric(14,2), int→text); `retype`: an incompatible change (int → boolean,
 #     numeric rescale) and back; `nan`: numeric NaN values; `ddlquiet`: no change follows a DDL statement.
 # Every feature name is listed in RANDOM_DIFF_ALL_FEATURES.
 
-RANDOM_DIFF_ALL_FEATURES=names,sepkeys,keychange,toast,truncate,ddl,collist,rowfilter,partroot,partleaf,retype,nan,ddlquiet
+RANDOM_DIFF_ALL_FEATURES=names,sepkeys,keychange,toast,truncate,ddl,collist,rowfilter,partroot,partleaf,retype,nan,ddlquiet,recopy
 
 # --- deterministic random numbers ---------------------------------------------------------------------------------
 RNG=1
@@ -360,7 +360,7 @@ gen_ddl() {
       T_NCOL[t]=$((c + 1))
       cq "$t" "$c"
       local col=$REPLY def=""
-      if ((kind == 1)); then
+      if ((kind == 1)) && has recopy; then
         val "${C_TYPE["$t,$c"]}" 1
         [[ $REPLY == NULL ]] || def=" DEFAULT $REPLY"
       fi
