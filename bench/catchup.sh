@@ -14,24 +14,45 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" catchup
 echo "bench: building a ${BENCH_SHAPE:-small}-transaction backlog of $((TXNS * 4)) change events"
 pg -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE 'bench%'" >/dev/null
 pg -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS bench_events" -c "DROP PUBLICATION IF EXISTS bench"
-ch "DROP TABLE IF EXISTS analytics.raw_bench_events" >/dev/null 2>&1 || true
+for run in $(seq 1 "$RUNS"); do ch "DROP DATABASE IF EXISTS bench_run_$run" >/dev/null 2>&1 || true; done
 TARGET=$(make_backlog bench_events bench bench_src "$TXNS")
 EVENTS=$((TXNS * 4))
 echo "bench: backlog ready up to $TARGET ($(pg -c "SELECT pg_size_pretty(pg_wal_lsn_diff('$TARGET', confirmed_flush_lsn)) FROM pg_replication_slots WHERE slot_name = 'bench_src'") of WAL)"
 
 ratios=() recv=() ss=()
+# check_run DATABASE ROUNDS: the run's copy must verify, and hold every key of the backlog (2 per round, one of
+# them deleted); then it is dropped.
+check_run() {
+  VERIFIED=$("$STREAMSHOP" verify --publication bench --database "$1" --wait 30 | tail -n 1) ||
+    { echo "bench: $1 does not verify: $VERIFIED" >&2; exit 1; }
+  local counts
+  counts=$(ch "SELECT count(), countIf(_deleted = 0) FROM $1.raw_bench_events FINAL FORMAT TSV")
+  [[ "$counts" == "$((2 * $2))"$'\t'"$2" ]] ||
+    { echo "bench: $1 holds $counts keys (all, live), expected $((2 * $2)) and $2" >&2; exit 1; }
+  ch "DROP DATABASE $1" >/dev/null
+}
 for run in $(seq 1 "$RUNS"); do
   pg -c "SELECT 1 FROM pg_copy_logical_replication_slot('bench_src', 'bench_recv_$run')" \
      -c "SELECT 1 FROM pg_copy_logical_replication_slot('bench_src', 'bench_ss_$run')" >/dev/null
 
+  # One clock rule for both sides: started just before the process, stopped when its slot's confirmed LSN — what
+  # it has told PostgreSQL it is done with — reaches the end of the backlog (polled every 20 ms).
   t0=$(now)
   pg_recvlogical -d "$STREAMSHOP_PG_URL" --slot "bench_recv_$run" --start --endpos "$TARGET" --no-loop \
-    -o proto_version=1 -o publication_names=bench -f /dev/null
+    -o proto_version=1 -o publication_names=bench -f /dev/null &
+  pid=$!
+  until [[ "$(confirmed "$TARGET" "bench_recv_$run")" == t ]]; do
+    kill -0 "$pid" 2>/dev/null || [[ "$(confirmed "$TARGET" "bench_recv_$run")" == t ]] ||
+      { echo "bench: pg_recvlogical ended before the end of the backlog" >&2; exit 1; }
+    sleep 0.02
+  done
   recv_s=$(echo "$(now) - $t0" | bc)
+  wait "$pid" || { echo "bench: pg_recvlogical failed" >&2; exit 1; }
 
+  # Each run into its own ClickHouse database, so each does the same work and is checked on its own.
   t0=$(now)
-  "$STREAMSHOP" replicate --slot "bench_ss_$run" --publication bench --snapshot never --progress off \
-    2>"$WORK/replicate.log" &
+  "$STREAMSHOP" replicate --slot "bench_ss_$run" --publication bench --database "bench_run_$run" --snapshot never \
+    --progress off 2>"$WORK/replicate.log" &
   pid=$!
   until [[ "$(confirmed "$TARGET" "bench_ss_$run")" == t ]]; do
     kill -0 "$pid" 2>/dev/null || { cat "$WORK/replicate.log"; exit 1; }
@@ -41,7 +62,7 @@ for run in $(seq 1 "$RUNS"); do
   rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
   kill -INT "$pid"
   wait "$pid"
-
+  check_run "bench_run_$run" "$TXNS"
   ratio=$(echo "scale=3; $recv_s / $ss_s" | bc)
   ratios+=("$ratio") recv+=("$recv_s") ss+=("$ss_s")
   printf 'bench: run %d: pg_recvlogical %.2f s (%.0f ev/s) | streamshop replicate → ClickHouse %.2f s (%.0f ev/s, peak RSS %d MB) | ratio %s\n' \
@@ -54,4 +75,4 @@ shape=${BENCH_SHAPE:-small}
 record "pg_recvlogical (the limit), $shape txns" "$EVENTS" "${recv[@]}"
 record "replicate → ClickHouse, $shape txns" "$EVENTS" "${ss[@]}"
 echo "bench: catch-up ratio streamshop replicate / pg_recvlogical = $median (median of $RUNS; target ≥ 0.9)"
-"$STREAMSHOP" verify --publication bench --wait 30 | tail -n 1
+echo "bench: every run checked (verify and counts); last run: $VERIFIED"

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Catch-up via Kafka: drain the same pgoutput backlog, each from its own copy of one slot, with
 #   1. pg_recvlogical (PostgreSQL's walsender + client: the limit),
-#   2. `streamshop capture` into Kafka (done when the slot is confirmed past the backlog: capture confirms only
-#      what Kafka acknowledged),
+#   2. `streamshop capture` into Kafka (done when the broker appended the backlog's last record, as for Debezium),
 #   3. `streamshop capture` + `streamshop sink` into ClickHouse together (done when the backlog's last change, a
 #      delete, is stored in ClickHouse; one partition keeps the order, so everything before it is stored too),
-#   4. real Debezium (Kafka Connect standalone) into Kafka (done when its topic holds every record; timed from the
-#      moment its connector is RUNNING, which flatters Debezium slightly since it may already be streaming),
-# and print events/s, peak RSS and the ratios. Uses its own private stack with Kafka.
+#   4. real Debezium (Kafka Connect standalone) into Kafka (done when the broker appended the backlog's last record:
+#      the same rule as capture's, read from the topic's LogAppendTime; timed from the moment its connector is
+#      RUNNING, which flatters Debezium slightly since it may already be streaming),
+# and print events/s, peak RSS and the ratios. pg_recvlogical's clock stops like capture's slot: when its slot is
+# confirmed past the backlog. Every run is checked: each topic holds exactly the backlog's records, and the
+# ClickHouse copy verifies and holds every key. Uses its own private stack with Kafka.
 #   BENCH_TXNS      rounds of 4 change events in the backlog (default 250000 → 1M events)
 #   BENCH_SHAPE     small: one transaction per round (default); bulk: 10 big transactions
 #   BENCH_RUNS      repetitions; medians are reported (default 3)
@@ -34,6 +36,24 @@ topic_records() {
   kafka_tool org.apache.kafka.tools.GetOffsetShell --topic "$1" 2>/dev/null | awk -F: '{n += $3} END {print n + 0}'
 }
 rate() { echo "$EVENTS / $1" | bc; }
+# appended_at TOPIC: when the broker appended the topic's last record (seconds since the epoch; its one partition
+# is created with LogAppendTime, so capture and Debezium are timed by the same clock).
+appended_at() {
+  local last=$(($(topic_records "^$1\$") - 1))
+  kafka_tool org.apache.kafka.tools.consumer.ConsoleConsumer --topic "$1" --partition 0 --offset "$last" \
+    --max-messages 1 --formatter-property print.timestamp=true --formatter-property print.value=false 2>/dev/null |
+    grep -o 'LogAppendTime:[0-9]*' | awk -F: '{printf "%.3f", $2 / 1000}'
+}
+create_topic() {
+  kafka_tool org.apache.kafka.tools.TopicCommand --create --topic "$1" --partitions 1 --replication-factor 1 \
+    --config message.timestamp.type=LogAppendTime >/dev/null
+}
+# expect_records TOPIC: the topic holds exactly the backlog's records, or the run is invalid.
+expect_records() {
+  local n
+  n=$(topic_records "^$1\$")
+  ((n == RECORDS)) || { echo "bench: $1 holds $n records, expected $RECORDS" >&2; exit 1; }
+}
 
 echo "bench: building a ${BENCH_SHAPE:-small}-transaction backlog of $EVENTS change events"
 pg -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE 'bench%'" >/dev/null
@@ -57,9 +77,17 @@ for run in $(seq 1 "$RUNS"); do
 
   t0=$(now)
   pg_recvlogical -d "$STREAMSHOP_PG_URL" --slot "bench_recv_$run" --start --endpos "$TARGET" --no-loop \
-    -o proto_version=1 -o publication_names=bench -f /dev/null
+    -o proto_version=1 -o publication_names=bench -f /dev/null &
+  pid=$!
+  until [[ "$(confirmed "$TARGET" "bench_recv_$run")" == t ]]; do
+    kill -0 "$pid" 2>/dev/null || [[ "$(confirmed "$TARGET" "bench_recv_$run")" == t ]] ||
+      { echo "bench: pg_recvlogical ended before the end of the backlog" >&2; exit 1; }
+    sleep 0.02
+  done
   recv+=("$(echo "$(now) - $t0" | bc)")
+  wait "$pid"
 
+  create_topic "capture${ID}_$run.public.bench_events"
   t0=$(now)
   "$STREAMSHOP" capture --slot "bench_cap_$run" --publication bench --snapshot never --topic-prefix "capture${ID}_$run" \
     --progress off 2>"$WORK/capture-$run.log" &
@@ -69,9 +97,10 @@ for run in $(seq 1 "$RUNS"); do
     kill -0 "$pid" 2>/dev/null || { cat "$WORK/capture-$run.log"; exit 1; }
     sleep 0.02
   done
-  capture+=("$(echo "$(now) - $t0" | bc)")
   capture_rss+=("$(peak_rss_mb "$pid")")
   kill -INT "$pid" && wait "$pid"
+  expect_records "capture${ID}_$run.public.bench_events"
+  capture+=("$(echo "$(appended_at "capture${ID}_$run.public.bench_events") - $t0" | bc)")
 
   # The sink is started first on the (pre-created) topic and has its partition before the clock starts.
   ch "DROP TABLE IF EXISTS analytics.raw_bench_events" >/dev/null 2>&1 || true
@@ -111,6 +140,11 @@ for run in $(seq 1 "$RUNS"); do
     cpu+=", $s $(secs "$used") s"
   done
   kill -INT "$cap_pid" "$sink_pid" && wait "$cap_pid" "$sink_pid"
+  verified=$("$STREAMSHOP" verify --publication bench --wait 30 | tail -n 1) ||
+    { echo "bench: the ClickHouse copy does not verify: $verified" >&2; exit 1; }
+  counts=$(ch "SELECT count(), countIf(_deleted = 0) FROM analytics.raw_bench_events FINAL FORMAT TSV")
+  [[ "$counts" == "$((2 * TXNS))"$'\t'"$TXNS" ]] ||
+    { echo "bench: ClickHouse holds $counts keys (all, live), expected $((2 * TXNS)) and $TXNS" >&2; exit 1; }
 
   line="bench: run $run: pg_recvlogical ${recv[-1]} s ($(rate "${recv[-1]}") ev/s)"
   line+=" | capture → Kafka ${capture[-1]} s ($(rate "${capture[-1]}") ev/s, ${capture_rss[-1]} MB)"
@@ -118,19 +152,22 @@ for run in $(seq 1 "$RUNS"); do
   line+=" CPU: $cpu)"
 
   if [[ "$WITH_DEBEZIUM" == 1 ]]; then
+    create_topic "dbz${ID}_$run.public.bench_events"
     t_start=$(now)
     bash "$REPO/scripts/debezium.sh" start "$REPO/connectors/postgres-source.json" "slot.name=bench_dbz_$run" \
       publication.name=bench table.include.list=public.bench_events "topic.prefix=dbz${ID}_$run" snapshot.mode=no_data \
       >"$WORK/debezium-$run.log" 2>&1 || { cat "$WORK/debezium-$run.log"; exit 1; }
     t0=$(now)
     until (($(topic_records "^dbz${ID}_$run\\.public\\.bench_events\$") >= RECORDS)); do sleep 0.2; done
-    debezium+=("$(echo "$(now) - $t0" | bc)")
     debezium_rss+=("$(peak_rss_mb "$(cat "$STREAMSHOP_STACK_DIR/debezium/connect.pid")")")
     bash "$REPO/scripts/debezium.sh" stop >/dev/null
+    expect_records "dbz${ID}_$run.public.bench_events"
+    debezium+=("$(echo "$(appended_at "dbz${ID}_$run.public.bench_events") - $t0" | bc)")
     line+=" | Debezium → Kafka ${debezium[-1]} s ($(rate "${debezium[-1]}") ev/s, ${debezium_rss[-1]} MB;"
     line+=" $(echo "$t0 - $t_start" | bc | xargs printf '%.0f') s to start)"
   fi
   echo "$line"
+  echo "bench: run $run checked: every topic holds $RECORDS records; ClickHouse: $verified, $((2 * TXNS)) keys"
   for s in recv cap pipe dbz; do pg -c "SELECT pg_drop_replication_slot('bench_${s}_$run')" >/dev/null; done
 done
 

@@ -400,12 +400,20 @@ int main(int argc, char** argv) try {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_seconds);
     while (true) {
       auto verdicts = pipeline::VerifyTables(ver);
-      bool all_ok = verdicts.ok();
+      // No table compared proves nothing: not a pass (the publication may not exist yet, so --wait retries).
+      bool all_ok = verdicts.ok() && !verdicts->empty();
       if (verdicts.ok()) {
         for (const auto& v : *verdicts) all_ok &= v.ok();
       }
       if (all_ok || g_stop || std::chrono::steady_clock::now() >= deadline) {
         if (!verdicts.ok()) return Report(verdicts.status());
+        if (verdicts->empty()) {
+          LogError(
+              "verify compared no tables: publication '{}' has none or does not exist in this database, so "
+              "nothing was proven; check --publication and --pg",
+              ver.publication);
+          return 3;
+        }
         fmt::print("{}", pipeline::FormatVerdicts(*verdicts));
         fmt::print("{}\n", all_ok ? "verify: all tables match" : "verify: DIFFERENCES FOUND");
         return all_ok ? 0 : 2;

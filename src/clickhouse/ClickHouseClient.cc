@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "clickhouse/CurlTransport.h"
+#include "clickhouse/FailpointTransport.h"
 
 namespace streamshop::clickhouse {
 namespace {
@@ -96,7 +97,11 @@ std::string ClickHouseClient::QuoteString(std::string_view s) {
 }
 
 std::unique_ptr<ClickHouseClient> MakeClickHouseClient(const std::string& url) {
-  return std::make_unique<ClickHouseClient>(url, std::make_unique<CurlTransport>());
+  std::unique_ptr<HttpTransport> transport = std::make_unique<CurlTransport>();
+  if (auto k = FailpointTransport::FromEnvironment()) {
+    transport = std::make_unique<FailpointTransport>(std::move(transport), *k);  // test-only
+  }
+  return std::make_unique<ClickHouseClient>(url, std::move(transport));
 }
 
 }  // namespace streamshop::clickhouse

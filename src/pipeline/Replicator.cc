@@ -405,9 +405,22 @@ Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
   if (!known) return CopyNewTable(*table);
   if (!options.snapshot) return Status::Ok();
   // A column added with a default gives existing rows a value that no change carries: copy the table again.
+  // So does a float or decimal column turned into text: ClickHouse's MODIFY COLUMN … String rewrote the existing
+  // values in its own number format (1e+20 becomes 100000000000000000000), not in PostgreSQL's text.
   for (const auto& c : table->columns) {
     bool added = true;
-    for (const auto& old : previous_columns) added &= old.name != c.name;
+    for (const auto& old : previous_columns) {
+      added &= old.name != c.name;
+      if (old.name != c.name) continue;
+      const ValueKind was = MapColumnType(old.type_oid, old.typmod, true, dialect).kind;
+      const bool number = was == ValueKind::kFloat32 || was == ValueKind::kFloat64 || was == ValueKind::kDecimal;
+      if (number && MapColumnType(c.type_oid, c.typmod, true, dialect).kind == ValueKind::kString) {
+        LogInfo("column {} of {} became text: copying the table again so existing rows hold PostgreSQL's text", c.name,
+                table->QualifiedName());
+        SS_RETURN_IF_ERROR(RecordSnapshotState(*ch, snapshot_state, table->QualifiedName(), kSnapshotReset, 0, 0));
+        return SnapshotTables({*table});
+      }
+    }
     if (!added) continue;
     SS_ASSIGN_OR_RETURN(bool has_default, pg::ColumnHasDefault(*catalog, rel.relid, c.name));
     if (!has_default) continue;

@@ -4,6 +4,11 @@
 # Keep bases below 32768: Linux hands out ports from 32768 up to outgoing connections, which could take ours.
 # WITH_KAFKA=1 before sourcing also starts a Kafka broker (ports base+4, controller base+5) and reserves
 # base+6 for a Debezium Connect worker (STREAMSHOP_CONNECT_PORT); kafka_java runs Kafka's tool classes.
+# The independent oracle: `independent_compare [TABLE…]` (default: every table of the publication) renders each
+# table in SQL on both sides, PostgreSQL and ClickHouse `FINAL WHERE _deleted = 0` (database $CH_DATABASE,
+# default analytics; publication $PUBLICATION, default streamshop), without streamshop's code,
+# and fails the test on any difference (see its comment below); run it after `verify` once nothing writes.
+# `independent_compare_check` returns 1 instead of failing. Every run prints its seed (STREAMSHOP_TEST_SEED).
 set -euo pipefail
 
 STREAMSHOP=${1:?usage: test_x.sh path/to/streamshop}
@@ -26,6 +31,14 @@ LOG_DIR=$STREAMSHOP_STACK_DIR/test-logs
 BG_PIDS=()
 
 log() { echo "[$TEST_NAME] $*"; }
+
+# One seed per run for everything random in a test (bash $RANDOM for kill timings, workload seeds): printed
+# first, and taken from STREAMSHOP_TEST_SEED to reproduce a run. pg_seed N: a setseed() value for PostgreSQL
+# workloads (random_workload), different for each N; generate takes --seed "$TEST_SEED".
+TEST_SEED=${STREAMSHOP_TEST_SEED:-$((($(date +%s%N) / 1000) % 32768))}
+RANDOM=$TEST_SEED
+log "seed $TEST_SEED (reproduce with STREAMSHOP_TEST_SEED=$TEST_SEED)"
+pg_seed() { printf '0.%04d' $(((TEST_SEED * 7 + 1009 * ${1:-0}) % 10000)); }
 fail() {
   echo "[$TEST_NAME] FAIL: $*" >&2
   for f in "$LOG_DIR"/*.log; do [[ -f $f ]] && { echo "--- $f (last 40 lines)" >&2; tail -n 40 "$f" >&2; }; done
@@ -84,6 +97,18 @@ stop_replicate() {
   ((rc == 0)) || fail "replicate exited with $rc after SIGTERM (expected a clean 0)"
 }
 
+# Crashes PostgreSQL (pg_ctl stop -m immediate: no shutdown checkpoint, every connection cut, like a power
+# loss for the clients); start it again with `bash "$REPO/scripts/stack.sh" up`.
+crash_postgres() {
+  local data
+  data=$(realpath -m "$STREAMSHOP_STACK_DIR/postgres")/data
+  if ((EUID == 0)); then
+    (cd / && runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$data" -m immediate -w stop >/dev/null)
+  else
+    /usr/lib/postgresql/15/bin/pg_ctl -D "$data" -m immediate -w stop >/dev/null
+  fi
+}
+
 verify() { "$STREAMSHOP" verify --wait "${1:-60}" >"$LOG_DIR/verify.out" 2>&1 || { cat "$LOG_DIR/verify.out"; fail "verify failed"; }; }
 
 # Starts `streamshop capture` in the background with extra args; sets CAPTURE_PID. Log: capture.log.
@@ -113,3 +138,174 @@ wait_capture_streaming() {
   capture_sessions() { (($(grep -c "streaming changes" "$LOG_DIR/capture.log" || true) >= n)); }
   wait_until 120 "capture did not reach streaming (session $n)" capture_sessions
 }
+
+# ---------------------------------------------------------------------------------------------------------
+# independent_compare [TABLE…] — an oracle that shares no code with streamshop. For each table (default: every
+# table of the publication $PUBLICATION, default "streamshop"; names as schema.table or table for public),
+# PostgreSQL renders every published column (column lists and row filters applied) as canonical text in SQL,
+# ClickHouse renders `analytics.raw_x FINAL WHERE _deleted = 0` in SQL, and the sorted renderings must be equal
+# line for line; the first differences are printed. It fails the test (via `fail`) on any difference, on a
+# table it cannot read, on no table at all, or when every table compared is empty.
+# independent_compare_check [TABLE…] does the same but returns 1 instead of failing (to prove it catches things).
+# The canonical form follows docs/TYPE_MAPPING.md (ClickHouse 18.16, legacy, and modern types):
+#   NULL → \N; boolean → 1/0; integers → decimal text; real/double → the IEEE-754 bits in hex (full
+#   precision: float4send/float8send vs the bytes ClickHouse stores); numeric(p≤18,s) → decimal text with its s
+#   fractional digits; numeric(19≤p≤38,s) (Decimal128) → the 16 bytes of the unscaled value in hex; date → days since 1970-01-01 (±infinity → Int32 max/min); timestamp(tz) → microseconds
+#   since 1970-01-01 UTC (±infinity → Int64 max/min); uuid → text; bytea → md5 of the bytes; composites → md5 of
+#   the JSON object of their fields' text; every other type (text, char(n), json, arrays, numeric as String…)
+#   → md5 of its PostgreSQL text under the pipeline's documented session settings.
+# Call it when the pipeline has caught up (after `verify`) and nothing writes any more.
+INDEPENDENT_PG_SETTINGS='-c datestyle=ISO,YMD -c timezone=UTC -c intervalstyle=postgres -c bytea_output=hex -c extra_float_digits=1'
+
+# One line per published column of table $1 (schema.table): name TAB PostgreSQL rendering expression TAB 1 for
+# a key column (they come first), else 0.
+_ic_pg_columns() {
+  local schema=${1%%.*} table=${1#*.}
+  PGOPTIONS="$INDEPENDENT_PG_SETTINGS" psql "$STREAMSHOP_PG_URL" -X -q -v ON_ERROR_STOP=1 -At -F $'\t' \
+    -v schema="$schema" -v tbl="$table" -v pub="${PUBLICATION:-streamshop}" <<'SQL'
+WITH pub AS (
+  SELECT attnames FROM pg_publication_tables WHERE pubname = :'pub' AND schemaname = :'schema' AND tablename = :'tbl'
+), rel AS (
+  SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = :'schema' AND c.relname = :'tbl'
+), keycols AS (
+  SELECT k.attnum, k.ord FROM rel
+  JOIN LATERAL (SELECT i.indkey FROM pg_index i WHERE i.indrelid = rel.oid AND (i.indisprimary OR i.indisreplident)
+                ORDER BY i.indisprimary DESC LIMIT 1) i ON true,
+  unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+)
+SELECT a.attname, format('CASE WHEN num_nulls(%s) = 0 THEN %s END', q,
+  CASE
+    WHEN a.atttypid = 'bool'::regtype THEN format('CASE WHEN %s THEN ''1'' ELSE ''0'' END', q)
+    WHEN a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'uuid'::regtype) THEN format('%s::text', q)
+    WHEN a.atttypid = 'float4'::regtype THEN format('encode(float4send(%s), ''hex'')', q)
+    WHEN a.atttypid = 'float8'::regtype THEN format('encode(float8send(%s), ''hex'')', q)
+    WHEN a.atttypid = 'bytea'::regtype THEN format('md5(%s)', q)
+    WHEN a.atttypid = 'date'::regtype THEN format('CASE WHEN %1$s = ''infinity'' THEN ''2147483647'' '
+      'WHEN %1$s = ''-infinity'' THEN ''-2147483648'' ELSE (%1$s - date ''1970-01-01'')::text END', q)
+    WHEN a.atttypid IN ('timestamp'::regtype, 'timestamptz'::regtype) THEN format(
+      'CASE WHEN %1$s = ''infinity'' THEN ''9223372036854775807'' WHEN %1$s = ''-infinity'' '
+      'THEN ''-9223372036854775808'' ELSE (extract(epoch FROM %1$s) * 1000000)::numeric(40, 0)::text END', q)
+    WHEN a.atttypid = 'numeric'::regtype AND a.atttypmod >= 4 AND ((a.atttypmod - 4) >> 16) BETWEEN 1 AND 18
+         AND ((a.atttypmod - 4) & 2047) <= ((a.atttypmod - 4) >> 16) THEN
+      format('%s::text', q)
+    -- Decimal128: the 16 bytes of the unscaled value, two's complement, big-endian hex.
+    WHEN a.atttypid = 'numeric'::regtype AND a.atttypmod >= 4 AND ((a.atttypmod - 4) >> 16) BETWEEN 19 AND 38
+         AND ((a.atttypmod - 4) & 2047) <= ((a.atttypmod - 4) >> 16) THEN
+      format('(SELECT string_agg(lpad(to_hex(mod(div(u, 256::numeric ^ i), 256)::int), 2, ''0''), '''' ORDER BY i DESC) '
+             'FROM (SELECT %1$s * 10::numeric ^ %2$s + CASE WHEN %1$s < 0 THEN 2::numeric ^ 128 ELSE 0 END AS u) v, '
+             'generate_series(0, 15) i)', q, (a.atttypmod - 4) & 2047)
+    WHEN t.typtype = 'c' THEN format('md5(''{'' || concat_ws('','', %s) || ''}'')',
+      (SELECT string_agg(format('%s || '':'' || CASE WHEN num_nulls((%s).%s) = 1 THEN ''null'' '
+                                'ELSE to_json(format(''%%s'', (%s).%s))::text END',
+                                quote_literal(to_json(f.attname::text)::text), q, quote_ident(f.attname), q,
+                                quote_ident(f.attname)), ', ' ORDER BY f.attnum)
+       FROM pg_attribute f WHERE f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped))
+    ELSE format('md5(format(''%%s'', %s))', q)
+  END),
+  (k.ord IS NOT NULL)::int
+FROM rel JOIN pg_attribute a ON a.attrelid = rel.oid
+CROSS JOIN LATERAL (SELECT quote_ident(a.attname) AS q) qi
+JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN keycols k ON k.attnum = a.attnum
+WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+  AND a.attname = ANY ((SELECT attnames FROM pub)::name[])
+ORDER BY k.ord NULLS LAST, a.attnum;
+SQL
+}
+
+# The ClickHouse rendering of column $1 whose ClickHouse type is $2, in the same canonical form.
+_ic_ch_expr() {
+  local c="\`$1\`" t=$2
+  t=${t#Nullable(}
+  t=${t%)}
+  case "$t" in
+    UInt8 | Bool) echo "toString(toUInt8($c))" ;;
+    # reinterpretAsString drops trailing zero bytes (the high-order ones): pad the big-endian hex back.
+    Float32) echo "substring(concat('00000000', lower(hex(reverse(reinterpretAsString($c))))), length(hex(reverse(reinterpretAsString($c)))) + 1, 8)" ;;
+    Float64) echo "substring(concat('0000000000000000', lower(hex(reverse(reinterpretAsString($c))))), length(hex(reverse(reinterpretAsString($c)))) + 1, 16)" ;;
+    # Decimal128: 18.16 garbles the text of some values (toString, and even column output under FINAL), so compare
+    # its 16 stored bytes; narrower decimals as ClickHouse's text.
+    Decimal\(19* | Decimal\(2[0-9]* | Decimal\(3[0-8]*) echo "substring(concat('00000000000000000000000000000000', lower(hex(reverse(reinterpretAsString($c))))), length(hex(reverse(reinterpretAsString($c)))) + 1, 32)" ;;
+    Decimal*) echo "$c" ;;
+    String) echo "lower(hex(MD5($c)))" ;;
+    Date32) echo "toString(toInt32($c))" ;;
+    DateTime64*) echo "toString(toUnixTimestamp64Micro($c))" ;;
+    *) echo "toString($c)" ;;
+  esac
+}
+
+# _ic_report PG_FILE CH_FILE NKEY COLUMN_NAMES(tab-separated): the first differing keys, column by column.
+_ic_report() {
+  awk -F'\t' -v nkey="$3" -v names="$4" '
+    function key(   k, i) { k = $1; for (i = 2; i <= nkey; i++) k = k "," $i; return k }
+    FNR == NR { pg[key()] = $0; next }
+    { ch[key()] = $0 }
+    END {
+      split(names, col, "\t"); shown = 0
+      for (k in pg) if (!(k in ch)) { if (shown++ < 5) print "  key " k ": only in PostgreSQL" }
+      for (k in ch) if (!(k in pg)) { if (shown++ < 10) print "  key " k ": only in ClickHouse" }
+      for (k in pg) if ((k in ch) && pg[k] != ch[k] && shown++ < 15) {
+        n = split(pg[k], a, "\t"); split(ch[k], b, "\t"); d = ""
+        for (i = 1; i <= n; i++) if ((a[i] "") != (b[i] "")) d = d " " col[i] "=" a[i] " (ClickHouse: " b[i] ")"
+        print "  key " k ":" d
+      }
+    }' "$1" "$2"
+}
+
+independent_compare_check() {
+  local tables=("$@") out=$LOG_DIR/independent total=0 bad=0 t db=${CH_DATABASE:-analytics}
+  mkdir -p "$out"
+  # Modern servers drop a Decimal's trailing zeros unless told; PostgreSQL's numeric(p,s) shows all s digits.
+  local ch_settings=""
+  [[ "$(ch "SELECT count() FROM system.settings WHERE name = 'output_format_decimal_trailing_zeros'")" == 1 ]] &&
+    ch_settings=" SETTINGS output_format_decimal_trailing_zeros = 1"
+  if ((${#tables[@]} == 0)); then
+    mapfile -t tables < <(pg -c "SELECT schemaname || '.' || tablename FROM pg_publication_tables
+                                 WHERE pubname = '${PUBLICATION:-streamshop}' ORDER BY 1") || return 1
+  fi
+  if ((${#tables[@]} == 0)); then
+    echo "independent_compare: no table to compare (publication ${PUBLICATION:-streamshop} is empty or missing)" >&2
+    return 1
+  fi
+  for t in "${tables[@]}"; do
+    [[ $t == *.* ]] || t=public.$t
+    local schema=${t%%.*} table=${t#*.} raw pg_sel="" ch_sel="" name expr filter
+    if [[ $schema == public ]]; then raw=raw_$table; else raw=raw_${schema}__$table; fi
+    local -A ch_type=()
+    while IFS=$'\t' read -r name expr; do ch_type[$name]=$expr; done < <(ch "SELECT name, type FROM system.columns
+      WHERE database = '${CH_DATABASE:-analytics}' AND table = '$raw' FORMAT TSV")
+    local cols
+    cols=$(_ic_pg_columns "$t") || { echo "independent_compare: cannot read the columns of $t" >&2; return 1; }
+    [[ -n $cols ]] || { echo "independent_compare: $t has no published columns (is it in the publication?)" >&2; return 1; }
+    local nkey=0 is_key
+    while IFS=$'\t' read -r name expr is_key; do
+      nkey=$((nkey + is_key))
+      [[ -n ${ch_type[$name]:-} ]] || { echo "independent_compare: $db.$raw has no column $name" >&2; return 1; }
+      pg_sel+="${pg_sel:+ || E'\\t' || }coalesce($expr, '\\N')"
+      ch_sel+="${ch_sel:+, }$(_ic_ch_expr "$name" "${ch_type[$name]}")"
+    done <<<"$cols"
+    filter=$(pg -c "SELECT rowfilter FROM pg_publication_tables WHERE pubname = '${PUBLICATION:-streamshop}'
+                    AND schemaname = '$schema' AND tablename = '$table'") || return 1
+    PGOPTIONS="$INDEPENDENT_PG_SETTINGS" psql "$STREAMSHOP_PG_URL" -X -q -v ON_ERROR_STOP=1 -At \
+      -c "SELECT $pg_sel FROM \"$schema\".\"$table\"${filter:+ WHERE $filter}" | LC_ALL=C sort >"$out/$db.$t.pg" ||
+      { echo "independent_compare: PostgreSQL could not render $t" >&2; return 1; }
+    ch "SELECT $ch_sel FROM \`${CH_DATABASE:-analytics}\`.\`$raw\` FINAL WHERE _deleted = 0$ch_settings FORMAT TSV" | LC_ALL=C sort >"$out/$db.$t.ch" ||
+      { echo "independent_compare: ClickHouse could not render $db.$raw" >&2; return 1; }
+    local n_pg n_ch
+    n_pg=$(wc -l <"$out/$db.$t.pg")
+    n_ch=$(wc -l <"$out/$db.$t.ch")
+    total=$((total + n_pg))
+    if cmp -s "$out/$db.$t.pg" "$out/$db.$t.ch"; then
+      echo "independent_compare: $t: $n_pg rows agree"
+    else
+      bad=$((bad + 1))
+      echo "independent_compare: $t DIFFERS: PostgreSQL $n_pg rows, ClickHouse $n_ch rows; columns: $(cut -f1 <<<"$cols" | paste -sd,)"
+      _ic_report "$out/$db.$t.pg" "$out/$db.$t.ch" "$nkey" "$(cut -f1 <<<"$cols" | paste -sd$'\t')"
+    fi
+  done
+  ((bad == 0)) || return 1
+  ((total > 0)) || { echo "independent_compare: every table compared is empty: nothing was proven" >&2; return 1; }
+}
+
+independent_compare() { independent_compare_check "$@" || fail "independent comparison of PostgreSQL and ClickHouse failed"; }

@@ -49,7 +49,10 @@ DELETE FROM pairs WHERE seq % 3 = 0;
 SQL
 same_counts() { (($(topic_count streamshop) == $(topic_count streamshop_dbz))); }
 wait_until 120 "capture and Debezium sent different numbers of records" same_counts
-log "both sent $(topic_count streamshop) records"
+records=$(topic_count streamshop)
+log "both sent $records records"
+# The snapshot alone is 357 records; the workload adds several hundred more.
+((records >= 1000)) || fail "only $records records per side: the workload did not reach Kafka"
 
 # dump PREFIX OUT: every record of both tables as one JSON object per line.
 dump() {
@@ -62,6 +65,10 @@ dump() {
 }
 dump streamshop "$LOG_DIR/ours"
 dump streamshop_dbz "$LOG_DIR/debezium"
+for side in ours debezium; do
+  dumped=$(wc -l <"$LOG_DIR/$side.jsonl")
+  ((dumped == records)) || fail "the dump of $side has $dumped records, its topics hold $records"
+done
 
 # The comparison form of a record. Intentional differences, normalised:
 #  - the topic prefix inside schema names ("streamshop" vs "streamshop_dbz") and source.name;
@@ -128,7 +135,11 @@ if ! diff "$LOG_DIR/debezium.normalised" "$LOG_DIR/ours.normalised" >"$LOG_DIR/c
   fail "$(grep -c '^<' "$LOG_DIR/compare.diff") Debezium records differ from ours (see $LOG_DIR/compare.diff)"
 fi
 n=$(wc -l <"$LOG_DIR/ours.normalised")
+((n == records)) || fail "compared $n records, expected $records"
 ops=$(jq -r .op "$LOG_DIR/ours.normalised" | sort | uniq -c | awk '{printf "%s=%s ", $2, $1}')
+for op in r c u d tombstone; do
+  grep -q "\"op\":\"$op\"" "$LOG_DIR/ours.normalised" || fail "no '$op' record was compared ($ops)"
+done
 log "all $n records equal field by field ($ops)"
 stop_clean "$CAP" "capture"
 bash "$REPO/scripts/debezium.sh" stop >/dev/null 2>&1 || true

@@ -38,12 +38,22 @@ log "slot in use by another process"
 start_replicate
 wait_streaming
 TIMEOUT=4 run replicate --progress off
+((RC == 124)) || fail "slot in use: replicate should wait and retry until stopped, exit $RC"
 expect "replication slot 'streamshop' is in use by PostgreSQL backend pid"
 log "SIGINT stops cleanly with exit 0"
 kill -INT "$REPLICATE_PID"
 wait "$REPLICATE_PID" || fail "replicate exited non-zero after SIGINT"
 grep -q "stopped cleanly" "$LOG_DIR/replicate.log" || fail "no clean-stop message"
 verify 30
+
+log "verify: 2 for differences, 3 when it compared no table (nothing proven)"
+run verify --publication no_such_publication
+((RC == 3)) || fail "verify of a publication that does not exist: exit $RC, expected 3"
+expect "verify compared no tables: publication 'no_such_publication' has none or does not exist"
+ch "INSERT INTO analytics.raw_keyless (a, b, _version, _deleted) VALUES (1, 'changed', 18446744073709551615, 0)"
+run verify
+((RC == 2)) || fail "verify of a changed row: exit $RC, expected 2"
+expect "verify: DIFFERENCES FOUND"
 
 log "wal_level not logical"
 pg -c "SELECT pg_drop_replication_slot('streamshop')"  # PostgreSQL will not start with a logical slot otherwise
@@ -55,7 +65,9 @@ expect "wal_level is 'replica', logical replication needs 'logical'"
 pg -c "ALTER SYSTEM RESET wal_level"
 
 run replicate --batch-rows nope
-((RC != 0)) || fail "a bad option value was accepted"
+((RC == 104)) || fail "a bad option value: exit $RC, expected CLI11's 104 (conversion error)"
+expect "Could not convert: --batch-rows = nope"
 run replicate --help
+((RC == 0)) || fail "--help: exit $RC"
 expect "--clickhouse"
 expect "STREAMSHOP_PG_URL"

@@ -22,10 +22,9 @@ grep -q "snapshot of public.typed:" "$LOG_DIR/capture.log" && fail "the snapshot
 start_sink s --flush-ms 100
 SINK=$SINK_PID
 log "workload in the background; 5 kills of capture at random points"
-pg -c "CALL random_workload(0.21, 6000, 6)" >"$LOG_DIR/workload.log" 2>&1 &
+pg -c "CALL random_workload($(pg_seed 1), 6000, 6)" >"$LOG_DIR/workload.log" 2>&1 &
 WORKLOAD_PID=$!
 BG_PIDS+=("$WORKLOAD_PID")
-RANDOM=11
 for i in 1 2 3 4 5; do
   start_capture --partitions 2
   wait_capture_streaming "$i"
@@ -52,7 +51,7 @@ done
 wait "$WORKLOAD_PID" || fail "workload failed"
 
 log "broker restart while both run and a workload writes"
-"$STREAMSHOP" generate --rate 500 --duration 20s --progress log >"$LOG_DIR/generate.log" 2>&1 &
+"$STREAMSHOP" generate --rate 500 --duration 20s --seed "$TEST_SEED" --progress log >"$LOG_DIR/generate.log" 2>&1 &
 GENERATE_PID=$!
 BG_PIDS+=("$GENERATE_PID")
 sleep 3
@@ -62,5 +61,6 @@ kill -0 "$CAP" 2>/dev/null || fail "capture exited after the broker restart"
 kill -0 "$SINK" 2>/dev/null || fail "sink exited after the broker restart"
 verify 240
 cat "$LOG_DIR/verify.out"
+independent_compare
 stop_clean "$SINK" "sink"
 stop_clean "$CAP" "capture"

@@ -32,11 +32,13 @@ pg -c "UPDATE rid_index SET v = NULL WHERE n % 3 = 0" -c "UPDATE rid_index SET c
 pg -c "INSERT INTO rid_nothing SELECT g, 'v' || g FROM generate_series(1, 100) g"
 verify 60
 cat "$LOG_DIR/verify.out"
+independent_compare
 
 log "TRUNCATE of several tables, with CASCADE, then new rows"
 pg -c "TRUNCATE rid_default, rid_full" -c "TRUNCATE parent CASCADE" \
    -c "INSERT INTO rid_default VALUES (1, 'after', 1)" -c "INSERT INTO parent VALUES (7)" -c "INSERT INTO child VALUES (1, 7)"
 verify 60
 cat "$LOG_DIR/verify.out"
+independent_compare
 [[ "$(ch "SELECT count() FROM analytics.raw_child FINAL WHERE _deleted = 0")" == 1 ]] || fail "CASCADE truncate of child not applied"
 stop_replicate

@@ -7,14 +7,14 @@ source "$(dirname "$0")/lib.sh" "$1"
 
 pg -f "$REPO/sql/sample/workload.sql"
 log "pre-existing rows: 300 transactions + one bulk transaction"
-pg -c "CALL random_workload(0.11, 300, 10)"
+pg -c "CALL random_workload($(pg_seed 1), 300, 10)"
 pg -c "INSERT INTO typed SELECT (typed_row(nextval('typed_ids'))).* FROM generate_series(1, 20000)"
 
 start_replicate
 wait_streaming
 log "streaming: 3000 small transactions and 3 large ones"
-pg -c "CALL random_workload(0.22, 3000, 6)"
-pg -c "CALL random_workload(0.33, 3, 20000)"
+pg -c "CALL random_workload($(pg_seed 2), 3000, 6)"
+pg -c "CALL random_workload($(pg_seed 3), 3, 20000)"
 pg -c "UPDATE typed SET big = NULL, code = 'bulk' WHERE id % 10 = 3"
 verify 120
 cat "$LOG_DIR/verify.out"
@@ -35,6 +35,7 @@ diff -q "$LOG_DIR/pg.tsv" "$LOG_DIR/ch.tsv" >/dev/null || fail "independent comp
 [[ "$(pg -c "SELECT sum(price) FROM typed")" == "$(ch "SELECT toString(sum(price)) FROM analytics.raw_typed FINAL WHERE _deleted = 0")" ]] ||
   fail "sum(price) differs"
 log "independent comparison agrees on $rows rows"
+independent_compare
 
 log "verify must notice a changed value, a lost row and an extra row"
 victim=$(pg -c "SELECT id FROM typed WHERE code IS NOT NULL ORDER BY id LIMIT 1")

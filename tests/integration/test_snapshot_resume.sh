@@ -33,4 +33,5 @@ log "after the restart: $copied rows copied (not 2000000+), $skipped chunks skip
 ((copied < 1900000)) || fail "the restart re-read (almost) everything: $copied rows"
 verify 180
 cat "$LOG_DIR/verify.out"
+independent_compare
 stop_replicate

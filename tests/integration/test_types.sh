@@ -39,12 +39,28 @@ CREATE PROCEDURE insert_torture(first int) LANGUAGE sql AS $$
          NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)
 $$;
 CALL insert_torture(0);
+CREATE TABLE extremes (
+  id int PRIMARY KEY, d38 numeric(38, 0), d38s numeric(38, 38), d38m numeric(38, 10), f4 real, f8 double precision,
+  ts timestamp, tstz timestamptz, d date
+);
+CREATE PROCEDURE insert_extremes(first int) LANGUAGE sql AS $$
+  INSERT INTO extremes VALUES
+    (first, repeat('9', 38)::numeric, ('0.' || repeat('9', 38))::numeric, -(repeat('9', 28) || '.' || repeat('9', 10))::numeric,
+     3.4028235e38, 1.7976931348623157e308, '0044-03-15 12:00:00.000001 BC', '4713-11-24 00:00:00+00 BC', '0001-01-01 BC'),
+    (first + 1, -repeat('9', 38)::numeric, ('-0.' || repeat('0', 37) || '1')::numeric, 0.0000000001,
+     1.4e-45, 4.9406564584124654e-324, 'infinity', '-infinity', 'infinity'),
+    (first + 2, 1, 0, 0, -0::real, '-0', '-infinity', 'infinity', '-infinity'),
+    (first + 3, NULL, NULL, NULL, 0.1, 0.1, '294246-12-31 23:59:59.999999', '1970-01-01 00:00:00.000001+00', '1969-12-31'),
+    (first + 4, 12345678901234567890123456789012345678, 0.12345678901234567890123456789012345678,
+     1234567890123456789012345678.0123456789, 1.00000012, 1.0000000000000002, '1582-10-10', '1900-02-28 23:00:00-01', '0100-02-28')
+$$;
+CALL insert_extremes(0);
 SQL
 
 start_replicate
 wait_streaming
 log "the same values through the stream, then updates to NULL and back"
-pg -c "CALL insert_torture(10)"
+pg -c "CALL insert_torture(10)" -c "CALL insert_extremes(10)"
 pg -c "UPDATE torture SET n_free = NULL, kv = NULL, texts = '{}' WHERE id = 11" -c "UPDATE torture SET n_free = 'NaN' WHERE id = 11"
 log "numeric NaN in numeric(12,3) cannot be a ClickHouse Decimal: dead letter, replication goes on"
 pg -c "INSERT INTO torture (id, n_dec) VALUES (99, 'NaN')" -c "INSERT INTO torture (id, t) VALUES (100, 'after the dead letter')"
@@ -73,3 +89,25 @@ log "composite values as JSON objects of their fields' PostgreSQL text"
 [[ "$(ch "SELECT pr FROM analytics.raw_torture FINAL WHERE id = 11 FORMAT TSVRaw")" == '{"a":"-1","b":"x,\"y\""}' ]] ||
   fail "composite as JSON: $(ch "SELECT pr FROM analytics.raw_torture FINAL WHERE id = 11 FORMAT TSVRaw")"
 [[ "$(ch "SELECT pr FROM analytics.raw_torture FINAL WHERE id = 0 FORMAT TSVRaw")" == '{"a":"0","b":""}' ]] || fail "composite of an empty string"
+
+log "the independent oracle agrees, including Decimal128, float bits, integer extremes, BC and infinite times"
+independent_compare
+log "the oracle must catch a one-ulp float change and a last-digit Decimal128 change (newer versions in ClickHouse)"
+# tamper TABLE ID COLUMN EXPRESSION: a newer version of one row, equal but for one column.
+tamper() {
+  local select
+  select=$(ch "SELECT arrayStringConcat(groupArray(if(name = '$3', '$4', if(name = '_version', '_version + 1',
+    concat('\`', name, '\`')))), ', ') FROM system.columns WHERE database = 'analytics' AND table = 'raw_$1' FORMAT TSVRaw")
+  ch "INSERT INTO analytics.raw_$1 SELECT $select FROM analytics.raw_$1 FINAL WHERE id = $2 AND _deleted = 0"
+}
+tamper torture 13 f8 'f8 * (1 + pow(2, -52))'
+independent_compare_check torture >"$LOG_DIR/tampered-float.out" && { cat "$LOG_DIR/tampered-float.out"; fail "a one-ulp float change went unnoticed"; }
+cat "$LOG_DIR/tampered-float.out"
+grep -q "key 13: f8=0010000000000000 (ClickHouse: 0010000000000001)" "$LOG_DIR/tampered-float.out" ||
+  fail "the oracle did not name the tampered row and column"
+tamper extremes 4 d38 'd38 - 1'
+independent_compare_check extremes >"$LOG_DIR/tampered-decimal.out" && { cat "$LOG_DIR/tampered-decimal.out"; fail "a Decimal128 change went unnoticed"; }
+grep -Eq "key 4: d38=0949b0f6f0023313c4499050de38f34e \(ClickHouse: 0949b0f6f0023313c4499050de38f34d\)" "$LOG_DIR/tampered-decimal.out" ||
+  { cat "$LOG_DIR/tampered-decimal.out"; fail "the oracle did not show the tampered Decimal128"; }
+PUBLICATION=none independent_compare_check >/dev/null 2>&1 && fail "the oracle passed with no table to compare"
+log "the oracle caught both"
