@@ -2,9 +2,10 @@
 # Randomized differential test: R rounds, each with a random schema (hostile identifiers, composite keys with
 # separator-like values), a random publication shape (column lists, row filters, partitioned tables via root or
 # leaves), a snapshot, then a random workload with DDL (tests/tools/random_cdc.sh) through `streamshop replicate`,
-# which is restarted in the middle of half of the rounds. After each round `verify` must pass and an independent
-# SQL comparison (each side renders the published rows itself; no streamshop code) must agree.
-#   RANDOM_DIFF_SEED      the run's seed (default: from the clock; printed, with the command to reproduce)
+# which is restarted in the middle of half of the rounds. After each round `verify` must pass and two independent
+# SQL comparisons must agree: lib.sh's independent_compare, and one of its own that any identifier survives
+# (integers, text, bytea, booleans, uuids; each side renders the published rows in SQL, no streamshop code).
+#   RANDOM_DIFF_SEED      the run's seed (default: lib.sh's TEST_SEED; printed, with the command to reproduce)
 #   RANDOM_DIFF_ROUNDS    rounds (default 4; the test stays within a few minutes)
 #   RANDOM_DIFF_FEATURES  comma-separated generator features (default: those that pass on main today; `all` for
 #                         every feature in tests/tools/random_cdc.sh)
@@ -12,7 +13,7 @@ TEST_PORT_BASE=26400
 source "$(dirname "$0")/lib.sh" "$1"
 source "$REPO/tests/tools/random_cdc.sh"
 
-SEED=${RANDOM_DIFF_SEED:-$(($(date +%s%N) % 1000000007))}
+SEED=${RANDOM_DIFF_SEED:-$TEST_SEED}
 ROUNDS=${RANDOM_DIFF_ROUNDS:-4}
 # Features whose defects are still open stay off by default; enable each once its fix is merged.
 DEFAULT_FEATURES=toast,truncate,ddl,partleaf
@@ -82,8 +83,9 @@ SQL
 
 b64() { printf '%s' "$1" | base64 -d; }
 
-# The independent comparison for publication $1; prints the tables and fails on the first difference.
-independent_compare() {
+# A second independent comparison for publication $1 that any identifier survives (names travel base64-encoded);
+# fails on the first difference.
+independent_compare_names() {
   local label pgq chq pgr chr n=0
   while IFS='|' read -r label pgq chq; do
     label=$(b64 "$label") pgq=$(b64 "$pgq") chq=$(b64 "$chq")
@@ -140,7 +142,11 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
   pg -f "$GEN_DIR/work2.sql" >/dev/null 2>"$GEN_DIR/work2.err" || { cat "$GEN_DIR/work2.err"; fail "workload SQL failed"; }
   verify 90
   grep -q " OK$" "$LOG_DIR/verify.out" || { cat "$LOG_DIR/verify.out"; fail "verify compared no table"; }
-  independent_compare "$STREAMSHOP_PUBLICATION"
+  independent_compare_names "$STREAMSHOP_PUBLICATION"
+  # lib.sh's oracle (every column type, full precision) splits schema.table at the first dot and quotes names
+  # naively, so it runs on rounds without hostile identifiers.
+  if ! has names; then PUBLICATION=$STREAMSHOP_PUBLICATION independent_compare; fi
+
   stop_replicate
   mv "$LOG_DIR/verify.out" "$GEN_DIR/verify.out"
 done

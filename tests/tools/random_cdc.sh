@@ -460,5 +460,7 @@ gen_round() {
   gen_publication "$3"
   printf '%s' "$SQL" >"$GEN_DIR/setup.sql"
   SQL="" && gen_workload 160 && printf '%s' "$SQL" >"$GEN_DIR/work1.sql"
-  SQL="" && gen_workload 160 && printf '%s' "$SQL" >"$GEN_DIR/work2.sql"
+  SQL="" && gen_workload 160
+  for ((t = 0; t < NT; t++)); do gen_insert "$t"; done # rarely leaves every table empty
+  printf '%s' "$SQL" >"$GEN_DIR/work2.sql"
 }
