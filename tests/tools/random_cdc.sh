@@ -49,9 +49,10 @@ ql() { REPLY="'${1//\'/\'\'}'"; }     # PostgreSQL string literal (standard_conf
 # --- pools --------------------------------------------------------------------------------------------------------
 LONG63=$(printf 'n%.0s' {1..63})
 LONGU=$(printf 'ü%.0s' {1..31})x # 63 bytes
+# Not here: _version, _deleted, _synced_at (streamshop's own columns; a table using them is refused by name).
 HOSTILE_NAMES=('Mixed Case' 'with space' 'quote"inside' 'back`tick' 'back\slash' 'dot.ted' $'tab\there' 'select'
   'order' 'user' 'from' 'ünïcödé' '日本語' "$LONG63" "$LONGU" "it's" 'a__b' 'UPPER' 'semi;colon' '%s{}' 'dollar$1'
-  'comma,name' 'eq=name' '-dash' '1digit' 'raw_x' '_version' '_deleted' $'new\nline' '\N' 'sp ' '"' '`' 'ß')
+  'comma,name' 'eq=name' '-dash' '1digit' 'raw_x' '_Version' $'new\nline' '\N' 'sp ' '"' '`' 'ß')
 PLAIN_NAMES=(alpha beta gamma delta items ledger notes accounts events orders stock parcels)
 # Text values that look like separators of rendered keys, COPY text or TSV.
 SEP_TEXTS=(', b=' '=' "'" '\' '' '\N' $'a\tb' $'line\nbreak' 'k=v, b=w' '"' ',' ' ' '\\' 'NULL' 'ü' '日本'

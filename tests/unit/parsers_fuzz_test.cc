@@ -351,7 +351,7 @@ TEST(ParsersFuzzTest, TomlConfigStringsRoundTrip) {
   SCOPED_TRACE("seed " + std::to_string(kSeed));
   Fuzzer f(kSeed);
   const std::string path = WriteConfig("");
-  for (int i = 0; i < 1000; ++i) {
+  for (int i = 0; i < 500; ++i) {
     // Secrets with the characters passwords have, written as TOML writes them: a literal string ('…', no escapes,
     // no "'" inside) or a basic string ("…" with \" \\ \t \uXXXX escapes), with a comment after the value.
     std::string secret, literal, basic;
