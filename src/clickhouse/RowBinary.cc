@@ -245,21 +245,6 @@ Status AppendDecimal(const ColumnType& type, std::string_view text, std::string&
   return Status::Ok();
 }
 
-void AppendJsonString(std::string_view s, std::string& out) {
-  out.push_back('"');
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(static_cast<char>(c));
-    } else if (c < 0x20) {
-      out += fmt::format("\\u{:04x}", c);
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  out.push_back('"');
-}
-
 // PostgreSQL's composite text form `(1,"a,b",)` → {"f1":"1","f2":"a,b","f3":null}: a field is empty (NULL), bare,
 // or double-quoted (with "" and backslash escapes); each value stays its exact PostgreSQL text.
 Status AppendComposite(const ColumnType& type, std::string_view text, std::string& out) {
@@ -371,6 +356,21 @@ void AppendVarUInt(std::string& out, uint64_t v) {
     v >>= 7;
   }
   out.push_back(static_cast<char>(v));
+}
+
+void AppendJsonString(std::string_view s, std::string& out) {
+  out.push_back('"');
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x20) {
+      out += fmt::format("\\u{:04x}", c);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  out.push_back('"');
 }
 
 Status AppendValue(const ColumnType& type, std::optional<std::string_view> text, std::string& out) {

@@ -22,6 +22,8 @@ Status AppendValue(const ColumnType& type, std::optional<std::string_view> text,
 void AppendUInt8(std::string& out, uint8_t v);
 void AppendUInt64(std::string& out, uint64_t v);
 void AppendVarUInt(std::string& out, uint64_t v);
+// Appends `s` as a JSON string literal (quotes, backslash and control characters escaped; other bytes as they are).
+void AppendJsonString(std::string_view s, std::string& out);
 
 // Size in bytes of the encoded value at the start of `data` (including a Nullable marker), or an error if
 // `data` is truncated. Used to split RowBinary rows read back from ClickHouse.

@@ -26,7 +26,28 @@ TableWriter::TableWriter(const pg::TableInfo& table, Dialect dialect, const std:
                         c.key_position});
     names += ClickHouseClient::QuoteIdent(c.name) + ", ";
   }
-  insert_sql_ = fmt::format("INSERT INTO {} ({}_version, _deleted) FORMAT RowBinary", target_, names);
+  insert_sql_ = fmt::format("INSERT INTO {} ({}{}, _version, _deleted) FORMAT RowBinary", target_, names, kUnfitColumn);
+}
+
+namespace {
+
+// Closes `unfit_json` (members, or empty) and appends it as the Nullable(String) `_unfit`.
+void AppendUnfit(std::string& out, std::string& unfit_json) {
+  if (unfit_json.empty()) {
+    AppendUInt8(out, 1);
+    return;
+  }
+  unfit_json.push_back('}');
+  AppendUInt8(out, 0);
+  AppendVarUInt(out, unfit_json.size());
+  out.append(unfit_json);
+}
+
+}  // namespace
+
+const ColumnType& TableWriter::UnfitType() {
+  static const ColumnType type{ValueKind::kString, true, 0, 0, {}, "Nullable(String)"};
+  return type;
 }
 
 std::string TableWriter::TargetName(const std::string& schema, const std::string& table) {
@@ -46,38 +67,87 @@ std::string TableWriter::CreateTableSql() const {
   const std::string engine =
       dialect_ == Dialect::kModern ? "ReplacingMergeTree(_version, _deleted)" : "ReplacingMergeTree(_version)";
   return fmt::format(
-      "CREATE TABLE IF NOT EXISTS {} ({}_version UInt64, _deleted UInt8, _synced_at DateTime DEFAULT now()) "
+      "CREATE TABLE IF NOT EXISTS {} ({}_version UInt64, _deleted UInt8, {} {}, _synced_at DateTime DEFAULT now()) "
       "ENGINE = {} ORDER BY ({})",
-      target_, cols, engine, order_by);
+      target_, cols, kUnfitColumn, UnfitType().clickhouse_type, engine, order_by);
 }
 
 std::string TableWriter::SelectLiveRowsSql() const {
   std::string names;
   for (const auto& c : columns_) names += (names.empty() ? "" : ", ") + ClickHouseClient::QuoteIdent(c.name);
-  return fmt::format("SELECT {} FROM {} FINAL WHERE _deleted = 0 FORMAT RowBinary", names, target_);
+  return fmt::format("SELECT {}, {} FROM {} FINAL WHERE _deleted = 0 FORMAT RowBinary", names, kUnfitColumn, target_);
 }
 
 std::string TableWriter::DescribeKey(const RowValues& values) const {
+  // Values that could be read as separators or as NULL are quoted, so a reader can tell keys apart.
+  const auto render = [](std::optional<std::string_view> v) -> std::string {
+    if (!v) return "NULL";
+    if (!v->empty() && v->find_first_of(",='\\") == std::string_view::npos && *v != "NULL") return std::string(*v);
+    std::string quoted = "'";
+    for (char c : *v) {
+      if (c == '\'' || c == '\\') quoted.push_back('\\');
+      quoted.push_back(c);
+    }
+    return quoted + "'";
+  };
   std::string out;
   for (size_t i = 0; i < columns_.size() && i < values.size(); ++i) {
     if (columns_[i].key_position == 0) continue;
-    out += fmt::format("{}{}={}", out.empty() ? "" : ", ", columns_[i].name, values[i].value_or("NULL"));
+    out += fmt::format("{}{}={}", out.empty() ? "" : ", ", columns_[i].name, render(values[i]));
   }
   return out;
 }
 
-Status TableWriter::EncodeColumns(const RowValues& values, std::string& out) const {
+bool TableWriter::SameKey(const RowValues& a, const RowValues& b) const {
+  std::string encoded_a, encoded_b;
+  bool encodable = true;
+  const auto at = [](const RowValues& v, size_t i) { return i < v.size() ? v[i] : std::nullopt; };
+  for (size_t i = 0; i < columns_.size() && encodable; ++i) {
+    if (columns_[i].key_position == 0) continue;
+    encodable = AppendValue(columns_[i].type, at(a, i), encoded_a).ok() &&
+                AppendValue(columns_[i].type, at(b, i), encoded_b).ok();
+  }
+  if (encodable) return encoded_a == encoded_b;
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    if (columns_[i].key_position > 0 && at(a, i) != at(b, i)) return false;
+  }
+  return true;
+}
+
+Status TableWriter::EncodeValue(size_t i, std::optional<std::string_view> value, std::string& out,
+                                std::string& unfit_json, Unfit& unfit, const RowValues& row) const {
+  const size_t mark = out.size();
+  Status st = AppendValue(columns_[i].type, value, out);
+  if (st.ok()) return st;
+  out.resize(mark);
+  st = st.WithContext(
+      fmt::format("table {} column {} (key {})", source_.QualifiedName(), columns_[i].name, DescribeKey(row)));
+  if (columns_[i].key_position > 0 || !columns_[i].type.nullable || !value) {
+    unfit.in_key = columns_[i].key_position > 0;
+    return st;
+  }
+  AppendUInt8(out, 1);  // NULL; the text goes to _unfit
+  unfit_json.push_back(unfit_json.empty() ? '{' : ',');
+  AppendJsonString(columns_[i].name, unfit_json);
+  unfit_json.push_back(':');
+  AppendJsonString(*value, unfit_json);
+  ++unfit.values;
+  unfit.reason += (unfit.reason.empty() ? "" : "; ") + st.message();
+  return Status::Ok();
+}
+
+Status TableWriter::EncodeColumns(const RowValues& values, std::string& out, Unfit* unfit) const {
   if (values.size() != columns_.size()) {
     return Status::Fatal(fmt::format("table {}: row has {} columns, expected {}", source_.QualifiedName(),
                                      values.size(), columns_.size()));
   }
-  for (size_t i = 0; i < columns_.size(); ++i) {
-    Status st = AppendValue(columns_[i].type, values[i], out);
-    if (!st.ok()) {
-      return st.WithContext(
-          fmt::format("table {} column {} (key {})", source_.QualifiedName(), columns_[i].name, DescribeKey(values)));
-    }
-  }
+  Unfit local;
+  Unfit& u = unfit ? *unfit : local;
+  u = Unfit{};
+  std::string unfit_json;
+  for (size_t i = 0; i < columns_.size(); ++i)
+    SS_RETURN_IF_ERROR(EncodeValue(i, values[i], out, unfit_json, u, values));
+  AppendUnfit(out, unfit_json);
   return Status::Ok();
 }
 
@@ -86,6 +156,11 @@ std::string TableWriter::CreateDeadLetterTableSql(const std::string& database) {
       "CREATE TABLE IF NOT EXISTS {}.`_streamshop_dead_letters` (table String, lsn UInt64, key String, reason String, "
       "row String, _synced_at DateTime DEFAULT now()) ENGINE = MergeTree ORDER BY (table, lsn)",
       ClickHouseClient::QuoteIdent(database));
+}
+
+Status TableWriter::UnfitRecord(const Unfit& unfit) const {
+  return Status::Fatal(fmt::format("{}; stored in {} as NULL, the original text kept in its column {}", unfit.reason,
+                                   target_, kUnfitColumn));
 }
 
 void TableWriter::AppendDeadLetter(const RowValues& values, uint64_t version, const Status& reason) {
@@ -109,16 +184,22 @@ void TableWriter::AppendDeadLetter(const RowValues& values, uint64_t version, co
 
 Status TableWriter::AppendRow(const RowValues& values, uint64_t version, bool deleted) {
   const size_t mark = buffer_.size();
-  Status st = EncodeColumns(values, buffer_);
+  Unfit unfit;
+  Status st = EncodeColumns(values, buffer_, &unfit);
   if (!st.ok()) {
     buffer_.resize(mark);
     if (st.retryable()) return st;
-    AppendDeadLetter(values, version, st);
+    AppendDeadLetter(values, version,
+                     unfit.in_key ? st.WithContext(fmt::format("ClickHouse cannot hold this key value, the row is not "
+                                                               "in {}: this dead letter is its only copy",
+                                                               target_))
+                                  : st);
     return Status::Ok();
   }
   AppendUInt64(buffer_, version);
   AppendUInt8(buffer_, deleted ? 1 : 0);
   ++pending_rows_;
+  if (unfit.values > 0) AppendDeadLetter(values, version, UnfitRecord(unfit));
   return Status::Ok();
 }
 
@@ -129,6 +210,21 @@ Status TableWriter::AppendRowWithUnchanged(const RowValues& values, const std::v
     for (const auto& x : v) out.push_back(x ? std::optional<std::string>(*x) : std::nullopt);
     return out;
   };
+  // A key ClickHouse cannot hold has no stored version to look up: the row goes to the dead letters.
+  std::string key;
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    if (columns_[i].key_position == 0) continue;
+    for (const RowValues* row : {&values, &lookup_key}) {
+      Status st = AppendValue(columns_[i].type, i < row->size() ? (*row)[i] : std::nullopt, key);
+      if (!st.ok()) {
+        AppendDeadLetter(values, version,
+                         st.WithContext(fmt::format("table {} key column {}: ClickHouse cannot hold this key value, "
+                                                    "the row is not in {}: this dead letter is its only copy",
+                                                    source_.QualifiedName(), columns_[i].name, target_)));
+        return Status::Ok();
+      }
+    }
+  }
   ToastRow row{copy(values), unchanged, copy(lookup_key), version};
   for (const auto& v : row.values) toast_bytes_ += v ? v->size() : 0;
   toast_rows_.push_back(std::move(row));
@@ -145,6 +241,13 @@ Status TableWriter::InsertBuffer(ClickHouseClient& ch) {
 
 Status TableWriter::Flush(ClickHouseClient& ch) {
   SS_RETURN_IF_ERROR(InsertBuffer(ch));
+  if (!toast_rows_.empty()) {
+    SS_RETURN_IF_ERROR(ResolveToastRows(ch));
+    SS_RETURN_IF_ERROR(InsertBuffer(ch));
+    toast_rows_.clear();
+    toast_bytes_ = 0;
+  }
+  // Last: resolving TOAST values may add dead letters too.
   if (dead_letter_rows_ > 0) {
     SS_RETURN_IF_ERROR(ch.Insert(fmt::format("INSERT INTO {}.`_streamshop_dead_letters` (table, lsn, key, reason, row) "
                                              "FORMAT RowBinary",
@@ -153,11 +256,6 @@ Status TableWriter::Flush(ClickHouseClient& ch) {
     dead_letter_buffer_.clear();
     dead_letter_rows_ = 0;
   }
-  if (toast_rows_.empty()) return Status::Ok();
-  SS_RETURN_IF_ERROR(ResolveToastRows(ch));
-  SS_RETURN_IF_ERROR(InsertBuffer(ch));
-  toast_rows_.clear();
-  toast_bytes_ = 0;
   return Status::Ok();
 }
 
@@ -265,18 +363,22 @@ Status TableWriter::ResolveToastRows(ClickHouseClient& ch) {
           "IDENTITY FULL, or copy the table again by dropping {}",
           source_.QualifiedName(), DescribeKey(values), source_.QuotedName(), target_));
     }
+    // Unchanged values are TOASTed ones (long text, bytea, json, long numeric as String): they always fit, so
+    // the stored row's _unfit has nothing for them.
     Stored resolved{r.version, std::vector<std::string>(columns_.size())};
+    std::string unfit_json;
+    Unfit unfit;
     for (size_t i = 0; i < columns_.size(); ++i) {
       std::string& out = resolved.values[i];
       if (r.unchanged[i]) {
         out = it->second.values[i];
       } else {
-        Status st = AppendValue(columns_[i].type, values[i], out);
-        if (!st.ok())
-          return st.WithContext(fmt::format("table {} column {}", source_.QualifiedName(), columns_[i].name));
+        SS_RETURN_IF_ERROR(EncodeValue(i, values[i], out, unfit_json, unfit, values));  // keys were checked
       }
       buffer_.append(out);
     }
+    AppendUnfit(buffer_, unfit_json);
+    if (unfit.values > 0) AppendDeadLetter(values, r.version, UnfitRecord(unfit));
     AppendUInt64(buffer_, r.version);
     AppendUInt8(buffer_, 0);
     ++pending_rows_;

@@ -1,5 +1,15 @@
 // One replicated table on the ClickHouse side: its name and DDL under the type mapping, and a RowBinary
-// buffer of pending rows. Rows carry `_version` (the change's LSN; 0 for snapshot rows) and `_deleted`.
+// buffer of pending rows. Rows carry `_unfit` (values their column cannot hold, below), `_version` (the change's
+// LSN; 0 for snapshot rows) and `_deleted`.
+//
+// Values ClickHouse cannot hold (docs/TYPE_MAPPING.md): a value its column's type cannot represent (numeric NaN
+// in a Decimal, a timestamp past Int64 microseconds, …) is stored as NULL, and its exact PostgreSQL text is kept
+// beside it in `_unfit`, a JSON object column name → text (NULL when every value fits). The row stays in the raw
+// table; a dead letter records the replacement. Only a key column cannot take NULL: such a row is not written,
+// the dead letter is then its only copy (and verify reports it).
+//
+// Key identity is the encoded bytes of the key columns (SameKey, the lookups of TOAST resolution): ClickHouse
+// orders and replaces rows by those bytes, never by a rendering of them.
 // Not thread-safe.
 #pragma once
 
@@ -35,15 +45,22 @@ class TableWriter {
   const std::string& table_name() const { return table_name_; }  // raw_x
   const std::vector<TargetColumn>& columns() const { return columns_; }
   std::string CreateTableSql() const;
-  // "SELECT <columns> FROM <target> FINAL WHERE _deleted = 0 FORMAT RowBinary".
+  // "SELECT <columns>, _unfit FROM <target> FINAL WHERE _deleted = 0 FORMAT RowBinary".
   std::string SelectLiveRowsSql() const;
-  // Primary-key columns of `values` as "col=value, …" for messages.
+  // Primary-key columns of `values` as "col=value, …" for messages only (ambiguous: never compare it).
   std::string DescribeKey(const RowValues& values) const;
+  // Whether two rows have the same primary key in ClickHouse: their key columns encode to the same bytes. A key
+  // ClickHouse cannot hold is compared value by value (its row is dead-lettered anyway).
+  bool SameKey(const RowValues& a, const RowValues& b) const;
+
+  // The `_unfit` column: Nullable(String), a JSON object of the values stored as NULL (see above).
+  static constexpr std::string_view kUnfitColumn = "_unfit";
+  static const ColumnType& UnfitType();
 
   // Encodes the column values of a row (PostgreSQL text, std::nullopt = NULL) in table column order, plus
-  // _version and _deleted. A row with a value its ClickHouse column cannot hold (e.g. numeric NaN in a
-  // Decimal) is not written: it goes to <database>._streamshop_dead_letters with the reason and every value
-  // as PostgreSQL text, and replication goes on (verify then reports that row).
+  // _unfit, _version and _deleted. A value its column cannot hold is stored as above, and the row also goes to
+  // <database>._streamshop_dead_letters (reason naming the column, every value as PostgreSQL text) as a record;
+  // a key value ClickHouse cannot hold sends the row only there. Replication goes on either way.
   Status AppendRow(const RowValues& values, uint64_t version, bool deleted);
   uint64_t dead_letters() const { return dead_letters_total_; }
   // CREATE TABLE IF NOT EXISTS for the dead-letter table of `database`.
@@ -58,8 +75,15 @@ class TableWriter {
   Status AppendRowWithUnchanged(const RowValues& values, const std::vector<bool>& unchanged,
                                 const RowValues& lookup_key, uint64_t version);
 
-  // Encodes only the columns (no _version/_deleted) into `out`; used by verify.
-  Status EncodeColumns(const RowValues& values, std::string& out) const;
+  // What EncodeColumns did with values their column cannot hold.
+  struct Unfit {
+    size_t values = 0;    // stored as NULL, kept in _unfit
+    bool in_key = false;  // a key column's value: the row cannot be encoded (the Status says which)
+    std::string reason;   // names each such column and why
+  };
+  // Encodes the columns and _unfit (what SelectLiveRowsSql reads back), no _version/_deleted, into `out`.
+  // Fails (appending nothing usable) for a key value ClickHouse cannot hold or a row of the wrong width.
+  Status EncodeColumns(const RowValues& values, std::string& out, Unfit* unfit = nullptr) const;
 
   // Encode column `i` for this type from now on (after the ClickHouse column was found wider or widened).
   // Only valid with no rows pending.
@@ -87,7 +111,12 @@ class TableWriter {
     uint64_t version = 0;
   };
   Status InsertBuffer(ClickHouseClient& ch);
+  // Appends column `i`'s value; one its type cannot hold becomes NULL and a member of `unfit_json`.
+  Status EncodeValue(size_t i, std::optional<std::string_view> value, std::string& out, std::string& unfit_json,
+                     Unfit& unfit, const RowValues& row) const;
   void AppendDeadLetter(const RowValues& values, uint64_t version, const Status& reason);
+  // The dead letter's reason for a row stored with values in _unfit.
+  Status UnfitRecord(const Unfit& unfit) const;
   Status ResolveToastRows(ClickHouseClient& ch);
   // ClickHouse SQL literal of a key value (PostgreSQL text) for this column, for WHERE … IN lookups.
   Result<std::string> KeyLiteral(const TargetColumn& column, std::string_view text) const;

@@ -68,7 +68,7 @@ Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool appl
     if (!plan.ok()) {
       return plan.status().WithContext(fmt::format(
           "{} column {}: the PostgreSQL type changed incompatibly; to copy the table again with the new type run "
-          "DROP TABLE {} in ClickHouse and restart streamshop",
+          "DROP TABLE {} in ClickHouse (streamshop picks that up within seconds), or change the column back",
           writer.source().QualifiedName(), c.name, writer.target()));
     }
     if (plan->alter_to) {
@@ -79,6 +79,15 @@ Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool appl
                              .status());
     }
     writer.SetColumnType(i, plan->effective);
+  }
+  // Tables created before values that do not fit were kept in the row (docs/TYPE_MAPPING.md) lack _unfit.
+  const std::string unfit(TableWriter::kUnfitColumn);
+  if (apply_changes && !existing.count(unfit)) {
+    LogInfo("adding column {} to {}", unfit, writer.target());
+    SS_RETURN_IF_ERROR(
+        ch.Query(fmt::format("ALTER TABLE {} ADD COLUMN {} {}", writer.target(), ClickHouseClient::QuoteIdent(unfit),
+                             TableWriter::UnfitType().clickhouse_type))
+            .status());
   }
   return Status::Ok();
 }

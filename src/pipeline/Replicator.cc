@@ -31,7 +31,14 @@ struct Replicator::Session {
   std::unique_ptr<pg::PgConnection> catalog;
   std::map<uint32_t, std::unique_ptr<TableWriter>> writers;  // by table OID
   std::map<uint32_t, std::string> failed_tables;             // stopped tables (OID → reason)
-  uint64_t skipped_changes = 0;                              // changes of stopped tables
+  // A stopped table's current shape, read before the WAL position `wal`: once the stream has passed `wal`, the
+  // table's next change comes with a Relation message, so the table can resume in this shape (RetryStoppedTables).
+  struct StoppedRetry {
+    pg::TableInfo table;
+    Lsn wal;
+  };
+  std::map<uint32_t, StoppedRetry> stopped_retries;
+  uint64_t skipped_changes = 0;  // changes of stopped tables
 
   // Acknowledgement bookkeeping (see the class comment).
   bool in_transaction = false;
@@ -123,18 +130,29 @@ struct Replicator::Session {
     return last_commit_end > acked ? std::max<double>(0, (PgNow() - last_commit_time) / 1e6) : 0.0;
   }
 
-  // Creates or updates the ClickHouse table and writer for `table`. A table ClickHouse cannot follow is stopped:
-  // its changes are skipped until it is fixed, every other table keeps flowing. Returns whether it replicates.
+  // Creates or updates the ClickHouse table and writer for `table` (`name`: "schema.table", empty if unknown). A
+  // table ClickHouse cannot follow is stopped: its changes are skipped until it is fixed, every other table keeps
+  // flowing. Nothing is acknowledged away: before any change of it is skipped, a fresh copy of the table is
+  // recorded in the snapshot state (in ClickHouse, so a restart knows it too); the copy runs when the table
+  // resumes (RecopyResumedTable, or the startup snapshot). Returns whether it replicates.
   Result<bool> PrepareTable(uint32_t oid, const std::string& name, const Result<pg::TableInfo>& table) {
     Result<TableWriter*> w = table.ok() ? EnsureWriter(*table) : Result<TableWriter*>(table.status());
     if (w.ok()) {
       failed_tables.erase(oid);
+      stopped_retries.erase(oid);
       return true;
     }
     if (w.status().retryable()) return w.status();
-    LogError("replication of {} stopped: {}", name, w.status().message());
     writers.erase(oid);
-    failed_tables[oid] = w.status().message();
+    auto [it, newly_stopped] = failed_tables.try_emplace(oid);
+    if (newly_stopped && !name.empty()) {
+      SS_RETURN_IF_ERROR(RecordSnapshotState(*ch, snapshot_state, name, kSnapshotReset, 0, 0));
+    }
+    if (it->second != w.status().message()) {
+      LogError("replication of {} stopped: {} (its changes are skipped meanwhile; it is copied again when it resumes)",
+               name.empty() ? fmt::format("table OID {}", oid) : name, w.status().message());
+      it->second = w.status().message();
+    }
     return false;
   }
 
@@ -144,13 +162,55 @@ struct Replicator::Session {
     return SnapshotTables({table});
   }
 
+  // A stopped table replicates again: its recorded copy replaces what ClickHouse holds (the snapshot truncates the
+  // raw table first, so rows deleted meanwhile leave no ghosts); streamed changes after this point win over the
+  // copied rows (version 0). Runs whatever --snapshot says: the skipped changes exist nowhere else.
+  Status RecopyResumedTable(const pg::TableInfo& table) {
+    LogInfo("replication of {} resumes: copying the table again (its changes were skipped while it was stopped)",
+            table.QualifiedName());
+    SS_RETURN_IF_ERROR(RecordSnapshotState(*ch, snapshot_state, table.QualifiedName(), kSnapshotReset, 0, 0));
+    return SnapshotTables({table});
+  }
+
+  // A stopped table whose type was changed back, or whose raw table the user dropped, may see no further change
+  // (and so no Relation message). Every 10 s: read its shape, then the WAL position; once the stream has passed
+  // that position (nothing pending), retry the table in that shape.
+  Status RetryStoppedTables() {
+    if (failed_tables.empty()) return Status::Ok();
+    SS_ASSIGN_OR_RETURN(std::vector<uint32_t> published, pg::PublishedTableOids(*catalog, options.publication));
+    std::vector<uint32_t> oids;
+    for (const auto& [oid, reason] : failed_tables) {
+      if (std::find(published.begin(), published.end(), oid) != published.end()) oids.push_back(oid);
+    }
+    for (uint32_t oid : oids) {
+      auto r = stopped_retries.find(oid);
+      if (r != stopped_retries.end()) {
+        if (in_transaction || PendingRows() > 0 || acked < r->second.wal) continue;
+        const pg::TableInfo table = std::move(r->second.table);
+        stopped_retries.erase(r);
+        SS_ASSIGN_OR_RETURN(bool replicated, PrepareTable(oid, table.QualifiedName(), table));
+        if (replicated) SS_RETURN_IF_ERROR(RecopyResumedTable(table));
+        continue;
+      }
+      Result<pg::TableInfo> table = pg::LoadTable(*catalog, oid);
+      if (!table.ok()) {
+        if (table.status().retryable()) return table.status();
+        continue;
+      }
+      SS_ASSIGN_OR_RETURN(pg::PgResultPtr wal, catalog->Exec("SELECT pg_current_wal_lsn()"));
+      std::optional<Lsn> lsn = PQntuples(wal.get()) == 1 ? Lsn::Parse(PQgetvalue(wal.get(), 0, 0)) : std::nullopt;
+      if (lsn) stopped_retries[oid] = {std::move(*table), *lsn};
+    }
+    return Status::Ok();
+  }
+
   // Tables added to the publication are copied even before their first change arrives.
   Status AdoptNewTables() {
     SS_ASSIGN_OR_RETURN(std::vector<uint32_t> oids, pg::PublishedTableOids(*catalog, options.publication));
     for (uint32_t oid : oids) {
       if (writers.count(oid) || failed_tables.count(oid)) continue;
       auto table = pg::LoadTable(*catalog, oid);
-      SS_ASSIGN_OR_RETURN(bool replicated, PrepareTable(oid, fmt::format("table OID {}", oid), table));
+      SS_ASSIGN_OR_RETURN(bool replicated, PrepareTable(oid, table.ok() ? table->QualifiedName() : "", table));
       if (replicated) SS_RETURN_IF_ERROR(CopyNewTable(*table));
     }
     return Status::Ok();
@@ -162,6 +222,7 @@ struct Replicator::Session {
     if (now - last_publication_check >= std::chrono::seconds(10)) {
       last_publication_check = now;
       SS_RETURN_IF_ERROR(AdoptNewTables());
+      SS_RETURN_IF_ERROR(RetryStoppedTables());
     }
     if (options.heartbeat_interval.count() > 0 && now - last_heartbeat >= options.heartbeat_interval) {
       last_heartbeat = now;
@@ -257,10 +318,19 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
     LogInfo("resuming slot '{}' from confirmed LSN {}", options_.slot,
             slot->confirmed_flush ? slot->confirmed_flush->ToString() : "?");
   }
-  if (options_.snapshot) {
-    SS_RETURN_IF_ERROR(s.SnapshotTables(replicated));
-    if (stop) return Status::Ok();
+  if (!options_.snapshot) {
+    // No initial copies, but on an existing slot a copy recorded for a table that was stopped (or one begun) is
+    // still owed.
+    std::vector<pg::TableInfo> owed;
+    for (const auto& t : replicated) {
+      if (!slot) break;
+      SS_ASSIGN_OR_RETURN(TableSnapshotState state, LoadSnapshotState(*s.ch, s.snapshot_state, t.QualifiedName()));
+      if (state.started && !state.done) owed.push_back(t);
+    }
+    replicated = std::move(owed);
   }
+  SS_RETURN_IF_ERROR(s.SnapshotTables(replicated));
+  if (stop) return Status::Ok();
 
   SS_RETURN_IF_ERROR(repl.Start(options_.slot, options_.publication));
   streamed = true;
@@ -345,7 +415,8 @@ Status Replicator::Session::HandleChange(const pg::PgoutputMessage& msg, Lsn lsn
               old_key_values = values;
             }
             SS_RETURN_IF_ERROR(TupleToValues(w, m.new_tuple, m.old_kind == 'O' ? &m.old_tuple : nullptr));
-            const bool key_changed = m.old_kind != 0 && w.DescribeKey(values) != w.DescribeKey(old_key_values);
+            // Compared as ClickHouse keys them (encoded bytes): a rendering like "a=x, b=y" is ambiguous.
+            const bool key_changed = m.old_kind != 0 && !w.SameKey(values, old_key_values);
             if (key_changed) SS_RETURN_IF_ERROR(w.AppendRow(old_key_values, lsn.value, true));
             if (std::find(unchanged.begin(), unchanged.end(), true) != unchanged.end()) {
               return w.AppendRowWithUnchanged(values, unchanged, key_changed ? old_key_values : values, lsn.value);
@@ -399,9 +470,12 @@ Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
       known ? it->second->source().columns : std::vector<pg::ColumnInfo>{};
   LogInfo("relation {}.{} ({} columns) announced; ensuring its ClickHouse table", rel.nspname, rel.relname,
           rel.columns.size());
+  const bool was_stopped = failed_tables.count(rel.relid) > 0;
+  stopped_retries.erase(rel.relid);  // the stream's own shape of the table supersedes a retry's
   auto table = TableFromRelation(*catalog, rel);
   SS_ASSIGN_OR_RETURN(bool replicated, PrepareTable(rel.relid, rel.nspname + "." + rel.relname, table));
   if (!replicated) return Status::Ok();
+  if (was_stopped) return RecopyResumedTable(*table);
   if (!known) return CopyNewTable(*table);
   if (!options.snapshot) return Status::Ok();
   // A column added with a default gives existing rows a value that no change carries: copy the table again.

@@ -93,12 +93,17 @@ Status Snapshotter::Run(const std::vector<pg::TableInfo>& tables, const std::ato
   // Plan: the chunks of every table not yet done, minus those an earlier run copied.
   std::deque<Chunk> chunks;
   std::vector<const pg::TableInfo*> copied;
+  // Per copied table, a writer encoding for the ClickHouse column types found (e.g. a column widened to String
+  // before the type went back): batches are copies of it.
+  std::vector<std::unique_ptr<clickhouse::TableWriter>> prototypes;
   progress_.clear();
   for (const auto& t : tables) {
     SS_ASSIGN_OR_RETURN(clickhouse::TableSnapshotState state,
                         clickhouse::LoadSnapshotState(*ch, options_.state, t.QualifiedName()));
     if (state.done) continue;
-    clickhouse::TableWriter writer(t, dialect_, options_.state.database);
+    auto prototype = std::make_unique<clickhouse::TableWriter>(t, dialect_, options_.state.database);
+    clickhouse::TableWriter& writer = *prototype;
+    SS_RETURN_IF_ERROR(clickhouse::ReconcileTargetTable(*ch, writer, /*apply_changes=*/false));
     if (!state.started || state.chunk_pages <= 0) {
       state.chunk_pages = options_.chunk_pages;
       state.chunks_done.clear();
@@ -128,6 +133,7 @@ Status Snapshotter::Run(const std::vector<pg::TableInfo>& tables, const std::ato
     LogInfo("snapshot of {}: ~{} rows in {} chunk(s){}", p->table, p->estimated_rows, p->chunks_total,
             p->chunks_skipped ? fmt::format(", {} already copied by an earlier run", p->chunks_skipped) : "");
     copied.push_back(&t);
+    prototypes.push_back(std::move(prototype));
     progress_.push_back(std::move(p));
   }
   if (copied.empty()) return Status::Ok();
@@ -148,9 +154,7 @@ Status Snapshotter::Run(const std::vector<pg::TableInfo>& tables, const std::ato
         SS_RETURN_IF_ERROR(wpg.Exec("BEGIN").status());
         SS_RETURN_IF_ERROR(wpg.Exec("LOCK TABLE " + table.QuotedName() + " IN ACCESS SHARE MODE").status());
         SS_RETURN_IF_ERROR(pg::MarkDroppedColumns(wpg, table));
-        auto new_batch = [&] {
-          return std::make_unique<clickhouse::TableWriter>(table, dialect_, options_.state.database);
-        };
+        auto new_batch = [&] { return std::make_unique<clickhouse::TableWriter>(*prototypes[c.table]); };
         auto batch = new_batch();
         SS_RETURN_IF_ERROR(wpg.CopyOut(ChunkCopySql(table, c), [&](std::string_view line) -> Status {
           SS_ASSIGN_OR_RETURN(auto fields, parser.Parse(line));

@@ -32,6 +32,8 @@ Result<size_t> SplitRow(const TableWriter& w, std::string_view data, EncodedRow&
     if (c.key_position > 0) row.key.append(data.substr(offset, n));
     offset += n;
   }
+  SS_ASSIGN_OR_RETURN(size_t n, clickhouse::EncodedSize(TableWriter::UnfitType(), data.substr(offset)));
+  offset += n;
   row.hash = XXH3_64bits(data.data(), offset);
   return offset;
 }
@@ -61,7 +63,18 @@ Result<TableVerdict> VerifyTable(pg::PgConnection& pg, clickhouse::ClickHouseCli
   SS_RETURN_IF_ERROR(pg.CopyOut(pg::CopySql(w.source()), [&](std::string_view line) -> Status {
     SS_ASSIGN_OR_RETURN(auto fields, parser.Parse(line));
     encoded.clear();
-    SS_RETURN_IF_ERROR(w.EncodeColumns(*fields, encoded));
+    TableWriter::Unfit unfit;
+    Status st = w.EncodeColumns(*fields, encoded, &unfit);
+    if (!st.ok() && unfit.in_key) {  // the pipeline dead-letters such a row: report it, compare the others
+      ++v.pg_rows;
+      ++v.differing_rows;
+      if (v.differing_keys.size() < max_keys)
+        v.differing_keys.push_back(
+            fmt::format("{} (only in the dead letters: {})", w.DescribeKey(*fields), st.message()));
+      return Status::Ok();
+    }
+    SS_RETURN_IF_ERROR(st);
+    v.unfit_rows += unfit.values > 0;
     SS_RETURN_IF_ERROR(SplitRow(w, encoded, row).status());
     pg_rows.emplace(row.key, row.hash);
     v.pg_checksum += row.hash;
@@ -135,6 +148,12 @@ std::string FormatVerdicts(const std::vector<TableVerdict>& verdicts) {
                        : v.error.empty() ? fmt::format("DIFFERENT ({} rows)", v.differing_rows)
                                          : "DIFFERENT (cannot compare)");
     if (!v.error.empty()) out += fmt::format("    {}\n", v.error);
+    if (v.unfit_rows > 0) {
+      out += fmt::format(
+          "    {} row(s) hold values ClickHouse cannot store: NULL in their column, the PostgreSQL text "
+          "in _unfit (docs/TYPE_MAPPING.md)\n",
+          v.unfit_rows);
+    }
     for (const auto& k : v.differing_keys) out += fmt::format("    {}\n", k);
   }
   return out;

@@ -2,7 +2,9 @@
 // reads PostgreSQL (one REPEATABLE READ snapshot, COPY text) and ClickHouse (`raw_x FINAL WHERE _deleted = 0`,
 // RowBinary), encodes the PostgreSQL rows under the same type mapping the pipeline uses, and compares row
 // counts, an order-independent checksum (sum of per-row XXH3 hashes) and, row by row, the values per primary
-// key. Holds one table's PostgreSQL key→hash map in memory at a time. Not thread-safe.
+// key. Values ClickHouse cannot hold are compared in the form the pipeline stores them (NULL plus the text in
+// _unfit, counted in unfit_rows); a row whose key ClickHouse cannot hold is reported as differing. Holds one table's
+// PostgreSQL key→hash map in memory at a time. Not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +32,7 @@ struct TableVerdict {
   uint64_t differing_rows = 0;              // missing, extra or different
   std::vector<std::string> differing_keys;  // the first few, described
   std::string error;                        // set when the table could not be compared at all
+  uint64_t unfit_rows = 0;  // PostgreSQL rows with values ClickHouse keeps in _unfit (compared as stored that way)
   bool ok() const { return error.empty() && differing_rows == 0 && pg_rows == ch_rows && pg_checksum == ch_checksum; }
 };
 

@@ -153,7 +153,9 @@ wait_capture_streaming() {
 #   fractional digits; numeric(19≤p≤38,s) (Decimal128) → the 16 bytes of the unscaled value in hex; date → days since 1970-01-01 (±infinity → Int32 max/min); timestamp(tz) → microseconds
 #   since 1970-01-01 UTC (±infinity → Int64 max/min); uuid → text; bytea → md5 of the bytes; composites → md5 of
 #   the JSON object of their fields' text; every other type (text, char(n), json, arrays, numeric as String…)
-#   → md5 of its PostgreSQL text under the pipeline's documented session settings.
+#   → md5 of its PostgreSQL text under the pipeline's documented session settings; a value ClickHouse cannot
+#   hold (numeric NaN in a Decimal, a timestamp past Int64 µs) → "unfit:" + md5 of its PostgreSQL text, which
+#   ClickHouse keeps in the row's _unfit column.
 # Call it when the pipeline has caught up (after `verify`) and nothing writes any more.
 INDEPENDENT_PG_SETTINGS='-c datestyle=ISO,YMD -c timezone=UTC -c intervalstyle=postgres -c bytea_output=hex -c extra_float_digits=1'
 
@@ -183,18 +185,22 @@ SELECT a.attname, format('CASE WHEN num_nulls(%s) = 0 THEN %s END', q,
     WHEN a.atttypid = 'bytea'::regtype THEN format('md5(%s)', q)
     WHEN a.atttypid = 'date'::regtype THEN format('CASE WHEN %1$s = ''infinity'' THEN ''2147483647'' '
       'WHEN %1$s = ''-infinity'' THEN ''-2147483648'' ELSE (%1$s - date ''1970-01-01'')::text END', q)
+    -- Past Int64 microseconds ClickHouse cannot hold it: NULL there, the text in _unfit.
     WHEN a.atttypid IN ('timestamp'::regtype, 'timestamptz'::regtype) THEN format(
       'CASE WHEN %1$s = ''infinity'' THEN ''9223372036854775807'' WHEN %1$s = ''-infinity'' '
-      'THEN ''-9223372036854775808'' ELSE (extract(epoch FROM %1$s) * 1000000)::numeric(40, 0)::text END', q)
+      'THEN ''-9223372036854775808'' WHEN abs(extract(epoch FROM %1$s) * 1000000) >= 2::numeric ^ 63 '
+      'THEN ''unfit:'' || md5(%1$s::text) ELSE (extract(epoch FROM %1$s) * 1000000)::numeric(40, 0)::text END', q)
+    -- NaN in a Decimal: NULL in ClickHouse, the text in _unfit.
     WHEN a.atttypid = 'numeric'::regtype AND a.atttypmod >= 4 AND ((a.atttypmod - 4) >> 16) BETWEEN 1 AND 18
          AND ((a.atttypmod - 4) & 2047) <= ((a.atttypmod - 4) >> 16) THEN
-      format('%s::text', q)
+      format('CASE WHEN %1$s = ''NaN'' THEN ''unfit:'' || md5(''NaN'') ELSE %1$s::text END', q)
     -- Decimal128: the 16 bytes of the unscaled value, two's complement, big-endian hex.
     WHEN a.atttypid = 'numeric'::regtype AND a.atttypmod >= 4 AND ((a.atttypmod - 4) >> 16) BETWEEN 19 AND 38
          AND ((a.atttypmod - 4) & 2047) <= ((a.atttypmod - 4) >> 16) THEN
-      format('(SELECT string_agg(lpad(to_hex(mod(div(u, 256::numeric ^ i), 256)::int), 2, ''0''), '''' ORDER BY i DESC) '
+      format('CASE WHEN %1$s = ''NaN'' THEN ''unfit:'' || md5(''NaN'') ELSE '
+             '(SELECT string_agg(lpad(to_hex(mod(div(u, 256::numeric ^ i), 256)::int), 2, ''0''), '''' ORDER BY i DESC) '
              'FROM (SELECT %1$s * 10::numeric ^ %2$s + CASE WHEN %1$s < 0 THEN 2::numeric ^ 128 ELSE 0 END AS u) v, '
-             'generate_series(0, 15) i)', q, (a.atttypmod - 4) & 2047)
+             'generate_series(0, 15) i) END', q, (a.atttypmod - 4) & 2047)
     WHEN t.typtype = 'c' THEN format('md5(''{'' || concat_ws('','', %s) || ''}'')',
       (SELECT string_agg(format('%s || '':'' || CASE WHEN num_nulls((%s).%s) = 1 THEN ''null'' '
                                 'ELSE to_json(format(''%%s'', (%s).%s))::text END',
@@ -283,7 +289,13 @@ independent_compare_check() {
       nkey=$((nkey + is_key))
       [[ -n ${ch_type[$name]:-} ]] || { echo "independent_compare: $db.$raw has no column $name" >&2; return 1; }
       pg_sel+="${pg_sel:+ || E'\\t' || }coalesce($expr, '\\N')"
-      ch_sel+="${ch_sel:+, }$(_ic_ch_expr "$name" "${ch_type[$name]}")"
+      expr=$(_ic_ch_expr "$name" "${ch_type[$name]}")
+      # A value ClickHouse cannot hold: NULL in its column, PostgreSQL's text in _unfit (docs/TYPE_MAPPING.md).
+      # (A Decimal's own text becomes toString's, which 18.16 prints with every fractional digit.)
+      [[ $expr != "\`$name\`" ]] || expr="toString($expr)"
+      [[ -z ${ch_type[_unfit]:-} ]] || expr="if(visitParamHas(ifNull(_unfit, ''), '${name//\'/\\\'}'), concat('unfit:',
+        lower(hex(MD5(visitParamExtractString(assumeNotNull(_unfit), '${name//\'/\\\'}'))))), $expr)"
+      ch_sel+="${ch_sel:+, }$expr"
     done <<<"$cols"
     filter=$(pg -c "SELECT rowfilter FROM pg_publication_tables WHERE pubname = '${PUBLICATION:-streamshop}'
                     AND schemaname = '$schema' AND tablename = '$table'") || return 1

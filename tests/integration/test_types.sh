@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Type torture: every type and edge value, through the snapshot and through the stream. `verify` must pass
 # and spot checks must find the exact PostgreSQL text in ClickHouse (composites: a JSON object of their fields). A value ClickHouse cannot hold (numeric
-# NaN in a Decimal column) goes to the dead-letter table with its reason, and replication goes on.
+# NaN in a Decimal column, a timestamp past Int64 µs) keeps its row in the raw table — NULL in the column,
+# the PostgreSQL text in _unfit — with a dead letter as the record; verify agrees.
 TEST_PORT_BASE=22300
 source "$(dirname "$0")/lib.sh" "$1"
 
@@ -55,6 +56,8 @@ CREATE PROCEDURE insert_extremes(first int) LANGUAGE sql AS $$
      1234567890123456789012345678.0123456789, 1.00000012, 1.0000000000000002, '1582-10-10', '1900-02-28 23:00:00-01', '0100-02-28')
 $$;
 CALL insert_extremes(0);
+CREATE TABLE unfit (id int PRIMARY KEY, small numeric(3, 2), far timestamp, ok text);
+INSERT INTO unfit VALUES (1, 'NaN', '2020-01-01', 'snapshot'), (2, 1.25, '294270-01-01 00:00:00', 'snapshot');
 SQL
 
 start_replicate
@@ -62,14 +65,30 @@ wait_streaming
 log "the same values through the stream, then updates to NULL and back"
 pg -c "CALL insert_torture(10)" -c "CALL insert_extremes(10)"
 pg -c "UPDATE torture SET n_free = NULL, kv = NULL, texts = '{}' WHERE id = 11" -c "UPDATE torture SET n_free = 'NaN' WHERE id = 11"
-log "numeric NaN in numeric(12,3) cannot be a ClickHouse Decimal: dead letter, replication goes on"
+log "numeric NaN in numeric(12,3) cannot be a ClickHouse Decimal: the row is kept (NULL + _unfit), a dead letter records it"
 pg -c "INSERT INTO torture (id, n_dec) VALUES (99, 'NaN')" -c "INSERT INTO torture (id, t) VALUES (100, 'after the dead letter')"
 dead_letter_written() { [[ "$(ch "SELECT count() FROM analytics._streamshop_dead_letters WHERE table = 'public.torture' AND key = 'id=99'" 2>/dev/null)" == 1 ]]; }
 wait_until 30 "no dead letter for id=99" dead_letter_written
 ch "SELECT reason FROM analytics._streamshop_dead_letters WHERE key = 'id=99'" | grep -q "n_dec" || fail "dead letter reason does not name the column"
-pg -c "DELETE FROM torture WHERE id = 99"
+[[ "$(ch "SELECT isNull(n_dec), _unfit FROM analytics.raw_torture FINAL WHERE _deleted = 0 AND id = 99 FORMAT TSVRaw")" == $'1\t{"n_dec":"NaN"}' ]] ||
+  fail "row 99 is not in raw_torture with n_dec NULL and its text in _unfit"
+log "numeric(3,2) NaN and a timestamp past Int64 µs, by snapshot and stream; an update to a value that fits"
+pg -c "INSERT INTO unfit VALUES (3, NULL, '294276-12-31 23:59:59', 'stream'), (4, 'NaN', NULL, 'stream')" \
+  -c "UPDATE unfit SET small = 'NaN', ok = 'updated' WHERE id = 2" -c "INSERT INTO unfit VALUES (5, 9.99, '2000-01-01', 'fits')" \
+  -c "UPDATE unfit SET small = 0.5 WHERE id = 4"
 verify 60
 cat "$LOG_DIR/verify.out"
+grep -q "3 row(s) hold values ClickHouse cannot store" "$LOG_DIR/verify.out" || fail "verify does not report the unfit rows"
+ch "SELECT id, small, _unfit, ok FROM analytics.raw_unfit FINAL WHERE _deleted = 0 ORDER BY id FORMAT TSV" >"$LOG_DIR/unfit.tsv"
+diff "$LOG_DIR/unfit.tsv" - <<'EOF' || fail "raw_unfit does not hold every row as documented"
+1	\N	{"small":"NaN"}	snapshot
+2	\N	{"small":"NaN","far":"294270-01-01 00:00:00"}	updated
+3	\N	{"far":"294276-12-31 23:59:59"}	stream
+4	0.50	\N	stream
+5	9.99	\N	fits
+EOF
+[[ "$(ch "SELECT count() FROM analytics._streamshop_dead_letters WHERE table = 'public.unfit'")" -ge 4 ]] ||
+  fail "not every unfit value has a dead letter"
 stop_replicate
 
 log "spot checks: exact PostgreSQL text in ClickHouse"

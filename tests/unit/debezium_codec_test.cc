@@ -950,6 +950,27 @@ TEST(DebeziumEncoderTest, TombstonesCanBeDisabled) {
   EXPECT_EQ(out[1].headers, (std::vector<std::pair<std::string, std::string>>{{"__debezium.oldkey", R"({"id":1})"}}));
 }
 
+// Capture decides "the key changed" on the encoded key (the key JSON), never on a rendering of it.
+TEST(DebeziumEncoderTest, KeyChangeIsDecidedOnTheEncodedKey) {
+  DebeziumEncoder enc{DebeziumEncoderOptions{}};
+  auto prepared = enc.Prepare(DebeziumTable{"public", "pairs", {Col("a", kText, -1, 1), Col("b", kText, -1, 2)}});
+  ASSERT_TRUE(prepared.ok());
+  DebeziumChange u = Create(Lit({"x", "y, b=z"}));
+  u.op = DebeziumOp::kUpdate;
+  u.before = Lit({"x, b=y", "z"});  // renders as "a=x, b=y, b=z" like the new key
+  std::vector<KafkaRecord> out;
+  ASSERT_TRUE(enc.Encode(**prepared, u, out).ok());
+  ASSERT_EQ(out.size(), 3u);  // delete, tombstone, create
+  EXPECT_EQ(out[0].headers.front(),
+            (std::pair<std::string, std::string>{"__debezium.newkey", R"({"a":"x","b":"y, b=z"})"}));
+  EXPECT_EQ(out[2].headers.front(),
+            (std::pair<std::string, std::string>{"__debezium.oldkey", R"({"a":"x, b=y","b":"z"})"}));
+  u.before = Lit({"x", "y, b=z"});  // the same key: one update record
+  out.clear();
+  ASSERT_TRUE(enc.Encode(**prepared, u, out).ok());
+  EXPECT_EQ(out.size(), 1u);
+}
+
 TEST(DebeziumEncoderTest, DefaultsDescribeStreamshopAsTheSource) {
   DebeziumEncoder enc{DebeziumEncoderOptions{}};
   EXPECT_EQ(enc.options().topic_prefix, "streamshop");
