@@ -14,12 +14,14 @@
 #     tables published via their root (`partroot`) or their leaves (`partleaf`);
 #   - a workload of inserts, updates, deletes, primary-key updates (`keychange`), large TOASTed text updated and
 #     left unchanged (`toast`), truncates (`truncate`), multi-statement transactions;
-#   - DDL (`ddl`): add column (`recopy`: also with a default, which makes replicate copy the table again), drop column, widen (int2→int4→int8, float4→float8,
-#     varchar→text, numeric(10,2)→numeric(14,2), int→text); `retype`: an incompatible change (int → boolean,
-#     numeric rescale) and back; `nan`: numeric NaN values; `ddlquiet`: no change follows a DDL statement.
+#   - DDL (`ddl`): add column (`recopy`: also with a default, which makes replicate copy the table again), drop
+#     column, widen (int2→int4→int8, float4→float8, varchar→text, numeric(10,2)→numeric(14,2), int→text);
+#     `retype`: an incompatible change (int → boolean, numeric rescale) and back; `nan`: numeric NaN values;
+#     `ddlquiet`: no change of the table follows a DDL statement.
 # Every feature name is listed in RANDOM_DIFF_ALL_FEATURES.
 
-RANDOM_DIFF_ALL_FEATURES=names,sepkeys,keychange,toast,truncate,ddl,collist,rowfilter,partroot,partleaf,retype,nan,ddlquiet,recopy
+RANDOM_DIFF_ALL_FEATURES=names,sepkeys,keychange,toast,truncate,ddl,collist,rowfilter,partroot,partleaf,retype,nan
+RANDOM_DIFF_ALL_FEATURES+=,ddlquiet,recopy
 
 # --- deterministic random numbers ---------------------------------------------------------------------------------
 RNG=1
