@@ -199,7 +199,9 @@ int main(int argc, char** argv) try {
   auto* capture = app.add_subcommand(
       "capture",
       "Stream PostgreSQL changes into Kafka topics <prefix>.<schema>.<table> as Debezium change events (initial "
-      "snapshot as op r, then live); the slot advances only past what Kafka acknowledged");
+      "snapshot as op r, then live); the slot advances only past what Kafka acknowledged. Name bytes outside "
+      "[A-Za-z0-9_] are written -XX (hex); a record larger than its topic's max.message.bytes goes whole to "
+      "<prefix>.dead_letter");
   AddPgOption(capture, cap.pg_url);
   AddKafkaOptions(capture, cap.brokers, kafka_props);
   capture->add_option("--topic-prefix", cap.topic_prefix, "Topic prefix (Debezium's topic.prefix)")
@@ -280,6 +282,15 @@ int main(int argc, char** argv) try {
   sink->add_option("--max-message-bytes", snk.max_message_bytes, "Larger records go to the dead-letter topic")
       ->capture_default_str()
       ->envname("STREAMSHOP_MAX_MESSAGE_BYTES");
+  sink->add_flag("--route-by-source", snk.route_by_source,
+                 "Store each record in the table its source.schema/source.table names, whatever its topic (for "
+                 "Debezium topic-routing SMTs); by default a record is accepted only on its table's own topic")
+      ->envname("STREAMSHOP_SINK_ROUTE_BY_SOURCE");
+  sink->add_option("--max-lsn-jump", snk.max_lsn_jump,
+                   "Dead-letter a change whose source.lsn is more than this many bytes (plus 4 GiB per second of "
+                   "source time) ahead of the highest LSN seen; 0 = off (sinks fed by several PostgreSQL clusters)")
+      ->capture_default_str()
+      ->envname("STREAMSHOP_SINK_MAX_LSN_JUMP");
   std::string sink_progress = "auto";
   AddProgressOption(sink, sink_progress);
 

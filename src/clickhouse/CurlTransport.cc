@@ -2,13 +2,50 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include "common/Url.h"
 
 namespace streamshop::clickhouse {
 namespace {
 
+struct Receiver {
+  HttpResponse* response;
+  size_t max_body_bytes;
+};
+
 size_t AppendBody(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
+  auto* r = static_cast<Receiver*>(user);
+  std::string& body = r->response->body;
+  const size_t room = r->max_body_bytes - std::min(body.size(), r->max_body_bytes);
+  if (size * n > room) {
+    body.append(data, room);
+    r->response->body_truncated = true;
+    return 0;  // makes curl stop reading: CURLE_WRITE_ERROR
+  }
+  body.append(data, size * n);
+  return size * n;
+}
+
+// One header line ("Name: value\r\n"); a status line starts the headers of a new response (after 100 Continue).
+size_t AppendHeader(char* data, size_t size, size_t n, void* user) {
+  auto* r = static_cast<Receiver*>(user);
+  std::string_view line(data, size * n);
+  if (line.starts_with("HTTP/")) {
+    r->response->headers.clear();
+    return size * n;
+  }
+  const size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return size * n;
+  std::string name(line.substr(0, colon));
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string_view value = line.substr(colon + 1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == '\n' || value.back() == '\r' || value.back() == ' ')) {
+    value.remove_suffix(1);
+  }
+  r->response->headers[std::move(name)] = std::string(value);
   return size * n;
 }
 
@@ -18,21 +55,24 @@ CurlTransport::CurlTransport(long timeout_seconds) : curl_(curl_easy_init()), ti
   if (!curl_) throw std::runtime_error("curl_easy_init failed");
 }
 
-Result<HttpResponse> CurlTransport::Post(const std::string& url, std::string_view body) {
+Result<HttpResponse> CurlTransport::Post(const std::string& url, std::string_view body, size_t max_response_bytes) {
   CURL* c = curl_.get();
   HttpResponse response;
+  Receiver receiver{&response, max_response_bytes};
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_POST, 1L);
   curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
   curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, AppendBody);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &receiver);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, AppendHeader);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &receiver);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
   curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_seconds_);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
   const CURLcode rc = curl_easy_perform(c);
-  if (rc != CURLE_OK) {
+  if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && response.body_truncated)) {
     return Status::Retryable(fmt::format("ClickHouse at {} unreachable: {}", RedactUrl(url.substr(0, url.find('?'))),
                                          curl_easy_strerror(rc)));
   }

@@ -13,7 +13,7 @@ namespace streamshop::clickhouse {
 class CurlTransport final : public HttpTransport {
  public:
   explicit CurlTransport(long timeout_seconds = 300);
-  Result<HttpResponse> Post(const std::string& url, std::string_view body) override;
+  Result<HttpResponse> Post(const std::string& url, std::string_view body, size_t max_response_bytes) override;
 
  private:
   struct Deleter {

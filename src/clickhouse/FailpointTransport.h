@@ -21,7 +21,7 @@ class FailpointTransport final : public HttpTransport {
   static constexpr const char* kVariable = "STREAMSHOP_FAILPOINT_EXIT_AFTER_INSERT";
 
   FailpointTransport(std::unique_ptr<HttpTransport> inner, uint64_t exit_after_insert);
-  Result<HttpResponse> Post(const std::string& url, std::string_view body) override;
+  Result<HttpResponse> Post(const std::string& url, std::string_view body, size_t max_response_bytes) override;
 
   // k from the environment; nullopt when unset or empty. Throws std::invalid_argument (a fatal setup error)
   // when it is not a positive integer.

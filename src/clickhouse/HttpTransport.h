@@ -2,6 +2,8 @@
 // for failure injection. Not thread-safe: one transport per thread.
 #pragma once
 
+#include <cstddef>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -12,14 +14,21 @@ namespace streamshop::clickhouse {
 struct HttpResponse {
   long status = 0;
   std::string body;
+  // Headers of the final response (after any 100 Continue), by lower-case name, e.g.
+  // "x-clickhouse-exception-code".
+  std::map<std::string, std::string> headers;
+  // The body was longer than the caller's limit: `body` holds only its first max_response_bytes bytes and
+  // the rest was not read.
+  bool body_truncated = false;
 };
 
 class HttpTransport {
  public:
   virtual ~HttpTransport() = default;
-  // POSTs `body` to `url`. A transport failure (refused, reset, timeout) is Retryable; any HTTP status,
-  // including errors, is a successful response for the caller to interpret.
-  virtual Result<HttpResponse> Post(const std::string& url, std::string_view body) = 0;
+  // POSTs `body` to `url`, keeping at most `max_response_bytes` of the response body (see
+  // HttpResponse::body_truncated). A transport failure (refused, reset, timeout, a body cut short) is
+  // Retryable; any HTTP status, including errors, is a successful response for the caller to interpret.
+  virtual Result<HttpResponse> Post(const std::string& url, std::string_view body, size_t max_response_bytes) = 0;
 };
 
 }  // namespace streamshop::clickhouse

@@ -373,6 +373,18 @@ void AppendJsonString(std::string_view s, std::string& out) {
   out.push_back('"');
 }
 
+Result<std::vector<std::string>> ReadStrings(std::string_view data) {
+  std::vector<std::string> out;
+  while (!data.empty()) {
+    uint64_t len = 0;
+    const size_t n = ReadVarUInt(data, len);
+    if (n == 0 || len > data.size() - n) return Status::Fatal("truncated RowBinary String from ClickHouse");
+    out.emplace_back(data.substr(n, len));
+    data.remove_prefix(n + len);
+  }
+  return out;
+}
+
 Status AppendValue(const ColumnType& type, std::optional<std::string_view> text, std::string& out) {
   if (type.nullable) AppendUInt8(out, text ? 0 : 1);
   if (!text) {

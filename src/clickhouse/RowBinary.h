@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "clickhouse/TypeMapping.h"
 #include "common/Status.h"
@@ -28,6 +29,11 @@ void AppendJsonString(std::string_view s, std::string& out);
 // Size in bytes of the encoded value at the start of `data` (including a Nullable marker), or an error if
 // `data` is truncated. Used to split RowBinary rows read back from ClickHouse.
 Result<size_t> EncodedSize(const ColumnType& type, std::string_view data);
+
+// Splits a RowBinary body made only of String columns (e.g. "SELECT name, type FROM system.columns FORMAT
+// RowBinary") into its values, in order: every byte of a name comes back as stored, unlike TSV output. Fatal
+// if the body is truncated.
+Result<std::vector<std::string>> ReadStrings(std::string_view data);
 
 // Human-readable rendering of one encoded value (as produced by AppendValue), for messages.
 std::string RenderValue(const ColumnType& type, std::string_view encoded);

@@ -6,6 +6,7 @@
 // recorded before it is void). Chunk i covers heap pages [i × chunk_pages, (i + 1) × chunk_pages); the chunk
 // size is fixed by the reset marker, so a restart with another --snapshot-chunk-pages still skips exactly
 // what was copied.
+// `table` is TableWriter::SourceKey of the PostgreSQL table (distinct tables never share a key).
 // Stateless functions; thread-safe as far as the ClickHouseClient passed in is.
 #pragma once
 

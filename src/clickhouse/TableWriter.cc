@@ -1,6 +1,7 @@
 #include "clickhouse/TableWriter.h"
 
 #include <fmt/format.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <cstring>
@@ -50,8 +51,64 @@ const ColumnType& TableWriter::UnfitType() {
   return type;
 }
 
+namespace {
+
+// Length of `s` as a file name on the ClickHouse server (its escapeForFileName).
+size_t FileNameBytes(std::string_view s) {
+  size_t n = 0;
+  for (char c : s) n += (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ? 1 : 3;
+  return n;
+}
+
+// One part of a target name. After "raw_", a public table's part never contains "__" and a schema's part
+// neither contains "__" nor ends in '_', so the first "__" separates schema from table; '%' marks the escapes.
+std::string TargetPart(std::string_view part, bool schema) {
+  const bool escape = part.find("__") != std::string_view::npos || part.find('%') != std::string_view::npos ||
+                      (schema && part.ends_with('_'));
+  if (!escape) return std::string(part);
+  std::string out;
+  for (char c : part) {
+    if (c == '_') {
+      out += "%5F";
+    } else if (c == '%') {
+      out += "%25";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// Bytes of the unit at `s[i]` that a name is not cut inside: a %XX escape or one UTF-8 character.
+size_t UnitLength(std::string_view s, size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  const size_t n = c == '%' ? 3 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+  return std::min(n, s.size() - i);
+}
+
+}  // namespace
+
 std::string TableWriter::TargetName(const std::string& schema, const std::string& table) {
-  return schema == "public" ? "raw_" + table : "raw_" + schema + "__" + table;
+  std::string name = schema == "public" ? "raw_" + TargetPart(table, false)
+                                        : "raw_" + TargetPart(schema, true) + "__" + TargetPart(table, false);
+  if (FileNameBytes(name) <= kMaxTargetFileNameBytes) return name;
+  const std::string full = schema + '\0' + table;  // PostgreSQL names hold no NUL
+  const std::string suffix = fmt::format("%h{:016x}", XXH64(full.data(), full.size(), 0));
+  const size_t budget = kMaxTargetFileNameBytes - FileNameBytes(suffix);
+  size_t cut = 0, used = 0;
+  while (cut < name.size()) {
+    const size_t n = UnitLength(name, cut);
+    const size_t bytes = FileNameBytes(std::string_view(name).substr(cut, n));
+    if (used + bytes > budget) break;
+    used += bytes;
+    cut += n;
+  }
+  return name.substr(0, cut) + suffix;
+}
+
+std::string TableWriter::SourceKey(const std::string& schema, const std::string& table) {
+  if (schema.find('.') == std::string::npos) return schema + "." + table;
+  return "." + pg::PgConnection::QuoteIdent(schema) + "." + pg::PgConnection::QuoteIdent(table);
 }
 
 std::string TableWriter::CreateTableSql() const {
@@ -172,7 +229,7 @@ void TableWriter::AppendDeadLetter(const RowValues& values, uint64_t version, co
     AppendVarUInt(dead_letter_buffer_, s.size());
     dead_letter_buffer_.append(s);
   };
-  append_string(source_.QualifiedName());
+  append_string(SourceKey(source_.schema, source_.name));
   AppendUInt64(dead_letter_buffer_, version);
   append_string(DescribeKey(values));
   append_string(reason.message());
@@ -356,12 +413,15 @@ Status TableWriter::ResolveToastRows(ClickHouseClient& ch) {
     for (const auto& v : r.values) values.push_back(v ? std::optional<std::string_view>(*v) : std::nullopt);
     for (size_t i : key_cols) SS_RETURN_IF_ERROR(AppendValue(columns_[i].type, values[i], key));
     auto it = stored.find(lookup);
-    if (it == stored.end()) {
-      return Status::Fatal(fmt::format(
-          "table {} key {}: an UPDATE left TOASTed columns unchanged, and ClickHouse holds no earlier version of the "
-          "row to take them from (was the table replicated with --snapshot never?); set ALTER TABLE {} REPLICA "
-          "IDENTITY FULL, or copy the table again by dropping {}",
-          source_.QualifiedName(), DescribeKey(values), source_.QuotedName(), target_));
+    if (it == stored.end()) {  // dead-lettered (failing would fail again on every restart)
+      AppendDeadLetter(
+          values, r.version,
+          Status::Fatal(fmt::format(
+              "table {} key {}: an UPDATE left TOASTed columns unchanged, and ClickHouse holds no earlier version of "
+              "the row to take them from (was the table replicated with --snapshot never?); set ALTER TABLE {} "
+              "REPLICA IDENTITY FULL, or copy the table again by dropping {}",
+              source_.QualifiedName(), DescribeKey(values), source_.QuotedName(), target_)));
+      continue;
     }
     // Unchanged values are TOASTed ones (long text, bytea, json, long numeric as String): they always fit, so
     // the stored row's _unfit has nothing for them.

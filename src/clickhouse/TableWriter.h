@@ -36,8 +36,21 @@ class TableWriter {
  public:
   TableWriter(const pg::TableInfo& table, Dialect dialect, const std::string& database);
 
-  // "raw_<table>" for schema public, "raw_<schema>__<table>" otherwise.
+  // The ClickHouse table of a PostgreSQL table: "raw_<table>" for schema public, "raw_<schema>__<table>"
+  // otherwise. Injective — distinct PostgreSQL tables never share a name — by two rules (docs/TYPE_MAPPING.md):
+  // - A part that could be misread (a table or schema containing "__" or '%', or a schema ending in '_') is
+  //   written with every '_' as %5F and every '%' as %25. Other names are used as they are.
+  // - A name longer than kMaxTargetFileNameBytes once escaped for ClickHouse's file names keeps a readable
+  //   prefix and ends in "%h" and 16 hex digits of XXH64(schema NUL table).
   static std::string TargetName(const std::string& schema, const std::string& table);
+  // The text key of a PostgreSQL table in the state rows (_streamshop_snapshots) and dead letters:
+  // "<schema>.<table>" when the schema holds no '.', else '.' and both names in PostgreSQL quoting
+  // (."a.b"."c"). Injective: a key of the first form never starts with '.' (a schema is never empty) and
+  // splits at its first '.'.
+  static std::string SourceKey(const std::string& schema, const std::string& table);
+  // Longest target name, counted as ClickHouse's file name (bytes other than [A-Za-z0-9_] take three): fits
+  // 18.16's limit (247: NAME_MAX less ".sql.tmp") and current servers' (213 less the database's length).
+  static constexpr size_t kMaxTargetFileNameBytes = 180;
 
   const pg::TableInfo& source() const { return source_; }
   const std::string& target() const { return target_; }  // quoted `database`.`raw_x`

@@ -2,22 +2,16 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
 #include "clickhouse/ColumnEvolution.h"
+#include "clickhouse/RowBinary.h"
 #include "common/Log.h"
 
 namespace streamshop::clickhouse {
 namespace {
-
-std::set<std::string> SplitLines(const std::string& text) {
-  std::set<std::string> lines;
-  for (size_t pos = 0, end; (end = text.find('\n', pos)) != std::string::npos; pos = end + 1) {
-    lines.insert(text.substr(pos, end - pos));
-  }
-  return lines;
-}
 
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
@@ -25,6 +19,13 @@ std::string Trim(std::string s) {
 }
 
 }  // namespace
+
+bool IsReservedColumnName(std::string_view name) {
+  static constexpr std::string_view kReserved[] = {
+      "_version",      "_deleted",       "_synced_at",  TableWriter::kUnfitColumn, "_part",        "_part_index",
+      "_partition_id", "_sample_factor", "_row_exists", "_block_number",           "_block_offset"};
+  return std::find(std::begin(kReserved), std::end(kReserved), name) != std::end(kReserved);
+}
 
 Result<Dialect> DetectDialect(ClickHouseClient& ch) {
   SS_ASSIGN_OR_RETURN(std::string version, ch.Query("SELECT version()"));
@@ -36,6 +37,17 @@ Status EnsureDatabase(ClickHouseClient& ch, const std::string& database) {
 }
 
 Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer) {
+  for (const auto& c : writer.columns()) {
+    if (!IsReservedColumnName(c.name)) continue;
+    return Status::Fatal(fmt::format(
+        "{} column {}: ClickHouse cannot hold a column of this name in {} (streamshop's own columns are _version, "
+        "_deleted, _synced_at, _unfit; MergeTree's virtual columns _part, _part_index, _partition_id, _sample_factor "
+        "hide "
+        "a real column on ClickHouse 18.16, and _row_exists, _block_number, _block_offset are refused by newer "
+        "servers); rename the column in PostgreSQL (ALTER TABLE {} RENAME COLUMN {} TO …)",
+        writer.source().QualifiedName(), c.name, writer.target(), writer.source().QuotedName(),
+        pg::PgConnection::QuoteIdent(c.name)));
+  }
   SS_RETURN_IF_ERROR(ch.Query(writer.CreateTableSql()).status());
   SS_RETURN_IF_ERROR(ch.Query(TableWriter::CreateDeadLetterTableSql(writer.database())).status());
   return ReconcileTargetTable(ch, writer, /*apply_changes=*/true);
@@ -44,14 +56,13 @@ Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer) {
 Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool apply_changes) {
   SS_ASSIGN_OR_RETURN(std::string rows,
                       ch.Query(fmt::format("SELECT name, type FROM system.columns WHERE database = {} AND table = {} "
-                                           "FORMAT TSV",
+                                           "FORMAT RowBinary",
                                            ClickHouseClient::QuoteString(writer.database()),
                                            ClickHouseClient::QuoteString(writer.table_name()))));
+  SS_ASSIGN_OR_RETURN(std::vector<std::string> fields, ReadStrings(rows));
+  if (fields.size() % 2 != 0) return Status::Fatal("system.columns: expected (name, type) pairs");
   std::map<std::string, std::string> existing;  // column name → ClickHouse type
-  for (const auto& line : SplitLines(rows)) {
-    const size_t tab = line.find('\t');
-    if (tab != std::string::npos) existing[line.substr(0, tab)] = line.substr(tab + 1);
-  }
+  for (size_t i = 0; i < fields.size(); i += 2) existing[fields[i]] = fields[i + 1];
   for (size_t i = 0; i < writer.columns().size(); ++i) {
     const TargetColumn& c = writer.columns()[i];
     auto it = existing.find(c.name);
@@ -98,8 +109,9 @@ Status TruncateTarget(ClickHouseClient& ch, const TableWriter& writer) {
 
 Result<std::set<std::string>> ExistingTables(ClickHouseClient& ch, const std::string& database) {
   SS_ASSIGN_OR_RETURN(std::string rows, ch.Query("SELECT name FROM system.tables WHERE database = " +
-                                                 ClickHouseClient::QuoteString(database)));
-  return SplitLines(rows);
+                                                 ClickHouseClient::QuoteString(database) + " FORMAT RowBinary"));
+  SS_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadStrings(rows));
+  return std::set<std::string>(names.begin(), names.end());
 }
 
 }  // namespace streamshop::clickhouse

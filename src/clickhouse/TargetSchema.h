@@ -4,6 +4,7 @@
 
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "clickhouse/ClickHouseClient.h"
 #include "clickhouse/TableWriter.h"
@@ -11,11 +12,18 @@
 
 namespace streamshop::clickhouse {
 
+// A column name ClickHouse cannot hold in a raw table on every supported server: streamshop's own columns
+// (_version, _deleted, _synced_at, _unfit),
+// MergeTree virtual columns that hide a real column of the same name on 18.16 (_part, _part_index,
+// _partition_id, _sample_factor: measured, SELECT returns the part's values), and the persistent virtual
+// columns newer servers refuse (_row_exists, _block_number, _block_offset).
+bool IsReservedColumnName(std::string_view name);
+
 Result<Dialect> DetectDialect(ClickHouseClient& ch);
 Status EnsureDatabase(ClickHouseClient& ch, const std::string& database);
 // CREATE TABLE IF NOT EXISTS for the writer's table, then ReconcileTargetTable(…, true). A Fatal error means
 // the table's PostgreSQL schema changed in a way its ClickHouse table cannot follow (the message names the
-// column and the fix).
+// column and the fix), or that a column has a reserved name (IsReservedColumnName).
 Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer);
 // Compares the writer's columns with the existing ClickHouse table (ColumnEvolution rules) and makes the
 // writer encode for the column types found there. With `apply_changes` also adds missing columns and widens
@@ -23,7 +31,7 @@ Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer);
 Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool apply_changes);
 Status TruncateTarget(ClickHouseClient& ch, const TableWriter& writer);
 
-// Names of the tables in `database`.
+// Names of the tables in `database`, byte for byte (read as RowBinary).
 Result<std::set<std::string>> ExistingTables(ClickHouseClient& ch, const std::string& database);
 
 }  // namespace streamshop::clickhouse

@@ -7,6 +7,7 @@
 
 #include "kafka/DebeziumValueCodec.h"
 #include "kafka/JsonWriter.h"
+#include "kafka/TopicNames.h"
 
 namespace streamshop::kafka {
 namespace {
@@ -58,7 +59,7 @@ Result<std::shared_ptr<const PreparedTable>> DebeziumEncoder::Prepare(const Debe
   if (table.columns.empty()) return Status::Fatal(fmt::format("table {}: no columns", qualified));
   auto t = std::make_shared<PreparedTable>();
   t->table_ = table;
-  t->topic_ = options_.topic_prefix + "." + qualified;
+  t->topic_ = TopicForTable(options_.topic_prefix, table.schema, table.name);
   std::set<std::string_view> names;
   std::vector<std::pair<int, size_t>> keys;
   for (size_t i = 0; i < table.columns.size(); ++i) {

@@ -1,6 +1,7 @@
 // Encodes row changes as the Kafka records Debezium's PostgreSQL connector (3.6.1, default settings, JsonConverter)
-// produces: topic `<prefix>.<schema>.<table>`, key = primary-key struct, value = change-event envelope
-// {before, after, source, transaction, op, ts_ms, ts_us, ts_ns}, with or without the Connect schema
+// produces: topic `<prefix>.<schema>.<table>` (kafka/TopicNames.h: names escaped injectively), key = primary-key
+// struct, value = change-event envelope {before, after, source, transaction, op, ts_ms, ts_us, ts_ns}, with or without
+// the Connect schema
 // ({"schema":…,"payload":…}). Field names, order, nesting and value encodings match the connector byte for byte
 // for the types of docs/DEBEZIUM_COMPATIBILITY.md, which also lists each intentional difference.
 //

@@ -12,6 +12,7 @@
 
 #include "kafka/DebeziumValueCodec.h"
 #include "kafka/JsonWriter.h"
+#include "kafka/TopicNames.h"
 
 namespace streamshop::kafka {
 namespace {
@@ -486,16 +487,6 @@ const ParsedColumn* FindColumn(const ParsedRow& row, std::string_view name) {
   return nullptr;
 }
 
-bool SplitTopic(std::string_view topic, std::string& schema, std::string& table) {
-  const size_t last = topic.rfind('.');
-  if (last == std::string_view::npos || last == 0) return false;
-  const size_t mid = topic.rfind('.', last - 1);
-  if (mid == std::string_view::npos || mid == 0 || mid + 1 == last || last + 1 == topic.size()) return false;
-  schema = std::string(topic.substr(mid + 1, last - mid - 1));
-  table = std::string(topic.substr(last + 1));
-  return true;
-}
-
 // std::hash of strings, transparent: a std::string_view finds a std::string key without a copy.
 struct TextHash {
   using is_transparent = void;
@@ -575,7 +566,7 @@ Result<DebeziumEvent> DebeziumParser::ParseValue(std::optional<std::string_view>
   auto tombstone = [topic] {
     DebeziumEvent ev;
     ev.tombstone = true;
-    SplitTopic(topic, ev.schema, ev.table);
+    TableFromTopic(topic, ev.schema, ev.table);
     return ev;
   };
   if (!value || value->empty()) return tombstone();
@@ -705,10 +696,10 @@ Result<DebeziumEvent> DebeziumParser::Impl::ParseEnvelope(object payload, std::o
 
   if (ev.schema.empty() || ev.table.empty()) {
     std::string topic_schema, topic_table;
-    if (!SplitTopic(topic, topic_schema, topic_table)) {
+    if (!TableFromTopic(topic, topic_schema, topic_table)) {
       return Fail(
           fmt::format("cannot tell the table: no source.schema/source.table and topic '{}' is not "
-                      "<prefix>.<schema>.<table>",
+                      "<prefix>.<schema>.<table> (or names its table by a hash)",
                       topic.substr(0, 200)));
     }
     ev.schema = std::move(topic_schema);
@@ -772,7 +763,7 @@ Result<ParsedRow> DebeziumParser::ParseKey(std::string_view key, std::string_vie
   }
   if (!rs.from_message) {
     std::string schema, table;
-    if (lookup && SplitTopic(topic, schema, table)) rs.table = lookup(schema, table);
+    if (lookup && TableFromTopic(topic, schema, table)) rs.table = lookup(schema, table);
   }
   return DecodeRow(payload_el, rs, "key");
 }

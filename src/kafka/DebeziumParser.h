@@ -62,9 +62,6 @@ struct DebeziumParserOptions {
   size_t max_message_bytes = 16u << 20;
 };
 
-// "<prefix>.<schema>.<table>": the last two dot-separated components. False if there are fewer than three.
-bool SplitTopic(std::string_view topic, std::string& schema, std::string& table);
-
 class DebeziumParser {
  public:
   explicit DebeziumParser(DebeziumParserOptions options = {});

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <deque>
 #include <thread>
 
@@ -146,6 +147,63 @@ class RdKafkaProducer final : public Producer {
     return st;
   }
 
+  Result<std::vector<int64_t>> MaxMessageBytes(const std::vector<std::string>& topics) override {
+    std::vector<int64_t> limits(topics.size(), -1);
+    if (topics.empty()) return limits;
+    char err[512];
+    std::vector<rd_kafka_ConfigResource_t*> resources;
+    for (const auto& t : topics) {
+      resources.push_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, t.c_str()));
+    }
+    rd_kafka_queue_t* queue = rd_kafka_queue_new(rk_.get());
+    rd_kafka_AdminOptions_t* admin = rd_kafka_AdminOptions_new(rk_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+    rd_kafka_AdminOptions_set_request_timeout(admin, 15000, err, sizeof err);
+    rd_kafka_DescribeConfigs(rk_.get(), resources.data(), resources.size(), admin, queue);
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, 30000);
+    Status st = Status::Ok();
+    if (!ev) {
+      st = Status::Retryable("Kafka did not answer DescribeConfigs within 30 s");
+    } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      st = Status::Retryable(fmt::format("Kafka DescribeConfigs: {}", rd_kafka_event_error_string(ev)));
+    } else {
+      size_t n = 0;
+      const rd_kafka_ConfigResource_t** results =
+          rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &n);
+      for (size_t i = 0; i < n && st.ok(); ++i) {
+        const std::string name = rd_kafka_ConfigResource_name(results[i]);
+        const rd_kafka_resp_err_t e = rd_kafka_ConfigResource_error(results[i]);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          const char* what = rd_kafka_ConfigResource_error_string(results[i]);
+          const std::string text =
+              fmt::format("cannot read the configuration of topic {}: {}", name, what ? what : rd_kafka_err2str(e));
+          st = e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED || e == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED
+                   ? Status::Fatal(text + " (grant DescribeConfigs on the topic)")
+                   : Status::Retryable(text);
+          break;
+        }
+        size_t nc = 0;
+        const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(results[i], &nc);
+        for (size_t c = 0; c < nc; ++c) {
+          if (std::string_view(rd_kafka_ConfigEntry_name(entries[c])) != "max.message.bytes") continue;
+          const char* value = rd_kafka_ConfigEntry_value(entries[c]);
+          for (size_t k = 0; k < topics.size(); ++k) {
+            if (topics[k] == name && value) limits[k] = std::strtoll(value, nullptr, 10);
+          }
+        }
+      }
+    }
+    if (ev) rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(admin);
+    rd_kafka_queue_destroy(queue);
+    rd_kafka_ConfigResource_destroy_array(resources.data(), resources.size());
+    SS_RETURN_IF_ERROR(st);
+    for (size_t k = 0; k < topics.size(); ++k) {
+      if (limits[k] <= 0)
+        return Status::Retryable(fmt::format("Kafka did not report max.message.bytes of topic {}", topics[k]));
+    }
+    return limits;
+  }
+
  private:
   static void OnDelivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* m, void* opaque) {
     auto* self = static_cast<RdKafkaProducer*>(opaque);
@@ -183,6 +241,14 @@ class RdKafkaProducer final : public Producer {
 };
 
 }  // namespace
+
+int64_t RecordSize(const KafkaRecord& r) {
+  int64_t n = kRecordOverheadBytes;
+  if (r.key) n += static_cast<int64_t>(r.key->size());
+  if (r.value) n += static_cast<int64_t>(r.value->size());
+  for (const auto& [name, value] : r.headers) n += static_cast<int64_t>(name.size() + value.size()) + 8;
+  return n;
+}
 
 Result<std::unique_ptr<Producer>> MakeKafkaProducer(const ProducerOptions& options) {
   auto producer = std::make_unique<RdKafkaProducer>();

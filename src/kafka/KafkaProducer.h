@@ -32,7 +32,18 @@ class Producer {
   virtual uint64_t DeliveredPrefix() const = 0;
   // Creates the topics that do not exist yet (an existing topic is left as it is).
   virtual Status EnsureTopics(const std::vector<std::string>& topics, int partitions, int replication_factor) = 0;
+  // The largest record batch each existing topic accepts: its `max.message.bytes` as the broker reports it
+  // (DescribeConfigs; a topic without an override reports the broker's `message.max.bytes`). Retryable when the
+  // broker does not answer; Fatal when it refuses (e.g. no DescribeConfigs ACL).
+  virtual Result<std::vector<int64_t>> MaxMessageBytes(const std::vector<std::string>& topics) = 0;
 };
+
+// Bytes a record takes in a batch beyond its key, value and headers' names and values (batch header, varints,
+// attributes): what to leave when comparing a record's size with a topic's `max.message.bytes`.
+inline constexpr int64_t kRecordOverheadBytes = 256;
+// The size a record is checked against its topic's limit with. Compression is not counted on: the check holds
+// for incompressible values too.
+int64_t RecordSize(const KafkaRecord& record);
 
 struct ProducerOptions {
   std::string brokers;

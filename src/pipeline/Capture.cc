@@ -2,15 +2,18 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
-#include <set>
 
 #include "common/Log.h"
 #include "kafka/DebeziumEncoder.h"
+#include "kafka/JsonWriter.h"
 #include "kafka/KafkaConsumer.h"
 #include "kafka/KafkaProducer.h"
+#include "kafka/TopicNames.h"
 #include "pg/CopyTextParser.h"
 #include "pipeline/SlotSource.h"
 
@@ -43,6 +46,29 @@ kafka::RowImage ImageOf(const pg::Tuple& tuple) {
   return image;
 }
 
+// A row image as a JSON object of column name → PostgreSQL text (null for NULL, {"unchanged_toast":true} for a
+// value PostgreSQL did not send): what a dead letter carries when the change could not be encoded.
+void AppendImageJson(std::string& out, const kafka::DebeziumTable& table, const std::optional<kafka::RowImage>& image) {
+  if (!image) {
+    out += "null";
+    return;
+  }
+  out += '{';
+  for (size_t i = 0; i < image->values.size() && i < table.columns.size(); ++i) {
+    if (i > 0) out += ',';
+    kafka::AppendJsonString(out, table.columns[i].name);
+    out += ':';
+    if (!image->unchanged_toast.empty() && image->unchanged_toast[i]) {
+      out += R"({"unchanged_toast":true})";
+    } else if (image->values[i]) {
+      kafka::AppendJsonString(out, *image->values[i]);
+    } else {
+      out += "null";
+    }
+  }
+  out += '}';
+}
+
 }  // namespace
 
 struct Capture::Session {
@@ -50,18 +76,19 @@ struct Capture::Session {
       : options(o),
         stop(s),
         encoder({o.topic_prefix, "", "streamshop", o.schemas, o.tombstones, std::nullopt}),
-        state_topic(o.topic_prefix + "._streamshop_capture_state") {}
+        state_topic(o.topic_prefix + "._streamshop_capture_state"),
+        dead_letter_topic(o.topic_prefix + ".dead_letter") {}
   const CaptureOptions& options;
   const std::atomic<bool>& stop;
   kafka::DebeziumEncoder encoder;
   std::string state_topic;
-  std::string state_key_prefix;  // "<system id>/<database>/<slot>/"
+  std::string dead_letter_topic;
   std::unique_ptr<kafka::Producer> producer;
   SlotSource source;
   std::map<uint32_t, pg::TableInfo> tables;                                  // by OID, as last announced
   std::map<uint32_t, std::shared_ptr<const kafka::PreparedTable>> prepared;  // by OID
-  std::set<std::string> topics;                                              // ensured to exist
-  std::vector<kafka::KafkaRecord> records;                                   // reused per change
+  std::map<std::string, int64_t> max_bytes;  // per topic ensured to exist: its max.message.bytes (DescribeConfigs)
+  std::vector<kafka::KafkaRecord> records;   // reused per change
 
   // Acknowledgement: transactions whose records end at producer sequence `end_seq`.
   struct PendingCommit {
@@ -80,24 +107,43 @@ struct Capture::Session {
   Clock::time_point last_heartbeat = Clock::now();
   Clock::time_point last_publication_check = Clock::now();
 
-  uint64_t events = 0, events_at_last_progress = 0, encode_failures = 0;
+  uint64_t events = 0, events_at_last_progress = 0, dead_lettered = 0;
   Clock::time_point last_progress = Clock::now();
 
   Status Open();
   Status Stream();
   Status HandleMessage(const pg::PgoutputMessage& msg, Lsn lsn);
   Status Emit(uint32_t relid, const kafka::DebeziumChange& change);
-  Status Produce(const kafka::KafkaRecord& r) {
-    if (!topics.count(r.topic)) {
-      SS_RETURN_IF_ERROR(producer->EnsureTopics({r.topic}, options.partitions, options.replication_factor));
-      topics.insert(r.topic);
-    }
-    return producer->Produce(r);
+  // Creates `topic` if capture has not yet, and learns its max.message.bytes.
+  Result<int64_t> EnsureTopic(const std::string& topic, int partitions) {
+    auto it = max_bytes.find(topic);
+    if (it != max_bytes.end()) return it->second;
+    SS_RETURN_IF_ERROR(producer->EnsureTopics({topic}, partitions, options.replication_factor));
+    SS_ASSIGN_OR_RETURN(std::vector<int64_t> limit, producer->MaxMessageBytes({topic}));
+    max_bytes[topic] = limit.at(0);
+    return limit.at(0);
   }
+  // Produces `r`, or — when its topic would refuse it as too large — a dead letter carrying it (see DeadLetter).
+  Status Produce(const kafka::KafkaRecord& r, std::string_view table = {}, char op = 0, Lsn lsn = {}) {
+    SS_ASSIGN_OR_RETURN(const int64_t limit, EnsureTopic(r.topic, options.partitions));
+    const int64_t size = kafka::RecordSize(r);
+    if (size <= limit) return producer->Produce(r);
+    return DeadLetter(fmt::format("record of {} bytes exceeds max.message.bytes = {} of topic {} (raise it: see the "
+                                  "log at start)",
+                                  size, limit, r.topic),
+                      table, op, lsn, r.topic, r.key, r.value);
+  }
+  Status DeadLetter(const std::string& reason, std::string_view table, char op, Lsn lsn, std::string_view topic,
+                    const std::optional<std::string>& key, const std::optional<std::string>& value);
+  Status LearnLimits();
   Status Prepare(const pg::TableInfo& table);
   Status SnapshotTable(const pg::TableInfo& table, Lsn position);
+  std::string StateKey(const pg::TableInfo& table) const {
+    return kafka::CaptureStateKey(source.identity.system_id, source.identity.dbname, options.slot, table.schema,
+                                  table.name);
+  }
   Status WriteState(const pg::TableInfo& table, std::string_view value) {
-    return Produce({state_topic, state_key_prefix + table.QualifiedName(), std::string(value), {}});
+    return Produce({state_topic, StateKey(table), std::string(value), {}});
   }
   Status AdoptNewTables();
 
@@ -121,7 +167,7 @@ struct Capture::Session {
     fmt::print(stderr, "\r\33[Kcapture | {:.0f} ev/s | {} events | {} records in flight | lag {}{}",
                (events - events_at_last_progress) / secs, events, producer->produced() - producer->DeliveredPrefix(),
                HumanBytes(server_wal_end > acked && acked.value ? server_wal_end.value - acked.value : 0),
-               encode_failures ? fmt::format(" | {} dead-lettered", encode_failures) : "");
+               dead_lettered ? fmt::format(" | {} dead-lettered", dead_lettered) : "");
     fflush(stderr);
     events_at_last_progress = events;
     last_progress = Clock::now();
@@ -132,6 +178,12 @@ Capture::Capture(CaptureOptions options) : options_(std::move(options)) {}
 Capture::~Capture() = default;
 
 Status Capture::Run(const std::atomic<bool>& stop) {
+  if (!kafka::ValidTopicPrefix(options_.topic_prefix)) {
+    return Status::Fatal(
+        fmt::format("--topic-prefix '{}': use 1 to 150 characters of [A-Za-z0-9._-] (Kafka topic "
+                    "names allow nothing else)",
+                    options_.topic_prefix));
+  }
   return RunSessions(stop, "nothing is acknowledged that Kafka has not stored", [&](bool& streamed) -> Status {
     Session s(options_, stop);
     SS_RETURN_IF_ERROR(s.Open());
@@ -147,10 +199,10 @@ Status Capture::Session::Open() {
   SS_ASSIGN_OR_RETURN(source, OpenSlotSource({options.pg_url, options.publication, options.slot, options.tables}));
   encoder = kafka::DebeziumEncoder(
       {options.topic_prefix, source.identity.dbname, "streamshop", options.schemas, options.tombstones, std::nullopt});
-  state_key_prefix = fmt::format("{}/{}/{}/", source.identity.system_id, source.identity.dbname, options.slot);
-  SS_RETURN_IF_ERROR(producer->EnsureTopics({state_topic}, 1, options.replication_factor));
-  topics.insert(state_topic);
+  SS_RETURN_IF_ERROR(EnsureTopic(state_topic, 1).status());
+  SS_RETURN_IF_ERROR(EnsureTopic(dead_letter_topic, 1).status());
   for (const auto& t : source.tables) SS_RETURN_IF_ERROR(Prepare(t));
+  SS_RETURN_IF_ERROR(LearnLimits());
 
   std::map<std::string, std::string> state;
   SS_ASSIGN_OR_RETURN(auto state_records, kafka::ReadWholeTopic(options.brokers, options.kafka_props, state_topic));
@@ -172,7 +224,7 @@ Status Capture::Session::Open() {
   if (!options.snapshot) return Status::Ok();
   for (const auto& t : source.tables) {
     if (stop) return Status::Ok();
-    if (state[state_key_prefix + t.QualifiedName()] == kSnapshotDone) continue;
+    if (state[StateKey(t)] == kSnapshotDone) continue;
     SS_RETURN_IF_ERROR(SnapshotTable(t, position));
   }
   return Status::Ok();
@@ -182,10 +234,7 @@ Status Capture::Session::Prepare(const pg::TableInfo& table) {
   SS_ASSIGN_OR_RETURN(std::vector<pg::ColumnDetails> details, pg::LoadColumnDetails(*source.catalog, table.oid));
   SS_ASSIGN_OR_RETURN(std::shared_ptr<const kafka::PreparedTable> p,
                       encoder.Prepare(kafka::DebeziumTableFromCatalog(table, details)));
-  if (!topics.count(p->topic())) {
-    SS_RETURN_IF_ERROR(producer->EnsureTopics({p->topic()}, options.partitions, options.replication_factor));
-    topics.insert(p->topic());
-  }
+  SS_RETURN_IF_ERROR(EnsureTopic(p->topic(), options.partitions).status());
   tables[table.oid] = table;
   prepared[table.oid] = std::move(p);
   return Status::Ok();
@@ -221,25 +270,98 @@ Status Capture::Session::SnapshotTable(const pg::TableInfo& table, Lsn position)
 }
 
 // Encodes a change of table `relid` and produces its records. A change the encoder rejects (a value Debezium's
-// format cannot carry) goes to `<prefix>.dead_letter` with the reason, and capture goes on.
+// format cannot carry) goes to the dead-letter topic with the reason and its rows as PostgreSQL text, and capture
+// goes on; so does a record larger than its topic accepts (Produce).
 Status Capture::Session::Emit(uint32_t relid, const kafka::DebeziumChange& change) {
   const kafka::PreparedTable& table = *prepared.at(relid);
+  const std::string name = table.table().schema + "." + table.table().name;
+  const char op = static_cast<char>(change.op);
+  const Lsn lsn{change.source.lsn.value_or(0)};
   records.clear();
   Status st = encoder.Encode(table, change, records);
   if (!st.ok()) {
-    ++encode_failures;
-    LogError("{} (op {}, lsn {}): {} — sent to {}.dead_letter", table.table().name, static_cast<char>(change.op),
-             change.source.lsn.value_or(0), st.message(), options.topic_prefix);
-    return Produce({options.topic_prefix + ".dead_letter",
-                    std::nullopt,
-                    std::nullopt,
-                    {{"reason", st.message()},
-                     {"table", table.table().schema + "." + table.table().name},
-                     {"op", std::string(1, static_cast<char>(change.op))},
-                     {"lsn", Lsn{change.source.lsn.value_or(0)}.ToString()}}});
+    std::string value = R"({"before":)";
+    AppendImageJson(value, table.table(), change.before);
+    value += R"(,"after":)";
+    AppendImageJson(value, table.table(), change.after);
+    value += '}';
+    return DeadLetter(st.message(), name, op, lsn, table.topic(), std::nullopt, value);
   }
   ++events;
-  for (const auto& r : records) SS_RETURN_IF_ERROR(producer->Produce(r));
+  for (const auto& r : records) SS_RETURN_IF_ERROR(Produce(r, name, op, lsn));
+  return Status::Ok();
+}
+
+// A record capture could not deliver, kept whole on the dead-letter topic: its key, and its value in one record
+// or — when that is too large for the dead-letter topic as well — split into chunk records with the same key and
+// headers plus `chunk.index`/`chunk.count` (concatenate the values in index order). Headers: `reason`, `table`,
+// `op`, `lsn`, `topic` (where it was meant to go), `value.bytes`.
+Status Capture::Session::DeadLetter(const std::string& reason, std::string_view table, char op, Lsn lsn,
+                                    std::string_view topic, const std::optional<std::string>& key,
+                                    const std::optional<std::string>& value) {
+  ++dead_lettered;
+  LogError("ALARM: dead letter #{}: {} (op {}, lsn {}): {} — kept whole on {}", dead_lettered, table,
+           op ? std::string(1, op) : "-", lsn.ToString(), reason, dead_letter_topic);
+  kafka::KafkaRecord out{dead_letter_topic,
+                         key,
+                         std::nullopt,
+                         {{"reason", reason},
+                          {"table", std::string(table)},
+                          {"op", op ? std::string(1, op) : std::string()},
+                          {"lsn", lsn.ToString()},
+                          {"topic", std::string(topic)},
+                          {"value.bytes", std::to_string(value ? value->size() : 0)}}};
+  const int64_t limit = max_bytes[dead_letter_topic];
+  const int64_t room = limit - kafka::RecordSize(out) - 64;  // 64: the chunk headers
+  if (!value || static_cast<int64_t>(value->size()) <= room + 64) {
+    out.value = value;
+    return producer->Produce(out);
+  }
+  if (room < 1024) {
+    return Status::Fatal(
+        fmt::format("topic {}: max.message.bytes = {} leaves no room for a dead letter's chunks; "
+                    "raise it",
+                    dead_letter_topic, limit));
+  }
+  const size_t chunk = static_cast<size_t>(room);
+  const size_t count = (value->size() + chunk - 1) / chunk;
+  out.headers.emplace_back("chunk.index", "");
+  out.headers.emplace_back("chunk.count", std::to_string(count));
+  for (size_t i = 0; i < count; ++i) {
+    out.headers[out.headers.size() - 2].second = std::to_string(i);
+    out.value = value->substr(i * chunk, chunk);
+    SS_RETURN_IF_ERROR(producer->Produce(out));
+  }
+  return Status::Ok();
+}
+
+// Logs what the topics accept and what to change, and sizes the producer's batches to the smallest limit (a
+// batch larger than a topic's max.message.bytes is refused whole).
+Status Capture::Session::LearnLimits() {
+  int64_t smallest = INT64_MAX, largest = 0;
+  std::string smallest_topic;
+  for (const auto& [topic, limit] : max_bytes) {
+    largest = std::max(largest, limit);
+    if (limit < smallest) smallest = limit, smallest_topic = topic;
+  }
+  if (smallest == INT64_MAX) return Status::Ok();
+  LogInfo(
+      "Kafka accepts records up to {} bytes on {} (max.message.bytes; {} topics, largest limit {}); a larger "
+      "change goes whole to {} with an alarm. To carry larger rows: kafka-configs.sh --alter --entity-type "
+      "topics --entity-name <topic> --add-config max.message.bytes=<bytes> (and the broker's "
+      "message.max.bytes/replica.fetch.max.bytes, consumers' fetch.max.bytes)",
+      smallest, smallest_topic, max_bytes.size(), largest, dead_letter_topic);
+  bool user_sized = false;
+  for (const auto& [k, v] : options.kafka_props) user_sized |= k == "batch.size" || k == "message.max.bytes";
+  constexpr int64_t kDefaultBatchBytes = 1'000'000, kDefaultMessageMaxBytes = 16 << 20;
+  if (user_sized || (smallest >= kDefaultBatchBytes && largest <= kDefaultMessageMaxBytes)) return Status::Ok();
+  // Nothing was produced yet: a producer sized to the topics replaces the first one.
+  kafka::KafkaProps props = {
+      {"batch.size", std::to_string(std::clamp<int64_t>(smallest - 1024, 1024, kDefaultBatchBytes))},
+      {"message.max.bytes", std::to_string(std::max(largest, kDefaultMessageMaxBytes) + kafka::kRecordOverheadBytes)}};
+  props.insert(props.end(), options.kafka_props.begin(), options.kafka_props.end());
+  SS_RETURN_IF_ERROR(producer->Flush(std::chrono::seconds(30)));
+  SS_ASSIGN_OR_RETURN(producer, kafka::MakeKafkaProducer({options.brokers, props}));
   return Status::Ok();
 }
 
@@ -363,7 +485,8 @@ Status Capture::Session::HandleMessage(const pg::PgoutputMessage& msg, Lsn lsn) 
           kafka::DebeziumSource s = m.transactional ? tx_source : kafka::DebeziumSource{};
           s.lsn = m.lsn.value;
           if (!m.transactional) s.ts_us = NowNanos() / 1000;
-          return Produce(encoder.EncodeLogicalMessage(m.prefix, m.content, s, NowNanos()));
+          return Produce(encoder.EncodeLogicalMessage(m.prefix, m.content, s, NowNanos()), "(logical message)", 'm',
+                         m.lsn);
         }
         return Status::Ok();  // Origin and Type: nothing to send
       },

@@ -300,7 +300,8 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
     // A raw table that is missing (e.g. dropped by the user to resynchronise it) is copied again.
     if (options_.snapshot && slot && !existing.count(TableWriter::TargetName(t.schema, t.name))) {
       LogInfo("{} is missing in ClickHouse: it will be copied again", t.QualifiedName());
-      SS_RETURN_IF_ERROR(RecordSnapshotState(*s.ch, s.snapshot_state, t.QualifiedName(), kSnapshotReset, 0, 0));
+      SS_RETURN_IF_ERROR(
+          RecordSnapshotState(*s.ch, s.snapshot_state, TableWriter::SourceKey(t.schema, t.name), kSnapshotReset, 0, 0));
     }
     replicated.push_back(t);
   }
@@ -312,7 +313,8 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
     // A new slot starts every table from scratch: rows left by an earlier slot could be stale.
     for (const auto& t : replicated) {
       if (!options_.snapshot) break;
-      SS_RETURN_IF_ERROR(RecordSnapshotState(*s.ch, s.snapshot_state, t.QualifiedName(), kSnapshotReset, 0, 0));
+      SS_RETURN_IF_ERROR(
+          RecordSnapshotState(*s.ch, s.snapshot_state, TableWriter::SourceKey(t.schema, t.name), kSnapshotReset, 0, 0));
     }
   } else {
     LogInfo("resuming slot '{}' from confirmed LSN {}", options_.slot,
@@ -500,7 +502,8 @@ Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
     if (!has_default) continue;
     LogInfo("column {} was added to {} with a default: copying the table again so existing rows get it", c.name,
             table->QualifiedName());
-    SS_RETURN_IF_ERROR(RecordSnapshotState(*ch, snapshot_state, table->QualifiedName(), kSnapshotReset, 0, 0));
+    SS_RETURN_IF_ERROR(RecordSnapshotState(*ch, snapshot_state, TableWriter::SourceKey(table->schema, table->name),
+                                           kSnapshotReset, 0, 0));
     return SnapshotTables({*table});
   }
   return Status::Ok();

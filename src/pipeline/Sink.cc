@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <memory>
 
@@ -13,6 +14,8 @@
 #include "kafka/DebeziumParser.h"
 #include "kafka/KafkaConsumer.h"
 #include "kafka/KafkaProducer.h"
+#include "kafka/TopicNames.h"
+#include "pipeline/LsnGuard.h"
 #include "pipeline/SlotSource.h"
 
 namespace streamshop::pipeline {
@@ -20,6 +23,24 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using clickhouse::TableWriter;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string_view OpName(kafka::DebeziumOp op) {
+  switch (op) {
+    case kafka::DebeziumOp::kCreate:
+      return "an insert (op c)";
+    case kafka::DebeziumOp::kRead:
+      return "a snapshot read (op r)";
+    case kafka::DebeziumOp::kDelete:
+      return "a delete (op d)";
+    default:
+      return "this op";
+  }
+}
 
 // Dead-letter records keep the original value only up to this size (brokers reject big records by default).
 constexpr size_t kMaxDeadLetterValueBytes = 512 << 10;
@@ -47,7 +68,8 @@ bool SameShape(const pg::TableInfo& table, const kafka::ParsedRow& row) {
 }  // namespace
 
 struct Sink::Session {
-  Session(const SinkOptions& o, const std::atomic<bool>& s) : options(o), stop(s), parser({o.max_message_bytes}) {}
+  Session(const SinkOptions& o, const std::atomic<bool>& s)
+      : options(o), stop(s), parser({o.max_message_bytes}), lsn_guard(o.max_lsn_jump) {}
   const SinkOptions& options;
   const std::atomic<bool>& stop;
   std::unique_ptr<clickhouse::ClickHouseClient> ch;
@@ -55,9 +77,11 @@ struct Sink::Session {
   std::unique_ptr<kafka::Producer> dead_letters;
   std::unique_ptr<kafka::Consumer> consumer;
   kafka::DebeziumParser parser;
-  std::map<std::string, SinkTable, std::less<>> tables;   // by "schema.table"
-  std::map<kafka::TopicPartition, int64_t> next_offsets;  // consumed, not yet committed
-  Status broken;                                          // set when a rebalance could not store what it held
+  LsnGuard lsn_guard;
+  std::map<std::string, SinkTable, std::less<>> tables;                                  // by "schema.table"
+  std::map<kafka::TopicPartition, int64_t> next_offsets;                                 // consumed, not yet committed
+  std::map<std::string, std::pair<std::string, std::string>, std::less<>> topic_tables;  // TopicIsTables
+  Status broken;  // set when a rebalance could not store what it held
   clickhouse::RowValues values;
   std::vector<bool> unchanged;
 
@@ -82,6 +106,14 @@ struct Sink::Session {
   Result<SinkTable*> TableFor(const kafka::DebeziumEvent& ev, const kafka::ParsedRow& row,
                               const kafka::ConsumedRecord& r);
   Status DeadLetter(const kafka::ConsumedRecord& r, const std::string& reason);
+  // kafka::TopicMatchesTable, remembering the last table accepted on each topic (the check runs per record).
+  bool TopicIsTables(std::string_view topic, const std::string& schema, const std::string& table) {
+    auto it = topic_tables.find(topic);
+    if (it != topic_tables.end() && it->second.first == schema && it->second.second == table) return true;
+    if (!kafka::TopicMatchesTable(topic, schema, table)) return false;
+    topic_tables[std::string(topic)] = {schema, table};
+    return true;
+  }
 
   Status FlushRows() {
     for (auto& [name, t] : tables) SS_RETURN_IF_ERROR(t.writer->Flush(*ch));
@@ -191,7 +223,7 @@ Status Sink::Session::DeadLetter(const kafka::ConsumedRecord& r, const std::stri
 
 Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
   const kafka::TableLookup lookup = [this](std::string_view schema, std::string_view table) {
-    auto it = tables.find(fmt::format("{}.{}", schema, table));
+    auto it = tables.find(TableWriter::SourceKey(std::string(schema), std::string(table)));
     return it == tables.end() ? nullptr : &it->second.debezium;
   };
   Result<kafka::DebeziumEvent> parsed = parser.ParseValue(r.value, r.topic, lookup);
@@ -199,6 +231,17 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
   const kafka::DebeziumEvent& ev = *parsed;
   if (ev.tombstone) return Status::Ok();                          // the delete before it carried the change
   if (ev.op == kafka::DebeziumOp::kMessage) return Status::Ok();  // logical messages have no table
+  if (!options.route_by_source && !TopicIsTables(r.topic, ev.schema, ev.table)) {
+    std::string topic_schema, topic_table;
+    return DeadLetter(
+        r, fmt::format("record for table {}.{} on topic {}{}: refused (a table's changes come only on its own topic; "
+                       "if topics are routed, e.g. by a Debezium topic-routing SMT, run the sink with "
+                       "--route-by-source)",
+                       ev.schema, ev.table, r.topic,
+                       kafka::TableFromTopic(r.topic, topic_schema, topic_table)
+                           ? fmt::format(" (the topic of {}.{})", topic_schema, topic_table)
+                           : std::string()));
+  }
   ++events;
   if (ev.op == kafka::DebeziumOp::kTruncate) {
     // The table may hold rows from an earlier session even if this one has not seen it yet.
@@ -220,6 +263,13 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
     if (table.status().retryable()) return table.status();
     return DeadLetter(r, table.status().message());
   }
+  // A snapshot read is stored with version 0, so its LSN (the snapshot's position) cannot freeze a key: it is
+  // never refused, only not taken as a baseline when impossible.
+  const std::optional<int64_t> ts_ms = ev.source_ts_ms ? ev.source_ts_ms : ev.ts_ms;
+  const bool possible_lsn = ev.lsn && lsn_guard.Check(*ev.lsn, ts_ms, NowMs()).ok();
+  if (ev.op != kafka::DebeziumOp::kRead && !possible_lsn) {
+    return DeadLetter(r, lsn_guard.Check(*ev.lsn, ts_ms, NowMs()).message());
+  }
   TableWriter& w = *(*table)->writer;
   const auto& cols = w.columns();
   values.assign(cols.size(), std::nullopt);
@@ -230,17 +280,25 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
     if (!c) continue;
     if (c->text) values[i] = *c->text;
     unchanged[i] = c->unchanged_toast;
+    // Debezium sends the placeholder only for a TOASTed value an UPDATE left unchanged; elsewhere it is data the
+    // sink cannot tell from the real value, and there is no earlier version to take the value from.
+    if (c->unchanged_toast && ev.op != kafka::DebeziumOp::kUpdate) {
+      return DeadLetter(r, fmt::format("{}: column {} holds Debezium's unavailable-value placeholder in {}; only an "
+                                       "update's after image can carry it",
+                                       w.source().QualifiedName(), cols[i].name, OpName(ev.op)));
+    }
     any_unchanged |= c->unchanged_toast;
   }
   Status st = any_unchanged ? w.AppendRowWithUnchanged(values, unchanged, values, version)
                             : w.AppendRow(values, version, deleted);
   if (!st.ok()) return DeadLetter(r, fmt::format("{}: {}", w.source().QualifiedName(), st.message()));
+  if (possible_lsn) lsn_guard.Observe(*ev.lsn, ts_ms.value_or(NowMs()));
   return Status::Ok();
 }
 
 Result<SinkTable*> Sink::Session::TableFor(const kafka::DebeziumEvent& ev, const kafka::ParsedRow& row,
                                            const kafka::ConsumedRecord& r) {
-  const std::string name = ev.schema + "." + ev.table;
+  const std::string name = TableWriter::SourceKey(ev.schema, ev.table);
   auto it = tables.find(name);
   if (it != tables.end() && SameShape(it->second.writer->source(), row)) return &it->second;
 
@@ -286,6 +344,21 @@ Result<SinkTable*> Sink::Session::TableFor(const kafka::DebeziumEvent& ev, const
           TableWriter::TargetName(ev.schema, ev.table));
   auto writer = std::make_unique<TableWriter>(table, dialect, options.database);
   SS_RETURN_IF_ERROR(clickhouse::EnsureTargetTable(*ch, *writer));
+  // The highest version ClickHouse holds is a real LSN (it passed this guard when stored): LsnGuard's baseline.
+  Result<std::string> newest = ch->Query(
+      fmt::format("SELECT max(_version), toUInt64(toUInt32(max(_synced_at))) * 1000 FROM {}.{} FORMAT TabSeparated",
+                  clickhouse::ClickHouseClient::QuoteIdent(options.database),
+                  clickhouse::ClickHouseClient::QuoteIdent(TableWriter::TargetName(ev.schema, ev.table))));
+  if (!newest.ok() && newest.status().retryable()) return newest.status();
+  if (!newest.ok()) LogWarn("table {}: no LSN baseline from ClickHouse: {}", name, newest.status().message());
+  uint64_t version = 0;
+  int64_t at_ms = 0;
+  const std::string text = newest.ok() ? *newest : std::string();
+  const char* end = text.data() + text.size();
+  auto [tab, e1] = std::from_chars(text.data(), end, version);
+  if (e1 == std::errc() && tab != end && *tab == '\t' && std::from_chars(tab + 1, end, at_ms).ec == std::errc()) {
+    lsn_guard.Observe(version, at_ms);
+  }
   kafka::DebeziumTable debezium{ev.schema, ev.table, {}};
   for (const auto& c : table.columns) {
     debezium.columns.push_back({c.name, c.type_oid, c.typmod, c.key_position, false, std::nullopt, std::nullopt});

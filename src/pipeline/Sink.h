@@ -8,8 +8,11 @@
 // ClickHouse acknowledged every row before them (and the dead-letter topic every record before them). Replays
 // after a crash are harmless: same key, same version.
 //
-// A record that cannot be parsed or mapped goes to the dead-letter topic with headers `reason`, `source.topic`,
-// `source.partition`, `source.offset`, and the sink goes on. Not thread-safe; Run() blocks.
+// Records are not trusted: a record is stored only for the table its topic stands for (kafka/TopicNames.h; or for
+// any table with route_by_source, for topic-routing setups), with a possible source.lsn (pipeline/LsnGuard.h), and
+// with Debezium's unavailable-value placeholder only where Debezium can send it — an update's after image.
+// A record that breaks a rule, or cannot be parsed or mapped, goes to the dead-letter topic with headers `reason`,
+// `source.topic`, `source.partition`, `source.offset`, and the sink goes on. Not thread-safe; Run() blocks.
 #pragma once
 
 #include <atomic>
@@ -33,6 +36,8 @@ struct SinkOptions {
   size_t batch_bytes = 32 << 20;
   std::chrono::milliseconds flush_interval{200};
   size_t max_message_bytes = 16u << 20;
+  bool route_by_source = false;        // take the table from source.schema/table whatever the topic
+  uint64_t max_lsn_jump = 1ull << 40;  // LsnGuard's max_jump_bytes; 0 = only the absolute rules
   bool progress = false;
 };
 

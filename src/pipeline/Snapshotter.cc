@@ -98,8 +98,9 @@ Status Snapshotter::Run(const std::vector<pg::TableInfo>& tables, const std::ato
   std::vector<std::unique_ptr<clickhouse::TableWriter>> prototypes;
   progress_.clear();
   for (const auto& t : tables) {
-    SS_ASSIGN_OR_RETURN(clickhouse::TableSnapshotState state,
-                        clickhouse::LoadSnapshotState(*ch, options_.state, t.QualifiedName()));
+    SS_ASSIGN_OR_RETURN(
+        clickhouse::TableSnapshotState state,
+        clickhouse::LoadSnapshotState(*ch, options_.state, clickhouse::TableWriter::SourceKey(t.schema, t.name)));
     if (state.done) continue;
     auto prototype = std::make_unique<clickhouse::TableWriter>(t, dialect_, options_.state.database);
     clickhouse::TableWriter& writer = *prototype;
@@ -107,7 +108,8 @@ Status Snapshotter::Run(const std::vector<pg::TableInfo>& tables, const std::ato
     if (!state.started || state.chunk_pages <= 0) {
       state.chunk_pages = options_.chunk_pages;
       state.chunks_done.clear();
-      SS_RETURN_IF_ERROR(clickhouse::RecordSnapshotState(*ch, options_.state, t.QualifiedName(),
+      SS_RETURN_IF_ERROR(clickhouse::RecordSnapshotState(*ch, options_.state,
+                                                         clickhouse::TableWriter::SourceKey(t.schema, t.name),
                                                          clickhouse::kSnapshotReset, state.chunk_pages, 0));
     }
     const int64_t chunk_pages = state.chunk_pages;
@@ -119,7 +121,7 @@ Status Snapshotter::Run(const std::vector<pg::TableInfo>& tables, const std::ato
     if (PQntuples(size.get()) != 1) return Status::Fatal(fmt::format("table {} disappeared", t.QualifiedName()));
     const int64_t pages = std::stoll(PQgetvalue(size.get(), 0, 0));
     auto p = std::make_unique<SnapshotProgress>();
-    p->table = t.QualifiedName();
+    p->table = clickhouse::TableWriter::SourceKey(t.schema, t.name);
     p->estimated_rows = std::stoull(PQgetvalue(size.get(), 0, 1));
     p->chunks_total = static_cast<int>(std::max<int64_t>(1, (pages + chunk_pages - 1) / chunk_pages));
     for (int64_t i = 0; i < p->chunks_total; ++i) {

@@ -140,6 +140,26 @@ wait_capture_streaming() {
 }
 
 # ---------------------------------------------------------------------------------------------------------
+# raw_table_name SCHEMA TABLE: the ClickHouse table of a PostgreSQL table by the rule of docs/TYPE_MAPPING.md#names,
+# written here apart from streamshop's code: raw_<table> for public, else raw_<schema>__<table>; a part containing
+# "__" or "%" (or a schema ending in "_") with every "%" as %25 and "_" as %5F. Names long enough to be hashed
+# (over 180 bytes as a ClickHouse file name) are not computed: it fails.
+raw_table_name() {
+  local out fs
+  _raw_part() {  # NAME IS_SCHEMA
+    local p=$1
+    if [[ $p == *__* || $p == *%* || ($2 == 1 && $p == *_) ]]; then
+      p=${p//%/%25}
+      p=${p//_/%5F}
+    fi
+    printf '%s' "$p"
+  }
+  if [[ $1 == public ]]; then out=raw_$(_raw_part "$2" 0); else out=raw_$(_raw_part "$1" 1)__$(_raw_part "$2" 0); fi
+  fs=$(LC_ALL=C; other=${out//[A-Za-z0-9_]/}; echo $((${#out} + 2 * ${#other})))
+  ((fs <= 180)) || { echo "raw_table_name: $1.$2 maps to a hashed name; not computed here" >&2; return 1; }
+  printf '%s\n' "$out"
+}
+
 # independent_compare [TABLE…] — an oracle that shares no code with streamshop. For each table (default: every
 # table of the publication $PUBLICATION, default "streamshop"; names as schema.table or table for public),
 # PostgreSQL renders every published column (column lists and row filters applied) as canonical text in SQL,
@@ -277,7 +297,7 @@ independent_compare_check() {
   for t in "${tables[@]}"; do
     [[ $t == *.* ]] || t=public.$t
     local schema=${t%%.*} table=${t#*.} raw pg_sel="" ch_sel="" name expr filter
-    if [[ $schema == public ]]; then raw=raw_$table; else raw=raw_${schema}__$table; fi
+    raw=$(raw_table_name "$schema" "$table") || return 1
     local -A ch_type=()
     while IFS=$'\t' read -r name expr; do ch_type[$name]=$expr; done < <(ch "SELECT name, type FROM system.columns
       WHERE database = '${CH_DATABASE:-analytics}' AND table = '$raw' FORMAT TSV")

@@ -24,6 +24,7 @@
 #include "kafka/DebeziumTypes.h"
 #include "kafka/DebeziumValueCodec.h"
 #include "kafka/JsonWriter.h"
+#include "kafka/TopicNames.h"
 
 namespace streamshop::kafka {
 namespace {
@@ -1348,13 +1349,13 @@ TEST(DebeziumParserTest, TombstonesAndSizeLimit) {
 
 TEST(DebeziumParserTest, TopicNamesTheTableWhenSourceDoesNot) {
   std::string schema, table;
-  EXPECT_TRUE(SplitTopic("streamshop.public.orders", schema, table));
+  EXPECT_TRUE(TableFromTopic("streamshop.public.orders", schema, table));
   EXPECT_EQ(schema, "public");
   EXPECT_EQ(table, "orders");
-  EXPECT_TRUE(SplitTopic("a.b.c.d", schema, table));
+  EXPECT_TRUE(TableFromTopic("a.b.c.d", schema, table));
   EXPECT_EQ(schema, "c");
-  EXPECT_FALSE(SplitTopic("public.orders", schema, table));
-  EXPECT_FALSE(SplitTopic("a..b", schema, table));
+  EXPECT_FALSE(TableFromTopic("public.orders", schema, table));
+  EXPECT_FALSE(TableFromTopic("a..b", schema, table));
   DebeziumTable t{"s", "t", {Col("id", kInt4, -1, 1)}};
   DebeziumParser parser;
   Result<DebeziumEvent> ev = parser.ParseValue(R"({"after":{"id":3},"op":"r"})", "pre.s.t",

@@ -16,26 +16,29 @@ namespace {
 class FixedTransport final : public HttpTransport {
  public:
   explicit FixedTransport(long status) : status_(status) {}
-  Result<HttpResponse> Post(const std::string&, std::string_view) override { return HttpResponse{status_, "ok"}; }
+  Result<HttpResponse> Post(const std::string&, std::string_view, size_t) override {
+    return HttpResponse{status_, "ok", {}, false};
+  }
 
  private:
   long status_;
 };
 
-constexpr const char* kInsertUrl = "http://ch/?query=INSERT%20INTO%20analytics.raw_t%20FORMAT%20RowBinary";
+constexpr const char* kInsertUrl =
+    "http://ch/?send_progress_in_http_headers=0&query=INSERT%20INTO%20analytics.raw_t%20FORMAT%20RowBinary";
 constexpr const char* kSelectUrl = "http://ch/?query=SELECT%201";
 
 TEST(FailpointTransport, ExitsRightAfterTheKthStoredInsertOnly) {
   EXPECT_EXIT(
       {
         FailpointTransport failing(std::make_unique<FixedTransport>(500), 1);
-        for (int i = 0; i < 3; ++i) (void)failing.Post(kInsertUrl, "row");  // not stored: not counted
+        for (int i = 0; i < 3; ++i) (void)failing.Post(kInsertUrl, "row", 100);  // not stored: not counted
         FailpointTransport t(std::make_unique<FixedTransport>(200), 2);
-        (void)t.Post(kSelectUrl, "");    // not an insert
-        (void)t.Post("http://ch/", "");  // a query in the body: not an insert
-        (void)t.Post(kInsertUrl, "row");
+        (void)t.Post(kSelectUrl, "", 100);    // not an insert
+        (void)t.Post("http://ch/", "", 100);  // a query in the body: not an insert
+        (void)t.Post(kInsertUrl, "row", 100);
         fprintf(stderr, "after insert 1\n");
-        (void)t.Post(kInsertUrl, "row");
+        (void)t.Post(kInsertUrl, "row", 100);
         fprintf(stderr, "after insert 2\n");
         std::exit(0);
       },
