@@ -92,9 +92,10 @@ SQL
 
 b64() { printf '%s' "$1" | base64 -d; }
 
-# A second independent comparison for publication $1 that any identifier survives (names travel base64-encoded);
-# fails on the first difference.
-independent_compare_names() {
+# A second independent comparison for publication $1 that any identifier survives (names travel base64-encoded).
+# independent_compare_names fails the test on the first difference; independent_compare_names_check returns 1.
+independent_compare_names() { independent_compare_names_check "$@" || fail "independent comparison failed"; }
+independent_compare_names_check() {
   local schema table pgq chrow label raw chq pgr chr n=0
   while IFS='|' read -r schema table pgq chrow; do
     schema=$(b64 "$schema") table=$(b64 "$table") pgq=$(b64 "$pgq") chrow=$(b64 "$chrow")
@@ -106,12 +107,12 @@ independent_compare_names() {
     raw=${raw//\\/\\\\}
     raw=${raw//\`/\\\`}
     chq="SELECT concat(toString(count()), ' ', lower(hex(MD5(arrayStringConcat(arraySort(groupArray(r)), ';'))))) FROM (SELECT concat($chrow, '') AS r FROM analytics.\`$raw\` FINAL WHERE _deleted = 0)"
-    pgr=$(pg -c "$pgq") || fail "independent comparison: PostgreSQL query failed for $label: $pgq"
-    chr=$(ch "$chq") || fail "independent comparison: ClickHouse query failed for $label: $chq"
-    [[ "$pgr" == "$chr" ]] || fail "independent comparison: $label differs: PostgreSQL '$pgr', ClickHouse '$chr'"
+    pgr=$(pg -c "$pgq") || { log "independent comparison: PostgreSQL query failed for $label: $pgq"; return 1; }
+    chr=$(ch "$chq") || { log "independent comparison: ClickHouse query failed for $label: $chq"; return 1; }
+    [[ "$pgr" == "$chr" ]] || { log "independent comparison: $label differs: PostgreSQL '$pgr', ClickHouse '$chr'"; return 1; }
     n=$((n + 1))
   done < <(oracle_queries "$1")
-  ((n > 0)) || fail "independent comparison: publication $1 has no tables"
+  ((n > 0)) || { log "independent comparison: publication $1 has no tables"; return 1; }
   log "round $ROUND: independent comparison of $n tables agrees"
 }
 
@@ -166,6 +167,19 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
 
   stop_replicate
   mv "$LOG_DIR/verify.out" "$GEN_DIR/verify.out"
+  if ((ROUND == ROUNDS)); then
+    # Self-check: with replicate stopped, empty every table in PostgreSQL; the comparison must now differ.
+    rows=0
+    for ((t = 0; t < NT; t++)); do
+      tq "$t"
+      rows=$((rows + $(pg -c "SELECT count(*) FROM $REPLY")))
+      pg -c "DELETE FROM $REPLY"
+    done
+    if ((rows > 0)); then
+      ! independent_compare_names_check "$STREAMSHOP_PUBLICATION" >/dev/null || fail "the comparison missed a change"
+      log "round $ROUND: the independent comparison catches changes replicate did not see"
+    fi
+  fi
 done
 log "$ROUNDS rounds in $((SECONDS - started)) s"
 # RANDOM_DIFF_KAFKA=1: one more round through capture → Kafka → sink (one partition per topic: a truncate is
