@@ -27,7 +27,9 @@ TableWriter::TableWriter(const pg::TableInfo& table, Dialect dialect, const std:
                         c.key_position});
     names += ClickHouseClient::QuoteIdent(c.name) + ", ";
   }
-  insert_sql_ = fmt::format("INSERT INTO {} ({}{}, _version, _deleted) FORMAT RowBinary", target_, names, kUnfitColumn);
+  names += std::string(kUnfitColumn) + ", ";
+  if (table.identity == pg::RowIdentity::kFullRow) names += "_row_hash, ";
+  insert_sql_ = fmt::format("INSERT INTO {} ({}_version, _deleted) FORMAT RowBinary", target_, names);
 }
 
 namespace {
@@ -121,6 +123,10 @@ std::string TableWriter::CreateTableSql() const {
   std::sort(keys.begin(), keys.end(), [](auto* a, auto* b) { return a->key_position < b->key_position; });
   std::string order_by;
   for (const auto* k : keys) order_by += (order_by.empty() ? "" : ", ") + ClickHouseClient::QuoteIdent(k->name);
+  if (source_.identity == pg::RowIdentity::kFullRow) {
+    cols += "_row_hash UInt64, ";  // no key: rows are identified by all their values (RowHash)
+    order_by = "_row_hash";
+  }
   const std::string engine =
       dialect_ == Dialect::kModern ? "ReplacingMergeTree(_version, _deleted)" : "ReplacingMergeTree(_version)";
   return fmt::format(
@@ -253,11 +259,26 @@ Status TableWriter::AppendRow(const RowValues& values, uint64_t version, bool de
                                   : st);
     return Status::Ok();
   }
+  if (source_.identity == pg::RowIdentity::kFullRow) AppendUInt64(buffer_, RowHash(values));
   AppendUInt64(buffer_, version);
   AppendUInt8(buffer_, deleted ? 1 : 0);
   ++pending_rows_;
   if (unfit.values > 0) AppendDeadLetter(values, version, UnfitRecord(unfit));
   return Status::Ok();
+}
+
+uint64_t TableWriter::RowHash(const RowValues& values) const {
+  // Over (name, PostgreSQL text) of the non-NULL values: the same for a row read by COPY and sent by pgoutput,
+  // unchanged when a column is widened in ClickHouse or a column is added (NULL in existing rows).
+  std::string bytes;
+  for (size_t i = 0; i < columns_.size() && i < values.size(); ++i) {
+    if (!values[i]) continue;
+    AppendVarUInt(bytes, columns_[i].name.size());
+    bytes += columns_[i].name;
+    AppendVarUInt(bytes, values[i]->size());
+    bytes += *values[i];
+  }
+  return XXH3_64bits(bytes.data(), bytes.size());
 }
 
 Status TableWriter::AppendRowWithUnchanged(const RowValues& values, const std::vector<bool>& unchanged,

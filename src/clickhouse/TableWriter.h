@@ -88,6 +88,11 @@ class TableWriter {
   Status AppendRowWithUnchanged(const RowValues& values, const std::vector<bool>& unchanged,
                                 const RowValues& lookup_key, uint64_t version);
 
+  // A table without a key (pg::RowIdentity::kFullRow) has a column `_row_hash UInt64` = RowHash of the row's
+  // values, and is ordered by it: an UPDATE deletes the old row's hash and writes the new one. Rows equal in every
+  // value share one hash, so they are stored once.
+  uint64_t RowHash(const RowValues& values) const;
+
   // What EncodeColumns did with values their column cannot hold.
   struct Unfit {
     size_t values = 0;    // stored as NULL, kept in _unfit

@@ -22,8 +22,9 @@ std::string Trim(std::string s) {
 
 bool IsReservedColumnName(std::string_view name) {
   static constexpr std::string_view kReserved[] = {
-      "_version",      "_deleted",       "_synced_at",  TableWriter::kUnfitColumn, "_part",        "_part_index",
-      "_partition_id", "_sample_factor", "_row_exists", "_block_number",           "_block_offset"};
+      "_version",    "_deleted",      "_synced_at",    TableWriter::kUnfitColumn, "_row_hash",  // streamshop's own
+      "_part",       "_part_index",   "_partition_id", "_sample_factor",  // hide a column on 18.16
+      "_row_exists", "_block_number", "_block_offset"};                   // refused by newer servers
   return std::find(std::begin(kReserved), std::end(kReserved), name) != std::end(kReserved);
 }
 
@@ -41,7 +42,8 @@ Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer) {
     if (!IsReservedColumnName(c.name)) continue;
     return Status::Fatal(fmt::format(
         "{} column {}: ClickHouse cannot hold a column of this name in {} (streamshop's own columns are _version, "
-        "_deleted, _synced_at, _unfit; MergeTree's virtual columns _part, _part_index, _partition_id, _sample_factor "
+        "_deleted, _synced_at, _unfit, _row_hash; MergeTree's virtual columns _part, _part_index, _partition_id, "
+        "_sample_factor "
         "hide "
         "a real column on ClickHouse 18.16, and _row_exists, _block_number, _block_offset are refused by newer "
         "servers); rename the column in PostgreSQL (ALTER TABLE {} RENAME COLUMN {} TO …)",

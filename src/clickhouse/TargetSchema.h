@@ -13,7 +13,7 @@
 namespace streamshop::clickhouse {
 
 // A column name ClickHouse cannot hold in a raw table on every supported server: streamshop's own columns
-// (_version, _deleted, _synced_at, _unfit),
+// (_version, _deleted, _synced_at, _unfit, _row_hash),
 // MergeTree virtual columns that hide a real column of the same name on 18.16 (_part, _part_index,
 // _partition_id, _sample_factor: measured, SELECT returns the part's values), and the persistent virtual
 // columns newer servers refuse (_row_exists, _block_number, _block_offset).

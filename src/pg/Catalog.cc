@@ -10,8 +10,10 @@
 namespace streamshop::pg {
 namespace {
 
-// Columns of one table with their position in its key (0 if none): the primary key, or else the unique index
-// chosen by REPLICA IDENTITY USING INDEX.
+// Columns of one table ($1) with their position in its key (0 if none) — the primary key, or else the unique
+// index chosen by REPLICA IDENTITY USING INDEX — and whether they are published: all ($3 true) or those in $2
+// (pg_publication_tables.attnames). Never generated columns: PostgreSQL 15 does not publish them, although attnames
+// lists them.
 constexpr const char* kColumnsSql = R"(
 WITH key AS (
   SELECT indkey FROM pg_index WHERE indrelid = $1::oid AND (indisprimary OR indisreplident)
@@ -20,10 +22,51 @@ SELECT a.attname, a.atttypid, a.atttypmod,
        coalesce((SELECT k.n FROM key, unnest(key.indkey) WITH ORDINALITY k(att, n) WHERE k.att = a.attnum), 0),
        (SELECT string_agg(f.attname, chr(31) ORDER BY f.attnum) FROM pg_type t
         JOIN pg_attribute f ON f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped
-        WHERE t.oid = a.atttypid AND t.typtype = 'c')
+        WHERE t.oid = a.atttypid AND t.typtype = 'c'),
+       $3::bool OR a.attname = ANY ($2::name[])
 FROM pg_attribute a
 WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
 ORDER BY a.attnum)";
+
+// The table ($1) itself and its replica identity.
+constexpr const char* kTableSql = R"(
+SELECT n.nspname, c.relname, has_table_privilege(c.oid, 'SELECT'), c.relreplident, c.relkind = 'p'
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.oid = $1::oid)";
+
+// What publication $1 publishes of its tables (of table $2 only, unless it is 0): the column list and the row
+// filter. pg_publication_tables shows no filter where the publication also publishes the table's schema, as
+// pgoutput then applies none. Reading the view costs about as much for one table as for all.
+constexpr const char* kPublishedSql = R"(
+SELECT c.oid, p.attnames, p.rowfilter FROM pg_publication_tables p
+JOIN pg_namespace n ON n.nspname = p.schemaname JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename
+WHERE p.pubname = $1 AND ($2::oid = 0 OR c.oid = $2::oid)
+ORDER BY p.schemaname, p.tablename)";
+
+// One row of kPublishedSql; nullopt attnames = all columns.
+struct Published {
+  std::optional<std::string> attnames;  // name[] in PostgreSQL's text form
+  std::optional<std::string> row_filter;
+};
+
+// Why a table without a usable key is skipped, and what makes it replicable.
+std::string SkipReason(const TableInfo& t, char replica_identity, const std::string& unpublished_key,
+                       const std::string& publication) {
+  if (!unpublished_key.empty()) {
+    return fmt::format(
+        "table {} is skipped: the column list of publication '{}' leaves out its key column {}, so its rows cannot "
+        "be identified in ClickHouse; add the column to the list (in one transaction: ALTER PUBLICATION {} DROP TABLE "
+        "{}; ALTER PUBLICATION {} ADD TABLE {} (…))",
+        t.QualifiedName(), publication, unpublished_key, PgConnection::QuoteIdent(publication), t.QuotedName(),
+        PgConnection::QuoteIdent(publication), t.QuotedName());
+  }
+  return fmt::format(
+      "table {} has no primary key (and REPLICA IDENTITY {}), so its rows cannot be identified in ClickHouse: it "
+      "is skipped. To replicate it: ALTER TABLE {} ADD PRIMARY KEY (…), or ALTER TABLE {} REPLICA IDENTITY FULL "
+      "(rows identified by all their values), or REPLICA IDENTITY USING INDEX <unique index>; or remove it from "
+      "the publication",
+      t.QualifiedName(), replica_identity == 'n' ? "NOTHING" : "DEFAULT", t.QuotedName(), t.QuotedName());
+}
 
 template <typename Int>
 Int ToInt(const char* s) {
@@ -76,25 +119,38 @@ Status EnsurePublication(PgConnection& conn, const std::string& publication, con
   return Status::Ok();
 }
 
-Result<TableInfo> LoadTable(PgConnection& conn, uint32_t oid) {
-  SS_ASSIGN_OR_RETURN(PgResultPtr rel, conn.Exec("SELECT n.nspname, c.relname, has_table_privilege(c.oid, 'SELECT') "
-                                                 "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                                                 "WHERE c.oid = $1::oid",
-                                                 {std::to_string(oid)}));
+namespace {
+
+// The table as `published` says it is published (nullptr: not in the publication, all columns, no filter).
+Result<TableInfo> LoadTableAs(PgConnection& conn, const std::string& publication, uint32_t oid,
+                              const Published* published) {
+  SS_ASSIGN_OR_RETURN(PgResultPtr rel, conn.Exec(kTableSql, {std::to_string(oid)}));
   if (PQntuples(rel.get()) != 1) return Status::Fatal(fmt::format("table with OID {} no longer exists", oid));
   TableInfo table{oid, PQgetvalue(rel.get(), 0, 0), PQgetvalue(rel.get(), 0, 1), {}};
   if (std::string_view(PQgetvalue(rel.get(), 0, 2)) != "t") {
     return Status::Fatal(fmt::format("no SELECT privilege on table {}: GRANT SELECT ON {} TO the replication role",
                                      table.QualifiedName(), table.QuotedName()));
   }
-  SS_ASSIGN_OR_RETURN(PgResultPtr cols, conn.Exec(kColumnsSql, {std::to_string(oid)}));
+  const char replica_identity = PQgetvalue(rel.get(), 0, 3)[0];
+  table.replica_identity = replica_identity;
+  table.partitioned = std::string_view(PQgetvalue(rel.get(), 0, 4)) == "t";
+  if (published) table.row_filter = published->row_filter;
+  const bool all_columns = !published || !published->attnames;
+  SS_ASSIGN_OR_RETURN(PgResultPtr cols,
+                      conn.Exec(kColumnsSql, {std::to_string(oid), all_columns ? "{}" : *published->attnames,
+                                              all_columns ? "true" : "false"}));
   bool has_key = false;
+  std::string unpublished_key;
   for (int r = 0; r < PQntuples(cols.get()); ++r) {
     ColumnInfo c{PQgetvalue(cols.get(), r, 0),
                  ToInt<uint32_t>(PQgetvalue(cols.get(), r, 1)),
                  ToInt<int32_t>(PQgetvalue(cols.get(), r, 2)),
                  ToInt<int>(PQgetvalue(cols.get(), r, 3)),
                  {}};
+    if (std::string_view(PQgetvalue(cols.get(), r, 5)) != "t") {
+      if (c.key_position > 0) unpublished_key = c.name;
+      continue;
+    }
     if (!PQgetisnull(cols.get(), r, 4)) {
       const std::string_view names = PQgetvalue(cols.get(), r, 4);
       for (size_t pos = 0; pos <= names.size();) {
@@ -106,13 +162,68 @@ Result<TableInfo> LoadTable(PgConnection& conn, uint32_t oid) {
     has_key |= c.key_position > 0;
     table.columns.push_back(std::move(c));
   }
-  if (!has_key) {
-    return Status::Fatal(
-        fmt::format("table {} has no primary key, so its rows cannot be identified in ClickHouse: add one "
-                    "(ALTER TABLE {} ADD PRIMARY KEY (…)) or remove the table from the publication",
-                    table.QualifiedName(), table.QuotedName()));
+  if (has_key && unpublished_key.empty()) {
+    table.identity = RowIdentity::kKey;
+  } else if (replica_identity == 'f' && unpublished_key.empty()) {
+    table.identity = RowIdentity::kFullRow;
+  } else {
+    table.identity = RowIdentity::kNone;
+    table.skip_reason = SkipReason(table, replica_identity, unpublished_key, publication);
   }
   return table;
+}
+
+}  // namespace
+
+namespace {
+
+Result<std::vector<std::pair<uint32_t, Published>>> LoadPublished(PgConnection& conn, const std::string& publication,
+                                                                  uint32_t oid) {
+  SS_ASSIGN_OR_RETURN(PgResultPtr res, conn.Exec(kPublishedSql, {publication, std::to_string(oid)}));
+  std::vector<std::pair<uint32_t, Published>> out;
+  for (int r = 0; r < PQntuples(res.get()); ++r) {
+    Published p;
+    if (!PQgetisnull(res.get(), r, 1)) p.attnames = PQgetvalue(res.get(), r, 1);
+    if (!PQgetisnull(res.get(), r, 2)) p.row_filter = PQgetvalue(res.get(), r, 2);
+    out.emplace_back(ToInt<uint32_t>(PQgetvalue(res.get(), r, 0)), std::move(p));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<TableInfo> LoadTable(PgConnection& conn, const std::string& publication, uint32_t oid) {
+  SS_ASSIGN_OR_RETURN(auto published, LoadPublished(conn, publication, oid));
+  return LoadTableAs(conn, publication, oid, published.empty() ? nullptr : &published.front().second);
+}
+
+Result<bool> PublishedAsAncestor(PgConnection& conn, const std::string& publication, uint32_t oid) {
+  SS_ASSIGN_OR_RETURN(auto v, conn.QueryValue("SELECT EXISTS (SELECT 1 FROM pg_partition_ancestors($2::oid) a "
+                                              "JOIN pg_class c ON c.oid = a.relid "
+                                              "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                              "JOIN pg_publication_tables p ON p.schemaname = n.nspname "
+                                              "AND p.tablename = c.relname AND p.pubname = $1 "
+                                              "WHERE a.relid <> $2::oid)",
+                                              {publication, std::to_string(oid)}));
+  return v.value_or("f") == "t";
+}
+
+Result<std::map<uint32_t, PublishedShape>> LoadPublishedShapes(PgConnection& conn, const std::string& publication) {
+  SS_ASSIGN_OR_RETURN(PgResultPtr res,
+                      conn.Exec("SELECT c.oid, p.rowfilter, CASE WHEN c.relkind = 'p' THEN "
+                                "(SELECT coalesce(string_agg(t.relid::oid::text, ',' ORDER BY t.relid::oid), '') "
+                                "FROM pg_partition_tree(c.oid) t WHERE t.isleaf AND t.relid::oid <> c.oid) END "
+                                "FROM pg_publication_tables p JOIN pg_namespace n ON n.nspname = p.schemaname "
+                                "JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename "
+                                "WHERE p.pubname = $1",
+                                {publication}));
+  std::map<uint32_t, PublishedShape> shapes;
+  for (int r = 0; r < PQntuples(res.get()); ++r) {
+    PublishedShape& shape = shapes[ToInt<uint32_t>(PQgetvalue(res.get(), r, 0))];
+    if (!PQgetisnull(res.get(), r, 1)) shape.row_filter = PQgetvalue(res.get(), r, 1);
+    shape.leaves = PQgetvalue(res.get(), r, 2);
+  }
+  return shapes;
 }
 
 Result<std::vector<ColumnDetails>> LoadColumnDetails(PgConnection& conn, uint32_t oid) {
@@ -146,10 +257,10 @@ Result<std::vector<uint32_t>> PublishedTableOids(PgConnection& conn, const std::
 }
 
 Result<std::vector<TableInfo>> LoadPublishedTables(PgConnection& conn, const std::string& publication) {
-  SS_ASSIGN_OR_RETURN(std::vector<uint32_t> oids, PublishedTableOids(conn, publication));
+  SS_ASSIGN_OR_RETURN(auto published, LoadPublished(conn, publication, 0));
   std::vector<TableInfo> tables;
-  for (uint32_t oid : oids) {
-    SS_ASSIGN_OR_RETURN(TableInfo t, LoadTable(conn, oid));
+  for (const auto& [oid, p] : published) {
+    SS_ASSIGN_OR_RETURN(TableInfo t, LoadTableAs(conn, publication, oid, &p));
     tables.push_back(std::move(t));
   }
   return tables;
@@ -159,7 +270,16 @@ Result<bool> ColumnHasDefault(PgConnection& conn, uint32_t oid, const std::strin
   SS_ASSIGN_OR_RETURN(auto v, conn.QueryValue("SELECT atthasdef OR atthasmissing FROM pg_attribute "
                                               "WHERE attrelid = $1::oid AND attname = $2 AND NOT attisdropped",
                                               {std::to_string(oid), column}));
-  return v.value_or("t") == "t";
+  if (v.value_or("t") == "t") return true;
+  // A column just added without a default is NULL in every row: this reads the whole table, once per such column.
+  SS_ASSIGN_OR_RETURN(auto names, conn.QueryValue("SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c "
+                                                  "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1::oid",
+                                                  {std::to_string(oid)}));
+  if (!names) return true;
+  SS_ASSIGN_OR_RETURN(auto has_values,
+                      conn.QueryValue(fmt::format("SELECT EXISTS (SELECT 1 FROM {} WHERE {} IS NOT NULL)", *names,
+                                                  PgConnection::QuoteIdent(column))));
+  return has_values.value_or("t") == "t";
 }
 
 Status MarkDroppedColumns(PgConnection& conn, TableInfo& table) {
@@ -180,8 +300,11 @@ std::string CopyColumns(const TableInfo& table) {
   return cols;
 }
 
-std::string CopySql(const TableInfo& table) {
-  return fmt::format("COPY (SELECT {} FROM {}) TO STDOUT", CopyColumns(table), table.QuotedName());
+std::string CopySql(const TableInfo& table, const std::string& extra_condition) {
+  std::string where;
+  if (table.row_filter) where = " WHERE (" + *table.row_filter + ")";
+  if (!extra_condition.empty()) where += (where.empty() ? " WHERE " : " AND ") + extra_condition;
+  return fmt::format("COPY (SELECT {} FROM {}{}) TO STDOUT", CopyColumns(table), table.QuotedName(), where);
 }
 
 Result<std::optional<SlotState>> GetSlot(PgConnection& conn, const std::string& slot) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,11 +23,27 @@ struct ColumnInfo {
   bool dropped = false;  // in the stream's shape of the table but dropped since: snapshots read it as NULL
 };
 
+// How the rows of a table are identified in ClickHouse.
+enum class RowIdentity {
+  kKey,      // by the primary key, or else the unique index of REPLICA IDENTITY USING INDEX (key_position > 0)
+  kFullRow,  // no key but REPLICA IDENTITY FULL: by all published values (a hash of them orders the raw table)
+  kNone,     // neither: the table cannot be replicated and is skipped (`skip_reason` says why and the fix)
+};
+
 struct TableInfo {
   uint32_t oid = 0;
   std::string schema;
   std::string name;
-  std::vector<ColumnInfo> columns;  // attnum order, without dropped and generated columns (as pgoutput sends them)
+  // The columns the publication publishes (its column list, else all), in attnum order, without dropped and
+  // generated columns: exactly what pgoutput's Relation message lists.
+  std::vector<ColumnInfo> columns;
+  std::optional<std::string> row_filter = {};  // the publication's WHERE for this table (pg_get_expr text)
+  RowIdentity identity = RowIdentity::kKey;
+  std::string skip_reason = {};  // set when identity is kNone: a warning naming the table and the fix
+  bool partitioned = false;      // a partitioned table (published as the root of its partitions)
+  char replica_identity = 'd';   // pg_class.relreplident: 'd' default, 'f' full, 'i' index, 'n' nothing
+
+  bool skipped() const { return identity == RowIdentity::kNone; }
 
   std::string QualifiedName() const { return schema + "." + name; }
   std::string QuotedName() const { return PgConnection::QuoteIdent(schema) + "." + PgConnection::QuoteIdent(name); }
@@ -52,21 +69,40 @@ Status CheckSource(PgConnection& conn);
 // Creates `publication` if missing: for `tables` ("schema.table" or "table"), or all tables in schema public.
 Status EnsurePublication(PgConnection& conn, const std::string& publication, const std::vector<std::string>& tables);
 
-// Tables of the publication, each with its columns and primary key. A table without a primary key, or one
-// this role cannot SELECT, is a Fatal error naming the table and the fix.
+// Tables of the publication as PostgreSQL 15 publishes them (pg_publication_tables: leaf partitions, or only the
+// root with publish_via_partition_root), each with its published columns, row filter and key. A table whose rows
+// cannot be identified is returned with identity kNone (callers skip it); one this role cannot SELECT is a Fatal
+// error naming the table and the fix.
 Result<std::vector<TableInfo>> LoadPublishedTables(PgConnection& conn, const std::string& publication);
 
 // OIDs of the publication's tables (cheap; for noticing tables added to it).
 Result<std::vector<uint32_t>> PublishedTableOids(PgConnection& conn, const std::string& publication);
 
-// One table by OID (after a Relation message announced a new or changed table).
-Result<TableInfo> LoadTable(PgConnection& conn, uint32_t oid);
+// One table by OID, as `publication` publishes it (see LoadPublishedTables). A table not in the publication (any
+// more) gets all its columns and no row filter.
+Result<TableInfo> LoadTable(PgConnection& conn, const std::string& publication, uint32_t oid);
+
+// Whether changes of table `oid` are published as those of an ancestor (a partition under a published root with
+// publish_via_partition_root): pgoutput still sends a Relation message for the partition, which is to be ignored.
+Result<bool> PublishedAsAncestor(PgConnection& conn, const std::string& publication, uint32_t oid);
+
+// What decides which rows of a published table the publication publishes, beyond its columns: the row filter and,
+// for a partitioned table published as its root, its leaf partitions ("oid,oid,…"). When it changes (ALTER
+// PUBLICATION … WHERE, ATTACH/DETACH PARTITION) rows enter or leave the publication without a change in the stream.
+struct PublishedShape {
+  std::optional<std::string> row_filter;
+  std::string leaves;
+  bool operator==(const PublishedShape&) const = default;
+};
+// The shape of every table of the publication, by OID (its keys are the published tables).
+Result<std::map<uint32_t, PublishedShape>> LoadPublishedShapes(PgConnection& conn, const std::string& publication);
 
 // Nullability, default expression and comment of the table's columns (same columns and order as LoadTable).
 Result<std::vector<ColumnDetails>> LoadColumnDetails(PgConnection& conn, uint32_t oid);
 
-// Whether existing rows got a value for this (newly added) column: it has a default, stored or computed.
-// A column that no longer exists counts as having one (the caller then copies the table again, to be safe).
+// Whether existing rows got a value for this (newly announced) column: it has a default, stored or computed, or
+// it holds values already (an existing column the publication's column list now includes). A column that no
+// longer exists counts as having one (the caller then copies the table again, to be safe).
 Result<bool> ColumnHasDefault(PgConnection& conn, uint32_t oid, const std::string& column);
 
 // Marks the columns of `table` that no longer exist in the catalog as dropped. Run it in the transaction that
@@ -74,8 +110,9 @@ Result<bool> ColumnHasDefault(PgConnection& conn, uint32_t oid, const std::strin
 Status MarkDroppedColumns(PgConnection& conn, TableInfo& table);
 // "<col>, <col>, …" in TableInfo order, NULL for dropped columns: the select list of snapshot COPYs.
 std::string CopyColumns(const TableInfo& table);
-// COPY (SELECT <columns> FROM <table>) TO STDOUT, columns in TableInfo order.
-std::string CopySql(const TableInfo& table);
+// COPY (SELECT <columns> FROM <table> [WHERE <row filter> [AND <extra>]]) TO STDOUT, columns in TableInfo
+// order: exactly the rows and columns the publication publishes. Every snapshot, re-copy and verify reads this.
+std::string CopySql(const TableInfo& table, const std::string& extra_condition = "");
 
 Result<std::optional<SlotState>> GetSlot(PgConnection& conn, const std::string& slot);
 Status DropSlot(PgConnection& conn, const std::string& slot);

@@ -7,6 +7,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "common/Log.h"
 #include "kafka/DebeziumEncoder.h"
@@ -88,6 +89,8 @@ struct Capture::Session {
   std::map<uint32_t, pg::TableInfo> tables;                                  // by OID, as last announced
   std::map<uint32_t, std::shared_ptr<const kafka::PreparedTable>> prepared;  // by OID
   std::map<std::string, int64_t> max_bytes;  // per topic ensured to exist: its max.message.bytes (DescribeConfigs)
+  std::set<uint32_t> skipped;                // tables whose rows cannot be identified (warned once; looked at again)
+  pg::PgResultPtr unchanged_source;          // holds values ReadUnchangedValues put into a change
   std::vector<kafka::KafkaRecord> records;   // reused per change
 
   // Acknowledgement: transactions whose records end at producer sequence `end_seq`.
@@ -224,6 +227,7 @@ Status Capture::Session::Open() {
   if (!options.snapshot) return Status::Ok();
   for (const auto& t : source.tables) {
     if (stop) return Status::Ok();
+    if (t.skipped()) continue;
     if (state[StateKey(t)] == kSnapshotDone) continue;
     SS_RETURN_IF_ERROR(SnapshotTable(t, position));
   }
@@ -231,6 +235,11 @@ Status Capture::Session::Open() {
 }
 
 Status Capture::Session::Prepare(const pg::TableInfo& table) {
+  if (table.skipped()) {
+    if (skipped.insert(table.oid).second) LogWarn("{}", table.skip_reason);
+    return Status::Ok();
+  }
+  skipped.erase(table.oid);
   SS_ASSIGN_OR_RETURN(std::vector<pg::ColumnDetails> details, pg::LoadColumnDetails(*source.catalog, table.oid));
   SS_ASSIGN_OR_RETURN(std::shared_ptr<const kafka::PreparedTable> p,
                       encoder.Prepare(kafka::DebeziumTableFromCatalog(table, details)));
@@ -369,9 +378,11 @@ Status Capture::Session::AdoptNewTables() {
   SS_ASSIGN_OR_RETURN(std::vector<uint32_t> oids, pg::PublishedTableOids(*source.catalog, options.publication));
   for (uint32_t oid : oids) {
     if (prepared.count(oid)) continue;
-    SS_ASSIGN_OR_RETURN(pg::TableInfo table, pg::LoadTable(*source.catalog, oid));
-    LogInfo("{} joined the publication", table.QualifiedName());
+    SS_ASSIGN_OR_RETURN(pg::TableInfo table, pg::LoadTable(*source.catalog, options.publication, oid));
+    if (table.skipped() && skipped.count(oid)) continue;
     SS_RETURN_IF_ERROR(Prepare(table));
+    if (table.skipped()) continue;
+    LogInfo("{} joined the publication", table.QualifiedName());
     if (options.snapshot) SS_RETURN_IF_ERROR(SnapshotTable(table, acked));
   }
   return Status::Ok();
@@ -446,12 +457,14 @@ Status Capture::Session::HandleMessage(const pg::PgoutputMessage& msg, Lsn lsn) 
         } else if constexpr (std::is_same_v<T, pg::RelationMessage>) {
           auto it = tables.find(m.relid);
           if (it != tables.end() && SameColumns(it->second, m)) return Status::Ok();
-          SS_ASSIGN_OR_RETURN(pg::TableInfo table, TableFromRelation(*source.catalog, m));
+          SS_ASSIGN_OR_RETURN(auto announced, TableFromRelation(*source.catalog, options.publication, m));
+          if (!announced) return Status::Ok();  // a partition whose changes come as its root's
           const bool known = it != tables.end();
-          SS_RETURN_IF_ERROR(Prepare(table));
-          if (!known && options.snapshot) return SnapshotTable(table, lsn);
+          SS_RETURN_IF_ERROR(Prepare(*announced));
+          if (!known && options.snapshot && !announced->skipped()) return SnapshotTable(*announced, lsn);
         } else if constexpr (std::is_same_v<T, pg::InsertMessage> || std::is_same_v<T, pg::UpdateMessage> ||
                              std::is_same_v<T, pg::DeleteMessage>) {
+          if (!prepared.count(m.relid) && skipped.count(m.relid)) return Status::Ok();
           if (!prepared.count(m.relid))
             return Status::Fatal(fmt::format("change for unknown relation OID {}", m.relid));
           kafka::DebeziumChange change;
@@ -461,6 +474,12 @@ Status Capture::Session::HandleMessage(const pg::PgoutputMessage& msg, Lsn lsn) 
           if constexpr (std::is_same_v<T, pg::InsertMessage>) {
             change.op = kafka::DebeziumOp::kCreate;
             change.after = ImageOf(m.new_tuple);
+            if (!change.after->unchanged_toast.empty()) {
+              // A row entering a row filter: PostgreSQL left out its unchanged TOASTed values.
+              SS_RETURN_IF_ERROR(ReadUnchangedValues(*source.catalog, tables.at(m.relid), change.after->values,
+                                                     change.after->unchanged_toast, unchanged_source));
+              change.after->unchanged_toast.clear();
+            }
           } else if constexpr (std::is_same_v<T, pg::UpdateMessage>) {
             change.op = kafka::DebeziumOp::kUpdate;
             change.after = ImageOf(m.new_tuple);

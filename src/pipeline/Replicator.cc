@@ -1,6 +1,7 @@
 #include "pipeline/Replicator.h"
 
 #include <fmt/format.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <set>
@@ -18,6 +19,51 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using namespace clickhouse;  // NOLINT: the ClickHouse side's writers and DDL helpers
+
+// The publication shape (row filter, partitions) each table was last copied under, kept in ClickHouse beside the
+// snapshot state (`_streamshop_publication_shapes`, by slot key and table OID), so that a change made while
+// replicate was stopped is noticed at start.
+uint64_t ShapeId(const pg::PublishedShape& shape) {
+  std::string bytes = shape.row_filter ? "F" + *shape.row_filter : "-";
+  bytes += '\0' + shape.leaves;
+  return XXH3_64bits(bytes.data(), bytes.size());
+}
+
+std::string ShapesTable(const SnapshotStateKey& key) {
+  return ClickHouseClient::QuoteIdent(key.database) + ".`_streamshop_publication_shapes`";
+}
+
+Result<std::map<uint32_t, uint64_t>> LoadCopiedShapes(ClickHouseClient& ch, const SnapshotStateKey& key) {
+  SS_RETURN_IF_ERROR(
+      ch.Query(fmt::format("CREATE TABLE IF NOT EXISTS {} (slot_key String, table_oid UInt32, shape "
+                           "UInt64, updated_us UInt64) ENGINE = MergeTree ORDER BY (slot_key, table_oid)",
+                           ShapesTable(key)))
+          .status());
+  SS_ASSIGN_OR_RETURN(std::string rows,
+                      ch.Query(fmt::format("SELECT table_oid, argMax(shape, updated_us) FROM {} "
+                                           "WHERE slot_key = {} GROUP BY table_oid FORMAT TSV",
+                                           ShapesTable(key), ClickHouseClient::QuoteString(key.slot_key))));
+  std::map<uint32_t, uint64_t> shapes;
+  for (size_t pos = 0; pos < rows.size();) {
+    const size_t end = std::min(rows.find('\n', pos), rows.size());
+    const std::string line = rows.substr(pos, end - pos);
+    pos = end + 1;
+    const size_t tab = line.find('\t');
+    if (tab == std::string::npos) continue;
+    shapes[static_cast<uint32_t>(std::stoul(line.substr(0, tab)))] = std::stoull(line.substr(tab + 1));
+  }
+  return shapes;
+}
+
+Status RecordCopiedShape(ClickHouseClient& ch, const SnapshotStateKey& key, uint32_t oid,
+                         const pg::PublishedShape& shape) {
+  const auto now_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch());
+  return ch
+      .Query(fmt::format("INSERT INTO {} VALUES ({}, {}, {}, {})", ShapesTable(key),
+                         ClickHouseClient::QuoteString(key.slot_key), oid, ShapeId(shape), now_us.count()))
+      .status();
+}
 
 }  // namespace
 
@@ -38,7 +84,10 @@ struct Replicator::Session {
     Lsn wal;
   };
   std::map<uint32_t, StoppedRetry> stopped_retries;
-  uint64_t skipped_changes = 0;  // changes of stopped tables
+  std::map<uint32_t, std::string> skipped_tables;  // rows cannot be identified (OID → warning)
+  std::map<uint32_t, pg::PublishedShape> shapes;   // of the replicated tables, as last copied
+  std::map<uint32_t, Lsn> recopy_after;  // shape changed: copy the table again once the stream passed this LSN
+  uint64_t skipped_changes = 0;          // changes of stopped tables
 
   // Acknowledgement bookkeeping (see the class comment).
   bool in_transaction = false;
@@ -78,6 +127,19 @@ struct Replicator::Session {
   Result<TableWriter*> EnsureWriter(const pg::TableInfo& table) {
     auto writer = std::make_unique<TableWriter>(table, dialect, options.database);
     SS_RETURN_IF_ERROR(EnsureTargetTable(*ch, *writer));
+    // A table that gained or lost its key since its raw table was made is ordered the other way there.
+    SS_ASSIGN_OR_RETURN(std::string hashed,
+                        ch->Query(fmt::format("SELECT count() FROM system.columns WHERE database = {} AND table = {} "
+                                              "AND name = '_row_hash' FORMAT TSV",
+                                              ClickHouseClient::QuoteString(options.database),
+                                              ClickHouseClient::QuoteString(writer->table_name()))));
+    if ((hashed.rfind("1", 0) == 0) != (table.identity == pg::RowIdentity::kFullRow)) {
+      return Status::Fatal(fmt::format(
+          "table {} {} a key since {} was created, so its rows are identified differently now: run DROP TABLE {} in "
+          "ClickHouse and restart streamshop (the table is copied again)",
+          table.QualifiedName(), table.identity == pg::RowIdentity::kFullRow ? "lost" : "gained", writer->target(),
+          writer->target()));
+    }
     TableWriter* raw = writer.get();
     writers[table.oid] = std::move(writer);
     return raw;
@@ -130,30 +192,44 @@ struct Replicator::Session {
     return last_commit_end > acked ? std::max<double>(0, (PgNow() - last_commit_time) / 1e6) : 0.0;
   }
 
-  // Creates or updates the ClickHouse table and writer for `table` (`name`: "schema.table", empty if unknown). A
+  // Creates or updates the ClickHouse table and writer for `table` (`schema`, `name`: empty if unknown). A
   // table ClickHouse cannot follow is stopped: its changes are skipped until it is fixed, every other table keeps
   // flowing. Nothing is acknowledged away: before any change of it is skipped, a fresh copy of the table is
   // recorded in the snapshot state (in ClickHouse, so a restart knows it too); the copy runs when the table
-  // resumes (RecopyResumedTable, or the startup snapshot). Returns whether it replicates.
-  Result<bool> PrepareTable(uint32_t oid, const std::string& name, const Result<pg::TableInfo>& table) {
+  // resumes (RecopyResumedTable, or the startup snapshot). A table whose rows cannot be identified (no key,
+  // replica identity DEFAULT or NOTHING) is skipped with a warning naming the fix; it is looked at again with the
+  // publication, so fixing it starts its replication. Returns whether it replicates.
+  Result<bool> PrepareTable(uint32_t oid, const std::string& schema, const std::string& name,
+                            const Result<pg::TableInfo>& table) {
+    if (table.ok() && table->skipped()) {
+      if (!skipped_tables.count(oid)) LogWarn("{}", table->skip_reason);
+      skipped_tables[oid] = table->skip_reason;
+      writers.erase(oid);
+      failed_tables.erase(oid);
+      return false;
+    }
     Result<TableWriter*> w = table.ok() ? EnsureWriter(*table) : Result<TableWriter*>(table.status());
     if (w.ok()) {
       failed_tables.erase(oid);
       stopped_retries.erase(oid);
+      skipped_tables.erase(oid);
       return true;
     }
     if (w.status().retryable()) return w.status();
     writers.erase(oid);
     auto [it, newly_stopped] = failed_tables.try_emplace(oid);
-    if (newly_stopped && !name.empty()) {
-      SS_RETURN_IF_ERROR(RecordSnapshotState(*ch, snapshot_state, name, kSnapshotReset, 0, 0));
-    }
+    if (newly_stopped && !name.empty()) SS_RETURN_IF_ERROR(RecordCopyOwed(schema, name));
     if (it->second != w.status().message()) {
       LogError("replication of {} stopped: {} (its changes are skipped meanwhile; it is copied again when it resumes)",
-               name.empty() ? fmt::format("table OID {}", oid) : name, w.status().message());
+               name.empty() ? fmt::format("table OID {}", oid) : schema + "." + name, w.status().message());
       it->second = w.status().message();
     }
     return false;
+  }
+
+  // Records that the table must be copied afresh: its next snapshot starts over (SnapshotState).
+  Status RecordCopyOwed(const std::string& schema, const std::string& name) {
+    return RecordSnapshotState(*ch, snapshot_state, TableWriter::SourceKey(schema, name), kSnapshotReset, 0, 0);
   }
 
   Status CopyNewTable(const pg::TableInfo& table) {
@@ -168,7 +244,7 @@ struct Replicator::Session {
   Status RecopyResumedTable(const pg::TableInfo& table) {
     LogInfo("replication of {} resumes: copying the table again (its changes were skipped while it was stopped)",
             table.QualifiedName());
-    SS_RETURN_IF_ERROR(RecordSnapshotState(*ch, snapshot_state, table.QualifiedName(), kSnapshotReset, 0, 0));
+    SS_RETURN_IF_ERROR(RecordCopyOwed(table.schema, table.name));
     return SnapshotTables({table});
   }
 
@@ -188,11 +264,11 @@ struct Replicator::Session {
         if (in_transaction || PendingRows() > 0 || acked < r->second.wal) continue;
         const pg::TableInfo table = std::move(r->second.table);
         stopped_retries.erase(r);
-        SS_ASSIGN_OR_RETURN(bool replicated, PrepareTable(oid, table.QualifiedName(), table));
+        SS_ASSIGN_OR_RETURN(bool replicated, PrepareTable(oid, table.schema, table.name, table));
         if (replicated) SS_RETURN_IF_ERROR(RecopyResumedTable(table));
         continue;
       }
-      Result<pg::TableInfo> table = pg::LoadTable(*catalog, oid);
+      Result<pg::TableInfo> table = pg::LoadTable(*catalog, options.publication, oid);
       if (!table.ok()) {
         if (table.status().retryable()) return table.status();
         continue;
@@ -204,14 +280,54 @@ struct Replicator::Session {
     return Status::Ok();
   }
 
-  // Tables added to the publication are copied even before their first change arrives.
+  // Tables added to the publication (or skipped ones fixed since) are copied even before their first change
+  // arrives. A table whose row filter changed, or a partitioned table published as its root whose partitions were
+  // attached or detached, is copied again: rows enter or leave the publication without a change in the stream.
   Status AdoptNewTables() {
-    SS_ASSIGN_OR_RETURN(std::vector<uint32_t> oids, pg::PublishedTableOids(*catalog, options.publication));
-    for (uint32_t oid : oids) {
-      if (writers.count(oid) || failed_tables.count(oid)) continue;
-      auto table = pg::LoadTable(*catalog, oid);
-      SS_ASSIGN_OR_RETURN(bool replicated, PrepareTable(oid, table.ok() ? table->QualifiedName() : "", table));
-      if (replicated) SS_RETURN_IF_ERROR(CopyNewTable(*table));
+    SS_ASSIGN_OR_RETURN(auto published, pg::LoadPublishedShapes(*catalog, options.publication));
+    for (const auto& [oid, shape] : published) {
+      if (writers.count(oid)) {
+        auto [known, added] = shapes.try_emplace(oid, shape);
+        if (added || known->second == shape) continue;
+        known->second = shape;
+        // The change committed before this point of the WAL; changes made under the old shape may still be on
+        // their way, so the copy waits until the stream has passed it.
+        SS_ASSIGN_OR_RETURN(auto wal, catalog->QueryValue("SELECT pg_current_wal_lsn()"));
+        recopy_after[oid] = Lsn::Parse(wal.value_or("")).value_or(Lsn{});
+        LogInfo("the row filter or the partitions of {} changed: copying it again once the stream passed {}",
+                writers[oid]->source().QualifiedName(), recopy_after[oid].ToString());
+        continue;
+      }
+      if (failed_tables.count(oid)) continue;
+      auto table = pg::LoadTable(*catalog, options.publication, oid);
+      SS_ASSIGN_OR_RETURN(bool replicated,
+                          PrepareTable(oid, table.ok() ? table->schema : "", table.ok() ? table->name : "", table));
+      if (!replicated) continue;
+      shapes[oid] = shape;
+      SS_RETURN_IF_ERROR(RecordCopiedShape(*ch, snapshot_state, oid, shape));
+      SS_RETURN_IF_ERROR(CopyNewTable(*table));
+    }
+    return Status::Ok();
+  }
+
+  // Copies again the tables of recopy_after whose point the stream has passed, under their current shape.
+  Status RecopyReshaped() {
+    const Lsn received = std::max(last_commit_end, acked);
+    for (auto it = recopy_after.begin(); it != recopy_after.end();) {
+      auto w = writers.find(it->first);
+      if (w != writers.end() && (in_transaction || received < it->second)) {
+        ++it;
+        continue;
+      }
+      if (w != writers.end() && options.snapshot) {
+        pg::TableInfo table = w->second->source();
+        table.row_filter = shapes[it->first].row_filter;
+        SS_RETURN_IF_ERROR(FlushAll());
+        SS_RETURN_IF_ERROR(RecordCopiedShape(*ch, snapshot_state, it->first, shapes[it->first]));
+        SS_RETURN_IF_ERROR(RecordCopyOwed(table.schema, table.name));
+        SS_RETURN_IF_ERROR(SnapshotTables({table}));
+      }
+      it = recopy_after.erase(it);
     }
     return Status::Ok();
   }
@@ -224,6 +340,7 @@ struct Replicator::Session {
       SS_RETURN_IF_ERROR(AdoptNewTables());
       SS_RETURN_IF_ERROR(RetryStoppedTables());
     }
+    if (!recopy_after.empty()) SS_RETURN_IF_ERROR(RecopyReshaped());
     if (options.heartbeat_interval.count() > 0 && now - last_heartbeat >= options.heartbeat_interval) {
       last_heartbeat = now;
       Status hb = EmitHeartbeat(*catalog);
@@ -265,6 +382,7 @@ struct Replicator::Session {
   Status HandleRelation(const pg::RelationMessage& rel);
   Status HandleTruncate(const pg::TruncateMessage& t);
   Status TupleToValues(const TableWriter& w, const pg::Tuple& tuple, const pg::Tuple* old_full);
+  pg::PgResultPtr unchanged_source;  // holds the values ReadUnchangedValues put into `values`
 };
 
 Replicator::Replicator(ReplicatorOptions options) : options_(std::move(options)) {}
@@ -295,15 +413,29 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
   SS_ASSIGN_OR_RETURN(std::set<std::string> existing, ExistingTables(*s.ch, options_.database));
   std::vector<pg::TableInfo> replicated;  // without tables stopped by an incompatible schema
   for (const auto& t : source.tables) {
-    SS_ASSIGN_OR_RETURN(bool ok, s.PrepareTable(t.oid, t.QualifiedName(), t));
+    SS_ASSIGN_OR_RETURN(bool ok, s.PrepareTable(t.oid, t.schema, t.name, t));
     if (!ok) continue;
     // A raw table that is missing (e.g. dropped by the user to resynchronise it) is copied again.
     if (options_.snapshot && slot && !existing.count(TableWriter::TargetName(t.schema, t.name))) {
       LogInfo("{} is missing in ClickHouse: it will be copied again", t.QualifiedName());
-      SS_RETURN_IF_ERROR(
-          RecordSnapshotState(*s.ch, s.snapshot_state, TableWriter::SourceKey(t.schema, t.name), kSnapshotReset, 0, 0));
+      SS_RETURN_IF_ERROR(s.RecordCopyOwed(t.schema, t.name));
     }
     replicated.push_back(t);
+  }
+  SS_ASSIGN_OR_RETURN(s.shapes, pg::LoadPublishedShapes(*s.catalog, options_.publication));
+  SS_ASSIGN_OR_RETURN(auto copied_shapes, LoadCopiedShapes(*s.ch, s.snapshot_state));
+  for (auto& t : replicated) {
+    t.row_filter = s.shapes[t.oid].row_filter;  // copied as recorded
+    auto copied = copied_shapes.find(t.oid);
+    const bool changed = copied != copied_shapes.end() && copied->second != ShapeId(s.shapes[t.oid]);
+    if (changed && options_.snapshot && slot) {
+      LogInfo("the row filter or the partitions of {} changed while streamshop was stopped: copying it again",
+              t.QualifiedName());
+      SS_RETURN_IF_ERROR(s.RecordCopyOwed(t.schema, t.name));
+    }
+    if (changed || copied == copied_shapes.end()) {
+      SS_RETURN_IF_ERROR(RecordCopiedShape(*s.ch, s.snapshot_state, t.oid, s.shapes[t.oid]));
+    }
   }
 
   if (!slot) {
@@ -313,8 +445,7 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
     // A new slot starts every table from scratch: rows left by an earlier slot could be stale.
     for (const auto& t : replicated) {
       if (!options_.snapshot) break;
-      SS_RETURN_IF_ERROR(
-          RecordSnapshotState(*s.ch, s.snapshot_state, TableWriter::SourceKey(t.schema, t.name), kSnapshotReset, 0, 0));
+      SS_RETURN_IF_ERROR(s.RecordCopyOwed(t.schema, t.name));
     }
   } else {
     LogInfo("resuming slot '{}' from confirmed LSN {}", options_.slot,
@@ -395,6 +526,7 @@ Status Replicator::Session::HandleChange(const pg::PgoutputMessage& msg, Lsn lsn
                              std::is_same_v<T, pg::DeleteMessage>) {
           auto it = writers.find(m.relid);
           if (it == writers.end()) {
+            if (skipped_tables.count(m.relid)) return Status::Ok();  // cannot be replicated (warned once)
             if (!failed_tables.count(m.relid))
               return Status::Fatal(fmt::format("change for unknown relation OID {}", m.relid));
             ++skipped_changes;
@@ -405,6 +537,10 @@ Status Replicator::Session::HandleChange(const pg::PgoutputMessage& msg, Lsn lsn
           ++rows_per_table[w.source().name];
           if constexpr (std::is_same_v<T, pg::InsertMessage>) {
             SS_RETURN_IF_ERROR(TupleToValues(w, m.new_tuple, nullptr));
+            if (std::find(unchanged.begin(), unchanged.end(), true) != unchanged.end()) {
+              // A row entering a row filter: PostgreSQL left out its unchanged TOASTed values.
+              SS_RETURN_IF_ERROR(ReadUnchangedValues(*catalog, w.source(), values, unchanged, unchanged_source));
+            }
             return w.AppendRow(values, lsn.value, false);
           } else if constexpr (std::is_same_v<T, pg::DeleteMessage>) {
             SS_RETURN_IF_ERROR(TupleToValues(w, m.old_tuple, nullptr));
@@ -417,8 +553,10 @@ Status Replicator::Session::HandleChange(const pg::PgoutputMessage& msg, Lsn lsn
               old_key_values = values;
             }
             SS_RETURN_IF_ERROR(TupleToValues(w, m.new_tuple, m.old_kind == 'O' ? &m.old_tuple : nullptr));
-            // Compared as ClickHouse keys them (encoded bytes): a rendering like "a=x, b=y" is ambiguous.
-            const bool key_changed = m.old_kind != 0 && !w.SameKey(values, old_key_values);
+            // Compared as ClickHouse keys them (encoded bytes): a rendering like "a=x, b=y" is ambiguous. A table
+            // identified by all its values (no key) always replaces the old row.
+            const bool key_changed = m.old_kind != 0 && (w.source().identity == pg::RowIdentity::kFullRow ||
+                                                         !w.SameKey(values, old_key_values));
             if (key_changed) SS_RETURN_IF_ERROR(w.AppendRow(old_key_values, lsn.value, true));
             if (std::find(unchanged.begin(), unchanged.end(), true) != unchanged.end()) {
               return w.AppendRowWithUnchanged(values, unchanged, key_changed ? old_key_values : values, lsn.value);
@@ -466,23 +604,45 @@ Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
   auto it = writers.find(rel.relid);
   const bool known = it != writers.end();
   if (known && SameColumns(it->second->source(), rel)) return Status::Ok();
+  auto announced = TableFromRelation(*catalog, options.publication, rel);
+  if (announced.ok() && !*announced) return Status::Ok();  // a partition whose changes come as its root's
+  const Result<pg::TableInfo> table =
+      announced.ok() ? Result<pg::TableInfo>(std::move(**announced)) : Result<pg::TableInfo>(announced.status());
   // A new table or changed columns: flush what was encoded under the old shape first.
   SS_RETURN_IF_ERROR(FlushAll());
   const std::vector<pg::ColumnInfo> previous_columns =
       known ? it->second->source().columns : std::vector<pg::ColumnInfo>{};
-  LogInfo("relation {}.{} ({} columns) announced; ensuring its ClickHouse table", rel.nspname, rel.relname,
-          rel.columns.size());
+  if (!table.ok() || !table->skipped()) {
+    LogInfo("relation {}.{} ({} columns) announced; ensuring its ClickHouse table", rel.nspname, rel.relname,
+            rel.columns.size());
+  }
   const bool was_stopped = failed_tables.count(rel.relid) > 0;
   stopped_retries.erase(rel.relid);  // the stream's own shape of the table supersedes a retry's
-  auto table = TableFromRelation(*catalog, rel);
-  SS_ASSIGN_OR_RETURN(bool replicated, PrepareTable(rel.relid, rel.nspname + "." + rel.relname, table));
+  SS_ASSIGN_OR_RETURN(bool replicated, PrepareTable(rel.relid, rel.nspname, rel.relname, table));
   if (!replicated) return Status::Ok();
   if (was_stopped) return RecopyResumedTable(*table);
   if (!known) return CopyNewTable(*table);
   if (!options.snapshot) return Status::Ok();
-  // A column added with a default gives existing rows a value that no change carries: copy the table again.
-  // So does a float or decimal column turned into text: ClickHouse's MODIFY COLUMN … String rewrote the existing
-  // values in its own number format (1e+20 becomes 100000000000000000000), not in PostgreSQL's text.
+  // Rows identified by all their values: after a column is dropped or retyped (the text of a value may change),
+  // changes no longer match the stored rows' hashes.
+  if (table->identity == pg::RowIdentity::kFullRow) {
+    for (const auto& old : previous_columns) {
+      bool same = false;
+      for (const auto& c : table->columns)
+        same |= c.name == old.name && c.type_oid == old.type_oid && c.typmod == old.typmod;
+      if (same) continue;
+      LogInfo(
+          "column {} of {}, whose rows are identified by all their values, was dropped or changed: copying the "
+          "table again",
+          old.name, table->QualifiedName());
+      SS_RETURN_IF_ERROR(RecordCopyOwed(table->schema, table->name));
+      return SnapshotTables({*table});
+    }
+  }
+  // A column added with a default, or an existing one the column list now publishes, gives existing rows values
+  // that no change carries: copy the table again. So does a float or decimal column turned into text: ClickHouse's
+  // MODIFY COLUMN … String rewrote the existing values in its own number format (1e+20 becomes
+  // 100000000000000000000), not in PostgreSQL's text.
   for (const auto& c : table->columns) {
     bool added = true;
     for (const auto& old : previous_columns) {
@@ -493,17 +653,18 @@ Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
       if (number && MapColumnType(c.type_oid, c.typmod, true, dialect).kind == ValueKind::kString) {
         LogInfo("column {} of {} became text: copying the table again so existing rows hold PostgreSQL's text", c.name,
                 table->QualifiedName());
-        SS_RETURN_IF_ERROR(RecordSnapshotState(*ch, snapshot_state, table->QualifiedName(), kSnapshotReset, 0, 0));
+        SS_RETURN_IF_ERROR(RecordCopyOwed(table->schema, table->name));
         return SnapshotTables({*table});
       }
     }
     if (!added) continue;
     SS_ASSIGN_OR_RETURN(bool has_default, pg::ColumnHasDefault(*catalog, rel.relid, c.name));
     if (!has_default) continue;
-    LogInfo("column {} was added to {} with a default: copying the table again so existing rows get it", c.name,
-            table->QualifiedName());
-    SS_RETURN_IF_ERROR(RecordSnapshotState(*ch, snapshot_state, TableWriter::SourceKey(table->schema, table->name),
-                                           kSnapshotReset, 0, 0));
+    LogInfo(
+        "column {} was added to {} with a default or with values (also: newly in the publication's column "
+        "list): copying the table again so existing rows get them",
+        c.name, table->QualifiedName());
+    SS_RETURN_IF_ERROR(RecordCopyOwed(table->schema, table->name));
     return SnapshotTables({*table});
   }
   return Status::Ok();

@@ -272,22 +272,46 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
   }
   TableWriter& w = *(*table)->writer;
   const auto& cols = w.columns();
-  values.assign(cols.size(), std::nullopt);
-  unchanged.assign(cols.size(), false);
   bool any_unchanged = false;
-  for (size_t i = 0; i < cols.size(); ++i) {
-    const kafka::ParsedColumn* c = kafka::FindColumn(row, cols[i].name);
-    if (!c) continue;
-    if (c->text) values[i] = *c->text;
-    unchanged[i] = c->unchanged_toast;
-    // Debezium sends the placeholder only for a TOASTed value an UPDATE left unchanged; elsewhere it is data the
-    // sink cannot tell from the real value, and there is no earlier version to take the value from.
-    if (c->unchanged_toast && ev.op != kafka::DebeziumOp::kUpdate) {
-      return DeadLetter(r, fmt::format("{}: column {} holds Debezium's unavailable-value placeholder in {}; only an "
-                                       "update's after image can carry it",
-                                       w.source().QualifiedName(), cols[i].name, OpName(ev.op)));
+  const auto fill = [&](const kafka::ParsedRow& from) {
+    values.assign(cols.size(), std::nullopt);
+    unchanged.assign(cols.size(), false);
+    any_unchanged = false;
+    for (size_t i = 0; i < cols.size(); ++i) {
+      const kafka::ParsedColumn* c = kafka::FindColumn(from, cols[i].name);
+      if (!c) continue;
+      if (c->text) values[i] = *c->text;
+      unchanged[i] = c->unchanged_toast;
+      any_unchanged |= c->unchanged_toast;
     }
-    any_unchanged |= c->unchanged_toast;
+  };
+  // A row identified by all its values: an update first deletes the old row (its `before`, complete under
+  // REPLICA IDENTITY FULL).
+  if (w.source().identity == pg::RowIdentity::kFullRow && ev.op == kafka::DebeziumOp::kUpdate && ev.before) {
+    fill(*ev.before);
+    Status st = any_unchanged ? Status::Ok() : w.AppendRow(values, version, /*deleted=*/true);
+    if (!st.ok()) return DeadLetter(r, fmt::format("{}: {}", w.source().QualifiedName(), st.message()));
+  }
+  fill(row);
+  if (w.source().identity == pg::RowIdentity::kFullRow && any_unchanged && ev.before) {
+    // Unchanged TOASTed values of a keyless table are in its complete `before`.
+    any_unchanged = false;
+    for (size_t i = 0; i < cols.size(); ++i) {
+      const kafka::ParsedColumn* old = unchanged[i] ? kafka::FindColumn(*ev.before, cols[i].name) : nullptr;
+      if (old && !old->unchanged_toast) {
+        values[i] = old->text ? std::optional<std::string_view>(*old->text) : std::nullopt;
+        unchanged[i] = false;
+      }
+      any_unchanged |= unchanged[i];
+    }
+  }
+  // Debezium sends the placeholder only for a TOASTed value an UPDATE left unchanged; elsewhere it is data the
+  // sink cannot tell from the real value, and there is no earlier version to take the value from.
+  if (any_unchanged && ev.op != kafka::DebeziumOp::kUpdate) {
+    const size_t i = std::find(unchanged.begin(), unchanged.end(), true) - unchanged.begin();
+    return DeadLetter(r, fmt::format("{}: column {} holds Debezium's unavailable-value placeholder in {}; only an "
+                                     "update's after image can carry it",
+                                     w.source().QualifiedName(), cols[i].name, OpName(ev.op)));
   }
   Status st = any_unchanged ? w.AppendRowWithUnchanged(values, unchanged, values, version)
                             : w.AppendRow(values, version, deleted);
@@ -325,9 +349,11 @@ Result<SinkTable*> Sink::Session::TableFor(const kafka::DebeziumEvent& ev, const
     }
     table.columns.push_back(std::move(column));
   }
-  // Key columns (primary-key order) from the record key.
-  if (!r.key) return Status::Fatal(fmt::format("table {}: record without key (a table needs a primary key)", name));
-  SS_ASSIGN_OR_RETURN(kafka::ParsedRow key, parser.ParseKey(*r.key, r.topic));
+  // Key columns (primary-key order) from the record key. A table without a key (Debezium sends a null key) has
+  // its rows identified by all their values, as `replicate` does for REPLICA IDENTITY FULL.
+  if (!r.key) table.identity = pg::RowIdentity::kFullRow;
+  SS_ASSIGN_OR_RETURN(kafka::ParsedRow key,
+                      r.key ? parser.ParseKey(*r.key, r.topic) : Result<kafka::ParsedRow>(kafka::ParsedRow{}));
   int position = 0;
   for (const kafka::ParsedColumn& k : key) {
     auto col =
@@ -337,7 +363,7 @@ Result<SinkTable*> Sink::Session::TableFor(const kafka::DebeziumEvent& ev, const
     }
     col->key_position = ++position;
   }
-  if (position == 0) return Status::Fatal(fmt::format("table {}: empty record key", name));
+  if (position == 0 && r.key) return Status::Fatal(fmt::format("table {}: empty record key", name));
 
   if (it != tables.end()) SS_RETURN_IF_ERROR(it->second.writer->Flush(*ch));  // rows encoded under the old shape
   LogInfo("table {}: {} columns; ensuring {}.{}", name, table.columns.size(), options.database,

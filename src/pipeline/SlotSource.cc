@@ -45,6 +45,7 @@ Result<SlotSource> OpenSlotSource(const SlotSourceOptions& options) {
 
 bool SameColumns(const pg::TableInfo& table, const pg::RelationMessage& rel) {
   if (table.columns.size() != rel.columns.size()) return false;
+  if (table.replica_identity != rel.replica_identity) return false;  // rows may be identified differently now
   for (size_t i = 0; i < rel.columns.size(); ++i) {
     const auto& a = table.columns[i];
     const auto& b = rel.columns[i];
@@ -53,13 +54,20 @@ bool SameColumns(const pg::TableInfo& table, const pg::RelationMessage& rel) {
   return true;
 }
 
-Result<pg::TableInfo> TableFromRelation(pg::PgConnection& catalog, const pg::RelationMessage& rel) {
-  // Columns as the stream has them at this point; the primary key's order from the catalog.
-  SS_ASSIGN_OR_RETURN(pg::TableInfo catalog_table, pg::LoadTable(catalog, rel.relid));
-  pg::TableInfo table{rel.relid, rel.nspname, rel.relname, {}};
+Result<std::optional<pg::TableInfo>> TableFromRelation(pg::PgConnection& catalog, const std::string& publication,
+                                                       const pg::RelationMessage& rel) {
+  SS_ASSIGN_OR_RETURN(bool via_ancestor, pg::PublishedAsAncestor(catalog, publication, rel.relid));
+  if (via_ancestor) return std::optional<pg::TableInfo>();
+  // Columns as the stream has them at this point; the key's order, identity and row filter from the catalog.
+  SS_ASSIGN_OR_RETURN(pg::TableInfo table, pg::LoadTable(catalog, publication, rel.relid));
+  const std::vector<pg::ColumnInfo> catalog_columns = std::move(table.columns);
+  table.schema = rel.nspname;
+  table.name = rel.relname;
+  table.replica_identity = rel.replica_identity;
+  table.columns.clear();
   for (const auto& c : rel.columns) {
     pg::ColumnInfo column{c.name, c.type_oid, c.typmod, 0, {}, /*dropped=*/true};
-    for (const auto& cc : catalog_table.columns) {
+    for (const auto& cc : catalog_columns) {
       if (cc.name != c.name) continue;
       column.dropped = false;
       column.key_position = cc.key_position;
@@ -67,7 +75,49 @@ Result<pg::TableInfo> TableFromRelation(pg::PgConnection& catalog, const pg::Rel
     }
     table.columns.push_back(std::move(column));
   }
-  return table;
+  return std::optional<pg::TableInfo>(std::move(table));
+}
+
+Status ReadUnchangedValues(pg::PgConnection& catalog, const pg::TableInfo& t,
+                           std::vector<std::optional<std::string_view>>& values, std::vector<bool>& unchanged,
+                           pg::PgResultPtr& holder) {
+  std::string select, where;
+  std::vector<std::string> params;
+  std::vector<size_t> wanted;
+  for (size_t i = 0; i < t.columns.size() && i < values.size() && i < unchanged.size(); ++i) {
+    const auto quoted = pg::PgConnection::QuoteIdent(t.columns[i].name);
+    if (unchanged[i]) {
+      select += (select.empty() ? "" : ", ") + quoted;
+      wanted.push_back(i);
+    }
+    const bool identifies = t.identity == pg::RowIdentity::kFullRow ? !unchanged[i] : t.columns[i].key_position > 0;
+    if (!identifies || t.columns[i].dropped) continue;
+    if (!values[i]) {
+      where += fmt::format("{}{} IS NULL", where.empty() ? "" : " AND ", quoted);
+      continue;
+    }
+    params.emplace_back(*values[i]);
+    where += fmt::format("{}{} = ${}", where.empty() ? "" : " AND ", quoted, params.size());
+  }
+  if (wanted.empty()) return Status::Ok();
+  const std::string sql =
+      fmt::format("SELECT {} FROM {} WHERE {} LIMIT 1", select, t.QuotedName(), where.empty() ? "true" : where);
+  // The walsender may send a transaction a moment before it is visible to other sessions (its commit record is
+  // flushed before it leaves the proc array): a row not found yet is looked for again, for up to 2 s.
+  bool found = false;
+  for (int attempt = 0; attempt < 100 && !found; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    SS_ASSIGN_OR_RETURN(holder, catalog.Exec(sql, params));
+    found = PQntuples(holder.get()) == 1;
+  }
+  for (size_t n = 0; n < wanted.size(); ++n) {
+    const int col = static_cast<int>(n);
+    unchanged[wanted[n]] = false;
+    values[wanted[n]] = found && !PQgetisnull(holder.get(), 0, col)
+                            ? std::optional<std::string_view>(PQgetvalue(holder.get(), 0, col))
+                            : std::nullopt;
+  }
+  return Status::Ok();
 }
 
 Status RunSessions(const std::atomic<bool>& stop, const std::string& what_is_safe,

@@ -42,11 +42,25 @@ Result<SlotSource> OpenSlotSource(const SlotSourceOptions& options);
 Status RunSessions(const std::atomic<bool>& stop, const std::string& what_is_safe,
                    const std::function<Status(bool& streamed)>& session);
 
-// Whether a Relation message announces the columns `table` already has (names, types, typmods, in order).
+// Whether a Relation message announces the columns `table` already has (names, types, typmods, in order) and
+// the same replica identity.
 bool SameColumns(const pg::TableInfo& table, const pg::RelationMessage& rel);
-// The table as a Relation message announces it at this point of the stream, with the primary key (and composite
-// fields) from the catalog; columns the catalog no longer has (dropped later in the WAL) are marked `dropped`.
-Result<pg::TableInfo> TableFromRelation(pg::PgConnection& catalog, const pg::RelationMessage& rel);
+// The table as a Relation message announces it at this point of the stream (its published columns), with the key
+// (and composite fields), row identity and row filter from the catalog; columns the catalog no longer has
+// (dropped later in the WAL) are marked `dropped`. nullopt for a partition whose changes the publication sends as
+// its root's (publish_via_partition_root): pgoutput announces it too, but nothing of it is to be replicated.
+Result<std::optional<pg::TableInfo>> TableFromRelation(pg::PgConnection& catalog, const std::string& publication,
+                                                       const pg::RelationMessage& rel);
+
+// An UPDATE that moves a row into a publication's row filter is published as an INSERT, and PostgreSQL 15 leaves
+// its unchanged TOASTed values out of it (unless the replica identity carries them); downstream never had the row.
+// Reads those values (`unchanged`) of the row identified by `values` (its key; for a keyless table its other
+// values) from PostgreSQL and puts them into `values`, as views into `holder`. The value read may be newer than
+// the change, but any later change of it is streamed with its value, so the row converges to PostgreSQL's. A row
+// deleted since reads as NULLs after 2 s of looking (its DELETE follows in the stream).
+Status ReadUnchangedValues(pg::PgConnection& catalog, const pg::TableInfo& table,
+                           std::vector<std::optional<std::string_view>>& values, std::vector<bool>& unchanged,
+                           pg::PgResultPtr& holder);
 
 // A non-transactional logical message that gives an idle publication something to decode and confirm, so the
 // slot advances (and WAL is released) while only other databases or tables write.

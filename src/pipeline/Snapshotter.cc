@@ -25,7 +25,7 @@ struct Chunk {
 std::string ChunkCopySql(const pg::TableInfo& table, const Chunk& c) {
   std::string where = fmt::format("ctid >= '({},0)'::tid", c.first_page);
   if (c.end_page >= 0) where += fmt::format(" AND ctid < '({},0)'::tid", c.end_page);
-  return fmt::format("COPY (SELECT {} FROM {} WHERE {}) TO STDOUT", pg::CopyColumns(table), table.QuotedName(), where);
+  return pg::CopySql(table, where);  // the publication's columns and row filter, within this chunk
 }
 
 // Work shared by the worker threads: a queue of chunks and the first error.

@@ -5,7 +5,10 @@
 // the slot's confirmed position is replayed from the slot with a higher version. For each row, ClickHouse
 // therefore ends with either the newest streamed change or, for rows untouched since, the value read here —
 // whenever each chunk was read. Chunks are ranges of heap pages (`ctid`), which works for every table; rows
-// that move between pages do so because they changed, and their change is streamed.
+// that move between pages do so because they changed, and their change is streamed. Chunks read only what the
+// publication publishes (pg::CopySql: its column list and row filter); a row that enters or leaves the filter
+// later is streamed as an INSERT or a DELETE, so the same argument holds. A partitioned table published as its
+// root is read through the root (one chunk).
 //
 // A table whose snapshot has no completed chunk is truncated in ClickHouse first (stale rows from an earlier
 // slot could otherwise survive). Completed chunks are recorded (SnapshotState), so a restart skips them.

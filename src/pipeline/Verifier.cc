@@ -32,6 +32,7 @@ Result<size_t> SplitRow(const TableWriter& w, std::string_view data, EncodedRow&
     if (c.key_position > 0) row.key.append(data.substr(offset, n));
     offset += n;
   }
+  if (w.source().identity == pg::RowIdentity::kFullRow) row.key.assign(data.substr(0, offset));  // all values
   SS_ASSIGN_OR_RETURN(size_t n, clickhouse::EncodedSize(TableWriter::UnfitType(), data.substr(offset)));
   offset += n;
   row.hash = XXH3_64bits(data.data(), offset);
@@ -41,12 +42,14 @@ Result<size_t> SplitRow(const TableWriter& w, std::string_view data, EncodedRow&
 std::string DescribeKey(const TableWriter& w, std::string_view key) {
   std::string out;
   size_t offset = 0;
+  const bool full_row = w.source().identity == pg::RowIdentity::kFullRow;
   for (const auto& c : w.columns()) {
-    if (c.key_position == 0) continue;
+    if (c.key_position == 0 && !full_row) continue;
     auto n = clickhouse::EncodedSize(c.type, key.substr(offset));
     if (!n.ok()) break;
-    out += fmt::format("{}{}={}", out.empty() ? "" : ", ", c.name,
-                       clickhouse::RenderValue(c.type, key.substr(offset, *n)));
+    std::string value = clickhouse::RenderValue(c.type, key.substr(offset, *n));
+    if (full_row && value.size() > 64) value = value.substr(0, 61) + "...";  // a whole row: keep the line short
+    out += fmt::format("{}{}={}", out.empty() ? "" : ", ", c.name, value);
     offset += *n;
   }
   return out;
@@ -57,6 +60,7 @@ Result<TableVerdict> VerifyTable(pg::PgConnection& pg, clickhouse::ClickHouseCli
   TableVerdict v;
   v.table = w.source().QualifiedName();
   std::unordered_map<std::string, uint64_t> pg_rows;
+  std::vector<std::string> duplicates;  // rows of a keyless table equal in every value to an earlier one
   pg::CopyTextParser parser;
   std::string encoded;
   EncodedRow row;
@@ -76,7 +80,7 @@ Result<TableVerdict> VerifyTable(pg::PgConnection& pg, clickhouse::ClickHouseCli
     SS_RETURN_IF_ERROR(st);
     v.unfit_rows += unfit.values > 0;
     SS_RETURN_IF_ERROR(SplitRow(w, encoded, row).status());
-    pg_rows.emplace(row.key, row.hash);
+    if (!pg_rows.emplace(row.key, row.hash).second) duplicates.push_back(row.key);
     v.pg_checksum += row.hash;
     ++v.pg_rows;
     return Status::Ok();
@@ -105,6 +109,7 @@ Result<TableVerdict> VerifyTable(pg::PgConnection& pg, clickhouse::ClickHouseCli
     pg_rows.erase(it);
   }
   for (const auto& [key, hash] : pg_rows) report(key, "missing in ClickHouse");
+  for (const auto& key : duplicates) report(key, "duplicate row in PostgreSQL: a keyless table stores it once");
   return v;
 }
 
@@ -119,6 +124,13 @@ Result<std::vector<TableVerdict>> VerifyTables(const VerifyOptions& options) {
   SS_ASSIGN_OR_RETURN(std::set<std::string> existing, clickhouse::ExistingTables(*ch, options.database));
   std::vector<TableVerdict> verdicts;
   for (const auto& t : tables) {
+    if (t.skipped()) {
+      TableVerdict skipped;
+      skipped.table = t.QualifiedName();
+      skipped.skipped = t.skip_reason;
+      verdicts.push_back(std::move(skipped));
+      continue;
+    }
     TableWriter w(t, dialect, options.database);
     const bool exists = existing.count(w.table_name()) > 0;
     Status st = exists ? clickhouse::ReconcileTargetTable(*ch, w, /*apply_changes=*/false) : Status::Ok();
@@ -144,9 +156,10 @@ std::string FormatVerdicts(const std::vector<TableVerdict>& verdicts) {
   for (const auto& v : verdicts) {
     out += fmt::format("{:<32} {:>10} {:>10} {:>18x} {:>18x}  {}\n", v.table, v.pg_rows, v.ch_rows, v.pg_checksum,
                        v.ch_checksum,
-                       v.ok()            ? "OK"
-                       : v.error.empty() ? fmt::format("DIFFERENT ({} rows)", v.differing_rows)
-                                         : "DIFFERENT (cannot compare)");
+                       !v.skipped.empty() ? "SKIPPED"
+                       : v.ok()           ? "OK"
+                       : v.error.empty()  ? fmt::format("DIFFERENT ({} rows)", v.differing_rows)
+                                          : "DIFFERENT (cannot compare)");
     if (!v.error.empty()) out += fmt::format("    {}\n", v.error);
     if (v.unfit_rows > 0) {
       out += fmt::format(
@@ -154,6 +167,7 @@ std::string FormatVerdicts(const std::vector<TableVerdict>& verdicts) {
           "in _unfit (docs/TYPE_MAPPING.md)\n",
           v.unfit_rows);
     }
+    if (!v.skipped.empty()) out += fmt::format("    {}\n", v.skipped);
     for (const auto& k : v.differing_keys) out += fmt::format("    {}\n", k);
   }
   return out;

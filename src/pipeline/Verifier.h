@@ -5,6 +5,12 @@
 // key. Values ClickHouse cannot hold are compared in the form the pipeline stores them (NULL plus the text in
 // _unfit, counted in unfit_rows); a row whose key ClickHouse cannot hold is reported as differing. Holds one table's
 // PostgreSQL key→hash map in memory at a time. Not thread-safe.
+//
+// It reads what the publication publishes (pg::CopySql: column list, row filter; a partitioned table as its root
+// or as its leaves, as pg_publication_tables lists them). A table without a key compares whole rows (its key is
+// every value: rows equal in every value count as one in ClickHouse, so PostgreSQL duplicates show as a difference).
+// A table the pipeline skips (no key, no usable replica identity) is reported as SKIPPED with the fix, which is
+// not a failure.
 #pragma once
 
 #include <cstdint>
@@ -33,7 +39,11 @@ struct TableVerdict {
   std::vector<std::string> differing_keys;  // the first few, described
   std::string error;                        // set when the table could not be compared at all
   uint64_t unfit_rows = 0;  // PostgreSQL rows with values ClickHouse keeps in _unfit (compared as stored that way)
-  bool ok() const { return error.empty() && differing_rows == 0 && pg_rows == ch_rows && pg_checksum == ch_checksum; }
+  std::string skipped;      // set for a table the pipeline does not replicate (rows cannot be identified): why
+  bool ok() const {
+    return !skipped.empty() ||
+           (error.empty() && differing_rows == 0 && pg_rows == ch_rows && pg_checksum == ch_checksum);
+  }
 };
 
 Result<std::vector<TableVerdict>> VerifyTables(const VerifyOptions& options);
