@@ -385,6 +385,8 @@ gen_ddl() {
       ((R >= 0)) || return 0
       c=$R
       ((C_TOAST["$t,$c"] == 0)) || return 0
+      # PostgreSQL refuses to change the type of a column named in a column list.
+      ((T_HASLIST[t] == 0 || C_LIST["$t,$c"] == 0)) || return 0
       cq "$t" "$c"
       local col=$REPLY ty=${C_TYPE["$t,$c"]} to=""
       if has retype && ((kind == 4)); then
