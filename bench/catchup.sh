@@ -37,17 +37,7 @@ for run in $(seq 1 "$RUNS"); do
 
   # One clock rule for both sides: started just before the process, stopped when its slot's confirmed LSN — what
   # it has told PostgreSQL it is done with — reaches the end of the backlog (polled every 20 ms).
-  t0=$(now)
-  pg_recvlogical -d "$STREAMSHOP_PG_URL" --slot "bench_recv_$run" --start --endpos "$TARGET" --no-loop \
-    -o proto_version=1 -o publication_names=bench -f /dev/null &
-  pid=$!
-  until [[ "$(confirmed "$TARGET" "bench_recv_$run")" == t ]]; do
-    kill -0 "$pid" 2>/dev/null || [[ "$(confirmed "$TARGET" "bench_recv_$run")" == t ]] ||
-      { echo "bench: pg_recvlogical ended before the end of the backlog" >&2; exit 1; }
-    sleep 0.02
-  done
-  recv_s=$(echo "$(now) - $t0" | bc)
-  wait "$pid" || { echo "bench: pg_recvlogical failed" >&2; exit 1; }
+  recv_s=$(recvlogical_seconds "bench_recv_$run")
 
   # Each run into its own ClickHouse database, so each does the same work and is checked on its own.
   t0=$(now)

@@ -75,17 +75,7 @@ recv=() capture=() pipeline=() debezium=() capture_rss=() sink_rss=() debezium_r
 for run in $(seq 1 "$RUNS"); do
   for s in recv cap pipe dbz; do copy_slot "bench_${s}_$run"; done
 
-  t0=$(now)
-  pg_recvlogical -d "$STREAMSHOP_PG_URL" --slot "bench_recv_$run" --start --endpos "$TARGET" --no-loop \
-    -o proto_version=1 -o publication_names=bench -f /dev/null &
-  pid=$!
-  until [[ "$(confirmed "$TARGET" "bench_recv_$run")" == t ]]; do
-    kill -0 "$pid" 2>/dev/null || [[ "$(confirmed "$TARGET" "bench_recv_$run")" == t ]] ||
-      { echo "bench: pg_recvlogical ended before the end of the backlog" >&2; exit 1; }
-    sleep 0.02
-  done
-  recv+=("$(echo "$(now) - $t0" | bc)")
-  wait "$pid"
+  recv+=("$(recvlogical_seconds "bench_recv_$run")")
 
   create_topic "capture${ID}_$run.public.bench_events"
   t0=$(now)

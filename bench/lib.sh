@@ -56,6 +56,23 @@ record() {
 # confirmed LSN SLOT: "t" once the slot's confirmed_flush_lsn reached LSN.
 confirmed() { pg -c "SELECT confirmed_flush_lsn >= '$1' FROM pg_replication_slots WHERE slot_name = '$2'"; }
 
+# recvlogical_seconds SLOT: drains SLOT with pg_recvlogical (publication bench) up to $TARGET; prints the seconds
+# from its start until the slot's confirmed LSN reached $TARGET (the one clock rule of every side).
+recvlogical_seconds() {
+  local t0 pid
+  t0=$(now)
+  pg_recvlogical -d "$STREAMSHOP_PG_URL" --slot "$1" --start --endpos "$TARGET" --no-loop \
+    -o proto_version=1 -o publication_names=bench -f /dev/null &
+  pid=$!
+  until [[ "$(confirmed "$TARGET" "$1")" == t ]]; do
+    kill -0 "$pid" 2>/dev/null || [[ "$(confirmed "$TARGET" "$1")" == t ]] ||
+      { echo "bench: pg_recvlogical ended before the end of the backlog" >&2; return 1; }
+    sleep 0.02
+  done
+  echo "$(now) - $t0" | bc
+  wait "$pid" || { echo "bench: pg_recvlogical failed" >&2; return 1; }
+}
+
 # make_backlog TABLE PUBLICATION SLOT N [SHAPE]: a fresh TABLE in PUBLICATION, a pgoutput SLOT, then N rounds of 4
 # change events (2 inserts, 1 update, 1 delete) committed behind the slot: each round its own transaction with SHAPE
 # small (default, OLTP-like), or 10 bulk transactions of N/10 rounds each with SHAPE bulk. Prints the LSN after it.

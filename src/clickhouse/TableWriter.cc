@@ -434,6 +434,7 @@ Status TableWriter::ResolveToastRows(ClickHouseClient& ch) {
     for (const auto& v : r.values) values.push_back(v ? std::optional<std::string_view>(*v) : std::nullopt);
     for (size_t i : key_cols) SS_RETURN_IF_ERROR(AppendValue(columns_[i].type, values[i], key));
     auto it = stored.find(lookup);
+    if (it == stored.end() && r.version < copied_at_) continue;  // removed later in the stream (see the header)
     if (it == stored.end()) {  // dead-lettered (failing would fail again on every restart)
       AppendDeadLetter(
           values, r.version,

@@ -85,6 +85,10 @@ class TableWriter {
   // Why the newest version is right: Flush() first inserts every ordinary pending row, so ClickHouse holds all
   // changes up to this batch. For the newest version of a key, the newest earlier full value is the right one.
   // An older version that picks up a later value is superseded by that later version anyway.
+  //
+  // After a copy of the table (SetCopiedAt), a row whose lookup key ClickHouse does not hold and whose change
+  // precedes the copy's WAL position is skipped: the row was absent when the table was copied, so a later
+  // change in the stream (a DELETE, a key change, a TRUNCATE) removes it anyway.
   Status AppendRowWithUnchanged(const RowValues& values, const std::vector<bool>& unchanged,
                                 const RowValues& lookup_key, uint64_t version);
 
@@ -106,6 +110,11 @@ class TableWriter {
   // Encode column `i` for this type from now on (after the ClickHouse column was found wider or widened).
   // Only valid with no rows pending.
   void SetColumnType(size_t i, ColumnType type) { columns_[i].type = std::move(type); }
+
+  // The WAL position read just before the table's latest copy began (0: no copy this session); see
+  // AppendRowWithUnchanged.
+  void SetCopiedAt(uint64_t lsn) { copied_at_ = lsn; }
+  uint64_t copied_at() const { return copied_at_; }
 
   size_t pending_rows() const { return pending_rows_ + toast_rows_.size() + dead_letter_rows_; }
   size_t pending_bytes() const { return buffer_.size() + toast_bytes_; }
@@ -146,6 +155,7 @@ class TableWriter {
   size_t dead_letter_rows_ = 0;
   uint64_t dead_letters_total_ = 0;
   size_t toast_bytes_ = 0;
+  uint64_t copied_at_ = 0;
 };
 
 }  // namespace streamshop::clickhouse

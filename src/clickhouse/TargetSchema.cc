@@ -37,7 +37,7 @@ Status EnsureDatabase(ClickHouseClient& ch, const std::string& database) {
   return ch.Query("CREATE DATABASE IF NOT EXISTS " + ClickHouseClient::QuoteIdent(database)).status();
 }
 
-Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer) {
+Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer, std::vector<std::string>* added) {
   for (const auto& c : writer.columns()) {
     if (!IsReservedColumnName(c.name)) continue;
     return Status::Fatal(fmt::format(
@@ -52,10 +52,11 @@ Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer) {
   }
   SS_RETURN_IF_ERROR(ch.Query(writer.CreateTableSql()).status());
   SS_RETURN_IF_ERROR(ch.Query(TableWriter::CreateDeadLetterTableSql(writer.database())).status());
-  return ReconcileTargetTable(ch, writer, /*apply_changes=*/true);
+  return ReconcileTargetTable(ch, writer, /*apply_changes=*/true, added);
 }
 
-Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool apply_changes) {
+Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool apply_changes,
+                            std::vector<std::string>* added) {
   SS_ASSIGN_OR_RETURN(std::string rows,
                       ch.Query(fmt::format("SELECT name, type FROM system.columns WHERE database = {} AND table = {} "
                                            "FORMAT RowBinary",
@@ -69,6 +70,7 @@ Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool appl
     const TargetColumn& c = writer.columns()[i];
     auto it = existing.find(c.name);
     if (it == existing.end()) {
+      if (added) added->push_back(c.name);
       if (!apply_changes) continue;
       // A column added in PostgreSQL since the table was created goes after the existing ones.
       LogInfo("adding column {} {} to {}", c.name, c.type.clickhouse_type, writer.target());

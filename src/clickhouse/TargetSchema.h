@@ -23,12 +23,15 @@ Result<Dialect> DetectDialect(ClickHouseClient& ch);
 Status EnsureDatabase(ClickHouseClient& ch, const std::string& database);
 // CREATE TABLE IF NOT EXISTS for the writer's table, then ReconcileTargetTable(…, true). A Fatal error means
 // the table's PostgreSQL schema changed in a way its ClickHouse table cannot follow (the message names the
-// column and the fix), or that a column has a reserved name (IsReservedColumnName).
-Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer);
+// column and the fix), or that a column has a reserved name (IsReservedColumnName). `added` (if given) receives
+// the PostgreSQL columns it added to an existing table.
+Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer, std::vector<std::string>* added = nullptr);
 // Compares the writer's columns with the existing ClickHouse table (ColumnEvolution rules) and makes the
 // writer encode for the column types found there. With `apply_changes` also adds missing columns and widens
-// columns; without, only adopts the compatible existing types (what verify needs).
-Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool apply_changes);
+// columns; without, only adopts the compatible existing types (what verify needs). `added` (if given) receives
+// the writer's columns the ClickHouse table lacked (added to it with `apply_changes`).
+Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool apply_changes,
+                            std::vector<std::string>* added = nullptr);
 Status TruncateTarget(ClickHouseClient& ch, const TableWriter& writer);
 
 // Names of the tables in `database`, byte for byte (read as RowBinary).

@@ -87,7 +87,12 @@ struct Replicator::Session {
   std::map<uint32_t, std::string> skipped_tables;  // rows cannot be identified (OID → warning)
   std::map<uint32_t, pg::PublishedShape> shapes;   // of the replicated tables, as last copied
   std::map<uint32_t, Lsn> recopy_after;  // shape changed: copy the table again once the stream passed this LSN
-  uint64_t skipped_changes = 0;          // changes of stopped tables
+  // A replicated table whose catalog shape differs from the one its writer has, read before the WAL position
+  // `wal` (CatchUpSchemaChanges). Same wait as a stopped table's retry.
+  std::map<uint32_t, StoppedRetry> shape_changes;
+  // Per table copied this session: the WAL position read just before the copy began (TableWriter::SetCopiedAt).
+  std::map<uint32_t, uint64_t> copied_at;
+  uint64_t skipped_changes = 0;  // changes of stopped tables
 
   // Acknowledgement bookkeeping (see the class comment).
   bool in_transaction = false;
@@ -124,9 +129,13 @@ struct Replicator::Session {
     return n;
   }
 
+  // Columns the last EnsureWriter added to an existing ClickHouse table.
+  std::vector<std::string> added_columns;
+
   Result<TableWriter*> EnsureWriter(const pg::TableInfo& table) {
     auto writer = std::make_unique<TableWriter>(table, dialect, options.database);
-    SS_RETURN_IF_ERROR(EnsureTargetTable(*ch, *writer));
+    added_columns.clear();
+    SS_RETURN_IF_ERROR(EnsureTargetTable(*ch, *writer, &added_columns));
     // A table that gained or lost its key since its raw table was made is ordered the other way there.
     SS_ASSIGN_OR_RETURN(std::string hashed,
                         ch->Query(fmt::format("SELECT count() FROM system.columns WHERE database = {} AND table = {} "
@@ -141,18 +150,29 @@ struct Replicator::Session {
           writer->target()));
     }
     TableWriter* raw = writer.get();
+    if (auto c = copied_at.find(table.oid); c != copied_at.end()) raw->SetCopiedAt(c->second);
     writers[table.oid] = std::move(writer);
     return raw;
   }
 
+  Result<Lsn> CurrentWal() {
+    SS_ASSIGN_OR_RETURN(pg::PgResultPtr wal, catalog->Exec("SELECT pg_current_wal_lsn()"));
+    std::optional<Lsn> lsn = PQntuples(wal.get()) == 1 ? Lsn::Parse(PQgetvalue(wal.get(), 0, 0)) : std::nullopt;
+    if (!lsn) return Status::Retryable("pg_current_wal_lsn() returned no position");
+    return *lsn;
+  }
+
   // Copies the tables' existing rows (skipping what is already copied). While streaming, the stream gets
-  // status updates meanwhile so the walsender does not time out.
+  // status updates meanwhile so the walsender does not time out. Each table copied notes the WAL position read
+  // before the copy (copied_at).
   Status SnapshotTables(const std::vector<pg::TableInfo>& tables) {
+    if (tables.empty()) return Status::Ok();
+    SS_ASSIGN_OR_RETURN(Lsn before, CurrentWal());
     SnapshotOptions so{options.pg_url,           options.clickhouse_url,       snapshot_state,
                        options.snapshot_workers, options.snapshot_chunk_pages, options.batch_rows,
                        options.batch_bytes};
     Snapshotter snapshotter(so, dialect);
-    return snapshotter.Run(tables, stop, [&]() -> Status {
+    SS_RETURN_IF_ERROR(snapshotter.Run(tables, stop, [&]() -> Status {
       if (options.progress && Clock::now() - last_progress >= std::chrono::seconds(1)) {
         fmt::print(stderr, "\r\33[Ksnapshot |{}", snapshotter.Describe());
         fflush(stderr);
@@ -160,11 +180,28 @@ struct Replicator::Session {
       }
       if (stream && Clock::now() - last_status >= options.status_interval) return SendStatus(*stream);
       return Status::Ok();
-    });
+    }));
+    for (const auto& t : tables) {
+      const std::string key = TableWriter::SourceKey(t.schema, t.name);
+      const auto& progress = snapshotter.progress();
+      if (std::none_of(progress.begin(), progress.end(), [&](const auto& p) { return p->table == key; })) continue;
+      copied_at[t.oid] = before.value;
+      if (auto w = writers.find(t.oid); w != writers.end()) w->second->SetCopiedAt(before.value);
+    }
+    return Status::Ok();
   }
 
+  // A Fatal error of one table's insert stops that table only (StopTable); a Retryable one retries the session.
   Status FlushAll() {
-    for (auto& [oid, w] : writers) SS_RETURN_IF_ERROR(w->Flush(*ch));
+    std::vector<uint32_t> oids;
+    for (const auto& [oid, w] : writers) oids.push_back(oid);
+    for (uint32_t oid : oids) {
+      TableWriter& w = *writers.at(oid);
+      Status st = w.Flush(*ch);
+      if (st.ok()) continue;
+      if (st.retryable()) return st;
+      SS_RETURN_IF_ERROR(StopTable(oid, TableWriter::SourceKey(w.source().schema, w.source().name), st));
+    }
     SS_RETURN_IF_ERROR(messages->Flush(*ch));
     first_pending = {};
     return Status::Ok();
@@ -192,15 +229,15 @@ struct Replicator::Session {
     return last_commit_end > acked ? std::max<double>(0, (PgNow() - last_commit_time) / 1e6) : 0.0;
   }
 
-  // Creates or updates the ClickHouse table and writer for `table` (`schema`, `name`: empty if unknown). A
+  // Creates or updates the ClickHouse table and writer for `table` (`name`: its state key, TableWriter::SourceKey,
+  // which the snapshot state and the log use; empty if unknown). A
   // table ClickHouse cannot follow is stopped: its changes are skipped until it is fixed, every other table keeps
   // flowing. Nothing is acknowledged away: before any change of it is skipped, a fresh copy of the table is
   // recorded in the snapshot state (in ClickHouse, so a restart knows it too); the copy runs when the table
   // resumes (RecopyResumedTable, or the startup snapshot). A table whose rows cannot be identified (no key,
   // replica identity DEFAULT or NOTHING) is skipped with a warning naming the fix; it is looked at again with the
   // publication, so fixing it starts its replication. Returns whether it replicates.
-  Result<bool> PrepareTable(uint32_t oid, const std::string& schema, const std::string& name,
-                            const Result<pg::TableInfo>& table) {
+  Result<bool> PrepareTable(uint32_t oid, const std::string& name, const Result<pg::TableInfo>& table) {
     if (table.ok() && table->skipped()) {
       if (!skipped_tables.count(oid)) LogWarn("{}", table->skip_reason);
       skipped_tables[oid] = table->skip_reason;
@@ -216,15 +253,35 @@ struct Replicator::Session {
       return true;
     }
     if (w.status().retryable()) return w.status();
-    writers.erase(oid);
-    auto [it, newly_stopped] = failed_tables.try_emplace(oid);
-    if (newly_stopped && !name.empty()) SS_RETURN_IF_ERROR(RecordCopyOwed(schema, name));
-    if (it->second != w.status().message()) {
-      LogError("replication of {} stopped: {} (its changes are skipped meanwhile; it is copied again when it resumes)",
-               name.empty() ? fmt::format("table OID {}", oid) : schema + "." + name, w.status().message());
-      it->second = w.status().message();
-    }
+    SS_RETURN_IF_ERROR(StopTable(oid, name, w.status()));
     return false;
+  }
+
+  // Stops table `oid` on a Fatal error of its own (see PrepareTable): its writer and pending rows go, a fresh
+  // copy is recorded first, and RetryStoppedTables tries it again every 10 s.
+  Status StopTable(uint32_t oid, const std::string& name, const Status& why) {
+    writers.erase(oid);
+    shape_changes.erase(oid);
+    auto [it, newly_stopped] = failed_tables.try_emplace(oid);
+    if (newly_stopped && !name.empty()) {
+      SS_RETURN_IF_ERROR(RecordSnapshotState(*ch, snapshot_state, name, kSnapshotReset, 0, 0));
+    }
+    if (it->second != why.message()) {
+      LogError("replication of {} stopped: {} (its changes are skipped meanwhile; it is copied again when it resumes)",
+               name.empty() ? fmt::format("table OID {}", oid) : name, why.message());
+      it->second = why.message();
+    }
+    return Status::Ok();
+  }
+
+  // Copies a replicating table again (its raw table is truncated first), for `why`. A Fatal error of the copy
+  // stops the table (copied again when it resumes); a Retryable one retries the session.
+  Status RecopyTable(const pg::TableInfo& table, const std::string& why) {
+    LogInfo("{}: copying {} again", why, table.QualifiedName());
+    SS_RETURN_IF_ERROR(RecordCopyOwed(table.schema, table.name));
+    Status st = SnapshotTables({table});
+    if (st.ok() || st.retryable()) return st;
+    return StopTable(table.oid, TableWriter::SourceKey(table.schema, table.name), st);
   }
 
   // Records that the table must be copied afresh: its next snapshot starts over (SnapshotState).
@@ -242,10 +299,8 @@ struct Replicator::Session {
   // raw table first, so rows deleted meanwhile leave no ghosts); streamed changes after this point win over the
   // copied rows (version 0). Runs whatever --snapshot says: the skipped changes exist nowhere else.
   Status RecopyResumedTable(const pg::TableInfo& table) {
-    LogInfo("replication of {} resumes: copying the table again (its changes were skipped while it was stopped)",
-            table.QualifiedName());
-    SS_RETURN_IF_ERROR(RecordCopyOwed(table.schema, table.name));
-    return SnapshotTables({table});
+    return RecopyTable(table, fmt::format("replication of {} resumes (its changes were skipped while it was stopped)",
+                                          table.QualifiedName()));
   }
 
   // A stopped table whose type was changed back, or whose raw table the user dropped, may see no further change
@@ -264,7 +319,8 @@ struct Replicator::Session {
         if (in_transaction || PendingRows() > 0 || acked < r->second.wal) continue;
         const pg::TableInfo table = std::move(r->second.table);
         stopped_retries.erase(r);
-        SS_ASSIGN_OR_RETURN(bool replicated, PrepareTable(oid, table.schema, table.name, table));
+        SS_ASSIGN_OR_RETURN(bool replicated,
+                            PrepareTable(oid, TableWriter::SourceKey(table.schema, table.name), table));
         if (replicated) SS_RETURN_IF_ERROR(RecopyResumedTable(table));
         continue;
       }
@@ -273,9 +329,45 @@ struct Replicator::Session {
         if (table.status().retryable()) return table.status();
         continue;
       }
-      SS_ASSIGN_OR_RETURN(pg::PgResultPtr wal, catalog->Exec("SELECT pg_current_wal_lsn()"));
-      std::optional<Lsn> lsn = PQntuples(wal.get()) == 1 ? Lsn::Parse(PQgetvalue(wal.get(), 0, 0)) : std::nullopt;
-      if (lsn) stopped_retries[oid] = {std::move(*table), *lsn};
+      SS_ASSIGN_OR_RETURN(Lsn wal, CurrentWal());
+      stopped_retries[oid] = {std::move(*table), wal};
+    }
+    return Status::Ok();
+  }
+
+  // A schema change (ADD COLUMN, a widening, …) of a table that sees no later change brings no Relation message,
+  // yet PostgreSQL holds the new shape (an added column's default in every row). Every 10 s: read each
+  // replicating table's shape, then the WAL position; a shape other than its writer's is applied, exactly as
+  // its Relation message would be (ApplyShape), once the stream has passed that position with nothing pending
+  // and no Relation of the table came meanwhile. Its next change then comes with a Relation of this shape.
+  Status CatchUpSchemaChanges() {
+    if (writers.empty()) return Status::Ok();
+    // One catalog query for every table (a query per table would cost seconds with thousands of tables).
+    Result<std::vector<pg::TableInfo>> published = pg::LoadPublishedTables(*catalog, options.publication);
+    if (!published.ok()) return published.status().retryable() ? published.status() : Status::Ok();
+    std::map<uint32_t, pg::TableInfo> current;
+    for (auto& t : *published) current.emplace(t.oid, std::move(t));
+    std::vector<uint32_t> oids;
+    for (const auto& [oid, w] : writers) oids.push_back(oid);
+    for (uint32_t oid : oids) {
+      auto w = writers.find(oid);
+      if (w == writers.end()) continue;  // stopped by an earlier table's change in this loop
+      auto pending = shape_changes.find(oid);
+      if (pending != shape_changes.end()) {
+        if (in_transaction || PendingRows() > 0 || acked < pending->second.wal) continue;
+        const pg::TableInfo table = std::move(pending->second.table);
+        shape_changes.erase(pending);
+        if (SameColumns(w->second->source(), table)) continue;
+        LogInfo("{} changed shape with no change of its rows since: applying the catalog's shape",
+                table.QualifiedName());
+        SS_RETURN_IF_ERROR(ApplyShape(oid, TableWriter::SourceKey(table.schema, table.name), table));
+        continue;
+      }
+      auto table = current.find(oid);
+      if (table == current.end()) continue;  // e.g. dropped: the stream says what follows
+      if (SameColumns(w->second->source(), table->second)) continue;
+      SS_ASSIGN_OR_RETURN(Lsn wal, CurrentWal());
+      shape_changes[oid] = {std::move(table->second), wal};
     }
     return Status::Ok();
   }
@@ -292,16 +384,16 @@ struct Replicator::Session {
         known->second = shape;
         // The change committed before this point of the WAL; changes made under the old shape may still be on
         // their way, so the copy waits until the stream has passed it.
-        SS_ASSIGN_OR_RETURN(auto wal, catalog->QueryValue("SELECT pg_current_wal_lsn()"));
-        recopy_after[oid] = Lsn::Parse(wal.value_or("")).value_or(Lsn{});
+        SS_ASSIGN_OR_RETURN(recopy_after[oid], CurrentWal());
         LogInfo("the row filter or the partitions of {} changed: copying it again once the stream passed {}",
                 writers[oid]->source().QualifiedName(), recopy_after[oid].ToString());
         continue;
       }
       if (failed_tables.count(oid)) continue;
       auto table = pg::LoadTable(*catalog, options.publication, oid);
-      SS_ASSIGN_OR_RETURN(bool replicated,
-                          PrepareTable(oid, table.ok() ? table->schema : "", table.ok() ? table->name : "", table));
+      SS_ASSIGN_OR_RETURN(
+          bool replicated,
+          PrepareTable(oid, table.ok() ? TableWriter::SourceKey(table->schema, table->name) : "", table));
       if (!replicated) continue;
       shapes[oid] = shape;
       SS_RETURN_IF_ERROR(RecordCopiedShape(*ch, snapshot_state, oid, shape));
@@ -324,8 +416,8 @@ struct Replicator::Session {
         table.row_filter = shapes[it->first].row_filter;
         SS_RETURN_IF_ERROR(FlushAll());
         SS_RETURN_IF_ERROR(RecordCopiedShape(*ch, snapshot_state, it->first, shapes[it->first]));
-        SS_RETURN_IF_ERROR(RecordCopyOwed(table.schema, table.name));
-        SS_RETURN_IF_ERROR(SnapshotTables({table}));
+        SS_RETURN_IF_ERROR(
+            RecopyTable(table, fmt::format("the row filter or the partitions of {} changed", table.QualifiedName())));
       }
       it = recopy_after.erase(it);
     }
@@ -339,6 +431,7 @@ struct Replicator::Session {
       last_publication_check = now;
       SS_RETURN_IF_ERROR(AdoptNewTables());
       SS_RETURN_IF_ERROR(RetryStoppedTables());
+      SS_RETURN_IF_ERROR(CatchUpSchemaChanges());
     }
     if (!recopy_after.empty()) SS_RETURN_IF_ERROR(RecopyReshaped());
     if (options.heartbeat_interval.count() > 0 && now - last_heartbeat >= options.heartbeat_interval) {
@@ -380,6 +473,7 @@ struct Replicator::Session {
   Status Stream(pg::PgReplicationStream& repl);
   Status HandleChange(const pg::PgoutputMessage& msg, Lsn lsn);
   Status HandleRelation(const pg::RelationMessage& rel);
+  Status ApplyShape(uint32_t oid, const std::string& name, const Result<pg::TableInfo>& table);
   Status HandleTruncate(const pg::TruncateMessage& t);
   Status TupleToValues(const TableWriter& w, const pg::Tuple& tuple, const pg::Tuple* old_full);
   pg::PgResultPtr unchanged_source;  // holds the values ReadUnchangedValues put into `values`
@@ -413,8 +507,17 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
   SS_ASSIGN_OR_RETURN(std::set<std::string> existing, ExistingTables(*s.ch, options_.database));
   std::vector<pg::TableInfo> replicated;  // without tables stopped by an incompatible schema
   for (const auto& t : source.tables) {
-    SS_ASSIGN_OR_RETURN(bool ok, s.PrepareTable(t.oid, t.schema, t.name, t));
+    SS_ASSIGN_OR_RETURN(bool ok, s.PrepareTable(t.oid, TableWriter::SourceKey(t.schema, t.name), t));
     if (!ok) continue;
+    // A column added with a default while replicate was down (and not yet announced by the stream): existing
+    // rows got a value no change carries, so the table is copied again.
+    for (const std::string& column : s.added_columns) {
+      SS_ASSIGN_OR_RETURN(bool has_default, pg::ColumnHasDefault(*s.catalog, t.oid, column));
+      if (!has_default || !options_.snapshot) continue;
+      LogInfo("column {} was added to {} with a default: it will be copied again", column, t.QualifiedName());
+      SS_RETURN_IF_ERROR(s.RecordCopyOwed(t.schema, t.name));
+      break;
+    }
     // A raw table that is missing (e.g. dropped by the user to resynchronise it) is copied again.
     if (options_.snapshot && slot && !existing.count(TableWriter::TargetName(t.schema, t.name))) {
       LogInfo("{} is missing in ClickHouse: it will be copied again", t.QualifiedName());
@@ -602,23 +705,31 @@ Status Replicator::Session::TupleToValues(const TableWriter& w, const pg::Tuple&
 
 Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
   auto it = writers.find(rel.relid);
-  const bool known = it != writers.end();
-  if (known && SameColumns(it->second->source(), rel)) return Status::Ok();
+  if (it != writers.end() && SameColumns(it->second->source(), rel)) return Status::Ok();
   auto announced = TableFromRelation(*catalog, options.publication, rel);
   if (announced.ok() && !*announced) return Status::Ok();  // a partition whose changes come as its root's
   const Result<pg::TableInfo> table =
       announced.ok() ? Result<pg::TableInfo>(std::move(**announced)) : Result<pg::TableInfo>(announced.status());
   // A new table or changed columns: flush what was encoded under the old shape first.
   SS_RETURN_IF_ERROR(FlushAll());
-  const std::vector<pg::ColumnInfo> previous_columns =
-      known ? it->second->source().columns : std::vector<pg::ColumnInfo>{};
   if (!table.ok() || !table->skipped()) {
     LogInfo("relation {}.{} ({} columns) announced; ensuring its ClickHouse table", rel.nspname, rel.relname,
             rel.columns.size());
   }
-  const bool was_stopped = failed_tables.count(rel.relid) > 0;
   stopped_retries.erase(rel.relid);  // the stream's own shape of the table supersedes a retry's
-  SS_ASSIGN_OR_RETURN(bool replicated, PrepareTable(rel.relid, rel.nspname, rel.relname, table));
+  shape_changes.erase(rel.relid);    // and a catalog shape read earlier
+  return ApplyShape(rel.relid, TableWriter::SourceKey(rel.nspname, rel.relname), table);
+}
+
+// The one place a table takes a new shape: from its Relation message, or from the catalog when no Relation
+// comes (CatchUpSchemaChanges). Nothing of the table may be pending.
+Status Replicator::Session::ApplyShape(uint32_t oid, const std::string& name, const Result<pg::TableInfo>& table) {
+  auto it = writers.find(oid);
+  const bool known = it != writers.end();
+  const std::vector<pg::ColumnInfo> previous_columns =
+      known ? it->second->source().columns : std::vector<pg::ColumnInfo>{};
+  const bool was_stopped = failed_tables.count(oid) > 0;
+  SS_ASSIGN_OR_RETURN(bool replicated, PrepareTable(oid, name, table));
   if (!replicated) return Status::Ok();
   if (was_stopped) return RecopyResumedTable(*table);
   if (!known) return CopyNewTable(*table);
@@ -631,12 +742,9 @@ Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
       for (const auto& c : table->columns)
         same |= c.name == old.name && c.type_oid == old.type_oid && c.typmod == old.typmod;
       if (same) continue;
-      LogInfo(
-          "column {} of {}, whose rows are identified by all their values, was dropped or changed: copying the "
-          "table again",
-          old.name, table->QualifiedName());
-      SS_RETURN_IF_ERROR(RecordCopyOwed(table->schema, table->name));
-      return SnapshotTables({*table});
+      return RecopyTable(*table, fmt::format("column {} of {}, whose rows are identified by all their values, was "
+                                             "dropped or changed",
+                                             old.name, table->QualifiedName()));
     }
   }
   // A column added with a default, or an existing one the column list now publishes, gives existing rows values
@@ -651,21 +759,17 @@ Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
       const ValueKind was = MapColumnType(old.type_oid, old.typmod, true, dialect).kind;
       const bool number = was == ValueKind::kFloat32 || was == ValueKind::kFloat64 || was == ValueKind::kDecimal;
       if (number && MapColumnType(c.type_oid, c.typmod, true, dialect).kind == ValueKind::kString) {
-        LogInfo("column {} of {} became text: copying the table again so existing rows hold PostgreSQL's text", c.name,
-                table->QualifiedName());
-        SS_RETURN_IF_ERROR(RecordCopyOwed(table->schema, table->name));
-        return SnapshotTables({*table});
+        return RecopyTable(*table, fmt::format("column {} of {} became text (existing rows must hold PostgreSQL's "
+                                               "text)",
+                                               c.name, table->QualifiedName()));
       }
     }
     if (!added) continue;
-    SS_ASSIGN_OR_RETURN(bool has_default, pg::ColumnHasDefault(*catalog, rel.relid, c.name));
+    SS_ASSIGN_OR_RETURN(bool has_default, pg::ColumnHasDefault(*catalog, oid, c.name));
     if (!has_default) continue;
-    LogInfo(
-        "column {} was added to {} with a default or with values (also: newly in the publication's column "
-        "list): copying the table again so existing rows get them",
-        c.name, table->QualifiedName());
-    SS_RETURN_IF_ERROR(RecordCopyOwed(table->schema, table->name));
-    return SnapshotTables({*table});
+    return RecopyTable(*table, fmt::format("column {} was added to {} with a default or with values (also: newly in "
+                                           "the publication's column list; existing rows get them)",
+                                           c.name, table->QualifiedName()));
   }
   return Status::Ok();
 }

@@ -54,6 +54,16 @@ bool SameColumns(const pg::TableInfo& table, const pg::RelationMessage& rel) {
   return true;
 }
 
+bool SameColumns(const pg::TableInfo& table, const pg::TableInfo& other) {
+  if (table.columns.size() != other.columns.size()) return false;
+  for (size_t i = 0; i < table.columns.size(); ++i) {
+    const auto& a = table.columns[i];
+    const auto& b = other.columns[i];
+    if (a.name != b.name || a.type_oid != b.type_oid || a.typmod != b.typmod) return false;
+  }
+  return true;
+}
+
 Result<std::optional<pg::TableInfo>> TableFromRelation(pg::PgConnection& catalog, const std::string& publication,
                                                        const pg::RelationMessage& rel) {
   SS_ASSIGN_OR_RETURN(bool via_ancestor, pg::PublishedAsAncestor(catalog, publication, rel.relid));

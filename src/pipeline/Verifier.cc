@@ -133,7 +133,16 @@ Result<std::vector<TableVerdict>> VerifyTables(const VerifyOptions& options) {
     }
     TableWriter w(t, dialect, options.database);
     const bool exists = existing.count(w.table_name()) > 0;
-    Status st = exists ? clickhouse::ReconcileTargetTable(*ch, w, /*apply_changes=*/false) : Status::Ok();
+    std::vector<std::string> missing;
+    Status st = exists ? clickhouse::ReconcileTargetTable(*ch, w, /*apply_changes=*/false, &missing) : Status::Ok();
+    // A column ClickHouse lacks differs even when NULL in every row: queries naming it fail there
+    // (docs/TYPE_MAPPING.md, "Schema changes").
+    if (st.ok() && !missing.empty()) {
+      std::string names;
+      for (const auto& m : missing) names += (names.empty() ? "" : ", ") + m;
+      st = Status::Fatal(fmt::format("{} lacks column(s) {} of {} (replicate adds them within ~20 s while it runs)",
+                                     w.target(), names, t.QualifiedName()));
+    }
     auto v = st.ok() ? VerifyTable(pg, *ch, w, exists, options.max_reported_keys) : Result<TableVerdict>(st);
     if (!v.ok() && v.status().retryable()) return v.status();
     if (!v.ok()) {
