@@ -8,6 +8,7 @@
 #   RANDOM_DIFF_SEED      the run's seed (default: lib.sh's TEST_SEED; printed, with the command to reproduce)
 #   RANDOM_DIFF_ROUNDS    rounds through replicate (default 8, about 1.5 minutes here)
 #   RANDOM_DIFF_KAFKA     1 (default): one more round through capture → Kafka → sink; 0: none
+#   RANDOM_DIFF_KAFKA_FEATURES  the features of that round (default: RANDOM_DIFF_FEATURES but nan, ddlquiet)
 #   RANDOM_DIFF_FEATURES  comma-separated generator features (default: those that pass on main today; `all` for
 #                         every feature in tests/tools/random_cdc.sh)
 TEST_PORT_BASE=26400
@@ -18,14 +19,15 @@ source "$REPO/tests/tools/random_cdc.sh"
 
 SEED=${RANDOM_DIFF_SEED:-$TEST_SEED}
 ROUNDS=${RANDOM_DIFF_ROUNDS:-8}
-# Features whose defects are still open stay off by default; enable each once its fix is merged: collist,
-# rowfilter, partroot (publication semantics), keychange (key changes of rows with unchanged TOAST values), nan and
-# recopy (a re-copy followed by an unchanged TOAST value), ddlquiet (ADD COLUMN with no later change: verify cannot
-# compare).
-DEFAULT_FEATURES=names,toast,truncate,ddl,partleaf,sepkeys,retype
+# Features whose defects are still open stay off by default; enable each once its fix is merged: keychange (a
+# row whose key changes back and forth with an unchanged TOAST value ends with a wrong value; seed 41).
+DEFAULT_FEATURES=names,sepkeys,toast,truncate,ddl,collist,rowfilter,partroot,partleaf,retype,nan,ddlquiet,recopy
 FEATURES=${RANDOM_DIFF_FEATURES:-$DEFAULT_FEATURES}
 [[ $FEATURES == all ]] && FEATURES=$RANDOM_DIFF_ALL_FEATURES
-REPRO="RANDOM_DIFF_SEED=$SEED RANDOM_DIFF_ROUNDS=$ROUNDS RANDOM_DIFF_FEATURES=$FEATURES RANDOM_DIFF_KAFKA=$KAFKA_ROUND bash $0 $1"
+# The Kafka round leaves out what capture → sink cannot carry yet: numeric NaN (capture dead-letters the whole change:
+# Kafka Connect's Decimal has no NaN) and a DDL with no later change (the sink learns columns from events only).
+KAFKA_FEATURES=${RANDOM_DIFF_KAFKA_FEATURES:-$(tr , '\n' <<<"$FEATURES" | grep -vx -e nan -e ddlquiet | paste -sd,)}
+REPRO="RANDOM_DIFF_SEED=$SEED RANDOM_DIFF_ROUNDS=$ROUNDS RANDOM_DIFF_FEATURES=$FEATURES RANDOM_DIFF_KAFKA=$KAFKA_ROUND RANDOM_DIFF_KAFKA_FEATURES=$KAFKA_FEATURES bash $0 $1"
 log "seed $SEED, $ROUNDS rounds, features $FEATURES"
 log "reproduce: $REPRO"
 KEEP_DIR=${TMPDIR:-/tmp}/random_diff-$SEED-$$
@@ -191,10 +193,10 @@ if [[ $KAFKA_ROUND == 1 ]]; then
   GEN_DIR=$LOG_DIR/round-$ROUND
   mkdir -p "$GEN_DIR"
   export STREAMSHOP_PUBLICATION="pub r$ROUND"
-  gen_round "$((SEED + ROUND * 7919))" "$FEATURES" "$STREAMSHOP_PUBLICATION"
+  gen_round "$((SEED + ROUND * 7919))" "$KAFKA_FEATURES" "$STREAMSHOP_PUBLICATION"
   reset_round
   pg -f "$GEN_DIR/setup.sql" >/dev/null 2>"$GEN_DIR/setup.err" || { cat "$GEN_DIR/setup.err"; fail "setup SQL failed"; }
-  log "round $ROUND (Kafka): $(grep -c '^CREATE TABLE' "$GEN_DIR/setup.sql") tables"
+  log "round $ROUND (Kafka, features $KAFKA_FEATURES): $(grep -c '^CREATE TABLE' "$GEN_DIR/setup.sql") tables"
   start_capture --partitions 1
   start_sink k --flush-ms 100
   wait_capture_streaming
