@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "cli/TomlConfig.h"
 #include "common/Log.h"
 #include "kafka/KafkaConfig.h"
 #include "pipeline/Capture.h"
@@ -110,6 +111,7 @@ int main(int argc, char** argv) try {
       "streamshop — change data capture from PostgreSQL (logical replication, pgoutput) into ClickHouse.\n"
       "Every option can also come from a STREAMSHOP_* environment variable or a TOML file given by --config."};
   app.set_config("--config", "", "TOML config file (keys are option names)")->envname("STREAMSHOP_CONFIG");
+  app.config_formatter(std::make_shared<cli::TomlConfig>());
   app.require_subcommand(1);
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Debug logging");

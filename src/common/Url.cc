@@ -9,8 +9,9 @@ std::string RedactUrl(std::string_view url) {
   std::string out(url);
   const size_t scheme = out.find("://");
   if (scheme != std::string::npos) {
-    // Only the authority part (up to the first '/', '?' or '#') can hold user:password@.
-    const size_t authority_end = std::min(out.find_first_of("/?#", scheme + 3), out.size());
+    // Only the authority part can hold user:password@. libpq reads it up to the first '/' (a password may hold an
+    // unencoded '?' or '#'), so everything before that '/' counts; at worst more than the password is hidden.
+    const size_t authority_end = std::min(out.find('/', scheme + 3), out.size());
     const size_t at = out.rfind('@', authority_end);
     const size_t colon = out.find(':', scheme + 3);
     if (at != std::string::npos && at > scheme && colon < at) {
