@@ -19,9 +19,7 @@ source "$REPO/tests/tools/random_cdc.sh"
 
 SEED=${RANDOM_DIFF_SEED:-$TEST_SEED}
 ROUNDS=${RANDOM_DIFF_ROUNDS:-8}
-# Features whose defects are still open stay off by default; enable each once its fix is merged: keychange (a
-# row whose key changes back and forth with an unchanged TOAST value ends with a wrong value; seed 41).
-DEFAULT_FEATURES=names,sepkeys,toast,truncate,ddl,collist,rowfilter,partroot,partleaf,retype,nan,ddlquiet,recopy
+DEFAULT_FEATURES=names,sepkeys,toast,truncate,ddl,collist,rowfilter,partroot,partleaf,retype,nan,ddlquiet,recopy,keychange
 FEATURES=${RANDOM_DIFF_FEATURES:-$DEFAULT_FEATURES}
 [[ $FEATURES == all ]] && FEATURES=$RANDOM_DIFF_ALL_FEATURES
 # The Kafka round leaves out what capture → sink cannot carry yet: numeric NaN (capture dead-letters the whole change:
