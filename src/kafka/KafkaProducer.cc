@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <deque>
+#include <functional>
 #include <thread>
 
 namespace streamshop::kafka {
@@ -114,35 +115,28 @@ class RdKafkaProducer final : public Producer {
       }
       new_topics.push_back(nt);
     }
-    rd_kafka_queue_t* queue = rd_kafka_queue_new(rk_.get());
-    rd_kafka_AdminOptions_t* admin = rd_kafka_AdminOptions_new(rk_.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
-    rd_kafka_AdminOptions_set_operation_timeout(admin, 15000, err, sizeof err);
-    rd_kafka_CreateTopics(rk_.get(), new_topics.data(), new_topics.size(), admin, queue);
-    rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, 30000);
-    Status st = Status::Ok();
-    if (!ev) {
-      st = Status::Retryable("Kafka did not answer CreateTopics within 30 s");
-    } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      st = Status::Retryable(fmt::format("Kafka CreateTopics: {}", rd_kafka_event_error_string(ev)));
-    } else {
-      size_t n = 0;
-      const rd_kafka_topic_result_t** results =
-          rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
-      for (size_t i = 0; i < n && st.ok(); ++i) {
-        const rd_kafka_resp_err_t e = rd_kafka_topic_result_error(results[i]);
-        if (e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) continue;
-        const std::string what =
-            fmt::format("cannot create topic {} ({} partitions, replication factor {}): {}",
-                        rd_kafka_topic_result_name(results[i]), partitions, replication_factor,
-                        rd_kafka_topic_result_error_string(results[i]) ? rd_kafka_topic_result_error_string(results[i])
-                                                                       : rd_kafka_err2str(e));
-        st = FatalTopicError(e) ? Status::Fatal(what + " (check --partitions/--replication-factor and ACLs)")
-                                : Status::Retryable(what);
-      }
-    }
-    if (ev) rd_kafka_event_destroy(ev);
-    rd_kafka_AdminOptions_destroy(admin);
-    rd_kafka_queue_destroy(queue);
+    Status st = Admin(
+        RD_KAFKA_ADMIN_OP_CREATETOPICS, "CreateTopics",
+        [&](rd_kafka_AdminOptions_t* admin, rd_kafka_queue_t* queue) {
+          rd_kafka_AdminOptions_set_operation_timeout(admin, 15000, err, sizeof err);
+          rd_kafka_CreateTopics(rk_.get(), new_topics.data(), new_topics.size(), admin, queue);
+        },
+        [&](rd_kafka_event_t* ev) {
+          size_t n = 0;
+          const rd_kafka_topic_result_t** results =
+              rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+          for (size_t i = 0; i < n; ++i) {
+            const rd_kafka_resp_err_t e = rd_kafka_topic_result_error(results[i]);
+            if (e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) continue;
+            const char* text = rd_kafka_topic_result_error_string(results[i]);
+            const std::string what = fmt::format("cannot create topic {} ({} partitions, replication factor {}): {}",
+                                                 rd_kafka_topic_result_name(results[i]), partitions, replication_factor,
+                                                 text ? text : rd_kafka_err2str(e));
+            return FatalTopicError(e) ? Status::Fatal(what + " (check --partitions/--replication-factor and ACLs)")
+                                      : Status::Retryable(what);
+          }
+          return Status::Ok();
+        });
     rd_kafka_NewTopic_destroy_array(new_topics.data(), new_topics.size());
     return st;
   }
@@ -150,51 +144,43 @@ class RdKafkaProducer final : public Producer {
   Result<std::vector<int64_t>> MaxMessageBytes(const std::vector<std::string>& topics) override {
     std::vector<int64_t> limits(topics.size(), -1);
     if (topics.empty()) return limits;
-    char err[512];
     std::vector<rd_kafka_ConfigResource_t*> resources;
     for (const auto& t : topics) {
       resources.push_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, t.c_str()));
     }
-    rd_kafka_queue_t* queue = rd_kafka_queue_new(rk_.get());
-    rd_kafka_AdminOptions_t* admin = rd_kafka_AdminOptions_new(rk_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
-    rd_kafka_AdminOptions_set_request_timeout(admin, 15000, err, sizeof err);
-    rd_kafka_DescribeConfigs(rk_.get(), resources.data(), resources.size(), admin, queue);
-    rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, 30000);
-    Status st = Status::Ok();
-    if (!ev) {
-      st = Status::Retryable("Kafka did not answer DescribeConfigs within 30 s");
-    } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      st = Status::Retryable(fmt::format("Kafka DescribeConfigs: {}", rd_kafka_event_error_string(ev)));
-    } else {
-      size_t n = 0;
-      const rd_kafka_ConfigResource_t** results =
-          rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &n);
-      for (size_t i = 0; i < n && st.ok(); ++i) {
-        const std::string name = rd_kafka_ConfigResource_name(results[i]);
-        const rd_kafka_resp_err_t e = rd_kafka_ConfigResource_error(results[i]);
-        if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-          const char* what = rd_kafka_ConfigResource_error_string(results[i]);
-          const std::string text =
-              fmt::format("cannot read the configuration of topic {}: {}", name, what ? what : rd_kafka_err2str(e));
-          st = e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED || e == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED
-                   ? Status::Fatal(text + " (grant DescribeConfigs on the topic)")
-                   : Status::Retryable(text);
-          break;
-        }
-        size_t nc = 0;
-        const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(results[i], &nc);
-        for (size_t c = 0; c < nc; ++c) {
-          if (std::string_view(rd_kafka_ConfigEntry_name(entries[c])) != "max.message.bytes") continue;
-          const char* value = rd_kafka_ConfigEntry_value(entries[c]);
-          for (size_t k = 0; k < topics.size(); ++k) {
-            if (topics[k] == name && value) limits[k] = std::strtoll(value, nullptr, 10);
+    Status st = Admin(
+        RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, "DescribeConfigs",
+        [&](rd_kafka_AdminOptions_t* admin, rd_kafka_queue_t* queue) {
+          rd_kafka_DescribeConfigs(rk_.get(), resources.data(), resources.size(), admin, queue);
+        },
+        [&](rd_kafka_event_t* ev) {
+          size_t n = 0;
+          const rd_kafka_ConfigResource_t** results =
+              rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &n);
+          for (size_t i = 0; i < n; ++i) {
+            const std::string name = rd_kafka_ConfigResource_name(results[i]);
+            const rd_kafka_resp_err_t e = rd_kafka_ConfigResource_error(results[i]);
+            if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+              const char* what = rd_kafka_ConfigResource_error_string(results[i]);
+              const std::string text =
+                  fmt::format("cannot read the configuration of topic {}: {}", name, what ? what : rd_kafka_err2str(e));
+              return e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+                             e == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED
+                         ? Status::Fatal(text + " (grant DescribeConfigs on the topic)")
+                         : Status::Retryable(text);
+            }
+            size_t nc = 0;
+            const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(results[i], &nc);
+            for (size_t c = 0; c < nc; ++c) {
+              if (std::string_view(rd_kafka_ConfigEntry_name(entries[c])) != "max.message.bytes") continue;
+              const char* value = rd_kafka_ConfigEntry_value(entries[c]);
+              for (size_t k = 0; k < topics.size(); ++k) {
+                if (topics[k] == name && value) limits[k] = std::strtoll(value, nullptr, 10);
+              }
+            }
           }
-        }
-      }
-    }
-    if (ev) rd_kafka_event_destroy(ev);
-    rd_kafka_AdminOptions_destroy(admin);
-    rd_kafka_queue_destroy(queue);
+          return Status::Ok();
+        });
     rd_kafka_ConfigResource_destroy_array(resources.data(), resources.size());
     SS_RETURN_IF_ERROR(st);
     for (size_t k = 0; k < topics.size(); ++k) {
@@ -205,6 +191,27 @@ class RdKafkaProducer final : public Producer {
   }
 
  private:
+  // One admin request: `issue` sends it on the queue with the options (15 s request timeout); `read` interprets a
+  // successful answer. No answer within 30 s, or a request-level error, is Retryable.
+  Status Admin(rd_kafka_admin_op_t op, std::string_view what,
+               const std::function<void(rd_kafka_AdminOptions_t*, rd_kafka_queue_t*)>& issue,
+               const std::function<Status(rd_kafka_event_t*)>& read) {
+    char err[512];
+    rd_kafka_queue_t* queue = rd_kafka_queue_new(rk_.get());
+    rd_kafka_AdminOptions_t* admin = rd_kafka_AdminOptions_new(rk_.get(), op);
+    rd_kafka_AdminOptions_set_request_timeout(admin, 15000, err, sizeof err);
+    issue(admin, queue);
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, 30000);
+    Status st = !ev ? Status::Retryable(fmt::format("Kafka did not answer {} within 30 s", what))
+                : rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR
+                    ? Status::Retryable(fmt::format("Kafka {}: {}", what, rd_kafka_event_error_string(ev)))
+                    : read(ev);
+    if (ev) rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(admin);
+    rd_kafka_queue_destroy(queue);
+    return st;
+  }
+
   static void OnDelivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* m, void* opaque) {
     auto* self = static_cast<RdKafkaProducer*>(opaque);
     const uint64_t seq = reinterpret_cast<uintptr_t>(m->_private);
