@@ -392,6 +392,8 @@ gen_ddl() {
       if has retype && ((kind == 4)); then
         case $ty in
           int2 | int4 | int8)
+            # A default (a column added with one) cannot be cast to boolean: PostgreSQL refuses the change.
+            SQL+="ALTER TABLE $tn ALTER COLUMN $col DROP DEFAULT;"$'\n'
             SQL+="ALTER TABLE $tn ALTER COLUMN $col TYPE boolean USING $col <> 0;"$'\n'
             C_TYPE["$t,$c"]=boolean
             gen_ops 6
