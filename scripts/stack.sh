@@ -467,13 +467,19 @@ EOF
 # Formats the log dir once (what `kafka-storage.sh format` does); the cluster id stays in <dir>/kafka/cluster-id.
 kafka_format() {
   [[ -f "$KAFKA_DIR/data/meta.properties" ]] && return 0
-  [[ -s "$KAFKA_DIR/cluster-id" ]] ||   # a Kafka Uuid: 16 random bytes, base64url without padding
-    head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22 >"$KAFKA_DIR/cluster-id"
+  # A Kafka Uuid: 16 random bytes, base64url without padding. Like Kafka's own Uuid.randomUuid, never one that
+  # starts with '-' (1 in 64): the tool's argument parser would take it for an option.
+  local id
+  id=$(cat "$KAFKA_DIR/cluster-id" 2>/dev/null || true)
+  while [[ -z "$id" || "$id" == -* ]]; do
+    id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)
+  done
+  printf '%s\n' "$id" >"$KAFKA_DIR/cluster-id"
   rm -rf "$KAFKA_DIR/data" && mkdir -p "$KAFKA_DIR/data"   # a half-done earlier format
-  say "kafka: formatting $KAFKA_DIR/data (cluster id $(cat "$KAFKA_DIR/cluster-id"))"
+  say "kafka: formatting $KAFKA_DIR/data (cluster id $id)"
   java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
     -Dlog4j2.configurationFile="$KAFKA_DIR/tools-log4j2.properties" -cp "$KAFKA_LIB/*" \
-    kafka.tools.StorageTool format --cluster-id "$(cat "$KAFKA_DIR/cluster-id")" --config "$KAFKA_CONFIG" \
+    kafka.tools.StorageTool format --cluster-id "$id" --config "$KAFKA_CONFIG" \
     >"$KAFKA_DIR/log/format.log" 2>&1 ||
     { tail -n 30 "$KAFKA_DIR/log/format.log" >&2; die "kafka: format failed"; }
 }
