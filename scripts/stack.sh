@@ -2,11 +2,16 @@
 # stack.sh — a private PostgreSQL 15 and ClickHouse 18.16 (and optionally an Apache Kafka 4 broker, KRaft)
 # on 127.0.0.1, run as plain processes.
 #
-# Usage: scripts/stack.sh up [--with-kafka]|down|status|restart-postgres|restart-clickhouse|restart-kafka|destroy
+# Usage: scripts/stack.sh up [--with-kafka] [--clickhouse-engine server|chdb]|down|status|restart-postgres|restart-clickhouse|restart-kafka|destroy
 #
 #   up                  start both services (no-op for one already running), write <dir>/env
 #   up --with-kafka     also start a single-node Kafka broker (KRaft, controller+broker in one JVM);
 #                       same as STREAMSHOP_WITH_KAFKA=1; adds STREAMSHOP_KAFKA_BROKERS to <dir>/env
+#   up --clickhouse-engine server|chdb
+#                       which ClickHouse answers on the HTTP port: `server` (default) the real clickhouse-server
+#                       18.16 of Debian; `chdb` ClickHouse 26.x (the chdb engine of the venv) behind
+#                       tests/support/chdb_http.py, a test/dev endpoint (docs/MODERN_CLICKHOUSE.md); same as
+#                       STREAMSHOP_CLICKHOUSE_ENGINE; no native TCP port with chdb
 #   down                stop every service (no-op when stopped), and a Debezium worker of scripts/debezium.sh
 #   status              print each service's state; exit 0 when all run, 3 otherwise
 #   restart-postgres    stop and start PostgreSQL only
@@ -24,10 +29,13 @@
 #   STREAMSHOP_KAFKA_CONTROLLER_PORT  KRaft controller listener (default: Kafka port + 1)
 #   STREAMSHOP_KAFKA_HEAP    broker max heap        (default 512m)
 #   STREAMSHOP_DEPS_DIR      fetched jars (default <repo>/.streamshop-deps; see scripts/bootstrap-kafka.sh)
-# A port left unset falls back to the one the stack last ran with, then to the default.
+#   STREAMSHOP_CLICKHOUSE_ENGINE  server (default) or chdb, like --clickhouse-engine
+#   STREAMSHOP_VENV          the venv with chdb (default <repo>/.venv; see scripts/bootstrap-python.sh)
+# A port (or the engine) left unset falls back to the one the stack last ran with, then to the default.
 #
 # Layout: <dir>/postgres/{data,log}   PostgreSQL cluster, log, unix socket
 #         <dir>/clickhouse/{config.xml,users.xml,data,tmp,user_files,format_schemas,log}
+#                                     (with chdb: <dir>/clickhouse/{chdb,log})
 #         <dir>/kafka/{server.properties,log4j2.properties,cluster-id,data,log}   (with Kafka)
 #         <dir>/env                   `source` it for STREAMSHOP_PG_URL, STREAMSHOP_CLICKHOUSE_URL
 #                                     (and STREAMSHOP_KAFKA_BROKERS)
@@ -48,6 +56,8 @@ KAFKA_CONFIG=$KAFKA_DIR/server.properties
 KAFKA_PIDFILE=$KAFKA_DIR/kafka.pid
 DEPS_DIR=$(realpath -m "${STREAMSHOP_DEPS_DIR:-$REPO/.streamshop-deps}")
 KAFKA_LIB=$DEPS_DIR/kafka/lib
+VENV=$(realpath -m "${STREAMSHOP_VENV:-$REPO/.venv}")
+CHDB_HTTP=$REPO/tests/support/chdb_http.py
 START_TIMEOUT=60   # seconds to wait for a service to answer
 STOP_TIMEOUT=30    # seconds to wait for ClickHouse (or Kafka) to exit before SIGKILL
 
@@ -64,6 +74,8 @@ load_ports() {
   PG_PORT=${STREAMSHOP_PG_PORT:-$(saved_port PG_PORT 15432)}
   CH_HTTP_PORT=${STREAMSHOP_CH_HTTP_PORT:-$(saved_port CH_HTTP_PORT 18123)}
   CH_TCP_PORT=${STREAMSHOP_CH_TCP_PORT:-$(saved_port CH_TCP_PORT 19000)}
+  CH_ENGINE=${STREAMSHOP_CLICKHOUSE_ENGINE:-$(sed -n 's/^CH_ENGINE=\([a-z]*\)$/\1/p' "$STATE_DIR/ports" 2>/dev/null || true)}
+  CH_ENGINE=${CH_ENGINE:-server}
   local p
   for p in "$PG_PORT" "$CH_HTTP_PORT" "$CH_TCP_PORT"; do
     if ! [[ "$p" =~ ^[0-9]+$ ]] || ((p < 1 || p > 65535)); then die "invalid port '$p'"; fi
@@ -244,14 +256,26 @@ ch_bin() {
 }
 
 ch_pid() { cat "$CH_PIDFILE" 2>/dev/null || true; }
-# Running = the pid file's process is alive and was started with this stack's config file.
+# Running = the pid file's process is alive and was started with this stack's config file (server) or data
+# dir (chdb).
 ch_running() {
   local pid
   pid=$(ch_pid)
-  pid_alive "$pid" && [[ "$(pid_cmdline "$pid")" == *" --config-file=$CH_CONFIG "* ]]
+  pid_alive "$pid" && [[ "$(pid_cmdline "$pid")" == *" --config-file=$CH_CONFIG "* ||
+    "$(pid_cmdline "$pid")" == *"$CHDB_HTTP --data $CH_DIR/chdb "* ]]
 }
-ch_port_running() { sed -n 's:.*<http_port>\(.*\)</http_port>.*:\1:p' "$CH_CONFIG"; }
-ch_tcp_port_running() { sed -n 's:.*<tcp_port>\(.*\)</tcp_port>.*:\1:p' "$CH_CONFIG"; }
+# The engine, HTTP port and TCP port of the running ClickHouse.
+ch_engine_running() { if [[ "$(pid_cmdline "$(ch_pid)")" == *"$CHDB_HTTP"* ]]; then echo chdb; else echo server; fi; }
+ch_port_running() {
+  if [[ $(ch_engine_running) == chdb ]]; then
+    pid_cmdline "$(ch_pid)" | sed -n 's/.* --port \([0-9]*\) .*/\1/p'
+  else
+    sed -n 's:.*<http_port>\(.*\)</http_port>.*:\1:p' "$CH_CONFIG"
+  fi
+}
+ch_tcp_port_running() {
+  if [[ $(ch_engine_running) == chdb ]]; then echo none; else sed -n 's:.*<tcp_port>\(.*\)</tcp_port>.*:\1:p' "$CH_CONFIG"; fi
+}
 
 # ClickHouse 18.16 config: the root element is <yandex>; paths must end with '/'.
 # No interserver_http_port (only used by replicated tables), so two stacks never collide on it.
@@ -336,9 +360,12 @@ ch_ping() { [[ "$(curl -sf --max-time 2 "http://127.0.0.1:$CH_HTTP_PORT/ping")" 
 
 ch_start() {
   if ch_running; then
-    say "clickhouse: already running (pid $(ch_pid), http port $(ch_port_running))"
+    [[ $(ch_engine_running) == "$CH_ENGINE" ]] ||
+      die "clickhouse: the $(ch_engine_running) engine runs here; run \`stack down\` before switching to $CH_ENGINE"
+    say "clickhouse: already running (pid $(ch_pid), http port $(ch_port_running), engine $CH_ENGINE)"
     return 0
   fi
+  [[ $CH_ENGINE == chdb ]] && { chdb_start; return; }
   check_port_free "$CH_HTTP_PORT" STREAMSHOP_CH_HTTP_PORT
   check_port_free "$CH_TCP_PORT" STREAMSHOP_CH_TCP_PORT
   ch_write_config
@@ -354,10 +381,24 @@ ch_start() {
   ch_running || die "clickhouse answers on port $CH_HTTP_PORT but pid $(ch_pid) is not it"
   say "clickhouse: started (pid $(ch_pid), http port $CH_HTTP_PORT, tcp port $CH_TCP_PORT) in $((SECONDS - started)) s"
 }
+# ClickHouse 26.x: the chdb engine behind tests/support/chdb_http.py (a test/dev endpoint; no native TCP port).
+chdb_start() {
+  [[ -x "$VENV/bin/python" ]] && "$VENV/bin/python" -c 'import chdb' 2>/dev/null ||
+    die "clickhouse: no chdb in $VENV: run scripts/bootstrap-python.sh (or set STREAMSHOP_VENV)"
+  check_port_free "$CH_HTTP_PORT" STREAMSHOP_CH_HTTP_PORT
+  mkdir -p "$CH_DIR"/{chdb,log}
+  local started=$SECONDS
+  (cd "$CH_DIR" && exec setsid nohup "$VENV/bin/python" "$CHDB_HTTP" --data "$CH_DIR/chdb" --port "$CH_HTTP_PORT" \
+    --host 127.0.0.1 </dev/null >>"$CH_DIR/log/chdb-http.log" 2>&1) &
+  echo $! >"$CH_PIDFILE"
+  wait_until clickhouse "$CH_DIR/log/chdb-http.log" ch_running_soon ch_ping
+  ch_running || die "clickhouse answers on port $CH_HTTP_PORT but pid $(ch_pid) is not it"
+  say "clickhouse: started chdb $(curl -sf "http://127.0.0.1:$CH_HTTP_PORT/?query=SELECT%20version()") (pid $(ch_pid), http port $CH_HTTP_PORT) in $((SECONDS - started)) s"
+}
 # Until the launcher has exec'd the server, its cmdline is still the shell's.
 ch_running_soon() {
   ((SECONDS - started < 3)) && pid_alive "$(ch_pid)" || ch_running ||
-    { tail -n 30 "$CH_DIR/log/stdout.log" >&2; return 1; }
+    { tail -n 30 "$CH_DIR/log/stdout.log" "$CH_DIR/log/chdb-http.log" 2>/dev/null >&2; return 1; }
 }
 
 ch_stop() {
@@ -533,8 +574,8 @@ debezium_stop() {
 # ---------------------------------------------------------------- commands
 
 write_ports() {
-  printf 'PG_PORT=%s\nCH_HTTP_PORT=%s\nCH_TCP_PORT=%s\nKAFKA_PORT=%s\nKAFKA_CONTROLLER_PORT=%s\nWITH_KAFKA=%s\n' \
-    "$PG_PORT" "$CH_HTTP_PORT" "$CH_TCP_PORT" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$WITH_KAFKA" \
+  printf 'PG_PORT=%s\nCH_HTTP_PORT=%s\nCH_TCP_PORT=%s\nKAFKA_PORT=%s\nKAFKA_CONTROLLER_PORT=%s\nWITH_KAFKA=%s\nCH_ENGINE=%s\n' \
+    "$PG_PORT" "$CH_HTTP_PORT" "$CH_TCP_PORT" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$WITH_KAFKA" "$CH_ENGINE" \
     >"$STATE_DIR/ports"
 }
 # Changes one line of <dir>/ports.
@@ -569,7 +610,11 @@ cmd_up() {
   write_env
   say "up: $STATE_DIR"
   say "  postgres:   postgresql://streamshop@127.0.0.1:$PG_PORT/streamshop"
-  say "  clickhouse: http://127.0.0.1:$CH_HTTP_PORT (native tcp $CH_TCP_PORT)"
+  if [[ $CH_ENGINE == chdb ]]; then
+    say "  clickhouse: http://127.0.0.1:$CH_HTTP_PORT (ClickHouse 26.x: the chdb test/dev endpoint; no native tcp)"
+  else
+    say "  clickhouse: http://127.0.0.1:$CH_HTTP_PORT (native tcp $CH_TCP_PORT)"
+  fi
   kafka_running && say "  kafka:      127.0.0.1:$(kafka_port_running) (controller $(kafka_controller_port_running))"
   say "  source $STATE_DIR/env"
 }
@@ -627,7 +672,7 @@ cmd_destroy() {
   say "destroyed $STATE_DIR"
 }
 
-usage() { sed -n '4,16s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '4,21s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 
 main() {
   load_ports
@@ -639,12 +684,16 @@ main() {
     while (($# > 0)); do
       case "$1" in
         --with-kafka) WITH_KAFKA=1 ;;
+        --clickhouse-engine) CH_ENGINE=${2:-}; shift ;;
+        --clickhouse-engine=*) CH_ENGINE=${1#*=} ;;
         *) echo "stack: error: unknown option '$1' for up" >&2; usage ;;
       esac
       shift
     done
   fi
   (($# == 0)) || { echo "stack: error: unexpected argument '$1'" >&2; usage; }
+  [[ $CH_ENGINE == server || $CH_ENGINE == chdb ]] ||
+    die "unknown ClickHouse engine '$CH_ENGINE' (--clickhouse-engine / STREAMSHOP_CLICKHOUSE_ENGINE): server or chdb"
   case "$action" in
     up) cmd_up ;;
     down) cmd_down ;;

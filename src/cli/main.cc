@@ -127,6 +127,13 @@ int main(int argc, char** argv) try {
   bool with_kafka = false;
   stack->add_flag("--with-kafka", with_kafka, "Also run a single-node Apache Kafka broker (KRaft)")
       ->envname("STREAMSHOP_WITH_KAFKA");
+  std::string clickhouse_engine;
+  stack
+      ->add_option("--clickhouse-engine", clickhouse_engine,
+                   "server (default): the real clickhouse-server; chdb: ClickHouse 26.x through the chdb test/dev "
+                   "endpoint (tests/support/chdb_http.py)")
+      ->check(CLI::IsMember({"server", "chdb"}))
+      ->envname("STREAMSHOP_CLICKHOUSE_ENGINE");
 
   // replicate
   pipeline::ReplicatorOptions rep;
@@ -358,6 +365,7 @@ int main(int argc, char** argv) try {
   if (stack->parsed()) {
     std::vector<std::string> args{stack_action};
     if (with_kafka) args.push_back("--with-kafka");
+    if (stack_action == "up" && !clickhouse_engine.empty()) args.insert(args.end(), {"--clickhouse-engine", clickhouse_engine});
     return ExecScript("stack.sh", args);
   }
 

@@ -17,7 +17,9 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 TEST_NAME=$(basename "$0" .sh)
 # STREAMSHOP_TEST_PORT_OFFSET (0–90, a multiple of 10) moves every port, so two checkouts can run tests at once.
 TEST_PORT_BASE=$((TEST_PORT_BASE + ${STREAMSHOP_TEST_PORT_OFFSET:-0}))
-export STREAMSHOP_STACK_DIR=${TMPDIR:-/tmp}/streamshop-$TEST_NAME
+# STREAMSHOP_CLICKHOUSE_ENGINE=chdb runs the test on ClickHouse 26.x (the chdb endpoint) instead of the server.
+export STREAMSHOP_CLICKHOUSE_ENGINE=${STREAMSHOP_CLICKHOUSE_ENGINE:-server}
+export STREAMSHOP_STACK_DIR=${TMPDIR:-/tmp}/streamshop-$TEST_NAME-$STREAMSHOP_CLICKHOUSE_ENGINE
 export STREAMSHOP_PG_PORT=$((TEST_PORT_BASE + 1))
 export STREAMSHOP_CH_HTTP_PORT=$((TEST_PORT_BASE + 2))
 export STREAMSHOP_CH_TCP_PORT=$((TEST_PORT_BASE + 3))
@@ -37,7 +39,7 @@ log() { echo "[$TEST_NAME] $*"; }
 # workloads (random_workload), different for each N; generate takes --seed "$TEST_SEED".
 TEST_SEED=${STREAMSHOP_TEST_SEED:-$((($(date +%s%N) / 1000) % 32768))}
 RANDOM=$TEST_SEED
-log "seed $TEST_SEED (reproduce with STREAMSHOP_TEST_SEED=$TEST_SEED)"
+log "seed $TEST_SEED (reproduce with STREAMSHOP_TEST_SEED=$TEST_SEED), ClickHouse engine $STREAMSHOP_CLICKHOUSE_ENGINE"
 pg_seed() { printf '0.%04d' $(((TEST_SEED * 7 + 1009 * ${1:-0}) % 10000)); }
 fail() {
   echo "[$TEST_NAME] FAIL: $*" >&2

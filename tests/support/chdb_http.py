@@ -1,0 +1,248 @@
+#!/usr/bin/env python3
+"""chdb_http.py — ClickHouse 26.x (the chdb engine) behind ClickHouse's HTTP interface, for development and tests.
+
+A TEST/DEV ENDPOINT, NOT A PRODUCTION SERVER: one process, one chdb session, one query at a time (clients connect
+concurrently; their queries are executed one after another), no users or passwords, no TLS, loopback only.
+`streamshop stack up --clickhouse-engine chdb` starts it (scripts/stack.sh); docs/MODERN_CLICKHOUSE.md says
+what it is and what it is not.
+
+What it speaks, like clickhouse-server does:
+  GET /ping, GET / → "Ok.\n"
+  GET|POST /?query=…  the SQL is the `query` parameter, a newline, then the request body (ClickHouse concatenates
+                      them the same way, so `INSERT … FORMAT RowBinary` + binary rows works); without `query`,
+                      the body is the SQL. The SQL and the data reach the engine unchanged.
+  parameters          `database` (default `default`), `default_format` (default TabSeparated), `param_<name>`
+                      (query parameters), `query_id`, `session_id`/`session_timeout`/`session_check` (accepted; all
+                      clients share the one session), `user`/`password`/`quota_key` (accepted, not checked),
+                      `wait_end_of_query`, `buffer_size`, `enable_http_compression`; every other parameter is a
+                      setting (applied with SET for that request only, then set back to its default; an unknown one
+                      fails like on the server: Code 115 UNKNOWN_SETTING)
+  request bodies      Content-Length or chunked; Content-Encoding gzip, deflate, zstd or lz4 (clickhouse-connect
+                      compresses its inserts); ClickHouse's own `decompress=1` block framing is refused (400)
+  responses           200 with the result bytes as the engine produced them, X-ClickHouse-Query-Id, -Format,
+                      -Timezone, -Server-Display-Name and -Summary; on an error ClickHouse's status code mapping
+                      (400/404/500/501…), X-ClickHouse-Exception-Code and the engine's text
+                      "Code: N. DB::Exception: … (NAME) (version 26.x)\n"; responses are never compressed
+
+Usage: chdb_http.py --data DIR --port PORT [--host 127.0.0.1] [--log FILE]
+"""
+
+import argparse
+import gzip
+import http.server
+import json
+import re
+import signal
+import socketserver
+import sys
+import threading
+import time
+import uuid
+import zlib
+from urllib.parse import parse_qsl, urlsplit
+
+import chdb
+from chdb import session as chdb_session
+
+# URL parameters that are not settings (ClickHouse's HTTP handler reserves the same names).
+NOT_SETTINGS = {
+    "query", "database", "default_format", "query_id", "session_id", "session_timeout", "session_check",
+    "user", "password", "quota_key", "compress", "decompress", "buffer_size", "wait_end_of_query",
+    "enable_http_compression", "http_headers_progress_interval_ms", "stacktrace", "role", "client_protocol_version",
+}
+
+# ClickHouse's HTTP status for an exception, by error name (HTTPHandler's mapping); anything else is 500.
+STATUS_BY_ERROR = {
+    **dict.fromkeys(
+        ["CANNOT_PARSE_TEXT", "CANNOT_PARSE_ESCAPE_SEQUENCE", "CANNOT_PARSE_QUOTED_STRING", "CANNOT_PARSE_DATE",
+         "CANNOT_PARSE_DATETIME", "CANNOT_PARSE_NUMBER", "CANNOT_PARSE_DOMAIN_VALUE_FROM_STRING", "CANNOT_PARSE_IPV4",
+         "CANNOT_PARSE_IPV6", "CANNOT_PARSE_INPUT_ASSERTION_FAILED", "CANNOT_PARSE_UUID", "DUPLICATE_COLUMN",
+         "ILLEGAL_COLUMN", "UNKNOWN_ELEMENT_IN_AST", "UNKNOWN_TYPE_OF_AST_NODE", "TOO_DEEP_AST", "TOO_BIG_AST",
+         "UNEXPECTED_AST_STRUCTURE", "SYNTAX_ERROR", "INCORRECT_DATA", "TYPE_MISMATCH",
+         "VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE", "UNKNOWN_QUERY_PARAMETER", "BAD_QUERY_PARAMETER"], 400),
+    **dict.fromkeys(
+        ["UNKNOWN_TABLE", "UNKNOWN_FUNCTION", "UNKNOWN_IDENTIFIER", "UNKNOWN_TYPE", "UNKNOWN_STORAGE",
+         "UNKNOWN_DATABASE", "UNKNOWN_SETTING", "UNKNOWN_DIRECTION_OF_SORTING", "UNKNOWN_AGGREGATE_FUNCTION",
+         "UNKNOWN_FORMAT", "UNKNOWN_DATABASE_ENGINE", "UNKNOWN_TYPE_OF_QUERY", "UNKNOWN_ROLE"], 404),
+    **dict.fromkeys(["REQUIRED_PASSWORD", "AUTHENTICATION_FAILED", "ACCESS_DENIED", "READONLY"], 403),
+    "QUERY_IS_TOO_LARGE": 413,
+    "NOT_IMPLEMENTED": 501,
+    **dict.fromkeys(["SOCKET_TIMEOUT", "CANNOT_OPEN_FILE"], 503),
+}
+
+CONTENT_TYPES = {
+    "JSON": "application/json", "JSONCompact": "application/json", "JSONEachRow": "application/x-ndjson",
+    "JSONCompactEachRow": "application/x-ndjson", "TabSeparated": "text/tab-separated-values",
+    "TSV": "text/tab-separated-values", "TabSeparatedRaw": "text/tab-separated-values",
+    "TSVRaw": "text/tab-separated-values", "TabSeparatedWithNames": "text/tab-separated-values",
+    "TSVWithNames": "text/tab-separated-values", "CSV": "text/csv", "CSVWithNames": "text/csv",
+}
+
+FORMAT_CLAUSE = re.compile(rb"\bFORMAT\s+([A-Za-z0-9_]+)\s*;?\s*$", re.IGNORECASE)
+ERROR_CODE = re.compile(r"Code: (\d+)\.")
+ERROR_NAME = re.compile(r"\(([A-Z][A-Z0-9_]+)\)\s*$")
+
+
+class Engine:
+    """The one chdb session; one query at a time."""
+
+    def __init__(self, data_dir):
+        self.session = chdb_session.Session(data_dir)
+        self.lock = threading.Lock()
+        self.version = self.session.query("SELECT version()", "TSVRaw").bytes().decode().strip()
+        self.timezone = self.session.query("SELECT timezone()", "TSVRaw").bytes().decode().strip()
+
+    def run(self, sql, fmt, database, settings, params):
+        """The result of `sql` (bytes) with `settings` set for it alone; raises the engine's exception."""
+        with self.lock:
+            self.session.query("USE " + quote_ident(database))
+            applied = []
+            try:
+                for name, value in settings.items():
+                    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                        raise ValueError(f"Code: 115. DB::Exception: Unknown setting '{name}'. (UNKNOWN_SETTING)")
+                    self.session.query(f"SET {name} = {quote_string(value)}")
+                    applied.append(name)
+                result = self.session.query(sql, fmt, params=params or None)
+                return result.bytes(), {
+                    "read_rows": str(result.rows_read()), "read_bytes": str(result.bytes_read()),
+                    "written_rows": str(result.rows_written()), "written_bytes": str(result.bytes_written()),
+                    "total_rows_to_read": "0", "result_rows": "0", "result_bytes": str(len(result.bytes())),
+                    "elapsed_ns": str(int(result.elapsed() * 1e9)),
+                }
+            finally:
+                for name in applied:
+                    self.session.query(f"SET {name} = DEFAULT")
+
+
+def quote_ident(s):
+    return "`" + s.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+def quote_string(s):
+    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def decode_body(data, encoding):
+    encoding = (encoding or "").strip().lower()
+    if encoding in ("", "identity"):
+        return data
+    if encoding in ("gzip", "x-gzip"):
+        return gzip.decompress(data)
+    if encoding == "deflate":
+        return zlib.decompress(data)
+    if encoding == "zstd":
+        from backports import zstd
+        return zstd.decompress(data)
+    if encoding == "lz4":
+        import lz4.frame
+        return lz4.frame.decompress(data)
+    raise ValueError(f"Code: 48. DB::Exception: Content-Encoding '{encoding}' is not supported by the chdb test "
+                     "endpoint (gzip, deflate, zstd, lz4 are). (NOT_IMPLEMENTED)")
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "chdb-http"
+    engine = None  # set in main()
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write("%s %s\n" % (time.strftime("%Y-%m-%d %H:%M:%S"), fmt % args))
+
+    def read_body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            parts = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    break
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+            data = b"".join(parts)
+        else:
+            data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        return decode_body(data, self.headers.get("Content-Encoding"))
+
+    def send(self, status, body, headers=()):
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        self.handle_query(with_body=False)
+
+    def do_POST(self):
+        self.handle_query(with_body=True)
+
+    def handle_query(self, with_body):
+        url = urlsplit(self.path)
+        args = dict(parse_qsl(url.query, keep_blank_values=True))
+        query_id = args.get("query_id") or str(uuid.uuid4())
+        common = [("X-ClickHouse-Query-Id", query_id), ("X-ClickHouse-Server-Display-Name", "chdb-http"),
+                  ("X-ClickHouse-Timezone", self.engine.timezone)]
+        try:
+            body = self.read_body() if with_body else b""
+            if url.path not in ("/", "/ping", "/query"):
+                return self.send(404, b"There is no handle " + url.path.encode() + b"\n", common)
+            if url.path == "/ping" or ("query" not in args and not body):
+                return self.send(200, b"Ok.\n", [("Content-Type", "text/html; charset=UTF-8")])
+            if args.get("decompress") in ("1", "true"):
+                raise ValueError("Code: 48. DB::Exception: ClickHouse's compressed-block framing (decompress=1) is "
+                                 "not supported by the chdb test endpoint. (NOT_IMPLEMENTED)")
+            sql = args["query"].encode() + b"\n" + body if "query" in args else body
+            fmt = args.get("default_format") or "TabSeparated"
+            settings = {k: v for k, v in args.items() if k not in NOT_SETTINGS and not k.startswith("param_")}
+            params = {k[len("param_"):]: v for k, v in args.items() if k.startswith("param_")}
+            result, summary = self.engine.run(sql, fmt, args.get("database") or "default", settings, params)
+            m = FORMAT_CLAUSE.search(sql[:4096] if sql[:6].upper() != b"INSERT" else b"")
+            out_format = m.group(1).decode() if m else fmt
+            content_type = CONTENT_TYPES.get(out_format, "application/octet-stream")
+            if content_type.startswith("text/"):
+                content_type += "; charset=UTF-8"
+            self.send(200, result, common + [("Content-Type", content_type), ("X-ClickHouse-Format", out_format),
+                                              ("X-ClickHouse-Summary", json.dumps(summary))])
+        except Exception as e:  # the engine's exception, or a request this endpoint cannot serve
+            text = str(e).strip()
+            code = ERROR_CODE.search(text)
+            if not code:
+                text = f"Code: 1001. DB::Exception: {type(e).__name__}: {text}. (STD_EXCEPTION)"
+                code = ERROR_CODE.search(text)
+            name = ERROR_NAME.search(text)
+            status = STATUS_BY_ERROR.get(name.group(1) if name else "", 500)
+            message = f"{text} (version {self.engine.version})\n".encode()
+            self.send(status, message, common + [("Content-Type", "text/plain; charset=UTF-8"),
+                                                 ("X-ClickHouse-Exception-Code", code.group(1))])
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", required=True, help="the chdb session directory (tables persist there)")
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--host", default="127.0.0.1")
+    args = ap.parse_args()
+    Handler.engine = Engine(args.data)
+    server = Server((args.host, args.port), Handler)
+    print(f"chdb_http: ClickHouse {Handler.engine.version} (chdb {chdb.__version__}) on http://{args.host}:"
+          f"{args.port}, data {args.data}", file=sys.stderr, flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    with Handler.engine.lock:  # the query under way ends first
+        Handler.engine.session.close()
+
+
+if __name__ == "__main__":
+    main()
