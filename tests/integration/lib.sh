@@ -255,7 +255,8 @@ _ic_ch_expr() {
     # Decimal128: 18.16 garbles the text of some values (toString, and even column output under FINAL), so compare
     # its 16 stored bytes; narrower decimals as ClickHouse's text.
     Decimal\(19* | Decimal\(2[0-9]* | Decimal\(3[0-8]*) echo "substring(concat('00000000000000000000000000000000', lower(hex(reverse(reinterpretAsString($c))))), length(hex(reverse(reinterpretAsString($c)))) + 1, 32)" ;;
-    Decimal*) echo "$c" ;;
+    # (Modern servers' toString drops a Decimal's trailing zeros; PostgreSQL's numeric(p,s) shows all s digits.)
+    Decimal*) if ((_IC_MODERN)); then echo "toDecimalString($c, ${t##*, })"; else echo "$c"; fi ;;
     String) echo "lower(hex(MD5($c)))" ;;
     Date32) echo "toString(toInt32($c))" ;;
     DateTime64*) echo "toString(toUnixTimestamp64Micro($c))" ;;
@@ -284,10 +285,10 @@ _ic_report() {
 independent_compare_check() {
   local tables=("$@") out=$LOG_DIR/independent total=0 bad=0 t db=${CH_DATABASE:-analytics}
   mkdir -p "$out"
-  # Modern servers drop a Decimal's trailing zeros unless told; PostgreSQL's numeric(p,s) shows all s digits.
-  local ch_settings=""
+  # Modern servers (≥ 23) print Decimals differently (see _ic_ch_expr).
+  _IC_MODERN=0
   [[ "$(ch "SELECT count() FROM system.settings WHERE name = 'output_format_decimal_trailing_zeros'")" == 1 ]] &&
-    ch_settings=" SETTINGS output_format_decimal_trailing_zeros = 1"
+    _IC_MODERN=1
   if ((${#tables[@]} == 0)); then
     mapfile -t tables < <(pg -c "SELECT schemaname || '.' || tablename FROM pg_publication_tables
                                  WHERE pubname = '${PUBLICATION:-streamshop}' ORDER BY 1") || return 1
@@ -324,7 +325,7 @@ independent_compare_check() {
     PGOPTIONS="$INDEPENDENT_PG_SETTINGS" psql "$STREAMSHOP_PG_URL" -X -q -v ON_ERROR_STOP=1 -At \
       -c "SELECT $pg_sel FROM \"$schema\".\"$table\"${filter:+ WHERE $filter}" | LC_ALL=C sort >"$out/$db.$t.pg" ||
       { echo "independent_compare: PostgreSQL could not render $t" >&2; return 1; }
-    ch "SELECT $ch_sel FROM \`${CH_DATABASE:-analytics}\`.\`$raw\` FINAL WHERE _deleted = 0$ch_settings FORMAT TSV" | LC_ALL=C sort >"$out/$db.$t.ch" ||
+    ch "SELECT $ch_sel FROM \`${CH_DATABASE:-analytics}\`.\`$raw\` FINAL WHERE _deleted = 0 FORMAT TSV" | LC_ALL=C sort >"$out/$db.$t.ch" ||
       { echo "independent_compare: ClickHouse could not render $db.$raw" >&2; return 1; }
     local n_pg n_ch
     n_pg=$(wc -l <"$out/$db.$t.pg")
