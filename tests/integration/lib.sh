@@ -256,7 +256,7 @@ _ic_ch_expr() {
     # its 16 stored bytes; narrower decimals as ClickHouse's text.
     Decimal\(19* | Decimal\(2[0-9]* | Decimal\(3[0-8]*) echo "substring(concat('00000000000000000000000000000000', lower(hex(reverse(reinterpretAsString($c))))), length(hex(reverse(reinterpretAsString($c)))) + 1, 32)" ;;
     # (Modern servers' toString drops a Decimal's trailing zeros; PostgreSQL's numeric(p,s) shows all s digits.)
-    Decimal*) if ((_IC_MODERN)); then echo "toDecimalString($c, ${t##*, })"; else echo "$c"; fi ;;
+    Decimal*) if ((_IC_MODERN)); then local s=${t##*, }; echo "toDecimalString($c, ${s%)})"; else echo "$c"; fi ;;
     String) echo "lower(hex(MD5($c)))" ;;
     Date32) echo "toString(toInt32($c))" ;;
     DateTime64*) echo "toString(toUnixTimestamp64Micro($c))" ;;
