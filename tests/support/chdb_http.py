@@ -10,9 +10,9 @@ What it speaks, like clickhouse-server does:
   GET /ping, GET / → "Ok.\n"
   GET|POST /?query=…  the SQL is the `query` parameter, a newline, then the request body (ClickHouse concatenates
                       them the same way); without `query`, the body is the SQL. The SQL and the data reach the
-                      engine unchanged. One difference in how: an `INSERT … FORMAT <name>` in `query` with its data
-                      in the body goes through chdb's streaming insert (the statement before `FORMAT`, the format
-                      name, the data bytes), because chdb's query() splits a text at ";\n" even inside binary
+                      engine unchanged. One difference in how: an `INSERT … FORMAT <name>` with data (in `query`
+                      and the data in the body, or the body's first line and the data after it) goes through chdb's
+                      streaming insert (the statement before `FORMAT`, the format name, the data bytes), because chdb's query() splits a text at ";\n" even inside binary
                       data (measured: RowBinary rows holding a string "a;\n\n" fail with CANNOT_READ_ALL_DATA).
   parameters          `database` (default `default`), `default_format` (default TabSeparated), `param_<name>`
                       (query parameters), `query_id`, `session_id`/`session_timeout`/`session_check` (accepted; all
@@ -81,6 +81,8 @@ CONTENT_TYPES = {
 }
 
 INSERT_WITH_FORMAT = re.compile(rb"^(\s*INSERT\s.*)\bFORMAT\s+([A-Za-z0-9_]+)\s*$", re.IGNORECASE | re.DOTALL)
+# The same at the start of a body that holds the statement, a newline, then the data (clickhouse-connect's inserts).
+INSERT_WITH_DATA = re.compile(rb"^(\s*INSERT\s.*?)\bFORMAT\s+([A-Za-z0-9_]+)[ \t]*\r?\n", re.IGNORECASE | re.DOTALL)
 FORMAT_CLAUSE = re.compile(rb"\bFORMAT\s+([A-Za-z0-9_]+)\s*;?\s*$", re.IGNORECASE)
 ERROR_CODE = re.compile(r"Code: (\d+)\.")
 ERROR_NAME = re.compile(r"\(([A-Z][A-Z0-9_]+)\)\s*$")
@@ -108,9 +110,12 @@ class Engine:
                     self.conn.query(f"SET {name} = {quote_string(value)}")
                     applied.append(name)
                 insert = INSERT_WITH_FORMAT.match(query) if query is not None and body else None
+                data = body
+                if query is None and (insert := INSERT_WITH_DATA.match(body)):
+                    data = body[insert.end():]
                 if insert:
                     with self.conn.send_insert(insert.group(1).decode(), insert.group(2).decode()) as stream:
-                        stream.append(body)
+                        stream.append(data)
                         done = stream.finish()
                     return b"", {"read_rows": "0", "read_bytes": "0", "written_rows": str(done.rows_written),
                                  "written_bytes": str(done.bytes_written), "total_rows_to_read": "0",
@@ -147,9 +152,17 @@ def decode_body(data, encoding):
     if encoding == "zstd":
         from backports import zstd
         return zstd.decompress(data)
-    if encoding == "lz4":
+    if encoding == "lz4":  # a sequence of LZ4 frames (clickhouse-connect compresses each block of a stream alone)
         import lz4.frame
-        return lz4.frame.decompress(data)
+        out = []
+        while data:
+            d = lz4.frame.LZ4FrameDecompressor()
+            out.append(d.decompress(data))
+            if not d.eof:
+                raise ValueError("Code: 432. DB::Exception: truncated LZ4 frame in the request body. "
+                                 "(UNKNOWN_CODEC)")
+            data = d.unused_data
+        return b"".join(out)
     raise ValueError(f"Code: 48. DB::Exception: Content-Encoding '{encoding}' is not supported by the chdb test "
                      "endpoint (gzip, deflate, zstd, lz4 are). (NOT_IMPLEMENTED)")
 
