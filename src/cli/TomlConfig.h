@@ -5,10 +5,14 @@
 // first takes every string out of each line ("…" basic strings with TOML escapes, '…' literal strings), and drops
 // comments outside strings; CLI11's reader then parses the rest (tables, keys, arrays) with each string as a
 // placeholder, and the placeholders get their exact values back. Unterminated strings, unknown escapes and
-// multi-line strings are a CLI::ConfigError naming the line. Header-only; used by main.cc and the tests.
+// multi-line strings are a CLI::ConfigError naming the line. Given the command line's App, every key must be an
+// option of its section (the top level, or [<subcommand>]): an unknown, misspelled or misplaced key or section is a
+// CLI::ConfigError naming it and the closest valid name (CLI11 would ignore it silently: a misspelled sink option
+// once dead-lettered every record). Header-only; used by main.cc and the tests.
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdint>
 #include <istream>
 #include <sstream>
@@ -19,6 +23,9 @@ namespace streamshop::cli {
 
 class TomlConfig : public CLI::ConfigTOML {
  public:
+  TomlConfig() = default;
+  explicit TomlConfig(const CLI::App* app) : app_(app) {}
+
   std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
     std::vector<std::string> strings;
     std::string masked, line;
@@ -32,10 +39,87 @@ class TomlConfig : public CLI::ConfigTOML {
       Unmask(item.name, strings);
       for (auto& value : item.inputs) Unmask(value, strings);
     }
+    if (app_ != nullptr) CheckKeys(*app_, items);
     return items;
   }
 
+  // Throws a CLI::ConfigError for the first key or section that is not an option or subcommand of `app`.
+  static void CheckKeys(const CLI::App& app, const std::vector<CLI::ConfigItem>& items) {
+    for (const auto& item : items) {
+      const CLI::App* section = &app;
+      std::string where = "at the top level";
+      for (const auto& parent : item.parents) {
+        const CLI::App* sub = nullptr;
+        for (const CLI::App* s : section->get_subcommands({})) {
+          if (s->get_name() == parent) sub = s;
+        }
+        if (sub == nullptr) {
+          std::vector<std::string> names;
+          for (const CLI::App* s : section->get_subcommands({})) names.push_back(s->get_name());
+          const std::string near = Closest(parent, names);
+          throw CLI::ConfigError("config file: unknown section [" + parent + "]" +
+                                 (near.empty() ? "" : " (did you mean [" + near + "]?)"));
+        }
+        section = sub;
+        where = "in [" + parent + "]";
+      }
+      if (item.name == "++" || item.name == "--") continue;  // CLI11's marks for entering and leaving a section
+      if (FindOption(*section, item.name) != nullptr) continue;
+      // Candidates: the section's options; at the top level also every subcommand's, shown with their section.
+      std::vector<std::string> names, shown;
+      const auto add = [&](const CLI::App& a, const std::string& prefix) {
+        for (const CLI::Option* o : a.get_options()) {
+          for (const auto& n : o->get_lnames()) names.push_back(n), shown.push_back(prefix + n);
+        }
+      };
+      add(*section, "");
+      std::string owners;
+      for (const CLI::App* s : item.parents.empty() ? app.get_subcommands({}) : std::vector<const CLI::App*>{}) {
+        add(*s, "[" + s->get_name() + "] ");
+        if (FindOption(*s, item.name) != nullptr) owners += (owners.empty() ? "" : ", ") + ("[" + s->get_name() + "]");
+      }
+      std::string hint;
+      if (!owners.empty()) {
+        hint = " (it is an option of " + owners + ": put it in that section)";
+      } else if (const std::string near = Closest(item.name, names); !near.empty()) {
+        const size_t at = std::find(names.begin(), names.end(), near) - names.begin();
+        hint = " (did you mean " + shown[at] + "?)";
+      }
+      throw CLI::ConfigError("config file: unknown key '" + item.name + "' " + where + hint);
+    }
+  }
+
  private:
+  const CLI::App* app_ = nullptr;
+
+  static const CLI::Option* FindOption(const CLI::App& app, const std::string& name) {
+    for (const CLI::Option* o : app.get_options()) {
+      if (o->check_name("--" + name) || (name.size() == 1 && o->check_name("-" + name))) return o;
+    }
+    return nullptr;
+  }
+
+  // The candidate nearest to `name` in edit distance, if it is near enough; else empty.
+  static std::string Closest(const std::string& name, const std::vector<std::string>& candidates) {
+    size_t best = std::string::npos;
+    std::string found;
+    for (const auto& c : candidates) {
+      std::vector<size_t> row(c.size() + 1);
+      for (size_t j = 0; j <= c.size(); ++j) row[j] = j;
+      for (size_t i = 1; i <= name.size(); ++i) {
+        size_t diagonal = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= c.size(); ++j) {
+          const size_t above = row[j];
+          row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (name[i - 1] == c[j - 1] ? 0 : 1)});
+          diagonal = above;
+        }
+      }
+      if (row[c.size()] < best) best = row[c.size()], found = c;
+    }
+    return best <= std::max<size_t>(2, name.size() / 3) ? found : "";
+  }
+
   static constexpr char kMark = '\x1e';  // placeholder: kMark <index> kMark (never in a valid TOML line)
 
   static CLI::ConfigError Error(int number, const std::string& what) {

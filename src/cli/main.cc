@@ -92,6 +92,13 @@ Result<kafka::KafkaProps> ParseKafkaProps(const std::vector<std::string>& texts)
   return props;
 }
 
+// Numeric option ranges (CLI11 reads "-1" into an unsigned option as its largest value; these read the text).
+const CLI::Validator kRows = CLI::Range(int64_t{1}, int64_t{1'000'000'000});
+const CLI::Validator kBytes = CLI::Range(int64_t{1}, int64_t{1} << 40);
+const CLI::Validator kMilliseconds = CLI::Range(1, 3'600'000);
+const CLI::Validator kSecondsOrOff = CLI::Range(0, 86'400);
+const CLI::Validator kWalBytesOrOff = CLI::Range(int64_t{0}, int64_t{1} << 62);
+
 bool ProgressWanted(const std::string& progress) {
   return progress == "on" || (progress == "auto" && isatty(STDERR_FILENO));
 }
@@ -111,7 +118,7 @@ int main(int argc, char** argv) try {
       "streamshop — change data capture from PostgreSQL (logical replication, pgoutput) into ClickHouse.\n"
       "Every option can also come from a STREAMSHOP_* environment variable or a TOML file given by --config."};
   app.set_config("--config", "", "TOML config file (keys are option names)")->envname("STREAMSHOP_CONFIG");
-  app.config_formatter(std::make_shared<cli::TomlConfig>());
+  app.config_formatter(std::make_shared<cli::TomlConfig>(&app));
   app.require_subcommand(1);
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Debug logging");
@@ -154,13 +161,16 @@ int main(int argc, char** argv) try {
       ->envname("STREAMSHOP_CLICKHOUSE_DATABASE")
       ->capture_default_str();
   replicate->add_option("--batch-rows", rep.batch_rows, "Flush after this many rows")
+      ->check(kRows)
       ->capture_default_str()
       ->envname("STREAMSHOP_BATCH_ROWS");
   replicate->add_option("--batch-bytes", rep.batch_bytes, "Flush after this many encoded bytes")
+      ->check(kBytes)
       ->capture_default_str()
       ->envname("STREAMSHOP_BATCH_BYTES");
   int flush_ms = static_cast<int>(rep.flush_interval.count());
   replicate->add_option("--flush-ms", flush_ms, "Flush pending rows at least this often (ms)")
+      ->check(kMilliseconds)
       ->capture_default_str()
       ->envname("STREAMSHOP_FLUSH_MS");
   std::string snapshot = "initial";
@@ -186,15 +196,18 @@ int main(int argc, char** argv) try {
       ->add_option(
           "--heartbeat-interval", heartbeat_s,
           "Seconds between heartbeat messages (pg_logical_emit_message) that keep an idle slot advancing; 0 = off")
+      ->check(kSecondsOrOff)
       ->capture_default_str()
       ->envname("STREAMSHOP_HEARTBEAT_INTERVAL");
   replicate
       ->add_option("--max-lag-bytes", rep.max_lag_bytes,
                    "Warn (LAG ALARM) when the slot is this many WAL bytes behind; 0 = off")
+      ->check(kWalBytesOrOff)
       ->envname("STREAMSHOP_MAX_LAG_BYTES")
       ->capture_default_str();
   replicate
       ->add_option("--max-lag-seconds", rep.max_lag_seconds, "Warn (LAG ALARM) when this many seconds behind; 0 = off")
+      ->check(CLI::Range(0.0, 86'400.0 * 365))
       ->envname("STREAMSHOP_MAX_LAG_SECONDS")
       ->capture_default_str();
   std::string progress = "auto";
@@ -250,6 +263,7 @@ int main(int argc, char** argv) try {
       ->capture_default_str();
   int cap_heartbeat_s = static_cast<int>(cap.heartbeat_interval.count());
   capture->add_option("--heartbeat-interval", cap_heartbeat_s, "Seconds between slot heartbeats; 0 = off")
+      ->check(kSecondsOrOff)
       ->capture_default_str()
       ->envname("STREAMSHOP_HEARTBEAT_INTERVAL");
   AddProgressOption(capture, cap_progress);
@@ -277,16 +291,20 @@ int main(int argc, char** argv) try {
       ->envname("STREAMSHOP_CLICKHOUSE_DATABASE")
       ->capture_default_str();
   sink->add_option("--batch-rows", snk.batch_rows, "Flush after this many rows")
+      ->check(kRows)
       ->capture_default_str()
       ->envname("STREAMSHOP_BATCH_ROWS");
   sink->add_option("--batch-bytes", snk.batch_bytes, "Flush after this many encoded bytes")
+      ->check(kBytes)
       ->capture_default_str()
       ->envname("STREAMSHOP_BATCH_BYTES");
   int sink_flush_ms = static_cast<int>(snk.flush_interval.count());
   sink->add_option("--flush-ms", sink_flush_ms, "Flush pending rows (and commit offsets) at least this often (ms)")
+      ->check(kMilliseconds)
       ->capture_default_str()
       ->envname("STREAMSHOP_FLUSH_MS");
   sink->add_option("--max-message-bytes", snk.max_message_bytes, "Larger records go to the dead-letter topic")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 31))
       ->capture_default_str()
       ->envname("STREAMSHOP_MAX_MESSAGE_BYTES");
   sink->add_flag("--route-by-source", snk.route_by_source,
@@ -296,6 +314,7 @@ int main(int argc, char** argv) try {
   sink->add_option("--max-lsn-jump", snk.max_lsn_jump,
                    "Dead-letter a change whose source.lsn is more than this many bytes (plus 4 GiB per second of "
                    "source time) ahead of the highest LSN seen; 0 = off (sinks fed by several PostgreSQL clusters)")
+      ->check(kWalBytesOrOff)
       ->capture_default_str()
       ->envname("STREAMSHOP_SINK_MAX_LSN_JUMP");
   std::string sink_progress = "auto";
@@ -315,6 +334,7 @@ int main(int argc, char** argv) try {
       ->capture_default_str();
   int wait_seconds = 0;
   verify->add_option("--wait", wait_seconds, "Retry for up to this many seconds while the pipeline catches up")
+      ->check(kSecondsOrOff)
       ->capture_default_str()
       ->envname("STREAMSHOP_VERIFY_WAIT");
 
@@ -331,15 +351,19 @@ int main(int argc, char** argv) try {
       ->envname("STREAMSHOP_GENERATE_DURATION")
       ->capture_default_str();
   generate->add_option("--transactions", gen.transactions, "Stop after this many transactions (0 = no limit)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 53))
       ->envname("STREAMSHOP_GENERATE_TRANSACTIONS")
       ->capture_default_str();
   generate->add_option("--seed", gen.seed, "Random seed: same seed and same starting data, same transactions")
+      ->check(CLI::NonNegativeNumber)
       ->envname("STREAMSHOP_GENERATE_SEED")
       ->capture_default_str();
   generate->add_option("--products", gen.seed_products, "Products seeded into an empty catalogue")
+      ->check(CLI::Range(1, 10'000'000))
       ->envname("STREAMSHOP_GENERATE_PRODUCTS")
       ->capture_default_str();
   generate->add_option("--customers", gen.seed_customers, "Customers seeded into an empty customers table")
+      ->check(CLI::Range(1, 100'000'000))
       ->envname("STREAMSHOP_GENERATE_CUSTOMERS")
       ->capture_default_str();
   generate->add_option("--max-in-flight", gen.max_in_flight, "Pipelined transactions awaiting PostgreSQL's answer")
@@ -365,7 +389,8 @@ int main(int argc, char** argv) try {
   if (stack->parsed()) {
     std::vector<std::string> args{stack_action};
     if (with_kafka) args.push_back("--with-kafka");
-    if (stack_action == "up" && !clickhouse_engine.empty()) args.insert(args.end(), {"--clickhouse-engine", clickhouse_engine});
+    if (stack_action == "up" && !clickhouse_engine.empty())
+      args.insert(args.end(), {"--clickhouse-engine", clickhouse_engine});
     return ExecScript("stack.sh", args);
   }
 
