@@ -150,14 +150,23 @@ REPLICATE_PROGRESS=off
 t0=$SECONDS
 setsid "$STREAMSHOP" replicate --slot "$SLOT" --publication "$SLOT" --database analytics --progress "$REPLICATE_PROGRESS" &
 REPLICATE_PID=$!
-# The slot is in use (active) once replicate streams, i.e. after the snapshot.
-until [[ "$(pg -c "SELECT active FROM pg_replication_slots WHERE slot_name = '$SLOT'")" == t ]]; do
+# The copy is done when ClickHouse holds as many rows as PostgreSQL in every table (nothing writes meanwhile, so
+# no streamed version adds to them yet). (The slot's being active says less: replicate holds it from its creation,
+# through the copy.)
+pg_rows=$(pg -c "SELECT concat_ws(' ', $(printf "(SELECT count(*) FROM %s), " "${TABLES[@]}" | sed 's/, $//'))")
+ch_rows() {
+  local t out=""
+  for t in "${TABLES[@]}"; do out+="${out:+ }$(ch "SELECT count() FROM analytics.raw_$t" 2>/dev/null || echo -)"; done
+  echo "$out"
+}
+until [[ "$(ch_rows)" == "$pg_rows" ]]; do
   kill -0 "$REPLICATE_PID" 2>/dev/null || { wait "$REPLICATE_PID" || true; REPLICATE_PID=""; die "replicate exited"; }
-  ((SECONDS - t0 < 300)) || die "replicate did not start streaming within 300 s"
+  ((SECONDS - t0 < 300)) || die "replicate did not copy the history within 300 s"
   sleep 0.2
 done
 counts=""
-for t in "${TABLES[@]}"; do counts+=" raw_$t=$(ch "SELECT count() FROM analytics.raw_$t")"; done
+read -r -a copied <<<"$pg_rows"
+for i in "${!TABLES[@]}"; do counts+=" raw_${TABLES[$i]}=${copied[$i]}"; done
 note "snapshot copied, streaming after $((SECONDS - t0)) s; ClickHouse rows:$counts"
 if ((MODERN)); then  # the price history starts now; step 7's dbt build records the live workload's changes
   bash "$REPO/scripts/bootstrap-python.sh" >/dev/null || die "scripts/bootstrap-python.sh failed"
