@@ -8,6 +8,7 @@
 #      export; with STREAMSHOP_CLICKHOUSE_ENGINE=chdb: dbt-clickhouse's `dbt build` directly against ClickHouse 26.x,
 #      snapshot and contracts included, and the price history printed), the business summary and the cross-check
 #      printed, and only the demo's four raw_* tables replicated into ClickHouse.
+# clickhouse-engines: server chdb
 TEST_PORT_BASE=31600
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 bash "$ROOT/scripts/bootstrap-python.sh" >/dev/null ||
