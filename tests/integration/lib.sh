@@ -70,6 +70,10 @@ kafka_java() {
 
 pg() { psql "$STREAMSHOP_PG_URL" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 ch() { curl -sS --fail-with-body "$STREAMSHOP_CLICKHOUSE_URL/" --data-binary "$1"; }
+# 1 when ClickHouse speaks the modern dialect (≥ 23: Date32, DateTime64, Bool; docs/MODERN_CLICKHOUSE.md lists
+# how its text output differs), else 0.
+CH_MODERN=0
+[[ "$(ch "SELECT count() FROM system.settings WHERE name = 'output_format_decimal_trailing_zeros'")" == 1 ]] && CH_MODERN=1
 
 # Starts `streamshop replicate` in the background with extra args; sets REPLICATE_PID.
 start_replicate() {
@@ -256,7 +260,7 @@ _ic_ch_expr() {
     # its 16 stored bytes; narrower decimals as ClickHouse's text.
     Decimal\(19* | Decimal\(2[0-9]* | Decimal\(3[0-8]*) echo "substring(concat('00000000000000000000000000000000', lower(hex(reverse(reinterpretAsString($c))))), length(hex(reverse(reinterpretAsString($c)))) + 1, 32)" ;;
     # (Modern servers' toString drops a Decimal's trailing zeros; PostgreSQL's numeric(p,s) shows all s digits.)
-    Decimal*) if ((_IC_MODERN)); then echo "toDecimalString($c, ${t##*, })"; else echo "$c"; fi ;;
+    Decimal*) if ((CH_MODERN)); then local s=${t##*, }; echo "toDecimalString($c, ${s%)})"; else echo "$c"; fi ;;
     String) echo "lower(hex(MD5($c)))" ;;
     Date32) echo "toString(toInt32($c))" ;;
     DateTime64*) echo "toString(toUnixTimestamp64Micro($c))" ;;
@@ -285,10 +289,6 @@ _ic_report() {
 independent_compare_check() {
   local tables=("$@") out=$LOG_DIR/independent total=0 bad=0 t db=${CH_DATABASE:-analytics}
   mkdir -p "$out"
-  # Modern servers (≥ 23) print Decimals differently (see _ic_ch_expr).
-  _IC_MODERN=0
-  [[ "$(ch "SELECT count() FROM system.settings WHERE name = 'output_format_decimal_trailing_zeros'")" == 1 ]] &&
-    _IC_MODERN=1
   if ((${#tables[@]} == 0)); then
     mapfile -t tables < <(pg -c "SELECT schemaname || '.' || tablename FROM pg_publication_tables
                                  WHERE pubname = '${PUBLICATION:-streamshop}' ORDER BY 1") || return 1

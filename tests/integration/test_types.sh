@@ -3,6 +3,7 @@
 # and spot checks must find the exact PostgreSQL text in ClickHouse (composites: a JSON object of their fields). A value ClickHouse cannot hold (numeric
 # NaN in a Decimal column, a timestamp past Int64 µs) keeps its row in the raw table — NULL in the column,
 # the PostgreSQL text in _unfit — with a dead letter as the record; verify agrees.
+# clickhouse-engines: server chdb
 TEST_PORT_BASE=22300
 source "$(dirname "$0")/lib.sh" "$1"
 
