@@ -94,7 +94,7 @@ step_compile() {
      -f "$DBT_TARGET_PATH/compiled/streamshop/models/marts/fct_orders.sql" ]] ||
     die "dbt left no manifest/compiled SQL/docs in $DBT_TARGET_PATH"
   say "compiled with dbt-core $(sed -n 's/.*Running with dbt=\([0-9.]*\).*/\1/p' "$WORK/logs/dbt-compile.log" |
-    head -n 1) ($(grep -oE "Found [0-9]+ models?, [0-9]+ data tests?" "$WORK/logs/dbt-compile.log" | head -n 1 |
+    head -n 1) ($(grep -oE "Found [0-9]+ models?, ([0-9]+ snapshots?, )?[0-9]+ data tests?" "$WORK/logs/dbt-compile.log" | head -n 1 |
     sed 's/^Found //')); no server contacted (profile aimed at closed port $port); docs in $DBT_TARGET_PATH"
 }
 

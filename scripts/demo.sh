@@ -9,10 +9,14 @@
 #      progress line (events/s, lag, rows per table) on a terminal;
 #   5. meanwhile `streamshop generate` runs for DEMO_DURATION at DEMO_RATE transactions/s;
 #   6. when it ends, `streamshop verify --wait` proves ClickHouse equals PostgreSQL; replicate is stopped;
-#   7. the dbt marts are built the way CI proves them (scripts/dbt_on_chdb.sh: real dbt compiles the project,
-#      the raw_* rows are exported from the ClickHouse server and the models and tests run on chdb);
-#   8. a business summary (orders by status, revenue by day, top 5 customers) from the marts, cross-checked
-#      against PostgreSQL and the server's raw tables, and where to look next.
+#   7. the dbt marts: on a modern ClickHouse (>= 22; `STREAMSHOP_CLICKHOUSE_ENGINE=chdb make demo` runs ClickHouse
+#      26.x) dbt-clickhouse runs `dbt build` directly against it (staging, contracted marts, the snapshot
+#      product_prices_snapshot, tests; a first `dbt snapshot` ran right after the initial copy in step 4, so the
+#      live workload's price changes become price history); on the default 18.16 server, which dbt-clickhouse
+#      cannot connect to, the way CI proves them (scripts/dbt_on_chdb.sh: real dbt compiles the project, the raw_*
+#      rows are exported from the server and the models and tests run on chdb);
+#   8. a business summary (orders by status, revenue by day, top 5 customers; with dbt-clickhouse also the price
+#      history) from the marts, cross-checked against PostgreSQL and the raw tables, and where to look next.
 # The generator is the only writer of the four tables. Re-running starts over (step 2): the previous run's
 # data is deleted. The stack stays up afterwards (`streamshop stack down` stops it). Ctrl-C (SIGINT to the
 # process group, as a terminal sends it; SIGTERM to this script too) stops generate and replicate with SIGINT
@@ -26,7 +30,10 @@
 #   DEMO_VERIFY_WAIT  seconds verify may wait for the pipeline to catch up (default 120)
 #   STREAMSHOP        the binary (default <repo>/build/streamshop)
 #   STREAMSHOP_STACK_DIR and the port variables of scripts/stack.sh choose the stack (default <repo>/.streamshop)
-# Files: <stack dir>/demo/ (generate and verify output, the dbt work dir with the chdb session and dbt docs).
+#   STREAMSHOP_CLICKHOUSE_ENGINE  server (default: ClickHouse 18.16) or chdb (ClickHouse 26.x behind the test/dev
+#                     endpoint), as for `streamshop stack up`
+# Files: <stack dir>/demo/ (generate and verify output, the dbt work dir: dbt's target/ and logs/, and with 18.16
+# the chdb session and dbt docs).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -39,7 +46,7 @@ DEMO_SEED=${DEMO_SEED:-1}
 DEMO_HISTORY=${DEMO_HISTORY:-2000}
 DEMO_VERIFY_WAIT=${DEMO_VERIFY_WAIT:-120}
 DEMO_DIR=$STREAMSHOP_STACK_DIR/demo
-export DBT_ON_CHDB_DIR=$DEMO_DIR/dbt
+export DBT_ON_CHDB_DIR=$DEMO_DIR/dbt DBT_CLICKHOUSE_DIR=$DEMO_DIR/dbt
 SLOT=streamshop          # replication slot and publication (the publication comes from schema.sql)
 TABLES=(customers products orders order_items)
 TTY=0
@@ -105,6 +112,11 @@ source "$STREAMSHOP_STACK_DIR/env"
 pg() { psql "$STREAMSHOP_PG_URL" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 ch() { curl -sS --fail-with-body "$STREAMSHOP_CLICKHOUSE_URL/" --data-binary "$1"; }
 mkdir -p "$DEMO_DIR"
+# dbt-clickhouse needs ClickHouse >= 22: with it, dbt runs directly against the stack's ClickHouse (MODERN=1).
+CH_VERSION=$(ch "SELECT version()")
+MODERN=0
+((${CH_VERSION%%.*} >= 22)) && MODERN=1
+dbt_ch() { bash "$REPO/scripts/dbt_clickhouse.sh" "$@"; }
 pg_counts() {
   pg -c "SELECT concat_ws(' ', 'customers=' || (SELECT count(*) FROM customers), 'products=' || (SELECT count(*) FROM products),
     'orders=' || (SELECT count(*) FROM orders), 'order_items=' || (SELECT count(*) FROM order_items))"
@@ -122,7 +134,7 @@ pg -f "$REPO/sql/postgres/schema.sql"
 ch "DROP DATABASE IF EXISTS analytics"
 rm -rf "$DEMO_DIR" && mkdir -p "$DEMO_DIR"
 note "PostgreSQL: tables $(pg -c "SELECT string_agg(tablename, ', ' ORDER BY tablename) FROM pg_publication_tables
-  WHERE pubname = '$SLOT'") in publication '$SLOT'; no slot yet. ClickHouse $(ch "SELECT version()"): no analytics database."
+  WHERE pubname = '$SLOT'") in publication '$SLOT'; no slot yet. ClickHouse $CH_VERSION: no analytics database."
 
 # ------------------------------------------------------------------------------------------ 3. history
 say "History: $DEMO_HISTORY transactions committed before replication starts (seed $DEMO_SEED)"
@@ -138,15 +150,32 @@ REPLICATE_PROGRESS=off
 t0=$SECONDS
 setsid "$STREAMSHOP" replicate --slot "$SLOT" --publication "$SLOT" --database analytics --progress "$REPLICATE_PROGRESS" &
 REPLICATE_PID=$!
-# The slot is in use (active) once replicate streams, i.e. after the snapshot.
-until [[ "$(pg -c "SELECT active FROM pg_replication_slots WHERE slot_name = '$SLOT'")" == t ]]; do
+# The copy is done when ClickHouse holds as many rows as PostgreSQL in every table (nothing writes meanwhile, so
+# no streamed version adds to them yet). (The slot's being active says less: replicate holds it from its creation,
+# through the copy.)
+pg_rows=$(pg -c "SELECT concat_ws(' ', $(printf "(SELECT count(*) FROM %s), " "${TABLES[@]}" | sed 's/, $//'))")
+ch_rows() {
+  local t out=""
+  for t in "${TABLES[@]}"; do out+="${out:+ }$(ch "SELECT count() FROM analytics.raw_$t" 2>/dev/null || echo -)"; done
+  echo "$out"
+}
+until [[ "$(ch_rows)" == "$pg_rows" ]]; do
   kill -0 "$REPLICATE_PID" 2>/dev/null || { wait "$REPLICATE_PID" || true; REPLICATE_PID=""; die "replicate exited"; }
-  ((SECONDS - t0 < 300)) || die "replicate did not start streaming within 300 s"
+  ((SECONDS - t0 < 300)) || die "replicate did not copy the history within 300 s"
   sleep 0.2
 done
 counts=""
-for t in "${TABLES[@]}"; do counts+=" raw_$t=$(ch "SELECT count() FROM analytics.raw_$t")"; done
+read -r -a copied <<<"$pg_rows"
+for i in "${!TABLES[@]}"; do counts+=" raw_${TABLES[$i]}=${copied[$i]}"; done
 note "snapshot copied, streaming after $((SECONDS - t0)) s; ClickHouse rows:$counts"
+if ((MODERN)); then  # the price history starts now; step 7's dbt build records the live workload's changes
+  bash "$REPO/scripts/bootstrap-python.sh" >/dev/null || die "scripts/bootstrap-python.sh failed"
+  rc=0
+  dbt_ch snapshot >"$DEMO_DIR/dbt-snapshot.log" 2>&1 || rc=$?
+  ((rc == 0)) || { tail -n 30 "$DEMO_DIR/dbt-snapshot.log" >&2; die "dbt snapshot failed (log: $DEMO_DIR/dbt-snapshot.log)"; }
+  note "dbt snapshot (dbt-clickhouse): product_prices_snapshot records the current price of" \
+    "$(ch "SELECT count() FROM analytics.product_prices_snapshot WHERE dbt_valid_to IS NULL") products"
+fi
 
 # ------------------------------------------------------------------------------------------ 5. live workload
 say "Live workload: generate at $DEMO_RATE tx/s for $DEMO_DURATION while replicate streams (Ctrl-C stops)"
@@ -177,23 +206,45 @@ cat "$DEMO_DIR/verify.out"
 note "(caught up and verified $((SECONDS - t0)) s after the workload ended)"
 
 # ------------------------------------------------------------------------------------------ 7. dbt marts
-say "dbt marts: real dbt compiles dbt/streamshop; models + tests run on chdb over the exported raw tables"
-bash "$REPO/scripts/bootstrap-python.sh" >/dev/null || die "scripts/bootstrap-python.sh failed"
-bash "$REPO/scripts/dbt_on_chdb.sh" compile export load
-rc=0
-bash "$REPO/scripts/dbt_on_chdb.sh" build >"$DEMO_DIR/dbt-build.log" 2>&1 || rc=$?
-grep -E "OK created" "$DEMO_DIR/dbt-build.log" | sed 's/^ */  /'
-grep -E " (FAIL|WARN|ERROR) " "$DEMO_DIR/dbt-build.log" | sed 's/^ */  /' || true
-tests_passed=$(sed -n 's/.* PASS=\([0-9]*\) .*/\1/p' "$DEMO_DIR/dbt-build.log")
-((rc == 0)) || { tail -n 5 "$DEMO_DIR/dbt-build.log" >&2; die "the dbt build failed on chdb (log: $DEMO_DIR/dbt-build.log)"; }
-grep -E "^Done" "$DEMO_DIR/dbt-build.log"
-note "dbt: ${tests_passed:-?} data tests passed (unique, not_null, relationships, accepted_values, order totals)"
+if ((MODERN)); then
+  say "dbt marts: dbt-clickhouse builds dbt/streamshop on ClickHouse $CH_VERSION (models, contracts, snapshot, tests)"
+  rc=0
+  dbt_ch build >"$DEMO_DIR/dbt-build.log" 2>&1 || rc=$?
+  note "$(grep -m1 -oE "Running with dbt=[0-9.]+" "$DEMO_DIR/dbt-build.log" | sed 's/Running with //') +" \
+    "$(grep -m1 -oE "Registered adapter: clickhouse=[0-9.]+" "$DEMO_DIR/dbt-build.log" | sed 's/Registered adapter: //')" \
+    "against $STREAMSHOP_CLICKHOUSE_URL (log: $(rel "$DEMO_DIR/dbt-build.log"))"
+  grep -E "OK created|OK snapshotted" "$DEMO_DIR/dbt-build.log" | sed 's/^[0-9:]* */  /' | sort -n -k1,1
+  grep -E " (FAIL|WARN|ERROR) " "$DEMO_DIR/dbt-build.log" | sed 's/^[0-9:]* */  /' || true
+  ((rc == 0)) || { tail -n 30 "$DEMO_DIR/dbt-build.log" >&2; die "dbt build failed (log: $DEMO_DIR/dbt-build.log)"; }
+  grep -E "Done\. PASS=" "$DEMO_DIR/dbt-build.log" | sed 's/^[0-9:]* *//'
+  note "dbt: $(grep -oE "[0-9]+ data tests" "$DEMO_DIR/dbt-build.log" | head -n 1) passed (unique, not_null," \
+    "relationships, accepted_values, order totals, price history); contracts of dim_customers and fct_orders held"
+else
+  say "dbt marts: real dbt compiles dbt/streamshop; models + tests run on chdb over the exported raw tables"
+  bash "$REPO/scripts/bootstrap-python.sh" >/dev/null || die "scripts/bootstrap-python.sh failed"
+  bash "$REPO/scripts/dbt_on_chdb.sh" compile export load
+  rc=0
+  bash "$REPO/scripts/dbt_on_chdb.sh" build >"$DEMO_DIR/dbt-build.log" 2>&1 || rc=$?
+  grep -E "OK created" "$DEMO_DIR/dbt-build.log" | sed 's/^ */  /'
+  grep -E " (FAIL|WARN|ERROR) " "$DEMO_DIR/dbt-build.log" | sed 's/^ */  /' || true
+  tests_passed=$(sed -n 's/.* PASS=\([0-9]*\) .*/\1/p' "$DEMO_DIR/dbt-build.log")
+  ((rc == 0)) || { tail -n 5 "$DEMO_DIR/dbt-build.log" >&2; die "the dbt build failed on chdb (log: $DEMO_DIR/dbt-build.log)"; }
+  grep -E "^Done" "$DEMO_DIR/dbt-build.log"
+  note "dbt: ${tests_passed:-?} data tests passed (unique, not_null, relationships, accepted_values, order totals)"
+fi
 
 # ------------------------------------------------------------------------------------------ 8. summary
-say "Business summary (marts fct_orders, dim_customers on chdb)"
-mart() { DBT_ON_CHDB_FORMAT=PrettyCompactNoEscapes bash "$REPO/scripts/dbt_on_chdb.sh" query "$1
-  SETTINGS output_format_pretty_row_numbers = 0, output_format_pretty_single_large_number_tip_threshold = 0,
-           output_format_decimal_trailing_zeros = 1"; }
+PRETTY_SETTINGS="SETTINGS output_format_pretty_row_numbers = 0, output_format_pretty_single_large_number_tip_threshold = 0,
+  output_format_decimal_trailing_zeros = 1"
+if ((MODERN)); then
+  say "Business summary (marts fct_orders, dim_customers and the price history, on ClickHouse $CH_VERSION)"
+  mart() { ch "$1 $PRETTY_SETTINGS FORMAT PrettyCompactNoEscapes"; }
+  mart_tsv() { ch "$1 FORMAT TSV"; }
+else
+  say "Business summary (marts fct_orders, dim_customers on chdb)"
+  mart() { DBT_ON_CHDB_FORMAT=PrettyCompactNoEscapes bash "$REPO/scripts/dbt_on_chdb.sh" query "$1 $PRETTY_SETTINGS"; }
+  mart_tsv() { bash "$REPO/scripts/dbt_on_chdb.sh" query "$1"; }
+fi
 echo "Orders by status:"
 mart "SELECT status, count() AS orders, sum(order_total) AS value, sum(item_count) AS lines
   FROM analytics.fct_orders GROUP BY status
@@ -205,14 +256,24 @@ mart "SELECT toDate(created_at) AS day, count() AS orders, sum(order_total) AS r
 echo "Top 5 customers by lifetime revenue:"
 mart "SELECT customer_id, full_name, country, lifetime_orders AS orders, lifetime_revenue
   FROM analytics.dim_customers ORDER BY lifetime_revenue DESC, customer_id LIMIT 5"
+if ((MODERN)); then
+  # Two snapshot runs (after the initial copy, and dbt build above): a product's history shows its price at each.
+  read -r changed products < <(ch "SELECT countIf(dbt_valid_to IS NOT NULL), uniqExact(product_id)
+    FROM analytics.product_prices_snapshot FORMAT TSV")
+  echo "Price history (snapshot product_prices_snapshot, SCD2): $changed of $products products changed price between" \
+    "the snapshot after the initial copy and this one; the biggest change:"
+  mart "SELECT product_id, name, price, dbt_valid_from AS valid_from, dbt_valid_to AS valid_to
+    FROM analytics.product_prices_snapshot WHERE product_id = (SELECT product_id FROM analytics.product_prices_snapshot
+      GROUP BY product_id ORDER BY max(price) / min(price) DESC, product_id LIMIT 1) ORDER BY dbt_valid_from"
+fi
 
 # The same headline figures three ways: PostgreSQL itself, the server's raw table as the contract reads it
-# (FINAL WHERE _deleted = 0), and the marts built on chdb.
+# (FINAL WHERE _deleted = 0), and the marts dbt built.
 norm() { awk '{ printf "%d orders, revenue %.2f\n", $1, $2 }'; }
 from_pg=$(pg -F ' ' -c "SELECT count(*), coalesce(sum(total) FILTER (WHERE status <> 'cancelled'), 0) FROM orders" | norm)
 from_ch=$(ch "SELECT count(), sumIf(total, status != 'cancelled') FROM analytics.raw_orders FINAL WHERE _deleted = 0
   FORMAT TSV" | norm)
-from_marts=$(bash "$REPO/scripts/dbt_on_chdb.sh" query "SELECT (SELECT count() FROM analytics.fct_orders),
+from_marts=$(mart_tsv "SELECT (SELECT count() FROM analytics.fct_orders),
   (SELECT sum(lifetime_revenue) FROM analytics.dim_customers)" | norm)
 [[ "$from_pg" == "$from_ch" && "$from_ch" == "$from_marts" ]] ||
   die "headline figures differ: PostgreSQL '$from_pg', ClickHouse raw_orders FINAL '$from_ch', marts '$from_marts'"
@@ -221,11 +282,16 @@ note "Cross-check: $from_marts — the same in PostgreSQL, in ClickHouse (raw_or
 
 # ------------------------------------------------------------------------------------------ next
 BIN=$(rel "$STREAMSHOP") DBT_SH=$(rel "$REPO/scripts/dbt_on_chdb.sh") PROJECT=$(rel "$REPO/dbt/streamshop")
+DBT_CH=$(rel "$REPO/scripts/dbt_clickhouse.sh")
 DBT=$(rel "${STREAMSHOP_VENV:-$REPO/.venv}/bin/dbt")
 hint() { printf '  %-46s # %s\n' "$1" "$2"; }
 echo
 echo "Demo finished in $((SECONDS - started)) s. Where to look next (the stack is still up):"
-echo "  source $(rel "$STREAMSHOP_STACK_DIR/env"); export DBT_ON_CHDB_DIR=$(rel "$DBT_ON_CHDB_DIR")"
+if ((MODERN)); then
+  echo "  source $(rel "$STREAMSHOP_STACK_DIR/env"); export DBT_CLICKHOUSE_DIR=$(rel "$DBT_CLICKHOUSE_DIR")"
+else
+  echo "  source $(rel "$STREAMSHOP_STACK_DIR/env"); export DBT_ON_CHDB_DIR=$(rel "$DBT_ON_CHDB_DIR")"
+fi
 # shellcheck disable=SC2016  # (printed literally)
 hint 'psql "$STREAMSHOP_PG_URL"' "the OLTP source: SELECT status, count(*) FROM orders GROUP BY 1;"
 echo "  curl \"\$STREAMSHOP_CLICKHOUSE_URL\" --data-binary \\"
@@ -233,10 +299,19 @@ echo "    'SELECT status, count() FROM analytics.raw_orders FINAL WHERE _deleted
 hint "$BIN replicate" "resume streaming from the slot (Ctrl-C stops it); meanwhile"
 hint "$BIN generate --duration 30s" "more changes (in another terminal), then"
 hint "$BIN verify" "prove both sides equal again"
-hint "$DBT_SH export load build" "rebuild the marts on chdb"
-echo "  $DBT_SH query 'SELECT * FROM analytics.fct_orders ORDER BY order_id DESC LIMIT 5'"
-echo "  dbt docs: open $(rel "$DBT_ON_CHDB_DIR/target/static_index.html") in a browser (one file), or serve them:"
-echo "    $DBT docs serve --project-dir $PROJECT --profiles-dir $PROJECT --port 8080 \\"
-echo "      --target-path $(rel "$DBT_ON_CHDB_DIR/target")"
-echo "  docs/DEMO.md: this demo and the Docker Compose deployment; docs/DBT.md: dbt build on a modern ClickHouse server"
+if ((MODERN)); then
+  hint "$DBT_CH build" "rebuild the marts, snapshot the new prices, run the tests"
+  echo "  curl \"\$STREAMSHOP_CLICKHOUSE_URL\" --data-binary \\"
+  echo "    'SELECT * FROM analytics.product_prices_snapshot ORDER BY product_id, dbt_valid_from FORMAT PrettyCompact'"
+  hint "$DBT_CH docs generate --static" "dbt docs: then open $(rel "$DBT_CLICKHOUSE_DIR/target/static_index.html")"
+  echo "  docs/DEMO.md: this demo and the Docker Compose deployment; docs/DBT.md: dbt, snapshots, contracts, schema changes"
+else
+  hint "$DBT_SH export load build" "rebuild the marts on chdb"
+  echo "  $DBT_SH query 'SELECT * FROM analytics.fct_orders ORDER BY order_id DESC LIMIT 5'"
+  echo "  dbt docs: open $(rel "$DBT_ON_CHDB_DIR/target/static_index.html") in a browser (one file), or serve them:"
+  echo "    $DBT docs serve --project-dir $PROJECT --profiles-dir $PROJECT --port 8080 \\"
+  echo "      --target-path $(rel "$DBT_ON_CHDB_DIR/target")"
+  echo "  docs/DEMO.md: this demo and the Docker Compose deployment; docs/DBT.md: dbt build on a modern ClickHouse server"
+  echo "  STREAMSHOP_CLICKHOUSE_ENGINE=chdb make demo (after \`$BIN stack down\`): the demo on ClickHouse 26.x, with dbt-clickhouse"
+fi
 hint "$BIN stack down" "stop the local servers"
