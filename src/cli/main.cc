@@ -117,7 +117,14 @@ int main(int argc, char** argv) try {
   CLI::App app{
       "streamshop — change data capture from PostgreSQL (logical replication, pgoutput) into ClickHouse.\n"
       "Every option can also come from a STREAMSHOP_* environment variable or a TOML file given by --config."};
-  app.set_config("--config", "", "TOML config file (keys are option names)")->envname("STREAMSHOP_CONFIG");
+  // STREAMSHOP_CONFIG is the default file (CLI11 reads an option's environment variable only after the config files,
+  // so an envname here would never load it); --config still wins, and a missing file is an error either way.
+  const char* config_env = std::getenv("STREAMSHOP_CONFIG");
+  const bool config_from_env = config_env != nullptr && *config_env != '\0';
+  app.set_config("--config", config_from_env ? config_env : "",
+                 "TOML config file: [replicate], [capture], [sink], [verify], [generate] sections whose keys are the "
+                 "option names (env STREAMSHOP_CONFIG)",
+                 config_from_env);
   app.config_formatter(std::make_shared<cli::TomlConfig>(&app));
   app.require_subcommand(1);
   bool verbose = false;

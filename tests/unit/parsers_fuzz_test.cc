@@ -392,4 +392,27 @@ TEST(ParsersFuzzTest, TomlConfigStringsRoundTrip) {
   std::filesystem::remove(path);
 }
 
+TEST(ParsersFuzzTest, TomlConfigKeysMustBeOptionsOfTheirSection) {
+  const std::string path = WriteConfig("");
+  const auto parse = [&](const std::string& text) -> std::string {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+    ConfigApp c;
+    c.app.config_formatter(std::make_shared<streamshop::cli::TomlConfig>(&c.app));
+    try {
+      c.app.parse("--config " + path + " replicate");
+    } catch (const CLI::ConfigError& e) {
+      return e.what();
+    }
+    return c.pg.empty() ? "parsed" : "pg=" + c.pg;
+  };
+  EXPECT_EQ(parse("[replicate]\npg = 'x'\n"), "pg=x");
+  EXPECT_EQ(parse("[replicate]\npublicaton = 'p'\n"),
+            "config file: unknown key 'publicaton' in [replicate] (did you mean publication?)");
+  EXPECT_EQ(parse("[replicat]\npg = 'x'\n"), "config file: unknown section [replicat] (did you mean [replicate]?)");
+  EXPECT_EQ(parse("pg = 'x'\n"),
+            "config file: unknown key 'pg' at the top level (it is an option of [replicate]: put it in that section)");
+  EXPECT_EQ(parse("[replicate]\nzzzzzzzz = 1\n"), "config file: unknown key 'zzzzzzzz' in [replicate]");
+  std::filesystem::remove(path);
+}
+
 }  // namespace
