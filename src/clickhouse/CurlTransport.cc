@@ -71,10 +71,20 @@ Result<HttpResponse> CurlTransport::Post(const std::string& url, std::string_vie
   curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_seconds_);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");  // never file://, ftp://, … (libcurl takes them all)
+  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   const CURLcode rc = curl_easy_perform(c);
   if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && response.body_truncated)) {
-    return Status::Retryable(fmt::format("ClickHouse at {} unreachable: {}", RedactUrl(url.substr(0, url.find('?'))),
-                                         curl_easy_strerror(rc)));
+    const std::string shown = RedactUrl(url);                             // first: a password may hold a '?'
+    if (rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL) {  // a setup error: retrying cannot help
+      return Status::Fatal(
+          fmt::format("ClickHouse URL {} is not usable: {} (use http:// or https://, and "
+                      "percent-encode the reserved characters of a user or password, e.g. / as "
+                      "%2F, ? as %3F, # as %23, @ as %40)",
+                      shown.substr(0, shown.find("/?")), curl_easy_strerror(rc)));
+    }
+    return Status::Retryable(
+        fmt::format("ClickHouse at {} unreachable: {}", shown.substr(0, shown.find("/?")), curl_easy_strerror(rc)));
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
   return response;

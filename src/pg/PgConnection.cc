@@ -36,10 +36,22 @@ Result<PgConnection> PgConnection::Connect(std::string_view url, Mode mode) {
   }
   keys.push_back(nullptr);
   values.push_back(nullptr);
+  // A URL libpq cannot parse is a setup error, not an outage: say so once (its message may quote the password).
+  char* parse_error = nullptr;
+  if (PQconninfoOption* parsed = PQconninfoParse(dbname.c_str(), &parse_error)) {
+    PQconninfoFree(parsed);
+  } else {
+    const std::string msg = parse_error ? TrimMessage(parse_error) : "out of memory";
+    PQfreemem(parse_error);
+    return Status::Fatal(
+        fmt::format("invalid PostgreSQL URL {}: {} (percent-encode the reserved characters of a "
+                    "user or password, e.g. / as %2F, ? as %3F, # as %23, @ as %40)",
+                    RedactUrl(url), RedactSecretsOf(url, msg)));
+  }
   PgConnection conn(PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1));
   if (!conn.raw()) return Status::Fatal("out of memory creating a PostgreSQL connection");
   if (PQstatus(conn.raw()) != CONNECTION_OK) {
-    const std::string msg = TrimMessage(PQerrorMessage(conn.raw()));
+    const std::string msg = RedactSecretsOf(url, TrimMessage(PQerrorMessage(conn.raw())));
     const bool auth = msg.find("authentication") != std::string::npos ||
                       msg.find("does not exist") != std::string::npos ||
                       msg.find("no pg_hba.conf entry") != std::string::npos;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Nonsense options are refused before anything connects, with an error naming the option (and, for a config file,
 # the closest valid key); good ones still pass. No servers: every command points at a closed port, and a refused
-# option must fail fast (exit 105 for a value out of range, 110 for a config file error), never start work.
+# option must fail fast (exit 105 for a value out of range, 110 for a config file error, 1 for an unusable URL),
+# never start work or retry.
 set -euo pipefail
 STREAMSHOP=$(realpath "${1:?usage: test_bad_options.sh path/to/streamshop}")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/streamshop-test_bad_options.XXXXXX")
@@ -77,6 +78,14 @@ refused 110 "unknown section \[sinkk\] \(did you mean \[sink\]\?\)" --config "$W
 config '[sink]\nmax-message-bytes = 0\n'
 refused 105 "max-message-bytes" --config "$WORK/c.toml" sink "${KAFKA[@]}" "${CH[@]}"
 STREAMSHOP_CONFIG=$WORK/c.toml refused 105 "max-message-bytes" sink "${KAFKA[@]}" "${CH[@]}"
+
+log "URLs: only http(s) for ClickHouse; a password that needs percent-encoding is refused without showing it"
+refused 1 "ClickHouse URL file:///etc/passwd is not usable: Unsupported protocol" \
+  sink "${KAFKA[@]}" --clickhouse file:///etc/passwd
+refused 1 "ClickHouse URL http://u:\*\*\*@127.0.0.1:1 is not usable" sink "${KAFKA[@]}" --clickhouse 'http://u:Se?cr3t@127.0.0.1:1'
+refused 1 "invalid PostgreSQL URL postgresql://u:\*\*\*@127.0.0.1:1/db" \
+  verify --pg 'postgresql://u:Se?cr/3t#x@127.0.0.1:1/db' "${CH[@]}"
+! grep -Eq "Se\?cr|cr/3t|3t#x" "$WORK/out" || fail "a piece of the password was shown: $(cat "$WORK/out")"
 
 log "good options and a good config file are accepted (the command then fails to connect, as it should)"
 config '# streamshop\n[verify]\npg = "postgresql://u@127.0.0.1:1/db"\nclickhouse = "http://127.0.0.1:1"\nwait = 0\n'
