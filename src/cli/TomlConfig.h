@@ -8,16 +8,23 @@
 // multi-line strings are a CLI::ConfigError naming the line. Given the command line's App, every key must be an
 // option of its section (the top level, or [<subcommand>]): an unknown, misspelled or misplaced key or section is a
 // CLI::ConfigError naming it and the closest valid name (CLI11 would ignore it silently: a misspelled sink option
-// once dead-lettered every record). Header-only; used by main.cc and the tests.
+// once dead-lettered every record). A file holding a secret must be private to its owner (CheckSecretsPrivate).
+// Header-only; used by main.cc and the tests.
 #pragma once
+
+#include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <fstream>
 #include <istream>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "common/Url.h"
 
 namespace streamshop::cli {
 
@@ -41,6 +48,23 @@ class TomlConfig : public CLI::ConfigTOML {
     }
     if (app_ != nullptr) CheckKeys(*app_, items);
     return items;
+  }
+
+  // Throws a CLI::ConfigError if the file at `path` holds a secret (common/Url.h: HoldsSecret) while its group or
+  // others may read it: secrets belong in a file only its owner reads (or in the environment).
+  static void CheckSecretsPrivate(const std::string& path) {
+    struct stat st {};
+    if (path.empty() || ::stat(path.c_str(), &st) != 0 || (st.st_mode & 077) == 0) return;
+    std::ifstream input(path);
+    for (const auto& item : TomlConfig().from_config(input)) {
+      for (const auto& value : item.inputs) {
+        if (!HoldsSecret(value)) continue;
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        throw CLI::ConfigError("config file " + path + " holds a secret (in key '" + item.name +
+                               "') and others may read it (mode " + mode + "): run chmod 600 " + path);
+      }
+    }
   }
 
   // Throws a CLI::ConfigError for the first key or section that is not an option or subcommand of `app`.

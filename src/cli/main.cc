@@ -391,6 +391,11 @@ int main(int argc, char** argv) try {
       ->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
+  try {
+    cli::TomlConfig::CheckSecretsPrivate(app.get_config_ptr()->as<std::string>());
+  } catch (const CLI::ConfigError& e) {
+    return app.exit(e);
+  }
   if (verbose) SetLogLevel(LogLevel::kDebug);
 
   if (stack->parsed()) {

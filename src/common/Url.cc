@@ -87,4 +87,13 @@ std::string RedactSecretsOf(std::string_view url, std::string_view text) {
   return out;
 }
 
+bool HoldsSecret(std::string_view value) {
+  if (!SecretRanges(value).empty()) return true;
+  std::string key(value.substr(0, value.find('=')));
+  if (key.size() == value.size()) return false;
+  std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
+  return key.find("password") != std::string::npos || key.find("secret") != std::string::npos ||
+         key.find("key") != std::string::npos;
+}
+
 }  // namespace streamshop

@@ -13,4 +13,8 @@ std::string RedactUrl(std::string_view url);
 // quotes part of a URL it cannot parse, password included).
 std::string RedactSecretsOf(std::string_view url, std::string_view text);
 
+// Whether an option value holds a secret: a URL or conninfo with a password, or a librdkafka-style "key=value" whose
+// key names a password, secret or private key (sasl.password, ssl.key.password, ssl.key.pem, …).
+bool HoldsSecret(std::string_view value);
+
 }  // namespace streamshop

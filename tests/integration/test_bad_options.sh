@@ -60,7 +60,7 @@ refused 105 "--seed" generate --seed -1 "${PG[@]}"
 refused 105 "--batch-rows" replicate --batch-rows abc "${PG[@]}" "${CH[@]}"
 
 log "config file: unknown, misspelled and misplaced keys and sections"
-config() { printf '%b' "$1" >"$WORK/c.toml"; }
+config() { printf '%b' "$1" >"$WORK/c.toml"; chmod 600 "$WORK/c.toml"; }
 config '[sink]\ndead-letter-topik = "dlq"\n'
 refused 110 "unknown key 'dead-letter-topik' in \[sink\] \(did you mean dead-letter-topic\?\)" \
   --config "$WORK/c.toml" sink "${KAFKA[@]}" "${CH[@]}"
@@ -78,6 +78,16 @@ refused 110 "unknown section \[sinkk\] \(did you mean \[sink\]\?\)" --config "$W
 config '[sink]\nmax-message-bytes = 0\n'
 refused 105 "max-message-bytes" --config "$WORK/c.toml" sink "${KAFKA[@]}" "${CH[@]}"
 STREAMSHOP_CONFIG=$WORK/c.toml refused 105 "max-message-bytes" sink "${KAFKA[@]}" "${CH[@]}"
+
+log "a config file holding a secret must be private to its owner"
+config '[verify]\npg = "postgresql://u:Secr3t@127.0.0.1:1/db"\nclickhouse = "http://127.0.0.1:1"\n'
+chmod 644 "$WORK/c.toml"
+refused 110 "config file .*c.toml holds a secret \(in key 'pg'\) and others may read it \(mode 0644\): run chmod 600" \
+  --config "$WORK/c.toml" verify
+config '[sink]\nkafka-prop = ["sasl.password=Secr3t"]\n'
+chmod 640 "$WORK/c.toml"
+refused 110 "holds a secret \(in key 'kafka-prop'\)" --config "$WORK/c.toml" sink "${KAFKA[@]}" "${CH[@]}"
+! grep -q Secr3t "$WORK/out" || fail "the secret was shown: $(cat "$WORK/out")"
 
 log "URLs: only http(s) for ClickHouse; a password that needs percent-encoding is refused without showing it"
 refused 1 "ClickHouse URL file:///etc/passwd is not usable: Unsupported protocol" \

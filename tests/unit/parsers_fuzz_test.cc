@@ -276,6 +276,13 @@ TEST(ParsersFuzzTest, RedactUrlNeverShowsThePassword) {
       "missing key/value separator \"=\" in URI query parameter: \"***@127.0.0.1:1/db\"");
   EXPECT_EQ(streamshop::RedactSecretsOf("host=h password='a b c d'", "bad: a b c d here"), "bad: *** here");
   EXPECT_EQ(streamshop::RedactSecretsOf("postgresql://u@h/db", "nothing secret"), "nothing secret");
+  for (const char* secret : {"postgresql://u:p@h/db", "host=h password=x", "sasl.password=x", "ssl.key.pem=x",
+                             "SASL.JAAS.CONFIG.SECRET=x", "http://h/?password=x"}) {
+    EXPECT_TRUE(streamshop::HoldsSecret(secret)) << secret;
+  }
+  for (const char* plain : {"postgresql://u@h/db", "http://h:8123", "security.protocol=SASL_SSL", "analytics", ""}) {
+    EXPECT_FALSE(streamshop::HoldsSecret(plain)) << plain;
+  }
   constexpr uint32_t kSeed = 99;
   SCOPED_TRACE("seed " + std::to_string(kSeed));
   Fuzzer f(kSeed);
