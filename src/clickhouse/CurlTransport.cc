@@ -81,10 +81,10 @@ Result<HttpResponse> CurlTransport::Post(const std::string& url, std::string_vie
           fmt::format("ClickHouse URL {} is not usable: {} (use http:// or https://, and "
                       "percent-encode the reserved characters of a user or password, e.g. / as "
                       "%2F, ? as %3F, # as %23, @ as %40)",
-                      shown.substr(0, shown.find("/?")), curl_easy_strerror(rc)));
+                      shown.substr(0, shown.find('?')), curl_easy_strerror(rc)));
     }
     return Status::Retryable(
-        fmt::format("ClickHouse at {} unreachable: {}", shown.substr(0, shown.find("/?")), curl_easy_strerror(rc)));
+        fmt::format("ClickHouse at {} unreachable: {}", shown.substr(0, shown.find('?')), curl_easy_strerror(rc)));
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
   return response;

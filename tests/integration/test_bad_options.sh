@@ -90,9 +90,9 @@ refused 110 "holds a secret \(in key 'kafka-prop'\)" --config "$WORK/c.toml" sin
 ! grep -q Secr3t "$WORK/out" || fail "the secret was shown: $(cat "$WORK/out")"
 
 log "URLs: only http(s) for ClickHouse; a password that needs percent-encoding is refused without showing it"
-refused 1 "ClickHouse URL file:///etc/passwd is not usable: Unsupported protocol" \
+refused 1 "ClickHouse URL file:///etc/passwd/ is not usable: Unsupported protocol" \
   sink "${KAFKA[@]}" --clickhouse file:///etc/passwd
-refused 1 "ClickHouse URL http://u:\*\*\*@127.0.0.1:1 is not usable" sink "${KAFKA[@]}" --clickhouse 'http://u:Se?cr3t@127.0.0.1:1'
+refused 1 "ClickHouse URL http://u:\*\*\*@127.0.0.1:1/ is not usable" sink "${KAFKA[@]}" --clickhouse 'http://u:Se?cr3t@127.0.0.1:1'
 refused 1 "invalid PostgreSQL URL postgresql://u:\*\*\*@127.0.0.1:1/db" \
   verify --pg 'postgresql://u:Se?cr/3t#x@127.0.0.1:1/db' "${CH[@]}"
 ! grep -Eq "Se\?cr|cr/3t|3t#x" "$WORK/out" || fail "a piece of the password was shown: $(cat "$WORK/out")"
