@@ -77,7 +77,7 @@ Result<ColumnPlan> PlanColumn(const ColumnType& wanted, std::string_view existin
       return Status::Fatal(fmt::format("ClickHouse column type {} cannot take PostgreSQL values now mapped to {}",
                                        existing, wanted.clickhouse_type));
     }
-    return ColumnPlan{wanted, wanted.clickhouse_type};
+    return ColumnPlan{wanted, wanted.clickhouse_type, true};
   }
   // Plan as if the existing column had the wanted nullability, then put the existing nullability back (kept
   // Nullable) or make it Nullable.
@@ -89,6 +89,7 @@ Result<ColumnPlan> PlanColumn(const ColumnType& wanted, std::string_view existin
   } else if (!have_nullable) {
     plan.alter_to = plan.effective.clickhouse_type;
   }
+  plan.becomes_nullable = !have_nullable;
   return plan;
 }
 
