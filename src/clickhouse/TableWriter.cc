@@ -25,7 +25,10 @@ TableWriter::TableWriter(const pg::TableInfo& table, Dialect dialect, const std:
   }
   names += std::string(kUnfitColumn) + ", ";
   if (table.identity == pg::RowIdentity::kFullRow) names += "_row_hash, ";
-  insert_sql_ = fmt::format("INSERT INTO {} ({}_version, _deleted) FORMAT RowBinary", target_, names);
+  // Modern servers collapse the versions of a key within one inserted block (optimize_on_insert, on by default):
+  // the TOAST lookup needs the live version that a delete marker of the same batch follows (primary-key change).
+  insert_sql_ = fmt::format("INSERT INTO {} ({}_version, _deleted) {}FORMAT RowBinary", target_, names,
+                            dialect == Dialect::kModern ? "SETTINGS optimize_on_insert = 0 " : "");
 }
 
 ColumnType TableWriter::MapColumn(const pg::ColumnInfo& c, Dialect dialect) {

@@ -70,6 +70,10 @@ kafka_java() {
 
 pg() { psql "$STREAMSHOP_PG_URL" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 ch() { curl -sS --fail-with-body "$STREAMSHOP_CLICKHOUSE_URL/" --data-binary "$1"; }
+# 1 when ClickHouse speaks the modern dialect (≥ 23: Date32, DateTime64, Bool; docs/MODERN_CLICKHOUSE.md lists
+# how its text output differs), else 0.
+CH_MODERN=0
+[[ "$(ch "SELECT count() FROM system.settings WHERE name = 'output_format_decimal_trailing_zeros'")" == 1 ]] && CH_MODERN=1
 # "SETTINGS …" that make a modern server print a Decimal with all its fractional digits, as 18.16 and PostgreSQL
 # do (empty on 18.16, which has no such setting).
 ch_settings_decimal_zeros() {
@@ -296,10 +300,8 @@ _ic_ch_value() {
     # decimals as ClickHouse's text.
     Decimal\(19* | Decimal\(2[0-9]* | Decimal\(3[0-8]*) echo "substring(concat('00000000000000000000000000000000', lower(hex(reverse(reinterpretAsString($c))))), length(hex(reverse(reinterpretAsString($c)))) + 1, 32)" ;;
     Decimal\(39* | Decimal\([4-6][0-9]* | Decimal\(7[0-6]*) echo "substring(concat(repeat('0', 64), lower(hex(reverse(reinterpretAsString($c))))), length(hex(reverse(reinterpretAsString($c)))) + 1, 64)" ;;
-    # (Modern servers print a Decimal without its trailing zeros: toDecimalString keeps the scale's digits.)
-    Decimal*)
-      local scale=${t##*, }
-      if ((${ic_modern:-0})); then echo "toDecimalString($c, ${scale%%)*})"; else echo "$c"; fi ;;
+    # (Modern servers' toString drops a Decimal's trailing zeros; PostgreSQL's numeric(p,s) shows all s digits.)
+    Decimal*) if ((CH_MODERN)); then local s=${t##*, }; echo "toDecimalString($c, ${s%%)*})"; else echo "$c"; fi ;;
     String) echo "lower(hex(MD5($c)))" ;;
     Date32) echo "toString(toInt32($c))" ;;
     DateTime64*) echo "toString(toUnixTimestamp64Micro($c))" ;;
@@ -332,13 +334,8 @@ _ic_report() {
 }
 
 independent_compare_check() {
-  local tables=("$@") out=$LOG_DIR/independent total=0 bad=0 t db=${CH_DATABASE:-analytics} ic_modern=0
-  if ch_is_modern; then ic_modern=1; fi
+  local tables=("$@") out=$LOG_DIR/independent total=0 bad=0 t db=${CH_DATABASE:-analytics}
   mkdir -p "$out"
-  # Modern servers drop a Decimal's trailing zeros unless told; PostgreSQL's numeric(p,s) shows all s digits.
-  local ch_settings=""
-  [[ "$(ch "SELECT count() FROM system.settings WHERE name = 'output_format_decimal_trailing_zeros'")" == 1 ]] &&
-    ch_settings=" SETTINGS output_format_decimal_trailing_zeros = 1"
   if ((${#tables[@]} == 0)); then
     mapfile -t tables < <(pg -c "SELECT schemaname || '.' || tablename FROM pg_publication_tables
                                  WHERE pubname = '${PUBLICATION:-streamshop}' ORDER BY 1") || return 1
@@ -381,7 +378,7 @@ independent_compare_check() {
     PGOPTIONS="$INDEPENDENT_PG_SETTINGS" psql "$STREAMSHOP_PG_URL" -X -q -v ON_ERROR_STOP=1 -At \
       -c "SELECT $pg_sel FROM \"$schema\".\"$table\"${filter:+ WHERE $filter}" | LC_ALL=C sort >"$out/$db.$t.pg" ||
       { echo "independent_compare: PostgreSQL could not render $t" >&2; return 1; }
-    ch "SELECT $ch_sel FROM \`${CH_DATABASE:-analytics}\`.\`$raw\` FINAL WHERE _deleted = 0$ch_settings FORMAT TSV" | LC_ALL=C sort >"$out/$db.$t.ch" ||
+    ch "SELECT $ch_sel FROM \`${CH_DATABASE:-analytics}\`.\`$raw\` FINAL WHERE _deleted = 0 FORMAT TSV" | LC_ALL=C sort >"$out/$db.$t.ch" ||
       { echo "independent_compare: ClickHouse could not render $db.$raw" >&2; return 1; }
     local n_pg n_ch
     n_pg=$(wc -l <"$out/$db.$t.pg")

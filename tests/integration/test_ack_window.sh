@@ -4,6 +4,7 @@
 # marker, slot acknowledgement). Run for every k = 1…N, each run on new changes plus what the last one left
 # unacknowledged, through the initial snapshot and then streaming. Afterwards `verify` and the independent
 # comparison must pass: nothing lost, nothing stale.
+# clickhouse-engines: server chdb
 TEST_PORT_BASE=25400
 source "$(dirname "$0")/lib.sh" "$1"
 N=${ACK_WINDOW_RUNS:-14}

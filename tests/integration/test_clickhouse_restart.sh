@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ClickHouse goes away mid-stream (down for a few seconds, then restarted): the replicator keeps its slot
 # position, retries with backoff, recovers by itself (same process) and `verify` passes.
+# clickhouse-engines: server chdb
 TEST_PORT_BASE=31300
 source "$(dirname "$0")/lib.sh" "$1"
 

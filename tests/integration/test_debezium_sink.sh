@@ -2,6 +2,7 @@
 # Interop in the other direction: real Debezium (Kafka Connect standalone, connectors/postgres-source.json) →
 # Kafka → our `sink` → ClickHouse; `verify` must pass after its snapshot and after a streamed workload with
 # updates, deletes (with tombstones) and primary-key changes of the demo tables.
+# clickhouse-engines: server chdb
 TEST_PORT_BASE=23600
 WITH_KAFKA=1
 source "$(dirname "$0")/lib.sh" "$1"

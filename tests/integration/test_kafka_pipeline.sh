@@ -2,6 +2,7 @@
 # The Kafka topology end to end on a real broker: a workload → `capture` → Kafka (3 partitions per topic) →
 # `sink` → ClickHouse, `verify` must pass; then a second sink joins the same consumer group, the partitions are
 # split between the two, more workload, `verify` again. Both stop cleanly on SIGTERM.
+# clickhouse-engines: server chdb
 TEST_PORT_BASE=23300
 WITH_KAFKA=1
 source "$(dirname "$0")/lib.sh" "$1"

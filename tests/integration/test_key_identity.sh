@@ -3,6 +3,7 @@
 # look like separators (", b=", "=", quotes, 'NULL', empty strings) — through the snapshot, the stream, REPLICA
 # IDENTITY FULL and unchanged TOASTed values — leave no ghost row (verify and a direct count agree). A key value
 # ClickHouse cannot hold (numeric NaN) is reported by verify and kept in the dead letters.
+# clickhouse-engines: server chdb
 TEST_PORT_BASE=26100
 source "$(dirname "$0")/lib.sh" "$1"
 

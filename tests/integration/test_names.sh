@@ -5,6 +5,7 @@
 # must not stop because its column names need quoting), `verify`, and each raw table's row count read directly
 # from ClickHouse under the name docs/TYPE_MAPPING.md promises. Last, a column named _part (which 18.16 would read
 # back as the part's name) stops only its table, named in the log.
+# clickhouse-engines: server chdb
 TEST_PORT_BASE=24100
 source "$(dirname "$0")/lib.sh" "$1"
 

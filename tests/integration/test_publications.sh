@@ -5,6 +5,7 @@
 # (leaves), a keyless table with REPLICA IDENTITY FULL, and one with DEFAULT identity (skipped with a warning, the
 # others keep flowing, `verify` says SKIPPED; replicated once its identity is fixed). Snapshot and streaming;
 # `verify` must pass, and say so only where it should.
+# clickhouse-engines: server chdb
 TEST_PORT_BASE=24400
 source "$(dirname "$0")/lib.sh" "$1"
 

@@ -11,6 +11,7 @@
 #   RANDOM_DIFF_KAFKA_FEATURES  the features of that round (default: RANDOM_DIFF_FEATURES but nan, ddlquiet)
 #   RANDOM_DIFF_FEATURES  comma-separated generator features (default: those that pass on main today; `all` for
 #                         every feature in tests/tools/random_cdc.sh)
+# clickhouse-engines: server chdb
 TEST_PORT_BASE=26400
 KAFKA_ROUND=${RANDOM_DIFF_KAFKA:-1}
 WITH_KAFKA=$KAFKA_ROUND
@@ -82,6 +83,7 @@ exprs AS (
       ELSE format('encode(convert_to(%I, ''UTF8''), ''hex'')', attname) END), ' || '','' || ' ORDER BY attnum) AS pg_row,
     string_agg(format('ifNull(%s, ''N'')', CASE
       WHEN typname IN ('text', 'varchar', 'bpchar', 'bytea') THEN format('lower(hex(%s))', chq)
+      WHEN typname = 'bool' THEN format('toString(toUInt8(%s))', chq)  -- a modern Bool's text is true/false
       ELSE format('toString(%s)', chq) END), ', '','', ' ORDER BY attnum) AS ch_row
   FROM cols GROUP BY oid)
 SELECT pg_temp.b64(pt.schemaname), pg_temp.b64(pt.tablename),

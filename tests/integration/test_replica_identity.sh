@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Replica identity DEFAULT, FULL, USING INDEX (no primary key) and NOTHING (insert-only), with updates,
 # key updates and deletes; then TRUNCATE of several tables at once, including CASCADE. `verify` must pass.
+# clickhouse-engines: server chdb
 TEST_PORT_BASE=22600
 source "$(dirname "$0")/lib.sh" "$1"
 

@@ -2,6 +2,7 @@
 # Schema changes while streaming, with no restart: ADD COLUMN (with and without default), DROP COLUMN, type
 # widening (int4→int8, varchar(n)→text, numeric precision), a new table, and an incompatible change that
 # stops only its own table (named in the error with the fix) while another table keeps flowing.
+# clickhouse-engines: server chdb
 TEST_PORT_BASE=22100
 source "$(dirname "$0")/lib.sh" "$1"
 

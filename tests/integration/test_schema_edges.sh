@@ -8,6 +8,7 @@
 # C. ADD COLUMN … DEFAULT (a re-copy) then float4 → float8 of another column, changed in one go: nothing wedges,
 #    every table keeps flowing, the widened values arrive exactly. And an insert ClickHouse rejects for one table
 #    (a Fatal error of that table) stops only that table; it resumes with a fresh copy once it can.
+# clickhouse-engines: server chdb
 TEST_PORT_BASE=27100
 source "$(dirname "$0")/lib.sh" "$1"
 

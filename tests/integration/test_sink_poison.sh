@@ -3,6 +3,7 @@
 # op, an oversized record, a record without source.lsn — each must land on the dead-letter topic with its reason
 # and source topic/partition/offset in headers; the sink keeps going, every good record arrives, `verify` passes.
 # Then a truncate reaches a restarted sink.
+# clickhouse-engines: server chdb
 TEST_PORT_BASE=23500
 WITH_KAFKA=1
 source "$(dirname "$0")/lib.sh" "$1"

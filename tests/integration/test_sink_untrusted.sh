@@ -7,6 +7,7 @@
 #     update of a row ClickHouse does not hold: dead-lettered to analytics._streamshop_dead_letters; the sink keeps
 #     running, and a restarted sink reading them all again does not crash;
 # then `verify` passes. Also: --route-by-source accepts a routed topic.
+# clickhouse-engines: server chdb
 TEST_PORT_BASE=25200
 WITH_KAFKA=1
 source "$(dirname "$0")/lib.sh" "$1"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Snapshot at scale: 2M rows copied in parallel chunks; kill -9 halfway, change rows meanwhile, restart →
 # the snapshot continues with the chunks not yet copied (the count is shown) and `verify` passes.
+# clickhouse-engines: server chdb
 TEST_PORT_BASE=22500
 source "$(dirname "$0")/lib.sh" "$1"
 

@@ -2,6 +2,7 @@
 # An UPDATE that does not touch a TOASTed column (REPLICA IDENTITY DEFAULT: PostgreSQL sends it as
 # "unchanged") must leave that column's value in ClickHouse exactly as it was: 100 updates of another column,
 # a primary-key update, and rows whose big value was itself streamed rather than snapshotted.
+# clickhouse-engines: server chdb
 TEST_PORT_BASE=22200
 source "$(dirname "$0")/lib.sh" "$1"
 

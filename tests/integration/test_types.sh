@@ -6,6 +6,7 @@
 # Table `modern`: the modern mapping (ClickHouse ≥ 23.2, run with STREAMSHOP_CLICKHOUSE_ENGINE=chdb) — Decimal256,
 # Array(Nullable(T)) for NOT NULL arrays, LowCardinality enums, non-Nullable NOT NULL columns (delete markers, key
 # changes, TOAST, DROP NOT NULL while streaming), json/jsonb and inet kept as text — and the legacy one on 18.16.
+# clickhouse-engines: server chdb
 TEST_PORT_BASE=22300
 source "$(dirname "$0")/lib.sh" "$1"
 
