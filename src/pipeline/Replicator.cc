@@ -717,7 +717,12 @@ Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
   if (same_columns && !HasNotNullColumns(*it->second)) return Status::Ok();
   auto announced = TableFromRelation(*catalog, options.publication, rel);
   if (announced.ok() && !*announced) return Status::Ok();  // a partition whose changes come as its root's
-  if (same_columns && announced.ok() && SameColumns(it->second->source(), **announced)) return Status::Ok();
+  if (same_columns) {
+    // Nothing the stream shows changed: keep the table as it is unless the catalog says a column may now be NULL
+    // (a table dropped since keeps streaming its last changes, as before).
+    if (!announced.ok() && announced.status().retryable()) return announced.status();
+    if (!announced.ok() || SameColumns(it->second->source(), **announced)) return Status::Ok();
+  }
   const Result<pg::TableInfo> table =
       announced.ok() ? Result<pg::TableInfo>(std::move(**announced)) : Result<pg::TableInfo>(announced.status());
   // A new table or changed columns: flush what was encoded under the old shape first.
