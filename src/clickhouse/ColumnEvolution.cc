@@ -9,16 +9,21 @@ namespace {
 
 struct ParsedType {
   bool nullable = false;
-  std::string_view base;  // e.g. "Int32", "Decimal(12, 2)"
+  bool low_cardinality = false;
+  std::string_view base;  // e.g. "Int32", "Decimal(12, 2)", "String" (also of LowCardinality(String))
   int precision = 0, scale = 0;
 };
 
+bool Unwrap(std::string_view& t, std::string_view wrapper) {
+  if (!t.starts_with(wrapper) || !t.ends_with(")")) return false;
+  t = t.substr(wrapper.size(), t.size() - wrapper.size() - 1);
+  return true;
+}
+
 ParsedType Parse(std::string_view t) {
   ParsedType p;
-  if (t.starts_with("Nullable(") && t.ends_with(")")) {
-    p.nullable = true;
-    t = t.substr(9, t.size() - 10);
-  }
+  p.low_cardinality = Unwrap(t, "LowCardinality(");
+  p.nullable = Unwrap(t, "Nullable(");
   p.base = t;
   if (t.starts_with("Decimal(")) {
     const char* end = t.data() + t.size();
@@ -42,9 +47,55 @@ ValueKind IntKind(int width) {
   return width == 2 ? ValueKind::kInt16 : width == 4 ? ValueKind::kInt32 : ValueKind::kInt64;
 }
 
+// `base` (from Parse) as Nullable, or not: LowCardinality(Nullable(String)) for a LowCardinality column.
+std::string WithNullable(std::string_view type, bool nullable) {
+  ParsedType p = Parse(type);
+  std::string out = nullable ? fmt::format("Nullable({})", p.base) : std::string(p.base);
+  return p.low_cardinality ? fmt::format("LowCardinality({})", out) : out;
+}
+
+Result<ColumnPlan> PlanSameNullability(const ColumnType& wanted, std::string_view existing, bool is_key);
+
 }  // namespace
 
+// Nullability first: a key column is never Nullable, so a change of it is a column moving into or out of the
+// key. Otherwise a Nullable column takes a NOT NULL column's values as they are (SET NOT NULL: nothing to do,
+// the column may still hold NULLs of older rows), and a NOT NULL column becomes Nullable (DROP NOT NULL, a dropped
+// column), with whatever else the types need. Then the types themselves, as if both had the wanted nullability.
 Result<ColumnPlan> PlanColumn(const ColumnType& wanted, std::string_view existing, bool is_key) {
+  if (wanted.clickhouse_type == existing) return ColumnPlan{wanted, std::nullopt};
+  const bool have_nullable = Parse(existing).nullable;
+  if (have_nullable == wanted.nullable) return PlanSameNullability(wanted, existing, is_key);
+  if (is_key) {
+    return Status::Fatal(fmt::format("ClickHouse column type {} cannot take PostgreSQL values now mapped to {} ({})",
+                                     existing, wanted.clickhouse_type,
+                                     "the column moved into or out of the primary key"));
+  }
+  if (wanted.nullable && existing.starts_with("Array(")) {
+    // ClickHouse has no Nullable(Array): the column becomes the exact text (the caller copies the table again).
+    if (wanted.kind != ValueKind::kString) {
+      return Status::Fatal(fmt::format("ClickHouse column type {} cannot take PostgreSQL values now mapped to {}",
+                                       existing, wanted.clickhouse_type));
+    }
+    return ColumnPlan{wanted, wanted.clickhouse_type, true};
+  }
+  // Plan as if the existing column had the wanted nullability, then put the existing nullability back (kept
+  // Nullable) or make it Nullable.
+  SS_ASSIGN_OR_RETURN(ColumnPlan plan, PlanSameNullability(wanted, WithNullable(existing, wanted.nullable), is_key));
+  plan.effective.nullable = true;
+  plan.effective.clickhouse_type = WithNullable(plan.effective.clickhouse_type, true);
+  if (plan.alter_to) {
+    plan.alter_to = WithNullable(*plan.alter_to, true);
+  } else if (!have_nullable) {
+    plan.alter_to = plan.effective.clickhouse_type;
+  }
+  plan.becomes_nullable = !have_nullable;
+  return plan;
+}
+
+namespace {
+
+Result<ColumnPlan> PlanSameNullability(const ColumnType& wanted, std::string_view existing, bool is_key) {
   if (wanted.clickhouse_type == existing) return ColumnPlan{wanted, std::nullopt};
   const ParsedType want = Parse(wanted.clickhouse_type);
   const ParsedType have = Parse(existing);
@@ -52,7 +103,6 @@ Result<ColumnPlan> PlanColumn(const ColumnType& wanted, std::string_view existin
     return Status::Fatal(fmt::format("ClickHouse column type {} cannot take PostgreSQL values now mapped to {} ({})",
                                      existing, wanted.clickhouse_type, why));
   };
-  if (want.nullable != have.nullable) return incompatible("the column moved into or out of the primary key");
 
   ColumnPlan plan{wanted, std::nullopt};
   plan.effective.clickhouse_type = std::string(existing);
@@ -86,5 +136,7 @@ Result<ColumnPlan> PlanColumn(const ColumnType& wanted, std::string_view existin
   }
   return incompatible("a different kind of value");
 }
+
+}  // namespace
 
 }  // namespace streamshop::clickhouse

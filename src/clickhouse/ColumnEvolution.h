@@ -21,6 +21,9 @@ namespace streamshop::clickhouse {
 struct ColumnPlan {
   ColumnType effective;                 // how values are encoded from now on
   std::optional<std::string> alter_to;  // new ClickHouse type for ALTER TABLE … MODIFY COLUMN, if any
+  // The ALTER makes a NOT NULL column Nullable: rows that hold its default for a value kept in _unfit must then
+  // hold NULL, as new rows do.
+  bool becomes_nullable = false;
 };
 
 // `wanted` is the mapping of the column's current PostgreSQL type; `existing` the ClickHouse column type.

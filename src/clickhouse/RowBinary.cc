@@ -31,17 +31,17 @@ int HexDigit(char c) {
   return -1;
 }
 
-// Exact decimal text ("-12.50") → unscaled integer at `scale` decimals; false if it is not a finite number
-// or its unscaled value has more than `precision` (≤ 38) significant digits.
-bool ParseDecimal(std::string_view s, int precision, int scale, __int128& out) {
-  bool negative = false;
+// Exact decimal text ("-12.50") → its sign and unscaled digits at `scale` decimals, without leading zeros ("" for
+// zero); false if it is not a finite number or has more than `precision` significant digits.
+bool ParseDecimalDigits(std::string_view s, int precision, int scale, bool& negative, std::string& digits) {
+  negative = false;
+  digits.clear();
   if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
     negative = s[0] == '-';
     s.remove_prefix(1);
   }
   if (s.empty()) return false;
-  __int128 v = 0;
-  int digits = 0, frac_digits = 0;  // digits: significant digits of v (leading zeros do not count)
+  int frac_digits = 0;
   bool in_fraction = false, any_digit = false;
   for (char c : s) {
     if (c == '.' && !in_fraction) {
@@ -54,16 +54,33 @@ bool ParseDecimal(std::string_view s, int precision, int scale, __int128& out) {
       if (c != '0') return false;  // more decimals than the column's scale
       continue;
     }
-    if ((v != 0 || c != '0') && ++digits > precision) return false;
-    v = v * 10 + (c - '0');
+    if (digits.empty() && c == '0') continue;
+    digits.push_back(c);
   }
   if (!any_digit) return false;
-  for (; frac_digits < scale; ++frac_digits) {
-    if (v != 0 && ++digits > precision) return false;
-    v *= 10;
+  if (!digits.empty()) digits.append(scale - std::min(frac_digits, scale), '0');
+  return static_cast<int>(digits.size()) <= precision;
+}
+
+// Appends `digits` (at most 76) as a little-endian two's complement integer of `width` bytes (4, 8, 16 or 32).
+void AppendUnscaled(bool negative, const std::string& digits, int width, std::string& out) {
+  uint64_t limbs[4] = {0, 0, 0, 0};  // little-endian 64-bit limbs of the magnitude
+  for (char c : digits) {
+    unsigned __int128 carry = static_cast<unsigned>(c - '0');
+    for (uint64_t& limb : limbs) {
+      const unsigned __int128 v = static_cast<unsigned __int128>(limb) * 10 + carry;
+      limb = static_cast<uint64_t>(v);
+      carry = v >> 64;
+    }
   }
-  out = negative ? -v : v;
-  return true;
+  if (negative) {  // two's complement: invert and add one
+    bool carry = true;
+    for (uint64_t& limb : limbs) {
+      limb = ~limb + (carry ? 1 : 0);
+      carry = carry && limb == 0;
+    }
+  }
+  for (int i = 0; i < width; ++i) out.push_back(static_cast<char>(limbs[i / 8] >> (8 * (i % 8))));
 }
 
 // Strips a trailing " BC" and returns whether it was there.
@@ -227,20 +244,53 @@ Status AppendFloat(const ColumnType& type, std::string_view text, std::string& o
 }
 
 Status AppendDecimal(const ColumnType& type, std::string_view text, std::string& out) {
-  __int128 v = 0;
-  if (!ParseDecimal(text, std::min(type.precision, 38), type.scale, v)) {
+  bool negative = false;
+  std::string digits;
+  if (!ParseDecimalDigits(text, std::min(type.precision, 76), type.scale, negative, digits)) {
     return BadValue(type, text, "not a finite decimal of this precision");
   }
-  switch (DecimalWidth(type.precision)) {
-    case 4:
-      AppendLittleEndian(out, static_cast<int32_t>(v));
-      break;
-    case 8:
-      AppendLittleEndian(out, static_cast<int64_t>(v));
-      break;
-    default:
-      AppendLittleEndian(out, v);
-      break;
+  AppendUnscaled(negative, digits, DecimalWidth(type.precision), out);
+  return Status::Ok();
+}
+
+// A one-dimensional PostgreSQL array with lower bound 1, `{1,NULL,"a,\"b"}` → Array(Nullable(T)): elements are
+// bare (NULL unquoted is SQL NULL) or double-quoted with backslash escapes; each is encoded as its element type.
+// Multi-dimensional arrays and explicit bounds (`[0:1]={1,2}`) do not fit.
+Status AppendArray(const ColumnType& type, std::string_view text, std::string& out) {
+  if (text.empty() || text.front() != '{' || text.back() != '}') {
+    return BadValue(type, text, "not a one-dimensional array with lower bound 1");
+  }
+  std::vector<std::optional<std::string>> elements;
+  const size_t end = text.size() - 1;
+  for (size_t i = 1; i < end;) {
+    std::string value;
+    bool quoted = false, was_quoted = false;
+    for (; i < end && (quoted || text[i] != ','); ++i) {
+      const char c = text[i];
+      if (c == '\\' && i + 1 < end) {
+        value.push_back(text[++i]);
+      } else if (c == '"') {
+        quoted = !quoted;
+        was_quoted = true;
+      } else if (!quoted && (c == '{' || c == '}')) {
+        return BadValue(type, text, "a multi-dimensional array");
+      } else {
+        value.push_back(c);
+      }
+    }
+    if (quoted) return BadValue(type, text, "unterminated quote in array");
+    const bool null = !was_quoted && value.size() == 4 && (value[0] | 0x20) == 'n' && (value[1] | 0x20) == 'u' &&
+                      (value[2] | 0x20) == 'l' && (value[3] | 0x20) == 'l';
+    elements.push_back(null ? std::nullopt : std::optional<std::string>(std::move(value)));
+    if (i < end) {
+      ++i;  // the comma
+      if (i == end) return BadValue(type, text, "array ends in a comma");
+    }
+  }
+  AppendVarUInt(out, elements.size());
+  for (const auto& e : elements) {
+    Status st = AppendValue(type.element.front(), e ? std::optional<std::string_view>(*e) : std::nullopt, out);
+    if (!st.ok()) return BadValue(type, text, st.message());
   }
   return Status::Ok();
 }
@@ -314,6 +364,7 @@ size_t FixedWidth(const ColumnType& type) {
     case ValueKind::kString:
     case ValueKind::kBytes:
     case ValueKind::kComposite:
+    case ValueKind::kArray:
       return 0;
   }
   return 0;
@@ -424,8 +475,23 @@ Status AppendValue(const ColumnType& type, std::optional<std::string_view> text,
       return AppendUuid(type, s, out);
     case ValueKind::kComposite:
       return AppendComposite(type, s, out);
+    case ValueKind::kArray:
+      return AppendArray(type, s, out);
   }
   return Status::Fatal("unknown value kind");
+}
+
+void AppendDefault(const ColumnType& type, std::string& out) {
+  if (type.nullable) {
+    AppendUInt8(out, 1);
+    return;
+  }
+  const size_t width = FixedWidth(type);
+  if (width == 0) {
+    AppendVarUInt(out, 0);  // empty String, empty Array
+  } else {
+    out.append(width, '\0');
+  }
 }
 
 Result<size_t> EncodedSize(const ColumnType& type, std::string_view data) {
@@ -434,6 +500,17 @@ Result<size_t> EncodedSize(const ColumnType& type, std::string_view data) {
     if (data.empty()) return Status::Fatal("truncated RowBinary: missing Nullable marker");
     if (data[0] != 0) return size_t{1};
     prefix = 1;
+  }
+  if (type.kind == ValueKind::kArray) {
+    uint64_t count = 0;
+    const size_t n = ReadVarUInt(data.substr(prefix), count);
+    if (n == 0) return Status::Fatal("truncated RowBinary: bad array length");
+    size_t at = prefix + n;
+    for (uint64_t e = 0; e < count; ++e) {
+      SS_ASSIGN_OR_RETURN(size_t size, EncodedSize(type.element.front(), data.substr(at)));
+      at += size;
+    }
+    return at;
   }
   size_t width = FixedWidth(type);
   if (width == 0) {
@@ -473,6 +550,18 @@ std::string RenderValue(const ColumnType& type, std::string_view b) {
       uint64_t len = 0;
       const size_t n = ReadVarUInt(b, len);
       return std::string(b.substr(n, len));
+    }
+    case ValueKind::kArray: {
+      uint64_t count = 0;
+      size_t at = ReadVarUInt(b, count);
+      std::string text = "[";
+      for (uint64_t e = 0; e < count && at > 0 && at <= b.size(); ++e) {
+        Result<size_t> size = EncodedSize(type.element.front(), b.substr(at));
+        if (!size.ok()) return text + "<truncated>";
+        text += (e ? "," : "") + RenderValue(type.element.front(), b.substr(at, *size));
+        at += *size;
+      }
+      return text + "]";
     }
     default: {
       std::string hex;

@@ -19,6 +19,9 @@ namespace streamshop::clickhouse {
 
 // Appends the encoding of `text` (std::nullopt = SQL NULL) for a column of `type`.
 Status AppendValue(const ColumnType& type, std::optional<std::string_view> text, std::string& out);
+// Appends the value ClickHouse gives a column that a row does not set: NULL if Nullable, else the type's default
+// (0, empty string or array, 1970-01-01). For NOT NULL columns of rows that carry only their key (delete markers).
+void AppendDefault(const ColumnType& type, std::string& out);
 
 void AppendUInt8(std::string& out, uint8_t v);
 void AppendUInt64(std::string& out, uint64_t v);

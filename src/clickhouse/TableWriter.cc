@@ -20,11 +20,7 @@ TableWriter::TableWriter(const pg::TableInfo& table, Dialect dialect, const std:
       target_(ClickHouseClient::QuoteIdent(database_) + "." + ClickHouseClient::QuoteIdent(table_name_)) {
   std::string names;
   for (const auto& c : table.columns) {
-    const bool nullable = c.key_position == 0;
-    columns_.push_back({c.name,
-                        c.composite_fields.empty() ? MapColumnType(c.type_oid, c.typmod, nullable, dialect)
-                                                   : MapCompositeType(c.composite_fields, nullable),
-                        c.key_position});
+    columns_.push_back({c.name, MapColumn(c, dialect), c.key_position});
     names += ClickHouseClient::QuoteIdent(c.name) + ", ";
   }
   names += std::string(kUnfitColumn) + ", ";
@@ -33,6 +29,16 @@ TableWriter::TableWriter(const pg::TableInfo& table, Dialect dialect, const std:
   // the TOAST lookup needs the live version that a delete marker of the same batch follows (primary-key change).
   insert_sql_ = fmt::format("INSERT INTO {} ({}_version, _deleted) {}FORMAT RowBinary", target_, names,
                             dialect == Dialect::kModern ? "SETTINGS optimize_on_insert = 0 " : "");
+}
+
+ColumnType TableWriter::MapColumn(const pg::ColumnInfo& c, Dialect dialect) {
+  // Legacy servers: every non-key column is Nullable (a delete carries only the key). Modern servers: only the
+  // nullable ones; a row that carries only the key gives a NOT NULL column its type's default.
+  const bool nullable = c.key_position == 0 && !(dialect == Dialect::kModern && c.not_null);
+  if (!c.composite_fields.empty()) return MapCompositeType(c.composite_fields, nullable);
+  // Key columns of array types keep their text: the TOAST lookups write keys as SQL literals.
+  const TypeDetails details{c.is_enum, c.key_position > 0 ? 0 : c.element_oid};
+  return MapColumnType(c.type_oid, c.typmod, nullable, dialect, details);
 }
 
 namespace {
@@ -52,7 +58,7 @@ void AppendUnfit(std::string& out, std::string& unfit_json) {
 }  // namespace
 
 const ColumnType& TableWriter::UnfitType() {
-  static const ColumnType type{ValueKind::kString, true, 0, 0, {}, "Nullable(String)"};
+  static const ColumnType type{ValueKind::kString, true, 0, 0, {}, "Nullable(String)", {}};
   return type;
 }
 
@@ -181,18 +187,23 @@ bool TableWriter::SameKey(const RowValues& a, const RowValues& b) const {
 }
 
 Status TableWriter::EncodeValue(size_t i, std::optional<std::string_view> value, std::string& out,
-                                std::string& unfit_json, Unfit& unfit, const RowValues& row) const {
+                                std::string& unfit_json, Unfit& unfit, const RowValues& row, bool key_only) const {
+  const ColumnType& type = columns_[i].type;
+  if (key_only && !value && !type.nullable && columns_[i].key_position == 0) {
+    AppendDefault(type, out);  // a delete marker: its non-key values are never read
+    return Status::Ok();
+  }
   const size_t mark = out.size();
-  Status st = AppendValue(columns_[i].type, value, out);
+  Status st = AppendValue(type, value, out);
   if (st.ok()) return st;
   out.resize(mark);
   st = st.WithContext(
       fmt::format("table {} column {} (key {})", source_.QualifiedName(), columns_[i].name, DescribeKey(row)));
-  if (columns_[i].key_position > 0 || !columns_[i].type.nullable || !value) {
+  if (columns_[i].key_position > 0 || !value) {
     unfit.in_key = columns_[i].key_position > 0;
     return st;
   }
-  AppendUInt8(out, 1);  // NULL; the text goes to _unfit
+  AppendDefault(type, out);  // NULL, or a NOT NULL column's default; the text goes to _unfit
   unfit_json.push_back(unfit_json.empty() ? '{' : ',');
   AppendJsonString(columns_[i].name, unfit_json);
   unfit_json.push_back(':');
@@ -202,7 +213,7 @@ Status TableWriter::EncodeValue(size_t i, std::optional<std::string_view> value,
   return Status::Ok();
 }
 
-Status TableWriter::EncodeColumns(const RowValues& values, std::string& out, Unfit* unfit) const {
+Status TableWriter::EncodeColumns(const RowValues& values, std::string& out, Unfit* unfit, bool key_only) const {
   if (values.size() != columns_.size()) {
     return Status::Fatal(fmt::format("table {}: row has {} columns, expected {}", source_.QualifiedName(),
                                      values.size(), columns_.size()));
@@ -212,7 +223,7 @@ Status TableWriter::EncodeColumns(const RowValues& values, std::string& out, Unf
   u = Unfit{};
   std::string unfit_json;
   for (size_t i = 0; i < columns_.size(); ++i)
-    SS_RETURN_IF_ERROR(EncodeValue(i, values[i], out, unfit_json, u, values));
+    SS_RETURN_IF_ERROR(EncodeValue(i, values[i], out, unfit_json, u, values, key_only));
   AppendUnfit(out, unfit_json);
   return Status::Ok();
 }
@@ -251,7 +262,7 @@ void TableWriter::AppendDeadLetter(const RowValues& values, uint64_t version, co
 Status TableWriter::AppendRow(const RowValues& values, uint64_t version, bool deleted) {
   const size_t mark = buffer_.size();
   Unfit unfit;
-  Status st = EncodeColumns(values, buffer_, &unfit);
+  Status st = EncodeColumns(values, buffer_, &unfit, /*key_only=*/deleted);
   if (!st.ok()) {
     buffer_.resize(mark);
     if (st.retryable()) return st;
@@ -368,6 +379,8 @@ Result<std::string> TableWriter::KeyLiteral(const TargetColumn& column, std::str
       return ClickHouseClient::QuoteString(text);
     case ValueKind::kComposite:
       return ClickHouseClient::QuoteString(number);  // the JSON text
+    case ValueKind::kArray:
+      break;  // never a key (MapColumn)
   }
   return Status::Fatal("unknown value kind");
 }
@@ -462,7 +475,7 @@ Status TableWriter::ResolveToastRows(ClickHouseClient& ch) {
       if (r.unchanged[i]) {
         out = (*earlier)[i];
       } else {
-        SS_RETURN_IF_ERROR(EncodeValue(i, values[i], out, unfit_json, unfit, values));  // keys were checked
+        SS_RETURN_IF_ERROR(EncodeValue(i, values[i], out, unfit_json, unfit, values, false));  // keys were checked
       }
       buffer_.append(out);
     }

@@ -3,7 +3,8 @@
 // LSN; 0 for snapshot rows) and `_deleted`.
 //
 // Values ClickHouse cannot hold (docs/TYPE_MAPPING.md): a value its column's type cannot represent (numeric NaN
-// in a Decimal, a timestamp past Int64 microseconds, …) is stored as NULL, and its exact PostgreSQL text is kept
+// in a Decimal, a timestamp past Int64 microseconds, …) is stored as NULL (in a NOT NULL column of a modern server:
+// its type's default, e.g. an empty array for a multi-dimensional one), and its exact PostgreSQL text is kept
 // beside it in `_unfit`, a JSON object column name → text (NULL when every value fits). The row stays in the raw
 // table; a dead letter records the replacement. Only a key column cannot take NULL: such a row is not written,
 // the dead letter is then its only copy (and verify reports it).
@@ -48,6 +49,9 @@ class TableWriter {
   // (."a.b"."c"). Injective: a key of the first form never starts with '.' (a schema is never empty) and
   // splits at its first '.'.
   static std::string SourceKey(const std::string& schema, const std::string& table);
+  // The ClickHouse type of a PostgreSQL column (docs/TYPE_MAPPING.md): keys are never Nullable; other columns are
+  // Nullable on legacy servers, and on modern servers unless NOT NULL.
+  static ColumnType MapColumn(const pg::ColumnInfo& column, Dialect dialect);
   // Longest target name, counted as ClickHouse's file name (bytes other than [A-Za-z0-9_] take three): fits
   // 18.16's limit (247: NAME_MAX less ".sql.tmp") and current servers' (213 less the database's length).
   static constexpr size_t kMaxTargetFileNameBytes = 180;
@@ -57,6 +61,7 @@ class TableWriter {
   const std::string& database() const { return database_; }
   const std::string& table_name() const { return table_name_; }  // raw_x
   const std::vector<TargetColumn>& columns() const { return columns_; }
+  Dialect dialect() const { return dialect_; }
   std::string CreateTableSql() const;
   // "SELECT <columns>, _unfit FROM <target> FINAL WHERE _deleted = 0 FORMAT RowBinary".
   std::string SelectLiveRowsSql() const;
@@ -106,8 +111,10 @@ class TableWriter {
     std::string reason;   // names each such column and why
   };
   // Encodes the columns and _unfit (what SelectLiveRowsSql reads back), no _version/_deleted, into `out`.
-  // Fails (appending nothing usable) for a key value ClickHouse cannot hold or a row of the wrong width.
-  Status EncodeColumns(const RowValues& values, std::string& out, Unfit* unfit = nullptr) const;
+  // Fails (appending nothing usable) for a key value ClickHouse cannot hold or a row of the wrong width. With
+  // `key_only` (a delete marker, whose non-key values are absent), a NULL in a NOT NULL column is its default.
+  // A value its column cannot hold is NULL there (a NOT NULL column: its default) and its text goes to _unfit.
+  Status EncodeColumns(const RowValues& values, std::string& out, Unfit* unfit = nullptr, bool key_only = false) const;
 
   // Encode column `i` for this type from now on (after the ClickHouse column was found wider or widened).
   // Only valid with no rows pending.
@@ -142,7 +149,7 @@ class TableWriter {
   Status InsertBuffer(ClickHouseClient& ch);
   // Appends column `i`'s value; one its type cannot hold becomes NULL and a member of `unfit_json`.
   Status EncodeValue(size_t i, std::optional<std::string_view> value, std::string& out, std::string& unfit_json,
-                     Unfit& unfit, const RowValues& row) const;
+                     Unfit& unfit, const RowValues& row, bool key_only) const;
   void AppendDeadLetter(const RowValues& values, uint64_t version, const Status& reason);
   // The dead letter's reason for a row stored with values in _unfit.
   Status UnfitRecord(const Unfit& unfit) const;

@@ -92,6 +92,16 @@ Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool appl
       SS_RETURN_IF_ERROR(ch.Query(fmt::format("ALTER TABLE {} MODIFY COLUMN {} {}", writer.target(),
                                               ClickHouseClient::QuoteIdent(c.name), *plan->alter_to))
                              .status());
+      if (plan->becomes_nullable && plan->effective.kind != ValueKind::kString) {
+        // A value the NOT NULL column could not hold was stored as its default; now it is NULL, as in new rows
+        // (docs/TYPE_MAPPING.md). A String column holds every value, so it has none.
+        SS_RETURN_IF_ERROR(
+            ch.Query(fmt::format("ALTER TABLE {} UPDATE {} = NULL WHERE {} IS NOT NULL AND "
+                                 "JSONHas(assumeNotNull({}), {}) SETTINGS mutations_sync = 2",
+                                 writer.target(), ClickHouseClient::QuoteIdent(c.name), TableWriter::kUnfitColumn,
+                                 TableWriter::kUnfitColumn, ClickHouseClient::QuoteString(c.name)))
+                .status());
+      }
     }
     writer.SetColumnType(i, plan->effective);
   }

@@ -10,9 +10,10 @@ namespace {
 // PostgreSQL built-in type OIDs (pg_type.dat).
 constexpr uint32_t kBoolOid = 16, kByteaOid = 17, kInt8Oid = 20, kInt2Oid = 21, kInt4Oid = 23, kFloat4Oid = 700,
                    kFloat8Oid = 701, kDateOid = 1082, kTimestampOid = 1114, kTimestampTzOid = 1184, kNumericOid = 1700,
-                   kUuidOid = 2950;
+                   kUuidOid = 2950, kTextOid = 25, kBpcharOid = 1042, kVarcharOid = 1043;
 
-constexpr int kMaxDecimalPrecision = 38;
+// Decimal128 holds 38 digits (all ClickHouse versions); Decimal256 76 (modern servers).
+constexpr int kMaxDecimalPrecisionLegacy = 38, kMaxDecimalPrecisionModern = 76;
 
 std::string BaseType(const ColumnType& t, uint32_t oid, Dialect d) {
   const bool modern = d == Dialect::kModern;
@@ -42,6 +43,8 @@ std::string BaseType(const ColumnType& t, uint32_t oid, Dialect d) {
       return oid == kTimestampTzOid ? "DateTime64(6, 'UTC')" : "DateTime64(6)";
     case ValueKind::kUuid:
       return "UUID";
+    case ValueKind::kArray:
+      return fmt::format("Array({})", t.element.front().clickhouse_type);
   }
   return "String";
 }
@@ -69,11 +72,30 @@ ColumnType MapCompositeType(std::vector<std::string> fields, bool nullable) {
   return t;
 }
 
-int DecimalWidth(int precision) { return precision <= 9 ? 4 : precision <= 18 ? 8 : 16; }
+int DecimalWidth(int precision) { return precision <= 9 ? 4 : precision <= 18 ? 8 : precision <= 38 ? 16 : 32; }
 
-ColumnType MapColumnType(uint32_t type_oid, int32_t typmod, bool nullable, Dialect dialect) {
+ColumnType MapColumnType(uint32_t type_oid, int32_t typmod, bool nullable, Dialect dialect,
+                         const TypeDetails& details) {
   ColumnType t;
   t.nullable = nullable;
+  const bool modern = dialect == Dialect::kModern;
+  if (modern && details.is_enum) {
+    t.clickhouse_type = nullable ? "LowCardinality(Nullable(String))" : "LowCardinality(String)";
+    return t;
+  }
+  if (modern && details.element_oid != 0 && !nullable) {
+    // The element keeps the column's typmod (numeric(10,2)[]). Elements whose type has no native counterpart
+    // (and nested composites) keep the whole array's text.
+    ColumnType element = MapColumnType(details.element_oid, typmod, /*nullable=*/true, dialect);
+    const bool text =
+        details.element_oid == kTextOid || details.element_oid == kVarcharOid || details.element_oid == kBpcharOid;
+    if (element.kind != ValueKind::kString || text) {
+      t.kind = ValueKind::kArray;
+      t.element.push_back(std::move(element));
+      t.clickhouse_type = BaseType(t, type_oid, dialect);
+      return t;
+    }
+  }
   switch (type_oid) {
     case kBoolOid:
       t.kind = ValueKind::kBool;
@@ -112,7 +134,8 @@ ColumnType MapColumnType(uint32_t type_oid, int32_t typmod, bool nullable, Diale
       const int precision = ((typmod - 4) >> 16) & 0xffff;
       int scale = (typmod - 4) & 0x7ff;
       if (scale & 0x400) scale -= 0x800;  // negative scales (PostgreSQL 15) are sign-extended 11-bit values
-      if (precision < 1 || precision > kMaxDecimalPrecision || scale < 0 || scale > precision) break;
+      const int max_precision = modern ? kMaxDecimalPrecisionModern : kMaxDecimalPrecisionLegacy;
+      if (precision < 1 || precision > max_precision || scale < 0 || scale > precision) break;
       t.kind = ValueKind::kDecimal;
       t.precision = precision;
       t.scale = scale;

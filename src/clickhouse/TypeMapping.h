@@ -3,7 +3,8 @@
 // The mapping is the documented contract of docs/TYPE_MAPPING.md: change both together. Every
 // PostgreSQL type maps losslessly; a type without a faithful ClickHouse counterpart is stored as the
 // exact PostgreSQL text (String), a composite type as a JSON object of its fields' texts. Key columns are never
-// Nullable (they form the ORDER BY); every other column is Nullable, because a delete carries only the key.
+// Nullable (they form the ORDER BY). Which other columns are Nullable is the caller's choice (TableWriter): every
+// one on legacy servers, the nullable ones on modern servers.
 #pragma once
 
 #include <cstdint>
@@ -30,13 +31,14 @@ enum class ValueKind : uint8_t {
   kInt64,
   kFloat32,
   kFloat64,
-  kDecimal,    // Decimal(P,S): Int32/Int64/Int128 unscaled, by precision
+  kDecimal,    // Decimal(P,S): Int32/Int64/Int128/Int256 unscaled, by precision (Int256: modern only)
   kString,     // text, varchar, char, json, jsonb and every type without a native counterpart: exact PG text
   kBytes,      // bytea: the raw bytes (PG text form is \x hex)
   kDate,       // Int32 days since 1970-01-01 (legacy) / Date32 (modern)
   kTimestamp,  // Int64 µs since 1970-01-01 UTC (legacy) / DateTime64(6) or DateTime64(6,'UTC') (modern)
   kUuid,
   kComposite,  // composite type: JSON object of field name → PostgreSQL text of the field (null for NULL)
+  kArray,      // Array(Nullable(T)) (modern): a one-dimensional PostgreSQL array with lower bound 1
 };
 
 struct ColumnType {
@@ -46,14 +48,23 @@ struct ColumnType {
   int scale = 0;                    // kDecimal only
   std::vector<std::string> fields;  // kComposite only: attribute names in order
   std::string clickhouse_type;      // full ClickHouse type, e.g. "Nullable(Decimal(12, 2))"
+  std::vector<ColumnType> element;  // kArray only: the element's type (always Nullable)
 };
 
-// `type_oid`/`typmod` as in pg_attribute (and pgoutput Relation messages).
-ColumnType MapColumnType(uint32_t type_oid, int32_t typmod, bool nullable, Dialect dialect);
+// What the catalog knows of a type beyond its OID (pgoutput does not send it; the sink does not have it).
+struct TypeDetails {
+  bool is_enum = false;      // an enum: LowCardinality(String) on modern servers
+  uint32_t element_oid = 0;  // an array of this base type: Array(Nullable(T)) on modern servers, where T is native
+};
+
+// `type_oid`/`typmod` as in pg_attribute (and pgoutput Relation messages). An array column becomes Array(…) only
+// when it is not nullable (ClickHouse has no Nullable(Array)): a nullable one keeps its exact text in a String.
+ColumnType MapColumnType(uint32_t type_oid, int32_t typmod, bool nullable, Dialect dialect,
+                         const TypeDetails& details = {});
 // A composite-typed column (attribute names from the catalog): stored as a JSON object in a String.
 ColumnType MapCompositeType(std::vector<std::string> fields, bool nullable);
 
-// Byte width of the unscaled integer for a Decimal of this precision (4, 8 or 16).
+// Byte width of the unscaled integer for a Decimal of this precision (4, 8, 16 or 32).
 int DecimalWidth(int precision);
 
 }  // namespace streamshop::clickhouse

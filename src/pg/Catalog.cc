@@ -23,8 +23,10 @@ SELECT a.attname, a.atttypid, a.atttypmod,
        (SELECT string_agg(f.attname, chr(31) ORDER BY f.attnum) FROM pg_type t
         JOIN pg_attribute f ON f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped
         WHERE t.oid = a.atttypid AND t.typtype = 'c'),
-       $3::bool OR a.attname = ANY ($2::name[])
-FROM pg_attribute a
+       $3::bool OR a.attname = ANY ($2::name[]),
+       a.attnotnull, t.typtype = 'e',
+       CASE WHEN t.typcategory = 'A' AND e.typtype = 'b' AND e.typcategory <> 'A' THEN t.typelem ELSE 0 END
+FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_type e ON e.oid = t.typelem
 WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
 ORDER BY a.attnum)";
 
@@ -159,6 +161,9 @@ Result<TableInfo> LoadTableAs(PgConnection& conn, const std::string& publication
         pos = sep + 1;
       }
     }
+    c.not_null = std::string_view(PQgetvalue(cols.get(), r, 6)) == "t";
+    c.is_enum = std::string_view(PQgetvalue(cols.get(), r, 7)) == "t";
+    c.element_oid = ToInt<uint32_t>(PQgetvalue(cols.get(), r, 8));
     has_key |= c.key_position > 0;
     table.columns.push_back(std::move(c));
   }

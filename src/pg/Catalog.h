@@ -21,6 +21,11 @@ struct ColumnInfo {
   int key_position = 0;                            // 1-based position in the primary key, 0 if not a key column
   std::vector<std::string> composite_fields = {};  // attribute names when the column has a composite type
   bool dropped = false;  // in the stream's shape of the table but dropped since: snapshots read it as NULL
+  // From the catalog only (pgoutput's Relation message does not carry them; the sink's Connect schemas leave
+  // them unset, so its mapping keeps Nullable columns and String for enums and arrays):
+  bool not_null = false;     // pg_attribute.attnotnull
+  bool is_enum = false;      // an enum type (pg_type.typtype 'e')
+  uint32_t element_oid = 0;  // an array type of a base type: the element type's OID (0 otherwise)
 };
 
 // How the rows of a table are identified in ClickHouse.

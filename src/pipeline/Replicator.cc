@@ -20,6 +20,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using namespace clickhouse;  // NOLINT: the ClickHouse side's writers and DDL helpers
 
+// Whether ClickHouse holds a non-key column of the table that is not Nullable (a NOT NULL column, modern servers).
+bool HasNotNullColumns(const TableWriter& w) {
+  return std::any_of(w.columns().begin(), w.columns().end(),
+                     [](const TargetColumn& c) { return c.key_position == 0 && !c.type.nullable; });
+}
+
 // The publication shape (row filter, partitions) each table was last copied under, kept in ClickHouse beside the
 // snapshot state (`_streamshop_publication_shapes`, by slot key and table OID), so that a change made while
 // replicate was stopped is noticed at start.
@@ -705,9 +711,18 @@ Status Replicator::Session::TupleToValues(const TableWriter& w, const pg::Tuple&
 
 Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
   auto it = writers.find(rel.relid);
-  if (it != writers.end() && SameColumns(it->second->source(), rel)) return Status::Ok();
+  // The Relation message does not say whether a column is NOT NULL: where ClickHouse has a column that is not
+  // Nullable (modern servers), the catalog says whether it still may be (DROP NOT NULL sends a Relation).
+  const bool same_columns = it != writers.end() && SameColumns(it->second->source(), rel);
+  if (same_columns && !HasNotNullColumns(*it->second)) return Status::Ok();
   auto announced = TableFromRelation(*catalog, options.publication, rel);
   if (announced.ok() && !*announced) return Status::Ok();  // a partition whose changes come as its root's
+  if (same_columns) {
+    // Nothing the stream shows changed: keep the table as it is unless the catalog says a column may now be NULL
+    // (a table dropped since keeps streaming its last changes, as before).
+    if (!announced.ok() && announced.status().retryable()) return announced.status();
+    if (!announced.ok() || SameColumns(it->second->source(), **announced)) return Status::Ok();
+  }
   const Result<pg::TableInfo> table =
       announced.ok() ? Result<pg::TableInfo>(std::move(**announced)) : Result<pg::TableInfo>(announced.status());
   // A new table or changed columns: flush what was encoded under the old shape first.
@@ -756,9 +771,10 @@ Status Replicator::Session::ApplyShape(uint32_t oid, const std::string& name, co
     for (const auto& old : previous_columns) {
       added &= old.name != c.name;
       if (old.name != c.name) continue;
-      const ValueKind was = MapColumnType(old.type_oid, old.typmod, true, dialect).kind;
+      const ValueKind was = TableWriter::MapColumn(old, dialect).kind;
       const bool number = was == ValueKind::kFloat32 || was == ValueKind::kFloat64 || was == ValueKind::kDecimal;
-      if (number && MapColumnType(c.type_oid, c.typmod, true, dialect).kind == ValueKind::kString) {
+      // An array column made nullable (DROP NOT NULL) becomes text too: ClickHouse has no Nullable(Array).
+      if ((number || was == ValueKind::kArray) && TableWriter::MapColumn(c, dialect).kind == ValueKind::kString) {
         return RecopyTable(*table, fmt::format("column {} of {} became text (existing rows must hold PostgreSQL's "
                                                "text)",
                                                c.name, table->QualifiedName()));

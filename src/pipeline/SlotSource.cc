@@ -60,6 +60,7 @@ bool SameColumns(const pg::TableInfo& table, const pg::TableInfo& other) {
     const auto& a = table.columns[i];
     const auto& b = other.columns[i];
     if (a.name != b.name || a.type_oid != b.type_oid || a.typmod != b.typmod) return false;
+    if (a.not_null != b.not_null) return false;  // DROP NOT NULL makes a ClickHouse column Nullable
   }
   return true;
 }
@@ -81,7 +82,11 @@ Result<std::optional<pg::TableInfo>> TableFromRelation(pg::PgConnection& catalog
       if (cc.name != c.name) continue;
       column.dropped = false;
       column.key_position = cc.key_position;
-      if (cc.type_oid == c.type_oid) column.composite_fields = cc.composite_fields;
+      if (cc.type_oid != c.type_oid) continue;
+      column.composite_fields = cc.composite_fields;
+      column.not_null = cc.not_null;
+      column.is_enum = cc.is_enum;
+      column.element_oid = cc.element_oid;
     }
     table.columns.push_back(std::move(column));
   }

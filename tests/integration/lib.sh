@@ -74,6 +74,21 @@ ch() { curl -sS --fail-with-body "$STREAMSHOP_CLICKHOUSE_URL/" --data-binary "$1
 # how its text output differs), else 0.
 CH_MODERN=0
 [[ "$(ch "SELECT count() FROM system.settings WHERE name = 'output_format_decimal_trailing_zeros'")" == 1 ]] && CH_MODERN=1
+# "SETTINGS …" that make a modern server print a Decimal with all its fractional digits, as 18.16 and PostgreSQL
+# do (empty on 18.16, which has no such setting).
+ch_settings_decimal_zeros() {
+  [[ "$(ch "SELECT count() FROM system.settings WHERE name = 'output_format_decimal_trailing_zeros'")" != 1 ]] ||
+    echo "SETTINGS output_format_decimal_trailing_zeros = 1"
+}
+# Whether the ClickHouse server is modern (≥ 23.2: the modern type mapping, docs/TYPE_MAPPING.md).
+ch_is_modern() {
+  local v major minor
+  v=$(ch "SELECT version()") || return 1
+  major=${v%%.*}
+  minor=${v#*.}
+  minor=${minor%%.*}
+  ((major > 23 || (major == 23 && minor >= 2)))
+}
 
 # Starts `streamshop replicate` in the background with extra args; sets REPLICATE_PID.
 start_replicate() {
@@ -186,11 +201,42 @@ raw_table_name() {
 INDEPENDENT_PG_SETTINGS='-c datestyle=ISO,YMD -c timezone=UTC -c intervalstyle=postgres -c bytea_output=hex -c extra_float_digits=1'
 
 # One line per published column of table $1 (schema.table): name TAB PostgreSQL rendering expression TAB 1 for
-# a key column (they come first), else 0.
+# a key column (they come first), else 0. $2: a JSON object naming the columns that ClickHouse holds as an Array or
+# a Decimal256 (modern servers) with their ClickHouse type; they are rendered element by element / as 32 bytes.
 _ic_pg_columns() {
   local schema=${1%%.*} table=${1#*.}
   PGOPTIONS="$INDEPENDENT_PG_SETTINGS" psql "$STREAMSHOP_PG_URL" -X -q -v ON_ERROR_STOP=1 -At -F $'\t' \
-    -v schema="$schema" -v tbl="$table" -v pub="${PUBLICATION:-streamshop}" <<'SQL'
+    -v schema="$schema" -v tbl="$table" -v pub="${PUBLICATION:-streamshop}" -v chtypes="${2:-"{}"}" <<'SQL'
+-- The canonical rendering (SQL text) of expression q of type typ/typmod (wide: a Decimal256 in ClickHouse), or
+-- NULL for a type rendered as the md5 of its text.
+CREATE FUNCTION pg_temp.ic_render(q text, typ oid, typmod int, wide boolean) RETURNS text LANGUAGE sql AS $f$
+  SELECT CASE
+    WHEN typ = 'bool'::regtype THEN format('CASE WHEN %s THEN ''1'' ELSE ''0'' END', q)
+    WHEN typ IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'uuid'::regtype) THEN format('%s::text', q)
+    WHEN typ = 'float4'::regtype THEN format('encode(float4send(%s), ''hex'')', q)
+    WHEN typ = 'float8'::regtype THEN format('encode(float8send(%s), ''hex'')', q)
+    WHEN typ = 'bytea'::regtype THEN format('md5(%s)', q)
+    WHEN typ = 'date'::regtype THEN format('CASE WHEN %1$s = ''infinity'' THEN ''2147483647'' '
+      'WHEN %1$s = ''-infinity'' THEN ''-2147483648'' ELSE (%1$s - date ''1970-01-01'')::text END', q)
+    -- Past Int64 microseconds ClickHouse cannot hold it: NULL there, the text in _unfit.
+    WHEN typ IN ('timestamp'::regtype, 'timestamptz'::regtype) THEN format(
+      'CASE WHEN %1$s = ''infinity'' THEN ''9223372036854775807'' WHEN %1$s = ''-infinity'' '
+      'THEN ''-9223372036854775808'' WHEN abs(extract(epoch FROM %1$s) * 1000000) >= 2::numeric ^ 63 '
+      'THEN ''unfit:'' || md5(%1$s::text) ELSE (extract(epoch FROM %1$s) * 1000000)::numeric(40, 0)::text END', q)
+    -- NaN in a Decimal: NULL in ClickHouse, the text in _unfit.
+    WHEN typ = 'numeric'::regtype AND typmod >= 4 AND ((typmod - 4) >> 16) BETWEEN 1 AND 18
+         AND ((typmod - 4) & 2047) <= ((typmod - 4) >> 16) THEN
+      format('CASE WHEN %1$s = ''NaN'' THEN ''unfit:'' || md5(''NaN'') ELSE %1$s::text END', q)
+    -- Decimal128 (16 bytes) and Decimal256 (32 bytes): the unscaled value, two's complement, big-endian hex.
+    WHEN typ = 'numeric'::regtype AND typmod >= 4 AND (((typmod - 4) >> 16) BETWEEN 19 AND 38 OR wide)
+         AND ((typmod - 4) & 2047) <= ((typmod - 4) >> 16) THEN
+      format('CASE WHEN %1$s = ''NaN'' THEN ''unfit:'' || md5(''NaN'') ELSE '
+             '(SELECT string_agg(lpad(to_hex(mod(div(u, 256::numeric ^ i), 256)::int), 2, ''0''), '''' ORDER BY i DESC) '
+             'FROM (SELECT %1$s * 10::numeric ^ %2$s + CASE WHEN %1$s < 0 THEN 2::numeric ^ %3$s ELSE 0 END AS u) v, '
+             'generate_series(0, %4$s) i) END', q, (typmod - 4) & 2047, CASE WHEN wide THEN 256 ELSE 128 END,
+             CASE WHEN wide THEN 31 ELSE 15 END)
+  END
+$f$;
 WITH pub AS (
   SELECT attnames FROM pg_publication_tables WHERE pubname = :'pub' AND schemaname = :'schema' AND tablename = :'tbl'
 ), rel AS (
@@ -204,40 +250,29 @@ WITH pub AS (
 )
 SELECT a.attname, format('CASE WHEN num_nulls(%s) = 0 THEN %s END', q,
   CASE
-    WHEN a.atttypid = 'bool'::regtype THEN format('CASE WHEN %s THEN ''1'' ELSE ''0'' END', q)
-    WHEN a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'uuid'::regtype) THEN format('%s::text', q)
-    WHEN a.atttypid = 'float4'::regtype THEN format('encode(float4send(%s), ''hex'')', q)
-    WHEN a.atttypid = 'float8'::regtype THEN format('encode(float8send(%s), ''hex'')', q)
-    WHEN a.atttypid = 'bytea'::regtype THEN format('md5(%s)', q)
-    WHEN a.atttypid = 'date'::regtype THEN format('CASE WHEN %1$s = ''infinity'' THEN ''2147483647'' '
-      'WHEN %1$s = ''-infinity'' THEN ''-2147483648'' ELSE (%1$s - date ''1970-01-01'')::text END', q)
-    -- Past Int64 microseconds ClickHouse cannot hold it: NULL there, the text in _unfit.
-    WHEN a.atttypid IN ('timestamp'::regtype, 'timestamptz'::regtype) THEN format(
-      'CASE WHEN %1$s = ''infinity'' THEN ''9223372036854775807'' WHEN %1$s = ''-infinity'' '
-      'THEN ''-9223372036854775808'' WHEN abs(extract(epoch FROM %1$s) * 1000000) >= 2::numeric ^ 63 '
-      'THEN ''unfit:'' || md5(%1$s::text) ELSE (extract(epoch FROM %1$s) * 1000000)::numeric(40, 0)::text END', q)
-    -- NaN in a Decimal: NULL in ClickHouse, the text in _unfit.
-    WHEN a.atttypid = 'numeric'::regtype AND a.atttypmod >= 4 AND ((a.atttypmod - 4) >> 16) BETWEEN 1 AND 18
-         AND ((a.atttypmod - 4) & 2047) <= ((a.atttypmod - 4) >> 16) THEN
-      format('CASE WHEN %1$s = ''NaN'' THEN ''unfit:'' || md5(''NaN'') ELSE %1$s::text END', q)
-    -- Decimal128: the 16 bytes of the unscaled value, two's complement, big-endian hex.
-    WHEN a.atttypid = 'numeric'::regtype AND a.atttypmod >= 4 AND ((a.atttypmod - 4) >> 16) BETWEEN 19 AND 38
-         AND ((a.atttypmod - 4) & 2047) <= ((a.atttypmod - 4) >> 16) THEN
-      format('CASE WHEN %1$s = ''NaN'' THEN ''unfit:'' || md5(''NaN'') ELSE '
-             '(SELECT string_agg(lpad(to_hex(mod(div(u, 256::numeric ^ i), 256)::int), 2, ''0''), '''' ORDER BY i DESC) '
-             'FROM (SELECT %1$s * 10::numeric ^ %2$s + CASE WHEN %1$s < 0 THEN 2::numeric ^ 128 ELSE 0 END AS u) v, '
-             'generate_series(0, 15) i) END', q, (a.atttypmod - 4) & 2047)
+    -- An Array(Nullable(T)) in ClickHouse: [e,e,…] of the elements' renderings (null for NULL, md5 of the text for
+    -- text); a value that is not one-dimensional with lower bound 1, or holds an element ClickHouse cannot hold,
+    -- is unfit.
+    WHEN chtype LIKE 'Array(%' THEN format(
+      'CASE WHEN array_ndims(%1$s) > 1 OR array_lower(%1$s, 1) <> 1 THEN ''unfit:'' || md5(%1$s::text) ELSE '
+      '(SELECT CASE WHEN bool_or(r LIKE ''unfit:%%'') THEN ''unfit:'' || md5(%1$s::text) ELSE '
+      '''['' || coalesce(string_agg(coalesce(r, ''null''), '','' ORDER BY i), '''') || '']'' END '
+      'FROM (SELECT %2$s AS r, i FROM unnest(%1$s) WITH ORDINALITY u(e, i)) x) END', q,
+      format('CASE WHEN e IS NOT NULL THEN %s END',
+             coalesce(pg_temp.ic_render('e', t.typelem, a.atttypmod, chtype LIKE 'Array(Nullable(Decimal(%'
+                                        AND ((a.atttypmod - 4) >> 16) > 38), 'md5(format(''%s'', e))')))
     WHEN t.typtype = 'c' THEN format('md5(''{'' || concat_ws('','', %s) || ''}'')',
       (SELECT string_agg(format('%s || '':'' || CASE WHEN num_nulls((%s).%s) = 1 THEN ''null'' '
                                 'ELSE to_json(format(''%%s'', (%s).%s))::text END',
                                 quote_literal(to_json(f.attname::text)::text), q, quote_ident(f.attname), q,
                                 quote_ident(f.attname)), ', ' ORDER BY f.attnum)
        FROM pg_attribute f WHERE f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped))
-    ELSE format('md5(format(''%%s'', %s))', q)
+    ELSE coalesce(pg_temp.ic_render(q, a.atttypid, a.atttypmod, chtype LIKE '%Decimal(%'),
+                  format('md5(format(''%%s'', %s))', q))
   END),
   (k.ord IS NOT NULL)::int
 FROM rel JOIN pg_attribute a ON a.attrelid = rel.oid
-CROSS JOIN LATERAL (SELECT quote_ident(a.attname) AS q) qi
+CROSS JOIN LATERAL (SELECT quote_ident(a.attname) AS q, coalesce(:'chtypes'::jsonb ->> a.attname, '') AS chtype) qi
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN keycols k ON k.attnum = a.attnum
 WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
@@ -247,8 +282,12 @@ SQL
 }
 
 # The ClickHouse rendering of column $1 whose ClickHouse type is $2, in the same canonical form.
-_ic_ch_expr() {
-  local c="\`$1\`" t=$2
+_ic_ch_expr() { _ic_ch_value "\`$1\`" "$2"; }
+
+# The ClickHouse rendering of expression $1 of type $2.
+_ic_ch_value() {
+  local c="$1" t=$2
+  [[ $t != LowCardinality\(* ]] || { t=${t#LowCardinality(}; t=${t%)}; }
   t=${t#Nullable(}
   t=${t%)}
   case "$t" in
@@ -257,13 +296,21 @@ _ic_ch_expr() {
     Float32) echo "substring(concat('00000000', lower(hex(reverse(reinterpretAsString($c))))), length(hex(reverse(reinterpretAsString($c)))) + 1, 8)" ;;
     Float64) echo "substring(concat('0000000000000000', lower(hex(reverse(reinterpretAsString($c))))), length(hex(reverse(reinterpretAsString($c)))) + 1, 16)" ;;
     # Decimal128: 18.16 garbles the text of some values (toString, and even column output under FINAL), so compare
-    # its 16 stored bytes; narrower decimals as ClickHouse's text.
+    # its 16 stored bytes; Decimal256 (modern servers, whose toString drops trailing zeros) its 32; narrower
+    # decimals as ClickHouse's text.
     Decimal\(19* | Decimal\(2[0-9]* | Decimal\(3[0-8]*) echo "substring(concat('00000000000000000000000000000000', lower(hex(reverse(reinterpretAsString($c))))), length(hex(reverse(reinterpretAsString($c)))) + 1, 32)" ;;
+    Decimal\(39* | Decimal\([4-6][0-9]* | Decimal\(7[0-6]*) echo "substring(concat(repeat('0', 64), lower(hex(reverse(reinterpretAsString($c))))), length(hex(reverse(reinterpretAsString($c)))) + 1, 64)" ;;
     # (Modern servers' toString drops a Decimal's trailing zeros; PostgreSQL's numeric(p,s) shows all s digits.)
-    Decimal*) if ((CH_MODERN)); then local s=${t##*, }; echo "toDecimalString($c, ${s%)})"; else echo "$c"; fi ;;
+    Decimal*) if ((CH_MODERN)); then local s=${t##*, }; echo "toDecimalString($c, ${s%%)*})"; else echo "$c"; fi ;;
     String) echo "lower(hex(MD5($c)))" ;;
     Date32) echo "toString(toInt32($c))" ;;
     DateTime64*) echo "toString(toUnixTimestamp64Micro($c))" ;;
+    # Array(Nullable(T)): [e,e,…] of the elements' renderings, null for NULL.
+    Array*)
+      local element=${t#Array(} e
+      e=$(_ic_ch_value "e" "$element")
+      [[ $e != "e" ]] || e="toString(e)"
+      echo "concat('[', arrayStringConcat(arrayMap(e -> ifNull($e, 'null'), $c), ','), ']')" ;;
     *) echo "toString($c)" ;;
   esac
 }
@@ -304,8 +351,14 @@ independent_compare_check() {
     local -A ch_type=()
     while IFS=$'\t' read -r name expr; do ch_type[$name]=$expr; done < <(ch "SELECT name, type FROM system.columns
       WHERE database = '${CH_DATABASE:-analytics}' AND table = '$raw' FORMAT TSV")
-    local cols
-    cols=$(_ic_pg_columns "$t") || { echo "independent_compare: cannot read the columns of $t" >&2; return 1; }
+    local cols chtypes="" n jn
+    # Columns ClickHouse holds as an Array or a Decimal256 (modern servers), for PostgreSQL's rendering.
+    for n in "${!ch_type[@]}"; do
+      [[ ${ch_type[$n]} == Array\(* || ${ch_type[$n]} =~ Decimal\((39|[4-7][0-9]), ]] || continue
+      jn=${n//\\/\\\\}
+      chtypes+="${chtypes:+,}\"${jn//\"/\\\"}\":\"${ch_type[$n]//\\/}\""
+    done
+    cols=$(_ic_pg_columns "$t" "{$chtypes}") || { echo "independent_compare: cannot read the columns of $t" >&2; return 1; }
     [[ -n $cols ]] || { echo "independent_compare: $t has no published columns (is it in the publication?)" >&2; return 1; }
     local nkey=0 is_key
     while IFS=$'\t' read -r name expr is_key; do

@@ -71,7 +71,79 @@ TEST(ColumnEvolution, IncompatibleChangesAreRefused) {
   EXPECT_TRUE(PlanColumn(Col(kUuid), "Nullable(Int32)", false).status().fatal());
   EXPECT_TRUE(PlanColumn(Col(kNumeric, NumericTypmod(10, 3)), "Nullable(Decimal(10, 2))", false).status().fatal());
   EXPECT_TRUE(PlanColumn(Col(kInt8, -1, false), "Int32", true).status().fatal());  // key columns cannot change
-  EXPECT_TRUE(PlanColumn(Col(kInt4, -1, false), "Nullable(Int32)", false).status().fatal());  // into the key
+  EXPECT_TRUE(PlanColumn(Col(kInt4, -1, false), "Nullable(Int32)", true).status().fatal());  // into the key
   const auto st = PlanColumn(Col(kBool), "Nullable(Int64)", false).status();
   EXPECT_NE(st.message().find("Nullable(Int64)"), std::string::npos);
+}
+
+namespace {
+ColumnType Modern(uint32_t oid, bool nullable, streamshop::clickhouse::TypeDetails details = {}, int32_t typmod = -1) {
+  return MapColumnType(oid, typmod, nullable, Dialect::kModern, details);
+}
+}  // namespace
+
+TEST(ColumnEvolution, DropNotNullMakesTheColumnNullable) {
+  auto plan = PlanColumn(Modern(kInt4, true), "Int32", false);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->alter_to, "Nullable(Int32)");
+  EXPECT_TRUE(plan->effective.nullable);
+  EXPECT_EQ(plan->effective.clickhouse_type, "Nullable(Int32)");
+  // With a widening at the same time.
+  plan = PlanColumn(Modern(kInt8, true), "Int32", false);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->alter_to, "Nullable(Int64)");
+  EXPECT_EQ(plan->effective.kind, ValueKind::kInt64);
+  // An enum: LowCardinality(Nullable(String)).
+  plan = PlanColumn(Modern(kText, true, {true, 0}), "LowCardinality(String)", false);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->alter_to, "LowCardinality(Nullable(String))");
+  EXPECT_EQ(plan->effective.kind, ValueKind::kString);
+  // An array: ClickHouse has no Nullable(Array); the column becomes the text (and the table is copied again).
+  plan = PlanColumn(Modern(1007, true, {false, kInt4}), "Array(Nullable(Int32))", false);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->alter_to, "Nullable(String)");
+  EXPECT_EQ(plan->effective.kind, ValueKind::kString);
+}
+
+TEST(ColumnEvolution, SetNotNullKeepsTheNullableColumn) {
+  auto plan = PlanColumn(Modern(kInt4, false), "Nullable(Int32)", false);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_FALSE(plan->alter_to);
+  EXPECT_TRUE(plan->effective.nullable);
+  EXPECT_EQ(plan->effective.clickhouse_type, "Nullable(Int32)");
+  // Tables created by earlier versions (every non-key column Nullable, enums and wide numerics as String).
+  plan = PlanColumn(Modern(kText, false, {true, 0}), "Nullable(String)", false);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_FALSE(plan->alter_to);
+  EXPECT_EQ(plan->effective.clickhouse_type, "Nullable(String)");
+  plan = PlanColumn(Modern(kNumeric, true, {}, NumericTypmod(50, 2)), "Nullable(String)", false);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_FALSE(plan->alter_to);
+  EXPECT_EQ(plan->effective.kind, ValueKind::kString);
+  plan = PlanColumn(Modern(1007, false, {false, kInt4}), "Nullable(String)", false);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_FALSE(plan->alter_to);
+  EXPECT_EQ(plan->effective.kind, ValueKind::kString);
+  // Widening a Nullable column that is now NOT NULL keeps it Nullable.
+  plan = PlanColumn(Modern(kInt8, false), "Nullable(Int32)", false);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->alter_to, "Nullable(Int64)");
+  EXPECT_TRUE(plan->effective.nullable);
+}
+
+TEST(ColumnEvolution, EnumsAndTextShareStringColumns) {
+  // enum → text keeps the LowCardinality column; text → enum keeps the String column.
+  auto plan = PlanColumn(Modern(kText, true), "LowCardinality(Nullable(String))", false);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_FALSE(plan->alter_to);
+  EXPECT_EQ(plan->effective.kind, ValueKind::kString);
+  plan = PlanColumn(Modern(kText, true, {true, 0}), "Nullable(String)", false);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_FALSE(plan->alter_to);
+}
+
+TEST(ColumnEvolution, DecimalWidensIntoDecimal256) {
+  auto plan = PlanColumn(Modern(kNumeric, true, {}, NumericTypmod(60, 2)), "Nullable(Decimal(20, 2))", false);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->alter_to, "Nullable(Decimal(60, 2))");
 }

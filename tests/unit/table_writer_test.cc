@@ -143,4 +143,81 @@ TEST(TableWriterTest, SqlNamesTheUnfitColumn) {
   EXPECT_NE(w.SelectLiveRowsSql().find(", _unfit FROM"), std::string::npos) << w.SelectLiveRowsSql();
 }
 
+// Modern server: (id int key, n int NOT NULL, a int[] NOT NULL, e enum NOT NULL, m int, d numeric(3,2) NOT NULL).
+TableWriter NotNullTable(Dialect dialect = Dialect::kModern) {
+  streamshop::pg::TableInfo t{3, "public", "nn", {}};
+  t.columns.push_back({"id", kInt4, -1, 1, {}});
+  streamshop::pg::ColumnInfo n{"n", kInt4, -1, 0, {}};
+  n.not_null = true;
+  t.columns.push_back(n);
+  streamshop::pg::ColumnInfo a{"a", 1007, -1, 0, {}};
+  a.not_null = true;
+  a.element_oid = kInt4;
+  t.columns.push_back(a);
+  streamshop::pg::ColumnInfo e{"e", 90001, -1, 0, {}};
+  e.not_null = true;
+  e.is_enum = true;
+  t.columns.push_back(e);
+  t.columns.push_back({"m", kInt4, -1, 0, {}});
+  streamshop::pg::ColumnInfo d{"d", kNumeric, NumericTypmod(3, 2), 0, {}};
+  d.not_null = true;
+  t.columns.push_back(d);
+  return TableWriter(t, dialect, "analytics");
+}
+
+TEST(TableWriterTest, NotNullColumnsAreNotNullableOnModernServersOnly) {
+  const TableWriter modern = NotNullTable();
+  EXPECT_EQ(modern.columns()[1].type.clickhouse_type, "Int32");
+  EXPECT_EQ(modern.columns()[2].type.clickhouse_type, "Array(Nullable(Int32))");
+  EXPECT_EQ(modern.columns()[3].type.clickhouse_type, "LowCardinality(String)");
+  EXPECT_EQ(modern.columns()[4].type.clickhouse_type, "Nullable(Int32)");
+  EXPECT_EQ(modern.columns()[5].type.clickhouse_type, "Decimal(3, 2)");
+  const TableWriter legacy = NotNullTable(Dialect::kLegacy);
+  EXPECT_EQ(legacy.columns()[1].type.clickhouse_type, "Nullable(Int32)");
+  EXPECT_EQ(legacy.columns()[2].type.clickhouse_type, "Nullable(String)");
+  EXPECT_EQ(legacy.columns()[3].type.clickhouse_type, "Nullable(String)");
+}
+
+TEST(TableWriterTest, DeleteMarkerWritesDefaultsForNotNullColumns) {
+  TableWriter w = NotNullTable();
+  std::string out;
+  ASSERT_TRUE(w.EncodeColumns(RowValues{"7", std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt}, out,
+                              nullptr, /*key_only=*/true)
+                  .ok());
+  std::string expected;
+  ASSERT_TRUE(AppendValue(w.columns()[0].type, "7", expected).ok());
+  expected += std::string(4, '\0');  // n: 0
+  expected += std::string(1, '\0');  // a: []
+  expected += std::string(1, '\0');  // e: ''
+  AppendUInt8(expected, 1);          // m: NULL
+  expected += std::string(4, '\0');  // d: 0.00
+  AppendUInt8(expected, 1);          // _unfit: NULL
+  EXPECT_EQ(out, expected);
+  // A delete marker is appended as a row; a live row with NULL in a NOT NULL column is not (a dead letter).
+  ASSERT_TRUE(w.AppendRow(RowValues{"7", std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt}, 5,
+                          /*deleted=*/true)
+                  .ok());
+  EXPECT_EQ(w.dead_letters(), 0u);
+  ASSERT_TRUE(w.AppendRow(RowValues{"8", std::nullopt, "{}", "x", std::nullopt, "1.00"}, 6, /*deleted=*/false).ok());
+  EXPECT_EQ(w.dead_letters(), 1u);
+  EXPECT_EQ(w.pending_rows(), 2u);  // the delete marker and the dead letter
+}
+
+TEST(TableWriterTest, ValueThatDoesNotFitANotNullColumnIsItsDefaultWithTheTextInUnfit) {
+  TableWriter w = NotNullTable();
+  std::string out;
+  TableWriter::Unfit unfit;
+  ASSERT_TRUE(w.EncodeColumns(RowValues{"1", "2", "{{1,2},{3,4}}", "x", std::nullopt, "NaN"}, out, &unfit).ok());
+  EXPECT_EQ(unfit.values, 2u);
+  std::string expected;
+  ASSERT_TRUE(AppendValue(w.columns()[0].type, "1", expected).ok());
+  ASSERT_TRUE(AppendValue(w.columns()[1].type, "2", expected).ok());
+  expected += std::string(1, '\0');  // a: [] (the text in _unfit)
+  ASSERT_TRUE(AppendValue(w.columns()[3].type, "x", expected).ok());
+  AppendUInt8(expected, 1);          // m: NULL
+  expected += std::string(4, '\0');  // d: 0.00 (the text in _unfit)
+  expected += Nullable(R"({"a":"{{1,2},{3,4}}","d":"NaN"})");
+  EXPECT_EQ(out, expected);
+}
+
 }  // namespace

@@ -100,19 +100,14 @@ TEST(TypeMappingTest, NumericBoundaries) {
     const char* type;  // nullptr: String
   };
   const Case cases[] = {
-      {1, 0, "Decimal(1, 0)"},
-      {9, 9, "Decimal(9, 9)"},
-      {10, 0, "Decimal(10, 0)"},
-      {18, 4, "Decimal(18, 4)"},
-      {19, 0, "Decimal(19, 0)"},
-      {38, 0, "Decimal(38, 0)"},
-      {38, 38, "Decimal(38, 38)"},
-      {39, 0, nullptr},
-      {39, 2, nullptr},
-      {1000, 0, nullptr},
-      {5, -2, nullptr},
-      {10, -1000, nullptr},
-      {2, 4, nullptr},  // PostgreSQL 15 allows scale > precision; ClickHouse does not
+      {1, 0, "Decimal(1, 0)"},     {9, 9, "Decimal(9, 9)"},
+      {10, 0, "Decimal(10, 0)"},   {18, 4, "Decimal(18, 4)"},
+      {19, 0, "Decimal(19, 0)"},   {38, 0, "Decimal(38, 0)"},
+      {38, 38, "Decimal(38, 38)"}, {39, 0, "Decimal(39, 0)"},  // Decimal256 (modern servers)
+      {39, 2, "Decimal(39, 2)"},   {76, 0, "Decimal(76, 0)"},
+      {76, 76, "Decimal(76, 76)"}, {77, 0, nullptr},
+      {1000, 0, nullptr},          {5, -2, nullptr},
+      {10, -1000, nullptr},        {2, 4, nullptr},  // PostgreSQL 15 allows scale > precision; ClickHouse does not
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(testing::Message() << "numeric(" << c.precision << ", " << c.scale << ")");
@@ -174,3 +169,50 @@ TEST(TypeMappingTest, DecimalWidth) {
 }
 
 }  // namespace
+
+TEST(TypeMappingTest, LegacyKeepsNumericsBeyond38DigitsAsText) {
+  for (int precision : {39, 50, 76}) {
+    const ColumnType t = MapColumnType(kNumeric, NumericTypmod(precision, 2), true, Dialect::kLegacy);
+    EXPECT_EQ(t.kind, ValueKind::kString) << precision;
+    EXPECT_EQ(t.clickhouse_type, "Nullable(String)");
+  }
+}
+
+TEST(TypeMappingTest, DecimalWidthOfDecimal256) {
+  EXPECT_EQ(DecimalWidth(39), 32);
+  EXPECT_EQ(DecimalWidth(76), 32);
+}
+
+TEST(TypeMappingTest, EnumsAreLowCardinalityOnModernServersOnly) {
+  const streamshop::clickhouse::TypeDetails details{/*is_enum=*/true, 0};
+  EXPECT_EQ(MapColumnType(kUserEnum, -1, true, Dialect::kModern, details).clickhouse_type,
+            "LowCardinality(Nullable(String))");
+  const ColumnType not_null = MapColumnType(kUserEnum, -1, false, Dialect::kModern, details);
+  EXPECT_EQ(not_null.clickhouse_type, "LowCardinality(String)");
+  EXPECT_EQ(not_null.kind, ValueKind::kString);
+  EXPECT_EQ(MapColumnType(kUserEnum, -1, true, Dialect::kLegacy, details).clickhouse_type, "Nullable(String)");
+}
+
+TEST(TypeMappingTest, NotNullArraysOfNativeElementsAreArraysOnModernServers) {
+  const auto array_of = [](uint32_t element, int32_t typmod, bool nullable, Dialect d) {
+    return MapColumnType(kInt4Array, typmod, nullable, d, {false, element});
+  };
+  ColumnType t = array_of(kInt4, -1, false, Dialect::kModern);
+  EXPECT_EQ(t.kind, ValueKind::kArray);
+  EXPECT_EQ(t.clickhouse_type, "Array(Nullable(Int32))");
+  ASSERT_EQ(t.element.size(), 1u);
+  EXPECT_EQ(t.element[0].kind, ValueKind::kInt32);
+  // The column's typmod is the element's.
+  EXPECT_EQ(array_of(kNumeric, NumericTypmod(10, 2), false, Dialect::kModern).clickhouse_type,
+            "Array(Nullable(Decimal(10, 2)))");
+  EXPECT_EQ(array_of(kText, -1, false, Dialect::kModern).clickhouse_type, "Array(Nullable(String))");
+  EXPECT_EQ(array_of(kTimestampTz, -1, false, Dialect::kModern).clickhouse_type,
+            "Array(Nullable(DateTime64(6, 'UTC')))");
+  // ClickHouse has no Nullable(Array): a nullable array column keeps its exact text.
+  EXPECT_EQ(array_of(kInt4, -1, true, Dialect::kModern).clickhouse_type, "Nullable(String)");
+  // Elements without a native type (their text is not a native value) keep the array's text.
+  EXPECT_EQ(array_of(kInet, -1, false, Dialect::kModern).clickhouse_type, "String");
+  EXPECT_EQ(array_of(kJsonb, -1, false, Dialect::kModern).clickhouse_type, "String");
+  EXPECT_EQ(array_of(kInterval, -1, false, Dialect::kModern).clickhouse_type, "String");
+  EXPECT_EQ(array_of(kInt4, -1, false, Dialect::kLegacy).clickhouse_type, "String");
+}
