@@ -563,6 +563,14 @@ std::string RenderValue(const ColumnType& type, std::string_view b) {
       }
       return text + "]";
     }
+    case ValueKind::kUuid: {  // two little-endian UInt64 halves, high half first (AppendUuid)
+      std::string hex;
+      for (int i : {7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8}) {
+        hex += fmt::format("{:02x}", static_cast<uint8_t>(b[i]));
+        if (hex.size() == 8 || hex.size() == 13 || hex.size() == 18 || hex.size() == 23) hex += '-';
+      }
+      return hex;
+    }
     default: {
       std::string hex;
       for (char c : b.substr(0, FixedWidth(type) ? FixedWidth(type) : b.size())) {

@@ -605,7 +605,7 @@ TEST(RowBinaryTest, RenderValue) {
   EXPECT_EQ(RenderValue(Col(kDate), Enc(Col(kDate), "2000-01-01")), "10957");
   EXPECT_EQ(RenderValue(Col(kTimestamp), Enc(Col(kTimestamp), "2000-01-01 00:00:00")), "946684800000000");
   EXPECT_EQ(RenderValue(Col(kUuid), Enc(Col(kUuid), "01020304-0506-0708-090a-0b0c0d0e0f10")),
-            "0807060504030201100f0e0d0c0b0a09");
+            "01020304-0506-0708-090a-0b0c0d0e0f10");
   EXPECT_EQ(RenderValue(Col(kInt4, true), Enc(Col(kInt4, true), "7")), "7");
   EXPECT_EQ(RenderValue(Col(kInt4, true), Enc(Col(kInt4, true), std::nullopt)), "NULL");
   EXPECT_EQ(RenderValue(Col(kText, true), Enc(Col(kText, true), "x y")), "x y");
