@@ -69,8 +69,8 @@ expect "wal_level is 'replica', logical replication needs 'logical'"
 pg -c "ALTER SYSTEM RESET wal_level"
 
 run replicate --batch-rows nope
-((RC == 104)) || fail "a bad option value: exit $RC, expected CLI11's 104 (conversion error)"
-expect "Could not convert: --batch-rows = nope"
+((RC == 105)) || fail "a bad option value: exit $RC, expected CLI11's 105 (validation error)"
+expect "--batch-rows: Value nope not in range 1 to 1000000000"
 run replicate --help
 ((RC == 0)) || fail "--help: exit $RC"
 expect "--clickhouse"
