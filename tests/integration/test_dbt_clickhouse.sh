@@ -135,33 +135,7 @@ diff "$WORK/pg_price_history.tsv" "$WORK/ch_price_history.tsv" >"$LOG_DIR/price_
 log "product_prices_snapshot: $(wc -l <"$WORK/ch_price_history.tsv") rows, exactly the SCD2 history of the two" \
   "observations ($(grep -c $'\topen$' "$WORK/ch_price_history.tsv") current)"
 
-# The marts against PostgreSQL's own figures (money in cents, timestamps in µs: exact on both sides).
-pg -F $'\t' -c "SELECT c.customer_id, count(o.order_id), count(o.order_id) FILTER (WHERE o.status = 'cancelled'),
-    (coalesce(sum(o.total) FILTER (WHERE o.status <> 'cancelled'), 0) * 100)::bigint,
-    coalesce((extract(epoch FROM min(o.created_at)) * 1000000)::bigint::text, 'NULL'),
-    coalesce((extract(epoch FROM max(o.created_at)) * 1000000)::bigint::text, 'NULL'),
-    c.email, c.full_name, c.country, c.city
-  FROM customers c LEFT JOIN orders o ON o.customer_id = c.customer_id
-  GROUP BY c.customer_id ORDER BY 1" >"$WORK/pg_dim_customers.tsv"
-chq "SELECT customer_id, lifetime_orders, cancelled_orders, toInt64(lifetime_revenue * 100),
-    ifNull(toString(toUnixTimestamp64Micro(first_order_at)), 'NULL'),
-    ifNull(toString(toUnixTimestamp64Micro(last_order_at)), 'NULL'), email, full_name, country, city
-  FROM analytics.dim_customers ORDER BY customer_id" >"$WORK/ch_dim_customers.tsv"
-diff "$WORK/pg_dim_customers.tsv" "$WORK/ch_dim_customers.tsv" >"$LOG_DIR/dim_customers.diff" ||
-  { head -n 20 "$LOG_DIR/dim_customers.diff"; fail "dim_customers differs from PostgreSQL"; }
-pg -F $'\t' -c "SELECT o.order_id, o.customer_id, o.status, count(i.line_no), coalesce(sum(i.quantity), 0),
-    (coalesce(sum(i.quantity * i.unit_price), 0) * 100)::bigint, (o.total * 100)::bigint,
-    (extract(epoch FROM o.created_at) * 1000000)::bigint, (extract(epoch FROM o.updated_at) * 1000000)::bigint,
-    c.email, c.full_name, c.country, c.city
-  FROM orders o JOIN customers c ON c.customer_id = o.customer_id
-  LEFT JOIN order_items i ON i.order_id = o.order_id
-  GROUP BY o.order_id, c.customer_id ORDER BY 1" >"$WORK/pg_fct_orders.tsv"
-chq "SELECT order_id, customer_id, status, item_count, quantity_total, toInt64(items_total * 100),
-    toInt64(order_total * 100), toUnixTimestamp64Micro(created_at), toUnixTimestamp64Micro(updated_at),
-    customer_email, customer_name, customer_country, customer_city
-  FROM analytics.fct_orders ORDER BY order_id" >"$WORK/ch_fct_orders.tsv"
-diff "$WORK/pg_fct_orders.tsv" "$WORK/ch_fct_orders.tsv" >"$LOG_DIR/fct_orders.diff" ||
-  { head -n 20 "$LOG_DIR/fct_orders.diff"; fail "fct_orders differs from PostgreSQL"; }
+marts_equal_postgres "$WORK"
 log "marts equal PostgreSQL: $(wc -l <"$WORK/pg_dim_customers.tsv") customers, $(wc -l <"$WORK/pg_fct_orders.tsv") orders"
 
 # ------------------------------------------------------------------------------------------ 5. tests can fail

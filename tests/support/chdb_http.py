@@ -117,20 +117,23 @@ class Engine:
                     with self.conn.send_insert(insert.group(1).decode(), insert.group(2).decode()) as stream:
                         stream.append(data)
                         done = stream.finish()
-                    return b"", {"read_rows": "0", "read_bytes": "0", "written_rows": str(done.rows_written),
-                                 "written_bytes": str(done.bytes_written), "total_rows_to_read": "0",
-                                 "result_rows": "0", "result_bytes": "0", "elapsed_ns": str(int(done.elapsed * 1e9))}
+                    return b"", summary(0, 0, done.rows_written, done.bytes_written, 0, done.elapsed)
                 sql = body if query is None else query + b"\n" + body
                 result = self.conn.query(sql, fmt, params=params or None)
-                return result.bytes(), {
-                    "read_rows": str(result.rows_read()), "read_bytes": str(result.bytes_read()),
-                    "written_rows": str(result.rows_written()), "written_bytes": str(result.bytes_written()),
-                    "total_rows_to_read": "0", "result_rows": "0", "result_bytes": str(len(result.bytes())),
-                    "elapsed_ns": str(int(result.elapsed() * 1e9)),
-                }
+                out = result.bytes()
+                return out, summary(result.rows_read(), result.bytes_read(), result.rows_written(),
+                                    result.bytes_written(), len(out), result.elapsed())
             finally:
                 for name in applied:
                     self.conn.query(f"SET {name} = DEFAULT")
+
+
+def summary(read_rows, read_bytes, written_rows, written_bytes, result_bytes, elapsed_s):
+    """X-ClickHouse-Summary's fields (numbers as strings, like the server)."""
+    return {name: str(value) for name, value in [
+        ("read_rows", read_rows), ("read_bytes", read_bytes), ("written_rows", written_rows),
+        ("written_bytes", written_bytes), ("total_rows_to_read", 0), ("result_rows", 0),
+        ("result_bytes", result_bytes), ("elapsed_ns", int(elapsed_s * 1e9))]}
 
 
 def quote_ident(s):
