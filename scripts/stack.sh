@@ -2,9 +2,12 @@
 # stack.sh — a private PostgreSQL 15 and ClickHouse 18.16 (and optionally an Apache Kafka 4 broker, KRaft)
 # on 127.0.0.1, run as plain processes.
 #
-# Usage: scripts/stack.sh up [--with-kafka] [--clickhouse-engine server|chdb]|down|status|restart-postgres|restart-clickhouse|restart-kafka|destroy
+# Usage: scripts/stack.sh up [--tls] [--with-kafka] [--clickhouse-engine server|chdb]|down|status|restart-postgres|restart-clickhouse|restart-kafka|destroy
 #
 #   up                  start both services (no-op for one already running), write <dir>/env
+#   up --tls            TLS everywhere: a private CA and a server certificate in <dir>/tls (ca.pem), PostgreSQL
+#                       accepts TLS connections only (ssl = on, hostssl), ClickHouse serves HTTPS on the HTTP port
+#                       (plain HTTP closed; the native port is TLS-only too); same as STREAMSHOP_STACK_TLS=1
 #   up --with-kafka     also start a single-node Kafka broker (KRaft, controller+broker in one JVM);
 #                       same as STREAMSHOP_WITH_KAFKA=1; adds STREAMSHOP_KAFKA_BROKERS to <dir>/env
 #   up --clickhouse-engine server|chdb
@@ -17,7 +20,12 @@
 #   restart-postgres    stop and start PostgreSQL only
 #   restart-clickhouse  stop and start ClickHouse only
 #   restart-kafka       stop and start the Kafka broker only (starting it if it never ran)
-#   destroy             down, then remove the state dir's contents (and any /var/tmp data dir)
+#   destroy             down, then remove the state dir's contents (and any /var/tmp data dir), passwords too
+#
+# Passwords always: the first `up` generates one per login (PostgreSQL `postgres`, `streamshop`, `streamshop_cdc`;
+# ClickHouse `default`), kept in <dir>/secrets (mode 0600) until `destroy`; PostgreSQL authenticates with
+# scram-sha-256 only, ClickHouse with a SHA-256 password hash. Each password holds ?#/@:% (so every run exercises
+# percent-encoding and redaction). Everything the stack writes is private to its user (umask 077, dirs 0700).
 #
 # Environment (so that several stacks can run side by side; nothing here is global):
 #   STREAMSHOP_STACK_DIR     state dir (default <repo>/.streamshop)
@@ -31,18 +39,23 @@
 #   STREAMSHOP_DEPS_DIR      fetched jars (default <repo>/.streamshop-deps; see scripts/bootstrap-kafka.sh)
 #   STREAMSHOP_CLICKHOUSE_ENGINE  server (default) or chdb, like --clickhouse-engine
 #   STREAMSHOP_VENV          the venv with chdb (default <repo>/.venv; see scripts/bootstrap-python.sh)
-# A port (or the engine) left unset falls back to the one the stack last ran with, then to the default.
+#   STREAMSHOP_STACK_TLS     1: `up` with TLS (like --tls); 0: without
+# A port (or the engine, or TLS) left unset falls back to the one the stack last ran with, then to the default.
 #
-# Layout: <dir>/postgres/{data,log}   PostgreSQL cluster, log, unix socket
+# Layout: <dir>/secrets/{pg_superuser_password,pg_password,pg_cdc_password,clickhouse_password}   (0600)
+#         <dir>/tls/{ca.pem,ca.key,server.pem,server.key}   (tls_ensure; keys 0600)
+#         <dir>/postgres/{data,log}   PostgreSQL cluster, log, unix socket
 #         <dir>/clickhouse/{config.xml,users.xml,data,tmp,user_files,format_schemas,log}
 #                                     (with chdb: <dir>/clickhouse/{chdb,log})
 #         <dir>/kafka/{server.properties,log4j2.properties,cluster-id,data,log}   (with Kafka)
-#         <dir>/env                   `source` it for STREAMSHOP_PG_URL, STREAMSHOP_CLICKHOUSE_URL
-#                                     (and STREAMSHOP_KAFKA_BROKERS)
+#         <dir>/env                   (0600) `source` it for STREAMSHOP_PG_URL, STREAMSHOP_CLICKHOUSE_URL (the
+#                                     passwords percent-encoded in them; with TLS also sslmode=verify-full and
+#                                     sslrootcert, https and STREAMSHOP_CLICKHOUSE_CA_FILE) (and STREAMSHOP_KAFKA_BROKERS)
 #         <dir>/ports                 the ports of the last `up`
 # Requires the packages that scripts/bootstrap.sh installs; Kafka also java 17+ and the jars of
 # scripts/bootstrap-kafka.sh (run by `up --with-kafka` when they are missing).
 set -euo pipefail
+umask 077   # every file and dir the stack (and the servers it starts) creates is its user's alone
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 STATE_DIR=$(realpath -m "${STREAMSHOP_STACK_DIR:-$REPO/.streamshop}")
@@ -58,6 +71,9 @@ DEPS_DIR=$(realpath -m "${STREAMSHOP_DEPS_DIR:-$REPO/.streamshop-deps}")
 KAFKA_LIB=$DEPS_DIR/kafka/lib
 VENV=$(realpath -m "${STREAMSHOP_VENV:-$REPO/.venv}")
 CHDB_HTTP=$REPO/tests/support/chdb_http.py
+SECRETS_DIR=$STATE_DIR/secrets
+TLS_DIR=$STATE_DIR/tls
+CH_USER=default
 START_TIMEOUT=60   # seconds to wait for a service to answer
 STOP_TIMEOUT=30    # seconds to wait for ClickHouse (or Kafka) to exit before SIGKILL
 
@@ -76,6 +92,11 @@ load_ports() {
   CH_TCP_PORT=${STREAMSHOP_CH_TCP_PORT:-$(saved_port CH_TCP_PORT 19000)}
   CH_ENGINE=${STREAMSHOP_CLICKHOUSE_ENGINE:-$(sed -n 's/^CH_ENGINE=\([a-z]*\)$/\1/p' "$STATE_DIR/ports" 2>/dev/null || true)}
   CH_ENGINE=${CH_ENGINE:-server}
+  case "${STREAMSHOP_STACK_TLS:-$(saved_port TLS 0)}" in
+    1 | true | yes | on) TLS=1 ;;
+    0 | false | no | off | "") TLS=0 ;;
+    *) die "STREAMSHOP_STACK_TLS must be 1 or 0, not '$STREAMSHOP_STACK_TLS'" ;;
+  esac
   local p
   for p in "$PG_PORT" "$CH_HTTP_PORT" "$CH_TCP_PORT"; do
     if ! [[ "$p" =~ ^[0-9]+$ ]] || ((p < 1 || p > 65535)); then die "invalid port '$p'"; fi
@@ -128,6 +149,85 @@ wait_until() {
 source "$(dirname "${BASH_SOURCE[0]}")/process.sh"
 pid_cmdline() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null || true; }
 
+# ---------------------------------------------------------------- state dir, passwords, TLS
+
+# The state dir, 0700. One that others may write to (e.g. /tmp itself) is refused, not chmod'ed.
+make_state_dir() {
+  if [[ -e "$STATE_DIR" ]]; then
+    [[ -d "$STATE_DIR" && -O "$STATE_DIR" ]] || die "state dir $STATE_DIR is not a directory of $(id -un)"
+    (((8#$(stat -c %a "$STATE_DIR") & 8#1022) == 0)) ||
+      die "state dir $STATE_DIR is writable by others; set STREAMSHOP_STACK_DIR to a private dir"
+  fi
+  mkdir -p "$STATE_DIR"
+  chmod 700 "$STATE_DIR"
+}
+
+# A new password: random alphanumerics with each of ? # / @ : % among them ('%' followed by two hex digits, so a
+# client that decodes twice gets it wrong). No quote, backslash or space: it goes into SQL and config text as is.
+gen_password() {
+  local alnum hex specials i out=""
+  alnum=$(LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c 24 || true)
+  hex=$(LC_ALL=C tr -dc '0-9a-f' </dev/urandom | head -c 2 || true)
+  mapfile -t specials < <(shuf -e '?' '#' '/' '@' ':' "%$hex")
+  for i in 0 1 2 3 4 5; do out+=${alnum:i*4:4}${specials[i]}; done
+  printf '%s' "$out"
+}
+# secret NAME: the password in <dir>/secrets/NAME, created on first use.
+secret() {
+  local f=$SECRETS_DIR/$1
+  if [[ ! -s "$f" ]]; then
+    mkdir -p "$SECRETS_DIR" && chmod 700 "$SECRETS_DIR"
+    gen_password >"$f.tmp" && chmod 600 "$f.tmp" && mv "$f.tmp" "$f"
+  fi
+  cat "$f"
+}
+# Percent-encodes $1 for a URL (every byte but A-Z a-z 0-9 - . _ ~; $2 more bytes to keep, e.g. /).
+pct() {
+  local s=$1 keep=${2:-} out="" c i
+  local LC_ALL=C
+  for ((i = 0; i < ${#s}; i++)); do
+    c=${s:i:1}
+    if [[ $c == [A-Za-z0-9._~-] || (-n $keep && $keep == *"$c"*) ]]; then out+=$c; else out+=$(printf '%%%02X' "'$c"); fi
+  done
+  printf '%s' "$out"
+}
+# Single-quotes $1 for the shell.
+shq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+
+# TLS on or off: --tls / STREAMSHOP_STACK_TLS, else the last `up`'s, else off.
+tls_on() { [[ $TLS == 1 ]]; }
+on_off() { if [[ $1 == 1 ]]; then echo on; else echo off; fi; }
+
+# The stack's private CA and a server certificate signed by it for localhost / 127.0.0.1 (what every service
+# presents), made once by openssl: <dir>/tls/ca.pem, ca.key, server.pem, server.key (keys 0600). Idempotent: kept
+# while the server certificate verifies against the CA and stays valid for another day; else made again.
+tls_ensure() {
+  local d=$TLS_DIR
+  if [[ -s $d/ca.pem && -s $d/ca.key && -s $d/server.pem && -s $d/server.key ]] &&
+    openssl verify -CAfile "$d/ca.pem" "$d/server.pem" >/dev/null 2>&1 &&
+    openssl x509 -in "$d/server.pem" -noout -checkend 86400 >/dev/null 2>&1; then
+    return 0
+  fi
+  command -v openssl >/dev/null || die "openssl not found (Debian package openssl)"
+  mkdir -p "$d" && chmod 700 "$d"
+  say "tls: a private CA and a server certificate for localhost/127.0.0.1 in $d"
+  if ! [[ -s $d/ca.pem && -s $d/ca.key ]] || ! openssl x509 -in "$d/ca.pem" -noout -checkend 86400 >/dev/null 2>&1; then
+    openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -subj "/CN=streamshop local CA" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+      -keyout "$d/ca.key" -out "$d/ca.pem" >"$d/openssl.log" 2>&1 || { cat "$d/openssl.log" >&2; die "tls: CA"; }
+  fi
+  openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=localhost" -keyout "$d/server.key" \
+    -out "$d/server.csr" >"$d/openssl.log" 2>&1 || { cat "$d/openssl.log" >&2; die "tls: server key"; }
+  printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=critical,CA:FALSE" \
+    "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" >"$d/server.ext"
+  openssl x509 -req -sha256 -days 825 -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+    -CAcreateserial -extfile "$d/server.ext" -out "$d/server.pem" >"$d/openssl.log" 2>&1 ||
+    { cat "$d/openssl.log" >&2; die "tls: server certificate"; }
+  rm -f "$d/server.csr" "$d/server.ext" "$d/openssl.log"
+  chmod 600 "$d/ca.key" "$d/server.key"
+  chmod 644 "$d/ca.pem" "$d/server.pem"
+}
+
 # ---------------------------------------------------------------- PostgreSQL
 
 # PostgreSQL refuses to run as root: as root, its tools run as the `postgres` system user.
@@ -146,31 +246,53 @@ pg_running() {
 }
 pg_port_running() { sed -n 4p "$(pg_data)/postmaster.pid"; }
 
-# Creates <dir>/postgres. When the `postgres` user cannot traverse to the state dir (e.g. a repo
-# under /root), or the path is too long for a unix socket (~107 bytes), the data lives under
-# /var/tmp/streamshop-<sha1 of the state dir, 12 chars>/postgres and <dir>/postgres is a symlink
-# to it; `destroy` removes that target too.
+# Creates <dir>/postgres (0700). As root the cluster belongs to the `postgres` user, who cannot enter the state dir
+# (0700, root's); nor does a unix socket path over ~107 bytes work. Then the data lives in a fresh private dir
+# /var/tmp/streamshop-XXXXXXXXXX (mktemp: unpredictable, 0700, owned by the cluster's user) and <dir>/postgres is a
+# symlink to its postgres/; a target that is gone, or that is not that user's private dir, is never reused;
+# `destroy` removes it.
 pg_make_dir() {
-  if [[ ! -e "$PG_DIR" && ! -L "$PG_DIR" ]]; then
-    if ((EUID == 0)) && ! runuser -u postgres -- test -x "$STATE_DIR" || ((${#PG_DIR} > 80)); then
-      ln -s "/var/tmp/streamshop-$(printf '%s' "$STATE_DIR" | sha1sum | cut -c1-12)/postgres" "$PG_DIR"
+  local owner=$(id -un)
+  ((EUID == 0)) && owner=postgres
+  if [[ -L "$PG_DIR" ]]; then
+    local top
+    top=$(dirname "$(pg_real_dir)")
+    if [[ ! -d "$top" ]]; then
+      rm -f "$PG_DIR"   # wiped (e.g. /var/tmp cleaned): a new random dir, never the old name
+    elif [[ "$(stat -c '%U %a' "$top")" != "$owner 700" ]]; then
+      die "postgres: $top is not a private dir of $owner; remove it and $PG_DIR (or run \`stack destroy\`)"
     fi
   fi
-  [[ -d "$(pg_real_dir)/log" ]] && return 0   # (also recreates a symlink target that was wiped)
+  if [[ ! -e "$PG_DIR" && ! -L "$PG_DIR" ]] && { ((EUID == 0)) || ((${#PG_DIR} > 80)); }; then
+    local top
+    top=$(mktemp -d /var/tmp/streamshop-XXXXXXXXXX)
+    chown "$owner:" "$top"
+    ln -s "$top/postgres" "$PG_DIR"
+  fi
+  [[ -d "$(pg_real_dir)/log" ]] && return 0
   mkdir -p "$(pg_real_dir)/log"
-  [[ -L "$PG_DIR" ]] && chmod 755 "$(dirname "$(pg_real_dir)")"
+  chmod 700 "$(pg_real_dir)" "$(pg_real_dir)/log"
   if ((EUID == 0)); then chown -R postgres: "$(pg_real_dir)"; fi
 }
 
+# initdb with scram-sha-256 for every connection; the superuser `postgres` gets its password from a file that only
+# the cluster's user can read, removed right after.
 pg_init() {
-  [[ -f "$(pg_data)/PG_VERSION" ]] && return 0
-  local locale=C
+  if [[ -f "$(pg_data)/PG_VERSION" ]]; then
+    [[ -s "$SECRETS_DIR/pg_superuser_password" ]] ||
+      die "postgres: the cluster in $(pg_data) predates the stack's passwords (or lost them); run \`stack destroy\`, then \`stack up\`"
+    return 0
+  fi
+  local locale=C pwfile
   locale -a 2>/dev/null | grep -qixE 'c\.utf-?8' && locale=C.UTF-8
   rm -rf "$(pg_data)"   # a half-done earlier initdb
-  say "postgres: initdb ($(pg_data), locale $locale)"
-  as_pg "$PG_BIN/initdb" -D "$(pg_data)" --auth=trust -U postgres --encoding=UTF8 \
+  say "postgres: initdb ($(pg_data), locale $locale, scram-sha-256)"
+  pwfile="$(pg_real_dir)/initdb.pw"
+  secret pg_superuser_password | as_pg tee "$pwfile" >/dev/null
+  as_pg "$PG_BIN/initdb" -D "$(pg_data)" --auth=scram-sha-256 -U postgres --pwfile="$pwfile" --encoding=UTF8 \
     --locale="$locale" >"$(pg_real_dir)/log/initdb.log" 2>&1 ||
-    { tail -n 30 "$(pg_real_dir)/log/initdb.log" >&2; die "initdb failed"; }
+    { rm -f "$pwfile"; tail -n 30 "$(pg_real_dir)/log/initdb.log" >&2; die "initdb failed"; }
+  rm -f "$pwfile"
   echo "include_if_exists = 'streamshop.conf'" | as_pg tee -a "$(pg_data)/postgresql.conf" >/dev/null
 }
 
@@ -183,23 +305,54 @@ pg_start() {
   pg_make_dir
   pg_init
   pg_clear_stale_lock
-  # Rewritten on every start so that a changed port takes effect. Durability settings stay default.
+  # Rewritten on every start so that a changed port (or TLS) takes effect. Durability settings stay default.
+  local ssl="ssl = off"
+  if tls_on; then
+    tls_ensure
+    # The key must belong to the cluster's user with mode 0600: a copy in the (private) cluster dir.
+    as_pg tee "$(pg_real_dir)/server.key" <"$TLS_DIR/server.key" >/dev/null
+    as_pg tee "$(pg_real_dir)/server.pem" <"$TLS_DIR/server.pem" >/dev/null
+    as_pg chmod 600 "$(pg_real_dir)/server.key" "$(pg_real_dir)/server.pem"
+    ssl="ssl = on
+ssl_cert_file = '$(pg_real_dir)/server.pem'
+ssl_key_file = '$(pg_real_dir)/server.key'
+ssl_min_protocol_version = 'TLSv1.2'"
+  fi
   as_pg tee "$(pg_data)/streamshop.conf" >/dev/null <<EOF
 # written by scripts/stack.sh on every start
 listen_addresses = '127.0.0.1'
 port = $PG_PORT
 unix_socket_directories = '$(pg_real_dir)'
+unix_socket_permissions = 0700
+password_encryption = scram-sha-256
+$ssl
 wal_level = logical
 max_replication_slots = 20
 max_wal_senders = 20
+EOF
+  # scram-sha-256 passwords for every connection (the unix socket too); with TLS, TCP connections only over TLS.
+  local host="host   " nossl=""
+  if tls_on; then
+    host=hostssl
+    nossl="hostnossl  all          all  0.0.0.0/0     reject
+hostnossl  replication  all  0.0.0.0/0     reject"
+  fi
+  as_pg tee "$(pg_data)/pg_hba.conf" >/dev/null <<EOF
+# written by scripts/stack.sh on every start
+local      all          all                  scram-sha-256
+$nossl
+$host    all          all  127.0.0.1/32  scram-sha-256
+$host    replication  all  127.0.0.1/32  scram-sha-256
 EOF
   as_pg "$PG_BIN/pg_ctl" -D "$(pg_data)" -l "$(pg_log)" -W start >/dev/null
   local started=$SECONDS
   wait_until postgres "$(pg_log)" pg_running_soon \
     "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -t 1
   pg_bootstrap_role
-  say "postgres: started (pid $(pg_pid), port $PG_PORT) in $((SECONDS - started)) s"
+  say "postgres: started (pid $(pg_pid), port $PG_PORT$(tls_on && echo ", TLS only" || true)) in $((SECONDS - started)) s"
 }
+# 1 when the running cluster was started with TLS, else 0.
+pg_tls_running() { if grep -qx 'ssl = on' "$(pg_data)/streamshop.conf" 2>/dev/null; then echo 1; else echo 0; fi; }
 # postmaster.pid appears a moment after pg_ctl returns: give it 3 s before judging it dead.
 pg_running_soon() { ((SECONDS - started < 3)) || pg_running; }
 
@@ -224,13 +377,32 @@ pg_clear_stale_lock() {
   rm -f "$lock" "$(pg_real_dir)"/.s.PGSQL.*
 }
 
-pg_psql() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres "$@"; }
+# psql as the superuser; the password reaches it in the environment, never on a command line.
+pg_psql() {
+  PGPASSWORD=$(cat "$SECRETS_DIR/pg_superuser_password") PGSSLMODE=$(tls_on && echo verify-full || echo disable) \
+    PGSSLROOTCERT=$TLS_DIR/ca.pem "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres "$@"
+}
 
+# The roles and their passwords (set on every start, so they always match <dir>/secrets): streamshop (SUPERUSER
+# REPLICATION: what the tests and the demo use) and streamshop_cdc (LOGIN REPLICATION only; sql/postgres/schema.sql
+# grants it SELECT; connectors/postgres-source.json logs in as it). The statements come on stdin, and the session
+# logs no statement even on an error: a password reaches neither a command line nor the server log.
 pg_bootstrap_role() {
-  pg_psql -d postgres -c "DO \$\$ BEGIN
-      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'streamshop') THEN
-        CREATE ROLE streamshop LOGIN SUPERUSER REPLICATION;
-      END IF; END \$\$;" >/dev/null
+  pg_psql -d postgres >/dev/null <<EOF
+SET log_min_error_statement = panic;
+SET log_statement = none;
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'streamshop') THEN
+    CREATE ROLE streamshop LOGIN SUPERUSER REPLICATION;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'streamshop_cdc') THEN
+    CREATE ROLE streamshop_cdc LOGIN REPLICATION;
+  END IF;
+END \$\$;
+ALTER ROLE postgres PASSWORD '$(secret pg_superuser_password)';
+ALTER ROLE streamshop PASSWORD '$(secret pg_password)';
+ALTER ROLE streamshop_cdc PASSWORD '$(secret pg_cdc_password)';
+EOF
   if [[ -z "$(pg_psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'streamshop'")" ]]; then
     pg_psql -d postgres -c "CREATE DATABASE streamshop OWNER streamshop" >/dev/null
   fi
@@ -270,17 +442,59 @@ ch_port_running() {
   if [[ $(ch_engine_running) == chdb ]]; then
     pid_cmdline "$(ch_pid)" | sed -n 's/.* --port \([0-9]*\) .*/\1/p'
   else
-    sed -n 's:.*<http_port>\(.*\)</http_port>.*:\1:p' "$CH_CONFIG"
+    sed -n 's:.*<https\{0,1\}_port>\(.*\)</https\{0,1\}_port>.*:\1:p' "$CH_CONFIG"
   fi
 }
 ch_tcp_port_running() {
-  if [[ $(ch_engine_running) == chdb ]]; then echo none; else sed -n 's:.*<tcp_port>\(.*\)</tcp_port>.*:\1:p' "$CH_CONFIG"; fi
+  if [[ $(ch_engine_running) == chdb ]]; then
+    echo none
+  else
+    sed -n 's:.*<tcp_port\(_secure\)\{0,1\}>\(.*\)</tcp_port.*:\2:p' "$CH_CONFIG"
+  fi
+}
+# 1 when the running ClickHouse serves HTTPS, else 0.
+ch_tls_running() {
+  if [[ "$(pid_cmdline "$(ch_pid)")" == *" --tls-cert "* ]] ||
+    { [[ $(ch_engine_running) == server ]] && grep -q '<https_port>' "$CH_CONFIG" 2>/dev/null; }; then
+    echo 1
+  else
+    echo 0
+  fi
+}
+ch_scheme() { if tls_on; then echo https; else echo http; fi; }
+# ch_curl PATH [CURL-ARG…]: a request to this stack's ClickHouse as its user; the credentials reach curl in a config
+# on stdin, never on its command line.
+ch_curl() {
+  local path=$1
+  shift
+  printf 'user = "%s:%s"\n' "$CH_USER" "$(cat "$SECRETS_DIR/clickhouse_password")" |
+    curl -sf --max-time 5 -K - --cacert "$TLS_DIR/ca.pem" "$(ch_scheme)://127.0.0.1:$CH_HTTP_PORT$path" "$@"
 }
 
 # ClickHouse 18.16 config: the root element is <yandex>; paths must end with '/'.
 # No interserver_http_port (only used by replicated tables), so two stacks never collide on it.
 ch_write_config() {
   mkdir -p "$CH_DIR"/{data,tmp,user_files,format_schemas,log}
+  chmod 700 "$CH_DIR"
+  # Plain: HTTP and native TCP. TLS: HTTPS on the HTTP port and TLS on the native port (tcp_port_secure), no
+  # plaintext port at all; the stack's server certificate, no client certificate asked for.
+  local ports="    <http_port>$CH_HTTP_PORT</http_port>
+    <tcp_port>$CH_TCP_PORT</tcp_port>"
+  if tls_on; then
+    ports="    <https_port>$CH_HTTP_PORT</https_port>
+    <tcp_port_secure>$CH_TCP_PORT</tcp_port_secure>
+    <openSSL>
+        <server>
+            <certificateFile>$TLS_DIR/server.pem</certificateFile>
+            <privateKeyFile>$TLS_DIR/server.key</privateKeyFile>
+            <verificationMode>none</verificationMode>
+            <loadDefaultCAFile>false</loadDefaultCAFile>
+            <cacheSessions>true</cacheSessions>
+            <disableProtocols>sslv2,sslv3,tlsv1,tlsv1_1</disableProtocols>
+            <preferServerCiphers>true</preferServerCiphers>
+        </server>
+    </openSSL>"
+  fi
   cat >"$CH_CONFIG" <<EOF
 <?xml version="1.0"?>
 <!-- written by scripts/stack.sh on every start -->
@@ -293,8 +507,7 @@ ch_write_config() {
         <count>3</count>
     </logger>
     <listen_host>127.0.0.1</listen_host>
-    <http_port>$CH_HTTP_PORT</http_port>
-    <tcp_port>$CH_TCP_PORT</tcp_port>
+$ports
     <max_connections>1024</max_connections>
     <keep_alive_timeout>3</keep_alive_timeout>
     <max_concurrent_queries>100</max_concurrent_queries>
@@ -331,7 +544,8 @@ EOF
     </profiles>
     <users>
         <default>
-            <password></password>
+            <!-- the stack's password: <dir>/secrets/clickhouse_password -->
+            <password_sha256_hex>$(printf '%s' "$(secret clickhouse_password)" | sha256sum | cut -c1-64)</password_sha256_hex>
             <networks>
                 <ip>127.0.0.1</ip>
                 <ip>::1</ip>
@@ -356,15 +570,16 @@ EOF
 EOF
 }
 
-ch_ping() { [[ "$(curl -sf --max-time 2 "http://127.0.0.1:$CH_HTTP_PORT/ping")" == "Ok." ]]; }
+ch_ping() { [[ "$(curl -sf --max-time 2 --cacert "$TLS_DIR/ca.pem" "$(ch_scheme)://127.0.0.1:$CH_HTTP_PORT/ping")" == "Ok." ]]; }
 
 ch_start() {
   if ch_running; then
     [[ $(ch_engine_running) == "$CH_ENGINE" ]] ||
       die "clickhouse: the $(ch_engine_running) engine runs here; run \`stack down\` before switching to $CH_ENGINE"
-    say "clickhouse: already running (pid $(ch_pid), http port $(ch_port_running), engine $CH_ENGINE)"
+    say "clickhouse: already running (pid $(ch_pid), port $(ch_port_running), engine $CH_ENGINE)"
     return 0
   fi
+  tls_on && tls_ensure
   [[ $CH_ENGINE == chdb ]] && { chdb_start; return; }
   check_port_free "$CH_HTTP_PORT" STREAMSHOP_CH_HTTP_PORT
   check_port_free "$CH_TCP_PORT" STREAMSHOP_CH_TCP_PORT
@@ -379,7 +594,7 @@ ch_start() {
   echo $! >"$CH_PIDFILE"
   wait_until clickhouse "$CH_DIR/log/clickhouse-server.log" ch_running_soon ch_ping
   ch_running || die "clickhouse answers on port $CH_HTTP_PORT but pid $(ch_pid) is not it"
-  say "clickhouse: started (pid $(ch_pid), http port $CH_HTTP_PORT, tcp port $CH_TCP_PORT) in $((SECONDS - started)) s"
+  say "clickhouse: started (pid $(ch_pid), $(ch_scheme) port $CH_HTTP_PORT, tcp$(tls_on && echo "+tls" || true) port $CH_TCP_PORT) in $((SECONDS - started)) s"
 }
 # ClickHouse 26.x: the chdb engine behind tests/support/chdb_http.py (a test/dev endpoint; no native TCP port).
 chdb_start() {
@@ -387,13 +602,18 @@ chdb_start() {
     die "clickhouse: no chdb in $VENV: run scripts/bootstrap-python.sh (or set STREAMSHOP_VENV)"
   check_port_free "$CH_HTTP_PORT" STREAMSHOP_CH_HTTP_PORT
   mkdir -p "$CH_DIR"/{chdb,log}
-  local started=$SECONDS
+  chmod 700 "$CH_DIR"
+  secret clickhouse_password >/dev/null
+  local started=$SECONDS tls=()
+  tls_on && tls=(--tls-cert "$TLS_DIR/server.pem" --tls-key "$TLS_DIR/server.key")
+  # The password reaches it in a file (0600), not on its command line.
   (cd "$CH_DIR" && exec setsid nohup "$VENV/bin/python" "$CHDB_HTTP" --data "$CH_DIR/chdb" --port "$CH_HTTP_PORT" \
-    --host 127.0.0.1 </dev/null >>"$CH_DIR/log/chdb-http.log" 2>&1) &
+    --host 127.0.0.1 --user "$CH_USER" --password-file "$SECRETS_DIR/clickhouse_password" "${tls[@]}" \
+    </dev/null >>"$CH_DIR/log/chdb-http.log" 2>&1) &
   echo $! >"$CH_PIDFILE"
   wait_until clickhouse "$CH_DIR/log/chdb-http.log" ch_running_soon ch_ping
   ch_running || die "clickhouse answers on port $CH_HTTP_PORT but pid $(ch_pid) is not it"
-  say "clickhouse: started chdb $(curl -sf "http://127.0.0.1:$CH_HTTP_PORT/?query=SELECT%20version()") (pid $(ch_pid), http port $CH_HTTP_PORT) in $((SECONDS - started)) s"
+  say "clickhouse: started chdb $(ch_curl "/?query=SELECT%20version()") (pid $(ch_pid), $(ch_scheme) port $CH_HTTP_PORT) in $((SECONDS - started)) s"
 }
 # Until the launcher has exec'd the server, its cmdline is still the shell's.
 ch_running_soon() {
@@ -574,8 +794,8 @@ debezium_stop() {
 # ---------------------------------------------------------------- commands
 
 write_ports() {
-  printf 'PG_PORT=%s\nCH_HTTP_PORT=%s\nCH_TCP_PORT=%s\nKAFKA_PORT=%s\nKAFKA_CONTROLLER_PORT=%s\nWITH_KAFKA=%s\nCH_ENGINE=%s\n' \
-    "$PG_PORT" "$CH_HTTP_PORT" "$CH_TCP_PORT" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$WITH_KAFKA" "$CH_ENGINE" \
+  printf 'PG_PORT=%s\nCH_HTTP_PORT=%s\nCH_TCP_PORT=%s\nKAFKA_PORT=%s\nKAFKA_CONTROLLER_PORT=%s\nWITH_KAFKA=%s\nCH_ENGINE=%s\nTLS=%s\n' \
+    "$PG_PORT" "$CH_HTTP_PORT" "$CH_TCP_PORT" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$WITH_KAFKA" "$CH_ENGINE" "$TLS" \
     >"$STATE_DIR/ports"
 }
 # Changes one line of <dir>/ports.
@@ -585,11 +805,20 @@ set_saved() {
   echo "$1=$2" >>"$f"
 }
 
+# <dir>/env (0600): the URLs with the passwords percent-encoded in them (and, with TLS, what verifies the server).
 write_env() {
-  cat >"$STATE_DIR/env" <<EOF
-export STREAMSHOP_PG_URL=postgresql://streamshop@127.0.0.1:$PG_PORT/streamshop
-export STREAMSHOP_CLICKHOUSE_URL=http://127.0.0.1:$CH_HTTP_PORT
-EOF
+  local pg_url ch_url
+  pg_url="postgresql://streamshop:$(pct "$(secret pg_password)")@127.0.0.1:$PG_PORT/streamshop"
+  tls_on && pg_url+="?sslmode=verify-full&sslrootcert=$(pct "$TLS_DIR/ca.pem" /)"
+  ch_url="$(ch_scheme)://$CH_USER:$(pct "$(secret clickhouse_password)")@127.0.0.1:$CH_HTTP_PORT"
+  {
+    echo "# written by scripts/stack.sh up: the passwords are in <dir>/secrets; keep this file private (0600)"
+    echo "export STREAMSHOP_PG_URL=$(shq "$pg_url")"
+    echo "export STREAMSHOP_CLICKHOUSE_URL=$(shq "$ch_url")"
+    if tls_on; then echo "export STREAMSHOP_CLICKHOUSE_CA_FILE=$(shq "$TLS_DIR/ca.pem")"; fi
+  } >"$STATE_DIR/env.tmp"
+  chmod 600 "$STATE_DIR/env.tmp"
+  mv "$STATE_DIR/env.tmp" "$STATE_DIR/env"
   env_set_kafka
 }
 # STREAMSHOP_KAFKA_BROKERS is in <dir>/env while this stack's broker runs (or was left running).
@@ -601,20 +830,32 @@ env_set_kafka() {
   fi
 }
 
+# A running service keeps its TLS mode: switching needs `down` first (checked before anything is written).
+check_tls_switch() {
+  if [[ -e "$PG_DIR" ]] && pg_running && [[ "$(pg_tls_running)" != "$TLS" ]]; then
+    die "postgres runs with TLS $(on_off "$(pg_tls_running)"); run \`stack down\` before switching TLS $(on_off "$TLS")"
+  fi
+  if ch_running && [[ "$(ch_tls_running)" != "$TLS" ]]; then
+    die "clickhouse runs with TLS $(on_off "$(ch_tls_running)"); run \`stack down\` before switching TLS $(on_off "$TLS")"
+  fi
+}
+
 cmd_up() {
-  mkdir -p "$STATE_DIR"
+  make_state_dir
+  check_tls_switch
   write_ports
   pg_start
   ch_start
   ((WITH_KAFKA)) && kafka_start
   write_env
   say "up: $STATE_DIR"
-  say "  postgres:   postgresql://streamshop@127.0.0.1:$PG_PORT/streamshop"
+  say "  postgres:   postgresql://streamshop:***@127.0.0.1:$PG_PORT/streamshop$(tls_on && echo " (TLS only, CA $TLS_DIR/ca.pem)" || true)"
   if [[ $CH_ENGINE == chdb ]]; then
-    say "  clickhouse: http://127.0.0.1:$CH_HTTP_PORT (ClickHouse 26.x: the chdb test/dev endpoint; no native tcp)"
+    say "  clickhouse: $(ch_scheme)://$CH_USER:***@127.0.0.1:$CH_HTTP_PORT (ClickHouse 26.x: the chdb test/dev endpoint; no native tcp)"
   else
-    say "  clickhouse: http://127.0.0.1:$CH_HTTP_PORT (native tcp $CH_TCP_PORT)"
+    say "  clickhouse: $(ch_scheme)://$CH_USER:***@127.0.0.1:$CH_HTTP_PORT (native tcp$(tls_on && echo "+tls" || true) $CH_TCP_PORT)"
   fi
+  say "  passwords:  $SECRETS_DIR (mode 0600)"
   kafka_running && say "  kafka:      127.0.0.1:$(kafka_port_running) (controller $(kafka_controller_port_running))"
   say "  source $STATE_DIR/env"
 }
@@ -652,7 +893,7 @@ cmd_status() {
 }
 
 cmd_restart_kafka() {
-  mkdir -p "$STATE_DIR"
+  make_state_dir
   kafka_stop
   kafka_start
   set_saved KAFKA_PORT "$KAFKA_PORT"
@@ -666,13 +907,14 @@ cmd_destroy() {
   local target=""
   [[ -L "$PG_DIR" ]] && target=$(dirname "$(realpath -m "$PG_DIR")")
   # Only what this script created goes, so a state dir pointed at e.g. /tmp is not wiped.
-  rm -rf "$PG_DIR" "$CH_DIR" "$KAFKA_DIR" "$STATE_DIR/debezium" "$STATE_DIR/env" "$STATE_DIR/ports"
+  rm -rf "$PG_DIR" "$CH_DIR" "$KAFKA_DIR" "$STATE_DIR/debezium" "$STATE_DIR/env" "$STATE_DIR/ports" "$SECRETS_DIR" \
+    "$TLS_DIR"
   [[ "$target" == /var/tmp/streamshop-* ]] && rm -rf "$target"
   rmdir "$STATE_DIR" 2>/dev/null || true
   say "destroyed $STATE_DIR"
 }
 
-usage() { sed -n '4,21s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '4,28s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 
 main() {
   load_ports
@@ -684,6 +926,7 @@ main() {
     while (($# > 0)); do
       case "$1" in
         --with-kafka) WITH_KAFKA=1 ;;
+        --tls) TLS=1 ;;
         --clickhouse-engine) CH_ENGINE=${2:-}; shift ;;
         --clickhouse-engine=*) CH_ENGINE=${1#*=} ;;
         *) echo "stack: error: unknown option '$1' for up" >&2; usage ;;
@@ -698,8 +941,8 @@ main() {
     up) cmd_up ;;
     down) cmd_down ;;
     status) cmd_status ;;
-    restart-postgres) mkdir -p "$STATE_DIR"; pg_stop; pg_start ;;
-    restart-clickhouse) mkdir -p "$STATE_DIR"; ch_stop; ch_start ;;
+    restart-postgres) make_state_dir; pg_stop; pg_start ;;
+    restart-clickhouse) make_state_dir; ch_stop; ch_start ;;
     restart-kafka) cmd_restart_kafka ;;
     destroy) cmd_destroy ;;
     *) usage ;;

@@ -2,7 +2,7 @@
 """chdb_http.py — ClickHouse 26.x (the chdb engine) behind ClickHouse's HTTP interface, for development and tests.
 
 A TEST/DEV ENDPOINT, NOT A PRODUCTION SERVER: one process, one chdb session, one query at a time (clients connect
-concurrently; their queries are executed one after another), no users or passwords, no TLS, loopback only.
+concurrently; their queries are executed one after another), one user, loopback only.
 `streamshop stack up --clickhouse-engine chdb` starts it (scripts/stack.sh); docs/MODERN_CLICKHOUSE.md says
 what it is and what it is not.
 
@@ -14,9 +14,14 @@ What it speaks, like clickhouse-server does:
                       and the data in the body, or the body's first line and the data after it) goes through chdb's
                       streaming insert (the statement before `FORMAT`, the format name, the data bytes), because chdb's query() splits a text at ";\n" even inside binary
                       data (measured: RowBinary rows holding a string "a;\n\n" fail with CANNOT_READ_ALL_DATA).
+  authentication      with --password-file, every query must come as --user (default `default`) with that password:
+                      HTTP Basic auth, or X-ClickHouse-User/X-ClickHouse-Key headers, or `user`/`password`
+                      parameters (ClickHouse's three ways); otherwise 401 with "Code: 516 … (AUTHENTICATION_FAILED)"
+                      like ClickHouse 26.x; /ping and a bare GET / answer without credentials, as on the server
+  TLS                 with --tls-cert/--tls-key, HTTPS only on the port (no client certificate asked for)
   parameters          `database` (default `default`), `default_format` (default TabSeparated), `param_<name>`
                       (query parameters), `query_id`, `session_id`/`session_timeout`/`session_check` (accepted; all
-                      clients share the one session), `user`/`password`/`quota_key` (accepted, not checked),
+                      clients share the one session), `quota_key` (accepted, not checked),
                       `wait_end_of_query`, `buffer_size`, `enable_http_compression`; every other parameter is a
                       setting (applied with SET for that request only, then set back to its default; an unknown one
                       fails like on the server: Code 115 UNKNOWN_SETTING)
@@ -27,16 +32,21 @@ What it speaks, like clickhouse-server does:
                       (400/404/500/501…), X-ClickHouse-Exception-Code and the engine's text
                       "Code: N. DB::Exception: … (NAME) (version 26.x)\n"; responses are never compressed
 
-Usage: chdb_http.py --data DIR --port PORT [--host 127.0.0.1] [--log FILE]
+Usage: chdb_http.py --data DIR --port PORT [--host 127.0.0.1] [--user NAME --password-file FILE]
+                   [--tls-cert PEM --tls-key PEM]
+The password comes from a file (first line), never from the command line.
 """
 
 import argparse
+import base64
 import gzip
+import hmac
 import http.server
 import json
 import re
 import signal
 import socketserver
+import ssl
 import sys
 import threading
 import time
@@ -66,7 +76,8 @@ STATUS_BY_ERROR = {
         ["UNKNOWN_TABLE", "UNKNOWN_FUNCTION", "UNKNOWN_IDENTIFIER", "UNKNOWN_TYPE", "UNKNOWN_STORAGE",
          "UNKNOWN_DATABASE", "UNKNOWN_SETTING", "UNKNOWN_DIRECTION_OF_SORTING", "UNKNOWN_AGGREGATE_FUNCTION",
          "UNKNOWN_FORMAT", "UNKNOWN_DATABASE_ENGINE", "UNKNOWN_TYPE_OF_QUERY", "UNKNOWN_ROLE"], 404),
-    **dict.fromkeys(["REQUIRED_PASSWORD", "AUTHENTICATION_FAILED", "ACCESS_DENIED", "READONLY"], 403),
+    **dict.fromkeys(["REQUIRED_PASSWORD", "AUTHENTICATION_FAILED", "WRONG_PASSWORD", "UNKNOWN_USER"], 401),
+    **dict.fromkeys(["ACCESS_DENIED", "READONLY"], 403),
     "QUERY_IS_TOO_LARGE": 413,
     "NOT_IMPLEMENTED": 501,
     **dict.fromkeys(["SOCKET_TIMEOUT", "CANNOT_OPEN_FILE"], 503),
@@ -174,6 +185,34 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "chdb-http"
     engine = None  # set in main()
+    user = "default"
+    password = None  # bytes; None: no authentication (no --password-file)
+
+    def authenticated(self, args):
+        """Whether the request carries this endpoint's user and password (Basic auth, X-ClickHouse-User/-Key, or the
+        user/password parameters; the first one present counts)."""
+        if self.password is None:
+            return True
+        auth = self.headers.get("Authorization", "")
+        if auth[:6].lower() == "basic ":
+            try:
+                user, _, password = base64.b64decode(auth[6:].strip(), validate=True).partition(b":")
+            except ValueError:
+                return False
+        elif "X-ClickHouse-User" in self.headers or "X-ClickHouse-Key" in self.headers:
+            user = self.headers.get("X-ClickHouse-User", "default").encode("latin-1")
+            password = self.headers.get("X-ClickHouse-Key", "").encode("latin-1")
+        else:
+            user, password = args.get("user", "default").encode(), args.get("password", "").encode()
+        return hmac.compare_digest(user, self.user.encode()) and hmac.compare_digest(password, self.password)
+
+    def setup(self):
+        # TLS: the handshake in the connection's own thread (a silent client holds up no other), within 10 s.
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(10)
+            self.request.do_handshake()
+            self.request.settimeout(None)
+        super().setup()
 
     def log_message(self, fmt, *args):
         sys.stderr.write("%s %s\n" % (time.strftime("%Y-%m-%d %H:%M:%S"), fmt % args))
@@ -220,6 +259,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.send(404, b"There is no handle " + url.path.encode() + b"\n", common)
             if url.path == "/ping" or ("query" not in args and not body):
                 return self.send(200, b"Ok.\n", [("Content-Type", "text/html; charset=UTF-8")])
+            if not self.authenticated(args):
+                raise PermissionError(f"Code: 516. DB::Exception: {args.get('user') or self.headers.get('X-ClickHouse-User') or 'default'}: "
+                                      "Authentication failed: password is incorrect, or there is no user with such "
+                                      "name. (AUTHENTICATION_FAILED)")
             if args.get("decompress") in ("1", "true"):
                 raise ValueError("Code: 48. DB::Exception: ClickHouse's compressed-block framing (decompress=1) is "
                                  "not supported by the chdb test endpoint. (NOT_IMPLEMENTED)")
@@ -256,17 +299,42 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError, TimeoutError)):  # e.g. plain HTTP on HTTPS
+            sys.stderr.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {client_address[0]}: {sys.exc_info()[1]}\n")
+        else:
+            super().handle_error(request, client_address)
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", required=True, help="the chdb session directory (tables persist there)")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--user", default="default", help="the one user (default: default)")
+    ap.add_argument("--password-file", help="the user's password: the file's first line; without it, no authentication")
+    ap.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM; with --tls-key)")
+    ap.add_argument("--tls-key", help="the certificate's private key (PEM)")
     args = ap.parse_args()
+    if bool(args.tls_cert) != bool(args.tls_key):
+        ap.error("--tls-cert and --tls-key go together")
+    if args.password_file:
+        with open(args.password_file, "rb") as f:
+            Handler.password = f.read().split(b"\n")[0]
+    Handler.user = args.user
     Handler.engine = Engine(args.data)
     server = Server((args.host, args.port), Handler)
-    print(f"chdb_http: ClickHouse {Handler.engine.version} (chdb {chdb.__version__}) on http://{args.host}:"
-          f"{args.port}, data {args.data}", file=sys.stderr, flush=True)
+    scheme = "http"
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+        scheme = "https"
+    print(f"chdb_http: ClickHouse {Handler.engine.version} (chdb {chdb.__version__}) on {scheme}://{args.host}:"
+          f"{args.port}, data {args.data}, user {args.user}"
+          f"{' (password required)' if Handler.password is not None else ' (no authentication)'}",
+          file=sys.stderr, flush=True)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     try:
         server.serve_forever()
