@@ -4,6 +4,9 @@
 # Keep bases below 32768: Linux hands out ports from 32768 up to outgoing connections, which could take ours.
 # WITH_KAFKA=1 before sourcing also starts a Kafka broker (ports base+4, controller base+5) and reserves
 # base+6 for a Debezium Connect worker (STREAMSHOP_CONNECT_PORT); kafka_java runs Kafka's tool classes.
+# STACK_TLS=1 before sourcing starts the stack with TLS (`stack up --tls`: PostgreSQL TLS-only, ClickHouse HTTPS;
+# the env's URLs verify the stack's CA). The stack always has passwords (they hold ?#/@:%): the env's URLs carry them
+# percent-encoded; `ch` hands curl its URL (and CA file) in a config on stdin, never on its command line.
 # The independent oracle: `independent_compare [TABLE…]` (default: every table of the publication) renders each
 # table in SQL on both sides, PostgreSQL and ClickHouse `FINAL WHERE _deleted = 0` (database $CH_DATABASE,
 # default analytics; publication $PUBLICATION, default streamshop), without streamshop's code,
@@ -24,6 +27,7 @@ export STREAMSHOP_PG_PORT=$((TEST_PORT_BASE + 1))
 export STREAMSHOP_CH_HTTP_PORT=$((TEST_PORT_BASE + 2))
 export STREAMSHOP_CH_TCP_PORT=$((TEST_PORT_BASE + 3))
 export STREAMSHOP_WITH_KAFKA=${WITH_KAFKA:-0}
+export STREAMSHOP_STACK_TLS=${STACK_TLS:-0}
 if [[ "$STREAMSHOP_WITH_KAFKA" == 1 ]]; then
   export STREAMSHOP_KAFKA_PORT=$((TEST_PORT_BASE + 4))
   export STREAMSHOP_KAFKA_CONTROLLER_PORT=$((TEST_PORT_BASE + 5))
@@ -56,8 +60,9 @@ cleanup() {
 trap cleanup EXIT
 
 bash "$REPO/scripts/stack.sh" destroy >/dev/null 2>&1 || true
-bash "$REPO/scripts/stack.sh" up >/dev/null
+STACK_UP_OUT=$(bash "$REPO/scripts/stack.sh" up 2>&1) || { echo "$STACK_UP_OUT" >&2; exit 1; }
 rm -rf "$LOG_DIR" && mkdir -p "$LOG_DIR"
+printf '%s\n' "$STACK_UP_OUT" >"$LOG_DIR/stack-up.log"
 # shellcheck disable=SC1091
 source "$STREAMSHOP_STACK_DIR/env"
 
@@ -69,7 +74,12 @@ kafka_java() {
 }
 
 pg() { psql "$STREAMSHOP_PG_URL" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
-ch() { curl -sS --fail-with-body "$STREAMSHOP_CLICKHOUSE_URL/" --data-binary "$1"; }
+ch() { curl -sS --fail-with-body -K <(ch_curl_config) --data-binary "$1"; }
+# The curl config for the stack's ClickHouse: its URL (the password in it) and, with TLS, the CA that verifies it.
+ch_curl_config() {
+  printf 'url = "%s/"\n' "$STREAMSHOP_CLICKHOUSE_URL"
+  if [[ -n "${STREAMSHOP_CLICKHOUSE_CA_FILE:-}" ]]; then printf 'cacert = "%s"\n' "$STREAMSHOP_CLICKHOUSE_CA_FILE"; fi
+}
 # 1 when ClickHouse speaks the modern dialect (≥ 23: Date32, DateTime64, Bool; docs/MODERN_CLICKHOUSE.md lists
 # how its text output differs), else 0.
 CH_MODERN=0

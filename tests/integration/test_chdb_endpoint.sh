@@ -19,6 +19,26 @@ header() { tr -d '\r' <"$LOG_DIR/headers" | sed -n "s/^$1: //Ip"; }
 log "ping"
 [[ "$(curl -sS "$URL/ping")" == "Ok." ]] || fail "/ping did not answer Ok."
 
+log "authentication: the stack's user and password (Basic auth, X-ClickHouse-User/Key, user/password parameters)"
+PASSWORD=$(cat "$STREAMSHOP_STACK_DIR/secrets/clickhouse_password")
+HOSTPORT=${URL##*@}
+HOSTPORT=${HOSTPORT#*://}
+request "http://$HOSTPORT/" --data-binary "SELECT 1"
+expect_status 401 "no credentials"
+[[ "$(header X-ClickHouse-Exception-Code)" == 516 ]] || fail "no credentials: code $(header X-ClickHouse-Exception-Code)"
+grep -q 'Authentication failed.*(AUTHENTICATION_FAILED)' "$LOG_DIR/body" || fail "no credentials: $(cat "$LOG_DIR/body")"
+request "http://default:wrong@$HOSTPORT/" --data-binary "SELECT 1"
+expect_status 401 "a wrong password"
+request "http://nobody:$(jq -rn --arg p "$PASSWORD" '$p | @uri')@$HOSTPORT/" --data-binary "SELECT 1"
+expect_status 401 "another user with the password"
+request "http://$HOSTPORT/" -H @<(printf 'X-ClickHouse-User: default\nX-ClickHouse-Key: %s\n' "$PASSWORD") --data-binary "SELECT 2"
+expect_status 200 "X-ClickHouse-User/Key headers"
+request "http://$HOSTPORT/" -H "X-ClickHouse-User: default" -H "X-ClickHouse-Key: ${PASSWORD}x" --data-binary "SELECT 2"
+expect_status 401 "X-ClickHouse-Key with a wrong password"
+request "http://$HOSTPORT/?user=default&password=$(jq -rn --arg p "$PASSWORD" '$p | @uri')" --data-binary "SELECT 3"
+expect_status 200 "user/password parameters"
+[[ "$(curl -sS "http://$HOSTPORT/ping")" == "Ok." ]] || fail "/ping wants no credentials (as on the server)"
+
 log "errors: status by error, exception header, ClickHouse's text"
 request "$URL/" --data-binary "SELECT * FROM no_such_table"
 expect_status 404 "unknown table"
@@ -80,11 +100,15 @@ for p in "${pids[@]}"; do wait "$p" || fail "a concurrent insert failed: $(cat "
 [[ "$(ch "SELECT count() FROM analytics.t WHERE s = 'concurrent'")" == 8000 ]] || fail "concurrent inserts lost rows"
 
 log "clickhouse-connect: Native inserts (compressed) and queries"
+export CH_PASSWORD_FILE=$STREAMSHOP_STACK_DIR/secrets/clickhouse_password
 CH_PORT=${URL##*:} "$VENV/bin/python" - <<'PY' || fail "clickhouse-connect against the endpoint failed"
 import os
 import clickhouse_connect
 
-client = clickhouse_connect.get_client(host="127.0.0.1", port=int(os.environ["CH_PORT"]), compress="lz4")
+with open(os.environ["CH_PASSWORD_FILE"]) as f:
+    password = f.read().strip()
+client = clickhouse_connect.get_client(host="127.0.0.1", port=int(os.environ["CH_PORT"]), compress="lz4",
+                                       username="default", password=password)
 client.command("CREATE TABLE analytics.cc (id UInt64, name String, at DateTime64(6, 'UTC')) "
                "ENGINE = MergeTree ORDER BY id")
 rows = [[i, f"name;\n{i}", None] for i in range(5000)]
