@@ -57,7 +57,7 @@ sampler() {
 poller() {
   local out=$1 last=$(($2 - 1)) want=$3 ids t deadline=""
   while ((last < want)); do
-    ids=$(curl -sS "$STREAMSHOP_CLICKHOUSE_URL/" --data-binary \
+    ids=$(curl -sS -K <(ch_curl_config) --data-binary \
       "SELECT id FROM analytics.raw_bench_probe FINAL WHERE _deleted = 0 AND id > $last ORDER BY id FORMAT TSV")
     t=$EPOCHREALTIME
     for i in $ids; do echo "$i $t" >>"$out"; last=$i; done

@@ -26,7 +26,13 @@ trap bench_cleanup EXIT
 # shellcheck disable=SC1091
 source "$STREAMSHOP_STACK_DIR/env"
 pg() { psql "$STREAMSHOP_PG_URL" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
-ch() { curl -sS --fail-with-body "$STREAMSHOP_CLICKHOUSE_URL/" --data-binary "$1"; }
+ch() { curl -sS --fail-with-body -K <(ch_curl_config) --data-binary "$1"; }
+# curl's config for the ClickHouse of STREAMSHOP_CLICKHOUSE_URL (its password stays off curl's command line), with
+# STREAMSHOP_CLICKHOUSE_CA_FILE to verify it (`stack up --tls`); $1: a path and query after the URL.
+ch_curl_config() {
+  printf 'url = "%s/%s"\n' "$STREAMSHOP_CLICKHOUSE_URL" "${1:-}"
+  if [[ -n "${STREAMSHOP_CLICKHOUSE_CA_FILE:-}" ]]; then printf 'cacert = "%s"\n' "$STREAMSHOP_CLICKHOUSE_CA_FILE"; fi
+}
 now() { echo "$EPOCHREALTIME"; }
 # peak_rss_mb PID: the process's peak resident set so far, in MB.
 peak_rss_mb() { awk '/VmHWM/ {printf "%d", $2 / 1024}' "/proc/$1/status"; }

@@ -99,7 +99,7 @@ for run in $(seq 1 "$RUNS"); do
   fresh_copy
   t0=$(now)
   curl -sS --fail-with-body -X POST -T "$WORK/rows.bin" \
-    "$STREAMSHOP_CLICKHOUSE_URL/?query=INSERT%20INTO%20analytics.bench_snap_insert%20FORMAT%20RowBinary" >/dev/null
+    -K <(ch_curl_config "?query=INSERT%20INTO%20analytics.bench_snap_insert%20FORMAT%20RowBinary") >/dev/null
   rate "$t0" "$(now)"
   check_copy
 done >"$WORK/ch-rowbinary"

@@ -30,11 +30,14 @@ die() { echo "dbt_clickhouse: error: $*" >&2; exit 2; }
 url=${STREAMSHOP_CLICKHOUSE_URL:?set STREAMSHOP_CLICKHOUSE_URL (source the stack env file)}
 [[ "$url" =~ ^(https?)://(([^:@/]*)(:([^@/]*))?@)?([^:/]+)(:([0-9]+))?/?$ ]] ||
   die "STREAMSHOP_CLICKHOUSE_URL is not http[s]://[user[:password]@]host[:port]"
-scheme=${BASH_REMATCH[1]} user=${BASH_REMATCH[3]} password=${BASH_REMATCH[5]} host=${BASH_REMATCH[6]}
+# userinfo is percent-encoded in a URL (the stack's passwords hold ?#/@:%): decoded here, as every client does.
+pct_decode() { local s=${1//\\/%5C}; printf '%b' "${s//%/\\x}"; }
+scheme=${BASH_REMATCH[1]} host=${BASH_REMATCH[6]}
+user=$(pct_decode "${BASH_REMATCH[3]}") password=$(pct_decode "${BASH_REMATCH[5]}")
 port=${BASH_REMATCH[8]:-$([[ $scheme == https ]] && echo 8443 || echo 8123)}
 
 # The credentials travel in headers read from a pipe, never on a command line.
-version=$(curl -sS --fail-with-body -H @<(printf 'X-ClickHouse-User: %s\nX-ClickHouse-Key: %s\n' "${user:-default}" \
+version=$(curl -sS --fail-with-body ${STREAMSHOP_CLICKHOUSE_CA_FILE:+--cacert "$STREAMSHOP_CLICKHOUSE_CA_FILE"} -H @<(printf 'X-ClickHouse-User: %s\nX-ClickHouse-Key: %s\n' "${user:-default}" \
   "$password") "$scheme://$host:$port/" --data-binary "SELECT version()") ||
   die "ClickHouse at $scheme://$host:$port does not answer: $version"
 ((${version%%.*} >= 22)) ||

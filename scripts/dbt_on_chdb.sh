@@ -99,7 +99,13 @@ step_compile() {
 }
 
 # ---------------------------------------------------------------------------------------------------- export
-ch() { curl -sS --fail-with-body "$STREAMSHOP_CLICKHOUSE_URL/" --data-binary "$1"; }
+ch() { curl -sS --fail-with-body -K <(ch_curl_config) --data-binary "$1"; }
+# curl's config for the ClickHouse of STREAMSHOP_CLICKHOUSE_URL (its password stays off curl's command line), with
+# STREAMSHOP_CLICKHOUSE_CA_FILE to verify it (`stack up --tls`); $1: a path and query after the URL.
+ch_curl_config() {
+  printf 'url = "%s/%s"\n' "$STREAMSHOP_CLICKHOUSE_URL" "${1:-}"
+  if [[ -n "${STREAMSHOP_CLICKHOUSE_CA_FILE:-}" ]]; then printf 'cacert = "%s"\n' "$STREAMSHOP_CLICKHOUSE_CA_FILE"; fi
+}
 pg() { psql "$STREAMSHOP_PG_URL" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 
 step_export() {

@@ -15,7 +15,12 @@
 #   STREAMSHOP_STACK_DIR     the stack's state dir (default <repo>/.streamshop)
 #   STREAMSHOP_CONNECT_PORT  Connect REST port (default 18083)
 #   STREAMSHOP_KAFKA_BROKERS brokers (default: the stack's, from <dir>/env)
-#   STREAMSHOP_PG_URL        PostgreSQL whose host, port and database the connector uses (default: the stack's)
+#   STREAMSHOP_PG_URL        PostgreSQL whose host, port and database the connector uses (default: the stack's);
+#                            with sslmode=verify-full (`stack up --tls`) the connector verifies it with sslrootcert
+#   STREAMSHOP_PG_PASSWORD   the connector's database password (connectors/postgres-source.json says
+#                            ${env:STREAMSHOP_PG_PASSWORD}; the worker resolves it from its environment, so it is in
+#                            no command line, REST answer or log); default: the stack's password for streamshop_cdc
+#                            (<dir>/secrets/pg_cdc_password). Set when the worker starts.
 #   STREAMSHOP_CONNECT_HEAP  worker max heap (default 512m)
 #   STREAMSHOP_DEPS_DIR      fetched jars (default <repo>/.streamshop-deps; scripts/bootstrap-kafka.sh)
 #
@@ -24,6 +29,7 @@
 # configs do not (every `start` registers again). The worker's converters are JSON with
 # schemas.enable=true (Kafka's JsonConverter default, also kept by Debezium's container images).
 set -euo pipefail
+umask 077
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 STATE_DIR=$(realpath -m "${STREAMSHOP_STACK_DIR:-$REPO/.streamshop}")
@@ -125,6 +131,10 @@ cmd_start() {
     STREAMSHOP_DEPS_DIR=$DEPS_DIR bash "$REPO/scripts/bootstrap-kafka.sh" --quiet debezium >&2 ||
       die "the Debezium jars are missing and scripts/bootstrap-kafka.sh failed"
     write_config
+    if [[ -z "${STREAMSHOP_PG_PASSWORD:-}" && -s "$STATE_DIR/secrets/pg_cdc_password" ]]; then
+      STREAMSHOP_PG_PASSWORD=$(cat "$STATE_DIR/secrets/pg_cdc_password")
+      export STREAMSHOP_PG_PASSWORD
+    fi
     local started=$SECONDS
     (cd "$DBZ_DIR" && exec setsid nohup java -Xmx"${STREAMSHOP_CONNECT_HEAP:-512m}" -Xms128m \
       -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
@@ -151,8 +161,15 @@ cmd_start() {
     overrides+=("database.hostname=${hostport%:*}")
     [[ "$hostport" == *:* ]] && overrides+=("database.port=${hostport##*:}")
     [[ -n "$db" ]] && overrides+=("database.dbname=$db")
+    # TLS as the URL asks (the stack's --tls URL: sslmode=verify-full&sslrootcert=<dir>/tls/ca.pem).
+    local param
+    for param in sslmode sslrootcert; do
+      if [[ "$PG_URL" =~ [?\&]$param=([^\&]*) ]]; then
+        overrides+=("database.$param=$(printf '%b' "${BASH_REMATCH[1]//%/\\x}")")
+      fi
+    done
   else
-    die "cannot parse STREAMSHOP_PG_URL '$PG_URL'"
+    die "cannot parse STREAMSHOP_PG_URL (expected postgresql://[user[:password]@]host[:port]/db)"
   fi
   STREAMSHOP_CONNECT_URL=http://127.0.0.1:$CONNECT_PORT \
     bash "$REPO/scripts/register_connector.sh" "$file" "${overrides[@]}" "$@"
