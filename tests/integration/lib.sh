@@ -13,6 +13,7 @@
 # and fails the test on any difference (see its comment below); run it after `verify` once nothing writes.
 # `independent_compare_check` returns 1 instead of failing. Every run prints its seed (STREAMSHOP_TEST_SEED).
 set -euo pipefail
+umask 077   # test logs hold row data: private, like everything of the stack
 
 STREAMSHOP=${1:?usage: test_x.sh path/to/streamshop}
 STREAMSHOP=$(realpath "$STREAMSHOP")

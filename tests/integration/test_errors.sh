@@ -25,8 +25,8 @@ expect "streaming changes"
 pg -c "SELECT pg_drop_replication_slot('streamshop')" >/dev/null
 pg -c "ALTER TABLE keyless ADD PRIMARY KEY (a)"
 
-pg -c "CREATE ROLE plain LOGIN"
-run replicate --progress off --pg "postgresql://plain@127.0.0.1:$STREAMSHOP_PG_PORT/streamshop"
+pg -c "CREATE ROLE plain LOGIN PASSWORD 'plain-Pw1'"   # the stack authenticates every login (scram-sha-256)
+PGPASSWORD=plain-Pw1 run replicate --progress off --pg "postgresql://plain@127.0.0.1:$STREAMSHOP_PG_PORT/streamshop"
 ((RC == 1)) || fail "role without REPLICATION: exit $RC"
 expect "role 'plain' may not use replication: run ALTER ROLE \"plain\" REPLICATION"
 
