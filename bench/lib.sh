@@ -34,6 +34,22 @@ ch_curl_config() {
   if [[ -n "${STREAMSHOP_CLICKHOUSE_CA_FILE:-}" ]]; then printf 'cacert = "%s"\n' "$STREAMSHOP_CLICKHOUSE_CA_FILE"; fi
 }
 now() { echo "$EPOCHREALTIME"; }
+# $WORK/clickhouse-client.xml (0600): clickhouse-client's user and password for the stack's native port (the password
+# stays off its command line), and TLS verified by the stack's CA after `stack up --tls`.
+ch_client_config() {
+  local f=$WORK/clickhouse-client.xml
+  (
+    umask 077
+    printf '<config>\n  <user>default</user>\n  <password>%s</password>\n' "$(cat "$STREAMSHOP_STACK_DIR/secrets/clickhouse_password")"
+    if [[ -n "${STREAMSHOP_CLICKHOUSE_CA_FILE:-}" ]]; then
+      printf '  <secure>true</secure>\n  <openSSL><client><caConfig>%s</caConfig><verificationMode>strict</verificationMode>' \
+        "$STREAMSHOP_CLICKHOUSE_CA_FILE"
+      printf '<loadDefaultCAFile>false</loadDefaultCAFile></client></openSSL>\n'
+    fi
+    echo '</config>'
+  ) >"$f"
+  echo "$f"
+}
 # peak_rss_mb PID: the process's peak resident set so far, in MB.
 peak_rss_mb() { awk '/VmHWM/ {printf "%d", $2 / 1024}' "/proc/$1/status"; }
 # cpu_ticks PID…: user + system CPU the processes have used so far, in clock ticks (getconf CLK_TCK per second).

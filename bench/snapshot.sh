@@ -90,7 +90,7 @@ check_copy() {
 for run in $(seq 1 "$RUNS"); do
   fresh_copy
   t0=$(now)
-  clickhouse-client --host 127.0.0.1 --port "$STREAMSHOP_CH_TCP_PORT" \
+  clickhouse-client --config-file "$(ch_client_config)" --host 127.0.0.1 --port "$STREAMSHOP_CH_TCP_PORT" \
     --query "INSERT INTO analytics.bench_snap_insert FORMAT TSV" <"$WORK/rows.tsv"
   rate "$t0" "$(now)"
   check_copy
