@@ -218,7 +218,7 @@ if ((MODERN)); then
   dbt_ch build >"$DEMO_DIR/dbt-build.log" 2>&1 || rc=$?
   note "$(grep -m1 -oE "Running with dbt=[0-9.]+" "$DEMO_DIR/dbt-build.log" | sed 's/Running with //') +" \
     "$(grep -m1 -oE "Registered adapter: clickhouse=[0-9.]+" "$DEMO_DIR/dbt-build.log" | sed 's/Registered adapter: //')" \
-    "against $STREAMSHOP_CLICKHOUSE_URL (log: $(rel "$DEMO_DIR/dbt-build.log"))"
+    "against $(sed -E 's#^([a-z]+://)[^@/]*@#\1#' <<<"$STREAMSHOP_CLICKHOUSE_URL") (log: $(rel "$DEMO_DIR/dbt-build.log"))"
   grep -E "OK created|OK snapshotted" "$DEMO_DIR/dbt-build.log" | sed 's/^[0-9:]* */  /' | sort -n -k1,1
   grep -E " (FAIL|WARN|ERROR) " "$DEMO_DIR/dbt-build.log" | sed 's/^[0-9:]* */  /' || true
   ((rc == 0)) || { tail -n 30 "$DEMO_DIR/dbt-build.log" >&2; die "dbt build failed (log: $DEMO_DIR/dbt-build.log)"; }
@@ -300,14 +300,14 @@ else
 fi
 # shellcheck disable=SC2016  # (printed literally)
 hint 'psql "$STREAMSHOP_PG_URL"' "the OLTP source: SELECT status, count(*) FROM orders GROUP BY 1;"
-echo "  curl \"\$STREAMSHOP_CLICKHOUSE_URL\" --data-binary \\"
+echo "  curl${STREAMSHOP_CLICKHOUSE_CA_FILE:+ --cacert \"\$STREAMSHOP_CLICKHOUSE_CA_FILE\"} \"\$STREAMSHOP_CLICKHOUSE_URL\" --data-binary \\"
 echo "    'SELECT status, count() FROM analytics.raw_orders FINAL WHERE _deleted = 0 GROUP BY status FORMAT PrettyCompact'"
 hint "$BIN replicate" "resume streaming from the slot (Ctrl-C stops it); meanwhile"
 hint "$BIN generate --duration 30s" "more changes (in another terminal), then"
 hint "$BIN verify" "prove both sides equal again"
 if ((MODERN)); then
   hint "$DBT_CH build" "rebuild the marts, snapshot the new prices, run the tests"
-  echo "  curl \"\$STREAMSHOP_CLICKHOUSE_URL\" --data-binary \\"
+  echo "  curl${STREAMSHOP_CLICKHOUSE_CA_FILE:+ --cacert \"\$STREAMSHOP_CLICKHOUSE_CA_FILE\"} \"\$STREAMSHOP_CLICKHOUSE_URL\" --data-binary \\"
   echo "    'SELECT * FROM analytics.product_prices_snapshot ORDER BY product_id, dbt_valid_from FORMAT PrettyCompact'"
   hint "$DBT_CH docs generate --static" "dbt docs: then open $(rel "$DBT_CLICKHOUSE_DIR/target/static_index.html")"
   echo "  docs/DEMO.md: this demo and the Docker Compose deployment; docs/DBT.md: dbt, snapshots, contracts, schema changes"
