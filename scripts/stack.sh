@@ -153,6 +153,10 @@ pid_cmdline() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null || true; }
 
 # The state dir, 0700. One that others may write to (e.g. /tmp itself) is refused, not chmod'ed.
 make_state_dir() {
+  local given=${STREAMSHOP_STACK_DIR:-$REPO/.streamshop}
+  if [[ -L "$given" && "$(stat -c %u "$given")" != "$EUID" ]]; then
+    die "state dir $given is a symlink of another user; set STREAMSHOP_STACK_DIR to a private dir"
+  fi
   if [[ -e "$STATE_DIR" ]]; then
     [[ -d "$STATE_DIR" && -O "$STATE_DIR" ]] || die "state dir $STATE_DIR is not a directory of $(id -un)"
     (((8#$(stat -c %a "$STATE_DIR") & 8#1022) == 0)) ||
@@ -871,12 +875,12 @@ cmd_down() {
 cmd_status() {
   local ok=0
   if [[ -e "$PG_DIR" ]] && pg_running; then
-    say "postgres:   running  port $(pg_port_running)  pid $(pg_pid)"
+    say "postgres:   running  port $(pg_port_running)  pid $(pg_pid)$( ((!$(pg_tls_running))) || echo "  (TLS only)")"
   else
     say "postgres:   stopped  port $PG_PORT"; ok=3
   fi
   if ch_running; then
-    say "clickhouse: running  port $(ch_port_running)  pid $(ch_pid)  (tcp $(ch_tcp_port_running))"
+    say "clickhouse: running  port $(ch_port_running)  pid $(ch_pid)  (tcp $(ch_tcp_port_running))$( ((!$(ch_tls_running))) || echo "  (TLS only)")"
   else
     say "clickhouse: stopped  port $CH_HTTP_PORT"; ok=3
   fi

@@ -37,6 +37,8 @@ request "http://$HOSTPORT/" -H "X-ClickHouse-User: default" -H "X-ClickHouse-Key
 expect_status 401 "X-ClickHouse-Key with a wrong password"
 request "http://$HOSTPORT/?user=default&password=$(jq -rn --arg p "$PASSWORD" '$p | @uri')" --data-binary "SELECT 3"
 expect_status 200 "user/password parameters"
+! grep -qF "$(jq -rn --arg p "$PASSWORD" '$p | @uri')" "$STREAMSHOP_STACK_DIR/clickhouse/log/chdb-http.log" ||
+  fail "the endpoint's log shows the password parameter"
 [[ "$(curl -sS "http://$HOSTPORT/ping")" == "Ok." ]] || fail "/ping wants no credentials (as on the server)"
 
 log "errors: status by error, exception header, ClickHouse's text"

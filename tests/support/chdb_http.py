@@ -95,6 +95,7 @@ INSERT_WITH_FORMAT = re.compile(rb"^(\s*INSERT\s.*)\bFORMAT\s+([A-Za-z0-9_]+)\s*
 # The same at the start of a body that holds the statement, a newline, then the data (clickhouse-connect's inserts).
 INSERT_WITH_DATA = re.compile(rb"^(\s*INSERT\s.*?)\bFORMAT\s+([A-Za-z0-9_]+)[ \t]*\r?\n", re.IGNORECASE | re.DOTALL)
 FORMAT_CLAUSE = re.compile(rb"\bFORMAT\s+([A-Za-z0-9_]+)\s*;?\s*$", re.IGNORECASE)
+PASSWORD_PARAMETER = re.compile(r"([?&]password=)[^&\s]*")
 ERROR_CODE = re.compile(r"Code: (\d+)\.")
 ERROR_NAME = re.compile(r"\(([A-Z][A-Z0-9_]+)\)\s*$")
 
@@ -215,7 +216,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         super().setup()
 
     def log_message(self, fmt, *args):
-        sys.stderr.write("%s %s\n" % (time.strftime("%Y-%m-%d %H:%M:%S"), fmt % args))
+        line = PASSWORD_PARAMETER.sub(r"\1***", fmt % args)  # a request line may hold ?password=…
+        sys.stderr.write("%s %s\n" % (time.strftime("%Y-%m-%d %H:%M:%S"), line))
 
     def read_body(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
