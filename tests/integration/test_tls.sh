@@ -4,7 +4,8 @@
 # ?#/@:%; PostgreSQL refuses plaintext (sslmode=disable) and a wrong or missing password; ClickHouse refuses plain
 # HTTP on its port and a missing or wrong password; replicate runs end to end over TLS and verify agrees;
 # /proc/<pid>/cmdline of the running replicate holds no secret; no log of the run (test logs, stack output,
-# PostgreSQL's and ClickHouse's logs) holds a password, raw or percent-encoded.
+# PostgreSQL's and ClickHouse's logs) holds a password, raw or percent-encoded. Then down and up without TLS keeps
+# the passwords (still required, plain connections), and destroy + up makes new ones.
 # clickhouse-engines: server chdb
 TEST_PORT_BASE=27500
 STACK_TLS=1
@@ -117,6 +118,26 @@ independent_compare
 # secret scan below).
 # ------------------------------------------------------------------------------------------------------------
 
+log "down, then up without TLS: the same passwords, still required; plain connections"
+bash "$REPO/scripts/stack.sh" down >"$LOG_DIR/stack-down.log" 2>&1 || fail "stack down: $(cat "$LOG_DIR/stack-down.log")"
+STREAMSHOP_STACK_TLS=0 bash "$REPO/scripts/stack.sh" up >"$LOG_DIR/stack-up-plain.log" 2>&1 ||
+  fail "stack up without TLS: $(cat "$LOG_DIR/stack-up-plain.log")"
+for f in "$DIR"/secrets/*; do
+  [[ " ${PASSWORDS[*]} " == *" $(cat "$f") "* ]] || fail "$(basename "$f") changed across down/up"
+done
+unset STREAMSHOP_CLICKHOUSE_CA_FILE
+source "$DIR/env"
+[[ -z "${STREAMSHOP_CLICKHOUSE_CA_FILE:-}" && $STREAMSHOP_CLICKHOUSE_URL == http://default:* &&
+  $STREAMSHOP_PG_URL != *sslmode* ]] || fail "the env after up without TLS still names TLS"
+[[ "$(pg -c "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")" == f ]] || fail "PostgreSQL without TLS"
+refused_pg "no password supplied" "postgresql://streamshop@$PG_HOST?sslmode=disable" "no password (plain)"
+refused_pg "password authentication failed" "postgresql://streamshop:$(enc "${PG_PASSWORD}x")@$PG_HOST" \
+  "a wrong password (plain)"
+[[ "$(curl -s -o /dev/null -w '%{http_code}' "http://$CH_HOST/" --data-binary "SELECT 1")" == 401 ]] ||
+  fail "ClickHouse over plain HTTP without a password was not refused"
+[[ "$(ch "SELECT count() FROM analytics.raw_typed FINAL WHERE _deleted = 0")" -gt 0 ]] || fail "the data did not survive"
+verify 60
+
 log "no password, raw or percent-encoded, in any log of the run"
 logs=("$LOG_DIR" "$PG_REAL/log" "$DIR/clickhouse/log")
 [[ -d "$DIR/kafka/log" ]] && logs+=("$DIR/kafka/log")
@@ -128,3 +149,9 @@ for p in "${PASSWORDS[@]}"; do
   done
 done
 log "scanned $(find "${logs[@]}" -type f | wc -l) log files"
+
+log "destroy, then up: new passwords"
+bash "$REPO/scripts/stack.sh" destroy >/dev/null 2>&1
+[[ ! -e "$PG_REAL" ]] || fail "destroy left $PG_REAL"
+bash "$REPO/scripts/stack.sh" up >/dev/null 2>&1 || fail "stack up after destroy failed"
+[[ " ${PASSWORDS[*]} " != *" $(cat "$DIR/secrets/pg_password") "* ]] || fail "destroy kept the passwords"
