@@ -95,6 +95,19 @@ if [[ $STREAMSHOP_CLICKHOUSE_ENGINE == server ]]; then
     -verify_return_error -brief >"$LOG_DIR/native-tls.out" 2>&1 || fail "native port: no TLS: $(cat "$LOG_DIR/native-tls.out")"
 fi
 
+log "streamshop with a wrong password: refused, and the password not shown (its output joins the log scan)"
+if timeout 30 "$STREAMSHOP" verify --wait 0 --clickhouse "https://default:$(enc "${CH_PASSWORD}x")@$CH_HOST" \
+  >"$LOG_DIR/verify-wrong-clickhouse.log" 2>&1; then
+  fail "verify passed with a wrong ClickHouse password"
+fi
+grep -q "401" "$LOG_DIR/verify-wrong-clickhouse.log" || fail "no 401: $(cat "$LOG_DIR/verify-wrong-clickhouse.log")"
+if timeout 30 "$STREAMSHOP" verify --wait 0 --pg "postgresql://streamshop:$(enc "${PG_PASSWORD}x")@$PG_HOST?sslmode=verify-full&sslrootcert=$DIR/tls/ca.pem" \
+  >"$LOG_DIR/verify-wrong-postgres.log" 2>&1; then
+  fail "verify passed with a wrong PostgreSQL password"
+fi
+grep -q "password authentication failed" "$LOG_DIR/verify-wrong-postgres.log" ||
+  fail "not refused for its password: $(cat "$LOG_DIR/verify-wrong-postgres.log")"
+
 log "replicate end to end over TLS, then verify"
 pg -f "$REPO/sql/sample/workload.sql"
 pg -c "CALL random_workload($(pg_seed 1), 50, 10)"
