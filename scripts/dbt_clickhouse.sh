@@ -11,6 +11,7 @@
 #
 # Environment:
 #   STREAMSHOP_CLICKHOUSE_URL  the ClickHouse HTTP endpoint (required)
+#   STREAMSHOP_CLICKHOUSE_CA_FILE  the CA that verifies an https endpoint (the stack's <dir>/tls/ca.pem with --tls)
 #   DBT_CLICKHOUSE_DIR         dbt's target/ and logs/ (default <repo>/.streamshop/dbt-clickhouse)
 #   DBT_PROJECT_DIR            the dbt project (default <repo>/dbt/streamshop; a test points it at an edited copy)
 #   DBT_CLICKHOUSE_DATABASE, DBT_CLICKHOUSE_RAW_DATABASE, DBT_CLICKHOUSE_THREADS   as in dbt/streamshop/profiles.yml
@@ -51,5 +52,7 @@ export DBT_TARGET_PATH=$WORK/target DBT_LOG_PATH=$WORK/logs
 export DBT_CLICKHOUSE_HOST=$host DBT_CLICKHOUSE_PORT=$port DBT_CLICKHOUSE_USER=${user:-default}
 export DBT_ENV_SECRET_CLICKHOUSE_PASSWORD=$password
 export DBT_CLICKHOUSE_SECURE=$([[ $scheme == https ]] && echo true || echo false)
+# A private CA (`stack up --tls`): clickhouse-connect verifies with Python's default context, which reads SSL_CERT_FILE.
+if [[ -n "${STREAMSHOP_CLICKHOUSE_CA_FILE:-}" ]]; then export SSL_CERT_FILE=$STREAMSHOP_CLICKHOUSE_CA_FILE; fi
 cd "$PROJECT"
 exec "$VENV/bin/dbt" --warn-error "$@" --project-dir "$PROJECT" --profiles-dir "$PROJECT"
