@@ -216,6 +216,7 @@ std::unique_ptr<ClickHouseClient> MakeClickHouseClient(const Endpoint& endpoint)
   CurlOptions curl{endpoint.user.empty() ? split.user : endpoint.user,
                    endpoint.password.empty() ? split.password : endpoint.password, endpoint.ca_file, endpoint.cert_file,
                    endpoint.key_file};
+  if (curl.user.empty() && !curl.password.empty()) curl.user = "default";  // ClickHouse's user when none is named
   std::unique_ptr<HttpTransport> transport = std::make_unique<CurlTransport>(std::move(curl));
   if (auto k = FailpointTransport::FromEnvironment()) {
     transport = std::make_unique<FailpointTransport>(std::move(transport), *k);  // test-only
