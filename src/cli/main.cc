@@ -228,6 +228,13 @@ void AddProgressOption(CLI::App* cmd, bool& progress) {
       ->default_str("auto");
 }
 
+// A Kafka command's options and its --kafka-prop texts (parsed when it runs).
+template <typename Options>
+struct KafkaArgs {
+  Options o;
+  std::vector<std::string> kafka_props;
+};
+
 // A subcommand: registered on the app with its options, run once parsed. Options live in the lambda's state.
 using Runner = std::function<int()>;
 struct Command {
@@ -308,11 +315,7 @@ Command AddReplicate(CLI::App& app, SecretFiles& secrets) {
 }
 
 Command AddCapture(CLI::App& app, SecretFiles& secrets) {
-  struct Args {
-    pipeline::CaptureOptions o;
-    std::vector<std::string> kafka_props;
-  };
-  auto a = std::make_shared<Args>();
+  auto a = std::make_shared<KafkaArgs<pipeline::CaptureOptions>>();
   pipeline::CaptureOptions& o = a->o;
   auto* cmd = app.add_subcommand(
       "capture",
@@ -359,11 +362,7 @@ Command AddCapture(CLI::App& app, SecretFiles& secrets) {
 }
 
 Command AddSink(CLI::App& app, SecretFiles& secrets) {
-  struct Args {
-    pipeline::SinkOptions o;
-    std::vector<std::string> kafka_props;
-  };
-  auto a = std::make_shared<Args>();
+  auto a = std::make_shared<KafkaArgs<pipeline::SinkOptions>>();
   pipeline::SinkOptions& o = a->o;
   auto* cmd = app.add_subcommand(
       "sink",
