@@ -8,7 +8,7 @@
 // ClickHouse acknowledged every row before them (and the dead-letter topic every record before them). Replays
 // after a crash are harmless: same key, same version.
 //
-// Records are not trusted: a record is stored only for the table its topic stands for (kafka/TopicNames.h; or for
+// Records are not trusted: a record is stored only for the table its topic stands for (debezium/TopicNames.h; or for
 // any table with route_by_source, for topic-routing setups), with a possible source.lsn (pipeline/LsnGuard.h), and
 // with Debezium's unavailable-value placeholder only where Debezium can send it — an update's after image.
 // A record that breaks a rule, or cannot be parsed or mapped, goes to the dead-letter topic with headers `reason`,

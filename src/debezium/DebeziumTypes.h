@@ -19,9 +19,8 @@
 
 #include "common/Status.h"
 #include "pg/Catalog.h"
-#include "pg/PgoutputDecoder.h"
 
-namespace streamshop::kafka {
+namespace streamshop::debezium {
 
 // PostgreSQL built-in type OIDs (pg_type.dat) the codec knows.
 namespace pgoid {
@@ -49,11 +48,6 @@ struct DebeziumTable {
   std::string name;
   std::vector<DebeziumColumn> columns;  // pgoutput (attnum) order
 };
-
-// A table from a pgoutput Relation alone: key columns are the replica-identity columns (the primary key under
-// REPLICA IDENTITY DEFAULT; with FULL every column is flagged, so pass key positions from the catalog instead),
-// every column nullable and without default. Prefer building DebeziumTable from the catalog.
-DebeziumTable TableFromRelation(const pg::RelationMessage& rel);
 
 // The table as Debezium describes it, from the catalog: columns and key of `table`, nullability, defaults and
 // comments matched by column name from `details` (a key column is always NOT NULL).
@@ -115,4 +109,4 @@ std::string FallbackValueJson(const FieldType& type);
 // it cannot parse gets no default. JSON text, or nullopt for "no default".
 std::optional<std::string> DefaultValueJson(const DebeziumColumn& column, const FieldType& type);
 
-}  // namespace streamshop::kafka
+}  // namespace streamshop::debezium

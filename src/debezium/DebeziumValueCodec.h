@@ -14,9 +14,9 @@
 #include <string_view>
 
 #include "common/Status.h"
-#include "kafka/DebeziumTypes.h"
+#include "debezium/DebeziumTypes.h"
 
-namespace streamshop::kafka {
+namespace streamshop::debezium {
 
 // The placeholder Debezium writes for a TOASTed value an UPDATE left unchanged (unavailable.value.placeholder).
 inline constexpr std::string_view kUnavailableValuePlaceholder = "__debezium_unavailable_value";
@@ -57,4 +57,4 @@ int64_t DebeziumInfinityDateDays(bool positive);
 inline constexpr int64_t kDebeziumInfinityMicros = 9223372036825200000;
 inline constexpr int64_t kDebeziumNegInfinityMicros = -9223372036832400000;
 
-}  // namespace streamshop::kafka
+}  // namespace streamshop::debezium

@@ -1,4 +1,4 @@
-#include "kafka/DebeziumValueCodec.h"
+#include "debezium/DebeziumValueCodec.h"
 
 #include <fmt/format.h>
 
@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "common/Parse.h"
-#include "kafka/JsonWriter.h"
+#include "debezium/JsonWriter.h"
 
-namespace streamshop::kafka {
+namespace streamshop::debezium {
 namespace {
 
 constexpr int64_t kMicrosPerSecond = 1'000'000;
@@ -767,4 +767,4 @@ Status AppendValueJson(const FieldType& type, std::string_view text, std::string
   return Status::Fatal("unknown field kind");
 }
 
-}  // namespace streamshop::kafka
+}  // namespace streamshop::debezium
