@@ -36,10 +36,6 @@ Status DecimalTextToUnscaledBytes(std::string_view text, std::optional<int> scal
 // Two's-complement big-endian unscaled bytes + scale → exact decimal text ("-5.00"). Empty bytes are an error.
 Result<std::string> UnscaledBytesToDecimalText(std::string_view bytes, int scale);
 
-// Calendar (proleptic Gregorian, astronomical years: 0 = 1 BC).
-int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day);
-void CivilFromDays(int64_t days, int64_t& year, unsigned& month, unsigned& day);
-
 // Canonical PostgreSQL output forms.
 std::string PgDate(int64_t days_since_epoch);                         // "2024-01-02", "0044-03-15 BC"
 std::string PgTimestamp(int64_t micros_since_epoch, bool with_zone);  // "2024-01-02 03:04:05.5[+00]"
