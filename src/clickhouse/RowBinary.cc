@@ -25,13 +25,6 @@ Status BadValue(const ColumnType& type, std::string_view text, std::string_view 
       fmt::format("value '{}' does not fit ClickHouse type {}: {}", text.substr(0, 64), type.clickhouse_type, why));
 }
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Exact decimal text ("-12.50") → its sign and unscaled digits at `scale` decimals, without leading zeros ("" for
 // zero); false if it is not a finite number or has more than `precision` significant digits.
 bool ParseDecimalDigits(std::string_view s, int precision, int scale, bool& negative, std::string& digits) {

@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/Parse.h"
+
 namespace streamshop {
 
 namespace {
@@ -60,13 +62,6 @@ std::vector<std::pair<size_t, size_t>> SecretRanges(std::string_view out) {
 }  // namespace
 
 namespace {
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // %XX sequences decoded; a '%' not followed by two hex digits stays as it is.
 std::string PercentDecode(std::string_view s) {
