@@ -19,16 +19,11 @@
 
 #include "common/Status.h"
 #include "pg/Catalog.h"
+#include "pg/TypeOids.h"
 
 namespace streamshop::debezium {
 
-// PostgreSQL built-in type OIDs (pg_type.dat) the codec knows.
-namespace pgoid {
-constexpr uint32_t kBool = 16, kBytea = 17, kChar = 18, kName = 19, kInt8 = 20, kInt2 = 21, kInt4 = 23, kText = 25,
-                   kOid = 26, kJson = 114, kXml = 142, kFloat4 = 700, kFloat8 = 701, kBpchar = 1042, kVarchar = 1043,
-                   kDate = 1082, kTime = 1083, kTimestamp = 1114, kTimestamptz = 1184, kInterval = 1186, kTimetz = 1266,
-                   kNumeric = 1700, kUuid = 2950, kJsonb = 3802;
-}  // namespace pgoid
+namespace pgoid = pg::oid;
 
 // One column as Debezium sees it. pgoutput's Relation message carries name, type and typmod; nullability and the
 // default expression come from the catalog (pg_attribute.attnotnull, pg_get_expr(adbin, adrelid)): Debezium reads
