@@ -111,14 +111,20 @@ Status EnsurePublication(PgConnection& conn, const std::string& publication, con
                                                PgConnection::QuoteIdent(tables[i].substr(dot + 1));
     }
   }
-  auto res = conn.Exec(fmt::format("CREATE PUBLICATION {} FOR {}", PgConnection::QuoteIdent(publication), target));
-  if (!res.ok()) {
-    return res.status().WithContext(fmt::format(
-        "creating publication '{}' (needs CREATE on the database and ownership of the tables; or create it as a "
-        "superuser: CREATE PUBLICATION {} FOR {})",
-        publication, publication, target));
-  }
-  return Status::Ok();
+  const std::string create = fmt::format("CREATE PUBLICATION {} FOR {}", PgConnection::QuoteIdent(publication), target);
+  auto res = conn.Exec(create);
+  if (res.ok()) return Status::Ok();
+  // The privilege PostgreSQL 15 asks of the creator: a schema-wide publication needs a superuser.
+  const std::string privilege = tables.empty()
+                                    ? "FOR TABLES IN SCHEMA needs a superuser"
+                                    : "FOR TABLE needs CREATE on the database and ownership of every table";
+  auto role = conn.QueryValue("SELECT current_user");
+  auto database = conn.QueryValue("SELECT current_database()");
+  return res.status().WithContext(fmt::format(
+      "publication '{}' does not exist and role '{}' could not create it ({}): have an administrator run `{}` in "
+      "database '{}' (streamshop uses an existing publication as it is and never alters it), or name an existing "
+      "one with --publication",
+      publication, role.ok() && *role ? **role : "?", privilege, create, database.ok() && *database ? **database : "?"));
 }
 
 namespace {

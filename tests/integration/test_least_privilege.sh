@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Least privilege (docs/SECURITY.md): the pipeline runs with exactly the grants the docs list.
+#   PostgreSQL: a role with LOGIN REPLICATION and SELECT on the published tables, nothing else, and a publication
+#   pre-created by the tables' owner. replicate (snapshot, live changes, heartbeats, an ADD COLUMN by the owner) and
+#   verify work as that role, and the publication is left exactly as the owner made it. A missing publication the
+#   role may not create is an error naming the publication, the privilege and the admin's command.
+#   ClickHouse 18.16 (no SQL GRANTs): a users.d/ user allowed only the database analytics, with a password sent as
+#   URL userinfo; the admin pre-creates analytics. (The chdb endpoint has no users: the PostgreSQL part only.)
+# Passwords hold URL-special characters, percent-encoded in the URLs.
+# clickhouse-engines: server chdb
+TEST_PORT_BASE=27800
+source "$(dirname "$0")/lib.sh" "$1"
+
+# pct STRING: STRING percent-encoded for a URL's userinfo (every byte but unreserved ones).
+pct() {
+  local s=$1 out='' c i
+  for ((i = 0; i < ${#s}; i++)); do
+    c=${s:i:1}
+    case $c in [A-Za-z0-9._~-]) out+=$c ;; *) out+=$(printf '%%%02X' "'$c") ;; esac
+  done
+  printf '%s' "$out"
+}
+# with_userinfo URL USER PASSWORD: URL with its userinfo replaced by USER:PASSWORD (percent-encoded).
+with_userinfo() {
+  local scheme=${1%%://*} rest=${1#*://}
+  [[ ${rest%%/*} == *@* ]] && rest=${rest#*@}
+  printf '%s://%s:%s@%s' "$scheme" "$(pct "$2")" "$(pct "$3")" "$rest"
+}
+
+CDC_ROLE=lp_cdc
+CDC_PASSWORD='cdc?#/@:% pw'
+PG_RESTRICTED_URL=$(with_userinfo "$STREAMSHOP_PG_URL" "$CDC_ROLE" "$CDC_PASSWORD")
+# The restricted runs get their credentials from these URLs only, not from the stack's environment.
+restricted() {
+  env -u PGPASSWORD -u PGPASSFILE -u PGUSER -u STREAMSHOP_PG_PASSWORD -u STREAMSHOP_PG_PASSWORD_FILE \
+    -u STREAMSHOP_CLICKHOUSE_USER -u STREAMSHOP_CLICKHOUSE_PASSWORD -u STREAMSHOP_CLICKHOUSE_PASSWORD_FILE \
+    STREAMSHOP_PG_URL="$PG_RESTRICTED_URL" STREAMSHOP_CLICKHOUSE_URL="$CH_RESTRICTED_URL" \
+    STREAMSHOP_PUBLICATION=lp_pub STREAMSHOP_SLOT=lp_slot "$@"
+}
+
+log "PostgreSQL: tables owned by the superuser, a publication of two of them, a role with REPLICATION + SELECT"
+pg -v pw="$CDC_PASSWORD" <<'SQL'
+CREATE TABLE lp_customers (id int PRIMARY KEY, name text);
+CREATE TABLE lp_orders (id int PRIMARY KEY, customer_id int, amount numeric(10, 2), note text);
+CREATE TABLE lp_secret (id int PRIMARY KEY, ssn text);  -- neither published nor granted
+INSERT INTO lp_customers SELECT g, 'customer ' || g FROM generate_series(1, 200) g;
+INSERT INTO lp_orders SELECT g, g % 200 + 1, g * 1.25, 'order ' || g FROM generate_series(1, 1000) g;
+INSERT INTO lp_secret VALUES (1, 'SECRET');
+CREATE PUBLICATION lp_pub FOR TABLE lp_customers, lp_orders;
+CREATE ROLE lp_cdc LOGIN REPLICATION PASSWORD :'pw';
+GRANT SELECT ON lp_customers, lp_orders TO lp_cdc;
+SQL
+publication_state() {
+  pg -c "SELECT p.pubname, p.pubowner::regrole, p.puballtables, p.pubinsert, p.pubupdate, p.pubdelete,
+           p.pubtruncate, p.pubviaroot, coalesce(string_agg(r.prrelid::regclass::text, ',' ORDER BY r.prrelid::regclass::text), '')
+         FROM pg_publication p LEFT JOIN pg_publication_rel r ON r.prpubid = p.oid
+         WHERE p.pubname = 'lp_pub' GROUP BY p.oid"
+}
+PUBLICATION_BEFORE=$(publication_state)
+[[ "$(pg -c "SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolbypassrls FROM pg_roles WHERE rolname = 'lp_cdc'")" == f ]] ||
+  fail "lp_cdc has more than LOGIN REPLICATION"
+# An observer slot, created before replicate's: heartbeats (logical messages) emitted by lp_cdc show up in it.
+pg -c "SELECT pg_create_logical_replication_slot('lp_watch', 'pgoutput')" >/dev/null
+
+if [[ $STREAMSHOP_CLICKHOUSE_ENGINE == server ]]; then
+  log "ClickHouse 18.16: a users.d/ user allowed only the database analytics, pre-created by the admin"
+  CH_USER=lp_writer
+  CH_PASSWORD='ch?#/@:% pw'
+  CH_USERS_D=$STREAMSHOP_STACK_DIR/clickhouse/users.d
+  mkdir -p "$CH_USERS_D"
+  cat >"$CH_USERS_D/lp_writer.xml" <<EOF
+<?xml version="1.0"?>
+<yandex>
+    <users>
+        <$CH_USER>
+            <password>$CH_PASSWORD</password>
+            <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+            <profile>default</profile>
+            <quota>default</quota>
+            <allow_databases><database>analytics</database></allow_databases>
+        </$CH_USER>
+    </users>
+</yandex>
+EOF
+  CH_RESTRICTED_URL=$(with_userinfo "$STREAMSHOP_CLICKHOUSE_URL" "$CH_USER" "$CH_PASSWORD")
+  chr() { curl -sS --fail-with-body "$CH_RESTRICTED_URL/" --data-binary "$1"; }
+  # The server reloads its users configuration (users.xml and users.d/*.xml) without a restart.
+  wait_until 30 "ClickHouse did not load users.d/lp_writer.xml" chr "SELECT 1" >/dev/null
+  ch "CREATE DATABASE IF NOT EXISTS analytics"
+  ch "CREATE DATABASE lp_other"
+  chr "SELECT count() FROM lp_other.nothing" >"$LOG_DIR/ch-denied.out" 2>&1 && fail "lp_writer may read lp_other"
+  grep -q "lp_writer.*lp_other\|lp_other.*lp_writer\|ACCESS_DENIED\|Access denied" "$LOG_DIR/ch-denied.out" ||
+    { cat "$LOG_DIR/ch-denied.out"; fail "lp_writer's read of lp_other was not refused for access"; }
+else
+  CH_RESTRICTED_URL=$STREAMSHOP_CLICKHOUSE_URL  # the chdb endpoint has no users
+fi
+
+log "a missing publication the role may not create: an error naming it, the privilege and the command"
+rc=0
+restricted "$STREAMSHOP" replicate --progress off --publication lp_missing --slot lp_missing_slot \
+  >"$LOG_DIR/missing.log" 2>&1 || rc=$?
+((rc != 0)) || fail "replicate ran without its publication"
+for want in "lp_missing" "CREATE PUBLICATION lp_missing FOR TABLES IN SCHEMA public" "superuser"; do
+  grep -qF "$want" "$LOG_DIR/missing.log" || { cat "$LOG_DIR/missing.log"; fail "the error does not say '$want'"; }
+done
+[[ -z "$(pg -c "SELECT 1 FROM pg_replication_slots WHERE slot_name = 'lp_missing_slot'")" ]] ||
+  fail "a slot was created although the publication is missing"
+
+log "replicate as lp_cdc: snapshot, then live changes, heartbeats and an ADD COLUMN by the owner"
+restricted "$STREAMSHOP" replicate --progress off --heartbeat-interval 1 >>"$LOG_DIR/replicate.log" 2>&1 &
+REPLICATE_PID=$!
+BG_PIDS+=("$REPLICATE_PID")
+wait_streaming 90
+pg <<'SQL'
+INSERT INTO lp_orders SELECT g, g % 200 + 1, g * 0.5, 'live ' || g FROM generate_series(1001, 1300) g;
+UPDATE lp_orders SET note = 'updated' WHERE id % 7 = 0;
+DELETE FROM lp_orders WHERE id % 11 = 0;
+ALTER TABLE lp_orders ADD COLUMN channel text;
+INSERT INTO lp_orders VALUES (5000, 1, 9.99, 'after the new column', 'web');
+UPDATE lp_orders SET channel = 'shop' WHERE id BETWEEN 1 AND 50;
+UPDATE lp_customers SET name = name || ' (renamed)' WHERE id % 5 = 0;
+SQL
+heartbeats_seen() {
+  (($(pg -c "SELECT count(*) FROM pg_logical_slot_peek_binary_changes('lp_watch', NULL, NULL,
+        'proto_version', '1', 'publication_names', 'lp_pub', 'messages', 'true')
+        WHERE position('streamshop.heartbeat'::bytea IN data) > 0") >= 2))
+}
+wait_until 30 "no heartbeat from lp_cdc's session reached the WAL" heartbeats_seen
+restricted "$STREAMSHOP" verify --wait 60 >"$LOG_DIR/verify.out" 2>&1 || { cat "$LOG_DIR/verify.out"; fail "verify as lp_cdc failed"; }
+PUBLICATION=lp_pub independent_compare lp_customers lp_orders
+[[ "$(ch "SELECT count() FROM analytics.raw_lp_orders FINAL WHERE _deleted = 0 AND channel = 'shop'")" == \
+  "$(pg -c "SELECT count(*) FROM lp_orders WHERE channel = 'shop'")" ]] || fail "the column added by the owner did not arrive"
+if grep -iE "warn|error|denied" "$LOG_DIR/replicate.log" >"$LOG_DIR/replicate-warnings.txt"; then
+  cat "$LOG_DIR/replicate-warnings.txt"
+  fail "replicate as lp_cdc logged warnings or errors"
+fi
+stop_replicate
+
+[[ "$(publication_state)" == "$PUBLICATION_BEFORE" ]] || fail "the publication was changed: $(publication_state)"
+[[ "$(ch "SELECT count() FROM system.tables WHERE database = 'analytics' AND name = 'raw_lp_secret'")" == 0 ]] ||
+  fail "an unpublished table reached ClickHouse"
+pg -c "SELECT pg_drop_replication_slot('lp_watch')" >/dev/null
+log "lp_cdc (REPLICATION + SELECT) replicated and verified; the publication is unchanged"
