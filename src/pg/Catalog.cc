@@ -32,7 +32,8 @@ ORDER BY a.attnum)";
 
 // The table ($1) itself and its replica identity.
 constexpr const char* kTableSql = R"(
-SELECT n.nspname, c.relname, has_table_privilege(c.oid, 'SELECT'), c.relreplident, c.relkind = 'p'
+SELECT n.nspname, c.relname, has_table_privilege(c.oid, 'SELECT'), c.relreplident, c.relkind = 'p',
+  quote_ident(current_user)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid = $1::oid)";
 
@@ -115,16 +116,16 @@ Status EnsurePublication(PgConnection& conn, const std::string& publication, con
   auto res = conn.Exec(create);
   if (res.ok()) return Status::Ok();
   // The privilege PostgreSQL 15 asks of the creator: a schema-wide publication needs a superuser.
-  const std::string privilege = tables.empty()
-                                    ? "FOR TABLES IN SCHEMA needs a superuser"
-                                    : "FOR TABLE needs CREATE on the database and ownership of every table";
+  const std::string privilege = tables.empty() ? "FOR TABLES IN SCHEMA needs a superuser"
+                                               : "FOR TABLE needs CREATE on the database and ownership of every table";
   auto role = conn.QueryValue("SELECT current_user");
   auto database = conn.QueryValue("SELECT current_database()");
   return res.status().WithContext(fmt::format(
       "publication '{}' does not exist and role '{}' could not create it ({}): have an administrator run `{}` in "
       "database '{}' (streamshop uses an existing publication as it is and never alters it), or name an existing "
       "one with --publication",
-      publication, role.ok() && *role ? **role : "?", privilege, create, database.ok() && *database ? **database : "?"));
+      publication, role.ok() && *role ? **role : "?", privilege, create,
+      database.ok() && *database ? **database : "?"));
 }
 
 namespace {
@@ -136,8 +137,8 @@ Result<TableInfo> LoadTableAs(PgConnection& conn, const std::string& publication
   if (PQntuples(rel.get()) != 1) return Status::Fatal(fmt::format("table with OID {} no longer exists", oid));
   TableInfo table{oid, PQgetvalue(rel.get(), 0, 0), PQgetvalue(rel.get(), 0, 1), {}};
   if (std::string_view(PQgetvalue(rel.get(), 0, 2)) != "t") {
-    return Status::Fatal(fmt::format("no SELECT privilege on table {}: GRANT SELECT ON {} TO the replication role",
-                                     table.QualifiedName(), table.QuotedName()));
+    return Status::Fatal(fmt::format("no SELECT privilege on table {}: GRANT SELECT ON {} TO {} (as its owner)",
+                                     table.QualifiedName(), table.QuotedName(), PQgetvalue(rel.get(), 0, 5)));
   }
   const char replica_identity = PQgetvalue(rel.get(), 0, 3)[0];
   table.replica_identity = replica_identity;

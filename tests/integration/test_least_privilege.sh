@@ -30,12 +30,22 @@ with_userinfo() {
 CDC_ROLE=lp_cdc
 CDC_PASSWORD='cdc?#/@:% pw'
 PG_RESTRICTED_URL=$(with_userinfo "$STREAMSHOP_PG_URL" "$CDC_ROLE" "$CDC_PASSWORD")
-# The restricted runs get their credentials from these URLs only, not from the stack's environment.
-restricted() {
-  env -u PGPASSWORD -u PGPASSFILE -u PGUSER -u STREAMSHOP_PG_PASSWORD -u STREAMSHOP_PG_PASSWORD_FILE \
-    -u STREAMSHOP_CLICKHOUSE_USER -u STREAMSHOP_CLICKHOUSE_PASSWORD -u STREAMSHOP_CLICKHOUSE_PASSWORD_FILE \
-    STREAMSHOP_PG_URL="$PG_RESTRICTED_URL" STREAMSHOP_CLICKHOUSE_URL="$CH_RESTRICTED_URL" \
-    STREAMSHOP_PUBLICATION=lp_pub STREAMSHOP_SLOT=lp_slot "$@"
+# The restricted runs get their credentials from these URLs only, not from the stack's environment:
+# `restricted COMMAND…`, or in the background `env "${RESTRICTED_ENV[@]}" COMMAND… &` (so $! is the command's pid).
+restricted_env() {
+  RESTRICTED_ENV=(-u PGPASSWORD -u PGPASSFILE -u PGUSER -u STREAMSHOP_PG_PASSWORD -u STREAMSHOP_PG_PASSWORD_FILE
+    -u STREAMSHOP_CLICKHOUSE_USER -u STREAMSHOP_CLICKHOUSE_PASSWORD -u STREAMSHOP_CLICKHOUSE_PASSWORD_FILE
+    STREAMSHOP_PG_URL="$PG_RESTRICTED_URL" STREAMSHOP_CLICKHOUSE_URL="$CH_RESTRICTED_URL"
+    STREAMSHOP_PUBLICATION=lp_pub STREAMSHOP_SLOT=lp_slot)
+}
+restricted() { env "${RESTRICTED_ENV[@]}" "$@"; }
+# start_restricted_replicate LOG ARGS…: replicate as lp_cdc in the background, logging to LOG; sets REPLICATE_PID.
+start_restricted_replicate() {
+  local log_file=$1
+  shift
+  env "${RESTRICTED_ENV[@]}" "$STREAMSHOP" replicate --progress off "$@" >>"$log_file" 2>&1 &
+  REPLICATE_PID=$!
+  BG_PIDS+=("$REPLICATE_PID")
 }
 
 log "PostgreSQL: tables owned by the superuser, a publication of two of them, a role with REPLICATION + SELECT"
@@ -63,7 +73,7 @@ PUBLICATION_BEFORE=$(publication_state)
 pg -c "SELECT pg_create_logical_replication_slot('lp_watch', 'pgoutput')" >/dev/null
 
 if [[ $STREAMSHOP_CLICKHOUSE_ENGINE == server ]]; then
-  log "ClickHouse 18.16: a users.d/ user allowed only the database analytics, pre-created by the admin"
+  log "ClickHouse 18.16: a users.d/ user allowed only the database analytics (reloaded without a restart)"
   CH_USER=lp_writer
   CH_PASSWORD='ch?#/@:% pw'
   CH_USERS_D=$STREAMSHOP_STACK_DIR/clickhouse/users.d
@@ -84,9 +94,10 @@ if [[ $STREAMSHOP_CLICKHOUSE_ENGINE == server ]]; then
 EOF
   CH_RESTRICTED_URL=$(with_userinfo "$STREAMSHOP_CLICKHOUSE_URL" "$CH_USER" "$CH_PASSWORD")
   chr() { curl -sS --fail-with-body "$CH_RESTRICTED_URL/" --data-binary "$1"; }
+  ch_user_loaded() { chr "SELECT 1" >/dev/null 2>&1; }
   # The server reloads its users configuration (users.xml and users.d/*.xml) without a restart.
-  wait_until 30 "ClickHouse did not load users.d/lp_writer.xml" chr "SELECT 1" >/dev/null
-  ch "CREATE DATABASE IF NOT EXISTS analytics"
+  wait_until 30 "ClickHouse did not load users.d/lp_writer.xml" ch_user_loaded
+  # On 18.16 a user may create the databases it is allowed (analytics): not pre-created here.
   ch "CREATE DATABASE lp_other"
   chr "SELECT count() FROM lp_other.nothing" >"$LOG_DIR/ch-denied.out" 2>&1 && fail "lp_writer may read lp_other"
   grep -q "lp_writer.*lp_other\|lp_other.*lp_writer\|ACCESS_DENIED\|Access denied" "$LOG_DIR/ch-denied.out" ||
@@ -94,22 +105,22 @@ EOF
 else
   CH_RESTRICTED_URL=$STREAMSHOP_CLICKHOUSE_URL  # the chdb endpoint has no users
 fi
+restricted_env
 
 log "a missing publication the role may not create: an error naming it, the privilege and the command"
 rc=0
 restricted "$STREAMSHOP" replicate --progress off --publication lp_missing --slot lp_missing_slot \
   >"$LOG_DIR/missing.log" 2>&1 || rc=$?
 ((rc != 0)) || fail "replicate ran without its publication"
-for want in "lp_missing" "CREATE PUBLICATION lp_missing FOR TABLES IN SCHEMA public" "superuser"; do
+for want in "publication 'lp_missing' does not exist and role 'lp_cdc' could not create it" \
+  "FOR TABLES IN SCHEMA needs a superuser" 'run `CREATE PUBLICATION "lp_missing" FOR TABLES IN SCHEMA public`'; do
   grep -qF "$want" "$LOG_DIR/missing.log" || { cat "$LOG_DIR/missing.log"; fail "the error does not say '$want'"; }
 done
 [[ -z "$(pg -c "SELECT 1 FROM pg_replication_slots WHERE slot_name = 'lp_missing_slot'")" ]] ||
   fail "a slot was created although the publication is missing"
 
 log "replicate as lp_cdc: snapshot, then live changes, heartbeats and an ADD COLUMN by the owner"
-restricted "$STREAMSHOP" replicate --progress off --heartbeat-interval 1 >>"$LOG_DIR/replicate.log" 2>&1 &
-REPLICATE_PID=$!
-BG_PIDS+=("$REPLICATE_PID")
+start_restricted_replicate "$LOG_DIR/replicate.log" --heartbeat-interval 1
 wait_streaming 90
 pg <<'SQL'
 INSERT INTO lp_orders SELECT g, g % 200 + 1, g * 0.5, 'live ' || g FROM generate_series(1001, 1300) g;
@@ -134,10 +145,43 @@ if grep -iE "warn|error|denied" "$LOG_DIR/replicate.log" >"$LOG_DIR/replicate-wa
   cat "$LOG_DIR/replicate-warnings.txt"
   fail "replicate as lp_cdc logged warnings or errors"
 fi
-stop_replicate
-
 [[ "$(publication_state)" == "$PUBLICATION_BEFORE" ]] || fail "the publication was changed: $(publication_state)"
 [[ "$(ch "SELECT count() FROM system.tables WHERE database = 'analytics' AND name = 'raw_lp_secret'")" == 0 ]] ||
   fail "an unpublished table reached ClickHouse"
 pg -c "SELECT pg_drop_replication_slot('lp_watch')" >/dev/null
 log "lp_cdc (REPLICATION + SELECT) replicated and verified; the publication is unchanged"
+
+log "the owner publishes a table without granting SELECT on it: that table stops with the GRANT to run"
+pg <<'SQL'
+CREATE TABLE lp_late (id int PRIMARY KEY, v text);
+INSERT INTO lp_late SELECT g, 'late ' || g FROM generate_series(1, 100) g;
+ALTER PUBLICATION lp_pub ADD TABLE lp_late;
+INSERT INTO lp_late VALUES (101, 'streamed');
+INSERT INTO lp_orders VALUES (6000, 1, 1, 'after lp_late', NULL);
+SQL
+late_stopped() { grep -qF 'GRANT SELECT ON "public"."lp_late" TO lp_cdc' "$LOG_DIR/replicate.log"; }
+wait_until 30 "no error naming the missing SELECT on lp_late and its GRANT" late_stopped
+order_6000() { [[ "$(ch "SELECT count() FROM analytics.raw_lp_orders WHERE id = 6000")" == 1 ]]; }
+wait_until 30 "the other tables stopped flowing" order_6000
+pg -c "GRANT SELECT ON lp_late TO lp_cdc" -c "UPDATE lp_late SET v = 'granted' WHERE id = 1"
+restricted "$STREAMSHOP" verify --wait 60 >"$LOG_DIR/verify-late.out" 2>&1 ||
+  { cat "$LOG_DIR/verify-late.out"; fail "lp_late did not resume after GRANT SELECT"; }
+stop_replicate
+
+log "EXECUTE on pg_logical_emit_message revoked: one warning naming the GRANT, replication goes on without heartbeats"
+pg -c "REVOKE EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text) FROM PUBLIC"
+start_restricted_replicate "$LOG_DIR/replicate-2.log" --heartbeat-interval 1
+wait_until 60 "replicate did not reach streaming again" grep -q "streaming changes" "$LOG_DIR/replicate-2.log"
+hb_warned() { grep -q "heartbeat (pg_logical_emit_message) failed" "$LOG_DIR/replicate-2.log"; }
+wait_until 30 "no warning about the failed heartbeat" hb_warned
+pg -c "INSERT INTO lp_orders VALUES (7000, 2, 2, 'without heartbeats', 'web')" -c "DELETE FROM lp_late WHERE id = 2"
+sleep 3  # a few more heartbeat intervals: still one warning
+for want in 'GRANT EXECUTE ON FUNCTION pg_catalog.pg_logical_emit_message(boolean,text,text) TO lp_cdc' \
+  '--heartbeat-interval 0'; do
+  grep -qF -- "$want" "$LOG_DIR/replicate-2.log" || { cat "$LOG_DIR/replicate-2.log"; fail "the warning does not say '$want'"; }
+done
+(($(grep -c "heartbeat (pg_logical_emit_message) failed" "$LOG_DIR/replicate-2.log") == 1)) ||
+  fail "the heartbeat warning repeats"
+restricted "$STREAMSHOP" verify --wait 60 >"$LOG_DIR/verify-2.out" 2>&1 || { cat "$LOG_DIR/verify-2.out"; fail "verify failed"; }
+PUBLICATION=lp_pub independent_compare lp_customers lp_orders lp_late
+stop_replicate

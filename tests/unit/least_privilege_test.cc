@@ -17,8 +17,7 @@ namespace {
 // Answers each POST from `answers` in order and records the SQL it got.
 class ScriptedTransport final : public HttpTransport {
  public:
-  ScriptedTransport(std::deque<HttpResponse>* answers, std::vector<std::string>* sql)
-      : answers_(answers), sql_(sql) {}
+  ScriptedTransport(std::deque<HttpResponse>* answers, std::vector<std::string>* sql) : answers_(answers), sql_(sql) {}
   Result<HttpResponse> Post(const std::string&, std::string_view body, size_t) override {
     sql_->emplace_back(body);
     if (answers_->empty()) return Status::Fatal("scripted transport: no answer left");
