@@ -11,6 +11,7 @@
 
 #include "cli/TomlConfig.h"
 #include "common/Log.h"
+#include "common/Secrets.h"
 #include "kafka/KafkaConfig.h"
 #include "pipeline/Capture.h"
 #include "pipeline/Replicator.h"
@@ -63,33 +64,88 @@ int Report(const Status& st) {
   return st.retryable() ? 75 : 1;  // 75 = EX_TEMPFAIL
 }
 
-void AddPgOption(CLI::App* cmd, std::string& url) {
-  cmd->add_option("--pg", url, "PostgreSQL URL, e.g. postgresql://user@127.0.0.1:5432/db (password via env/file)")
+// Secrets are never options of their own (argv is visible to every local user in /proc/<pid>/cmdline): each comes
+// from an environment variable or from a private file named by a …-file option (or its …_FILE variable).
+struct SecretFiles {
+  std::string pg_password, clickhouse_password, kafka_sasl_password, kafka_props;
+};
+
+void AddPgOption(CLI::App* cmd, std::string& url, SecretFiles& files) {
+  cmd->add_option("--pg", url,
+                  "PostgreSQL URL, e.g. postgresql://user@127.0.0.1:5432/db?sslmode=verify-full&sslrootcert=ca.pem "
+                  "(libpq parameters and PG* variables apply)")
       ->envname("STREAMSHOP_PG_URL")
       ->required();
-}
-void AddClickHouseOption(CLI::App* cmd, std::string& url) {
-  cmd->add_option("--clickhouse", url, "ClickHouse HTTP URL, e.g. http://127.0.0.1:8123")
-      ->envname("STREAMSHOP_CLICKHOUSE_URL")
-      ->required();
+  cmd->add_option("--pg-password-file", files.pg_password,
+                  "File (mode 600) holding the PostgreSQL password; or env STREAMSHOP_PG_PASSWORD (or PGPASSWORD)")
+      ->envname("STREAMSHOP_PG_PASSWORD_FILE");
 }
 
-void AddKafkaOptions(CLI::App* cmd, std::string& brokers, std::vector<std::string>& props) {
+void AddClickHouseOption(CLI::App* cmd, clickhouse::Endpoint& endpoint, SecretFiles& files) {
+  cmd->add_option("--clickhouse", endpoint.url,
+                  "ClickHouse HTTP(S) URL, e.g. https://user@clickhouse.example:8443 (a password in it must be "
+                  "percent-encoded; better: STREAMSHOP_CLICKHOUSE_PASSWORD)")
+      ->envname("STREAMSHOP_CLICKHOUSE_URL")
+      ->required();
+  cmd->add_option("--clickhouse-user", endpoint.user, "ClickHouse user (default: the URL's, else ClickHouse's default)")
+      ->envname("STREAMSHOP_CLICKHOUSE_USER");
+  cmd->add_option("--clickhouse-password-file", files.clickhouse_password,
+                  "File (mode 600) holding the ClickHouse password; or env STREAMSHOP_CLICKHOUSE_PASSWORD")
+      ->envname("STREAMSHOP_CLICKHOUSE_PASSWORD_FILE");
+  cmd->add_option("--clickhouse-ca-file", endpoint.ca_file, "PEM CA certificate(s) that sign the server's (https)")
+      ->check(CLI::ExistingFile)
+      ->envname("STREAMSHOP_CLICKHOUSE_CA_FILE");
+  cmd->add_option("--clickhouse-cert-file", endpoint.cert_file, "PEM client certificate (https, mutual TLS)")
+      ->check(CLI::ExistingFile)
+      ->envname("STREAMSHOP_CLICKHOUSE_CERT_FILE");
+  cmd->add_option("--clickhouse-key-file", endpoint.key_file, "PEM private key of the client certificate")
+      ->check(CLI::ExistingFile)
+      ->envname("STREAMSHOP_CLICKHOUSE_KEY_FILE");
+}
+
+void AddKafkaOptions(CLI::App* cmd, std::string& brokers, std::vector<std::string>& props, SecretFiles& files) {
   cmd->add_option("--kafka", brokers, "Kafka bootstrap servers, e.g. 127.0.0.1:9092 (any Kafka-API broker)")
       ->envname("STREAMSHOP_KAFKA_BROKERS")
       ->required();
+  cmd->add_option("--kafka-prop-file", files.kafka_props,
+                  "librdkafka properties file: key=value lines (e.g. security.protocol=SASL_SSL, "
+                  "sasl.mechanisms=SCRAM-SHA-512, sasl.username, sasl.password, ssl.ca.location); mode 600 when it "
+                  "holds a secret")
+      ->check(CLI::ExistingFile)
+      ->envname("STREAMSHOP_KAFKA_PROP_FILE");
   cmd->add_option("--kafka-prop", props,
-                  "librdkafka property key=value, repeatable, applied over our defaults (e.g. "
-                  "security.protocol=SASL_SSL, sasl.mechanism=PLAIN); secrets are better set in the TOML file");
+                  "librdkafka property key=value, repeatable, applied over our defaults and the file (no secrets "
+                  "here: others can read a command line)");
+  cmd->add_option("--kafka-sasl-password-file", files.kafka_sasl_password,
+                  "File (mode 600) holding sasl.password; or env STREAMSHOP_KAFKA_SASL_PASSWORD")
+      ->envname("STREAMSHOP_KAFKA_SASL_PASSWORD_FILE");
 }
 
-Result<kafka::KafkaProps> ParseKafkaProps(const std::vector<std::string>& texts) {
+// The file's properties, then --kafka-prop, then the SASL password from its variable or file.
+Result<kafka::KafkaProps> KafkaPropsOf(const std::vector<std::string>& texts, const SecretFiles& files) {
   kafka::KafkaProps props;
+  if (!files.kafka_props.empty()) {
+    SS_ASSIGN_OR_RETURN(props, kafka::ReadKafkaPropFile(files.kafka_props));
+  }
   for (const auto& t : texts) {
     SS_ASSIGN_OR_RETURN(auto kv, kafka::ParseKafkaProp(t));
     props.push_back(std::move(kv));
   }
+  SS_ASSIGN_OR_RETURN(std::string sasl_password,
+                      ResolveSecret("STREAMSHOP_KAFKA_SASL_PASSWORD", files.kafka_sasl_password));
+  if (!sasl_password.empty()) props.emplace_back("sasl.password", std::move(sasl_password));
   return props;
+}
+
+// The PostgreSQL password reaches every libpq connection (replication, catalog, snapshot workers) as PGPASSWORD,
+// which libpq reads after a password in the URL; the ClickHouse password goes into its endpoint.
+Status ResolveSecrets(const SecretFiles& files, std::initializer_list<clickhouse::Endpoint*> endpoints) {
+  SS_ASSIGN_OR_RETURN(std::string pg_password, ResolveSecret("STREAMSHOP_PG_PASSWORD", files.pg_password));
+  if (!pg_password.empty()) setenv("PGPASSWORD", pg_password.c_str(), 1);
+  SS_ASSIGN_OR_RETURN(std::string ch_password,
+                      ResolveSecret("STREAMSHOP_CLICKHOUSE_PASSWORD", files.clickhouse_password));
+  for (auto* endpoint : endpoints) endpoint->password = ch_password;
+  return Status::Ok();
 }
 
 // Numeric option ranges (CLI11 reads "-1" into an unsigned option as its largest value; these read the text).
@@ -141,6 +197,12 @@ int main(int argc, char** argv) try {
   bool with_kafka = false;
   stack->add_flag("--with-kafka", with_kafka, "Also run a single-node Apache Kafka broker (KRaft)")
       ->envname("STREAMSHOP_WITH_KAFKA");
+  bool stack_tls = false;
+  stack
+      ->add_flag("--tls", stack_tls,
+                 "TLS on every service: a private CA (.streamshop/tls/ca.pem), PostgreSQL ssl only, ClickHouse "
+                 "HTTPS only, Kafka SASL_SSL; passwords are always on")
+      ->envname("STREAMSHOP_STACK_TLS");
   std::string clickhouse_engine;
   stack
       ->add_option("--clickhouse-engine", clickhouse_engine,
@@ -149,12 +211,14 @@ int main(int argc, char** argv) try {
       ->check(CLI::IsMember({"server", "chdb"}))
       ->envname("STREAMSHOP_CLICKHOUSE_ENGINE");
 
+  SecretFiles secret_files;  // shared: only one subcommand runs
+
   // replicate
   pipeline::ReplicatorOptions rep;
   auto* replicate = app.add_subcommand(
       "replicate", "Stream PostgreSQL changes straight into ClickHouse analytics.raw_* (initial snapshot, then live)");
-  AddPgOption(replicate, rep.pg_url);
-  AddClickHouseOption(replicate, rep.clickhouse_url);
+  AddPgOption(replicate, rep.pg_url, secret_files);
+  AddClickHouseOption(replicate, rep.clickhouse, secret_files);
   replicate->add_option("--publication", rep.publication, "Publication to replicate (created if missing)")
       ->envname("STREAMSHOP_PUBLICATION")
       ->capture_default_str();
@@ -229,8 +293,8 @@ int main(int argc, char** argv) try {
       "snapshot as op r, then live); the slot advances only past what Kafka acknowledged. Name bytes outside "
       "[A-Za-z0-9_] are written -XX (hex); a record larger than its topic's max.message.bytes goes whole to "
       "<prefix>.dead_letter");
-  AddPgOption(capture, cap.pg_url);
-  AddKafkaOptions(capture, cap.brokers, kafka_props);
+  AddPgOption(capture, cap.pg_url, secret_files);
+  AddKafkaOptions(capture, cap.brokers, kafka_props, secret_files);
   capture->add_option("--topic-prefix", cap.topic_prefix, "Topic prefix (Debezium's topic.prefix)")
       ->envname("STREAMSHOP_TOPIC_PREFIX")
       ->capture_default_str();
@@ -282,8 +346,8 @@ int main(int argc, char** argv) try {
       "sink",
       "Consume Debezium change events (from capture or real Debezium, with or without schemas) into ClickHouse "
       "analytics.raw_*; offsets are committed only after ClickHouse stored the rows");
-  AddKafkaOptions(sink, snk.brokers, sink_kafka_props);
-  AddClickHouseOption(sink, snk.clickhouse_url);
+  AddKafkaOptions(sink, snk.brokers, sink_kafka_props, secret_files);
+  AddClickHouseOption(sink, snk.clickhouse, secret_files);
   sink->add_option("--topics", snk.topics_regex, "Topics to consume: a regular expression (librdkafka, ^-anchored)")
       ->envname("STREAMSHOP_SINK_TOPICS")
       ->capture_default_str();
@@ -331,8 +395,8 @@ int main(int argc, char** argv) try {
   pipeline::VerifyOptions ver;
   auto* verify = app.add_subcommand(
       "verify", "Compare every replicated table in PostgreSQL and ClickHouse; exit 0 only if all match");
-  AddPgOption(verify, ver.pg_url);
-  AddClickHouseOption(verify, ver.clickhouse_url);
+  AddPgOption(verify, ver.pg_url, secret_files);
+  AddClickHouseOption(verify, ver.clickhouse, secret_files);
   verify->add_option("--publication", ver.publication, "Publication whose tables are compared")
       ->envname("STREAMSHOP_PUBLICATION")
       ->capture_default_str();
@@ -349,7 +413,7 @@ int main(int argc, char** argv) try {
   workload::GeneratorOptions gen;
   auto* generate = app.add_subcommand(
       "generate", "Run an e-commerce workload (tables of sql/postgres/schema.sql) against PostgreSQL at a target rate");
-  AddPgOption(generate, gen.pg_url);
+  AddPgOption(generate, gen.pg_url, secret_files);
   std::string gen_rate = "1000", gen_duration = "0", gen_progress = "auto";
   generate->add_option("--rate", gen_rate, "Transactions per second, e.g. 1000 or 1000/s (0 = as fast as possible)")
       ->envname("STREAMSHOP_GENERATE_RATE")
@@ -401,11 +465,15 @@ int main(int argc, char** argv) try {
   if (stack->parsed()) {
     std::vector<std::string> args{stack_action};
     if (with_kafka) args.push_back("--with-kafka");
+    if (stack_tls && stack_action == "up") args.push_back("--tls");
     if (stack_action == "up" && !clickhouse_engine.empty())
       args.insert(args.end(), {"--clickhouse-engine", clickhouse_engine});
     return ExecScript("stack.sh", args);
   }
 
+  if (Status st = ResolveSecrets(secret_files, {&rep.clickhouse, &snk.clickhouse, &ver.clickhouse}); !st.ok()) {
+    return Report(st);
+  }
   InstallSignalHandlers();
   if (replicate->parsed()) {
     rep.flush_interval = std::chrono::milliseconds(flush_ms);
@@ -416,7 +484,7 @@ int main(int argc, char** argv) try {
     return Report(replicator.Run(g_stop));
   }
   if (capture->parsed()) {
-    auto props = ParseKafkaProps(kafka_props);
+    auto props = KafkaPropsOf(kafka_props, secret_files);
     if (!props.ok()) return Report(props.status());
     cap.kafka_props = *props;
     cap.tombstones = tombstones == "on";
@@ -427,7 +495,7 @@ int main(int argc, char** argv) try {
     return Report(pipeline::Capture(cap).Run(g_stop));
   }
   if (sink->parsed()) {
-    auto props = ParseKafkaProps(sink_kafka_props);
+    auto props = KafkaPropsOf(sink_kafka_props, secret_files);
     if (!props.ok()) return Report(props.status());
     snk.kafka_props = *props;
     snk.flush_interval = std::chrono::milliseconds(sink_flush_ms);
