@@ -88,12 +88,19 @@ Status CheckSource(PgConnection& conn) {
                     "postgresql.conf (ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL",
                     wal_level.value_or("?")));
   }
+  // Amazon RDS and Aurora grant replication through membership in their role rds_replication instead of the
+  // REPLICATION attribute (which their admins cannot set).
   SS_ASSIGN_OR_RETURN(auto can_replicate,
-                      conn.QueryValue("SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user"));
+                      conn.QueryValue("SELECT r.rolreplication OR r.rolsuper OR EXISTS (SELECT 1 FROM pg_roles g "
+                                      "WHERE g.rolname = 'rds_replication' AND pg_has_role(r.oid, g.oid, 'MEMBER')) "
+                                      "FROM pg_roles r WHERE r.rolname = current_user"));
   if (can_replicate.value_or("f") != "t") {
     SS_ASSIGN_OR_RETURN(auto user, conn.QueryValue("SELECT current_user"));
-    return Status::Fatal(fmt::format("role '{}' may not use replication: run ALTER ROLE {} REPLICATION as a superuser",
-                                     user.value_or("?"), PgConnection::QuoteIdent(user.value_or("?"))));
+    const std::string role = PgConnection::QuoteIdent(user.value_or("?"));
+    return Status::Fatal(fmt::format(
+        "role '{}' may not use replication: run ALTER ROLE {} REPLICATION as a superuser (on Amazon RDS or Aurora: "
+        "GRANT rds_replication TO {}; see docs/SECURITY.md)",
+        user.value_or("?"), role, role));
   }
   return Status::Ok();
 }

@@ -119,6 +119,21 @@ done
 [[ -z "$(pg -c "SELECT 1 FROM pg_replication_slots WHERE slot_name = 'lp_missing_slot'")" ]] ||
   fail "a slot was created although the publication is missing"
 
+log "a member of rds_replication (Amazon RDS/Aurora's replication grant) passes streamshop's own check"
+# Plain PostgreSQL gives that role no replication right, so its walsender refuses: once, not retried forever.
+pg -v pw="$CDC_PASSWORD" <<'SQL'
+CREATE ROLE rds_replication NOLOGIN;
+CREATE ROLE lp_rds LOGIN PASSWORD :'pw' IN ROLE rds_replication;
+GRANT SELECT ON lp_customers, lp_orders TO lp_rds;
+SQL
+rc=0
+timeout 30 env "${RESTRICTED_ENV[@]}" STREAMSHOP_PG_URL="$(with_userinfo "$STREAMSHOP_PG_URL" lp_rds "$CDC_PASSWORD")" \
+  "$STREAMSHOP" replicate --progress off --slot lp_rds_slot >"$LOG_DIR/rds.log" 2>&1 || rc=$?
+((rc == 1)) || { cat "$LOG_DIR/rds.log"; fail "replicate as lp_rds: exit $rc, expected 1 (PostgreSQL's refusal, not retried)"; }
+grep -q "may not use replication" "$LOG_DIR/rds.log" && { cat "$LOG_DIR/rds.log"; fail "rds_replication membership was refused"; }
+grep -qE "replication role|permission denied to start WAL sender" "$LOG_DIR/rds.log" ||
+  { cat "$LOG_DIR/rds.log"; fail "expected PostgreSQL's walsender refusal"; }
+
 log "replicate as lp_cdc: snapshot, then live changes, heartbeats and an ADD COLUMN by the owner"
 start_restricted_replicate "$LOG_DIR/replicate.log" --heartbeat-interval 1
 wait_streaming 90
