@@ -200,3 +200,11 @@ done
 restricted "$STREAMSHOP" verify --wait 60 >"$LOG_DIR/verify-2.out" 2>&1 || { cat "$LOG_DIR/verify-2.out"; fail "verify failed"; }
 PUBLICATION=lp_pub independent_compare lp_customers lp_orders lp_late
 stop_replicate
+
+log "verify needs SELECT only: a role without REPLICATION"
+pg -v pw="$CDC_PASSWORD" <<'SQL'
+CREATE ROLE lp_reader LOGIN PASSWORD :'pw';
+GRANT SELECT ON lp_customers, lp_orders, lp_late TO lp_reader;
+SQL
+restricted env STREAMSHOP_PG_URL="$(with_userinfo "$STREAMSHOP_PG_URL" lp_reader "$CDC_PASSWORD")" \
+  "$STREAMSHOP" verify >"$LOG_DIR/verify-reader.out" 2>&1 || { cat "$LOG_DIR/verify-reader.out"; fail "verify as lp_reader failed"; }
