@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Least privilege (docs/SECURITY.md): the pipeline runs with exactly the grants the docs list.
 #   PostgreSQL: a role with LOGIN REPLICATION and SELECT on the published tables, nothing else, and a publication
-#   pre-created by the tables' owner. replicate (snapshot, live changes, heartbeats, an ADD COLUMN by the owner) and
-#   verify work as that role, and the publication is left exactly as the owner made it. A missing publication the
-#   role may not create is an error naming the publication, the privilege and the admin's command.
-#   ClickHouse 18.16 (no SQL GRANTs): a users.d/ user allowed only the database analytics, with a password sent as
-#   URL userinfo; the admin pre-creates analytics. (The chdb endpoint has no users: the PostgreSQL part only.)
+#   pre-created by the tables' owner. replicate (snapshot, live changes, heartbeats, an ADD COLUMN by the owner),
+#   capture and verify work as that role, and the publication is left exactly as the owner made it; verify also
+#   as a role with SELECT only. Errors name the privilege and the fix: a missing publication the role may not
+#   create, a table published without GRANT SELECT (it stops alone, resumes once granted), a revoked
+#   pg_logical_emit_message (one warning, replication goes on). A member of rds_replication (RDS/Aurora's grant)
+#   passes streamshop's own check.
+#   ClickHouse 18.16 (no SQL GRANTs): a users.d/ user allowed only the databases analytics and analytics_kafka,
+#   loaded without a restart, its password sent as URL userinfo; replicate and sink write as it, another database
+#   is refused. (The chdb endpoint has no users: there the PostgreSQL part only.)
 # Passwords hold URL-special characters, percent-encoded in the URLs.
 # clickhouse-engines: server chdb
 TEST_PORT_BASE=27800
+WITH_KAFKA=1
 source "$(dirname "$0")/lib.sh" "$1"
 
 # pct STRING: STRING percent-encoded for a URL's userinfo (every byte but unreserved ones).
@@ -73,7 +78,7 @@ PUBLICATION_BEFORE=$(publication_state)
 pg -c "SELECT pg_create_logical_replication_slot('lp_watch', 'pgoutput')" >/dev/null
 
 if [[ $STREAMSHOP_CLICKHOUSE_ENGINE == server ]]; then
-  log "ClickHouse 18.16: a users.d/ user allowed only the database analytics (reloaded without a restart)"
+  log "ClickHouse 18.16: a users.d/ user allowed only the databases analytics and analytics_kafka (reloaded without a restart)"
   CH_USER=lp_writer
   CH_PASSWORD='ch?#/@:% pw'
   CH_USERS_D=$STREAMSHOP_STACK_DIR/clickhouse/users.d
@@ -87,7 +92,7 @@ if [[ $STREAMSHOP_CLICKHOUSE_ENGINE == server ]]; then
             <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
             <profile>default</profile>
             <quota>default</quota>
-            <allow_databases><database>analytics</database></allow_databases>
+            <allow_databases><database>analytics</database><database>analytics_kafka</database></allow_databases>
         </$CH_USER>
     </users>
 </yandex>
@@ -201,10 +206,32 @@ restricted "$STREAMSHOP" verify --wait 60 >"$LOG_DIR/verify-2.out" 2>&1 || { cat
 PUBLICATION=lp_pub independent_compare lp_customers lp_orders lp_late
 stop_replicate
 
+log "capture → Kafka → sink: capture as lp_cdc (EXECUTE on the heartbeat function granted as the warning said), sink as lp_writer"
+pg -c "GRANT EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text) TO lp_cdc"
+env "${RESTRICTED_ENV[@]}" "$STREAMSHOP" capture --progress off --slot lp_capture --heartbeat-interval 1 \
+  >>"$LOG_DIR/capture.log" 2>&1 &
+CAPTURE_PID=$!
+BG_PIDS+=("$CAPTURE_PID")
+env "${RESTRICTED_ENV[@]}" "$STREAMSHOP" sink --progress off --database analytics_kafka --flush-ms 100 \
+  --topics '^streamshop\.public\.lp_.*' >>"$LOG_DIR/sink.log" 2>&1 &
+SINK_PID=$!
+BG_PIDS+=("$SINK_PID")
+wait_capture_streaming
+pg -c "UPDATE lp_orders SET note = 'via kafka' WHERE id % 13 = 0" -c "DELETE FROM lp_customers WHERE id = 3"
+restricted "$STREAMSHOP" verify --database analytics_kafka --wait 90 >"$LOG_DIR/verify-kafka.out" 2>&1 ||
+  { cat "$LOG_DIR/verify-kafka.out"; fail "verify of the Kafka path failed"; }
+sleep 2  # two more heartbeat intervals
+# (A fresh broker's transient warnings, e.g. "Coordinator load in progress", are not what this looks for.)
+if grep -iE "heartbeat|denied|privilege| ERROR " "$LOG_DIR/capture.log" "$LOG_DIR/sink.log"; then
+  fail "capture or sink logged a privilege or heartbeat problem, or an error"
+fi
+stop_clean "$SINK_PID" "sink"
+stop_clean "$CAPTURE_PID" "capture"
+
 log "verify needs SELECT only: a role without REPLICATION"
 pg -v pw="$CDC_PASSWORD" <<'SQL'
 CREATE ROLE lp_reader LOGIN PASSWORD :'pw';
 GRANT SELECT ON lp_customers, lp_orders, lp_late TO lp_reader;
 SQL
 restricted env STREAMSHOP_PG_URL="$(with_userinfo "$STREAMSHOP_PG_URL" lp_reader "$CDC_PASSWORD")" \
-  "$STREAMSHOP" verify >"$LOG_DIR/verify-reader.out" 2>&1 || { cat "$LOG_DIR/verify-reader.out"; fail "verify as lp_reader failed"; }
+  "$STREAMSHOP" verify --database analytics_kafka >"$LOG_DIR/verify-reader.out" 2>&1 || { cat "$LOG_DIR/verify-reader.out"; fail "verify as lp_reader failed"; }
