@@ -98,7 +98,8 @@ if [[ $STREAMSHOP_CLICKHOUSE_ENGINE == server ]]; then
 </yandex>
 EOF
   CH_RESTRICTED_URL=$(with_userinfo "$STREAMSHOP_CLICKHOUSE_URL" "$CH_USER" "$CH_PASSWORD")
-  chr() { curl -sS --fail-with-body "$CH_RESTRICTED_URL/" --data-binary "$1"; }
+  chr() { curl -sS --fail-with-body ${STREAMSHOP_CLICKHOUSE_CA_FILE:+--cacert "$STREAMSHOP_CLICKHOUSE_CA_FILE"} \
+    "$CH_RESTRICTED_URL/" --data-binary "$1"; }
   ch_user_loaded() { chr "SELECT 1" >/dev/null 2>&1; }
   # The server reloads its users configuration (users.xml and users.d/*.xml) without a restart.
   wait_until 30 "ClickHouse did not load users.d/lp_writer.xml" ch_user_loaded
