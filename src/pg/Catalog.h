@@ -71,7 +71,9 @@ struct SlotState {
 // wal_level = logical and a role allowed to replicate.
 Status CheckSource(PgConnection& conn);
 
-// Creates `publication` if missing: for `tables` ("schema.table" or "table"), or all tables in schema public.
+// Creates `publication` if missing: for `tables` ("schema.table" or "table"), or all tables in schema public. An
+// existing publication is used as it is, never altered (a least-privileged role uses one its admin made); when the
+// role may not create it, the error names the publication, the privilege and the admin's CREATE PUBLICATION.
 Status EnsurePublication(PgConnection& conn, const std::string& publication, const std::vector<std::string>& tables);
 
 // Tables of the publication as PostgreSQL 15 publishes them (pg_publication_tables: leaf partitions, or only the

@@ -434,7 +434,10 @@ Status Capture::Session::Stream() {
       if (options.heartbeat_interval.count() > 0 && now - last_heartbeat >= options.heartbeat_interval) {
         last_heartbeat = now;
         Status hb = EmitHeartbeat(*source.catalog);
-        if (!hb.ok()) LogWarn("heartbeat failed: {}", hb.message());
+        if (!hb.ok()) {
+          LogWarn("{} (heartbeats are off until the next session)", hb.message());
+          last_heartbeat = Clock::time_point::max() - options.heartbeat_interval;
+        }
       }
       MaybePrintProgress();
     }

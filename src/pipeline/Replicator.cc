@@ -444,7 +444,7 @@ struct Replicator::Session {
       last_heartbeat = now;
       Status hb = EmitHeartbeat(*catalog);
       if (!hb.ok()) {
-        LogWarn("heartbeat failed, heartbeats disabled for this session: {}", hb.message());
+        LogWarn("{} (heartbeats are off until the next session)", hb.message());
         last_heartbeat = Clock::time_point::max() - options.heartbeat_interval;
       }
     }
