@@ -338,9 +338,4 @@ Result<std::optional<SlotState>> GetSlot(PgConnection& conn, const std::string& 
   return std::optional<SlotState>(std::move(s));
 }
 
-Status DropSlot(PgConnection& conn, const std::string& slot) {
-  auto res = conn.Exec("SELECT pg_drop_replication_slot($1)", {slot});
-  return res.ok() ? Status::Ok() : res.status();
-}
-
 }  // namespace streamshop::pg

@@ -122,6 +122,5 @@ std::string CopyColumns(const TableInfo& table);
 std::string CopySql(const TableInfo& table, const std::string& extra_condition = "");
 
 Result<std::optional<SlotState>> GetSlot(PgConnection& conn, const std::string& slot);
-Status DropSlot(PgConnection& conn, const std::string& slot);
 
 }  // namespace streamshop::pg
