@@ -2,6 +2,9 @@
 # Catch-up benchmark: drain the same pgoutput backlog with pg_recvlogical (PostgreSQL's own walsender + client,
 # the physical limit for one slot) and with `streamshop replicate` into ClickHouse, each from its own copy of
 # one slot (pg_copy_logical_replication_slot), and print events/s and the ratio. Uses its own private stack.
+# Also per run: the CPU the walsender serving `replicate` spent per event (the server's share) and streamshop's, and
+# a second reference: the server decoding the same backlog with no client at all
+# (pg_logical_slot_peek_binary_changes on a third copy of the slot).
 #   BENCH_TXNS   rounds of 4 change events in the backlog (default 250000 → 1M events)
 #   BENCH_SHAPE  small: one transaction per round (default); bulk: 10 big transactions
 #   BENCH_RUNS   repetitions; the median ratio is reported (default 3)
@@ -19,7 +22,8 @@ TARGET=$(make_backlog bench_events bench bench_src "$TXNS")
 EVENTS=$((TXNS * 4))
 echo "bench: backlog ready up to $TARGET ($(pg -c "SELECT pg_size_pretty(pg_wal_lsn_diff('$TARGET', confirmed_flush_lsn)) FROM pg_replication_slots WHERE slot_name = 'bench_src'") of WAL)"
 
-ratios=() recv=() ss=()
+ratios=() recv=() ss=() peek=()
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
 # check_run DATABASE ROUNDS: the run's copy must verify, and hold every key of the backlog (2 per round, one of
 # them deleted); then it is dropped.
 check_run() {
@@ -52,19 +56,32 @@ for run in $(seq 1 "$RUNS"); do
   done
   ss_s=$(echo "$(now) - $t0" | bc)
   rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+  walsender=$(pg -c "SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'bench_ss_$run'")
+  walsender_us=$(($(cpu_ticks "$walsender") * TICK_US)) streamshop_us=$(($(cpu_ticks "$pid") * TICK_US))
   kill -INT "$pid"
   wait "$pid"
   check_run "bench_run_$run" "$TXNS"
+  pg -c "SELECT 1 FROM pg_copy_logical_replication_slot('bench_src', 'bench_peek_$run')" >/dev/null
+  t0=$(now)
+  pg -c "SELECT count(*) FROM pg_logical_slot_peek_binary_changes('bench_peek_$run', '$TARGET', NULL,
+         'proto_version', '1', 'publication_names', 'bench')" >/dev/null
+  peek_s=$(echo "$(now) - $t0" | bc)
+  pg -c "SELECT pg_drop_replication_slot('bench_peek_$run')" >/dev/null
+  peek+=("$peek_s")
   ratio=$(echo "scale=3; $recv_s / $ss_s" | bc)
   ratios+=("$ratio") recv+=("$recv_s") ss+=("$ss_s")
   printf 'bench: run %d: pg_recvlogical %.2f s (%.0f ev/s) | streamshop replicate → ClickHouse %.2f s (%.0f ev/s, peak RSS %d MB) | ratio %s\n' \
     "$run" "$recv_s" "$(echo "$EVENTS / $recv_s" | bc -l)" "$ss_s" "$(echo "$EVENTS / $ss_s" | bc -l)" \
     $((rss_kb / 1024)) "$ratio"
+  printf 'bench: run %d: CPU per event: walsender %.2f µs, streamshop %.2f µs | server decode alone (peek) %.2f s (%.0f ev/s)\n' \
+    "$run" "$(echo "$walsender_us / $EVENTS" | bc -l)" "$(echo "$streamshop_us / $EVENTS" | bc -l)" "$peek_s" \
+    "$(echo "$EVENTS / $peek_s" | bc -l)"
   pg -c "SELECT pg_drop_replication_slot('bench_recv_$run'), pg_drop_replication_slot('bench_ss_$run')" >/dev/null
 done
 median=$(median "${ratios[@]}")
 shape=${BENCH_SHAPE:-small}
 record "pg_recvlogical (the limit), $shape txns" "$EVENTS" "${recv[@]}"
 record "replicate → ClickHouse, $shape txns" "$EVENTS" "${ss[@]}"
+record "server decode alone (peek), $shape txns" "$EVENTS" "${peek[@]}"
 echo "bench: catch-up ratio streamshop replicate / pg_recvlogical = $median (median of $RUNS; target ≥ 0.9)"
 echo "bench: every run checked (verify and counts); last run: $VERIFIED"

@@ -21,9 +21,9 @@
 #include "clickhouse/RowBinary.h"
 #include "clickhouse/TableWriter.h"
 #include "clickhouse/TypeMapping.h"
-#include "kafka/DebeziumEncoder.h"
-#include "kafka/DebeziumParser.h"
-#include "kafka/DebeziumTypes.h"
+#include "debezium/DebeziumEncoder.h"
+#include "debezium/DebeziumParser.h"
+#include "debezium/DebeziumTypes.h"
 #include "pg/Catalog.h"
 #include "pg/CopyTextParser.h"
 #include "pg/PgoutputDecoder.h"
@@ -31,7 +31,7 @@
 namespace streamshop {
 namespace {
 
-namespace oid = kafka::pgoid;
+namespace oid = debezium::pgoid;
 
 // The ClickHouse 18.16 of the development stack speaks the legacy dialect; it is what `replicate` encodes for here.
 constexpr clickhouse::Dialect kDialect = clickhouse::Dialect::kLegacy;
@@ -215,10 +215,10 @@ std::string CopyLine(const RowFixture& row) {
   return line;
 }
 
-kafka::DebeziumTable DebeziumTableOf(const RowFixture& row) {
-  kafka::DebeziumTable t{row.table.schema, row.table.name, {}};
+debezium::DebeziumTable DebeziumTableOf(const RowFixture& row) {
+  debezium::DebeziumTable t{row.table.schema, row.table.name, {}};
   for (const auto& c : row.table.columns) {
-    kafka::DebeziumColumn d;
+    debezium::DebeziumColumn d;
     d.name = c.name;
     d.type_oid = c.type_oid;
     d.typmod = c.typmod;
@@ -229,10 +229,10 @@ kafka::DebeziumTable DebeziumTableOf(const RowFixture& row) {
   return t;
 }
 
-kafka::DebeziumChange ChangeOf(const RowFixture& row, kafka::DebeziumOp op) {
-  kafka::DebeziumChange change;
+debezium::DebeziumChange ChangeOf(const RowFixture& row, debezium::DebeziumOp op) {
+  debezium::DebeziumChange change;
   change.op = op;
-  kafka::RowImage image;
+  debezium::RowImage image;
   image.values = row.Views();
   change.after = std::move(image);
   change.source.ts_us = 1714566896789012;
@@ -243,8 +243,8 @@ kafka::DebeziumChange ChangeOf(const RowFixture& row, kafka::DebeziumOp op) {
   return change;
 }
 
-kafka::DebeziumEncoderOptions EncoderOptions(bool schemas) {
-  kafka::DebeziumEncoderOptions o;
+debezium::DebeziumEncoderOptions EncoderOptions(bool schemas) {
+  debezium::DebeziumEncoderOptions o;
   o.topic_prefix = "streamshop";
   o.database = "shop";
   o.schemas_enable = schemas;
@@ -335,12 +335,12 @@ BENCHMARK_CAPTURE(BM_CopyTextParse, wide20, &WideRow);
 
 // ---- Debezium JSON -------------------------------------------------------------------------------------------------
 // One change → its Kafka record(s); bytes/s counts the key + value JSON produced.
-void BM_DebeziumEncode(benchmark::State& state, const RowFixture& (*fixture)(), kafka::DebeziumOp op, bool schemas) {
+void BM_DebeziumEncode(benchmark::State& state, const RowFixture& (*fixture)(), debezium::DebeziumOp op, bool schemas) {
   const RowFixture& row = fixture();
-  const kafka::DebeziumEncoder encoder(EncoderOptions(schemas));
+  const debezium::DebeziumEncoder encoder(EncoderOptions(schemas));
   auto table = encoder.Prepare(DebeziumTableOf(row));
   if (!table.ok()) Die("Prepare", table.status().message());
-  const kafka::DebeziumChange change = ChangeOf(row, op);
+  const debezium::DebeziumChange change = ChangeOf(row, op);
   std::vector<kafka::KafkaRecord> records;
   int64_t bytes = 0;
   for (auto _ : state) {
@@ -352,29 +352,29 @@ void BM_DebeziumEncode(benchmark::State& state, const RowFixture& (*fixture)(), 
   state.SetItemsProcessed(state.iterations());
   state.SetBytesProcessed(bytes);
 }
-BENCHMARK_CAPTURE(BM_DebeziumEncode, order6_create_schema, &OrderRow, kafka::DebeziumOp::kCreate, true);
-BENCHMARK_CAPTURE(BM_DebeziumEncode, order6_create_noschema, &OrderRow, kafka::DebeziumOp::kCreate, false);
-BENCHMARK_CAPTURE(BM_DebeziumEncode, order6_update_noschema, &OrderRow, kafka::DebeziumOp::kUpdate, false);
-BENCHMARK_CAPTURE(BM_DebeziumEncode, wide20_create_schema, &WideRow, kafka::DebeziumOp::kCreate, true);
-BENCHMARK_CAPTURE(BM_DebeziumEncode, wide20_create_noschema, &WideRow, kafka::DebeziumOp::kCreate, false);
+BENCHMARK_CAPTURE(BM_DebeziumEncode, order6_create_schema, &OrderRow, debezium::DebeziumOp::kCreate, true);
+BENCHMARK_CAPTURE(BM_DebeziumEncode, order6_create_noschema, &OrderRow, debezium::DebeziumOp::kCreate, false);
+BENCHMARK_CAPTURE(BM_DebeziumEncode, order6_update_noschema, &OrderRow, debezium::DebeziumOp::kUpdate, false);
+BENCHMARK_CAPTURE(BM_DebeziumEncode, wide20_create_schema, &WideRow, debezium::DebeziumOp::kCreate, true);
+BENCHMARK_CAPTURE(BM_DebeziumEncode, wide20_create_noschema, &WideRow, debezium::DebeziumOp::kCreate, false);
 
 // The value record our encoder produces, parsed back as the sink does (with schemas: decoded by the Connect schema;
 // without: by the column types the lookup supplies).
 void BM_DebeziumParse(benchmark::State& state, const RowFixture& (*fixture)(), bool schemas) {
   const RowFixture& row = fixture();
-  const kafka::DebeziumEncoder encoder(EncoderOptions(schemas));
-  const kafka::DebeziumTable dbz_table = DebeziumTableOf(row);
+  const debezium::DebeziumEncoder encoder(EncoderOptions(schemas));
+  const debezium::DebeziumTable dbz_table = DebeziumTableOf(row);
   auto table = encoder.Prepare(dbz_table);
   if (!table.ok()) Die("Prepare", table.status().message());
   std::vector<kafka::KafkaRecord> records;
-  Status st = encoder.Encode(**table, ChangeOf(row, kafka::DebeziumOp::kCreate), records);
+  Status st = encoder.Encode(**table, ChangeOf(row, debezium::DebeziumOp::kCreate), records);
   if (!st.ok()) Die("Encode", st.message());
   const std::string value = *records.at(0).value;
   const std::string topic = records.at(0).topic;
-  const kafka::TableLookup lookup = [&dbz_table](std::string_view, std::string_view) { return &dbz_table; };
-  kafka::DebeziumParser parser;
+  const debezium::TableLookup lookup = [&dbz_table](std::string_view, std::string_view) { return &dbz_table; };
+  debezium::DebeziumParser parser;
   for (auto _ : state) {
-    Result<kafka::DebeziumEvent> ev = parser.ParseValue(std::string_view(value), topic, lookup);
+    Result<debezium::DebeziumEvent> ev = parser.ParseValue(std::string_view(value), topic, lookup);
     if (!ev.ok()) Die("ParseValue", ev.status().message());
     benchmark::DoNotOptimize(ev);
   }

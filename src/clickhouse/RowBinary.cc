@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "common/Parse.h"
+#include "pg/TextValue.h"
 
 namespace streamshop::clickhouse {
 namespace {
@@ -22,13 +23,6 @@ void AppendLittleEndian(std::string& out, T v) {
 Status BadValue(const ColumnType& type, std::string_view text, std::string_view why) {
   return Status::Fatal(
       fmt::format("value '{}' does not fit ClickHouse type {}: {}", text.substr(0, 64), type.clickhouse_type, why));
-}
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 // Exact decimal text ("-12.50") → its sign and unscaled digits at `scale` decimals, without leading zeros ("" for
@@ -83,115 +77,26 @@ void AppendUnscaled(bool negative, const std::string& digits, int width, std::st
   for (int i = 0; i < width; ++i) out.push_back(static_cast<char>(limbs[i / 8] >> (8 * (i % 8))));
 }
 
-// Strips a trailing " BC" and returns whether it was there.
-bool StripBc(std::string_view& s) {
-  if (s.size() > 3 && s.substr(s.size() - 3) == " BC") {
-    s.remove_suffix(3);
-    return true;
-  }
-  return false;
-}
-
-// "YYYY-MM-DD" (year may have more than 4 digits) → days since epoch. Consumes the date from `s`.
-bool ParseDatePart(std::string_view& s, bool bc, int64_t& days) {
-  const size_t dash = s.find('-');
-  if (dash == std::string_view::npos || s.size() < dash + 6 || s[dash + 3] != '-') return false;
-  int64_t year = 0;
-  unsigned month = 0, day = 0;
-  if (!ParseWhole(s.substr(0, dash), year) || !ParseWhole(s.substr(dash + 1, 2), month) ||
-      !ParseWhole(s.substr(dash + 4, 2), day) || month < 1 || month > 12 || day < 1 || day > 31) {
-    return false;
-  }
-  if (bc) year = 1 - year;
-  if (year < -10'000'000 || year > 10'000'000) return false;  // beyond any PostgreSQL date; keeps the math exact
-  days = DaysFromCivil(year, month, day);
-  s.remove_prefix(dash + 6);
-  return true;
-}
-
-// "HH:MM:SS[.ffffff]" → microseconds of the day. Consumes it from `s`.
-bool ParseTimePart(std::string_view& s, int64_t& micros) {
-  int h = 0, m = 0, sec = 0;
-  if (s.size() < 8 || s[2] != ':' || s[5] != ':' || !ParseWhole(s.substr(0, 2), h) || !ParseWhole(s.substr(3, 2), m) ||
-      !ParseWhole(s.substr(6, 2), sec) || h < 0 || h > 24 || m < 0 || m > 59 || sec < 0 || sec > 60) {
-    return false;
-  }
-  s.remove_prefix(8);
-  int64_t frac = 0;
-  if (!s.empty() && s[0] == '.') {
-    size_t n = 1;
-    int scale = 0;
-    for (; n < s.size() && s[n] >= '0' && s[n] <= '9'; ++n) {
-      if (++scale > 6) return false;
-      frac = frac * 10 + (s[n] - '0');
-    }
-    for (; scale < 6; ++scale) frac *= 10;
-    s.remove_prefix(n);
-  }
-  micros = ((int64_t{h} * 60 + m) * 60 + sec) * 1'000'000 + frac;
-  return true;
-}
-
-// "+HH[:MM[:SS]]" / "-HH…" → offset in seconds east of UTC. Consumes it from `s`.
-bool ParseZonePart(std::string_view& s, int64_t& offset_seconds) {
-  if (s.empty() || (s[0] != '+' && s[0] != '-')) return false;
-  const int sign = s[0] == '-' ? -1 : 1;
-  s.remove_prefix(1);
-  if (s.empty()) return false;
-  int64_t parts[3] = {0, 0, 0};
-  for (int i = 0; i < 3 && !s.empty(); ++i) {
-    if (i > 0) {
-      if (s[0] != ':') return false;
-      s.remove_prefix(1);
-    }
-    if (s.size() < 2 || !ParseWhole(s.substr(0, 2), parts[i])) return false;
-    s.remove_prefix(2);
-  }
-  offset_seconds = sign * (parts[0] * 3600 + parts[1] * 60 + parts[2]);
-  return true;
-}
-
 Status AppendDate(const ColumnType& type, std::string_view text, std::string& out) {
-  int32_t days = 0;
-  if (text == "infinity") {
-    days = std::numeric_limits<int32_t>::max();
-  } else if (text == "-infinity") {
-    days = std::numeric_limits<int32_t>::min();
-  } else {
-    std::string_view s = text;
-    const bool bc = StripBc(s);
-    int64_t d = 0;
-    if (!ParseDatePart(s, bc, d) || !s.empty()) return BadValue(type, text, "not an ISO date");
-    if (d < std::numeric_limits<int32_t>::min() || d > std::numeric_limits<int32_t>::max()) {
-      return BadValue(type, text, "out of range");
-    }
-    days = static_cast<int32_t>(d);
+  int64_t days = 0;
+  int infinity = 0;
+  if (!pg::ParseDate(text, days, infinity)) return BadValue(type, text, "not a PostgreSQL date");
+  if (infinity != 0) days = infinity > 0 ? std::numeric_limits<int32_t>::max() : std::numeric_limits<int32_t>::min();
+  if (days < std::numeric_limits<int32_t>::min() || days > std::numeric_limits<int32_t>::max()) {
+    return BadValue(type, text, "out of range");
   }
-  AppendLittleEndian(out, days);
+  AppendLittleEndian(out, static_cast<int32_t>(days));
   return Status::Ok();
 }
 
+// timestamp and timestamptz alike: PostgreSQL writes an offset only for timestamptz, and it is applied.
 Status AppendTimestamp(const ColumnType& type, std::string_view text, std::string& out) {
   int64_t micros = 0;
-  if (text == "infinity") {
-    micros = std::numeric_limits<int64_t>::max();
-  } else if (text == "-infinity") {
-    micros = std::numeric_limits<int64_t>::min();
-  } else {
-    std::string_view s = text;
-    const bool bc = StripBc(s);
-    int64_t days = 0, time_of_day = 0, offset = 0;
-    if (!ParseDatePart(s, bc, days) || s.empty() || s[0] != ' ') return BadValue(type, text, "not an ISO timestamp");
-    s.remove_prefix(1);
-    if (!ParseTimePart(s, time_of_day)) return BadValue(type, text, "not an ISO timestamp");
-    if (!s.empty() && !ParseZonePart(s, offset)) return BadValue(type, text, "bad time zone offset");
-    if (!s.empty()) return BadValue(type, text, "trailing characters");
-    if (__builtin_mul_overflow(days, int64_t{86'400'000'000}, &micros) ||
-        __builtin_add_overflow(micros, time_of_day, &micros) ||
-        __builtin_sub_overflow(micros, offset * 1'000'000, &micros)) {
-      return BadValue(type, text, "out of range of Int64 microseconds since 1970");
-    }
+  int infinity = 0;
+  if (!pg::ParseTimestamp(text, true, micros, infinity)) {
+    return BadValue(type, text, "not a PostgreSQL timestamp in range of Int64 microseconds since 1970");
   }
+  if (infinity != 0) micros = infinity > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
   AppendLittleEndian(out, micros);
   return Status::Ok();
 }
@@ -215,15 +120,12 @@ Status AppendUuid(const ColumnType& type, std::string_view text, std::string& ou
 }
 
 Status AppendBytes(const ColumnType& type, std::string_view text, std::string& out) {
-  if (text.size() < 2 || text[0] != '\\' || text[1] != 'x' || text.size() % 2 != 0) {
+  std::string bytes;
+  if (!pg::ParseByteaHex(text, bytes)) {
     return BadValue(type, text, "bytea is not in hex format (bytea_output must be 'hex')");
   }
-  AppendVarUInt(out, (text.size() - 2) / 2);
-  for (size_t i = 2; i < text.size(); i += 2) {
-    const int hi = HexDigit(text[i]), lo = HexDigit(text[i + 1]);
-    if (hi < 0 || lo < 0) return BadValue(type, text, "bad hex digit in bytea");
-    out.push_back(static_cast<char>(hi * 16 + lo));
-  }
+  AppendVarUInt(out, bytes.size());
+  out += bytes;
   return Status::Ok();
 }
 
@@ -388,15 +290,6 @@ T LoadLittleEndian(std::string_view b) {
 }
 
 }  // namespace
-
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
 
 void AppendUInt8(std::string& out, uint8_t v) { out.push_back(static_cast<char>(v)); }
 void AppendUInt64(std::string& out, uint64_t v) { AppendLittleEndian(out, v); }

@@ -41,7 +41,4 @@ Result<std::vector<std::string>> ReadStrings(std::string_view data);
 // Human-readable rendering of one encoded value (as produced by AppendValue), for messages.
 std::string RenderValue(const ColumnType& type, std::string_view encoded);
 
-// Calendar helpers, exposed for tests: days since 1970-01-01 of a proleptic Gregorian date (astronomical year).
-int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day);
-
 }  // namespace streamshop::clickhouse

@@ -34,7 +34,17 @@ Result<Dialect> DetectDialect(ClickHouseClient& ch) {
 }
 
 Status EnsureDatabase(ClickHouseClient& ch, const std::string& database) {
-  return ch.Query("CREATE DATABASE IF NOT EXISTS " + ClickHouseClient::QuoteIdent(database)).status();
+  // Looked up first: a server with SQL access control checks the CREATE DATABASE grant before IF NOT EXISTS, and
+  // a least-privileged user has grants on the database's tables only (docs/SECURITY.md).
+  SS_ASSIGN_OR_RETURN(std::string exists, ch.Query("SELECT count() FROM system.databases WHERE name = " +
+                                                   ClickHouseClient::QuoteString(database) + " FORMAT TSV"));
+  if (Trim(exists) == "1") return Status::Ok();
+  auto created = ch.Query("CREATE DATABASE IF NOT EXISTS " + ClickHouseClient::QuoteIdent(database));
+  if (created.ok()) return Status::Ok();
+  return created.status().WithContext(
+      fmt::format("ClickHouse database {} does not exist and could not be created: have an administrator run "
+                  "CREATE DATABASE {} (docs/SECURITY.md lists what streamshop's user needs on it)",
+                  ClickHouseClient::QuoteIdent(database), ClickHouseClient::QuoteIdent(database)));
 }
 
 Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer, std::vector<std::string>* added) {

@@ -20,6 +20,7 @@ namespace streamshop::clickhouse {
 bool IsReservedColumnName(std::string_view name);
 
 Result<Dialect> DetectDialect(ClickHouseClient& ch);
+// Creates `database` unless it exists (checked first, so a user without CREATE DATABASE can use one made for it).
 Status EnsureDatabase(ClickHouseClient& ch, const std::string& database);
 // CREATE TABLE IF NOT EXISTS for the writer's table, then ReconcileTargetTable(…, true). A Fatal error means
 // the table's PostgreSQL schema changed in a way its ClickHouse table cannot follow (the message names the

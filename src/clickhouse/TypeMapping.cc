@@ -4,13 +4,10 @@
 
 #include <charconv>
 
+#include "pg/TypeOids.h"
+
 namespace streamshop::clickhouse {
 namespace {
-
-// PostgreSQL built-in type OIDs (pg_type.dat).
-constexpr uint32_t kBoolOid = 16, kByteaOid = 17, kInt8Oid = 20, kInt2Oid = 21, kInt4Oid = 23, kFloat4Oid = 700,
-                   kFloat8Oid = 701, kDateOid = 1082, kTimestampOid = 1114, kTimestampTzOid = 1184, kNumericOid = 1700,
-                   kUuidOid = 2950, kTextOid = 25, kBpcharOid = 1042, kVarcharOid = 1043;
 
 // Decimal128 holds 38 digits (all ClickHouse versions); Decimal256 76 (modern servers).
 constexpr int kMaxDecimalPrecisionLegacy = 38, kMaxDecimalPrecisionModern = 76;
@@ -40,7 +37,7 @@ std::string BaseType(const ColumnType& t, uint32_t oid, Dialect d) {
       return modern ? "Date32" : "Int32";
     case ValueKind::kTimestamp:
       if (!modern) return "Int64";
-      return oid == kTimestampTzOid ? "DateTime64(6, 'UTC')" : "DateTime64(6)";
+      return oid == pg::oid::kTimestamptz ? "DateTime64(6, 'UTC')" : "DateTime64(6)";
     case ValueKind::kUuid:
       return "UUID";
     case ValueKind::kArray:
@@ -87,8 +84,8 @@ ColumnType MapColumnType(uint32_t type_oid, int32_t typmod, bool nullable, Diale
     // The element keeps the column's typmod (numeric(10,2)[]). Elements whose type has no native counterpart
     // (and nested composites) keep the whole array's text.
     ColumnType element = MapColumnType(details.element_oid, typmod, /*nullable=*/true, dialect);
-    const bool text =
-        details.element_oid == kTextOid || details.element_oid == kVarcharOid || details.element_oid == kBpcharOid;
+    const bool text = details.element_oid == pg::oid::kText || details.element_oid == pg::oid::kVarchar ||
+                      details.element_oid == pg::oid::kBpchar;
     if (element.kind != ValueKind::kString || text) {
       t.kind = ValueKind::kArray;
       t.element.push_back(std::move(element));
@@ -97,38 +94,38 @@ ColumnType MapColumnType(uint32_t type_oid, int32_t typmod, bool nullable, Diale
     }
   }
   switch (type_oid) {
-    case kBoolOid:
+    case pg::oid::kBool:
       t.kind = ValueKind::kBool;
       break;
-    case kInt2Oid:
+    case pg::oid::kInt2:
       t.kind = ValueKind::kInt16;
       break;
-    case kInt4Oid:
+    case pg::oid::kInt4:
       t.kind = ValueKind::kInt32;
       break;
-    case kInt8Oid:
+    case pg::oid::kInt8:
       t.kind = ValueKind::kInt64;
       break;
-    case kFloat4Oid:
+    case pg::oid::kFloat4:
       t.kind = ValueKind::kFloat32;
       break;
-    case kFloat8Oid:
+    case pg::oid::kFloat8:
       t.kind = ValueKind::kFloat64;
       break;
-    case kByteaOid:
+    case pg::oid::kBytea:
       t.kind = ValueKind::kBytes;
       break;
-    case kDateOid:
+    case pg::oid::kDate:
       t.kind = ValueKind::kDate;
       break;
-    case kTimestampOid:
-    case kTimestampTzOid:
+    case pg::oid::kTimestamp:
+    case pg::oid::kTimestamptz:
       t.kind = ValueKind::kTimestamp;
       break;
-    case kUuidOid:
+    case pg::oid::kUuid:
       t.kind = ValueKind::kUuid;
       break;
-    case kNumericOid: {
+    case pg::oid::kNumeric: {
       // typmod = ((precision << 16) | (scale & 0x7ff)) + 4; -1 means "no declared precision": keep exact text.
       if (typmod < 4) break;
       const int precision = ((typmod - 4) >> 16) & 0xffff;

@@ -1,4 +1,4 @@
-// Whole-string number parsing shared by the value encoders. Pure; thread-safe.
+// Number parsing shared by the value encoders and URL/COPY readers. Pure; thread-safe.
 #pragma once
 
 #include <charconv>
@@ -12,6 +12,14 @@ template <typename T>
 bool ParseWhole(std::string_view s, T& out) {
   const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
   return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+// The value of a hexadecimal digit (either case), or -1.
+inline int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
 }
 
 }  // namespace streamshop

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "common/Status.h"
-#include "kafka/DebeziumEncoder.h"
 #include "kafka/KafkaConfig.h"
+#include "kafka/KafkaRecord.h"
 
 namespace streamshop::kafka {
 

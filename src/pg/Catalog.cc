@@ -32,7 +32,8 @@ ORDER BY a.attnum)";
 
 // The table ($1) itself and its replica identity.
 constexpr const char* kTableSql = R"(
-SELECT n.nspname, c.relname, has_table_privilege(c.oid, 'SELECT'), c.relreplident, c.relkind = 'p'
+SELECT n.nspname, c.relname, has_table_privilege(c.oid, 'SELECT'), c.relreplident, c.relkind = 'p',
+  quote_ident(current_user)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid = $1::oid)";
 
@@ -87,12 +88,19 @@ Status CheckSource(PgConnection& conn) {
                     "postgresql.conf (ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL",
                     wal_level.value_or("?")));
   }
+  // Amazon RDS and Aurora grant replication through membership in their role rds_replication instead of the
+  // REPLICATION attribute (which their admins cannot set).
   SS_ASSIGN_OR_RETURN(auto can_replicate,
-                      conn.QueryValue("SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user"));
+                      conn.QueryValue("SELECT r.rolreplication OR r.rolsuper OR EXISTS (SELECT 1 FROM pg_roles g "
+                                      "WHERE g.rolname = 'rds_replication' AND pg_has_role(r.oid, g.oid, 'MEMBER')) "
+                                      "FROM pg_roles r WHERE r.rolname = current_user"));
   if (can_replicate.value_or("f") != "t") {
     SS_ASSIGN_OR_RETURN(auto user, conn.QueryValue("SELECT current_user"));
-    return Status::Fatal(fmt::format("role '{}' may not use replication: run ALTER ROLE {} REPLICATION as a superuser",
-                                     user.value_or("?"), PgConnection::QuoteIdent(user.value_or("?"))));
+    const std::string role = PgConnection::QuoteIdent(user.value_or("?"));
+    return Status::Fatal(fmt::format(
+        "role '{}' may not use replication: run ALTER ROLE {} REPLICATION as a superuser (on Amazon RDS or Aurora: "
+        "GRANT rds_replication TO {}; see docs/SECURITY.md)",
+        user.value_or("?"), role, role));
   }
   return Status::Ok();
 }
@@ -111,14 +119,20 @@ Status EnsurePublication(PgConnection& conn, const std::string& publication, con
                                                PgConnection::QuoteIdent(tables[i].substr(dot + 1));
     }
   }
-  auto res = conn.Exec(fmt::format("CREATE PUBLICATION {} FOR {}", PgConnection::QuoteIdent(publication), target));
-  if (!res.ok()) {
-    return res.status().WithContext(fmt::format(
-        "creating publication '{}' (needs CREATE on the database and ownership of the tables; or create it as a "
-        "superuser: CREATE PUBLICATION {} FOR {})",
-        publication, publication, target));
-  }
-  return Status::Ok();
+  const std::string create = fmt::format("CREATE PUBLICATION {} FOR {}", PgConnection::QuoteIdent(publication), target);
+  auto res = conn.Exec(create);
+  if (res.ok()) return Status::Ok();
+  // The privilege PostgreSQL 15 asks of the creator: a schema-wide publication needs a superuser.
+  const std::string privilege = tables.empty() ? "FOR TABLES IN SCHEMA needs a superuser"
+                                               : "FOR TABLE needs CREATE on the database and ownership of every table";
+  auto role = conn.QueryValue("SELECT current_user");
+  auto database = conn.QueryValue("SELECT current_database()");
+  return res.status().WithContext(fmt::format(
+      "publication '{}' does not exist and role '{}' could not create it ({}): have an administrator run `{}` in "
+      "database '{}' (streamshop uses an existing publication as it is and never alters it), or name an existing "
+      "one with --publication",
+      publication, role.ok() && *role ? **role : "?", privilege, create,
+      database.ok() && *database ? **database : "?"));
 }
 
 namespace {
@@ -130,8 +144,8 @@ Result<TableInfo> LoadTableAs(PgConnection& conn, const std::string& publication
   if (PQntuples(rel.get()) != 1) return Status::Fatal(fmt::format("table with OID {} no longer exists", oid));
   TableInfo table{oid, PQgetvalue(rel.get(), 0, 0), PQgetvalue(rel.get(), 0, 1), {}};
   if (std::string_view(PQgetvalue(rel.get(), 0, 2)) != "t") {
-    return Status::Fatal(fmt::format("no SELECT privilege on table {}: GRANT SELECT ON {} TO the replication role",
-                                     table.QualifiedName(), table.QuotedName()));
+    return Status::Fatal(fmt::format("no SELECT privilege on table {}: GRANT SELECT ON {} TO {} (as its owner)",
+                                     table.QualifiedName(), table.QuotedName(), PQgetvalue(rel.get(), 0, 5)));
   }
   const char replica_identity = PQgetvalue(rel.get(), 0, 3)[0];
   table.replica_identity = replica_identity;
@@ -322,11 +336,6 @@ Result<std::optional<SlotState>> GetSlot(PgConnection& conn, const std::string& 
   if (!PQgetisnull(res.get(), 0, 1)) s.confirmed_flush = Lsn::Parse(PQgetvalue(res.get(), 0, 1));
   s.database = PQgetvalue(res.get(), 0, 2);
   return std::optional<SlotState>(std::move(s));
-}
-
-Status DropSlot(PgConnection& conn, const std::string& slot) {
-  auto res = conn.Exec("SELECT pg_drop_replication_slot($1)", {slot});
-  return res.ok() ? Status::Ok() : res.status();
 }
 
 }  // namespace streamshop::pg

@@ -71,7 +71,9 @@ struct SlotState {
 // wal_level = logical and a role allowed to replicate.
 Status CheckSource(PgConnection& conn);
 
-// Creates `publication` if missing: for `tables` ("schema.table" or "table"), or all tables in schema public.
+// Creates `publication` if missing: for `tables` ("schema.table" or "table"), or all tables in schema public. An
+// existing publication is used as it is, never altered (a least-privileged role uses one its admin made); when the
+// role may not create it, the error names the publication, the privilege and the admin's CREATE PUBLICATION.
 Status EnsurePublication(PgConnection& conn, const std::string& publication, const std::vector<std::string>& tables);
 
 // Tables of the publication as PostgreSQL 15 publishes them (pg_publication_tables: leaf partitions, or only the
@@ -120,6 +122,5 @@ std::string CopyColumns(const TableInfo& table);
 std::string CopySql(const TableInfo& table, const std::string& extra_condition = "");
 
 Result<std::optional<SlotState>> GetSlot(PgConnection& conn, const std::string& slot);
-Status DropSlot(PgConnection& conn, const std::string& slot);
 
 }  // namespace streamshop::pg

@@ -1,15 +1,11 @@
 #include "pg/CopyTextParser.h"
 
+#include "common/Parse.h"
+
 namespace streamshop::pg {
 namespace {
 
 int OctalDigit(char c) { return c >= '0' && c <= '7' ? c - '0' : -1; }
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 }  // namespace
 

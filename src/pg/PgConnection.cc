@@ -54,7 +54,9 @@ Result<PgConnection> PgConnection::Connect(std::string_view url, Mode mode) {
     const std::string msg = RedactSecretsOf(url, TrimMessage(PQerrorMessage(conn.raw())));
     const bool auth = msg.find("authentication") != std::string::npos ||
                       msg.find("does not exist") != std::string::npos ||
-                      msg.find("no pg_hba.conf entry") != std::string::npos;
+                      msg.find("no pg_hba.conf entry") != std::string::npos ||
+                      msg.find("replication role") != std::string::npos ||  // walsender refused (PostgreSQL ≤ 15)
+                      msg.find("permission denied") != std::string::npos;
     const std::string text = fmt::format("cannot connect to PostgreSQL at {}: {}", RedactUrl(url), msg);
     return auth ? Status::Fatal(text) : Status::Retryable(text);
   }

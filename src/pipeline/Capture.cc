@@ -10,11 +10,11 @@
 #include <set>
 
 #include "common/Log.h"
-#include "kafka/DebeziumEncoder.h"
-#include "kafka/JsonWriter.h"
+#include "debezium/DebeziumEncoder.h"
+#include "debezium/JsonWriter.h"
+#include "debezium/TopicNames.h"
 #include "kafka/KafkaConsumer.h"
 #include "kafka/KafkaProducer.h"
-#include "kafka/TopicNames.h"
 #include "pg/CopyTextParser.h"
 #include "pipeline/SlotSource.h"
 
@@ -31,8 +31,8 @@ int64_t NowNanos() {
 }
 
 // A pgoutput tuple as a Debezium row image (views into the tuple).
-kafka::RowImage ImageOf(const pg::Tuple& tuple) {
-  kafka::RowImage image;
+debezium::RowImage ImageOf(const pg::Tuple& tuple) {
+  debezium::RowImage image;
   image.values.reserve(tuple.size());
   bool any_unchanged = false;
   for (const pg::TupleValue& v : tuple) {
@@ -49,7 +49,8 @@ kafka::RowImage ImageOf(const pg::Tuple& tuple) {
 
 // A row image as a JSON object of column name → PostgreSQL text (null for NULL, {"unchanged_toast":true} for a
 // value PostgreSQL did not send): what a dead letter carries when the change could not be encoded.
-void AppendImageJson(std::string& out, const kafka::DebeziumTable& table, const std::optional<kafka::RowImage>& image) {
+void AppendImageJson(std::string& out, const debezium::DebeziumTable& table,
+                     const std::optional<debezium::RowImage>& image) {
   if (!image) {
     out += "null";
     return;
@@ -57,12 +58,12 @@ void AppendImageJson(std::string& out, const kafka::DebeziumTable& table, const 
   out += '{';
   for (size_t i = 0; i < image->values.size() && i < table.columns.size(); ++i) {
     if (i > 0) out += ',';
-    kafka::AppendJsonString(out, table.columns[i].name);
+    debezium::AppendJsonString(out, table.columns[i].name);
     out += ':';
     if (!image->unchanged_toast.empty() && image->unchanged_toast[i]) {
       out += R"({"unchanged_toast":true})";
     } else if (image->values[i]) {
-      kafka::AppendJsonString(out, *image->values[i]);
+      debezium::AppendJsonString(out, *image->values[i]);
     } else {
       out += "null";
     }
@@ -81,13 +82,13 @@ struct Capture::Session {
         dead_letter_topic(o.topic_prefix + ".dead_letter") {}
   const CaptureOptions& options;
   const std::atomic<bool>& stop;
-  kafka::DebeziumEncoder encoder;
+  debezium::DebeziumEncoder encoder;
   std::string state_topic;
   std::string dead_letter_topic;
   std::unique_ptr<kafka::Producer> producer;
   SlotSource source;
-  std::map<uint32_t, pg::TableInfo> tables;                                  // by OID, as last announced
-  std::map<uint32_t, std::shared_ptr<const kafka::PreparedTable>> prepared;  // by OID
+  std::map<uint32_t, pg::TableInfo> tables;                                     // by OID, as last announced
+  std::map<uint32_t, std::shared_ptr<const debezium::PreparedTable>> prepared;  // by OID
   std::map<std::string, int64_t> max_bytes;  // per topic ensured to exist: its max.message.bytes (DescribeConfigs)
   std::set<uint32_t> skipped;                // tables whose rows cannot be identified (warned once; looked at again)
   pg::PgResultPtr unchanged_source;          // holds values ReadUnchangedValues put into a change
@@ -100,8 +101,8 @@ struct Capture::Session {
   };
   std::deque<PendingCommit> commits;
   bool in_transaction = false;
-  kafka::DebeziumSource tx_source;  // the current transaction's source block (lsn set per change)
-  Lsn last_commit_end;              // of the previous transaction: source.sequence's first element
+  debezium::DebeziumSource tx_source;  // the current transaction's source block (lsn set per change)
+  Lsn last_commit_end;                 // of the previous transaction: source.sequence's first element
   Lsn acked;
   Lsn sent;  // last LSN sent in a status update
   Lsn server_wal_end;
@@ -116,7 +117,7 @@ struct Capture::Session {
   Status Open();
   Status Stream();
   Status HandleMessage(const pg::PgoutputMessage& msg, Lsn lsn);
-  Status Emit(uint32_t relid, const kafka::DebeziumChange& change);
+  Status Emit(uint32_t relid, const debezium::DebeziumChange& change);
   // Creates `topic` if capture has not yet, and learns its max.message.bytes.
   Result<int64_t> EnsureTopic(const std::string& topic, int partitions) {
     auto it = max_bytes.find(topic);
@@ -142,8 +143,8 @@ struct Capture::Session {
   Status Prepare(const pg::TableInfo& table);
   Status SnapshotTable(const pg::TableInfo& table, Lsn position);
   std::string StateKey(const pg::TableInfo& table) const {
-    return kafka::CaptureStateKey(source.identity.system_id, source.identity.dbname, options.slot, table.schema,
-                                  table.name);
+    return debezium::CaptureStateKey(source.identity.system_id, source.identity.dbname, options.slot, table.schema,
+                                     table.name);
   }
   Status WriteState(const pg::TableInfo& table, std::string_view value) {
     return Produce({state_topic, StateKey(table), std::string(value), {}});
@@ -181,7 +182,7 @@ Capture::Capture(CaptureOptions options) : options_(std::move(options)) {}
 Capture::~Capture() = default;
 
 Status Capture::Run(const std::atomic<bool>& stop) {
-  if (!kafka::ValidTopicPrefix(options_.topic_prefix)) {
+  if (!debezium::ValidTopicPrefix(options_.topic_prefix)) {
     return Status::Fatal(
         fmt::format("--topic-prefix '{}': use 1 to 150 characters of [A-Za-z0-9._-] (Kafka topic "
                     "names allow nothing else)",
@@ -200,7 +201,7 @@ Status Capture::Run(const std::atomic<bool>& stop) {
 Status Capture::Session::Open() {
   SS_ASSIGN_OR_RETURN(producer, kafka::MakeKafkaProducer({options.brokers, options.kafka_props}));
   SS_ASSIGN_OR_RETURN(source, OpenSlotSource({options.pg_url, options.publication, options.slot, options.tables}));
-  encoder = kafka::DebeziumEncoder(
+  encoder = debezium::DebeziumEncoder(
       {options.topic_prefix, source.identity.dbname, "streamshop", options.schemas, options.tombstones, std::nullopt});
   SS_RETURN_IF_ERROR(EnsureTopic(state_topic, 1).status());
   SS_RETURN_IF_ERROR(EnsureTopic(dead_letter_topic, 1).status());
@@ -241,8 +242,8 @@ Status Capture::Session::Prepare(const pg::TableInfo& table) {
   }
   skipped.erase(table.oid);
   SS_ASSIGN_OR_RETURN(std::vector<pg::ColumnDetails> details, pg::LoadColumnDetails(*source.catalog, table.oid));
-  SS_ASSIGN_OR_RETURN(std::shared_ptr<const kafka::PreparedTable> p,
-                      encoder.Prepare(kafka::DebeziumTableFromCatalog(table, details)));
+  SS_ASSIGN_OR_RETURN(std::shared_ptr<const debezium::PreparedTable> p,
+                      encoder.Prepare(debezium::DebeziumTableFromCatalog(table, details)));
   SS_RETURN_IF_ERROR(EnsureTopic(p->topic(), options.partitions).status());
   tables[table.oid] = table;
   prepared[table.oid] = std::move(p);
@@ -253,8 +254,8 @@ Status Capture::Session::SnapshotTable(const pg::TableInfo& table, Lsn position)
   LogInfo("snapshot of {} to {}", table.QualifiedName(), prepared[table.oid]->topic());
   const auto started = Clock::now();
   pg::CopyTextParser parser;
-  kafka::DebeziumChange change;
-  change.op = kafka::DebeziumOp::kRead;
+  debezium::DebeziumChange change;
+  change.op = debezium::DebeziumOp::kRead;
   change.source.snapshot = "true";
   change.source.lsn = position.value;
   change.source.ts_us = NowNanos() / 1000;
@@ -281,8 +282,8 @@ Status Capture::Session::SnapshotTable(const pg::TableInfo& table, Lsn position)
 // Encodes a change of table `relid` and produces its records. A change the encoder rejects (a value Debezium's
 // format cannot carry) goes to the dead-letter topic with the reason and its rows as PostgreSQL text, and capture
 // goes on; so does a record larger than its topic accepts (Produce).
-Status Capture::Session::Emit(uint32_t relid, const kafka::DebeziumChange& change) {
-  const kafka::PreparedTable& table = *prepared.at(relid);
+Status Capture::Session::Emit(uint32_t relid, const debezium::DebeziumChange& change) {
+  const debezium::PreparedTable& table = *prepared.at(relid);
   const std::string name = table.table().schema + "." + table.table().name;
   const char op = static_cast<char>(change.op);
   const Lsn lsn{change.source.lsn.value_or(0)};
@@ -433,7 +434,10 @@ Status Capture::Session::Stream() {
       if (options.heartbeat_interval.count() > 0 && now - last_heartbeat >= options.heartbeat_interval) {
         last_heartbeat = now;
         Status hb = EmitHeartbeat(*source.catalog);
-        if (!hb.ok()) LogWarn("heartbeat failed: {}", hb.message());
+        if (!hb.ok()) {
+          LogWarn("{} (heartbeats are off until the next session)", hb.message());
+          last_heartbeat = Clock::time_point::max() - options.heartbeat_interval;
+        }
       }
       MaybePrintProgress();
     }
@@ -467,12 +471,12 @@ Status Capture::Session::HandleMessage(const pg::PgoutputMessage& msg, Lsn lsn) 
           if (!prepared.count(m.relid) && skipped.count(m.relid)) return Status::Ok();
           if (!prepared.count(m.relid))
             return Status::Fatal(fmt::format("change for unknown relation OID {}", m.relid));
-          kafka::DebeziumChange change;
+          debezium::DebeziumChange change;
           change.source = tx_source;
           change.source.lsn = lsn.value;
           change.ts_ns = NowNanos();
           if constexpr (std::is_same_v<T, pg::InsertMessage>) {
-            change.op = kafka::DebeziumOp::kCreate;
+            change.op = debezium::DebeziumOp::kCreate;
             change.after = ImageOf(m.new_tuple);
             if (!change.after->unchanged_toast.empty()) {
               // A row entering a row filter: PostgreSQL left out its unchanged TOASTed values.
@@ -481,19 +485,19 @@ Status Capture::Session::HandleMessage(const pg::PgoutputMessage& msg, Lsn lsn) 
               change.after->unchanged_toast.clear();
             }
           } else if constexpr (std::is_same_v<T, pg::UpdateMessage>) {
-            change.op = kafka::DebeziumOp::kUpdate;
+            change.op = debezium::DebeziumOp::kUpdate;
             change.after = ImageOf(m.new_tuple);
             if (m.old_kind != 0) change.before = ImageOf(m.old_tuple);
           } else {
-            change.op = kafka::DebeziumOp::kDelete;
+            change.op = debezium::DebeziumOp::kDelete;
             change.before = ImageOf(m.old_tuple);
           }
           return Emit(m.relid, change);
         } else if constexpr (std::is_same_v<T, pg::TruncateMessage>) {
           for (uint32_t relid : m.relids) {
             if (!prepared.count(relid)) continue;
-            kafka::DebeziumChange change;
-            change.op = kafka::DebeziumOp::kTruncate;
+            debezium::DebeziumChange change;
+            change.op = debezium::DebeziumOp::kTruncate;
             change.source = tx_source;
             change.source.lsn = lsn.value;
             change.ts_ns = NowNanos();
@@ -501,7 +505,7 @@ Status Capture::Session::HandleMessage(const pg::PgoutputMessage& msg, Lsn lsn) 
           }
         } else if constexpr (std::is_same_v<T, pg::LogicalMessage>) {
           if (m.prefix == kHeartbeatPrefix) return Status::Ok();
-          kafka::DebeziumSource s = m.transactional ? tx_source : kafka::DebeziumSource{};
+          debezium::DebeziumSource s = m.transactional ? tx_source : debezium::DebeziumSource{};
           s.lsn = m.lsn.value;
           if (!m.transactional) s.ts_us = NowNanos() / 1000;
           return Produce(encoder.EncodeLogicalMessage(m.prefix, m.content, s, NowNanos()), "(logical message)", 'm',

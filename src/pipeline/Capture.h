@@ -1,7 +1,7 @@
 // `streamshop capture`: PostgreSQL logical replication (pgoutput) → Kafka topics in Debezium's format, the source
 // half of the Kafka topology (replaces Debezium on Kafka Connect).
 //
-// Same slot and stream handling as `replicate`: each change becomes Debezium records (kafka/DebeziumEncoder) on
+// Same slot and stream handling as `replicate`: each change becomes Debezium records (debezium/DebeziumEncoder) on
 // `<prefix>.<schema>.<table>`, produced with librdkafka's idempotent producer (acks=all). The slot's confirmed LSN
 // moves only to the end of a transaction all of whose records — and all records before them — have successful
 // delivery reports. Any failed delivery ends the session; the next one resumes from the slot, so a record may be

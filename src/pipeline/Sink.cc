@@ -11,10 +11,10 @@
 #include "clickhouse/TableWriter.h"
 #include "clickhouse/TargetSchema.h"
 #include "common/Log.h"
-#include "kafka/DebeziumParser.h"
+#include "debezium/DebeziumParser.h"
+#include "debezium/TopicNames.h"
 #include "kafka/KafkaConsumer.h"
 #include "kafka/KafkaProducer.h"
-#include "kafka/TopicNames.h"
 #include "pipeline/LsnGuard.h"
 #include "pipeline/SlotSource.h"
 
@@ -29,13 +29,13 @@ int64_t NowMs() {
       .count();
 }
 
-std::string_view OpName(kafka::DebeziumOp op) {
+std::string_view OpName(debezium::DebeziumOp op) {
   switch (op) {
-    case kafka::DebeziumOp::kCreate:
+    case debezium::DebeziumOp::kCreate:
       return "an insert (op c)";
-    case kafka::DebeziumOp::kRead:
+    case debezium::DebeziumOp::kRead:
       return "a snapshot read (op r)";
-    case kafka::DebeziumOp::kDelete:
+    case debezium::DebeziumOp::kDelete:
       return "a delete (op d)";
     default:
       return "this op";
@@ -48,16 +48,16 @@ constexpr size_t kMaxDeadLetterValueBytes = 512 << 10;
 // A table known to the sink: its ClickHouse writer and the same columns as the parser's lookup wants them.
 struct SinkTable {
   std::unique_ptr<TableWriter> writer;
-  kafka::DebeziumTable debezium;
+  debezium::DebeziumTable debezium;
 };
 
 // Whether the row's columns (names, order, types when the message declared them) are the table's.
-bool SameShape(const pg::TableInfo& table, const kafka::ParsedRow& row) {
+bool SameShape(const pg::TableInfo& table, const debezium::ParsedRow& row) {
   if (table.columns.size() != row.size()) return false;
   for (size_t i = 0; i < row.size(); ++i) {
     if (table.columns[i].name != row[i].name) return false;
     if (!row[i].type) continue;
-    auto pg_type = kafka::PgTypeForField(*row[i].type);
+    auto pg_type = debezium::PgTypeForField(*row[i].type);
     if (!pg_type.ok() || pg_type->first != table.columns[i].type_oid || pg_type->second != table.columns[i].typmod) {
       return false;
     }
@@ -76,7 +76,7 @@ struct Sink::Session {
   clickhouse::Dialect dialect = clickhouse::Dialect::kLegacy;
   std::unique_ptr<kafka::Producer> dead_letters;
   std::unique_ptr<kafka::Consumer> consumer;
-  kafka::DebeziumParser parser;
+  debezium::DebeziumParser parser;
   LsnGuard lsn_guard;
   std::map<std::string, SinkTable, std::less<>> tables;                                  // by "schema.table"
   std::map<kafka::TopicPartition, int64_t> next_offsets;                                 // consumed, not yet committed
@@ -103,14 +103,14 @@ struct Sink::Session {
   Status Open();
   Status Consume();
   Status Handle(const kafka::ConsumedRecord& r);
-  Result<SinkTable*> TableFor(const kafka::DebeziumEvent& ev, const kafka::ParsedRow& row,
+  Result<SinkTable*> TableFor(const debezium::DebeziumEvent& ev, const debezium::ParsedRow& row,
                               const kafka::ConsumedRecord& r);
   Status DeadLetter(const kafka::ConsumedRecord& r, const std::string& reason);
-  // kafka::TopicMatchesTable, remembering the last table accepted on each topic (the check runs per record).
+  // debezium::TopicMatchesTable, remembering the last table accepted on each topic (the check runs per record).
   bool TopicIsTables(std::string_view topic, const std::string& schema, const std::string& table) {
     auto it = topic_tables.find(topic);
     if (it != topic_tables.end() && it->second.first == schema && it->second.second == table) return true;
-    if (!kafka::TopicMatchesTable(topic, schema, table)) return false;
+    if (!debezium::TopicMatchesTable(topic, schema, table)) return false;
     topic_tables[std::string(topic)] = {schema, table};
     return true;
   }
@@ -166,7 +166,7 @@ Status Sink::Run(const std::atomic<bool>& stop) {
 }
 
 Status Sink::Session::Open() {
-  ch = clickhouse::MakeClickHouseClient(options.clickhouse_url);
+  ch = clickhouse::MakeClickHouseClient(options.clickhouse);
   SS_ASSIGN_OR_RETURN(dialect, clickhouse::DetectDialect(*ch));
   SS_RETURN_IF_ERROR(clickhouse::EnsureDatabase(*ch, options.database));
   SS_RETURN_IF_ERROR(ch->Query(TableWriter::CreateDeadLetterTableSql(options.database)).status());
@@ -208,7 +208,8 @@ Status Sink::Session::Consume() {
 
 Status Sink::Session::DeadLetter(const kafka::ConsumedRecord& r, const std::string& reason) {
   ++dead_lettered;
-  LogWarn("dead letter #{}: {} [{}] offset {}: {}", dead_lettered, r.topic, r.partition, r.offset, reason);
+  LogWarn("dead letter #{}: {} [{}] offset {}: {}", dead_lettered, r.topic, r.partition, r.offset,
+          ValuesAtDebug(reason));
   kafka::KafkaRecord out;
   out.topic = options.dead_letter_topic;
   if (r.key) out.key = std::string(*r.key);
@@ -222,15 +223,15 @@ Status Sink::Session::DeadLetter(const kafka::ConsumedRecord& r, const std::stri
 }
 
 Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
-  const kafka::TableLookup lookup = [this](std::string_view schema, std::string_view table) {
+  const debezium::TableLookup lookup = [this](std::string_view schema, std::string_view table) {
     auto it = tables.find(TableWriter::SourceKey(std::string(schema), std::string(table)));
     return it == tables.end() ? nullptr : &it->second.debezium;
   };
-  Result<kafka::DebeziumEvent> parsed = parser.ParseValue(r.value, r.topic, lookup);
+  Result<debezium::DebeziumEvent> parsed = parser.ParseValue(r.value, r.topic, lookup);
   if (!parsed.ok()) return DeadLetter(r, parsed.status().message());
-  const kafka::DebeziumEvent& ev = *parsed;
-  if (ev.tombstone) return Status::Ok();                          // the delete before it carried the change
-  if (ev.op == kafka::DebeziumOp::kMessage) return Status::Ok();  // logical messages have no table
+  const debezium::DebeziumEvent& ev = *parsed;
+  if (ev.tombstone) return Status::Ok();                             // the delete before it carried the change
+  if (ev.op == debezium::DebeziumOp::kMessage) return Status::Ok();  // logical messages have no table
   if (!options.route_by_source && !TopicIsTables(r.topic, ev.schema, ev.table)) {
     std::string topic_schema, topic_table;
     return DeadLetter(
@@ -238,12 +239,12 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
                        "if topics are routed, e.g. by a Debezium topic-routing SMT, run the sink with "
                        "--route-by-source)",
                        ev.schema, ev.table, r.topic,
-                       kafka::TableFromTopic(r.topic, topic_schema, topic_table)
+                       debezium::TableFromTopic(r.topic, topic_schema, topic_table)
                            ? fmt::format(" (the topic of {}.{})", topic_schema, topic_table)
                            : std::string()));
   }
   ++events;
-  if (ev.op == kafka::DebeziumOp::kTruncate) {
+  if (ev.op == debezium::DebeziumOp::kTruncate) {
     // The table may hold rows from an earlier session even if this one has not seen it yet.
     SS_RETURN_IF_ERROR(FlushRows());
     LogInfo("truncate of {}.{}", ev.schema, ev.table);
@@ -253,10 +254,10 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
     if (done.ok() || done.status().retryable()) return done.status();
     return DeadLetter(r, done.status().message());
   }
-  const bool deleted = ev.op == kafka::DebeziumOp::kDelete;
-  const kafka::ParsedRow& row = deleted ? *ev.before : *ev.after;
-  if (ev.op != kafka::DebeziumOp::kRead && !ev.lsn) return DeadLetter(r, "no source.lsn: cannot order the change");
-  const uint64_t version = ev.op == kafka::DebeziumOp::kRead ? 0 : *ev.lsn;
+  const bool deleted = ev.op == debezium::DebeziumOp::kDelete;
+  const debezium::ParsedRow& row = deleted ? *ev.before : *ev.after;
+  if (ev.op != debezium::DebeziumOp::kRead && !ev.lsn) return DeadLetter(r, "no source.lsn: cannot order the change");
+  const uint64_t version = ev.op == debezium::DebeziumOp::kRead ? 0 : *ev.lsn;
 
   Result<SinkTable*> table = TableFor(ev, row, r);
   if (!table.ok()) {
@@ -267,18 +268,18 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
   // never refused, only not taken as a baseline when impossible.
   const std::optional<int64_t> ts_ms = ev.source_ts_ms ? ev.source_ts_ms : ev.ts_ms;
   const bool possible_lsn = ev.lsn && lsn_guard.Check(*ev.lsn, ts_ms, NowMs()).ok();
-  if (ev.op != kafka::DebeziumOp::kRead && !possible_lsn) {
+  if (ev.op != debezium::DebeziumOp::kRead && !possible_lsn) {
     return DeadLetter(r, lsn_guard.Check(*ev.lsn, ts_ms, NowMs()).message());
   }
   TableWriter& w = *(*table)->writer;
   const auto& cols = w.columns();
   bool any_unchanged = false;
-  const auto fill = [&](const kafka::ParsedRow& from) {
+  const auto fill = [&](const debezium::ParsedRow& from) {
     values.assign(cols.size(), std::nullopt);
     unchanged.assign(cols.size(), false);
     any_unchanged = false;
     for (size_t i = 0; i < cols.size(); ++i) {
-      const kafka::ParsedColumn* c = kafka::FindColumn(from, cols[i].name);
+      const debezium::ParsedColumn* c = debezium::FindColumn(from, cols[i].name);
       if (!c) continue;
       if (c->text) values[i] = *c->text;
       unchanged[i] = c->unchanged_toast;
@@ -287,7 +288,7 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
   };
   // A row identified by all its values: an update first deletes the old row (its `before`, complete under
   // REPLICA IDENTITY FULL).
-  if (w.source().identity == pg::RowIdentity::kFullRow && ev.op == kafka::DebeziumOp::kUpdate && ev.before) {
+  if (w.source().identity == pg::RowIdentity::kFullRow && ev.op == debezium::DebeziumOp::kUpdate && ev.before) {
     fill(*ev.before);
     Status st = any_unchanged ? Status::Ok() : w.AppendRow(values, version, /*deleted=*/true);
     if (!st.ok()) return DeadLetter(r, fmt::format("{}: {}", w.source().QualifiedName(), st.message()));
@@ -297,7 +298,7 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
     // Unchanged TOASTed values of a keyless table are in its complete `before`.
     any_unchanged = false;
     for (size_t i = 0; i < cols.size(); ++i) {
-      const kafka::ParsedColumn* old = unchanged[i] ? kafka::FindColumn(*ev.before, cols[i].name) : nullptr;
+      const debezium::ParsedColumn* old = unchanged[i] ? debezium::FindColumn(*ev.before, cols[i].name) : nullptr;
       if (old && !old->unchanged_toast) {
         values[i] = old->text ? std::optional<std::string_view>(*old->text) : std::nullopt;
         unchanged[i] = false;
@@ -307,7 +308,7 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
   }
   // Debezium sends the placeholder only for a TOASTed value an UPDATE left unchanged; elsewhere it is data the
   // sink cannot tell from the real value, and there is no earlier version to take the value from.
-  if (any_unchanged && ev.op != kafka::DebeziumOp::kUpdate) {
+  if (any_unchanged && ev.op != debezium::DebeziumOp::kUpdate) {
     const size_t i = std::find(unchanged.begin(), unchanged.end(), true) - unchanged.begin();
     return DeadLetter(r, fmt::format("{}: column {} holds Debezium's unavailable-value placeholder in {}; only an "
                                      "update's after image can carry it",
@@ -320,7 +321,7 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
   return Status::Ok();
 }
 
-Result<SinkTable*> Sink::Session::TableFor(const kafka::DebeziumEvent& ev, const kafka::ParsedRow& row,
+Result<SinkTable*> Sink::Session::TableFor(const debezium::DebeziumEvent& ev, const debezium::ParsedRow& row,
                                            const kafka::ConsumedRecord& r) {
   const std::string name = TableWriter::SourceKey(ev.schema, ev.table);
   auto it = tables.find(name);
@@ -334,10 +335,10 @@ Result<SinkTable*> Sink::Session::TableFor(const kafka::DebeziumEvent& ev, const
                     name));
   }
   pg::TableInfo table{0, ev.schema, ev.table, {}};
-  for (const kafka::ParsedColumn& c : row) {
+  for (const debezium::ParsedColumn& c : row) {
     pg::ColumnInfo column{c.name, 0, -1, 0, {}};
     if (c.type) {
-      SS_ASSIGN_OR_RETURN(auto pg_type, kafka::PgTypeForField(*c.type));
+      SS_ASSIGN_OR_RETURN(auto pg_type, debezium::PgTypeForField(*c.type));
       std::tie(column.type_oid, column.typmod) = pg_type;
     } else {
       const pg::ColumnInfo* known = nullptr;
@@ -352,10 +353,10 @@ Result<SinkTable*> Sink::Session::TableFor(const kafka::DebeziumEvent& ev, const
   // Key columns (primary-key order) from the record key. A table without a key (Debezium sends a null key) has
   // its rows identified by all their values, as `replicate` does for REPLICA IDENTITY FULL.
   if (!r.key) table.identity = pg::RowIdentity::kFullRow;
-  SS_ASSIGN_OR_RETURN(kafka::ParsedRow key,
-                      r.key ? parser.ParseKey(*r.key, r.topic) : Result<kafka::ParsedRow>(kafka::ParsedRow{}));
+  SS_ASSIGN_OR_RETURN(debezium::ParsedRow key,
+                      r.key ? parser.ParseKey(*r.key, r.topic) : Result<debezium::ParsedRow>(debezium::ParsedRow{}));
   int position = 0;
-  for (const kafka::ParsedColumn& k : key) {
+  for (const debezium::ParsedColumn& k : key) {
     auto col =
         std::find_if(table.columns.begin(), table.columns.end(), [&](const auto& c) { return c.name == k.name; });
     if (col == table.columns.end()) {
@@ -385,7 +386,7 @@ Result<SinkTable*> Sink::Session::TableFor(const kafka::DebeziumEvent& ev, const
   if (e1 == std::errc() && tab != end && *tab == '\t' && std::from_chars(tab + 1, end, at_ms).ec == std::errc()) {
     lsn_guard.Observe(version, at_ms);
   }
-  kafka::DebeziumTable debezium{ev.schema, ev.table, {}};
+  debezium::DebeziumTable debezium{ev.schema, ev.table, {}};
   for (const auto& c : table.columns) {
     debezium.columns.push_back({c.name, c.type_oid, c.typmod, c.key_position, false, std::nullopt, std::nullopt});
   }

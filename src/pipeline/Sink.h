@@ -8,7 +8,7 @@
 // ClickHouse acknowledged every row before them (and the dead-letter topic every record before them). Replays
 // after a crash are harmless: same key, same version.
 //
-// Records are not trusted: a record is stored only for the table its topic stands for (kafka/TopicNames.h; or for
+// Records are not trusted: a record is stored only for the table its topic stands for (debezium/TopicNames.h; or for
 // any table with route_by_source, for topic-routing setups), with a possible source.lsn (pipeline/LsnGuard.h), and
 // with Debezium's unavailable-value placeholder only where Debezium can send it — an update's after image.
 // A record that breaks a rule, or cannot be parsed or mapped, goes to the dead-letter topic with headers `reason`,
@@ -19,6 +19,7 @@
 #include <chrono>
 #include <string>
 
+#include "clickhouse/ClickHouseClient.h"
 #include "common/Status.h"
 #include "kafka/KafkaConfig.h"
 
@@ -29,7 +30,7 @@ struct SinkOptions {
   kafka::KafkaProps kafka_props;
   std::string group = "streamshop-sink";
   std::string topics_regex = R"(^streamshop\.[^.]+\.[^.]+$)";
-  std::string clickhouse_url;
+  clickhouse::Endpoint clickhouse;
   std::string database = "analytics";
   std::string dead_letter_topic = "streamshop.dead_letter";
   size_t batch_rows = 200'000;

@@ -154,7 +154,23 @@ Status RunSessions(const std::atomic<bool>& stop, const std::string& what_is_saf
 
 Status EmitHeartbeat(pg::PgConnection& catalog) {
   auto r = catalog.Exec(fmt::format("SELECT pg_logical_emit_message(false, '{}', now()::text)", kHeartbeatPrefix));
-  return r.ok() ? Status::Ok() : r.status();
+  if (r.ok()) return Status::Ok();
+  std::string fix;
+  if (r.status().message().find("permission denied") != std::string::npos) {
+    // The function's exact signature for the GRANT (PostgreSQL 17 added a 4th argument, flush).
+    auto signature = catalog.QueryValue(
+        "SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.proname = 'pg_logical_emit_message' "
+        "AND p.proargtypes[2] = 'text'::regtype ORDER BY p.pronargs LIMIT 1");
+    auto role = catalog.QueryValue("SELECT quote_ident(current_user)");
+    const std::string name = role.ok() && *role ? **role : "<role>";
+    fix = fmt::format(
+        "role {} lacks EXECUTE on it: GRANT EXECUTE ON FUNCTION pg_catalog.{} TO {} (as a superuser), or ", name,
+        signature.ok() && *signature ? **signature : "pg_logical_emit_message(boolean, text, text)", name);
+  }
+  return r.status().WithContext(
+      fmt::format("heartbeat (pg_logical_emit_message) failed, so an idle publication's slot may hold WAL back; {}turn "
+                  "heartbeats off with --heartbeat-interval 0",
+                  fix));
 }
 
 pg::PgTimestamp PgNow() {

@@ -65,7 +65,9 @@ Status ReadUnchangedValues(pg::PgConnection& catalog, const pg::TableInfo& table
                            pg::PgResultPtr& holder);
 
 // A non-transactional logical message that gives an idle publication something to decode and confirm, so the
-// slot advances (and WAL is released) while only other databases or tables write.
+// slot advances (and WAL is released) while only other databases or tables write. An error names the missing
+// privilege and the fix (GRANT EXECUTE … or --heartbeat-interval 0); callers warn once and stop heartbeats for the
+// session, since replication itself does not need them.
 Status EmitHeartbeat(pg::PgConnection& catalog);
 inline constexpr std::string_view kHeartbeatPrefix = "streamshop.heartbeat";
 

@@ -8,7 +8,10 @@
 #     script; a ClickHouse ≥ 23.2 image; replicate connecting as the REPLICATION + SELECT role streamshop_cdc;
 #   - every streamshop service runs a subcommand and options that the built binary has (checked against its
 #     --help), and every STREAMSHOP_* variable it sets is one the binary reads;
-#   - secrets are interpolated from the environment (STREAMSHOP_CDC_PASSWORD reaches replicate's PGPASSWORD);
+#   - secrets are interpolated from the environment (STREAMSHOP_CDC_PASSWORD reaches replicate's PGPASSWORD) and
+#     required: without them `config` refuses, naming the variable; the sample ones only come from the documented
+#     trial file deploy/trial.env (`--env-file deploy/trial.env`); no password variable has a default;
+#   - every published port listens on 127.0.0.1 unless STREAMSHOP_BIND_ADDRESS says otherwise;
 #   - every file mounted or copied exists; deploy/Dockerfile builds with scripts/bootstrap.sh on debian:12, and its
 #     runtime stage installs the package of every shared library the binary needs (readelf + dpkg -S here).
 # Usage: test_compose_config.sh path/to/streamshop
@@ -25,8 +28,44 @@ fail() { echo "[test_compose_config] FAIL: $*" >&2; exit 1; }
 command -v docker-compose >/dev/null || fail "docker-compose not found (Debian package docker-compose; run scripts/bootstrap.sh)"
 log "$(docker-compose version --short 2>/dev/null || docker-compose version | head -n 1)"
 
+# Passwords are required: no default for any of them in the file, and `config` refuses without them (an empty
+# --env-file, so that a deploy/.env of the checkout does not count), naming each variable.
+PASSWORD_VARS="STREAMSHOP_PG_PASSWORD STREAMSHOP_CDC_PASSWORD STREAMSHOP_CLICKHOUSE_PASSWORD"
+if grep -nE '\$\{[A-Z_]*PASSWORD[A-Z_]*(:?-|\})' "$COMPOSE"; then
+  fail "a password variable above has a default or is optional (use \${VAR:?…})"
+fi
+: >"$WORK/empty.env"
+for var in $PASSWORD_VARS; do
+  # shellcheck disable=SC2046
+  if env -u "$var" $(for v in $PASSWORD_VARS; do [[ $v == "$var" ]] || echo "$v=set"; done) \
+    docker-compose --env-file "$WORK/empty.env" -f "$COMPOSE" config >/dev/null 2>"$WORK/missing.err"; then
+    fail "docker-compose config accepted the file without $var"
+  fi
+  grep -q "set $var or, for a local trial only, use --env-file deploy/trial.env" "$WORK/missing.err" ||
+    { cat "$WORK/missing.err"; fail "the refusal without $var does not name it and the trial file"; }
+done
+log "without a password variable, config refuses and names it (and deploy/trial.env)"
+# The documented trial mode: deploy/trial.env holds the sample passwords, and with it the file resolves.
+for var in $PASSWORD_VARS; do
+  grep -qE "^$var=.+" "$REPO/deploy/trial.env" || fail "deploy/trial.env does not set $var"
+done
+(cd "$REPO" && env -u STREAMSHOP_PG_PASSWORD -u STREAMSHOP_CDC_PASSWORD -u STREAMSHOP_CLICKHOUSE_PASSWORD \
+  docker-compose --env-file deploy/trial.env -f deploy/docker-compose.yml config) >"$WORK/trial.yml" 2>"$WORK/trial.err" ||
+  { cat "$WORK/trial.err"; fail "docker-compose --env-file deploy/trial.env config failed"; }
+trial_cdc=$(sed -n 's/^STREAMSHOP_CDC_PASSWORD=//p' "$REPO/deploy/trial.env")
+grep -qF "PGPASSWORD: $trial_cdc" "$WORK/trial.yml" || fail "the trial file's CDC password does not reach the services"
+for doc in README.md docs/DEMO.md docs/SECURITY.md; do
+  grep -q "env-file deploy/trial.env" "$REPO/$doc" || fail "$doc does not document the trial mode (--env-file deploy/trial.env)"
+done
+log "deploy/trial.env: the documented trial mode resolves"
+
+# Published ports: this host only unless STREAMSHOP_BIND_ADDRESS is set (checked on the resolved file below).
+STREAMSHOP_BIND_ADDRESS=192.0.2.7 STREAMSHOP_PG_PASSWORD=x STREAMSHOP_CDC_PASSWORD=x STREAMSHOP_CLICKHOUSE_PASSWORD=x \
+  docker-compose --env-file "$WORK/empty.env" -f "$COMPOSE" config >"$WORK/bind.yml"
+
 # The secrets come from the environment: a value set here must show up in the resolved configuration.
-export STREAMSHOP_CDC_PASSWORD=cdc-from-env STREAMSHOP_CLICKHOUSE_PASSWORD=ch-from-env
+export STREAMSHOP_PG_PASSWORD=pg-from-env STREAMSHOP_CDC_PASSWORD=cdc-from-env STREAMSHOP_CLICKHOUSE_PASSWORD=ch-from-env
+unset STREAMSHOP_BIND_ADDRESS
 docker-compose -f "$COMPOSE" config >"$WORK/config.yml" 2>"$WORK/config.err" ||
   { cat "$WORK/config.err"; fail "docker-compose config rejected deploy/docker-compose.yml"; }
 grep -v "^\s*$" "$WORK/config.err" | sed 's/^/[test_compose_config] docker-compose: /' || true
@@ -42,11 +81,11 @@ log "profiles: $profiles"
 # The binary's subcommands, and each one's options and environment variables, from its own --help.
 for cmd in replicate generate verify capture sink; do "$STREAMSHOP" "$cmd" --help >"$WORK/help-$cmd.txt"; done
 
-python3 - "$WORK/config.yml" "$REPO" "$WORK" <<'PY' || fail "resolved configuration check failed (above)"
+python3 - "$WORK/config.yml" "$REPO" "$WORK" "$WORK/bind.yml" <<'PY' || fail "resolved configuration check failed (above)"
 import os, re, sys
 import yaml  # python3-yaml: a dependency of Debian's docker-compose
 
-config_path, repo, work = sys.argv[1:4]
+config_path, repo, work, bind_path = sys.argv[1:5]
 cfg = yaml.safe_load(open(config_path))
 svc = cfg["services"]
 problems = []
@@ -65,6 +104,25 @@ check(profiles("redpanda") == ["debezium", "kafka"] and profiles("console") == [
 check(profiles("capture") == ["kafka"] and profiles("sink") == ["kafka"], "capture and sink must be in profile kafka")
 check(profiles("connect") == ["debezium"] and profiles("register-connector") == ["debezium"],
       "connect and register-connector must be in profile debezium")
+
+# Every published port: on 127.0.0.1 by default, on STREAMSHOP_BIND_ADDRESS when set (192.0.2.7 in bind.yml).
+def host_ips(services):
+    out = {}
+    for name, s in services.items():
+        for p in s.get("ports", []):
+            if isinstance(p, dict):
+                out[(name, str(p.get("published")))] = p.get("host_ip", "")
+            else:  # "host_ip:published:target[/proto]" (a port without host_ip has fewer fields)
+                parts = str(p).split(":")
+                out[(name, parts[-2] if len(parts) >= 2 else parts[0])] = parts[0] if len(parts) == 3 else ""
+    return out
+published = host_ips(svc)
+check({n for n, _ in published} == {"postgres", "clickhouse", "redpanda", "console", "connect"} and len(published) == 7,
+      f"expected the 7 published ports of postgres, clickhouse, redpanda, console, connect: {published}")
+for (name, port), ip in sorted(published.items()):
+    check(ip == "127.0.0.1", f"{name} publishes port {port} on '{ip or 'every address'}', not 127.0.0.1")
+for (name, port), ip in sorted(host_ips(yaml.safe_load(open(bind_path))["services"]).items()):
+    check(ip == "192.0.2.7", f"{name} publishes port {port} on '{ip}' although STREAMSHOP_BIND_ADDRESS=192.0.2.7")
 
 # PostgreSQL: >= 15, logical decoding, the repository's schema as the first init script.
 pg = svc["postgres"]
@@ -113,13 +171,18 @@ for name in ("replicate", "generate", "verify", "capture", "sink"):
               f"{name}: option {opt} is not in `streamshop {cmd[0]} --help`")
     for var in s.get("environment", {}):
         if var.startswith("STREAMSHOP_"):
-            check(f"Env:{var}" in helps[cmd[0]], f"{name}: `streamshop {cmd[0]}` does not read {var}")
+            check(f"Env:{var}" in helps[cmd[0]] or f"env {var}" in helps[cmd[0]],
+                  f"{name}: `streamshop {cmd[0]}` does not read {var}")
 rep = svc["replicate"]["environment"]
 check(rep["STREAMSHOP_PG_URL"].startswith("postgresql://streamshop_cdc@postgres:"),
       "replicate must connect as streamshop_cdc (REPLICATION + SELECT)")
 check(rep.get("PGPASSWORD") == "cdc-from-env", "replicate's PGPASSWORD is not taken from STREAMSHOP_CDC_PASSWORD")
-check("ch-from-env@clickhouse:8123" in rep["STREAMSHOP_CLICKHOUSE_URL"],
-      "replicate's ClickHouse password is not taken from STREAMSHOP_CLICKHOUSE_PASSWORD")
+for name in ("replicate", "verify", "sink"):
+    env = svc[name]["environment"]
+    check(env.get("STREAMSHOP_CLICKHOUSE_PASSWORD") == "ch-from-env" and "@" not in env["STREAMSHOP_CLICKHOUSE_URL"],
+          f"{name}'s ClickHouse password must come from STREAMSHOP_CLICKHOUSE_PASSWORD, not the URL")
+check(svc["generate"]["environment"].get("PGPASSWORD") == "pg-from-env",
+      "generate's PGPASSWORD is not taken from STREAMSHOP_PG_PASSWORD")
 check("depends_on" in svc["replicate"] and
       all(svc["replicate"]["depends_on"].get(d, {}).get("condition") == "service_healthy"
           for d in ("postgres", "clickhouse")), "replicate must wait for healthy postgres and clickhouse")
@@ -141,7 +204,7 @@ for p in problems:
     print("  -", p)
 sys.exit(1 if problems else 0)
 PY
-log "resolved configuration: services, profiles, images, init scripts, commands, options, env and secrets OK"
+log "resolved configuration: services, profiles, loopback ports, images, init scripts, commands, options, env and secrets OK"
 
 # ------------------------------------------------------------------------------------------ Dockerfile
 DOCKERFILE=$REPO/deploy/Dockerfile

@@ -19,14 +19,14 @@
 #include <utility>
 #include <vector>
 
-#include "kafka/DebeziumEncoder.h"
-#include "kafka/DebeziumParser.h"
-#include "kafka/DebeziumTypes.h"
-#include "kafka/DebeziumValueCodec.h"
-#include "kafka/JsonWriter.h"
-#include "kafka/TopicNames.h"
+#include "debezium/DebeziumEncoder.h"
+#include "debezium/DebeziumParser.h"
+#include "debezium/DebeziumTypes.h"
+#include "debezium/DebeziumValueCodec.h"
+#include "debezium/JsonWriter.h"
+#include "debezium/TopicNames.h"
 
-namespace streamshop::kafka {
+namespace streamshop::debezium {
 namespace {
 
 using Text = std::optional<std::string>;
@@ -1513,4 +1513,4 @@ TEST(DebeziumFuzzTest, MutatedFixturesNeverCrash) {
 }
 
 }  // namespace
-}  // namespace streamshop::kafka
+}  // namespace streamshop::debezium

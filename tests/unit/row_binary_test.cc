@@ -1,4 +1,5 @@
 #include "clickhouse/RowBinary.h"
+#include "pg/TextValue.h"
 
 #include <gtest/gtest.h>
 
@@ -21,12 +22,12 @@ using streamshop::clickhouse::AppendUInt8;
 using streamshop::clickhouse::AppendValue;
 using streamshop::clickhouse::AppendVarUInt;
 using streamshop::clickhouse::ColumnType;
-using streamshop::clickhouse::DaysFromCivil;
 using streamshop::clickhouse::Dialect;
 using streamshop::clickhouse::EncodedSize;
 using streamshop::clickhouse::MapColumnType;
 using streamshop::clickhouse::RenderValue;
 using streamshop::clickhouse::ValueKind;
+using streamshop::pg::DaysFromCivil;
 
 namespace {
 

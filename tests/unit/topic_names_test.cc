@@ -1,4 +1,4 @@
-// The PostgreSQL → Kafka name mapping (kafka/TopicNames.h) and the sink's rule for impossible LSNs
+// The PostgreSQL → Kafka name mapping (debezium/TopicNames.h) and the sink's rule for impossible LSNs
 // (pipeline/LsnGuard.h).
 #include <gtest/gtest.h>
 
@@ -8,20 +8,20 @@
 #include <utility>
 #include <vector>
 
-#include "kafka/TopicNames.h"
+#include "debezium/TopicNames.h"
 #include "pipeline/LsnGuard.h"
 
 namespace streamshop {
 namespace {
 
-using kafka::CaptureStateKey;
-using kafka::DebeziumTopicForTable;
-using kafka::EscapeNamePart;
-using kafka::kMaxTopicLength;
-using kafka::TableFromTopic;
-using kafka::TopicForTable;
-using kafka::TopicMatchesTable;
-using kafka::UnescapeNamePart;
+using debezium::CaptureStateKey;
+using debezium::DebeziumTopicForTable;
+using debezium::EscapeNamePart;
+using debezium::kMaxTopicLength;
+using debezium::TableFromTopic;
+using debezium::TopicForTable;
+using debezium::TopicMatchesTable;
+using debezium::UnescapeNamePart;
 
 bool LegalTopic(const std::string& t) {
   if (t.empty() || t.size() > kMaxTopicLength) return false;
@@ -139,10 +139,10 @@ TEST(TopicNamesTest, SinkAcceptsATableOnlyOnItsTopic) {
   EXPECT_TRUE(TopicMatchesTable("dbz.public.my-table", "public", "my-table"));
   EXPECT_TRUE(TopicMatchesTable("dbz.public._", "public", "é"));
   EXPECT_FALSE(TopicMatchesTable(".public.orders", "public", "orders"));
-  EXPECT_FALSE(kafka::ValidTopicPrefix(""));
-  EXPECT_FALSE(kafka::ValidTopicPrefix("a b"));
-  EXPECT_FALSE(kafka::ValidTopicPrefix(std::string(151, 'p')));
-  EXPECT_TRUE(kafka::ValidTopicPrefix("streamshop_dbz.v-1"));
+  EXPECT_FALSE(debezium::ValidTopicPrefix(""));
+  EXPECT_FALSE(debezium::ValidTopicPrefix("a b"));
+  EXPECT_FALSE(debezium::ValidTopicPrefix(std::string(151, 'p')));
+  EXPECT_TRUE(debezium::ValidTopicPrefix("streamshop_dbz.v-1"));
 }
 
 TEST(LsnGuardTest, RefusesLsnsNoWalCanHave) {

@@ -1,4 +1,4 @@
-#include "kafka/DebeziumParser.h"
+#include "debezium/DebeziumParser.h"
 
 #include <fmt/format.h>
 #include <simdjson.h>
@@ -10,11 +10,11 @@
 #include <limits>
 #include <unordered_map>
 
-#include "kafka/DebeziumValueCodec.h"
-#include "kafka/JsonWriter.h"
-#include "kafka/TopicNames.h"
+#include "debezium/DebeziumValueCodec.h"
+#include "debezium/JsonWriter.h"
+#include "debezium/TopicNames.h"
 
-namespace streamshop::kafka {
+namespace streamshop::debezium {
 namespace {
 
 using simdjson::dom::array;
@@ -768,4 +768,4 @@ Result<ParsedRow> DebeziumParser::ParseKey(std::string_view key, std::string_vie
   return DecodeRow(payload_el, rs, "key");
 }
 
-}  // namespace streamshop::kafka
+}  // namespace streamshop::debezium

@@ -1,11 +1,11 @@
-#include "kafka/JsonWriter.h"
+#include "debezium/JsonWriter.h"
 
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <system_error>
 
-namespace streamshop::kafka {
+namespace streamshop::debezium {
 namespace {
 
 constexpr char kHex[] = "0123456789ABCDEF";
@@ -233,4 +233,4 @@ void AppendUInt(std::string& out, uint64_t v) {
   out.append(buf, static_cast<size_t>(r.ptr - buf));
 }
 
-}  // namespace streamshop::kafka
+}  // namespace streamshop::debezium

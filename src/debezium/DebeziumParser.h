@@ -23,10 +23,10 @@
 #include <vector>
 
 #include "common/Status.h"
-#include "kafka/DebeziumEncoder.h"
-#include "kafka/DebeziumTypes.h"
+#include "debezium/DebeziumEncoder.h"
+#include "debezium/DebeziumTypes.h"
 
-namespace streamshop::kafka {
+namespace streamshop::debezium {
 
 struct ParsedColumn {
   std::string name;
@@ -81,4 +81,4 @@ class DebeziumParser {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace streamshop::kafka
+}  // namespace streamshop::debezium

@@ -21,7 +21,7 @@
 #include <string>
 #include <string_view>
 
-namespace streamshop::kafka {
+namespace streamshop::debezium {
 
 inline constexpr size_t kMaxTopicLength = 249;
 
@@ -51,4 +51,4 @@ bool TableFromTopic(std::string_view topic, std::string& schema, std::string& ta
 std::string CaptureStateKey(std::string_view system_id, std::string_view database, std::string_view slot,
                             std::string_view schema, std::string_view table);
 
-}  // namespace streamshop::kafka
+}  // namespace streamshop::debezium

@@ -1,5 +1,5 @@
 // Encodes row changes as the Kafka records Debezium's PostgreSQL connector (3.6.1, default settings, JsonConverter)
-// produces: topic `<prefix>.<schema>.<table>` (kafka/TopicNames.h: names escaped injectively), key = primary-key
+// produces: topic `<prefix>.<schema>.<table>` (debezium/TopicNames.h: names escaped injectively), key = primary-key
 // struct, value = change-event envelope {before, after, source, transaction, op, ts_ms, ts_us, ts_ns}, with or without
 // the Connect schema
 // ({"schema":…,"payload":…}). Field names, order, nesting and value encodings match the connector byte for byte
@@ -21,9 +21,10 @@
 #include <vector>
 
 #include "common/Status.h"
-#include "kafka/DebeziumTypes.h"
+#include "debezium/DebeziumTypes.h"
+#include "kafka/KafkaRecord.h"
 
-namespace streamshop::kafka {
+namespace streamshop::debezium {
 
 enum class DebeziumOp : char {
   kCreate = 'c',
@@ -82,13 +83,7 @@ struct DebeziumChange {
   std::optional<DebeziumTransaction> transaction;
 };
 
-struct KafkaRecord {
-  std::string topic;
-  std::optional<std::string> key;  // nullopt = null key (truncate; table without primary key)
-  // nullopt = tombstone. Produce both as Kafka NULLs, not empty byte strings.
-  std::optional<std::string> value;
-  std::vector<std::pair<std::string, std::string>> headers;
-};
+using kafka::KafkaRecord;
 
 // A table's precomputed schemas and per-column encodings. Build with DebeziumEncoder::Prepare; immutable.
 class PreparedTable {
@@ -154,4 +149,4 @@ class DebeziumEncoder {
   DebeziumEncoderOptions options_;
 };
 
-}  // namespace streamshop::kafka
+}  // namespace streamshop::debezium

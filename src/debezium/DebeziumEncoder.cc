@@ -1,15 +1,15 @@
-#include "kafka/DebeziumEncoder.h"
+#include "debezium/DebeziumEncoder.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <set>
 
-#include "kafka/DebeziumValueCodec.h"
-#include "kafka/JsonWriter.h"
-#include "kafka/TopicNames.h"
+#include "debezium/DebeziumValueCodec.h"
+#include "debezium/JsonWriter.h"
+#include "debezium/TopicNames.h"
 
-namespace streamshop::kafka {
+namespace streamshop::debezium {
 namespace {
 
 // io.debezium.connector.postgresql.Source and event.block, as JsonConverter writes them.
@@ -456,4 +456,4 @@ KafkaRecord DebeziumEncoder::EncodeLogicalMessage(std::string_view prefix, std::
   return r;
 }
 
-}  // namespace streamshop::kafka
+}  // namespace streamshop::debezium

@@ -14,9 +14,9 @@
 #include <string_view>
 
 #include "common/Status.h"
-#include "kafka/DebeziumTypes.h"
+#include "debezium/DebeziumTypes.h"
 
-namespace streamshop::kafka {
+namespace streamshop::debezium {
 
 // The placeholder Debezium writes for a TOASTed value an UPDATE left unchanged (unavailable.value.placeholder).
 inline constexpr std::string_view kUnavailableValuePlaceholder = "__debezium_unavailable_value";
@@ -36,10 +36,6 @@ Status DecimalTextToUnscaledBytes(std::string_view text, std::optional<int> scal
 // Two's-complement big-endian unscaled bytes + scale → exact decimal text ("-5.00"). Empty bytes are an error.
 Result<std::string> UnscaledBytesToDecimalText(std::string_view bytes, int scale);
 
-// Calendar (proleptic Gregorian, astronomical years: 0 = 1 BC).
-int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day);
-void CivilFromDays(int64_t days, int64_t& year, unsigned& month, unsigned& day);
-
 // Canonical PostgreSQL output forms.
 std::string PgDate(int64_t days_since_epoch);                         // "2024-01-02", "0044-03-15 BC"
 std::string PgTimestamp(int64_t micros_since_epoch, bool with_zone);  // "2024-01-02 03:04:05.5[+00]"
@@ -57,4 +53,4 @@ int64_t DebeziumInfinityDateDays(bool positive);
 inline constexpr int64_t kDebeziumInfinityMicros = 9223372036825200000;
 inline constexpr int64_t kDebeziumNegInfinityMicros = -9223372036832400000;
 
-}  // namespace streamshop::kafka
+}  // namespace streamshop::debezium

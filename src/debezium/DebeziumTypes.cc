@@ -1,14 +1,14 @@
-#include "kafka/DebeziumTypes.h"
+#include "debezium/DebeziumTypes.h"
 
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <limits>
 
-#include "kafka/DebeziumValueCodec.h"
-#include "kafka/JsonWriter.h"
+#include "debezium/DebeziumValueCodec.h"
+#include "debezium/JsonWriter.h"
 
-namespace streamshop::kafka {
+namespace streamshop::debezium {
 namespace {
 
 // pgjdbc's TypeInfoCache precision of time types: the typmod, 6 when absent.
@@ -165,25 +165,6 @@ std::string Json(const FieldType& type, std::string_view pg_text, bool* ok) {
 }
 
 }  // namespace
-
-DebeziumTable TableFromRelation(const pg::RelationMessage& rel) {
-  DebeziumTable t;
-  t.schema = rel.nspname;
-  t.name = rel.relname;
-  int next_key = 0;
-  for (const pg::RelationColumn& c : rel.columns) {
-    DebeziumColumn col;
-    col.name = c.name;
-    col.type_oid = c.type_oid;
-    col.typmod = c.typmod;
-    if (c.is_key) {
-      col.key_position = ++next_key;
-      col.not_null = true;
-    }
-    t.columns.push_back(std::move(col));
-  }
-  return t;
-}
 
 DebeziumTable DebeziumTableFromCatalog(const pg::TableInfo& table, const std::vector<pg::ColumnDetails>& details) {
   DebeziumTable t{table.schema, table.name, {}};
@@ -597,4 +578,4 @@ std::optional<std::string> DefaultValueJson(const DebeziumColumn& column, const 
   return json;
 }
 
-}  // namespace streamshop::kafka
+}  // namespace streamshop::debezium

@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-namespace streamshop::kafka {
+namespace streamshop::debezium {
 
 void AppendJsonString(std::string& out, std::string_view utf8);
 void AppendJavaDouble(std::string& out, double v);
@@ -33,4 +33,4 @@ void ShortestDecimal(float v, std::string& digits, int& exp10);
 char32_t NextCodePoint(std::string_view s, size_t& i);
 void AppendUtf8(std::string& out, char32_t cp);
 
-}  // namespace streamshop::kafka
+}  // namespace streamshop::debezium

@@ -1,4 +1,4 @@
-#include "kafka/DebeziumValueCodec.h"
+#include "debezium/DebeziumValueCodec.h"
 
 #include <fmt/format.h>
 
@@ -8,155 +8,25 @@
 #include <vector>
 
 #include "common/Parse.h"
-#include "kafka/JsonWriter.h"
+#include "debezium/JsonWriter.h"
+#include "pg/TextValue.h"
 
-namespace streamshop::kafka {
+namespace streamshop::debezium {
 namespace {
 
 constexpr int64_t kMicrosPerSecond = 1'000'000;
 constexpr int64_t kMicrosPerDay = 86'400 * kMicrosPerSecond;
-// Largest year we accept in text (PostgreSQL's dates end in 5874897 AD); keeps all arithmetic far from overflow.
-constexpr int64_t kMaxYear = 100'000'000;
-
 Status Bad(std::string_view text, std::string_view what) {
   return Status::Fatal(fmt::format("'{}' is not {}", text.substr(0, 64), what));
 }
 
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-int64_t FloorMod(int64_t a, int64_t b) { return a - FloorDiv(a, b) * b; }
-
-bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-unsigned DaysInMonth(int64_t y, unsigned m) {
-  static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
-}
-
-// A forward-only reader over PostgreSQL's date/time output.
-class Cursor {
- public:
-  explicit Cursor(std::string_view s) : s_(s) {}
-  bool done() const { return pos_ >= s_.size(); }
-  char peek() const { return done() ? '\0' : s_[pos_]; }
-  bool Consume(char c) {
-    if (peek() != c) return false;
-    ++pos_;
-    return true;
-  }
-  // Between min and max decimal digits.
-  bool Digits(size_t min, size_t max, int64_t& v) {
-    size_t n = 0;
-    v = 0;
-    while (!done() && n < max && s_[pos_] >= '0' && s_[pos_] <= '9') {
-      v = v * 10 + (s_[pos_++] - '0');
-      ++n;
-    }
-    return n >= min;
-  }
-  // ".ffffff" (1 to max_digits digits), scaled to `unit_digits` digits; absent = 0.
-  bool Fraction(int max_digits, int unit_digits, int64_t& v) {
-    v = 0;
-    if (!Consume('.')) return true;
-    int n = 0;
-    while (!done() && s_[pos_] >= '0' && s_[pos_] <= '9') {
-      if (++n > max_digits) return false;
-      v = v * 10 + (s_[pos_++] - '0');
-    }
-    if (n == 0) return false;
-    for (; n < unit_digits; ++n) v *= 10;
-    return true;
-  }
-
- private:
-  std::string_view s_;
-  size_t pos_ = 0;
-};
-
-// Strips PostgreSQL's " BC" suffix.
-bool StripBc(std::string_view& s) {
-  if (s.size() > 3 && s.substr(s.size() - 3) == " BC") {
-    s.remove_suffix(3);
-    return true;
-  }
-  return false;
-}
-
-// "YYYY-MM-DD" → days since epoch; BC years are 1-based (1 BC = astronomical year 0).
-bool ParseDatePart(Cursor& c, bool bc, int64_t& days) {
-  int64_t y = 0, m = 0, d = 0;
-  if (!c.Digits(1, 9, y) || !c.Consume('-') || !c.Digits(2, 2, m) || !c.Consume('-') || !c.Digits(2, 2, d)) {
-    return false;
-  }
-  if (bc) {
-    if (y == 0) return false;
-    y = 1 - y;
-  }
-  if (y > kMaxYear || m < 1 || m > 12 || d < 1 || d > DaysInMonth(y, static_cast<unsigned>(m))) return false;
-  days = DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
-  return true;
-}
-
-// "HH:MM:SS[.ffffff]" → µs of the day (24:00:00 allowed, as PostgreSQL's time type allows it).
-bool ParseTimePart(Cursor& c, int64_t& micros) {
-  int64_t h = 0, m = 0, s = 0, f = 0;
-  if (!c.Digits(2, 2, h) || !c.Consume(':') || !c.Digits(2, 2, m) || !c.Consume(':') || !c.Digits(2, 2, s) ||
-      !c.Fraction(6, 6, f)) {
-    return false;
-  }
-  if (h > 24 || m > 59 || s > 59 || (h == 24 && (m != 0 || s != 0 || f != 0))) return false;
-  micros = ((h * 60 + m) * 60 + s) * kMicrosPerSecond + f;
-  return true;
-}
-
-// "+HH[:MM[:SS]]" or "-HH…" → seconds east of UTC.
-bool ParseOffset(Cursor& c, int64_t& seconds) {
-  const int sign = c.peek() == '-' ? -1 : 1;
-  if (!c.Consume('+') && !c.Consume('-')) return false;
-  int64_t h = 0, m = 0, s = 0;
-  if (!c.Digits(2, 2, h)) return false;
-  if (c.Consume(':')) {
-    if (!c.Digits(2, 2, m)) return false;
-    if (c.Consume(':') && !c.Digits(2, 2, s)) return false;
-  }
-  if (h > 15 || m > 59 || s > 59) return false;
-  seconds = sign * ((h * 60 + m) * 60 + s);
-  return true;
-}
-
-// PostgreSQL date text → days since epoch. Infinity is reported through `infinity` (+1 / -1).
-bool ParsePgDate(std::string_view text, int64_t& days, int& infinity) {
-  infinity = text == "infinity" ? 1 : text == "-infinity" ? -1 : 0;
-  if (infinity != 0) return true;
-  const bool bc = StripBc(text);
-  Cursor c(text);
-  return ParseDatePart(c, bc, days) && c.done();
-}
-
-// PostgreSQL timestamp[tz] text → µs since epoch (UTC for timestamptz).
-bool ParsePgTimestamp(std::string_view text, bool with_zone, int64_t& micros, int& infinity) {
-  infinity = text == "infinity" ? 1 : text == "-infinity" ? -1 : 0;
-  if (infinity != 0) return true;
-  const bool bc = StripBc(text);
-  Cursor c(text);
-  int64_t days = 0, tod = 0, offset = 0;
-  if (!ParseDatePart(c, bc, days) || !c.Consume(' ') || !ParseTimePart(c, tod)) return false;
-  if (with_zone && !c.done() && !ParseOffset(c, offset)) return false;
-  if (!c.done()) return false;
-  const __int128 v = static_cast<__int128>(days) * kMicrosPerDay + tod - static_cast<__int128>(offset) * 1'000'000;
-  if (v < std::numeric_limits<int64_t>::min() || v > std::numeric_limits<int64_t>::max()) return false;
-  micros = static_cast<int64_t>(v);
-  return true;
-}
-
-// PostgreSQL time[tz] text → µs of the day, normalised to UTC for timetz.
-bool ParsePgTime(std::string_view text, bool with_zone, int64_t& micros) {
-  Cursor c(text);
-  int64_t offset = 0;
-  if (!ParseTimePart(c, micros)) return false;
-  if (with_zone && !c.done() && !ParseOffset(c, offset)) return false;
-  if (!c.done()) return false;
-  if (with_zone) micros = FloorMod(micros - offset * kMicrosPerSecond, kMicrosPerDay);
-  return true;
-}
+using pg::CivilFromDays;
+using pg::DaysFromCivil;
+using pg::DaysInMonth;
+using pg::FloorDiv;
+using pg::FloorMod;
+using pg::kMaxTextYear;
+using pg::TextCursor;
 
 void AppendPadded(std::string& out, int64_t v, int width) {
   char buf[24];
@@ -214,26 +84,6 @@ void AppendZonedTimestamp(std::string& out, int64_t micros, int fraction_digits)
     AppendClock(out, tod / kMicrosPerSecond, nanos, 9, false);
   }
   out.push_back('Z');
-}
-
-Status HexToBytes(std::string_view text, std::string& out) {
-  if (text.size() < 2 || text[0] != '\\' || text[1] != 'x' || text.size() % 2 != 0) {
-    return Bad(text, "bytea in hex format (bytea_output must be 'hex')");
-  }
-  out.clear();
-  out.reserve((text.size() - 2) / 2);
-  auto hex = [](char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (size_t i = 2; i < text.size(); i += 2) {
-    const int hi = hex(text[i]), lo = hex(text[i + 1]);
-    if (hi < 0 || lo < 0) return Bad(text, "bytea in hex format");
-    out.push_back(static_cast<char>(hi * 16 + lo));
-  }
-  return Status::Ok();
 }
 
 // ---- arbitrary-precision unsigned integers: little-endian base-2^32 limbs ------------------------------------
@@ -315,28 +165,6 @@ void Negate(std::string& bytes) {
 }
 
 }  // namespace
-
-// ---- calendar -------------------------------------------------------------------------------------------------
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-void CivilFromDays(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  d = static_cast<unsigned>(doy - (153 * mp + 2) / 5 + 1);
-  m = static_cast<unsigned>(mp < 10 ? mp + 3 : mp - 9);
-  y = yoe + era * 400 + (m <= 2);
-}
 
 int64_t DebeziumInfinityDateDays(bool positive) {
   // PostgresValueConverter.POSITIVE/NEGATIVE_INFINITY_LOCAL_DATE: -5877611-06-21 / -5877611-06-22.
@@ -435,7 +263,7 @@ std::string PgByteaHex(std::string_view bytes) {
 
 namespace {
 // ISO-8601 "HH:mm[:ss[.f{1,9}]]" then "Z" or "±HH:MM[:SS]" → µs of the day and offset seconds.
-bool ParseIsoTime(Cursor& c, int64_t& tod, int64_t& offset) {
+bool ParseIsoTime(TextCursor& c, int64_t& tod, int64_t& offset) {
   int64_t h = 0, m = 0, s = 0, nanos = 0;
   if (!c.Digits(2, 2, h) || !c.Consume(':') || !c.Digits(2, 2, m)) return false;
   if (c.Consume(':')) {
@@ -444,13 +272,13 @@ bool ParseIsoTime(Cursor& c, int64_t& tod, int64_t& offset) {
   if (h > 23 || m > 59 || s > 59 || nanos % 1000 != 0) return false;  // PostgreSQL keeps microseconds
   tod = ((h * 60 + m) * 60 + s) * kMicrosPerSecond + nanos / 1000;
   if (c.Consume('Z')) return true;
-  return ParseOffset(c, offset);
+  return pg::ParseUtcOffset(c, offset);
 }
 }  // namespace
 
 Result<std::string> PgTimestamptzFromIso(std::string_view iso) {
   if (iso == "infinity" || iso == "-infinity") return std::string(iso);
-  Cursor c(iso);
+  TextCursor c(iso);
   const bool negative_year = c.Consume('-');
   if (!negative_year) c.Consume('+');
   int64_t y = 0, mo = 0, d = 0, tod = 0, offset = 0;
@@ -459,7 +287,8 @@ Result<std::string> PgTimestamptzFromIso(std::string_view iso) {
     return Bad(iso, "an ISO-8601 timestamp with offset");
   }
   if (negative_year) y = -y;
-  if (y > kMaxYear || y < -kMaxYear || mo < 1 || mo > 12 || d < 1 || d > DaysInMonth(y, static_cast<unsigned>(mo))) {
+  if (y > kMaxTextYear || y < -kMaxTextYear || mo < 1 || mo > 12 || d < 1 ||
+      d > DaysInMonth(y, static_cast<unsigned>(mo))) {
     return Bad(iso, "an ISO-8601 timestamp with offset");
   }
   const int64_t days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
@@ -471,7 +300,7 @@ Result<std::string> PgTimestamptzFromIso(std::string_view iso) {
 }
 
 Result<std::string> PgTimetzFromIso(std::string_view iso) {
-  Cursor c(iso);
+  TextCursor c(iso);
   int64_t tod = 0, offset = 0;
   if (!ParseIsoTime(c, tod, offset) || !c.done()) return Bad(iso, "an ISO-8601 time with offset");
   return PgTime(FloorMod(tod - offset * kMicrosPerSecond, kMicrosPerDay), true);
@@ -697,7 +526,7 @@ Status AppendValueJson(const FieldType& type, std::string_view text, std::string
       return Status::Ok();
     case FieldKind::kBytes: {
       std::string bytes;
-      SS_RETURN_IF_ERROR(HexToBytes(text, bytes));
+      if (!pg::ParseByteaHex(text, bytes)) return Bad(text, "bytea in hex format (bytea_output must be 'hex')");
       out.push_back('"');
       AppendBase64(out, bytes);
       out.push_back('"');
@@ -706,7 +535,7 @@ Status AppendValueJson(const FieldType& type, std::string_view text, std::string
     case FieldKind::kDate: {
       int64_t days = 0;
       int inf = 0;
-      if (!ParsePgDate(text, days, inf)) return Bad(text, "a date");
+      if (!pg::ParseDate(text, days, inf)) return Bad(text, "a date");
       if (inf != 0) days = DebeziumInfinityDateDays(inf > 0);
       if (days < std::numeric_limits<int32_t>::min() || days > std::numeric_limits<int32_t>::max()) {
         return Bad(text, "a date in int32 range");
@@ -718,7 +547,7 @@ Status AppendValueJson(const FieldType& type, std::string_view text, std::string
     case FieldKind::kTimeMicros:
     case FieldKind::kTimeNanos: {
       int64_t micros = 0;
-      if (!ParsePgTime(text, false, micros)) return Bad(text, "a time");
+      if (!pg::ParseTime(text, false, micros)) return Bad(text, "a time");
       AppendInt(out, type.kind == FieldKind::kTimeMillis  ? micros / 1000
                      : type.kind == FieldKind::kTimeNanos ? micros * 1000
                                                           : micros);
@@ -729,7 +558,7 @@ Status AppendValueJson(const FieldType& type, std::string_view text, std::string
     case FieldKind::kTimestampNanos: {
       int64_t micros = 0;
       int inf = 0;
-      if (!ParsePgTimestamp(text, false, micros, inf)) return Bad(text, "a timestamp");
+      if (!pg::ParseTimestamp(text, false, micros, inf)) return Bad(text, "a timestamp");
       if (inf != 0) micros = inf > 0 ? kDebeziumInfinityMicros : kDebeziumNegInfinityMicros;
       if (type.kind == FieldKind::kTimestampMillis) {
         AppendInt(out, FloorDiv(micros, 1000));
@@ -745,7 +574,7 @@ Status AppendValueJson(const FieldType& type, std::string_view text, std::string
     case FieldKind::kZonedTimestamp: {
       int64_t micros = 0;
       int inf = 0;
-      if (!ParsePgTimestamp(text, true, micros, inf)) return Bad(text, "a timestamp with time zone");
+      if (!pg::ParseTimestamp(text, true, micros, inf)) return Bad(text, "a timestamp with time zone");
       if (inf != 0) {
         out += inf > 0 ? "\"infinity\"" : "\"-infinity\"";
         return Status::Ok();
@@ -757,7 +586,7 @@ Status AppendValueJson(const FieldType& type, std::string_view text, std::string
     }
     case FieldKind::kZonedTime: {
       int64_t micros = 0;
-      if (!ParsePgTime(text, true, micros)) return Bad(text, "a time with time zone");
+      if (!pg::ParseTime(text, true, micros)) return Bad(text, "a time with time zone");
       out.push_back('"');
       AppendClock(out, micros / kMicrosPerSecond, micros % kMicrosPerSecond * 1000, 9, false);
       out += "Z\"";
@@ -767,4 +596,4 @@ Status AppendValueJson(const FieldType& type, std::string_view text, std::string
   return Status::Fatal("unknown field kind");
 }
 
-}  // namespace streamshop::kafka
+}  // namespace streamshop::debezium

@@ -19,17 +19,11 @@
 
 #include "common/Status.h"
 #include "pg/Catalog.h"
-#include "pg/PgoutputDecoder.h"
+#include "pg/TypeOids.h"
 
-namespace streamshop::kafka {
+namespace streamshop::debezium {
 
-// PostgreSQL built-in type OIDs (pg_type.dat) the codec knows.
-namespace pgoid {
-constexpr uint32_t kBool = 16, kBytea = 17, kChar = 18, kName = 19, kInt8 = 20, kInt2 = 21, kInt4 = 23, kText = 25,
-                   kOid = 26, kJson = 114, kXml = 142, kFloat4 = 700, kFloat8 = 701, kBpchar = 1042, kVarchar = 1043,
-                   kDate = 1082, kTime = 1083, kTimestamp = 1114, kTimestamptz = 1184, kInterval = 1186, kTimetz = 1266,
-                   kNumeric = 1700, kUuid = 2950, kJsonb = 3802;
-}  // namespace pgoid
+namespace pgoid = pg::oid;
 
 // One column as Debezium sees it. pgoutput's Relation message carries name, type and typmod; nullability and the
 // default expression come from the catalog (pg_attribute.attnotnull, pg_get_expr(adbin, adrelid)): Debezium reads
@@ -49,11 +43,6 @@ struct DebeziumTable {
   std::string name;
   std::vector<DebeziumColumn> columns;  // pgoutput (attnum) order
 };
-
-// A table from a pgoutput Relation alone: key columns are the replica-identity columns (the primary key under
-// REPLICA IDENTITY DEFAULT; with FULL every column is flagged, so pass key positions from the catalog instead),
-// every column nullable and without default. Prefer building DebeziumTable from the catalog.
-DebeziumTable TableFromRelation(const pg::RelationMessage& rel);
 
 // The table as Debezium describes it, from the catalog: columns and key of `table`, nullability, defaults and
 // comments matched by column name from `details` (a key column is always NOT NULL).
@@ -115,4 +104,4 @@ std::string FallbackValueJson(const FieldType& type);
 // it cannot parse gets no default. JSON text, or nullopt for "no default".
 std::optional<std::string> DefaultValueJson(const DebeziumColumn& column, const FieldType& type);
 
-}  // namespace streamshop::kafka
+}  // namespace streamshop::debezium

@@ -1,9 +1,9 @@
-#include "kafka/TopicNames.h"
+#include "debezium/TopicNames.h"
 
 #include <fmt/format.h>
 #include <xxhash.h>
 
-namespace streamshop::kafka {
+namespace streamshop::debezium {
 namespace {
 
 constexpr std::string_view kHashMarker = "--";
@@ -148,4 +148,4 @@ std::string CaptureStateKey(std::string_view system_id, std::string_view databas
                      EscapeNamePart(schema), EscapeNamePart(table));
 }
 
-}  // namespace streamshop::kafka
+}  // namespace streamshop::debezium
