@@ -54,6 +54,9 @@ CH_PIDFILE=$CH_DIR/clickhouse-server.pid
 KAFKA_DIR=$STATE_DIR/kafka
 KAFKA_CONFIG=$KAFKA_DIR/server.properties
 KAFKA_PIDFILE=$KAFKA_DIR/kafka.pid
+KAFKA_USER=streamshop                      # the SCRAM user of the --tls broker
+KAFKA_SECRET=$KAFKA_DIR/scram-password     # its password (0600), made at format time, kept until destroy
+TLS_DIR=$STATE_DIR/tls
 DEPS_DIR=$(realpath -m "${STREAMSHOP_DEPS_DIR:-$REPO/.streamshop-deps}")
 KAFKA_LIB=$DEPS_DIR/kafka/lib
 VENV=$(realpath -m "${STREAMSHOP_VENV:-$REPO/.venv}")
@@ -81,6 +84,8 @@ load_ports() {
     if ! [[ "$p" =~ ^[0-9]+$ ]] || ((p < 1 || p > 65535)); then die "invalid port '$p'"; fi
   done
   [[ "$CH_HTTP_PORT" != "$CH_TCP_PORT" ]] || die "ClickHouse HTTP and TCP ports are both $CH_TCP_PORT"
+  TLS=${STREAMSHOP_STACK_TLS:-$(saved_port TLS 0)}
+  [[ "$TLS" =~ ^(1|true|yes|on)$ ]] && TLS=1 || TLS=0
   KAFKA_PORT=${STREAMSHOP_KAFKA_PORT:-$(saved_port KAFKA_PORT 19092)}
   if ! [[ "$KAFKA_PORT" =~ ^[0-9]+$ ]] || ((KAFKA_PORT < 1 || KAFKA_PORT > 65535)); then
     die "invalid port '$KAFKA_PORT'"
@@ -410,10 +415,37 @@ ch_stop() {
   stop_process "clickhouse:" "$(ch_pid)" "$CH_PIDFILE" "$STOP_TIMEOUT"
 }
 
+# ---------------------------------------------------------------- TLS
+
+# The stack's private CA and a server certificate for localhost/127.0.0.1, made once:
+# <dir>/tls/{ca.pem,ca.key,server.pem,server.key} (the keys 0600, the dir 0700).
+tls_ensure() {
+  [[ -f "$TLS_DIR/ca.pem" && -f "$TLS_DIR/server.pem" && -f "$TLS_DIR/server.key" ]] && return 0
+  mkdir -p "$TLS_DIR" && chmod 700 "$TLS_DIR"
+  say "tls: making a private CA and a server certificate in $TLS_DIR"
+  (
+    umask 077 && cd "$TLS_DIR"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -subj "/CN=streamshop local CA" \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+      -keyout ca.key -out ca.pem
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+      -keyout server.key -out server.csr
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 825 -out server.pem \
+      -extfile <(printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n')
+    rm -f server.csr ca.srl
+    chmod 644 ca.pem server.pem
+  ) >"$STATE_DIR/tls-ensure.log" 2>&1 || { cat "$STATE_DIR/tls-ensure.log" >&2; die "tls: openssl failed"; }
+  rm -f "$STATE_DIR/tls-ensure.log"
+}
+
 # ---------------------------------------------------------------- Kafka
 
 # One JVM is controller and broker (KRaft combined mode) with a static voter set
 # (controller.quorum.voters), so the ports may change between starts. Jars: scripts/bootstrap-kafka.sh.
+# Without --tls both listeners are PLAINTEXT on 127.0.0.1. With --tls the client listener is SASL_SSL
+# (SCRAM-SHA-512, user streamshop, created at format time) and the controller listener SASL_SSL with PLAIN
+# for a user that only this JVM knows (its password is new on every start and lives in server.properties):
+# no local user can reach either listener without a secret.
 kafka_pid() { cat "$KAFKA_PIDFILE" 2>/dev/null || true; }
 # Running = the pid file's process is alive and was started with this stack's server.properties.
 kafka_running() {
@@ -421,8 +453,10 @@ kafka_running() {
   pid=$(kafka_pid)
   pid_alive "$pid" && [[ "$(pid_cmdline "$pid")" == *" kafka.Kafka $KAFKA_CONFIG "* ]]
 }
-kafka_port_running() { sed -n 's|^advertised.listeners=PLAINTEXT://.*:\([0-9]*\)$|\1|p' "$KAFKA_CONFIG"; }
+kafka_port_running() { sed -n 's|^advertised.listeners=[A-Z_]*://.*:\([0-9]*\)$|\1|p' "$KAFKA_CONFIG"; }
 kafka_controller_port_running() { sed -n 's|^controller.quorum.voters=1@.*:\([0-9]*\)$|\1|p' "$KAFKA_CONFIG"; }
+# Whether the broker's config (of the running broker, or the last one) has the SASL_SSL client listener.
+kafka_tls_running() { grep -q '^advertised.listeners=SASL_SSL://' "$KAFKA_CONFIG" 2>/dev/null; }
 
 # Ready = the broker answers a Metadata request (v4, the oldest Kafka 4 serves) that lists at least one
 # broker: it has caught up with the metadata log, registered, and opened its client listener.
@@ -439,19 +473,75 @@ kafka_metadata_ok() {
   # response: size (4), correlation_id (4) = 1, throttle_time_ms (4), broker count (4) > 0
   [[ ${#resp} == 32 && ${resp:8:8} == 00000001 && ${resp:24:8} != 00000000 ]]
 }
+# Ready with --tls (a Metadata request needs SASL first): since this start the broker has logged that it
+# started (which it does once unfenced, after opening its listeners), and the client listener completes a
+# TLS handshake whose certificate the stack's CA verifies for 127.0.0.1.
+kafka_tls_ready() {
+  tail -c +$((log_mark + 1)) "$KAFKA_DIR/log/server.log" 2>/dev/null | grep -q 'Kafka Server started' &&
+    openssl s_client -connect "127.0.0.1:$1" -CAfile "$TLS_DIR/ca.pem" -verify_ip 127.0.0.1 \
+      -verify_return_error -brief </dev/null >/dev/null 2>&1
+}
+
+# A new random password: 32 letters and digits with each of ?#/@:% among them (no quote, backslash,
+# comma or '=' which the property and JAAS syntaxes would need escaped).
+kafka_new_password() {
+  local p c i
+  p=$(head -c 512 /dev/urandom | tr -dc 'A-Za-z0-9')
+  p=${p:0:32}
+  for c in '?' '#' '/' '@' ':' '%'; do
+    i=$((1 + $(od -An -N2 -tu2 /dev/urandom) % 30))
+    p=${p:0:i}$c${p:i}
+  done
+  printf '%s' "$p"
+}
+
+# Creates (empty, 0600) file $1 before a secret is written into it.
+private_file() { : >"$1" && chmod 600 "$1"; }
 
 kafka_write_config() {
   mkdir -p "$KAFKA_DIR"/{data,log}
-  cat >"$KAFKA_CONFIG" <<EOF
+  # The data (row data) and the configs (secrets with --tls) are the owner's alone.
+  chmod 700 "$KAFKA_DIR" "$KAFKA_DIR"/{data,log}
+  private_file "$KAFKA_CONFIG"
+  {
+    cat <<EOF
 # written by scripts/stack.sh on every start
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+EOF
+    if ((TLS)); then
+      local controller_password
+      controller_password=$(head -c 512 /dev/urandom | tr -dc 'A-Za-z0-9')
+      cat <<EOF
+listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=SASL_SSL
+listener.security.protocol.map=CONTROLLER:SASL_SSL,SASL_SSL:SASL_SSL
+# clients: SCRAM-SHA-512 over TLS (the credentials are in the metadata log since format)
+listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$KAFKA_USER" password="$(cat "$KAFKA_SECRET")";
+# controller: PLAIN over TLS (KRaft controllers cannot use SCRAM) for a user only this JVM knows
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="controller" password="$controller_password" user_controller="$controller_password";
+ssl.keystore.type=PEM
+ssl.keystore.location=$KAFKA_DIR/keystore.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS_DIR/ca.pem
+EOF
+    else
+      cat <<EOF
 listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
 advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+EOF
+    fi
+    cat <<EOF
 log.dirs=$KAFKA_DIR/data
 # one node: every topic, internal ones included, has one replica
 num.partitions=1
@@ -471,7 +561,9 @@ group.initial.rebalance.delay.ms=0
 num.network.threads=2
 num.io.threads=4
 EOF
+  } >"$KAFKA_CONFIG"
   # Kafka 4 logs through log4j2; the file is size-capped like ClickHouse's.
+  private_file "$KAFKA_DIR/log4j2.properties"
   cat >"$KAFKA_DIR/log4j2.properties" <<EOF
 # written by scripts/stack.sh on every start
 rootLogger.level = INFO
@@ -493,6 +585,7 @@ logger.request.name = kafka.request.logger
 logger.request.level = WARN
 EOF
   # For one-shot tools (format here; the console tools in tests): warnings to stderr only.
+  private_file "$KAFKA_DIR/tools-log4j2.properties"
   cat >"$KAFKA_DIR/tools-log4j2.properties" <<EOF
 # written by scripts/stack.sh on every start
 rootLogger.level = WARN
@@ -503,9 +596,45 @@ appender.stderr.target = SYSTEM_ERR
 appender.stderr.layout.type = PatternLayout
 appender.stderr.layout.pattern = [%d] %p %m (%c)%n
 EOF
+  kafka_write_client_configs
+}
+
+# With --tls: the broker's key and certificate chain as one PEM keystore (the key as PKCS#8, which Kafka's
+# PEM keystore requires), and the client configs of the SCRAM user, all 0600:
+#   <dir>/kafka/client.properties     Java clients: Kafka's tools (--command-config), the Debezium worker
+#   <dir>/kafka/librdkafka.properties streamshop capture/sink (STREAMSHOP_KAFKA_PROP_FILE in <dir>/env)
+# Without --tls they are removed.
+kafka_write_client_configs() {
+  if ((!TLS)); then
+    rm -f "$KAFKA_DIR"/{keystore.pem,client.properties,librdkafka.properties}
+    return 0
+  fi
+  private_file "$KAFKA_DIR/keystore.pem"
+  { openssl pkey -in "$TLS_DIR/server.key" && cat "$TLS_DIR/server.pem"; } >"$KAFKA_DIR/keystore.pem" ||
+    die "kafka: cannot read the server key $TLS_DIR/server.key"
+  private_file "$KAFKA_DIR/client.properties"
+  cat >"$KAFKA_DIR/client.properties" <<EOF
+# written by scripts/stack.sh: the stack's Kafka broker (SASL_SSL) for Java clients
+security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$KAFKA_USER" password="$(cat "$KAFKA_SECRET")";
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS_DIR/ca.pem
+EOF
+  private_file "$KAFKA_DIR/librdkafka.properties"
+  cat >"$KAFKA_DIR/librdkafka.properties" <<EOF
+# written by scripts/stack.sh: the stack's Kafka broker (SASL_SSL) for librdkafka (--kafka-prop-file)
+security.protocol=SASL_SSL
+sasl.mechanisms=SCRAM-SHA-512
+sasl.username=$KAFKA_USER
+sasl.password=$(cat "$KAFKA_SECRET")
+ssl.ca.location=$TLS_DIR/ca.pem
+EOF
 }
 
 # Formats the log dir once (what `kafka-storage.sh format` does); the cluster id stays in <dir>/kafka/cluster-id.
+# With --tls it also creates the SCRAM user streamshop with a new password (<dir>/kafka/scram-password); the tool
+# reads that argument from a 0600 file (a java @argfile), so the password never shows in a process list.
 kafka_format() {
   [[ -f "$KAFKA_DIR/data/meta.properties" ]] && return 0
   # A Kafka Uuid: 16 random bytes, base64url without padding. Like Kafka's own Uuid.randomUuid, never one that
@@ -516,17 +645,33 @@ kafka_format() {
     id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)
   done
   printf '%s\n' "$id" >"$KAFKA_DIR/cluster-id"
-  rm -rf "$KAFKA_DIR/data" && mkdir -p "$KAFKA_DIR/data"   # a half-done earlier format
-  say "kafka: formatting $KAFKA_DIR/data (cluster id $id)"
-  java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
-    -Dlog4j2.configurationFile="$KAFKA_DIR/tools-log4j2.properties" -cp "$KAFKA_LIB/*" \
-    kafka.tools.StorageTool format --cluster-id "$id" --config "$KAFKA_CONFIG" \
-    >"$KAFKA_DIR/log/format.log" 2>&1 ||
-    { tail -n 30 "$KAFKA_DIR/log/format.log" >&2; die "kafka: format failed"; }
+  rm -rf "$KAFKA_DIR/data" && mkdir -m 700 -p "$KAFKA_DIR/data"   # a half-done earlier format
+  local args=$KAFKA_DIR/format.args
+  private_file "$args"
+  printf 'kafka.tools.StorageTool format --cluster-id %s --config "%s"\n' "$id" "$KAFKA_CONFIG" >"$args"
+  if ((TLS)); then
+    printf -- '--add-scram "SCRAM-SHA-512=[name=%s,password=%s]"\n' "$KAFKA_USER" "$(cat "$KAFKA_SECRET")" >>"$args"
+    say "kafka: formatting $KAFKA_DIR/data (cluster id $id, SCRAM user $KAFKA_USER)"
+  else
+    rm -f "$KAFKA_SECRET"   # (a fresh log without --tls has no SCRAM user)
+    say "kafka: formatting $KAFKA_DIR/data (cluster id $id)"
+  fi
+  # (format.log shows the SCRAM user's salted keys: 0600 like every file the broker writes.)
+  local rc=0
+  (umask 077 && exec java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+    -Dlog4j2.configurationFile="$KAFKA_DIR/tools-log4j2.properties" -cp "$KAFKA_LIB/*" "@$args" \
+    >"$KAFKA_DIR/log/format.log" 2>&1) || rc=$?
+  rm -f "$args"
+  ((rc == 0)) || { tail -n 30 "$KAFKA_DIR/log/format.log" >&2; die "kafka: format failed"; }
 }
 
 kafka_start() {
   if kafka_running; then
+    if ((TLS)) && ! kafka_tls_running; then
+      die "kafka: the running broker has no TLS; run \`stack down\` before \`up --tls\`"
+    elif ((!TLS)) && kafka_tls_running; then
+      die "kafka: the running broker uses TLS (SASL_SSL); run \`stack down\` before starting it without --tls"
+    fi
     say "kafka: already running (pid $(kafka_pid), port $(kafka_port_running))"
     return 0
   fi
@@ -536,19 +681,36 @@ kafka_start() {
   # A no-op (no JVM, milliseconds) when the jars are in place.
   STREAMSHOP_DEPS_DIR=$DEPS_DIR bash "$REPO/scripts/bootstrap-kafka.sh" --quiet kafka >&2 ||
     die "kafka: the jars are missing and scripts/bootstrap-kafka.sh failed"
+  if ((TLS)); then
+    tls_ensure
+    if [[ ! -s "$KAFKA_SECRET" ]]; then
+      [[ -f "$KAFKA_DIR/data/meta.properties" ]] &&
+        die "kafka: its log was formatted without --tls, so it has no SCRAM user; start it without --tls" \
+          "(STREAMSHOP_STACK_TLS=0), or \`stack destroy\` (which deletes its topics) and \`up --tls\`"
+      mkdir -p "$KAFKA_DIR" && chmod 700 "$KAFKA_DIR"
+      private_file "$KAFKA_SECRET"
+      kafka_new_password >"$KAFKA_SECRET"
+    fi
+  fi
   kafka_write_config
   kafka_format
-  local started=$SECONDS
-  # As for ClickHouse: setsid, so the broker outlives the caller; $! is the JVM's pid.
-  (cd "$KAFKA_DIR" && exec setsid nohup java -Xmx"${STREAMSHOP_KAFKA_HEAP:-512m}" -Xms128m \
+  local started=$SECONDS log_mark
+  log_mark=$(stat -c %s "$KAFKA_DIR/log/server.log" 2>/dev/null || echo 0)
+  # As for ClickHouse: setsid, so the broker outlives the caller; $! is the JVM's pid. umask 077: the log
+  # segments it writes are the owner's alone.
+  (cd "$KAFKA_DIR" && umask 077 && exec setsid nohup java -Xmx"${STREAMSHOP_KAFKA_HEAP:-512m}" -Xms128m \
     -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
     -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" -Dkafka.logs.dir="$KAFKA_DIR/log" \
     -cp "$KAFKA_LIB/*" kafka.Kafka "$KAFKA_CONFIG" </dev/null >>"$KAFKA_DIR/log/stdout.log" 2>&1) &
   echo $! >"$KAFKA_PIDFILE"
-  wait_until kafka "$KAFKA_DIR/log/server.log" kafka_running_soon kafka_metadata_ok "$KAFKA_PORT"
+  if ((TLS)); then
+    wait_until kafka "$KAFKA_DIR/log/server.log" kafka_running_soon kafka_tls_ready "$KAFKA_PORT"
+  else
+    wait_until kafka "$KAFKA_DIR/log/server.log" kafka_running_soon kafka_metadata_ok "$KAFKA_PORT"
+  fi
   kafka_running || die "kafka answers on port $KAFKA_PORT but pid $(kafka_pid) is not it"
-  say "kafka: started (pid $(kafka_pid), port $KAFKA_PORT, controller port $KAFKA_CONTROLLER_PORT) in $((SECONDS - started)) s"
+  say "kafka: started (pid $(kafka_pid), port $KAFKA_PORT$( ((TLS)) && echo " SASL_SSL"), controller port $KAFKA_CONTROLLER_PORT) in $((SECONDS - started)) s"
 }
 # Until the launcher has exec'd java, its cmdline is still the shell's.
 kafka_running_soon() {
@@ -574,8 +736,8 @@ debezium_stop() {
 # ---------------------------------------------------------------- commands
 
 write_ports() {
-  printf 'PG_PORT=%s\nCH_HTTP_PORT=%s\nCH_TCP_PORT=%s\nKAFKA_PORT=%s\nKAFKA_CONTROLLER_PORT=%s\nWITH_KAFKA=%s\nCH_ENGINE=%s\n' \
-    "$PG_PORT" "$CH_HTTP_PORT" "$CH_TCP_PORT" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$WITH_KAFKA" "$CH_ENGINE" \
+  printf 'PG_PORT=%s\nCH_HTTP_PORT=%s\nCH_TCP_PORT=%s\nKAFKA_PORT=%s\nKAFKA_CONTROLLER_PORT=%s\nWITH_KAFKA=%s\nCH_ENGINE=%s\nTLS=%s\n' \
+    "$PG_PORT" "$CH_HTTP_PORT" "$CH_TCP_PORT" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$WITH_KAFKA" "$CH_ENGINE" "$TLS" \
     >"$STATE_DIR/ports"
 }
 # Changes one line of <dir>/ports.
@@ -592,12 +754,16 @@ export STREAMSHOP_CLICKHOUSE_URL=http://127.0.0.1:$CH_HTTP_PORT
 EOF
   env_set_kafka
 }
-# STREAMSHOP_KAFKA_BROKERS is in <dir>/env while this stack's broker runs (or was left running).
+# STREAMSHOP_KAFKA_BROKERS is in <dir>/env while this stack's broker runs (or was left running), and with
+# --tls STREAMSHOP_KAFKA_PROP_FILE, the librdkafka properties (SASL_SSL, the SCRAM user) for capture and sink.
 env_set_kafka() {
   [[ -f "$STATE_DIR/env" ]] || return 0
-  sed -i '/^export STREAMSHOP_KAFKA_BROKERS=/d' "$STATE_DIR/env"
+  sed -i '/^export STREAMSHOP_KAFKA_\(BROKERS\|PROP_FILE\)=/d' "$STATE_DIR/env"
   if kafka_running; then
     echo "export STREAMSHOP_KAFKA_BROKERS=127.0.0.1:$(kafka_port_running)" >>"$STATE_DIR/env"
+    if kafka_tls_running; then
+      echo "export STREAMSHOP_KAFKA_PROP_FILE=$KAFKA_DIR/librdkafka.properties" >>"$STATE_DIR/env"
+    fi
   fi
 }
 
@@ -615,7 +781,8 @@ cmd_up() {
   else
     say "  clickhouse: http://127.0.0.1:$CH_HTTP_PORT (native tcp $CH_TCP_PORT)"
   fi
-  kafka_running && say "  kafka:      127.0.0.1:$(kafka_port_running) (controller $(kafka_controller_port_running))"
+  kafka_running && say "  kafka:      127.0.0.1:$(kafka_port_running) (controller $(kafka_controller_port_running))$(
+    kafka_tls_running && echo "; SASL_SSL, SCRAM-SHA-512 user $KAFKA_USER: $KAFKA_DIR/client.properties")"
   say "  source $STATE_DIR/env"
 }
 
@@ -666,7 +833,7 @@ cmd_destroy() {
   local target=""
   [[ -L "$PG_DIR" ]] && target=$(dirname "$(realpath -m "$PG_DIR")")
   # Only what this script created goes, so a state dir pointed at e.g. /tmp is not wiped.
-  rm -rf "$PG_DIR" "$CH_DIR" "$KAFKA_DIR" "$STATE_DIR/debezium" "$STATE_DIR/env" "$STATE_DIR/ports"
+  rm -rf "$PG_DIR" "$CH_DIR" "$KAFKA_DIR" "$STATE_DIR/debezium" "$STATE_DIR/env" "$STATE_DIR/ports" "$TLS_DIR"
   [[ "$target" == /var/tmp/streamshop-* ]] && rm -rf "$target"
   rmdir "$STATE_DIR" 2>/dev/null || true
   say "destroyed $STATE_DIR"
@@ -684,6 +851,7 @@ main() {
     while (($# > 0)); do
       case "$1" in
         --with-kafka) WITH_KAFKA=1 ;;
+        --tls) TLS=1 ;;
         --clickhouse-engine) CH_ENGINE=${2:-}; shift ;;
         --clickhouse-engine=*) CH_ENGINE=${1#*=} ;;
         *) echo "stack: error: unknown option '$1' for up" >&2; usage ;;
