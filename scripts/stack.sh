@@ -519,10 +519,12 @@ advertised.listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=SASL_SSL
 listener.security.protocol.map=CONTROLLER:SASL_SSL,SASL_SSL:SASL_SSL
-# clients: SCRAM-SHA-512 over TLS (the credentials are in the metadata log since format)
-listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512
+# clients: user $KAFKA_USER over TLS with SCRAM-SHA-512 (its credentials are in the metadata log since format)
+# or PLAIN (for librdkafka < 2.6.1, whose SCRAM Kafka 4 rejects; see kafka_write_client_configs)
+listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
 sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$KAFKA_USER" password="$(cat "$KAFKA_SECRET")";
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_USER="$(cat "$KAFKA_SECRET")";
 # controller: PLAIN over TLS (KRaft controllers cannot use SCRAM) for a user only this JVM knows
 listener.name.controller.sasl.enabled.mechanisms=PLAIN
 sasl.mechanism.controller.protocol=PLAIN
@@ -600,9 +602,12 @@ EOF
 }
 
 # With --tls: the broker's key and certificate chain as one PEM keystore (the key as PKCS#8, which Kafka's
-# PEM keystore requires), and the client configs of the SCRAM user, all 0600:
-#   <dir>/kafka/client.properties     Java clients: Kafka's tools (--command-config), the Debezium worker
-#   <dir>/kafka/librdkafka.properties streamshop capture/sink (STREAMSHOP_KAFKA_PROP_FILE in <dir>/env)
+# PEM keystore requires), and the client configs of user streamshop, all 0600:
+#   <dir>/kafka/client.properties     Java clients: Kafka's tools (--command-config), the Debezium worker;
+#                                     SCRAM-SHA-512
+#   <dir>/kafka/librdkafka.properties streamshop capture/sink (STREAMSHOP_KAFKA_PROP_FILE in <dir>/env); PLAIN
+#                                     (over TLS): librdkafka before 2.6.1 (Debian 12 has 2.0.2) repeats the client
+#                                     nonce in its SCRAM final message, which Kafka 4 rejects as invalid credentials
 # Without --tls they are removed.
 kafka_write_client_configs() {
   if ((!TLS)); then
@@ -625,7 +630,7 @@ EOF
   cat >"$KAFKA_DIR/librdkafka.properties" <<EOF
 # written by scripts/stack.sh: the stack's Kafka broker (SASL_SSL) for librdkafka (--kafka-prop-file)
 security.protocol=SASL_SSL
-sasl.mechanisms=SCRAM-SHA-512
+sasl.mechanisms=PLAIN
 sasl.username=$KAFKA_USER
 sasl.password=$(cat "$KAFKA_SECRET")
 ssl.ca.location=$TLS_DIR/ca.pem
@@ -657,6 +662,7 @@ kafka_format() {
     say "kafka: formatting $KAFKA_DIR/data (cluster id $id)"
   fi
   # (format.log shows the SCRAM user's salted keys: 0600 like every file the broker writes.)
+  private_file "$KAFKA_DIR/log/format.log"
   local rc=0
   (umask 077 && exec java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
     -Dlog4j2.configurationFile="$KAFKA_DIR/tools-log4j2.properties" -cp "$KAFKA_LIB/*" "@$args" \
