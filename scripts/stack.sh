@@ -482,15 +482,14 @@ kafka_tls_ready() {
       -verify_return_error -brief </dev/null >/dev/null 2>&1
 }
 
-# A new random password: 32 letters and digits with each of ?#/@:% among them (no quote, backslash,
-# comma or '=' which the property and JAAS syntaxes would need escaped).
+# A new random password: seven runs of 6 random letters and digits joined by ?#/@:% (characters that break naive
+# URL handling and redaction; none that the property and JAAS syntaxes would need escaped).
 kafka_new_password() {
-  local p c i
-  p=$(head -c 512 /dev/urandom | tr -dc 'A-Za-z0-9')
-  p=${p:0:32}
-  for c in '?' '#' '/' '@' ':' '%'; do
-    i=$((1 + $(od -An -N2 -tu2 /dev/urandom) % 30))
-    p=${p:0:i}$c${p:i}
+  local a c p=""
+  a=$(head -c 1024 /dev/urandom | tr -dc 'A-Za-z0-9')
+  for c in '?' '#' '/' '@' ':' '%' ''; do
+    p+=${a:0:6}$c
+    a=${a:6}
   done
   printf '%s' "$p"
 }
