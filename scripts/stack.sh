@@ -36,7 +36,10 @@
 # Layout: <dir>/postgres/{data,log}   PostgreSQL cluster, log, unix socket
 #         <dir>/clickhouse/{config.xml,users.xml,data,tmp,user_files,format_schemas,log}
 #                                     (with chdb: <dir>/clickhouse/{chdb,log})
-#         <dir>/kafka/{server.properties,log4j2.properties,cluster-id,data,log}   (with Kafka)
+#         <dir>/kafka/{server.properties,log4j2.properties,cluster-id,data,log}   (with Kafka; 0700)
+#                                     with --tls also scram-password (user streamshop), keystore.pem,
+#                                     client.properties (Java), librdkafka.properties (capture/sink), all 0600
+#         <dir>/tls/{ca.pem,ca.key,server.pem,server.key}   (with --tls) the stack's CA and server certificate
 #         <dir>/env                   `source` it for STREAMSHOP_PG_URL, STREAMSHOP_CLICKHOUSE_URL
 #                                     (and STREAMSHOP_KAFKA_BROKERS)
 #         <dir>/ports                 the ports of the last `up`
