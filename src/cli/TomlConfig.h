@@ -17,13 +17,13 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
 #include <fstream>
 #include <istream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "common/Secrets.h"
 #include "common/Url.h"
 
 namespace streamshop::cli {
@@ -59,10 +59,8 @@ class TomlConfig : public CLI::ConfigTOML {
     for (const auto& item : TomlConfig().from_config(input)) {
       for (const auto& value : item.inputs) {
         if (!HoldsSecret(value)) continue;
-        char mode[8];
-        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-        throw CLI::ConfigError("config file " + path + " holds a secret (in key '" + item.name +
-                               "') and others may read it (mode " + mode + "): run chmod 600 " + path);
+        throw CLI::ConfigError("config file " +
+                               RequirePrivate(path, "a secret (in key '" + item.name + "')").message());
       }
     }
   }

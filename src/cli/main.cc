@@ -7,10 +7,13 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <thread>
 
 #include "cli/TomlConfig.h"
 #include "common/Log.h"
+#include "common/Secrets.h"
 #include "kafka/KafkaConfig.h"
 #include "pipeline/Capture.h"
 #include "pipeline/Replicator.h"
@@ -63,33 +66,88 @@ int Report(const Status& st) {
   return st.retryable() ? 75 : 1;  // 75 = EX_TEMPFAIL
 }
 
-void AddPgOption(CLI::App* cmd, std::string& url) {
-  cmd->add_option("--pg", url, "PostgreSQL URL, e.g. postgresql://user@127.0.0.1:5432/db (password via env/file)")
+// Secrets are never options of their own (argv is visible to every local user in /proc/<pid>/cmdline): each comes
+// from an environment variable or from a private file named by a …-file option (or its …_FILE variable).
+struct SecretFiles {
+  std::string pg_password, clickhouse_password, kafka_sasl_password, kafka_props;
+};
+
+void AddPgOption(CLI::App* cmd, std::string& url, SecretFiles& files) {
+  cmd->add_option("--pg", url,
+                  "PostgreSQL URL, e.g. postgresql://user@127.0.0.1:5432/db?sslmode=verify-full&sslrootcert=ca.pem "
+                  "(libpq parameters and PG* variables apply)")
       ->envname("STREAMSHOP_PG_URL")
       ->required();
-}
-void AddClickHouseOption(CLI::App* cmd, std::string& url) {
-  cmd->add_option("--clickhouse", url, "ClickHouse HTTP URL, e.g. http://127.0.0.1:8123")
-      ->envname("STREAMSHOP_CLICKHOUSE_URL")
-      ->required();
+  cmd->add_option("--pg-password-file", files.pg_password,
+                  "File (mode 600) holding the PostgreSQL password; or env STREAMSHOP_PG_PASSWORD (or PGPASSWORD)")
+      ->envname("STREAMSHOP_PG_PASSWORD_FILE");
 }
 
-void AddKafkaOptions(CLI::App* cmd, std::string& brokers, std::vector<std::string>& props) {
+void AddClickHouseOption(CLI::App* cmd, clickhouse::Endpoint& endpoint, SecretFiles& files) {
+  cmd->add_option("--clickhouse", endpoint.url,
+                  "ClickHouse HTTP(S) URL, e.g. https://user@clickhouse.example:8443 (a password in it must be "
+                  "percent-encoded; better: STREAMSHOP_CLICKHOUSE_PASSWORD)")
+      ->envname("STREAMSHOP_CLICKHOUSE_URL")
+      ->required();
+  cmd->add_option("--clickhouse-user", endpoint.user, "ClickHouse user (default: the URL's, else ClickHouse's default)")
+      ->envname("STREAMSHOP_CLICKHOUSE_USER");
+  cmd->add_option("--clickhouse-password-file", files.clickhouse_password,
+                  "File (mode 600) holding the ClickHouse password; or env STREAMSHOP_CLICKHOUSE_PASSWORD")
+      ->envname("STREAMSHOP_CLICKHOUSE_PASSWORD_FILE");
+  cmd->add_option("--clickhouse-ca-file", endpoint.ca_file, "PEM CA certificate(s) that sign the server's (https)")
+      ->check(CLI::ExistingFile)
+      ->envname("STREAMSHOP_CLICKHOUSE_CA_FILE");
+  cmd->add_option("--clickhouse-cert-file", endpoint.cert_file, "PEM client certificate (https, mutual TLS)")
+      ->check(CLI::ExistingFile)
+      ->envname("STREAMSHOP_CLICKHOUSE_CERT_FILE");
+  cmd->add_option("--clickhouse-key-file", endpoint.key_file, "PEM private key of the client certificate")
+      ->check(CLI::ExistingFile)
+      ->envname("STREAMSHOP_CLICKHOUSE_KEY_FILE");
+}
+
+void AddKafkaOptions(CLI::App* cmd, std::string& brokers, std::vector<std::string>& props, SecretFiles& files) {
   cmd->add_option("--kafka", brokers, "Kafka bootstrap servers, e.g. 127.0.0.1:9092 (any Kafka-API broker)")
       ->envname("STREAMSHOP_KAFKA_BROKERS")
       ->required();
+  cmd->add_option("--kafka-prop-file", files.kafka_props,
+                  "librdkafka properties file: key=value lines (e.g. security.protocol=SASL_SSL, "
+                  "sasl.mechanisms=SCRAM-SHA-512, sasl.username, sasl.password, ssl.ca.location); mode 600 when it "
+                  "holds a secret")
+      ->check(CLI::ExistingFile)
+      ->envname("STREAMSHOP_KAFKA_PROP_FILE");
   cmd->add_option("--kafka-prop", props,
-                  "librdkafka property key=value, repeatable, applied over our defaults (e.g. "
-                  "security.protocol=SASL_SSL, sasl.mechanism=PLAIN); secrets are better set in the TOML file");
+                  "librdkafka property key=value, repeatable, applied over our defaults and the file (no secrets "
+                  "here: others can read a command line)");
+  cmd->add_option("--kafka-sasl-password-file", files.kafka_sasl_password,
+                  "File (mode 600) holding sasl.password; or env STREAMSHOP_KAFKA_SASL_PASSWORD")
+      ->envname("STREAMSHOP_KAFKA_SASL_PASSWORD_FILE");
 }
 
-Result<kafka::KafkaProps> ParseKafkaProps(const std::vector<std::string>& texts) {
+// The file's properties, then --kafka-prop, then the SASL password from its variable or file.
+Result<kafka::KafkaProps> KafkaPropsOf(const std::vector<std::string>& texts, const SecretFiles& files) {
   kafka::KafkaProps props;
+  if (!files.kafka_props.empty()) {
+    SS_ASSIGN_OR_RETURN(props, kafka::ReadKafkaPropFile(files.kafka_props));
+  }
   for (const auto& t : texts) {
     SS_ASSIGN_OR_RETURN(auto kv, kafka::ParseKafkaProp(t));
     props.push_back(std::move(kv));
   }
+  SS_ASSIGN_OR_RETURN(std::string sasl_password,
+                      ResolveSecret("STREAMSHOP_KAFKA_SASL_PASSWORD", files.kafka_sasl_password));
+  if (!sasl_password.empty()) props.emplace_back("sasl.password", std::move(sasl_password));
   return props;
+}
+
+// The PostgreSQL password reaches every libpq connection (replication, catalog, snapshot workers) as PGPASSWORD,
+// which libpq reads after a password in the URL; the ClickHouse password goes into its endpoint.
+Status ResolveSecrets(const SecretFiles& files, std::initializer_list<clickhouse::Endpoint*> endpoints) {
+  SS_ASSIGN_OR_RETURN(std::string pg_password, ResolveSecret("STREAMSHOP_PG_PASSWORD", files.pg_password));
+  if (!pg_password.empty()) setenv("PGPASSWORD", pg_password.c_str(), 1);
+  SS_ASSIGN_OR_RETURN(std::string ch_password,
+                      ResolveSecret("STREAMSHOP_CLICKHOUSE_PASSWORD", files.clickhouse_password));
+  for (auto* endpoint : endpoints) endpoint->password = ch_password;
+  return Status::Ok();
 }
 
 // Numeric option ranges (CLI11 reads "-1" into an unsigned option as its largest value; these read the text).
@@ -99,16 +157,366 @@ const CLI::Validator kMilliseconds = CLI::Range(1, 3'600'000);
 const CLI::Validator kSecondsOrOff = CLI::Range(0, 86'400);
 const CLI::Validator kWalBytesOrOff = CLI::Range(int64_t{0}, int64_t{1} << 62);
 
-bool ProgressWanted(const std::string& progress) {
-  return progress == "on" || (progress == "auto" && isatty(STDERR_FILENO));
+// Option groups that several subcommands share: one declaration each.
+
+void AddPublicationOptions(CLI::App* cmd, std::string& publication, std::string& slot, const std::string& slot_env,
+                           std::vector<std::string>& tables) {
+  cmd->add_option("--publication", publication, "Publication to read (created if missing)")
+      ->envname("STREAMSHOP_PUBLICATION")
+      ->capture_default_str();
+  cmd->add_option("--slot", slot, "Logical replication slot (created if missing)")
+      ->envname(slot_env)
+      ->capture_default_str();
+  cmd->add_option("--tables", tables, "Tables for a new publication (default: all of schema public)")
+      ->envname("STREAMSHOP_TABLES")
+      ->delimiter(',');
 }
 
-CLI::Option* AddProgressOption(CLI::App* cmd, std::string& progress) {
-  return cmd->add_option("--progress", progress, "Progress line on stderr: auto (on a terminal), on, off")
+void AddDatabaseOption(CLI::App* cmd, std::string& database) {
+  cmd->add_option("--database", database, "ClickHouse database")
+      ->envname("STREAMSHOP_CLICKHOUSE_DATABASE")
+      ->capture_default_str();
+}
+
+// --batch-rows, --batch-bytes, --flush-ms; `flush` is what a flush also does.
+void AddBatchOptions(CLI::App* cmd, size_t& rows, size_t& bytes, std::chrono::milliseconds& interval,
+                     const std::string& flush) {
+  cmd->add_option("--batch-rows", rows, "Flush after this many rows")
+      ->check(kRows)
+      ->capture_default_str()
+      ->envname("STREAMSHOP_BATCH_ROWS");
+  cmd->add_option("--batch-bytes", bytes, "Flush after this many encoded bytes")
+      ->check(kBytes)
+      ->capture_default_str()
+      ->envname("STREAMSHOP_BATCH_BYTES");
+  cmd->add_option_function<int>(
+         "--flush-ms", [&interval](int ms) { interval = std::chrono::milliseconds(ms); },
+         "Flush pending rows " + flush + "at least this often (ms)")
+      ->check(kMilliseconds)
+      ->default_str(std::to_string(interval.count()))
+      ->envname("STREAMSHOP_FLUSH_MS");
+}
+
+void AddHeartbeatOption(CLI::App* cmd, std::chrono::seconds& interval) {
+  cmd->add_option_function<int>(
+         "--heartbeat-interval", [&interval](int s) { interval = std::chrono::seconds(s); },
+         "Seconds between heartbeat messages (pg_logical_emit_message) that keep an idle slot advancing; 0 = off")
+      ->check(kSecondsOrOff)
+      ->default_str(std::to_string(interval.count()))
+      ->envname("STREAMSHOP_HEARTBEAT_INTERVAL");
+}
+
+// --snapshot initial|never into `snapshot` (true = initial).
+void AddSnapshotOption(CLI::App* cmd, bool& snapshot, const std::string& help) {
+  cmd->add_option_function<std::string>(
+         "--snapshot", [&snapshot](const std::string& v) { snapshot = v == "initial"; }, help)
+      ->check(CLI::IsMember({"initial", "never"}))
+      ->default_str(snapshot ? "initial" : "never")
+      ->envname("STREAMSHOP_SNAPSHOT");
+}
+
+// --progress auto|on|off into `progress` (auto, the default: on a terminal).
+void AddProgressOption(CLI::App* cmd, bool& progress) {
+  progress = isatty(STDERR_FILENO);
+  cmd->add_option_function<std::string>(
+         "--progress",
+         [&progress](const std::string& v) { progress = v == "on" || (v == "auto" && isatty(STDERR_FILENO)); },
+         "Progress line on stderr: auto (on a terminal), on, off")
       ->envname("STREAMSHOP_PROGRESS")
       ->check(CLI::IsMember({"auto", "on", "off"}))
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+      ->default_str("auto");
+}
+
+// A Kafka command's options and its --kafka-prop texts (parsed when it runs).
+template <typename Options>
+struct KafkaArgs {
+  Options o;
+  std::vector<std::string> kafka_props;
+};
+
+// A subcommand: registered on the app with its options, run once parsed. Options live in the lambda's state.
+using Runner = std::function<int()>;
+struct Command {
+  CLI::App* app;
+  Runner run;
+};
+
+Command AddStack(CLI::App& app) {
+  struct Args {
+    std::string action, clickhouse_engine;
+    bool with_kafka = false, tls = false;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand(
+      "stack", "Private local PostgreSQL + ClickHouse (+ Kafka with --with-kafka) under ./.streamshop");
+  cmd->add_option("action", a->action, "up, down, status, destroy, restart-postgres|clickhouse|kafka")
+      ->required()
+      ->check(CLI::IsMember(
+          {"up", "down", "status", "destroy", "restart-postgres", "restart-clickhouse", "restart-kafka"}));
+  cmd->add_flag("--with-kafka", a->with_kafka, "Also run a single-node Apache Kafka broker (KRaft)")
+      ->envname("STREAMSHOP_WITH_KAFKA");
+  cmd->add_flag("--tls", a->tls,
+                "TLS on every service: a private CA (.streamshop/tls/ca.pem), PostgreSQL ssl only, ClickHouse "
+                "HTTPS only, Kafka SASL_SSL; passwords are always on")
+      ->envname("STREAMSHOP_STACK_TLS");
+  cmd->add_option("--clickhouse-engine", a->clickhouse_engine,
+                  "server (default): the real clickhouse-server; chdb: ClickHouse 26.x through the chdb test/dev "
+                  "endpoint (tests/support/chdb_http.py)")
+      ->check(CLI::IsMember({"server", "chdb"}))
+      ->envname("STREAMSHOP_CLICKHOUSE_ENGINE");
+  return {cmd, [a] {
+            std::vector<std::string> args{a->action};
+            if (a->with_kafka) args.push_back("--with-kafka");
+            if (a->action == "up" && a->tls) args.push_back("--tls");
+            if (a->action == "up" && !a->clickhouse_engine.empty()) {
+              args.insert(args.end(), {"--clickhouse-engine", a->clickhouse_engine});
+            }
+            return ExecScript("stack.sh", args);
+          }};
+}
+
+Command AddReplicate(CLI::App& app, SecretFiles& secrets) {
+  auto o = std::make_shared<pipeline::ReplicatorOptions>();
+  auto* cmd = app.add_subcommand(
+      "replicate", "Stream PostgreSQL changes straight into ClickHouse analytics.raw_* (initial snapshot, then live)");
+  AddPgOption(cmd, o->pg_url, secrets);
+  AddClickHouseOption(cmd, o->clickhouse, secrets);
+  AddPublicationOptions(cmd, o->publication, o->slot, "STREAMSHOP_SLOT", o->tables);
+  AddDatabaseOption(cmd, o->database);
+  AddBatchOptions(cmd, o->batch_rows, o->batch_bytes, o->flush_interval, "");
+  AddSnapshotOption(cmd, o->snapshot,
+                    "initial: copy the existing rows of every table not copied yet (new slot, table new to the "
+                    "publication or dropped in ClickHouse); never: only stream changes from the slot");
+  cmd->add_option("--snapshot-workers", o->snapshot_workers, "Parallel connections copying the snapshot")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str()
+      ->envname("STREAMSHOP_SNAPSHOT_WORKERS");
+  cmd->add_option("--snapshot-chunk-pages", o->snapshot_chunk_pages,
+                  "Heap pages (8 kB) per snapshot chunk; completed chunks survive a restart")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40))
+      ->capture_default_str()
+      ->envname("STREAMSHOP_SNAPSHOT_CHUNK_PAGES");
+  AddHeartbeatOption(cmd, o->heartbeat_interval);
+  cmd->add_option("--max-lag-bytes", o->max_lag_bytes,
+                  "Warn (LAG ALARM) when the slot is this many WAL bytes behind; 0 = off")
+      ->check(kWalBytesOrOff)
+      ->envname("STREAMSHOP_MAX_LAG_BYTES")
       ->capture_default_str();
+  cmd->add_option("--max-lag-seconds", o->max_lag_seconds, "Warn (LAG ALARM) when this many seconds behind; 0 = off")
+      ->check(CLI::Range(0.0, 86'400.0 * 365))
+      ->envname("STREAMSHOP_MAX_LAG_SECONDS")
+      ->capture_default_str();
+  AddProgressOption(cmd, o->progress);
+  return {cmd, [o, &secrets] {
+            if (Status st = ResolveSecrets(secrets, {&o->clickhouse}); !st.ok()) return Report(st);
+            return Report(pipeline::Replicator(*o).Run(g_stop));
+          }};
+}
+
+Command AddCapture(CLI::App& app, SecretFiles& secrets) {
+  auto a = std::make_shared<KafkaArgs<pipeline::CaptureOptions>>();
+  pipeline::CaptureOptions& o = a->o;
+  auto* cmd = app.add_subcommand(
+      "capture",
+      "Stream PostgreSQL changes into Kafka topics <prefix>.<schema>.<table> as Debezium change events (initial "
+      "snapshot as op r, then live); the slot advances only past what Kafka acknowledged. Name bytes outside "
+      "[A-Za-z0-9_] are written -XX (hex); a record larger than its topic's max.message.bytes goes whole to "
+      "<prefix>.dead_letter");
+  AddPgOption(cmd, o.pg_url, secrets);
+  AddKafkaOptions(cmd, o.brokers, a->kafka_props, secrets);
+  cmd->add_option("--topic-prefix", o.topic_prefix, "Topic prefix (Debezium's topic.prefix)")
+      ->envname("STREAMSHOP_TOPIC_PREFIX")
+      ->capture_default_str();
+  AddPublicationOptions(cmd, o.publication, o.slot, "STREAMSHOP_CAPTURE_SLOT", o.tables);
+  cmd->add_option("--partitions", o.partitions, "Partitions of the topics capture creates")
+      ->check(CLI::Range(1, 10000))
+      ->envname("STREAMSHOP_TOPIC_PARTITIONS")
+      ->capture_default_str();
+  cmd->add_option("--replication-factor", o.replication_factor, "Replication factor of the topics it creates")
+      ->check(CLI::Range(1, 100))
+      ->envname("STREAMSHOP_TOPIC_REPLICATION_FACTOR")
+      ->capture_default_str();
+  const auto on_off = [cmd](const std::string& name, bool& flag, const std::string& env, const std::string& help) {
+    cmd->add_option_function<std::string>(
+           name, [&flag](const std::string& v) { flag = v == "on"; }, help)
+        ->check(CLI::IsMember({"on", "off"}))
+        ->default_str(flag ? "on" : "off")
+        ->envname(env);
+  };
+  on_off("--tombstones", o.tombstones, "STREAMSHOP_TOMBSTONES",
+         "on: a tombstone (null value) follows each delete (log compaction)");
+  on_off("--schemas", o.schemas, "STREAMSHOP_SCHEMAS",
+         "on: {\"schema\":…,\"payload\":…} like JsonConverter schemas.enable=true; off: the payload alone");
+  AddSnapshotOption(cmd, o.snapshot,
+                    "initial: send the existing rows of tables not snapshotted yet as op r; never: only changes");
+  AddHeartbeatOption(cmd, o.heartbeat_interval);
+  AddProgressOption(cmd, o.progress);
+  return {cmd, [a, &secrets] {
+            auto props = KafkaPropsOf(a->kafka_props, secrets);
+            if (!props.ok()) return Report(props.status());
+            if (Status st = ResolveSecrets(secrets, {}); !st.ok()) return Report(st);
+            a->o.kafka_props = *props;
+            return Report(pipeline::Capture(a->o).Run(g_stop));
+          }};
+}
+
+Command AddSink(CLI::App& app, SecretFiles& secrets) {
+  auto a = std::make_shared<KafkaArgs<pipeline::SinkOptions>>();
+  pipeline::SinkOptions& o = a->o;
+  auto* cmd = app.add_subcommand(
+      "sink",
+      "Consume Debezium change events (from capture or real Debezium, with or without schemas) into ClickHouse "
+      "analytics.raw_*; offsets are committed only after ClickHouse stored the rows");
+  AddKafkaOptions(cmd, o.brokers, a->kafka_props, secrets);
+  AddClickHouseOption(cmd, o.clickhouse, secrets);
+  cmd->add_option("--topics", o.topics_regex, "Topics to consume: a regular expression (librdkafka, ^-anchored)")
+      ->envname("STREAMSHOP_SINK_TOPICS")
+      ->capture_default_str();
+  cmd->add_option("--group", o.group, "Consumer group: sinks with the same group split the partitions")
+      ->envname("STREAMSHOP_SINK_GROUP")
+      ->capture_default_str();
+  cmd->add_option("--dead-letter-topic", o.dead_letter_topic,
+                  "Where records that cannot be parsed or mapped go, with the reason in headers")
+      ->envname("STREAMSHOP_DEAD_LETTER_TOPIC")
+      ->capture_default_str();
+  AddDatabaseOption(cmd, o.database);
+  AddBatchOptions(cmd, o.batch_rows, o.batch_bytes, o.flush_interval, "(and commit offsets) ");
+  cmd->add_option("--max-message-bytes", o.max_message_bytes, "Larger records go to the dead-letter topic")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 31))
+      ->capture_default_str()
+      ->envname("STREAMSHOP_MAX_MESSAGE_BYTES");
+  cmd->add_flag("--route-by-source", o.route_by_source,
+                "Store each record in the table its source.schema/source.table names, whatever its topic (for "
+                "Debezium topic-routing SMTs); by default a record is accepted only on its table's own topic")
+      ->envname("STREAMSHOP_SINK_ROUTE_BY_SOURCE");
+  cmd->add_option("--max-lsn-jump", o.max_lsn_jump,
+                  "Dead-letter a change whose source.lsn is more than this many bytes (plus 4 GiB per second of "
+                  "source time) ahead of the highest LSN seen; 0 = off (sinks fed by several PostgreSQL clusters)")
+      ->check(kWalBytesOrOff)
+      ->capture_default_str()
+      ->envname("STREAMSHOP_SINK_MAX_LSN_JUMP");
+  AddProgressOption(cmd, o.progress);
+  return {cmd, [a, &secrets] {
+            auto props = KafkaPropsOf(a->kafka_props, secrets);
+            if (!props.ok()) return Report(props.status());
+            if (Status st = ResolveSecrets(secrets, {&a->o.clickhouse}); !st.ok()) return Report(st);
+            a->o.kafka_props = *props;
+            return Report(pipeline::Sink(a->o).Run(g_stop));
+          }};
+}
+
+Command AddVerify(CLI::App& app, SecretFiles& secrets) {
+  struct Args {
+    pipeline::VerifyOptions o;
+    int wait_seconds = 0;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand(
+      "verify", "Compare every replicated table in PostgreSQL and ClickHouse; exit 0 only if all match");
+  AddPgOption(cmd, a->o.pg_url, secrets);
+  AddClickHouseOption(cmd, a->o.clickhouse, secrets);
+  cmd->add_option("--publication", a->o.publication, "Publication whose tables are compared")
+      ->envname("STREAMSHOP_PUBLICATION")
+      ->capture_default_str();
+  AddDatabaseOption(cmd, a->o.database);
+  cmd->add_option("--wait", a->wait_seconds, "Retry for up to this many seconds while the pipeline catches up")
+      ->check(kSecondsOrOff)
+      ->capture_default_str()
+      ->envname("STREAMSHOP_VERIFY_WAIT");
+  return {cmd, [a, &secrets] {
+            if (Status st = ResolveSecrets(secrets, {&a->o.clickhouse}); !st.ok()) return Report(st);
+            const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(a->wait_seconds);
+            while (true) {
+              auto verdicts = pipeline::VerifyTables(a->o);
+              // No table compared proves nothing: not a pass (the publication may not exist yet, so --wait
+              // retries).
+              bool all_ok = verdicts.ok() && !verdicts->empty();
+              if (verdicts.ok()) {
+                for (const auto& v : *verdicts) all_ok &= v.ok();
+              }
+              if (all_ok || g_stop || std::chrono::steady_clock::now() >= deadline) {
+                if (!verdicts.ok()) return Report(verdicts.status());
+                if (verdicts->empty()) {
+                  LogError(
+                      "verify compared no tables: publication '{}' has none or does not exist in this database, so "
+                      "nothing was proven; check --publication and --pg",
+                      a->o.publication);
+                  return 3;
+                }
+                fmt::print("{}", pipeline::FormatVerdicts(*verdicts));
+                fmt::print("{}\n", all_ok ? "verify: all tables match" : "verify: DIFFERENCES FOUND");
+                return all_ok ? 0 : 2;
+              }
+              std::this_thread::sleep_for(std::chrono::seconds(1));
+            }
+          }};
+}
+
+Command AddGenerate(CLI::App& app, SecretFiles& secrets) {
+  struct Args {
+    workload::GeneratorOptions o;
+    std::string rate = "1000", duration = "0", progress = "auto", sync = "off";
+  };
+  auto a = std::make_shared<Args>();
+  workload::GeneratorOptions& o = a->o;
+  auto* cmd = app.add_subcommand(
+      "generate", "Run an e-commerce workload (tables of sql/postgres/schema.sql) against PostgreSQL at a target rate");
+  AddPgOption(cmd, o.pg_url, secrets);
+  cmd->add_option("--rate", a->rate, "Transactions per second, e.g. 1000 or 1000/s (0 = as fast as possible)")
+      ->envname("STREAMSHOP_GENERATE_RATE")
+      ->capture_default_str();
+  cmd->add_option("--duration", a->duration, "Run time, e.g. 30s, 2m, 1h (0 = until SIGINT/SIGTERM)")
+      ->envname("STREAMSHOP_GENERATE_DURATION")
+      ->capture_default_str();
+  cmd->add_option("--transactions", o.transactions, "Stop after this many transactions (0 = no limit)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 53))
+      ->envname("STREAMSHOP_GENERATE_TRANSACTIONS")
+      ->capture_default_str();
+  cmd->add_option("--seed", o.seed, "Random seed: same seed and same starting data, same transactions")
+      ->check(CLI::NonNegativeNumber)
+      ->envname("STREAMSHOP_GENERATE_SEED")
+      ->capture_default_str();
+  cmd->add_option("--products", o.seed_products, "Products seeded into an empty catalogue")
+      ->check(CLI::Range(1, 10'000'000))
+      ->envname("STREAMSHOP_GENERATE_PRODUCTS")
+      ->capture_default_str();
+  cmd->add_option("--customers", o.seed_customers, "Customers seeded into an empty customers table")
+      ->check(CLI::Range(1, 100'000'000))
+      ->envname("STREAMSHOP_GENERATE_CUSTOMERS")
+      ->capture_default_str();
+  cmd->add_option("--max-in-flight", o.max_in_flight, "Pipelined transactions awaiting PostgreSQL's answer")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--synchronous-commit", a->sync,
+                  "on: each commit waits for its WAL flush (rate then bounded by disk flush latency); off: a "
+                  "server crash may lose the last few acknowledged transactions")
+      ->envname("STREAMSHOP_GENERATE_SYNCHRONOUS_COMMIT")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
+  cmd->add_option("--progress", a->progress,
+                  "auto (live line on a terminal, else a log line every 5 s), line, log, off")
+      ->check(CLI::IsMember({"auto", "line", "log", "off"}))
+      ->capture_default_str();
+  return {cmd, [a, &secrets] {
+            using Progress = workload::GeneratorOptions::Progress;
+            if (Status st = ResolveSecrets(secrets, {}); !st.ok()) return Report(st);
+            auto rate = workload::ParseRate(a->rate);
+            if (!rate.ok()) return Report(rate.status());
+            auto duration = workload::ParseDuration(a->duration);
+            if (!duration.ok()) return Report(duration.status());
+            a->o.rate = *rate;
+            a->o.duration = *duration;
+            a->o.synchronous_commit = a->sync == "on";
+            a->o.progress = a->progress == "off"    ? Progress::kOff
+                            : a->progress == "line" ? Progress::kLine
+                            : a->progress == "log"  ? Progress::kLog
+                                                    : (isatty(STDERR_FILENO) ? Progress::kLine : Progress::kLog);
+            auto summary = workload::Generator(a->o).Run(g_stop);
+            if (!summary.ok()) return Report(summary.status());
+            fmt::print("{}\n", summary->ToString());
+            return 0;
+          }};
 }
 
 }  // namespace
@@ -130,265 +538,9 @@ int main(int argc, char** argv) try {
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Debug logging");
 
-  // stack
-  auto* stack = app.add_subcommand(
-      "stack", "Private local PostgreSQL + ClickHouse (+ Kafka with --with-kafka) under ./.streamshop");
-  std::string stack_action;
-  stack->add_option("action", stack_action, "up, down, status, destroy, restart-postgres|clickhouse|kafka")
-      ->required()
-      ->check(CLI::IsMember(
-          {"up", "down", "status", "destroy", "restart-postgres", "restart-clickhouse", "restart-kafka"}));
-  bool with_kafka = false;
-  stack->add_flag("--with-kafka", with_kafka, "Also run a single-node Apache Kafka broker (KRaft)")
-      ->envname("STREAMSHOP_WITH_KAFKA");
-  std::string clickhouse_engine;
-  stack
-      ->add_option("--clickhouse-engine", clickhouse_engine,
-                   "server (default): the real clickhouse-server; chdb: ClickHouse 26.x through the chdb test/dev "
-                   "endpoint (tests/support/chdb_http.py)")
-      ->check(CLI::IsMember({"server", "chdb"}))
-      ->envname("STREAMSHOP_CLICKHOUSE_ENGINE");
-
-  // replicate
-  pipeline::ReplicatorOptions rep;
-  auto* replicate = app.add_subcommand(
-      "replicate", "Stream PostgreSQL changes straight into ClickHouse analytics.raw_* (initial snapshot, then live)");
-  AddPgOption(replicate, rep.pg_url);
-  AddClickHouseOption(replicate, rep.clickhouse_url);
-  replicate->add_option("--publication", rep.publication, "Publication to replicate (created if missing)")
-      ->envname("STREAMSHOP_PUBLICATION")
-      ->capture_default_str();
-  replicate->add_option("--slot", rep.slot, "Logical replication slot (created if missing)")
-      ->envname("STREAMSHOP_SLOT")
-      ->capture_default_str();
-  replicate->add_option("--tables", rep.tables, "Tables for a new publication (default: all of schema public)")
-      ->envname("STREAMSHOP_TABLES")
-      ->delimiter(',');
-  replicate->add_option("--database", rep.database, "ClickHouse database")
-      ->envname("STREAMSHOP_CLICKHOUSE_DATABASE")
-      ->capture_default_str();
-  replicate->add_option("--batch-rows", rep.batch_rows, "Flush after this many rows")
-      ->check(kRows)
-      ->capture_default_str()
-      ->envname("STREAMSHOP_BATCH_ROWS");
-  replicate->add_option("--batch-bytes", rep.batch_bytes, "Flush after this many encoded bytes")
-      ->check(kBytes)
-      ->capture_default_str()
-      ->envname("STREAMSHOP_BATCH_BYTES");
-  int flush_ms = static_cast<int>(rep.flush_interval.count());
-  replicate->add_option("--flush-ms", flush_ms, "Flush pending rows at least this often (ms)")
-      ->check(kMilliseconds)
-      ->capture_default_str()
-      ->envname("STREAMSHOP_FLUSH_MS");
-  std::string snapshot = "initial";
-  replicate
-      ->add_option("--snapshot", snapshot,
-                   "initial: copy the existing rows of every table not copied yet (new slot, table new to the "
-                   "publication or dropped in ClickHouse); never: only stream changes from the slot")
-      ->envname("STREAMSHOP_SNAPSHOT")
-      ->check(CLI::IsMember({"initial", "never"}))
-      ->capture_default_str();
-  replicate->add_option("--snapshot-workers", rep.snapshot_workers, "Parallel connections copying the snapshot")
-      ->check(CLI::Range(1, 64))
-      ->capture_default_str()
-      ->envname("STREAMSHOP_SNAPSHOT_WORKERS");
-  replicate
-      ->add_option("--snapshot-chunk-pages", rep.snapshot_chunk_pages,
-                   "Heap pages (8 kB) per snapshot chunk; completed chunks survive a restart")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40))
-      ->capture_default_str()
-      ->envname("STREAMSHOP_SNAPSHOT_CHUNK_PAGES");
-  int heartbeat_s = static_cast<int>(rep.heartbeat_interval.count());
-  replicate
-      ->add_option(
-          "--heartbeat-interval", heartbeat_s,
-          "Seconds between heartbeat messages (pg_logical_emit_message) that keep an idle slot advancing; 0 = off")
-      ->check(kSecondsOrOff)
-      ->capture_default_str()
-      ->envname("STREAMSHOP_HEARTBEAT_INTERVAL");
-  replicate
-      ->add_option("--max-lag-bytes", rep.max_lag_bytes,
-                   "Warn (LAG ALARM) when the slot is this many WAL bytes behind; 0 = off")
-      ->check(kWalBytesOrOff)
-      ->envname("STREAMSHOP_MAX_LAG_BYTES")
-      ->capture_default_str();
-  replicate
-      ->add_option("--max-lag-seconds", rep.max_lag_seconds, "Warn (LAG ALARM) when this many seconds behind; 0 = off")
-      ->check(CLI::Range(0.0, 86'400.0 * 365))
-      ->envname("STREAMSHOP_MAX_LAG_SECONDS")
-      ->capture_default_str();
-  std::string progress = "auto";
-  AddProgressOption(replicate, progress);
-
-  // capture
-  pipeline::CaptureOptions cap;
-  std::vector<std::string> kafka_props;
-  auto* capture = app.add_subcommand(
-      "capture",
-      "Stream PostgreSQL changes into Kafka topics <prefix>.<schema>.<table> as Debezium change events (initial "
-      "snapshot as op r, then live); the slot advances only past what Kafka acknowledged. Name bytes outside "
-      "[A-Za-z0-9_] are written -XX (hex); a record larger than its topic's max.message.bytes goes whole to "
-      "<prefix>.dead_letter");
-  AddPgOption(capture, cap.pg_url);
-  AddKafkaOptions(capture, cap.brokers, kafka_props);
-  capture->add_option("--topic-prefix", cap.topic_prefix, "Topic prefix (Debezium's topic.prefix)")
-      ->envname("STREAMSHOP_TOPIC_PREFIX")
-      ->capture_default_str();
-  capture->add_option("--publication", cap.publication, "Publication to capture (created if missing)")
-      ->envname("STREAMSHOP_PUBLICATION")
-      ->capture_default_str();
-  capture->add_option("--slot", cap.slot, "Logical replication slot (created if missing)")
-      ->envname("STREAMSHOP_CAPTURE_SLOT")
-      ->capture_default_str();
-  capture->add_option("--tables", cap.tables, "Tables for a new publication (default: all of schema public)")
-      ->envname("STREAMSHOP_TABLES")
-      ->delimiter(',');
-  capture->add_option("--partitions", cap.partitions, "Partitions of the topics capture creates")
-      ->check(CLI::Range(1, 10000))
-      ->envname("STREAMSHOP_TOPIC_PARTITIONS")
-      ->capture_default_str();
-  capture->add_option("--replication-factor", cap.replication_factor, "Replication factor of the topics it creates")
-      ->check(CLI::Range(1, 100))
-      ->envname("STREAMSHOP_TOPIC_REPLICATION_FACTOR")
-      ->capture_default_str();
-  std::string tombstones = "on", schemas = "on", cap_snapshot = "initial", cap_progress = "auto";
-  capture->add_option("--tombstones", tombstones, "on: a tombstone (null value) follows each delete (log compaction)")
-      ->check(CLI::IsMember({"on", "off"}))
-      ->envname("STREAMSHOP_TOMBSTONES")
-      ->capture_default_str();
-  capture
-      ->add_option("--schemas", schemas,
-                   "on: {\"schema\":…,\"payload\":…} like JsonConverter schemas.enable=true; off: the payload alone")
-      ->check(CLI::IsMember({"on", "off"}))
-      ->envname("STREAMSHOP_SCHEMAS")
-      ->capture_default_str();
-  capture
-      ->add_option("--snapshot", cap_snapshot,
-                   "initial: send the existing rows of tables not snapshotted yet as op r; never: only changes")
-      ->check(CLI::IsMember({"initial", "never"}))
-      ->envname("STREAMSHOP_SNAPSHOT")
-      ->capture_default_str();
-  int cap_heartbeat_s = static_cast<int>(cap.heartbeat_interval.count());
-  capture->add_option("--heartbeat-interval", cap_heartbeat_s, "Seconds between slot heartbeats; 0 = off")
-      ->check(kSecondsOrOff)
-      ->capture_default_str()
-      ->envname("STREAMSHOP_HEARTBEAT_INTERVAL");
-  AddProgressOption(capture, cap_progress);
-
-  // sink
-  pipeline::SinkOptions snk;
-  std::vector<std::string> sink_kafka_props;
-  auto* sink = app.add_subcommand(
-      "sink",
-      "Consume Debezium change events (from capture or real Debezium, with or without schemas) into ClickHouse "
-      "analytics.raw_*; offsets are committed only after ClickHouse stored the rows");
-  AddKafkaOptions(sink, snk.brokers, sink_kafka_props);
-  AddClickHouseOption(sink, snk.clickhouse_url);
-  sink->add_option("--topics", snk.topics_regex, "Topics to consume: a regular expression (librdkafka, ^-anchored)")
-      ->envname("STREAMSHOP_SINK_TOPICS")
-      ->capture_default_str();
-  sink->add_option("--group", snk.group, "Consumer group: sinks with the same group split the partitions")
-      ->envname("STREAMSHOP_SINK_GROUP")
-      ->capture_default_str();
-  sink->add_option("--dead-letter-topic", snk.dead_letter_topic,
-                   "Where records that cannot be parsed or mapped go, with the reason in headers")
-      ->envname("STREAMSHOP_DEAD_LETTER_TOPIC")
-      ->capture_default_str();
-  sink->add_option("--database", snk.database, "ClickHouse database")
-      ->envname("STREAMSHOP_CLICKHOUSE_DATABASE")
-      ->capture_default_str();
-  sink->add_option("--batch-rows", snk.batch_rows, "Flush after this many rows")
-      ->check(kRows)
-      ->capture_default_str()
-      ->envname("STREAMSHOP_BATCH_ROWS");
-  sink->add_option("--batch-bytes", snk.batch_bytes, "Flush after this many encoded bytes")
-      ->check(kBytes)
-      ->capture_default_str()
-      ->envname("STREAMSHOP_BATCH_BYTES");
-  int sink_flush_ms = static_cast<int>(snk.flush_interval.count());
-  sink->add_option("--flush-ms", sink_flush_ms, "Flush pending rows (and commit offsets) at least this often (ms)")
-      ->check(kMilliseconds)
-      ->capture_default_str()
-      ->envname("STREAMSHOP_FLUSH_MS");
-  sink->add_option("--max-message-bytes", snk.max_message_bytes, "Larger records go to the dead-letter topic")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 31))
-      ->capture_default_str()
-      ->envname("STREAMSHOP_MAX_MESSAGE_BYTES");
-  sink->add_flag("--route-by-source", snk.route_by_source,
-                 "Store each record in the table its source.schema/source.table names, whatever its topic (for "
-                 "Debezium topic-routing SMTs); by default a record is accepted only on its table's own topic")
-      ->envname("STREAMSHOP_SINK_ROUTE_BY_SOURCE");
-  sink->add_option("--max-lsn-jump", snk.max_lsn_jump,
-                   "Dead-letter a change whose source.lsn is more than this many bytes (plus 4 GiB per second of "
-                   "source time) ahead of the highest LSN seen; 0 = off (sinks fed by several PostgreSQL clusters)")
-      ->check(kWalBytesOrOff)
-      ->capture_default_str()
-      ->envname("STREAMSHOP_SINK_MAX_LSN_JUMP");
-  std::string sink_progress = "auto";
-  AddProgressOption(sink, sink_progress);
-
-  // verify
-  pipeline::VerifyOptions ver;
-  auto* verify = app.add_subcommand(
-      "verify", "Compare every replicated table in PostgreSQL and ClickHouse; exit 0 only if all match");
-  AddPgOption(verify, ver.pg_url);
-  AddClickHouseOption(verify, ver.clickhouse_url);
-  verify->add_option("--publication", ver.publication, "Publication whose tables are compared")
-      ->envname("STREAMSHOP_PUBLICATION")
-      ->capture_default_str();
-  verify->add_option("--database", ver.database, "ClickHouse database")
-      ->envname("STREAMSHOP_CLICKHOUSE_DATABASE")
-      ->capture_default_str();
-  int wait_seconds = 0;
-  verify->add_option("--wait", wait_seconds, "Retry for up to this many seconds while the pipeline catches up")
-      ->check(kSecondsOrOff)
-      ->capture_default_str()
-      ->envname("STREAMSHOP_VERIFY_WAIT");
-
-  // generate
-  workload::GeneratorOptions gen;
-  auto* generate = app.add_subcommand(
-      "generate", "Run an e-commerce workload (tables of sql/postgres/schema.sql) against PostgreSQL at a target rate");
-  AddPgOption(generate, gen.pg_url);
-  std::string gen_rate = "1000", gen_duration = "0", gen_progress = "auto";
-  generate->add_option("--rate", gen_rate, "Transactions per second, e.g. 1000 or 1000/s (0 = as fast as possible)")
-      ->envname("STREAMSHOP_GENERATE_RATE")
-      ->capture_default_str();
-  generate->add_option("--duration", gen_duration, "Run time, e.g. 30s, 2m, 1h (0 = until SIGINT/SIGTERM)")
-      ->envname("STREAMSHOP_GENERATE_DURATION")
-      ->capture_default_str();
-  generate->add_option("--transactions", gen.transactions, "Stop after this many transactions (0 = no limit)")
-      ->check(CLI::Range(int64_t{0}, int64_t{1} << 53))
-      ->envname("STREAMSHOP_GENERATE_TRANSACTIONS")
-      ->capture_default_str();
-  generate->add_option("--seed", gen.seed, "Random seed: same seed and same starting data, same transactions")
-      ->check(CLI::NonNegativeNumber)
-      ->envname("STREAMSHOP_GENERATE_SEED")
-      ->capture_default_str();
-  generate->add_option("--products", gen.seed_products, "Products seeded into an empty catalogue")
-      ->check(CLI::Range(1, 10'000'000))
-      ->envname("STREAMSHOP_GENERATE_PRODUCTS")
-      ->capture_default_str();
-  generate->add_option("--customers", gen.seed_customers, "Customers seeded into an empty customers table")
-      ->check(CLI::Range(1, 100'000'000))
-      ->envname("STREAMSHOP_GENERATE_CUSTOMERS")
-      ->capture_default_str();
-  generate->add_option("--max-in-flight", gen.max_in_flight, "Pipelined transactions awaiting PostgreSQL's answer")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  std::string gen_sync = "off";
-  generate
-      ->add_option("--synchronous-commit", gen_sync,
-                   "on: each commit waits for its WAL flush (rate then bounded by disk flush latency); off: a "
-                   "server crash may lose the last few acknowledged transactions")
-      ->envname("STREAMSHOP_GENERATE_SYNCHRONOUS_COMMIT")
-      ->check(CLI::IsMember({"on", "off"}))
-      ->capture_default_str();
-  generate
-      ->add_option("--progress", gen_progress,
-                   "auto (live line on a terminal, else a log line every 5 s), line, log, off")
-      ->check(CLI::IsMember({"auto", "line", "log", "off"}))
-      ->capture_default_str();
+  SecretFiles secrets;  // shared: only one subcommand runs
+  const Command commands[] = {AddStack(app),         AddReplicate(app, secrets), AddCapture(app, secrets),
+                              AddSink(app, secrets), AddVerify(app, secrets),    AddGenerate(app, secrets)};
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -397,85 +549,9 @@ int main(int argc, char** argv) try {
     return app.exit(e);
   }
   if (verbose) SetLogLevel(LogLevel::kDebug);
-
-  if (stack->parsed()) {
-    std::vector<std::string> args{stack_action};
-    if (with_kafka) args.push_back("--with-kafka");
-    if (stack_action == "up" && !clickhouse_engine.empty())
-      args.insert(args.end(), {"--clickhouse-engine", clickhouse_engine});
-    return ExecScript("stack.sh", args);
-  }
-
   InstallSignalHandlers();
-  if (replicate->parsed()) {
-    rep.flush_interval = std::chrono::milliseconds(flush_ms);
-    rep.snapshot = snapshot == "initial";
-    rep.heartbeat_interval = std::chrono::seconds(heartbeat_s);
-    rep.progress = ProgressWanted(progress);
-    pipeline::Replicator replicator(rep);
-    return Report(replicator.Run(g_stop));
-  }
-  if (capture->parsed()) {
-    auto props = ParseKafkaProps(kafka_props);
-    if (!props.ok()) return Report(props.status());
-    cap.kafka_props = *props;
-    cap.tombstones = tombstones == "on";
-    cap.schemas = schemas == "on";
-    cap.snapshot = cap_snapshot == "initial";
-    cap.heartbeat_interval = std::chrono::seconds(cap_heartbeat_s);
-    cap.progress = ProgressWanted(cap_progress);
-    return Report(pipeline::Capture(cap).Run(g_stop));
-  }
-  if (sink->parsed()) {
-    auto props = ParseKafkaProps(sink_kafka_props);
-    if (!props.ok()) return Report(props.status());
-    snk.kafka_props = *props;
-    snk.flush_interval = std::chrono::milliseconds(sink_flush_ms);
-    snk.progress = ProgressWanted(sink_progress);
-    return Report(pipeline::Sink(snk).Run(g_stop));
-  }
-  if (generate->parsed()) {
-    using Progress = workload::GeneratorOptions::Progress;
-    auto rate = workload::ParseRate(gen_rate);
-    if (!rate.ok()) return Report(rate.status());
-    auto duration = workload::ParseDuration(gen_duration);
-    if (!duration.ok()) return Report(duration.status());
-    gen.rate = *rate;
-    gen.duration = *duration;
-    gen.synchronous_commit = gen_sync == "on";
-    gen.progress = gen_progress == "off"    ? Progress::kOff
-                   : gen_progress == "line" ? Progress::kLine
-                   : gen_progress == "log"  ? Progress::kLog
-                                            : (isatty(STDERR_FILENO) ? Progress::kLine : Progress::kLog);
-    auto summary = workload::Generator(gen).Run(g_stop);
-    if (!summary.ok()) return Report(summary.status());
-    fmt::print("{}\n", summary->ToString());
-    return 0;
-  }
-  if (verify->parsed()) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_seconds);
-    while (true) {
-      auto verdicts = pipeline::VerifyTables(ver);
-      // No table compared proves nothing: not a pass (the publication may not exist yet, so --wait retries).
-      bool all_ok = verdicts.ok() && !verdicts->empty();
-      if (verdicts.ok()) {
-        for (const auto& v : *verdicts) all_ok &= v.ok();
-      }
-      if (all_ok || g_stop || std::chrono::steady_clock::now() >= deadline) {
-        if (!verdicts.ok()) return Report(verdicts.status());
-        if (verdicts->empty()) {
-          LogError(
-              "verify compared no tables: publication '{}' has none or does not exist in this database, so "
-              "nothing was proven; check --publication and --pg",
-              ver.publication);
-          return 3;
-        }
-        fmt::print("{}", pipeline::FormatVerdicts(*verdicts));
-        fmt::print("{}\n", all_ok ? "verify: all tables match" : "verify: DIFFERENCES FOUND");
-        return all_ok ? 0 : 2;
-      }
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-    }
+  for (const auto& command : commands) {
+    if (command.app->parsed()) return command.run();
   }
   return 0;
 } catch (const std::exception& e) {

@@ -8,6 +8,7 @@
 
 #include "clickhouse/CurlTransport.h"
 #include "clickhouse/FailpointTransport.h"
+#include "common/Url.h"
 
 namespace streamshop::clickhouse {
 namespace {
@@ -210,12 +211,17 @@ std::string ClickHouseClient::QuoteIdent(std::string_view ident) { return Quote(
 
 std::string ClickHouseClient::QuoteString(std::string_view s) { return Quote(s, '\''); }
 
-std::unique_ptr<ClickHouseClient> MakeClickHouseClient(const std::string& url) {
-  std::unique_ptr<HttpTransport> transport = std::make_unique<CurlTransport>();
+std::unique_ptr<ClickHouseClient> MakeClickHouseClient(const Endpoint& endpoint) {
+  UserInfoSplit split = SplitUserInfo(endpoint.url);
+  CurlOptions curl{endpoint.user.empty() ? split.user : endpoint.user,
+                   endpoint.password.empty() ? split.password : endpoint.password, endpoint.ca_file, endpoint.cert_file,
+                   endpoint.key_file};
+  if (curl.user.empty() && !curl.password.empty()) curl.user = "default";  // ClickHouse's user when none is named
+  std::unique_ptr<HttpTransport> transport = std::make_unique<CurlTransport>(std::move(curl));
   if (auto k = FailpointTransport::FromEnvironment()) {
     transport = std::make_unique<FailpointTransport>(std::move(transport), *k);  // test-only
   }
-  return std::make_unique<ClickHouseClient>(url, std::move(transport));
+  return std::make_unique<ClickHouseClient>(std::move(split.url), std::move(transport));
 }
 
 }  // namespace streamshop::clickhouse

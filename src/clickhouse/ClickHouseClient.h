@@ -32,7 +32,7 @@ class ClickHouseClient {
  public:
   static constexpr size_t kDefaultMaxResponseBytes = size_t{1} << 30;
 
-  // `base_url` like http://user:password@host:8123 (the password is never logged).
+  // `base_url` like https://host:8443 (credentials belong to the transport; a password in it is never logged).
   ClickHouseClient(std::string base_url, std::unique_ptr<HttpTransport> transport);
 
   // Runs a statement; returns the response body (e.g. RowBinary rows).
@@ -55,7 +55,15 @@ class ClickHouseClient {
   size_t max_response_bytes_ = kDefaultMaxResponseBytes;
 };
 
-// Production client for `url` using CurlTransport.
-std::unique_ptr<ClickHouseClient> MakeClickHouseClient(const std::string& url);
+// Where and how to reach ClickHouse. A user and password in the URL's userinfo (percent-encoded) are used unless
+// `user`/`password` are set; the client takes them out of the URL, so no URL it logs holds them.
+struct Endpoint {
+  std::string url;  // http[s]://[user[:password]@]host[:port]
+  std::string user, password;
+  std::string ca_file, cert_file, key_file;  // PEM files for https (CA of the server; client certificate)
+};
+
+// Production client for `endpoint` using CurlTransport.
+std::unique_ptr<ClickHouseClient> MakeClickHouseClient(const Endpoint& endpoint);
 
 }  // namespace streamshop::clickhouse

@@ -51,8 +51,17 @@ size_t AppendHeader(char* data, size_t size, size_t n, void* user) {
 
 }  // namespace
 
-CurlTransport::CurlTransport(long timeout_seconds) : curl_(curl_easy_init()), timeout_seconds_(timeout_seconds) {
+CurlTransport::CurlTransport(CurlOptions options) : curl_(curl_easy_init()), options_(std::move(options)) {
   if (!curl_) throw std::runtime_error("curl_easy_init failed");
+  CURL* c = curl_.get();
+  if (!options_.user.empty() || !options_.password.empty()) {
+    curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    curl_easy_setopt(c, CURLOPT_USERNAME, options_.user.c_str());
+    curl_easy_setopt(c, CURLOPT_PASSWORD, options_.password.c_str());
+  }
+  if (!options_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());
+  if (!options_.cert_file.empty()) curl_easy_setopt(c, CURLOPT_SSLCERT, options_.cert_file.c_str());
+  if (!options_.key_file.empty()) curl_easy_setopt(c, CURLOPT_SSLKEY, options_.key_file.c_str());
 }
 
 Result<HttpResponse> CurlTransport::Post(const std::string& url, std::string_view body, size_t max_response_bytes) {
@@ -68,7 +77,7 @@ Result<HttpResponse> CurlTransport::Post(const std::string& url, std::string_vie
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, AppendHeader);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &receiver);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_seconds_);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, options_.timeout_seconds);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");  // never file://, ftp://, … (libcurl takes them all)
@@ -82,6 +91,12 @@ Result<HttpResponse> CurlTransport::Post(const std::string& url, std::string_vie
                       "percent-encode the reserved characters of a user or password, e.g. / as "
                       "%2F, ? as %3F, # as %23, @ as %40)",
                       shown.substr(0, shown.find('?')), curl_easy_strerror(rc)));
+    }
+    if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM) {
+      return Status::Fatal(fmt::format(
+          "ClickHouse at {}: TLS setup failed: {} (give the CA that signed the server's certificate with "
+          "--clickhouse-ca-file, and a client certificate with --clickhouse-cert-file/--clickhouse-key-file)",
+          shown.substr(0, shown.find('?')), curl_easy_strerror(rc)));
     }
     return Status::Retryable(
         fmt::format("ClickHouse at {} unreachable: {}", shown.substr(0, shown.find('?')), curl_easy_strerror(rc)));

@@ -256,7 +256,7 @@ void TableWriter::AppendDeadLetter(const RowValues& values, uint64_t version, co
   append_string(row);
   ++dead_letter_rows_;
   ++dead_letters_total_;
-  LogWarn("dead letter: {} (lsn {}): {}", source_.QualifiedName(), version, reason.message());
+  LogWarn("dead letter: {} (lsn {}): {}", source_.QualifiedName(), version, ValuesAtDebug(reason.message()));
 }
 
 Status TableWriter::AppendRow(const RowValues& values, uint64_t version, bool deleted) {

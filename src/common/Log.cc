@@ -14,6 +14,18 @@ constexpr const char* kNames[] = {"DEBUG", "INFO", "WARN", "ERROR"};
 
 void SetLogLevel(LogLevel level) { g_level = level; }
 
+std::string ValuesAtDebug(std::string_view text) {
+  if (g_level.load() == LogLevel::kDebug) return std::string(text);
+  std::string out;
+  for (size_t open = text.find('\''); open != std::string_view::npos; open = text.find('\'')) {
+    const size_t close = text.find('\'', open + 1);
+    if (close == std::string_view::npos) break;
+    out.append(text.substr(0, open + 1)).append("…'");
+    text.remove_prefix(close + 1);
+  }
+  return out.append(text);
+}
+
 void LogLine(LogLevel level, std::string_view message) {
   if (level < g_level.load()) return;
   const auto now = std::chrono::system_clock::now();

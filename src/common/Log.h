@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <string>
 #include <string_view>
 
 namespace streamshop {
@@ -12,6 +13,10 @@ enum class LogLevel { kDebug, kInfo, kWarn, kError };
 
 void SetLogLevel(LogLevel level);
 void LogLine(LogLevel level, std::string_view message);
+
+// Row values reach the log only at debug level: unless debug logging is on, every '…'-quoted part of `text` (where
+// error messages quote the values they reject) is shown as '…'. For dead-letter reasons, which keep the whole text.
+std::string ValuesAtDebug(std::string_view text);
 
 template <typename... Args>
 void LogInfo(fmt::format_string<Args...> f, Args&&... args) {

@@ -59,6 +59,46 @@ std::vector<std::pair<size_t, size_t>> SecretRanges(std::string_view out) {
 
 }  // namespace
 
+namespace {
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// %XX sequences decoded; a '%' not followed by two hex digits stays as it is.
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && HexDigit(s[i + 1]) >= 0 && HexDigit(s[i + 2]) >= 0) {
+      out += static_cast<char>(HexDigit(s[i + 1]) * 16 + HexDigit(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+UserInfoSplit SplitUserInfo(std::string_view url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return {std::string(url), "", ""};
+  const size_t authority_end = std::min(url.find_first_of("/?#", scheme + 3), url.size());
+  const size_t at = url.substr(0, authority_end).rfind('@');
+  if (at == std::string_view::npos || at < scheme + 3) return {std::string(url), "", ""};
+  const std::string_view userinfo = url.substr(scheme + 3, at - scheme - 3);
+  const size_t colon = userinfo.find(':');
+  UserInfoSplit split;
+  split.url = std::string(url.substr(0, scheme + 3)).append(url.substr(at + 1));
+  split.user = PercentDecode(userinfo.substr(0, colon));
+  if (colon != std::string_view::npos) split.password = PercentDecode(userinfo.substr(colon + 1));
+  return split;
+}
+
 std::string RedactUrl(std::string_view url) {
   std::string out;
   size_t from = 0;

@@ -6,6 +6,13 @@
 
 namespace streamshop {
 
+// "scheme://user:password@host…" as the URL without its userinfo and the percent-decoded user and password (all
+// empty but `url` when the authority has no '@'; reserved characters in a password must be percent-encoded).
+struct UserInfoSplit {
+  std::string url, user, password;
+};
+UserInfoSplit SplitUserInfo(std::string_view url);
+
 // Replaces the password in "scheme://user:password@host…" and in "password=…" key/value conninfo with "***".
 std::string RedactUrl(std::string_view url);
 

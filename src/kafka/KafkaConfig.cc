@@ -2,7 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+#include <fstream>
+
 #include "common/Log.h"
+#include "common/Secrets.h"
+#include "common/Url.h"
 
 namespace streamshop::kafka {
 namespace {
@@ -31,6 +36,31 @@ Result<std::pair<std::string, std::string>> ParseKafkaProp(std::string_view text
                                      text.substr(0, std::min<size_t>(eq, 60))));
   }
   return std::make_pair(std::string(text.substr(0, eq)), std::string(text.substr(eq + 1)));
+}
+
+Result<KafkaProps> ReadKafkaPropFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::Fatal(fmt::format("cannot read the Kafka properties file {}", path));
+  const auto trim = [](std::string_view s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+    return std::string(s);
+  };
+  KafkaProps props;
+  bool secret = false;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    const std::string text = trim(line);
+    if (text.empty() || text.front() == '#') continue;
+    const size_t eq = text.find('=');
+    if (eq == std::string::npos || trim(text.substr(0, eq)).empty()) {
+      return Status::Fatal(fmt::format("{}:{}: expected key=value (e.g. security.protocol=SASL_SSL)", path, number));
+    }
+    props.emplace_back(trim(text.substr(0, eq)), trim(text.substr(eq + 1)));
+    secret |= HoldsSecret(text);
+  }
+  if (secret) SS_RETURN_IF_ERROR(RequirePrivate(path, "a secret"));
+  return props;
 }
 
 Result<RdKafkaConf> MakeRdKafkaConf(const std::string& brokers, const KafkaProps& defaults, const KafkaProps& user) {

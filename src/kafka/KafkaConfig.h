@@ -1,6 +1,6 @@
 // librdkafka configuration shared by the producer and the consumer: the bootstrap servers, our defaults for
-// the role, then every user-supplied `--kafka-prop key=value` (which wins, so TLS/SASL and tuning need no
-// code). Properties whose name contains "password", "secret" or "sasl.oauthbearer" are never logged.
+// the role, then the user's properties (--kafka-prop-file lines, then --kafka-prop key=value; they win, so TLS/SASL
+// and tuning need no code). The value of a property that names a password, secret or key is never shown.
 #pragma once
 
 #include <librdkafka/rdkafka.h>
@@ -19,6 +19,11 @@ using KafkaProps = std::vector<std::pair<std::string, std::string>>;
 
 // "key=value" (the value may contain '='). Fatal with the offending text otherwise.
 Result<std::pair<std::string, std::string>> ParseKafkaProp(std::string_view text);
+
+// The "key=value" lines of a librdkafka properties file (blank lines and lines starting with '#' skipped; blanks
+// around key and value trimmed). Fatal naming the file and line for a malformed line, and when the file holds a
+// secret but its group or others have any permission on it.
+Result<KafkaProps> ReadKafkaPropFile(const std::string& path);
 
 struct RdKafkaDeleter {
   void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }

@@ -174,7 +174,7 @@ struct Replicator::Session {
   Status SnapshotTables(const std::vector<pg::TableInfo>& tables) {
     if (tables.empty()) return Status::Ok();
     SS_ASSIGN_OR_RETURN(Lsn before, CurrentWal());
-    SnapshotOptions so{options.pg_url,           options.clickhouse_url,       snapshot_state,
+    SnapshotOptions so{options.pg_url,           options.clickhouse,           snapshot_state,
                        options.snapshot_workers, options.snapshot_chunk_pages, options.batch_rows,
                        options.batch_bytes};
     Snapshotter snapshotter(so, dialect);
@@ -502,7 +502,7 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
   const pg::SystemIdentity& identity = source.identity;
   pg::PgReplicationStream& repl = *source.repl;
 
-  s.ch = MakeClickHouseClient(options_.clickhouse_url);
+  s.ch = MakeClickHouseClient(options_.clickhouse);
   SS_ASSIGN_OR_RETURN(s.dialect, DetectDialect(*s.ch));
   SS_RETURN_IF_ERROR(EnsureDatabase(*s.ch, options_.database));
   s.messages = std::make_unique<MessageWriter>(options_.database);

@@ -27,7 +27,7 @@ namespace streamshop::pipeline {
 
 struct ReplicatorOptions {
   std::string pg_url;
-  std::string clickhouse_url;
+  clickhouse::Endpoint clickhouse;
   std::string publication = "streamshop";
   std::string slot = "streamshop";
   std::vector<std::string> tables;  // publication tables when creating it; empty = all of schema public

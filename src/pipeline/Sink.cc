@@ -166,7 +166,7 @@ Status Sink::Run(const std::atomic<bool>& stop) {
 }
 
 Status Sink::Session::Open() {
-  ch = clickhouse::MakeClickHouseClient(options.clickhouse_url);
+  ch = clickhouse::MakeClickHouseClient(options.clickhouse);
   SS_ASSIGN_OR_RETURN(dialect, clickhouse::DetectDialect(*ch));
   SS_RETURN_IF_ERROR(clickhouse::EnsureDatabase(*ch, options.database));
   SS_RETURN_IF_ERROR(ch->Query(TableWriter::CreateDeadLetterTableSql(options.database)).status());
@@ -208,7 +208,8 @@ Status Sink::Session::Consume() {
 
 Status Sink::Session::DeadLetter(const kafka::ConsumedRecord& r, const std::string& reason) {
   ++dead_lettered;
-  LogWarn("dead letter #{}: {} [{}] offset {}: {}", dead_lettered, r.topic, r.partition, r.offset, reason);
+  LogWarn("dead letter #{}: {} [{}] offset {}: {}", dead_lettered, r.topic, r.partition, r.offset,
+          ValuesAtDebug(reason));
   kafka::KafkaRecord out;
   out.topic = options.dead_letter_topic;
   if (r.key) out.key = std::string(*r.key);

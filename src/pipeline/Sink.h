@@ -19,6 +19,7 @@
 #include <chrono>
 #include <string>
 
+#include "clickhouse/ClickHouseClient.h"
 #include "common/Status.h"
 #include "kafka/KafkaConfig.h"
 
@@ -29,7 +30,7 @@ struct SinkOptions {
   kafka::KafkaProps kafka_props;
   std::string group = "streamshop-sink";
   std::string topics_regex = R"(^streamshop\.[^.]+\.[^.]+$)";
-  std::string clickhouse_url;
+  clickhouse::Endpoint clickhouse;
   std::string database = "analytics";
   std::string dead_letter_topic = "streamshop.dead_letter";
   size_t batch_rows = 200'000;

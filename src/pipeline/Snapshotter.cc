@@ -60,7 +60,7 @@ class WorkQueue {
 class BatchInserter {
  public:
   using After = std::function<Status(clickhouse::ClickHouseClient&)>;
-  explicit BatchInserter(const std::string& clickhouse_url) : ch_(clickhouse::MakeClickHouseClient(clickhouse_url)) {}
+  explicit BatchInserter(const clickhouse::Endpoint& endpoint) : ch_(clickhouse::MakeClickHouseClient(endpoint)) {}
 
   // Waits for the batch in flight, then starts inserting `batch`; `after` (if any) runs once it is stored.
   Status Submit(std::unique_ptr<clickhouse::TableWriter> batch, After after = nullptr) {
@@ -86,7 +86,7 @@ Snapshotter::Snapshotter(SnapshotOptions options, clickhouse::Dialect dialect)
 
 Status Snapshotter::Run(const std::vector<pg::TableInfo>& tables, const std::atomic<bool>& stop,
                         const std::function<Status()>& tick) {
-  auto ch = clickhouse::MakeClickHouseClient(options_.clickhouse_url);
+  auto ch = clickhouse::MakeClickHouseClient(options_.clickhouse);
   SS_ASSIGN_OR_RETURN(pg::PgConnection pg, pg::PgConnection::Connect(options_.pg_url));
   SS_RETURN_IF_ERROR(clickhouse::EnsureSnapshotStateTable(*ch, options_.state));
 
@@ -144,7 +144,7 @@ Status Snapshotter::Run(const std::vector<pg::TableInfo>& tables, const std::ato
   std::atomic<int> running{options_.workers};
   auto worker = [&]() {
     Status st = [&]() -> Status {
-      BatchInserter inserter(options_.clickhouse_url);
+      BatchInserter inserter(options_.clickhouse);
       SS_ASSIGN_OR_RETURN(pg::PgConnection wpg, pg::PgConnection::Connect(options_.pg_url));
       pg::CopyTextParser parser;
       Chunk c;

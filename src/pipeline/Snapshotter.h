@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "clickhouse/ClickHouseClient.h"
 #include "clickhouse/SnapshotState.h"
 #include "clickhouse/TypeMapping.h"
 #include "common/Status.h"
@@ -30,7 +31,7 @@ namespace streamshop::pipeline {
 
 struct SnapshotOptions {
   std::string pg_url;
-  std::string clickhouse_url;
+  clickhouse::Endpoint clickhouse;
   clickhouse::SnapshotStateKey state;
   int workers = 2;
   int64_t chunk_pages = 4096;  // 32 MB of heap per chunk with 8 kB pages

@@ -119,7 +119,7 @@ Result<std::vector<TableVerdict>> VerifyTables(const VerifyOptions& options) {
   SS_ASSIGN_OR_RETURN(pg::PgConnection pg, pg::PgConnection::Connect(options.pg_url));
   SS_RETURN_IF_ERROR(pg.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").status());
   SS_ASSIGN_OR_RETURN(std::vector<pg::TableInfo> tables, pg::LoadPublishedTables(pg, options.publication));
-  auto ch = clickhouse::MakeClickHouseClient(options.clickhouse_url);
+  auto ch = clickhouse::MakeClickHouseClient(options.clickhouse);
   SS_ASSIGN_OR_RETURN(clickhouse::Dialect dialect, clickhouse::DetectDialect(*ch));
   SS_ASSIGN_OR_RETURN(std::set<std::string> existing, clickhouse::ExistingTables(*ch, options.database));
   std::vector<TableVerdict> verdicts;

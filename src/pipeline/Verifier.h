@@ -17,13 +17,14 @@
 #include <string>
 #include <vector>
 
+#include "clickhouse/ClickHouseClient.h"
 #include "common/Status.h"
 
 namespace streamshop::pipeline {
 
 struct VerifyOptions {
   std::string pg_url;
-  std::string clickhouse_url;
+  clickhouse::Endpoint clickhouse;
   std::string publication = "streamshop";
   std::string database = "analytics";
   size_t max_reported_keys = 5;

@@ -97,6 +97,23 @@ refused 1 "invalid PostgreSQL URL postgresql://u:\*\*\*@127.0.0.1:1/db" \
   verify --pg 'postgresql://u:Se?cr/3t#x@127.0.0.1:1/db' "${CH[@]}"
 ! grep -Eq "Se\?cr|cr/3t|3t#x" "$WORK/out" || fail "a piece of the password was shown: $(cat "$WORK/out")"
 
+log "secrets from files: private files only, one source per secret, never shown"
+printf 'Fi1e?Secr3t\n' >"$WORK/pw" && chmod 644 "$WORK/pw"
+refused 1 "pw holds a secret and others may read it \(mode 0644\): run chmod 600" \
+  verify "${PG[@]}" "${CH[@]}" --clickhouse-password-file "$WORK/pw"
+STREAMSHOP_PG_PASSWORD_FILE=$WORK/pw refused 1 "run chmod 600 .*pw" verify "${PG[@]}" "${CH[@]}"
+chmod 600 "$WORK/pw"
+STREAMSHOP_CLICKHOUSE_PASSWORD=x refused 1 "STREAMSHOP_CLICKHOUSE_PASSWORD and a password file .* are both set: use one" \
+  verify "${PG[@]}" "${CH[@]}" --clickhouse-password-file "$WORK/pw"
+printf '# client\nsecurity.protocol=SASL_SSL\nsasl.password=Fi1e?Secr3t\n' >"$WORK/k.properties"
+chmod 604 "$WORK/k.properties"
+refused 1 "k.properties holds a secret and others may read it \(mode 0604\)" \
+  sink "${KAFKA[@]}" "${CH[@]}" --kafka-prop-file "$WORK/k.properties"
+printf 'acks=all\nlinger.ms\n' >"$WORK/k.properties"
+STREAMSHOP_KAFKA_PROP_FILE=$WORK/k.properties refused 1 "k.properties:2: expected key=value" capture "${PG[@]}" "${KAFKA[@]}"
+refused 105 "clickhouse-ca-file: File does not exist" verify "${PG[@]}" "${CH[@]}" --clickhouse-ca-file "$WORK/none.pem"
+! grep -rq "Fi1e" "$WORK/out" || fail "a secret was shown: $(cat "$WORK/out")"
+
 log "good options and a good config file are accepted (the command then fails to connect, as it should)"
 config '# streamshop\n[verify]\npg = "postgresql://u@127.0.0.1:1/db"\nclickhouse = "http://127.0.0.1:1"\nwait = 0\n'
 rc=0

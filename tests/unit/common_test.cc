@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "common/Log.h"
 #include "common/Lsn.h"
 #include "common/Url.h"
 
@@ -100,4 +101,13 @@ TEST(RedactUrlTest, WithoutPasswordUnchanged) {
 TEST(RedactUrl, AtSignOutsideTheAuthorityIsNotAPassword) {
   EXPECT_EQ(streamshop::RedactUrl("http://h:8123/?q=a@b"), "http://h:8123/?q=a@b");
   EXPECT_EQ(streamshop::RedactUrl("http://u:pw@h:8123/?q=a@b"), "http://u:***@h:8123/?q=a@b");
+}
+
+TEST(LogTest, RowValuesOnlyAtDebug) {
+  const std::string reason = "column 'd': '2024-13-45' is not a date";
+  EXPECT_EQ(streamshop::ValuesAtDebug(reason), "column '…': '…' is not a date");
+  EXPECT_EQ(streamshop::ValuesAtDebug("an unclosed 'quote"), "an unclosed 'quote");
+  streamshop::SetLogLevel(streamshop::LogLevel::kDebug);
+  EXPECT_EQ(streamshop::ValuesAtDebug(reason), reason);
+  streamshop::SetLogLevel(streamshop::LogLevel::kInfo);
 }
