@@ -445,8 +445,8 @@ tls_ensure() {
 
 # One JVM is controller and broker (KRaft combined mode) with a static voter set
 # (controller.quorum.voters), so the ports may change between starts. Jars: scripts/bootstrap-kafka.sh.
-# Without --tls both listeners are PLAINTEXT on 127.0.0.1. With --tls the client listener is SASL_SSL
-# (SCRAM-SHA-512, user streamshop, created at format time) and the controller listener SASL_SSL with PLAIN
+# Without --tls both listeners are PLAINTEXT on 127.0.0.1. With --tls the client listener is SASL_SSL (user
+# streamshop, created at format time, with SCRAM-SHA-512 or PLAIN) and the controller listener SASL_SSL with PLAIN
 # for a user that only this JVM knows (its password is new on every start and lives in server.properties):
 # no local user can reach either listener without a secret.
 kafka_pid() { cat "$KAFKA_PIDFILE" 2>/dev/null || true; }
@@ -515,6 +515,7 @@ EOF
     if ((TLS)); then
       local controller_password
       controller_password=$(head -c 512 /dev/urandom | tr -dc 'A-Za-z0-9')
+      controller_password=${controller_password:0:32}
       cat <<EOF
 listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
 advertised.listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT
