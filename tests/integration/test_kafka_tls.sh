@@ -4,7 +4,8 @@
 # authenticate with SCRAM-SHA-512 (kafka_java: the stack's client.properties). The broker refuses a PLAINTEXT
 # client and a wrong password, both from librdkafka (streamshop sink) and from Java (SCRAM); the password, made of
 # runs joined by ?#/@:%, is in no log (test logs, the broker's logs, the stack's output), neither whole nor in
-# pieces, nor in /proc/<pid>/cmdline of capture and sink; the Kafka dir, its data and its secrets are the owner's.
+# pieces, nor in /proc/<pid>/cmdline of capture and sink; the Kafka dir, its data and its secrets are the owner's;
+# the password survives down/up.
 TEST_PORT_BASE=27700
 WITH_KAFKA=1
 STACK_TLS=1
@@ -102,6 +103,13 @@ server_log_since "$mark" | grep -q 'Failed authentication with /127.0.0.1 .*SSL 
 
 stop_clean "$SINK" "sink"
 stop_clean "$CAP" "capture"
+
+log "down and up: the password is kept, and the Java tools still log in"
+bash "$REPO/scripts/stack.sh" down >"$LOG_DIR/stack-down.log" 2>&1 || fail "stack down failed"
+bash "$REPO/scripts/stack.sh" up >"$LOG_DIR/stack-up-again.log" 2>&1 || fail "stack up after down failed"
+[[ $(cat "$KAFKA_DIR/scram-password") == "$PASSWORD" ]] || fail "the Kafka password changed across down/up"
+kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$STREAMSHOP_KAFKA_BROKERS" --list \
+  >"$LOG_DIR/topics-again.log" 2>&1 || fail "TopicCommand after down/up failed"
 
 log "the password is in no log"
 leaks=$(grep -rlF -e "$PASSWORD" -e "$ENCODED" "${PIECES[@]/#/-e}" -- "$LOG_DIR" "$KAFKA_DIR/log" \
