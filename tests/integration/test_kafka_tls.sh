@@ -38,8 +38,8 @@ for d in "$KAFKA_DIR" "$KAFKA_DIR/data" "$KAFKA_DIR/log"; do
 done
 ss -Hltn | awk '{print $4}' | grep -E ":($STREAMSHOP_KAFKA_PORT|$STREAMSHOP_KAFKA_CONTROLLER_PORT)\$" |
   grep -qvE '^(\[::ffff:)?127\.0\.0\.1\]?:' && fail "a Kafka listener is bound beyond 127.0.0.1"
-bash "$REPO/scripts/stack.sh" up >"$LOG_DIR/stack-up.log" 2>&1 || fail "a second stack up failed"
-grep -q "SASL_SSL, SCRAM-SHA-512 user streamshop" "$LOG_DIR/stack-up.log" || fail "stack up does not name SASL_SSL"
+bash "$REPO/scripts/stack.sh" up >"$LOG_DIR/stack-up-again-1.log" 2>&1 || fail "a second stack up failed"
+grep -q "SASL_SSL, SCRAM-SHA-512 user streamshop" "$LOG_DIR/stack-up-again-1.log" || fail "stack up does not name SASL_SSL"
 bash "$REPO/scripts/stack.sh" status >"$LOG_DIR/stack-status.log" 2>&1 || fail "stack status failed"
 
 log "capture → Kafka (SASL_SSL) → sink with the env alone, verify"
@@ -106,7 +106,7 @@ stop_clean "$CAP" "capture"
 
 log "down and up: the password is kept, and the Java tools still log in"
 bash "$REPO/scripts/stack.sh" down >"$LOG_DIR/stack-down.log" 2>&1 || fail "stack down failed"
-bash "$REPO/scripts/stack.sh" up >"$LOG_DIR/stack-up-again.log" 2>&1 || fail "stack up after down failed"
+bash "$REPO/scripts/stack.sh" up >"$LOG_DIR/stack-up-again-2.log" 2>&1 || fail "stack up after down failed"
 [[ $(cat "$KAFKA_DIR/scram-password") == "$PASSWORD" ]] || fail "the Kafka password changed across down/up"
 kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$STREAMSHOP_KAFKA_BROKERS" --list \
   >"$LOG_DIR/topics-again.log" 2>&1 || fail "TopicCommand after down/up failed"
