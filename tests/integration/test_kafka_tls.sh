@@ -2,7 +2,8 @@
 # Kafka over SASL_SSL in the local stack's --tls mode (issue 13): capture → Kafka → sink end to end with nothing but
 # <dir>/env (STREAMSHOP_KAFKA_PROP_FILE: the stack's librdkafka properties), and `verify`; Kafka's Java tools
 # authenticate with SCRAM-SHA-512 (kafka_java: the stack's client.properties). The broker refuses a PLAINTEXT
-# client and a wrong password, both from librdkafka (streamshop sink) and from Java (SCRAM); the password, made of
+# client and a wrong password, both from librdkafka (streamshop sink) and from Java (SCRAM); its controller listener
+# serves only the broker's own PLAIN user (not PLAINTEXT, not the client user); the password, made of
 # runs joined by ?#/@:%, is in no log (test logs, the broker's logs, the stack's output), neither whole nor in
 # pieces, nor in /proc/<pid>/cmdline of capture and sink; the Kafka dir, its data and its secrets are the owner's;
 # the password survives down/up.
@@ -77,6 +78,25 @@ done
 grep -q 'invalid credentials with SASL mechanism SCRAM-SHA-512' "$LOG_DIR/topics-wrong-scram.log" ||
   fail "TopicCommand with a wrong password did not fail on authentication"
 rm -f "$LOG_DIR/wrong-scram.properties"
+
+log "the controller listener: the broker's own PLAIN user only"
+quorum() {  # CONFIG: MetadataQuorumCommand on the controller listener with that client config
+  kafka_java org.apache.kafka.tools.MetadataQuorumCommand --bootstrap-controller \
+    "127.0.0.1:$STREAMSHOP_KAFKA_CONTROLLER_PORT" --command-config "$1" describe --status
+}
+controller=$STREAMSHOP_STACK_DIR/controller.properties
+install -m 600 /dev/null "$controller"
+{
+  printf 'security.protocol=SASL_SSL\nsasl.mechanism=PLAIN\nssl.truststore.type=PEM\nssl.truststore.location=%s\n' \
+    "$STREAMSHOP_STACK_DIR/tls/ca.pem"
+  sed -n 's/^listener\.name\.controller\.plain\.\(sasl\.jaas\.config=.*\) user_controller="[^"]*";$/\1;/p' \
+    "$KAFKA_DIR/server.properties"
+} >"$controller"
+quorum "$controller" >"$LOG_DIR/quorum.log" 2>&1 || fail "MetadataQuorumCommand with the controller's user failed"
+rm -f "$controller"
+for cfg in "$LOG_DIR/plaintext.properties" "$KAFKA_DIR/client.properties"; do
+  quorum "$cfg" >>"$LOG_DIR/quorum-refused.log" 2>&1 && fail "the controller listener served $(basename "$cfg")"
+done
 
 log "librdkafka (streamshop sink): a wrong password and PLAINTEXT refused"
 mark=$(stat -c %s "$KAFKA_DIR/log/server.log")
