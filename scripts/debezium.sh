@@ -24,7 +24,11 @@
 #   STREAMSHOP_CONNECT_HEAP  worker max heap (default 512m)
 #   STREAMSHOP_DEPS_DIR      fetched jars (default <repo>/.streamshop-deps; scripts/bootstrap-kafka.sh)
 #
+# With a stack whose broker is SASL_SSL (scripts/stack.sh up --tls), the worker and its producers, consumers and
+# admin clients connect with the stack's <dir>/kafka/client.properties (SCRAM-SHA-512, the stack's CA).
+#
 # Layout: <dir>/debezium/{connect.properties,log4j2.properties,offsets.dat,connect.pid,log/connect.log}
+#         (the dir 0700, connect.properties 0600: it may hold the Kafka password)
 # The worker is standalone: source offsets persist in offsets.dat (flushed every second), connector
 # configs do not (every `start` registers again). The worker's converters are JSON with
 # schemas.enable=true (Kafka's JsonConverter default, also kept by Debezium's container images).
@@ -63,6 +67,7 @@ load_stack_env() {
     # shellcheck disable=SC1091
     source "$STATE_DIR/env"
   fi
+  STACK_BROKERS=$(sed -n 's/^export STREAMSHOP_KAFKA_BROKERS=//p' "$STATE_DIR/env" 2>/dev/null || true)
   BROKERS=${kafka:-${STREAMSHOP_KAFKA_BROKERS:-}}
   PG_URL=${pg:-${STREAMSHOP_PG_URL:-}}
   [[ -n "$BROKERS" ]] ||
@@ -77,7 +82,10 @@ load_stack_env() {
 
 write_config() {
   mkdir -p "$DBZ_DIR/log"
-  cat >"$CONFIG" <<EOF
+  chmod 700 "$DBZ_DIR"
+  : >"$CONFIG" && chmod 600 "$CONFIG"
+  {
+    cat <<EOF
 # written by scripts/debezium.sh on every start
 bootstrap.servers=$BROKERS
 listeners=http://127.0.0.1:$CONNECT_PORT
@@ -95,6 +103,16 @@ plugin.discovery=service_load
 config.providers=env
 config.providers.env.class=org.apache.kafka.common.config.provider.EnvVarConfigProvider
 EOF
+    # The stack's SASL_SSL broker: the same client settings for the worker and for each client it makes.
+    local client=$STATE_DIR/kafka/client.properties line prefix
+    if [[ -f "$client" && "$BROKERS" == "$STACK_BROKERS" ]]; then
+      echo "# the stack's SASL_SSL broker: $client"
+      while IFS= read -r line; do
+        [[ "$line" =~ ^[a-z] ]] || continue
+        for prefix in "" producer. consumer. admin.; do printf '%s%s\n' "$prefix" "$line"; done
+      done <"$client"
+    fi
+  } >"$CONFIG"
   cat >"$DBZ_DIR/log4j2.properties" <<EOF
 # written by scripts/debezium.sh on every start
 rootLogger.level = INFO

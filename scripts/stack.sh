@@ -47,10 +47,13 @@
 #         <dir>/postgres/{data,log}   PostgreSQL cluster, log, unix socket
 #         <dir>/clickhouse/{config.xml,users.xml,data,tmp,user_files,format_schemas,log}
 #                                     (with chdb: <dir>/clickhouse/{chdb,log})
-#         <dir>/kafka/{server.properties,log4j2.properties,cluster-id,data,log}   (with Kafka)
+#         <dir>/kafka/{server.properties,log4j2.properties,cluster-id,data,log}   (with Kafka; 0700)
+#                                     with --tls also scram-password (user streamshop), keystore.pem,
+#                                     client.properties (Java), librdkafka.properties (capture/sink), all 0600
 #         <dir>/env                   (0600) `source` it for STREAMSHOP_PG_URL, STREAMSHOP_CLICKHOUSE_URL (the
 #                                     passwords percent-encoded in them; with TLS also sslmode=verify-full and
-#                                     sslrootcert, https and STREAMSHOP_CLICKHOUSE_CA_FILE) (and STREAMSHOP_KAFKA_BROKERS)
+#                                     sslrootcert, https and STREAMSHOP_CLICKHOUSE_CA_FILE) (and STREAMSHOP_KAFKA_BROKERS;
+#                                     with --tls STREAMSHOP_KAFKA_PROP_FILE)
 #         <dir>/ports                 the ports of the last `up`
 # Requires the packages that scripts/bootstrap.sh installs; Kafka also java 17+ and the jars of
 # scripts/bootstrap-kafka.sh (run by `up --with-kafka` when they are missing).
@@ -67,6 +70,8 @@ CH_PIDFILE=$CH_DIR/clickhouse-server.pid
 KAFKA_DIR=$STATE_DIR/kafka
 KAFKA_CONFIG=$KAFKA_DIR/server.properties
 KAFKA_PIDFILE=$KAFKA_DIR/kafka.pid
+KAFKA_USER=streamshop                      # the SCRAM user of the --tls broker
+KAFKA_SECRET=$KAFKA_DIR/scram-password     # its password (0600), made at format time, kept until destroy
 DEPS_DIR=$(realpath -m "${STREAMSHOP_DEPS_DIR:-$REPO/.streamshop-deps}")
 KAFKA_LIB=$DEPS_DIR/kafka/lib
 VENV=$(realpath -m "${STREAMSHOP_VENV:-$REPO/.venv}")
@@ -638,6 +643,10 @@ ch_stop() {
 
 # One JVM is controller and broker (KRaft combined mode) with a static voter set
 # (controller.quorum.voters), so the ports may change between starts. Jars: scripts/bootstrap-kafka.sh.
+# Without --tls both listeners are PLAINTEXT on 127.0.0.1. With --tls the client listener is SASL_SSL (user
+# streamshop, created at format time, with SCRAM-SHA-512 or PLAIN) and the controller listener SASL_SSL with PLAIN
+# for a user that only this JVM knows (its password is new on every start and lives in server.properties):
+# no local user can reach either listener without a secret.
 kafka_pid() { cat "$KAFKA_PIDFILE" 2>/dev/null || true; }
 # Running = the pid file's process is alive and was started with this stack's server.properties.
 kafka_running() {
@@ -645,8 +654,10 @@ kafka_running() {
   pid=$(kafka_pid)
   pid_alive "$pid" && [[ "$(pid_cmdline "$pid")" == *" kafka.Kafka $KAFKA_CONFIG "* ]]
 }
-kafka_port_running() { sed -n 's|^advertised.listeners=PLAINTEXT://.*:\([0-9]*\)$|\1|p' "$KAFKA_CONFIG"; }
+kafka_port_running() { sed -n 's|^advertised.listeners=[A-Z_]*://.*:\([0-9]*\)$|\1|p' "$KAFKA_CONFIG"; }
 kafka_controller_port_running() { sed -n 's|^controller.quorum.voters=1@.*:\([0-9]*\)$|\1|p' "$KAFKA_CONFIG"; }
+# Whether the broker's config (of the running broker, or the last one) has the SASL_SSL client listener.
+kafka_tls_running() { grep -q '^advertised.listeners=SASL_SSL://' "$KAFKA_CONFIG" 2>/dev/null; }
 
 # Ready = the broker answers a Metadata request (v4, the oldest Kafka 4 serves) that lists at least one
 # broker: it has caught up with the metadata log, registered, and opened its client listener.
@@ -663,19 +674,77 @@ kafka_metadata_ok() {
   # response: size (4), correlation_id (4) = 1, throttle_time_ms (4), broker count (4) > 0
   [[ ${#resp} == 32 && ${resp:8:8} == 00000001 && ${resp:24:8} != 00000000 ]]
 }
+# Ready with --tls (a Metadata request needs SASL first): since this start the broker has logged that it
+# started (which it does once unfenced, after opening its listeners), and the client listener completes a
+# TLS handshake whose certificate the stack's CA verifies for 127.0.0.1.
+kafka_tls_ready() {
+  tail -c +$((log_mark + 1)) "$KAFKA_DIR/log/server.log" 2>/dev/null | grep -q 'Kafka Server started' &&
+    openssl s_client -connect "127.0.0.1:$1" -CAfile "$TLS_DIR/ca.pem" -verify_ip 127.0.0.1 \
+      -verify_return_error -brief </dev/null >/dev/null 2>&1
+}
+
+# A new random password: seven runs of 6 random letters and digits joined by ?#/@:% (characters that break naive
+# URL handling and redaction; none that the property and JAAS syntaxes would need escaped).
+kafka_new_password() {
+  local a c p=""
+  a=$(head -c 1024 /dev/urandom | tr -dc 'A-Za-z0-9')
+  for c in '?' '#' '/' '@' ':' '%' ''; do
+    p+=${a:0:6}$c
+    a=${a:6}
+  done
+  printf '%s' "$p"
+}
+
+# Creates (empty, 0600) file $1 before a secret is written into it.
+private_file() { : >"$1" && chmod 600 "$1"; }
 
 kafka_write_config() {
   mkdir -p "$KAFKA_DIR"/{data,log}
-  cat >"$KAFKA_CONFIG" <<EOF
+  # The data (row data) and the configs (secrets with --tls) are the owner's alone.
+  chmod 700 "$KAFKA_DIR" "$KAFKA_DIR"/{data,log}
+  private_file "$KAFKA_CONFIG"
+  {
+    cat <<EOF
 # written by scripts/stack.sh on every start
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+EOF
+    if ((TLS)); then
+      local controller_password
+      controller_password=$(head -c 512 /dev/urandom | tr -dc 'A-Za-z0-9')
+      controller_password=${controller_password:0:32}
+      cat <<EOF
+listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=SASL_SSL
+listener.security.protocol.map=CONTROLLER:SASL_SSL,SASL_SSL:SASL_SSL
+# clients: user $KAFKA_USER over TLS with SCRAM-SHA-512 (its credentials are in the metadata log since format)
+# or PLAIN (for librdkafka < 2.6.1, whose SCRAM Kafka 4 rejects; see kafka_write_client_configs)
+listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$KAFKA_USER" password="$(cat "$KAFKA_SECRET")";
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_USER="$(cat "$KAFKA_SECRET")";
+# controller: PLAIN over TLS (KRaft controllers cannot use SCRAM) for a user only this JVM knows
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="controller" password="$controller_password" user_controller="$controller_password";
+ssl.keystore.type=PEM
+ssl.keystore.location=$KAFKA_DIR/keystore.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS_DIR/ca.pem
+EOF
+    else
+      cat <<EOF
 listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
 advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+EOF
+    fi
+    cat <<EOF
 log.dirs=$KAFKA_DIR/data
 # one node: every topic, internal ones included, has one replica
 num.partitions=1
@@ -695,7 +764,9 @@ group.initial.rebalance.delay.ms=0
 num.network.threads=2
 num.io.threads=4
 EOF
+  } >"$KAFKA_CONFIG"
   # Kafka 4 logs through log4j2; the file is size-capped like ClickHouse's.
+  private_file "$KAFKA_DIR/log4j2.properties"
   cat >"$KAFKA_DIR/log4j2.properties" <<EOF
 # written by scripts/stack.sh on every start
 rootLogger.level = INFO
@@ -717,6 +788,7 @@ logger.request.name = kafka.request.logger
 logger.request.level = WARN
 EOF
   # For one-shot tools (format here; the console tools in tests): warnings to stderr only.
+  private_file "$KAFKA_DIR/tools-log4j2.properties"
   cat >"$KAFKA_DIR/tools-log4j2.properties" <<EOF
 # written by scripts/stack.sh on every start
 rootLogger.level = WARN
@@ -727,9 +799,48 @@ appender.stderr.target = SYSTEM_ERR
 appender.stderr.layout.type = PatternLayout
 appender.stderr.layout.pattern = [%d] %p %m (%c)%n
 EOF
+  kafka_write_client_configs
+}
+
+# With --tls: the broker's key and certificate chain as one PEM keystore (the key as PKCS#8, which Kafka's
+# PEM keystore requires), and the client configs of user streamshop, all 0600:
+#   <dir>/kafka/client.properties     Java clients: Kafka's tools (--command-config), the Debezium worker;
+#                                     SCRAM-SHA-512
+#   <dir>/kafka/librdkafka.properties streamshop capture/sink (STREAMSHOP_KAFKA_PROP_FILE in <dir>/env); PLAIN
+#                                     (over TLS): librdkafka before 2.6.1 (Debian 12 has 2.0.2) repeats the client
+#                                     nonce in its SCRAM final message, which Kafka 4 rejects as invalid credentials
+# Without --tls they are removed.
+kafka_write_client_configs() {
+  if ((!TLS)); then
+    rm -f "$KAFKA_DIR"/{keystore.pem,client.properties,librdkafka.properties}
+    return 0
+  fi
+  private_file "$KAFKA_DIR/keystore.pem"
+  { openssl pkey -in "$TLS_DIR/server.key" && cat "$TLS_DIR/server.pem"; } >"$KAFKA_DIR/keystore.pem" ||
+    die "kafka: cannot read the server key $TLS_DIR/server.key"
+  private_file "$KAFKA_DIR/client.properties"
+  cat >"$KAFKA_DIR/client.properties" <<EOF
+# written by scripts/stack.sh: the stack's Kafka broker (SASL_SSL) for Java clients
+security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$KAFKA_USER" password="$(cat "$KAFKA_SECRET")";
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS_DIR/ca.pem
+EOF
+  private_file "$KAFKA_DIR/librdkafka.properties"
+  cat >"$KAFKA_DIR/librdkafka.properties" <<EOF
+# written by scripts/stack.sh: the stack's Kafka broker (SASL_SSL) for librdkafka (--kafka-prop-file)
+security.protocol=SASL_SSL
+sasl.mechanisms=PLAIN
+sasl.username=$KAFKA_USER
+sasl.password=$(cat "$KAFKA_SECRET")
+ssl.ca.location=$TLS_DIR/ca.pem
+EOF
 }
 
 # Formats the log dir once (what `kafka-storage.sh format` does); the cluster id stays in <dir>/kafka/cluster-id.
+# With --tls it also creates the SCRAM user streamshop with a new password (<dir>/kafka/scram-password); the tool
+# reads that argument from a 0600 file (a java @argfile), so the password never shows in a process list.
 kafka_format() {
   [[ -f "$KAFKA_DIR/data/meta.properties" ]] && return 0
   # A Kafka Uuid: 16 random bytes, base64url without padding. Like Kafka's own Uuid.randomUuid, never one that
@@ -740,17 +851,34 @@ kafka_format() {
     id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)
   done
   printf '%s\n' "$id" >"$KAFKA_DIR/cluster-id"
-  rm -rf "$KAFKA_DIR/data" && mkdir -p "$KAFKA_DIR/data"   # a half-done earlier format
-  say "kafka: formatting $KAFKA_DIR/data (cluster id $id)"
-  java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
-    -Dlog4j2.configurationFile="$KAFKA_DIR/tools-log4j2.properties" -cp "$KAFKA_LIB/*" \
-    kafka.tools.StorageTool format --cluster-id "$id" --config "$KAFKA_CONFIG" \
-    >"$KAFKA_DIR/log/format.log" 2>&1 ||
-    { tail -n 30 "$KAFKA_DIR/log/format.log" >&2; die "kafka: format failed"; }
+  rm -rf "$KAFKA_DIR/data" && mkdir -m 700 -p "$KAFKA_DIR/data"   # a half-done earlier format
+  local args=$KAFKA_DIR/format.args
+  private_file "$args"
+  printf 'kafka.tools.StorageTool format --cluster-id %s --config "%s"\n' "$id" "$KAFKA_CONFIG" >"$args"
+  if ((TLS)); then
+    printf -- '--add-scram "SCRAM-SHA-512=[name=%s,password=%s]"\n' "$KAFKA_USER" "$(cat "$KAFKA_SECRET")" >>"$args"
+    say "kafka: formatting $KAFKA_DIR/data (cluster id $id, SCRAM user $KAFKA_USER)"
+  else
+    rm -f "$KAFKA_SECRET"   # (a fresh log without --tls has no SCRAM user)
+    say "kafka: formatting $KAFKA_DIR/data (cluster id $id)"
+  fi
+  # (format.log shows the SCRAM user's salted keys: 0600 like every file the broker writes.)
+  private_file "$KAFKA_DIR/log/format.log"
+  local rc=0
+  (umask 077 && exec java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+    -Dlog4j2.configurationFile="$KAFKA_DIR/tools-log4j2.properties" -cp "$KAFKA_LIB/*" "@$args" \
+    >"$KAFKA_DIR/log/format.log" 2>&1) || rc=$?
+  rm -f "$args"
+  ((rc == 0)) || { tail -n 30 "$KAFKA_DIR/log/format.log" >&2; die "kafka: format failed"; }
 }
 
 kafka_start() {
   if kafka_running; then
+    if ((TLS)) && ! kafka_tls_running; then
+      die "kafka: the running broker has no TLS; run \`stack down\` before \`up --tls\`"
+    elif ((!TLS)) && kafka_tls_running; then
+      die "kafka: the running broker uses TLS (SASL_SSL); run \`stack down\` before starting it without --tls"
+    fi
     say "kafka: already running (pid $(kafka_pid), port $(kafka_port_running))"
     return 0
   fi
@@ -760,19 +888,36 @@ kafka_start() {
   # A no-op (no JVM, milliseconds) when the jars are in place.
   STREAMSHOP_DEPS_DIR=$DEPS_DIR bash "$REPO/scripts/bootstrap-kafka.sh" --quiet kafka >&2 ||
     die "kafka: the jars are missing and scripts/bootstrap-kafka.sh failed"
+  if ((TLS)); then
+    tls_ensure
+    if [[ ! -s "$KAFKA_SECRET" ]]; then
+      [[ -f "$KAFKA_DIR/data/meta.properties" ]] &&
+        die "kafka: its log was formatted without --tls, so it has no SCRAM user; start it without --tls" \
+          "(STREAMSHOP_STACK_TLS=0), or \`stack destroy\` (which deletes its topics) and \`up --tls\`"
+      mkdir -p "$KAFKA_DIR" && chmod 700 "$KAFKA_DIR"
+      private_file "$KAFKA_SECRET"
+      kafka_new_password >"$KAFKA_SECRET"
+    fi
+  fi
   kafka_write_config
   kafka_format
-  local started=$SECONDS
-  # As for ClickHouse: setsid, so the broker outlives the caller; $! is the JVM's pid.
-  (cd "$KAFKA_DIR" && exec setsid nohup java -Xmx"${STREAMSHOP_KAFKA_HEAP:-512m}" -Xms128m \
+  local started=$SECONDS log_mark
+  log_mark=$(stat -c %s "$KAFKA_DIR/log/server.log" 2>/dev/null || echo 0)
+  # As for ClickHouse: setsid, so the broker outlives the caller; $! is the JVM's pid. umask 077: the log
+  # segments it writes are the owner's alone.
+  (cd "$KAFKA_DIR" && umask 077 && exec setsid nohup java -Xmx"${STREAMSHOP_KAFKA_HEAP:-512m}" -Xms128m \
     -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
     -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" -Dkafka.logs.dir="$KAFKA_DIR/log" \
     -cp "$KAFKA_LIB/*" kafka.Kafka "$KAFKA_CONFIG" </dev/null >>"$KAFKA_DIR/log/stdout.log" 2>&1) &
   echo $! >"$KAFKA_PIDFILE"
-  wait_until kafka "$KAFKA_DIR/log/server.log" kafka_running_soon kafka_metadata_ok "$KAFKA_PORT"
+  if ((TLS)); then
+    wait_until kafka "$KAFKA_DIR/log/server.log" kafka_running_soon kafka_tls_ready "$KAFKA_PORT"
+  else
+    wait_until kafka "$KAFKA_DIR/log/server.log" kafka_running_soon kafka_metadata_ok "$KAFKA_PORT"
+  fi
   kafka_running || die "kafka answers on port $KAFKA_PORT but pid $(kafka_pid) is not it"
-  say "kafka: started (pid $(kafka_pid), port $KAFKA_PORT, controller port $KAFKA_CONTROLLER_PORT) in $((SECONDS - started)) s"
+  say "kafka: started (pid $(kafka_pid), port $KAFKA_PORT$( ((TLS)) && echo " SASL_SSL"), controller port $KAFKA_CONTROLLER_PORT) in $((SECONDS - started)) s"
 }
 # Until the launcher has exec'd java, its cmdline is still the shell's.
 kafka_running_soon() {
@@ -825,12 +970,16 @@ write_env() {
   mv "$STATE_DIR/env.tmp" "$STATE_DIR/env"
   env_set_kafka
 }
-# STREAMSHOP_KAFKA_BROKERS is in <dir>/env while this stack's broker runs (or was left running).
+# STREAMSHOP_KAFKA_BROKERS is in <dir>/env while this stack's broker runs (or was left running), and with
+# --tls STREAMSHOP_KAFKA_PROP_FILE, the librdkafka properties (SASL_SSL, the SCRAM user) for capture and sink.
 env_set_kafka() {
   [[ -f "$STATE_DIR/env" ]] || return 0
-  sed -i '/^export STREAMSHOP_KAFKA_BROKERS=/d' "$STATE_DIR/env"
+  sed -i '/^export STREAMSHOP_KAFKA_\(BROKERS\|PROP_FILE\)=/d' "$STATE_DIR/env"
   if kafka_running; then
     echo "export STREAMSHOP_KAFKA_BROKERS=127.0.0.1:$(kafka_port_running)" >>"$STATE_DIR/env"
+    if kafka_tls_running; then
+      echo "export STREAMSHOP_KAFKA_PROP_FILE=$KAFKA_DIR/librdkafka.properties" >>"$STATE_DIR/env"
+    fi
   fi
 }
 
@@ -860,7 +1009,8 @@ cmd_up() {
     say "  clickhouse: $(ch_scheme)://$CH_USER:***@127.0.0.1:$CH_HTTP_PORT (native tcp$(tls_on && echo "+tls" || true) $CH_TCP_PORT)"
   fi
   say "  passwords:  $SECRETS_DIR (mode 0600)"
-  kafka_running && say "  kafka:      127.0.0.1:$(kafka_port_running) (controller $(kafka_controller_port_running))"
+  kafka_running && say "  kafka:      127.0.0.1:$(kafka_port_running) (controller $(kafka_controller_port_running))$(
+    kafka_tls_running && echo "; SASL_SSL, SCRAM-SHA-512 user $KAFKA_USER: $KAFKA_DIR/client.properties")"
   say "  source $STATE_DIR/env"
 }
 
