@@ -125,11 +125,7 @@ stop_replicate
 [[ "$(ch "SELECT count() FROM analytics.raw_typed FINAL WHERE _deleted = 0")" -gt 0 ]] || fail "nothing replicated"
 independent_compare
 
-# ------------------------------------------------------------------------------------------------------------
-# Kafka over SASL_SSL: capture → Kafka → sink on this TLS stack goes here (WITH_KAFKA=1 above the source line,
-# `stack up --tls` gives Kafka its SASL_SSL listener; then capture, start_sink, verify, and its logs join the
-# secret scan below).
-# ------------------------------------------------------------------------------------------------------------
+# capture → Kafka (SASL_SSL) → sink on a --tls stack: tests/integration/test_kafka_tls.sh.
 
 log "down, then up without TLS: the same passwords, still required; plain connections"
 bash "$REPO/scripts/stack.sh" down >"$LOG_DIR/stack-down.log" 2>&1 || fail "stack down: $(cat "$LOG_DIR/stack-down.log")"
