@@ -321,10 +321,13 @@ pg_start() {
     # The key must belong to the cluster's user with mode 0600: a copy in the (private) cluster dir.
     as_pg tee "$(pg_real_dir)/server.key" <"$TLS_DIR/server.key" >/dev/null
     as_pg tee "$(pg_real_dir)/server.pem" <"$TLS_DIR/server.pem" >/dev/null
-    as_pg chmod 600 "$(pg_real_dir)/server.key" "$(pg_real_dir)/server.pem"
+    as_pg tee "$(pg_real_dir)/ca.pem" <"$TLS_DIR/ca.pem" >/dev/null
+    as_pg chmod 600 "$(pg_real_dir)/server.key" "$(pg_real_dir)/server.pem" "$(pg_real_dir)/ca.pem"
+    # ssl_ca_file: client certificates signed by the stack's CA verify (pg_hba `cert`, clientcert=verify-full).
     ssl="ssl = on
 ssl_cert_file = '$(pg_real_dir)/server.pem'
 ssl_key_file = '$(pg_real_dir)/server.key'
+ssl_ca_file = '$(pg_real_dir)/ca.pem'
 ssl_min_protocol_version = 'TLSv1.2'"
   fi
   as_pg tee "$(pg_data)/streamshop.conf" >/dev/null <<EOF
