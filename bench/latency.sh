@@ -38,7 +38,7 @@ pg -c "CREATE TABLE bench_probe (id bigint PRIMARY KEY, committed_at timestamptz
 # sampler OUT NEXT_ID COUNT: commits markers NEXT_ID.. every SAMPLE_MS, writes "id commit_time" lines.
 sampler() {
   local out=$1 id=$2 n=$3 line next i
-  coproc PSQL { psql "$STREAMSHOP_PG_URL" -X -q -At -c "SET synchronous_commit = on" -f - 2>&1; }
+  coproc PSQL { pgurl_run "$STREAMSHOP_PG_URL" psql -X -q -At -c "SET synchronous_commit = on" -f - 2>&1; }
   next=${EPOCHREALTIME/./}
   for ((i = 0; i < n; i++, id++)); do
     next=$((next + SAMPLE_MS * 1000))

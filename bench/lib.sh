@@ -25,7 +25,8 @@ bench_cleanup() {
 trap bench_cleanup EXIT
 # shellcheck disable=SC1091
 source "$STREAMSHOP_STACK_DIR/env"
-pg() { psql "$STREAMSHOP_PG_URL" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+source "$REPO/scripts/pgurl.sh"   # pgurl_run: the password in PGPASSWORD, not on the command line
+pg() { pgurl_run "$STREAMSHOP_PG_URL" psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 ch() { curl -sS --fail-with-body -K <(ch_curl_config) --data-binary "$1"; }
 # curl's config for the ClickHouse of STREAMSHOP_CLICKHOUSE_URL (its password stays off curl's command line), with
 # STREAMSHOP_CLICKHOUSE_CA_FILE to verify it (`stack up --tls`); $1: a path and query after the URL.
@@ -83,7 +84,7 @@ confirmed() { pg -c "SELECT confirmed_flush_lsn >= '$1' FROM pg_replication_slot
 recvlogical_seconds() {
   local t0 pid
   t0=$(now)
-  pg_recvlogical -d "$STREAMSHOP_PG_URL" --slot "$1" --start --endpos "$TARGET" --no-loop \
+  pgurl_run "$STREAMSHOP_PG_URL" pg_recvlogical --slot "$1" --start --endpos "$TARGET" --no-loop \
     -o proto_version=1 -o publication_names=bench -f /dev/null &
   pid=$!
   until [[ "$(confirmed "$TARGET" "$1")" == t ]]; do

@@ -106,7 +106,8 @@ ch_curl_config() {
   printf 'url = "%s/%s"\n' "$STREAMSHOP_CLICKHOUSE_URL" "${1:-}"
   if [[ -n "${STREAMSHOP_CLICKHOUSE_CA_FILE:-}" ]]; then printf 'cacert = "%s"\n' "$STREAMSHOP_CLICKHOUSE_CA_FILE"; fi
 }
-pg() { psql "$STREAMSHOP_PG_URL" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+source "$REPO/scripts/pgurl.sh"   # pgurl_run: the password in PGPASSWORD, not on the command line
+pg() { pgurl_run "$STREAMSHOP_PG_URL" psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 
 step_export() {
   : "${STREAMSHOP_PG_URL:?set STREAMSHOP_PG_URL (source the stack env file)}"

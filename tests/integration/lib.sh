@@ -80,7 +80,8 @@ kafka_java() {
     -cp "${STREAMSHOP_DEPS_DIR:-$REPO/.streamshop-deps}/kafka/lib/*" "$@" "${extra[@]}"
 }
 
-pg() { psql "$STREAMSHOP_PG_URL" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+source "$REPO/scripts/pgurl.sh"   # pgurl_run: the password in PGPASSWORD, not on the command line
+pg() { pgurl_run "$STREAMSHOP_PG_URL" psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 ch() { curl -sS --fail-with-body -K <(ch_curl_config) --data-binary "$1"; }
 # The curl config for the stack's ClickHouse: its URL (the password in it) and, with TLS, the CA that verifies it.
 ch_curl_config() {
@@ -255,7 +256,7 @@ INDEPENDENT_PG_SETTINGS='-c datestyle=ISO,YMD -c timezone=UTC -c intervalstyle=p
 # a Decimal256 (modern servers) with their ClickHouse type; they are rendered element by element / as 32 bytes.
 _ic_pg_columns() {
   local schema=${1%%.*} table=${1#*.}
-  PGOPTIONS="$INDEPENDENT_PG_SETTINGS" psql "$STREAMSHOP_PG_URL" -X -q -v ON_ERROR_STOP=1 -At -F $'\t' \
+  PGOPTIONS="$INDEPENDENT_PG_SETTINGS" pg -F $'\t' \
     -v schema="$schema" -v tbl="$table" -v pub="${PUBLICATION:-streamshop}" -v chtypes="${2:-"{}"}" <<'SQL'
 -- The canonical rendering (SQL text) of expression q of type typ/typmod (wide: a Decimal256 in ClickHouse), or
 -- NULL for a type rendered as the md5 of its text.
@@ -425,8 +426,7 @@ independent_compare_check() {
     done <<<"$cols"
     filter=$(pg -c "SELECT rowfilter FROM pg_publication_tables WHERE pubname = '${PUBLICATION:-streamshop}'
                     AND schemaname = '$schema' AND tablename = '$table'") || return 1
-    PGOPTIONS="$INDEPENDENT_PG_SETTINGS" psql "$STREAMSHOP_PG_URL" -X -q -v ON_ERROR_STOP=1 -At \
-      -c "SELECT $pg_sel FROM \"$schema\".\"$table\"${filter:+ WHERE $filter}" | LC_ALL=C sort >"$out/$db.$t.pg" ||
+    PGOPTIONS="$INDEPENDENT_PG_SETTINGS" pg -c "SELECT $pg_sel FROM \"$schema\".\"$table\"${filter:+ WHERE $filter}" | LC_ALL=C sort >"$out/$db.$t.pg" ||
       { echo "independent_compare: PostgreSQL could not render $t" >&2; return 1; }
     ch "SELECT $ch_sel FROM \`${CH_DATABASE:-analytics}\`.\`$raw\` FINAL WHERE _deleted = 0 FORMAT TSV" | LC_ALL=C sort >"$out/$db.$t.ch" ||
       { echo "independent_compare: ClickHouse could not render $db.$raw" >&2; return 1; }

@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh" "$1"
 pg -c "CREATE TABLE quiet (id int PRIMARY KEY, v text)" -c "INSERT INTO quiet VALUES (1, 'x')"
 pg -c "CREATE DATABASE busy"
 busy_url=${STREAMSHOP_PG_URL%/*}/busy
-psql "$busy_url" -X -q -v ON_ERROR_STOP=1 <<'SQL'
+pgurl_run "$busy_url" psql -X -q -v ON_ERROR_STOP=1 <<'SQL'
 CREATE TABLE noise (id bigserial PRIMARY KEY, payload text);
 CREATE PROCEDURE make_noise(n int) LANGUAGE plpgsql AS $$
 BEGIN
@@ -20,7 +20,7 @@ SQL
 start_replicate --heartbeat-interval 2 --progress on --max-lag-seconds 0.000001
 wait_streaming
 log "only the other database writes for a while"
-psql "$busy_url" -X -q -c "CALL make_noise(20000)"
+pgurl_run "$busy_url" psql -X -q -c "CALL make_noise(20000)"
 target=$(pg -c "SELECT pg_current_wal_lsn()")
 slot_passed_target() { [[ "$(pg -c "SELECT confirmed_flush_lsn >= '$target' FROM pg_replication_slots WHERE slot_name = 'streamshop'")" == t ]]; }
 wait_until 30 "confirmed_flush_lsn did not reach $target while the publication was idle" slot_passed_target

@@ -3,9 +3,11 @@
 # ClickHouse HTTPS with a password. Checks: file modes of the state dir, env, secrets and keys; every password holds
 # ?#/@:%; PostgreSQL refuses plaintext (sslmode=disable) and a wrong or missing password; ClickHouse refuses plain
 # HTTP on its port and a missing or wrong password; replicate runs end to end over TLS and verify agrees;
-# /proc/<pid>/cmdline of the running replicate holds no secret; no log of the run (test logs, stack output,
-# PostgreSQL's and ClickHouse's logs) holds a password, raw or percent-encoded. Then down and up without TLS keeps
-# the passwords (still required, plain connections), and destroy + up makes new ones.
+# /proc/<pid>/cmdline of the running replicate holds no secret, nor any process's while lib.sh's pg runs a query
+# (scripts/pgurl.sh: the URL without its password, the password in PGPASSWORD; every byte percent-decodes exactly);
+# no log of the run (test logs, stack output, PostgreSQL's and ClickHouse's logs) holds a password, raw or
+# percent-encoded. Then down and up without TLS keeps the passwords (still required, plain connections), and
+# destroy + up makes new ones.
 # clickhouse-engines: server chdb
 TEST_PORT_BASE=27500
 STACK_TLS=1
@@ -57,11 +59,34 @@ openssl x509 -in "$DIR/tls/server.pem" -noout -ext subjectAltName | grep -q 'DNS
   fail "server.pem lacks SAN DNS:localhost,IP:127.0.0.1"
 [[ "$(pg -c "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")" == t ]] || fail "psql with the env's URL is not on TLS"
 
+log "psql of the scripts and tests: the password in PGPASSWORD, not on its command line (scripts/pgurl.sh)"
+# Every byte percent-decodes exactly (libpq refuses %00, and so does pgurl).
+all_bytes=$(printf '%%%02X' $(seq 1 255))
+pgurl_split "postgresql://u:$all_bytes@h/db?a=b" || fail "pgurl_split refused every byte"
+[[ $PGURL_WITHOUT_PASSWORD == "postgresql://u@h/db?a=b" ]] || fail "pgurl_split left: $PGURL_WITHOUT_PASSWORD"
+cmp -s <(printf '%s' "$PGURL_PASSWORD") <(printf "$(printf '\\x%02x' $(seq 1 255))") ||
+  fail "pgurl_split did not decode every byte exactly"
+if pgurl_split "postgresql://u:a%00b@h/db" 2>/dev/null || pgurl_split "postgresql://u:a%4@h/db" 2>/dev/null; then
+  fail "pgurl_split accepted %00 or a truncated escape"
+fi
+unset PGURL_PASSWORD PGURL_WITHOUT_PASSWORD
+# While lib.sh's pg runs a query, no process's arguments hold the password, raw or percent-encoded (grep takes the
+# forms on a pipe, so that its own command line holds none either).
+pg -c "SELECT pg_sleep(2)" >/dev/null &
+sleeping_pg=$!
+sleeping() { [[ "$(pg -c "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(2)'")" == 1 ]]; }
+wait_until 10 "the background pg did not start its query" sleeping
+[[ -n "$(grep -lF -f <(echo 'SELECT pg_sleep(2)') /proc/[0-9]*/cmdline 2>/dev/null)" ]] ||
+  fail "no process runs the background pg's query: the scan below would prove nothing"
+hits=$(grep -ilF -f <(printf '%s\n' "$PG_PASSWORD" "$(enc "$PG_PASSWORD")") /proc/[0-9]*/cmdline 2>/dev/null || true)
+[[ -z "$hits" ]] || fail "the PostgreSQL password is on the command line of: $(cat ${hits//cmdline/comm} 2>/dev/null | paste -sd ' ')"
+wait "$sleeping_pg" || fail "the background pg failed"
+
 log "PostgreSQL refuses plaintext and wrong or missing passwords"
 PG_HOST="127.0.0.1:$STREAMSHOP_PG_PORT/streamshop"
 refused_pg() {  # EXPECTED-TEXT URL
   local out
-  if out=$(psql "$2" -X -At -c "SELECT 1" 2>&1 </dev/null); then fail "PostgreSQL accepted $3"; fi
+  if out=$(pgurl_run "$2" psql -X -At -c "SELECT 1" 2>&1 </dev/null); then fail "PostgreSQL accepted $3"; fi
   grep -qF -- "$1" <<<"$out" || fail "PostgreSQL refused $3, but not with '$1': $out"
 }
 refused_pg "no encryption" "postgresql://streamshop:$(enc "$PG_PASSWORD")@$PG_HOST?sslmode=disable" "plaintext"
