@@ -83,6 +83,8 @@ grep -q 'invalid credentials with SASL mechanism SCRAM-SHA-512' "$LOG_DIR/topics
   fail "TopicCommand with a wrong password did not fail on authentication"
 tail -c +$((mark + 1)) "$KAFKA_DIR/log/server.log" | grep -q 'Failed authentication with /127.0.0.1' ||
   fail "the broker did not log the wrong password's failed authentication"
+tail -c +$((mark + 1)) "$KAFKA_DIR/log/server.log" | grep -q 'Unexpected Kafka request of type METADATA during SASL handshake' ||
+  fail "the broker did not log the PLAINTEXT clients' refusal"
 rm -f "$LOG_DIR/wrong.properties"
 
 log "restart-kafka: topic, messages and group offsets survive"
