@@ -998,8 +998,8 @@ cmd_up() {
     say "  clickhouse: $(ch_scheme)://$CH_USER:***@127.0.0.1:$CH_HTTP_PORT (native tcp$(tls_on && echo "+tls" || true) $CH_TCP_PORT)"
   fi
   say "  passwords:  $SECRETS_DIR (mode 0600)"
-  kafka_running && say "  kafka:      127.0.0.1:$(kafka_port_running) (controller $(kafka_controller_port_running))$(
-    echo "; $(kafka_protocol_running), SCRAM-SHA-512 user $KAFKA_USER: $KAFKA_DIR/client.properties")"
+  kafka_running && say "  kafka:      127.0.0.1:$(kafka_port_running) (controller $(kafka_controller_port_running));" \
+    "$(kafka_protocol_running), SCRAM-SHA-512 user $KAFKA_USER: $KAFKA_DIR/client.properties"
   say "  source $STATE_DIR/env"
 }
 
