@@ -26,10 +26,11 @@ EVENTS=$((TXNS * 4))
 RECORDS=$((TXNS * 5))  # each delete is followed by a tombstone
 ID=$(date +%s)         # topics of this invocation: the stack (and its older topics) persists between invocations
 
+# kafka_tool CLASS ARGS…: a Kafka tool on the stack's broker, logged in with its client.properties (user streamshop).
 kafka_tool() {
   java -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
     -Dlog4j2.configurationFile="$STREAMSHOP_STACK_DIR/kafka/tools-log4j2.properties" -cp "$DEPS/kafka/lib/*" \
-    "$@" --bootstrap-server "$STREAMSHOP_KAFKA_BROKERS"
+    "$@" --bootstrap-server "$STREAMSHOP_KAFKA_BROKERS" --command-config "$STREAMSHOP_STACK_DIR/kafka/client.properties"
 }
 # topic_records REGEX: records in the matching topics.
 topic_records() {

@@ -24,8 +24,9 @@
 #   STREAMSHOP_CONNECT_HEAP  worker max heap (default 512m)
 #   STREAMSHOP_DEPS_DIR      fetched jars (default <repo>/.streamshop-deps; scripts/bootstrap-kafka.sh)
 #
-# With a stack whose broker is SASL_SSL (scripts/stack.sh up --tls), the worker and its producers, consumers and
-# admin clients connect with the stack's <dir>/kafka/client.properties (SCRAM-SHA-512, the stack's CA).
+# On the stack's broker (SASL_PLAINTEXT, or SASL_SSL after scripts/stack.sh up --tls) the worker and its producers,
+# consumers and admin clients log in with the stack's <dir>/kafka/client.properties (SCRAM-SHA-512 user streamshop;
+# with --tls the stack's CA).
 #
 # Layout: <dir>/debezium/{connect.properties,log4j2.properties,offsets.dat,connect.pid,log/connect.log}
 #         (the dir 0700, connect.properties 0600: it may hold the Kafka password)
@@ -103,10 +104,10 @@ plugin.discovery=service_load
 config.providers=env
 config.providers.env.class=org.apache.kafka.common.config.provider.EnvVarConfigProvider
 EOF
-    # The stack's SASL_SSL broker: the same client settings for the worker and for each client it makes.
+    # The stack's broker: the same client settings (its user; with --tls its CA) for the worker and each client it makes.
     local client=$STATE_DIR/kafka/client.properties line prefix
     if [[ -f "$client" && "$BROKERS" == "$STACK_BROKERS" ]]; then
-      echo "# the stack's SASL_SSL broker: $client"
+      echo "# the stack's broker: $client"
       while IFS= read -r line; do
         [[ "$line" =~ ^[a-z] ]] || continue
         for prefix in "" producer. consumer. admin.; do printf '%s%s\n' "$prefix" "$line"; done

@@ -8,8 +8,9 @@
 #   up --tls            TLS everywhere: a private CA and a server certificate in <dir>/tls (ca.pem), PostgreSQL
 #                       accepts TLS connections only (ssl = on, hostssl), ClickHouse serves HTTPS on the HTTP port
 #                       (plain HTTP closed; the native port is TLS-only too); same as STREAMSHOP_STACK_TLS=1
-#   up --with-kafka     also start a single-node Kafka broker (KRaft, controller+broker in one JVM);
-#                       same as STREAMSHOP_WITH_KAFKA=1; adds STREAMSHOP_KAFKA_BROKERS to <dir>/env
+#   up --with-kafka     also start a single-node Kafka broker (KRaft, controller+broker in one JVM) whose client
+#                       listener is SASL_PLAINTEXT (SASL_SSL with --tls); same as STREAMSHOP_WITH_KAFKA=1; adds
+#                       STREAMSHOP_KAFKA_BROKERS and STREAMSHOP_KAFKA_PROP_FILE to <dir>/env
 #   up --clickhouse-engine server|chdb
 #                       which ClickHouse answers on the HTTP port: `server` (default) the real clickhouse-server
 #                       18.16 of Debian; `chdb` ClickHouse 26.x (the chdb engine of the venv) behind
@@ -23,8 +24,9 @@
 #   destroy             down, then remove the state dir's contents (and any /var/tmp data dir), passwords too
 #
 # Passwords always: the first `up` generates one per login (PostgreSQL `postgres`, `streamshop`, `streamshop_cdc`;
-# ClickHouse `default`), kept in <dir>/secrets (mode 0600) until `destroy`; PostgreSQL authenticates with
-# scram-sha-256 only, ClickHouse with a SHA-256 password hash. Each password holds ?#/@:% (so every run exercises
+# ClickHouse `default`; Kafka `streamshop`, in <dir>/kafka/scram-password), kept (mode 0600) until `destroy`;
+# PostgreSQL authenticates with scram-sha-256 only, ClickHouse with a SHA-256 password hash, Kafka with SASL
+# (SCRAM-SHA-512 or PLAIN). Each password holds ?#/@:% (so every run exercises
 # percent-encoding and redaction). Everything the stack writes is private to its user (umask 077, dirs 0700).
 #
 # Environment (so that several stacks can run side by side; nothing here is global):
@@ -48,12 +50,12 @@
 #         <dir>/clickhouse/{config.xml,users.xml,data,tmp,user_files,format_schemas,log}
 #                                     (with chdb: <dir>/clickhouse/{chdb,log})
 #         <dir>/kafka/{server.properties,log4j2.properties,cluster-id,data,log}   (with Kafka; 0700)
-#                                     with --tls also scram-password (user streamshop), keystore.pem,
-#                                     client.properties (Java), librdkafka.properties (capture/sink), all 0600
+#                                     and scram-password (user streamshop), client.properties (Java),
+#                                     librdkafka.properties (capture/sink), with --tls keystore.pem, all 0600
 #         <dir>/env                   (0600) `source` it for STREAMSHOP_PG_URL, STREAMSHOP_CLICKHOUSE_URL (the
 #                                     passwords percent-encoded in them; with TLS also sslmode=verify-full and
-#                                     sslrootcert, https and STREAMSHOP_CLICKHOUSE_CA_FILE) (and STREAMSHOP_KAFKA_BROKERS;
-#                                     with --tls STREAMSHOP_KAFKA_PROP_FILE)
+#                                     sslrootcert, https and STREAMSHOP_CLICKHOUSE_CA_FILE) (and STREAMSHOP_KAFKA_BROKERS,
+#                                     STREAMSHOP_KAFKA_PROP_FILE)
 #         <dir>/ports                 the ports of the last `up`
 # Requires the packages that scripts/bootstrap.sh installs; Kafka also java 17+ and the jars of
 # scripts/bootstrap-kafka.sh (run by `up --with-kafka` when they are missing).
@@ -70,7 +72,7 @@ CH_PIDFILE=$CH_DIR/clickhouse-server.pid
 KAFKA_DIR=$STATE_DIR/kafka
 KAFKA_CONFIG=$KAFKA_DIR/server.properties
 KAFKA_PIDFILE=$KAFKA_DIR/kafka.pid
-KAFKA_USER=streamshop                      # the SCRAM user of the --tls broker
+KAFKA_USER=streamshop                      # the broker's client user (SCRAM-SHA-512 and PLAIN)
 KAFKA_SECRET=$KAFKA_DIR/scram-password     # its password (0600), made at format time, kept until destroy
 DEPS_DIR=$(realpath -m "${STREAMSHOP_DEPS_DIR:-$REPO/.streamshop-deps}")
 KAFKA_LIB=$DEPS_DIR/kafka/lib
@@ -646,10 +648,11 @@ ch_stop() {
 
 # One JVM is controller and broker (KRaft combined mode) with a static voter set
 # (controller.quorum.voters), so the ports may change between starts. Jars: scripts/bootstrap-kafka.sh.
-# Without --tls both listeners are PLAINTEXT on 127.0.0.1. With --tls the client listener is SASL_SSL (user
-# streamshop, created at format time, with SCRAM-SHA-512 or PLAIN) and the controller listener SASL_SSL with PLAIN
-# for a user that only this JVM knows (its password is new on every start and lives in server.properties):
-# no local user can reach either listener without a secret.
+# Passwords always: the client listener is SASL_PLAINTEXT (SASL_SSL with --tls) for user streamshop (created at
+# format time, with SCRAM-SHA-512 or PLAIN), and the controller listener SASL_PLAINTEXT (SASL_SSL with --tls) with
+# PLAIN for a user that only this JVM knows (its password is new on every start and lives in server.properties):
+# no local user can reach either listener without a secret. The two modes differ only in SSL vs PLAINTEXT and the
+# keystore/truststore lines.
 kafka_pid() { cat "$KAFKA_PIDFILE" 2>/dev/null || true; }
 # Running = the pid file's process is alive and was started with this stack's server.properties.
 kafka_running() {
@@ -659,31 +662,24 @@ kafka_running() {
 }
 kafka_port_running() { sed -n 's|^advertised.listeners=[A-Z_]*://.*:\([0-9]*\)$|\1|p' "$KAFKA_CONFIG"; }
 kafka_controller_port_running() { sed -n 's|^controller.quorum.voters=1@.*:\([0-9]*\)$|\1|p' "$KAFKA_CONFIG"; }
-# Whether the broker's config (of the running broker, or the last one) has the SASL_SSL client listener.
-kafka_tls_running() { grep -q '^advertised.listeners=SASL_SSL://' "$KAFKA_CONFIG" 2>/dev/null; }
+# The client listener's security protocol in the broker's config (of the running broker, or the last one):
+# SASL_SSL, SASL_PLAINTEXT, or PLAINTEXT (a broker of an older stack.sh, without passwords).
+kafka_protocol_running() { sed -n 's|^advertised.listeners=\([A-Z_]*\)://.*|\1|p' "$KAFKA_CONFIG" 2>/dev/null; }
+# The client listener's security protocol this start asks for.
+kafka_protocol() { if ((TLS)); then echo SASL_SSL; else echo SASL_PLAINTEXT; fi; }
 
-# Ready = the broker answers a Metadata request (v4, the oldest Kafka 4 serves) that lists at least one
-# broker: it has caught up with the metadata log, registered, and opened its client listener.
-# Plain bash over /dev/tcp, so polling starts no JVM.
-kafka_metadata_ok() {
-  local resp
-  resp=$(
-    exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
-    # size 31 | api_key 3, api_version 4, correlation_id 1, client_id "streamshop-stack" (16 bytes)
-    #         | topics null (-1: all), allow_auto_topic_creation false
-    printf '\x00\x00\x00\x1f\x00\x03\x00\x04\x00\x00\x00\x01\x00\x10streamshop-stack\xff\xff\xff\xff\x00' >&3
-    timeout 2 head -c 16 <&3 | od -An -tx1 | tr -d ' \n'
-  ) 2>/dev/null || return 1
-  # response: size (4), correlation_id (4) = 1, throttle_time_ms (4), broker count (4) > 0
-  [[ ${#resp} == 32 && ${resp:8:8} == 00000001 && ${resp:24:8} != 00000000 ]]
-}
-# Ready with --tls (a Metadata request needs SASL first): since this start the broker has logged that it
-# started (which it does once unfenced, after opening its listeners), and the client listener completes a
-# TLS handshake whose certificate the stack's CA verifies for 127.0.0.1.
-kafka_tls_ready() {
-  tail -c +$((log_mark + 1)) "$KAFKA_DIR/log/server.log" 2>/dev/null | grep -q 'Kafka Server started' &&
+# Ready (a Metadata request needs SASL first, so the stack does not send one): since this start the broker has
+# logged that it started (which it does once unfenced, after opening its listeners), and the client listener
+# accepts a connection; with --tls it completes a TLS handshake whose certificate the stack's CA verifies for
+# 127.0.0.1. Polling starts no JVM.
+kafka_ready() {
+  tail -c +$((log_mark + 1)) "$KAFKA_DIR/log/server.log" 2>/dev/null | grep -q 'Kafka Server started' || return 1
+  if ((TLS)); then
     openssl s_client -connect "127.0.0.1:$1" -CAfile "$TLS_DIR/ca.pem" -verify_ip 127.0.0.1 \
       -verify_return_error -brief </dev/null >/dev/null 2>&1
+  else
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+  fi
 }
 
 # A new random password: seven runs of 6 random letters and digits joined by ?#/@:% (characters that break naive
@@ -713,38 +709,34 @@ process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
 EOF
-    if ((TLS)); then
-      local controller_password
-      controller_password=$(head -c 512 /dev/urandom | tr -dc 'A-Za-z0-9')
-      controller_password=${controller_password:0:32}
-      cat <<EOF
-listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT
+    local proto listener controller_password
+    proto=$(kafka_protocol)
+    listener=${proto,,}   # the client listener is named after its protocol: listener.name.sasl_ssl.…
+    controller_password=$(head -c 512 /dev/urandom | tr -dc 'A-Za-z0-9')
+    controller_password=${controller_password:0:32}
+    cat <<EOF
+listeners=$proto://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=$proto://127.0.0.1:$KAFKA_PORT
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=SASL_SSL
-listener.security.protocol.map=CONTROLLER:SASL_SSL,SASL_SSL:SASL_SSL
-# clients: user $KAFKA_USER over TLS with SCRAM-SHA-512 (its credentials are in the metadata log since format)
+inter.broker.listener.name=$proto
+listener.security.protocol.map=CONTROLLER:$proto,$proto:$proto
+# clients: user $KAFKA_USER with SCRAM-SHA-512 (its credentials are in the metadata log since format)
 # or PLAIN (for librdkafka < 2.6.1, whose SCRAM Kafka 4 rejects; see kafka_write_client_configs)
-listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
+listener.name.$listener.sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
 sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
-listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$KAFKA_USER" password="$(cat "$KAFKA_SECRET")";
-listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_USER="$(cat "$KAFKA_SECRET")";
-# controller: PLAIN over TLS (KRaft controllers cannot use SCRAM) for a user only this JVM knows
+listener.name.$listener.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$KAFKA_USER" password="$(cat "$KAFKA_SECRET")";
+listener.name.$listener.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_USER="$(cat "$KAFKA_SECRET")";
+# controller: PLAIN (KRaft controllers cannot use SCRAM) for a user only this JVM knows
 listener.name.controller.sasl.enabled.mechanisms=PLAIN
 sasl.mechanism.controller.protocol=PLAIN
 listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="controller" password="$controller_password" user_controller="$controller_password";
+EOF
+    if ((TLS)); then
+      cat <<EOF
 ssl.keystore.type=PEM
 ssl.keystore.location=$KAFKA_DIR/keystore.pem
 ssl.truststore.type=PEM
 ssl.truststore.location=$TLS_DIR/ca.pem
-EOF
-    else
-      cat <<EOF
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 EOF
     fi
     cat <<EOF
@@ -805,45 +797,49 @@ EOF
   kafka_write_client_configs
 }
 
-# With --tls: the broker's key and certificate chain as one PEM keystore (the key as PKCS#8, which Kafka's
-# PEM keystore requires), and the client configs of user streamshop, all 0600:
+# The client configs of user streamshop, both 0600 (with --tls also the broker's key and certificate chain as one
+# PEM keystore, the key as PKCS#8, which Kafka's PEM keystore requires):
 #   <dir>/kafka/client.properties     Java clients: Kafka's tools (--command-config), the Debezium worker;
 #                                     SCRAM-SHA-512
-#   <dir>/kafka/librdkafka.properties streamshop capture/sink (STREAMSHOP_KAFKA_PROP_FILE in <dir>/env); PLAIN
-#                                     (over TLS): librdkafka before 2.6.1 (Debian 12 has 2.0.2) repeats the client
-#                                     nonce in its SCRAM final message, which Kafka 4 rejects as invalid credentials
-# Without --tls they are removed.
+#   <dir>/kafka/librdkafka.properties streamshop capture/sink (STREAMSHOP_KAFKA_PROP_FILE in <dir>/env); PLAIN:
+#                                     librdkafka before 2.6.1 (Debian 12 has 2.0.2) repeats the client nonce in its
+#                                     SCRAM final message, which Kafka 4 rejects as invalid credentials
+# (PLAIN without --tls sends the password in clear over loopback, which only root can sniff.)
 kafka_write_client_configs() {
-  if ((!TLS)); then
-    rm -f "$KAFKA_DIR"/{keystore.pem,client.properties,librdkafka.properties}
-    return 0
+  local proto
+  proto=$(kafka_protocol)
+  rm -f "$KAFKA_DIR/keystore.pem"
+  if ((TLS)); then
+    private_file "$KAFKA_DIR/keystore.pem"
+    { openssl pkey -in "$TLS_DIR/server.key" && cat "$TLS_DIR/server.pem"; } >"$KAFKA_DIR/keystore.pem" ||
+      die "kafka: cannot read the server key $TLS_DIR/server.key"
   fi
-  private_file "$KAFKA_DIR/keystore.pem"
-  { openssl pkey -in "$TLS_DIR/server.key" && cat "$TLS_DIR/server.pem"; } >"$KAFKA_DIR/keystore.pem" ||
-    die "kafka: cannot read the server key $TLS_DIR/server.key"
   private_file "$KAFKA_DIR/client.properties"
-  cat >"$KAFKA_DIR/client.properties" <<EOF
-# written by scripts/stack.sh: the stack's Kafka broker (SASL_SSL) for Java clients
-security.protocol=SASL_SSL
+  {
+    cat <<EOF
+# written by scripts/stack.sh: the stack's Kafka broker ($proto) for Java clients
+security.protocol=$proto
 sasl.mechanism=SCRAM-SHA-512
 sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$KAFKA_USER" password="$(cat "$KAFKA_SECRET")";
-ssl.truststore.type=PEM
-ssl.truststore.location=$TLS_DIR/ca.pem
 EOF
+    if ((TLS)); then printf 'ssl.truststore.type=PEM\nssl.truststore.location=%s\n' "$TLS_DIR/ca.pem"; fi
+  } >"$KAFKA_DIR/client.properties"
   private_file "$KAFKA_DIR/librdkafka.properties"
-  cat >"$KAFKA_DIR/librdkafka.properties" <<EOF
-# written by scripts/stack.sh: the stack's Kafka broker (SASL_SSL) for librdkafka (--kafka-prop-file)
-security.protocol=SASL_SSL
+  {
+    cat <<EOF
+# written by scripts/stack.sh: the stack's Kafka broker ($proto) for librdkafka (--kafka-prop-file)
+security.protocol=$proto
 sasl.mechanisms=PLAIN
 sasl.username=$KAFKA_USER
 sasl.password=$(cat "$KAFKA_SECRET")
-ssl.ca.location=$TLS_DIR/ca.pem
 EOF
+    if ((TLS)); then printf 'ssl.ca.location=%s\n' "$TLS_DIR/ca.pem"; fi
+  } >"$KAFKA_DIR/librdkafka.properties"
 }
 
 # Formats the log dir once (what `kafka-storage.sh format` does); the cluster id stays in <dir>/kafka/cluster-id.
-# With --tls it also creates the SCRAM user streamshop with a new password (<dir>/kafka/scram-password); the tool
-# reads that argument from a 0600 file (a java @argfile), so the password never shows in a process list.
+# It also creates the SCRAM user streamshop with the password of <dir>/kafka/scram-password; the tool reads that
+# argument from a 0600 file (a java @argfile), so the password never shows in a process list.
 kafka_format() {
   [[ -f "$KAFKA_DIR/data/meta.properties" ]] && return 0
   # A Kafka Uuid: 16 random bytes, base64url without padding. Like Kafka's own Uuid.randomUuid, never one that
@@ -858,13 +854,8 @@ kafka_format() {
   local args=$KAFKA_DIR/format.args
   private_file "$args"
   printf 'kafka.tools.StorageTool format --cluster-id %s --config "%s"\n' "$id" "$KAFKA_CONFIG" >"$args"
-  if ((TLS)); then
-    printf -- '--add-scram "SCRAM-SHA-512=[name=%s,password=%s]"\n' "$KAFKA_USER" "$(cat "$KAFKA_SECRET")" >>"$args"
-    say "kafka: formatting $KAFKA_DIR/data (cluster id $id, SCRAM user $KAFKA_USER)"
-  else
-    rm -f "$KAFKA_SECRET"   # (a fresh log without --tls has no SCRAM user)
-    say "kafka: formatting $KAFKA_DIR/data (cluster id $id)"
-  fi
+  printf -- '--add-scram "SCRAM-SHA-512=[name=%s,password=%s]"\n' "$KAFKA_USER" "$(cat "$KAFKA_SECRET")" >>"$args"
+  say "kafka: formatting $KAFKA_DIR/data (cluster id $id, SCRAM user $KAFKA_USER)"
   # (format.log shows the SCRAM user's salted keys: 0600 like every file the broker writes.)
   private_file "$KAFKA_DIR/log/format.log"
   local rc=0
@@ -877,12 +868,15 @@ kafka_format() {
 
 kafka_start() {
   if kafka_running; then
-    if ((TLS)) && ! kafka_tls_running; then
-      die "kafka: the running broker has no TLS; run \`stack down\` before \`up --tls\`"
-    elif ((!TLS)) && kafka_tls_running; then
-      die "kafka: the running broker uses TLS (SASL_SSL); run \`stack down\` before starting it without --tls"
+    local running
+    running=$(kafka_protocol_running)
+    if [[ $running == PLAINTEXT ]]; then
+      die "kafka: the running broker has no passwords (PLAINTEXT, started by an older scripts/stack.sh); run" \
+        "\`stack destroy\` (which deletes its topics), then \`up --with-kafka\`"
+    elif [[ $running != "$(kafka_protocol)" ]]; then
+      die "kafka: the running broker uses $running; run \`stack down\` before starting it $( ((TLS)) && echo with || echo without) --tls"
     fi
-    say "kafka: already running (pid $(kafka_pid), port $(kafka_port_running))"
+    say "kafka: already running (pid $(kafka_pid), port $(kafka_port_running), $running)"
     return 0
   fi
   command -v java >/dev/null || die "java not found; Kafka needs Java 17+ (Debian: openjdk-17-jre-headless)"
@@ -891,16 +885,14 @@ kafka_start() {
   # A no-op (no JVM, milliseconds) when the jars are in place.
   STREAMSHOP_DEPS_DIR=$DEPS_DIR bash "$REPO/scripts/bootstrap-kafka.sh" --quiet kafka >&2 ||
     die "kafka: the jars are missing and scripts/bootstrap-kafka.sh failed"
-  if ((TLS)); then
-    tls_ensure
-    if [[ ! -s "$KAFKA_SECRET" ]]; then
-      [[ -f "$KAFKA_DIR/data/meta.properties" ]] &&
-        die "kafka: its log was formatted without --tls, so it has no SCRAM user; start it without --tls" \
-          "(STREAMSHOP_STACK_TLS=0), or \`stack destroy\` (which deletes its topics) and \`up --tls\`"
-      mkdir -p "$KAFKA_DIR" && chmod 700 "$KAFKA_DIR"
-      private_file "$KAFKA_SECRET"
-      kafka_new_password >"$KAFKA_SECRET"
-    fi
+  if ((TLS)); then tls_ensure; fi
+  if [[ ! -s "$KAFKA_SECRET" ]]; then
+    [[ -f "$KAFKA_DIR/data/meta.properties" ]] &&
+      die "kafka: its log $KAFKA_DIR/data was formatted without the SCRAM user $KAFKA_USER (by an older" \
+        "scripts/stack.sh), so no client could log in; \`stack destroy\` (which deletes its topics), then \`up --with-kafka\`"
+    mkdir -p "$KAFKA_DIR" && chmod 700 "$KAFKA_DIR"
+    private_file "$KAFKA_SECRET"
+    kafka_new_password >"$KAFKA_SECRET"
   fi
   kafka_write_config
   kafka_format
@@ -914,13 +906,9 @@ kafka_start() {
     -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" -Dkafka.logs.dir="$KAFKA_DIR/log" \
     -cp "$KAFKA_LIB/*" kafka.Kafka "$KAFKA_CONFIG" </dev/null >>"$KAFKA_DIR/log/stdout.log" 2>&1) &
   echo $! >"$KAFKA_PIDFILE"
-  if ((TLS)); then
-    wait_until kafka "$KAFKA_DIR/log/server.log" kafka_running_soon kafka_tls_ready "$KAFKA_PORT"
-  else
-    wait_until kafka "$KAFKA_DIR/log/server.log" kafka_running_soon kafka_metadata_ok "$KAFKA_PORT"
-  fi
+  wait_until kafka "$KAFKA_DIR/log/server.log" kafka_running_soon kafka_ready "$KAFKA_PORT"
   kafka_running || die "kafka answers on port $KAFKA_PORT but pid $(kafka_pid) is not it"
-  say "kafka: started (pid $(kafka_pid), port $KAFKA_PORT$( ((TLS)) && echo " SASL_SSL"), controller port $KAFKA_CONTROLLER_PORT) in $((SECONDS - started)) s"
+  say "kafka: started (pid $(kafka_pid), port $KAFKA_PORT $(kafka_protocol), controller port $KAFKA_CONTROLLER_PORT) in $((SECONDS - started)) s"
 }
 # Until the launcher has exec'd java, its cmdline is still the shell's.
 kafka_running_soon() {
@@ -973,14 +961,15 @@ write_env() {
   mv "$STATE_DIR/env.tmp" "$STATE_DIR/env"
   env_set_kafka
 }
-# STREAMSHOP_KAFKA_BROKERS is in <dir>/env while this stack's broker runs (or was left running), and with
-# --tls STREAMSHOP_KAFKA_PROP_FILE, the librdkafka properties (SASL_SSL, the SCRAM user) for capture and sink.
+# STREAMSHOP_KAFKA_BROKERS is in <dir>/env while this stack's broker runs (or was left running), and
+# STREAMSHOP_KAFKA_PROP_FILE, the librdkafka properties (SASL_PLAINTEXT or SASL_SSL, user streamshop) for capture
+# and sink.
 env_set_kafka() {
   [[ -f "$STATE_DIR/env" ]] || return 0
   sed -i '/^export STREAMSHOP_KAFKA_\(BROKERS\|PROP_FILE\)=/d' "$STATE_DIR/env"
   if kafka_running; then
     echo "export STREAMSHOP_KAFKA_BROKERS=127.0.0.1:$(kafka_port_running)" >>"$STATE_DIR/env"
-    if kafka_tls_running; then
+    if [[ -f "$KAFKA_DIR/librdkafka.properties" ]]; then
       echo "export STREAMSHOP_KAFKA_PROP_FILE=$KAFKA_DIR/librdkafka.properties" >>"$STATE_DIR/env"
     fi
   fi
@@ -1012,8 +1001,8 @@ cmd_up() {
     say "  clickhouse: $(ch_scheme)://$CH_USER:***@127.0.0.1:$CH_HTTP_PORT (native tcp$(tls_on && echo "+tls" || true) $CH_TCP_PORT)"
   fi
   say "  passwords:  $SECRETS_DIR (mode 0600)"
-  kafka_running && say "  kafka:      127.0.0.1:$(kafka_port_running) (controller $(kafka_controller_port_running))$(
-    kafka_tls_running && echo "; SASL_SSL, SCRAM-SHA-512 user $KAFKA_USER: $KAFKA_DIR/client.properties")"
+  kafka_running && say "  kafka:      127.0.0.1:$(kafka_port_running) (controller $(kafka_controller_port_running));" \
+    "$(kafka_protocol_running), SCRAM-SHA-512 user $KAFKA_USER: $KAFKA_DIR/client.properties"
   say "  source $STATE_DIR/env"
 }
 

@@ -67,9 +67,10 @@ printf '%s\n' "$STACK_UP_OUT" >"$LOG_DIR/stack-up.log"
 # shellcheck disable=SC1091
 source "$STREAMSHOP_STACK_DIR/env"
 
-# kafka_java CLASS ARGS...: a Kafka tool class (e.g. org.apache.kafka.tools.TopicCommand), warnings only. When the
-# stack's broker is SASL_SSL (stack up --tls), a tool of org.apache.kafka.tools gets --command-config with the
-# stack's client.properties (SCRAM-SHA-512 user streamshop, the stack's CA), unless ARGS have a --command-config.
+# kafka_java CLASS ARGS...: a Kafka tool class (e.g. org.apache.kafka.tools.TopicCommand), warnings only. The
+# stack's broker always wants a password (SASL_PLAINTEXT, SASL_SSL with --tls): a tool of org.apache.kafka.tools gets
+# --command-config with the stack's client.properties (SCRAM-SHA-512 user streamshop; with --tls the stack's CA),
+# unless ARGS have a --command-config.
 kafka_java() {
   local extra=() client=$STREAMSHOP_STACK_DIR/kafka/client.properties
   if [[ -f $client && $1 == org.apache.kafka.tools.* && " $* " != *" --command-config "* ]]; then

@@ -2,6 +2,9 @@
 # The local stack's Kafka broker (scripts/stack.sh up --with-kafka): a single-node KRaft broker that
 # answers Kafka's own tools, keeps topics, messages and committed offsets across restart-kafka and
 # down/up, starts idempotently, reports a port conflict, and appears in <dir>/env and `status`.
+# Passwords always (issue 13), without --tls too: the client listener is SASL_PLAINTEXT, the tools log in with the
+# stack's client.properties, <dir>/env names the librdkafka properties; a PLAINTEXT client (Java or librdkafka) and
+# a wrong password are refused; a log formatted without the SCRAM user (an older stack.sh) is refused at `up`.
 TEST_PORT_BASE=23100
 WITH_KAFKA=1
 source "$(dirname "$0")/lib.sh" "$1"
@@ -40,6 +43,50 @@ got=$(consume 3 g1 --from-beginning)
 [[ "$got" == $'k1:one\nk2:two ünï 😀\nk3:three' ]] || fail "consumed before restart: $got"
 log "round trip in $((SECONDS - t0)) s"
 
+log "passwords always: SASL_PLAINTEXT, its files the owner's; PLAINTEXT clients and a wrong password refused"
+KAFKA_DIR=$STREAMSHOP_STACK_DIR/kafka
+[[ ${STREAMSHOP_KAFKA_PROP_FILE:-} == "$KAFKA_DIR/librdkafka.properties" ]] ||
+  fail "<dir>/env has STREAMSHOP_KAFKA_PROP_FILE='${STREAMSHOP_KAFKA_PROP_FILE:-}'"
+grep -qx "advertised.listeners=SASL_PLAINTEXT://127.0.0.1:$STREAMSHOP_KAFKA_PORT" "$KAFKA_DIR/server.properties" ||
+  fail "the broker's client listener is not SASL_PLAINTEXT on 127.0.0.1:$STREAMSHOP_KAFKA_PORT"
+grep -qx "listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT" \
+  "$KAFKA_DIR/server.properties" || fail "the controller listener is not SASL_PLAINTEXT"
+for f in scram-password server.properties client.properties librdkafka.properties; do
+  [[ $(stat -c %a "$KAFKA_DIR/$f") == 600 ]] || fail "$KAFKA_DIR/$f is mode $(stat -c %a "$KAFKA_DIR/$f"), not 600"
+done
+[[ ! -e $KAFKA_DIR/keystore.pem ]] || fail "a keystore without --tls"
+grep -qx 'security.protocol=SASL_PLAINTEXT' "$KAFKA_DIR/client.properties" || fail "client.properties is not SASL_PLAINTEXT"
+grep -qx 'sasl.mechanisms=PLAIN' "$STREAMSHOP_KAFKA_PROP_FILE" || fail "librdkafka.properties does not use PLAIN"
+mark=$(stat -c %s "$KAFKA_DIR/log/server.log")
+# (the Java clients give up after 10 s instead of retrying for a minute)
+printf 'security.protocol=PLAINTEXT\ndefault.api.timeout.ms=10000\nrequest.timeout.ms=5000\n' >"$LOG_DIR/plaintext.properties"
+install -m 600 /dev/null "$LOG_DIR/wrong.properties"
+{
+  sed 's/password="[^"]*"/password="not-the-password"/' "$KAFKA_DIR/client.properties"
+  printf 'default.api.timeout.ms=10000\nrequest.timeout.ms=5000\n'
+} >"$LOG_DIR/wrong.properties"
+probes=()
+for kind in plaintext wrong; do
+  topics --list --command-config "$LOG_DIR/$kind.properties" >"$LOG_DIR/topics-$kind.log" 2>&1 &
+  probes+=($!)
+done
+env -u STREAMSHOP_KAFKA_PROP_FILE timeout 12 "$STREAMSHOP" sink --progress off --group probe-plaintext \
+  --topics '^smoke$' >"$LOG_DIR/sink-plaintext.log" 2>&1 &
+probes+=($!)
+BG_PIDS+=("${probes[@]}")
+for pid in "${probes[@]}"; do wait "$pid" || true; done
+for kind in plaintext wrong; do
+  grep -qx smoke "$LOG_DIR/topics-$kind.log" && fail "the broker served TopicCommand with $kind.properties"
+done
+grep -q 'assigned' "$LOG_DIR/sink-plaintext.log" && fail "the broker gave partitions to a PLAINTEXT sink (librdkafka)"
+grep -q 'invalid credentials with SASL mechanism SCRAM-SHA-512' "$LOG_DIR/topics-wrong.log" ||
+  fail "TopicCommand with a wrong password did not fail on authentication"
+tail -c +$((mark + 1)) "$KAFKA_DIR/log/server.log" | grep -q 'Failed authentication with /127.0.0.1' ||
+  fail "the broker did not log the wrong password's failed authentication"
+tail -c +$((mark + 1)) "$KAFKA_DIR/log/server.log" | grep -q 'Unexpected Kafka request of type METADATA during SASL handshake' ||
+  fail "the broker did not log the PLAINTEXT clients' refusal"
+rm -f "$LOG_DIR/wrong.properties"
+
 log "restart-kafka: topic, messages and group offsets survive"
 old_pid=$(cat "$STREAMSHOP_STACK_DIR/kafka/kafka.pid")
 t0=$SECONDS
@@ -76,6 +123,11 @@ rc=$?
 set -e
 ((rc == 3)) || fail "status exited $rc with everything stopped, expected 3"
 grep -q "kafka: *stopped" "$LOG_DIR/status-down.log" || fail "status does not show Kafka stopped"
+mv "$KAFKA_DIR/scram-password" "$KAFKA_DIR/scram-password.aside"
+"${STACK[@]}" up --with-kafka >"$LOG_DIR/up-no-scram-user.log" 2>&1 && fail "up started a broker whose log has no SCRAM user"
+grep -q "formatted without the SCRAM user streamshop.*stack destroy" "$LOG_DIR/up-no-scram-user.log" ||
+  fail "no clear refusal of a log without the SCRAM user: $(cat "$LOG_DIR/up-no-scram-user.log")"
+mv "$KAFKA_DIR/scram-password.aside" "$KAFKA_DIR/scram-password"
 "${STACK[@]}" up --with-kafka >"$LOG_DIR/up-after-down.log" 2>&1 || fail "up after down failed"
 ! grep -q formatting "$LOG_DIR/up-after-down.log" || fail "up after down formatted the log dir again"
 [[ "$(sed -n 's/^cluster.id=//p' "$STREAMSHOP_STACK_DIR/kafka/data/meta.properties")" == "$cluster_id" ]] ||
