@@ -25,15 +25,7 @@ bench_cleanup() {
 trap bench_cleanup EXIT
 # shellcheck disable=SC1091
 source "$STREAMSHOP_STACK_DIR/env"
-source "$REPO/scripts/pgurl.sh"   # pgurl_run: the password in PGPASSWORD, not on the command line
-pg() { pgurl_run "$STREAMSHOP_PG_URL" psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
-ch() { curl -sS --fail-with-body -K <(ch_curl_config) --data-binary "$1"; }
-# curl's config for the ClickHouse of STREAMSHOP_CLICKHOUSE_URL (its password stays off curl's command line), with
-# STREAMSHOP_CLICKHOUSE_CA_FILE to verify it (`stack up --tls`); $1: a path and query after the URL.
-ch_curl_config() {
-  printf 'url = "%s/%s"\n' "$STREAMSHOP_CLICKHOUSE_URL" "${1:-}"
-  if [[ -n "${STREAMSHOP_CLICKHOUSE_CA_FILE:-}" ]]; then printf 'cacert = "%s"\n' "$STREAMSHOP_CLICKHOUSE_CA_FILE"; fi
-}
+source "$REPO/scripts/clients.sh"   # pg, ch: the stack's clients, no password on a command line
 now() { echo "$EPOCHREALTIME"; }
 # $WORK/clickhouse-client.xml (0600): clickhouse-client's user and password for the stack's native port (the password
 # stays off its command line), and TLS verified by the stack's CA after `stack up --tls`.

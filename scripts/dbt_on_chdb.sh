@@ -99,15 +99,7 @@ step_compile() {
 }
 
 # ---------------------------------------------------------------------------------------------------- export
-ch() { curl -sS --fail-with-body -K <(ch_curl_config) --data-binary "$1"; }
-# curl's config for the ClickHouse of STREAMSHOP_CLICKHOUSE_URL (its password stays off curl's command line), with
-# STREAMSHOP_CLICKHOUSE_CA_FILE to verify it (`stack up --tls`); $1: a path and query after the URL.
-ch_curl_config() {
-  printf 'url = "%s/%s"\n' "$STREAMSHOP_CLICKHOUSE_URL" "${1:-}"
-  if [[ -n "${STREAMSHOP_CLICKHOUSE_CA_FILE:-}" ]]; then printf 'cacert = "%s"\n' "$STREAMSHOP_CLICKHOUSE_CA_FILE"; fi
-}
-source "$REPO/scripts/pgurl.sh"   # pgurl_run: the password in PGPASSWORD, not on the command line
-pg() { pgurl_run "$STREAMSHOP_PG_URL" psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+source "$REPO/scripts/clients.sh"   # pg, ch: the stack's clients, no password on a command line
 
 step_export() {
   : "${STREAMSHOP_PG_URL:?set STREAMSHOP_PG_URL (source the stack env file)}"

@@ -109,15 +109,7 @@ say "Starting the local stack (PostgreSQL 15 + ClickHouse) under $STREAMSHOP_STA
 "$STREAMSHOP" stack up
 # shellcheck disable=SC1091
 source "$STREAMSHOP_STACK_DIR/env"
-source "$REPO/scripts/pgurl.sh"   # pgurl_run: the password in PGPASSWORD, not on the command line
-pg() { pgurl_run "$STREAMSHOP_PG_URL" psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
-ch() { curl -sS --fail-with-body -K <(ch_curl_config) --data-binary "$1"; }
-# curl's config for the ClickHouse of STREAMSHOP_CLICKHOUSE_URL (its password stays off curl's command line), with
-# STREAMSHOP_CLICKHOUSE_CA_FILE to verify it (`stack up --tls`); $1: a path and query after the URL.
-ch_curl_config() {
-  printf 'url = "%s/%s"\n' "$STREAMSHOP_CLICKHOUSE_URL" "${1:-}"
-  if [[ -n "${STREAMSHOP_CLICKHOUSE_CA_FILE:-}" ]]; then printf 'cacert = "%s"\n' "$STREAMSHOP_CLICKHOUSE_CA_FILE"; fi
-}
+source "$REPO/scripts/clients.sh"   # pg, ch: the stack's clients, no password on a command line
 mkdir -p "$DEMO_DIR"
 # dbt-clickhouse needs ClickHouse >= 22: with it, dbt runs directly against the stack's ClickHouse (MODERN=1).
 CH_VERSION=$(ch "SELECT version()")
@@ -299,7 +291,7 @@ if ((MODERN)); then
 else
   echo "  source $(rel "$STREAMSHOP_STACK_DIR/env"); export DBT_ON_CHDB_DIR=$(rel "$DBT_ON_CHDB_DIR")"
 fi
-hint "bash $(rel "$REPO/scripts/pgurl.sh") psql" "the OLTP source: SELECT status, count(*) FROM orders GROUP BY 1;"
+hint "bash $(rel "$REPO/scripts/clients.sh") psql" "the OLTP source: SELECT status, count(*) FROM orders GROUP BY 1;"
 echo "  curl${STREAMSHOP_CLICKHOUSE_CA_FILE:+ --cacert \"\$STREAMSHOP_CLICKHOUSE_CA_FILE\"} \"\$STREAMSHOP_CLICKHOUSE_URL\" --data-binary \\"
 echo "    'SELECT status, count() FROM analytics.raw_orders FINAL WHERE _deleted = 0 GROUP BY status FORMAT PrettyCompact'"
 hint "$BIN replicate" "resume streaming from the slot (Ctrl-C stops it); meanwhile"

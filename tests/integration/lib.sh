@@ -81,14 +81,7 @@ kafka_java() {
     -cp "${STREAMSHOP_DEPS_DIR:-$REPO/.streamshop-deps}/kafka/lib/*" "$@" "${extra[@]}"
 }
 
-source "$REPO/scripts/pgurl.sh"   # pgurl_run: the password in PGPASSWORD, not on the command line
-pg() { pgurl_run "$STREAMSHOP_PG_URL" psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
-ch() { curl -sS --fail-with-body -K <(ch_curl_config) --data-binary "$1"; }
-# The curl config for the stack's ClickHouse: its URL (the password in it) and, with TLS, the CA that verifies it.
-ch_curl_config() {
-  printf 'url = "%s/"\n' "$STREAMSHOP_CLICKHOUSE_URL"
-  if [[ -n "${STREAMSHOP_CLICKHOUSE_CA_FILE:-}" ]]; then printf 'cacert = "%s"\n' "$STREAMSHOP_CLICKHOUSE_CA_FILE"; fi
-}
+source "$REPO/scripts/clients.sh"   # pg, ch: the stack's clients, no password on a command line
 # 1 when ClickHouse speaks the modern dialect (≥ 23: Date32, DateTime64, Bool; docs/MODERN_CLICKHOUSE.md lists
 # how its text output differs), else 0.
 CH_MODERN=0

@@ -4,7 +4,7 @@
 # ?#/@:%; PostgreSQL refuses plaintext (sslmode=disable) and a wrong or missing password; ClickHouse refuses plain
 # HTTP on its port and a missing or wrong password; replicate runs end to end over TLS and verify agrees;
 # /proc/<pid>/cmdline of the running replicate holds no secret, nor any process's while lib.sh's pg runs a query
-# (scripts/pgurl.sh: the URL without its password, the password in PGPASSWORD; every byte percent-decodes exactly);
+# (scripts/clients.sh: the URL without its password, the password in PGPASSWORD; every byte percent-decodes exactly);
 # no log of the run (test logs, stack output, PostgreSQL's and ClickHouse's logs) holds a password, raw or
 # percent-encoded. Then down and up without TLS keeps the passwords (still required, plain connections), and
 # destroy + up makes new ones.
@@ -59,7 +59,7 @@ openssl x509 -in "$DIR/tls/server.pem" -noout -ext subjectAltName | grep -q 'DNS
   fail "server.pem lacks SAN DNS:localhost,IP:127.0.0.1"
 [[ "$(pg -c "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")" == t ]] || fail "psql with the env's URL is not on TLS"
 
-log "psql of the scripts and tests: the password in PGPASSWORD, not on its command line (scripts/pgurl.sh)"
+log "psql of the scripts and tests: the password in PGPASSWORD, not on its command line (scripts/clients.sh)"
 # Every byte percent-decodes exactly (libpq refuses %00, and so does pgurl).
 all_bytes=$(printf '%%%02X' $(seq 1 255))
 pgurl_split "postgresql://u:$all_bytes@h/db?a=b" || fail "pgurl_split refused every byte"
