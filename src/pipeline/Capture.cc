@@ -108,7 +108,7 @@ struct Capture::Session {
   Lsn server_wal_end;
   Clock::time_point last_status = Clock::now();
   Clock::time_point last_ack = Clock::now();
-  Clock::time_point last_heartbeat = Clock::now();
+  Heartbeat heartbeat;
   Clock::time_point last_publication_check = Clock::now();
 
   uint64_t events = 0, events_at_last_progress = 0, dead_lettered = 0;
@@ -431,14 +431,7 @@ Status Capture::Session::Stream() {
         last_publication_check = now;
         SS_RETURN_IF_ERROR(AdoptNewTables());
       }
-      if (options.heartbeat_interval.count() > 0 && now - last_heartbeat >= options.heartbeat_interval) {
-        last_heartbeat = now;
-        Status hb = EmitHeartbeat(*source.catalog);
-        if (!hb.ok()) {
-          LogWarn("{} (heartbeats are off until the next session)", hb.message());
-          last_heartbeat = Clock::time_point::max() - options.heartbeat_interval;
-        }
-      }
+      heartbeat.MaybeEmit(*source.catalog, options.heartbeat_interval);
       MaybePrintProgress();
     }
   }

@@ -108,7 +108,7 @@ struct Replicator::Session {
   Lsn server_wal_end;
   Clock::time_point first_pending{};
   Clock::time_point last_status = Clock::now();
-  Clock::time_point last_heartbeat = Clock::now();
+  Heartbeat heartbeat;
   Clock::time_point last_lag_alarm{};
   Clock::time_point last_publication_check = Clock::now();
 
@@ -440,14 +440,7 @@ struct Replicator::Session {
       SS_RETURN_IF_ERROR(CatchUpSchemaChanges());
     }
     if (!recopy_after.empty()) SS_RETURN_IF_ERROR(RecopyReshaped());
-    if (options.heartbeat_interval.count() > 0 && now - last_heartbeat >= options.heartbeat_interval) {
-      last_heartbeat = now;
-      Status hb = EmitHeartbeat(*catalog);
-      if (!hb.ok()) {
-        LogWarn("{} (heartbeats are off until the next session)", hb.message());
-        last_heartbeat = Clock::time_point::max() - options.heartbeat_interval;
-      }
-    }
+    heartbeat.MaybeEmit(*catalog, options.heartbeat_interval);
     const bool over = (options.max_lag_bytes && LagBytes() > options.max_lag_bytes) ||
                       (options.max_lag_seconds > 0 && LagSeconds() > options.max_lag_seconds);
     if (over && now - last_lag_alarm >= std::chrono::seconds(60)) {

@@ -173,6 +173,16 @@ Status EmitHeartbeat(pg::PgConnection& catalog) {
                   fix));
 }
 
+void Heartbeat::MaybeEmit(pg::PgConnection& catalog, std::chrono::seconds interval) {
+  const auto now = std::chrono::steady_clock::now();
+  if (off_ || interval.count() <= 0 || now - last_ < interval) return;
+  last_ = now;
+  if (Status st = EmitHeartbeat(catalog); !st.ok()) {
+    LogWarn("{} (heartbeats are off until the next session)", st.message());
+    off_ = true;
+  }
+}
+
 pg::PgTimestamp PgNow() {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   return std::chrono::duration_cast<std::chrono::microseconds>(now).count() - kPgEpochOffsetUs;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -66,10 +67,20 @@ Status ReadUnchangedValues(pg::PgConnection& catalog, const pg::TableInfo& table
 
 // A non-transactional logical message that gives an idle publication something to decode and confirm, so the
 // slot advances (and WAL is released) while only other databases or tables write. An error names the missing
-// privilege and the fix (GRANT EXECUTE … or --heartbeat-interval 0); callers warn once and stop heartbeats for the
-// session, since replication itself does not need them.
+// privilege and the fix (GRANT EXECUTE … or --heartbeat-interval 0). Sessions send them through Heartbeat.
 Status EmitHeartbeat(pg::PgConnection& catalog);
 inline constexpr std::string_view kHeartbeatPrefix = "streamshop.heartbeat";
+
+// A session's heartbeats: MaybeEmit sends one when `interval` (0 = off) has passed since the last; the first failure
+// is warned once and turns them off for the rest of the session.
+class Heartbeat {
+ public:
+  void MaybeEmit(pg::PgConnection& catalog, std::chrono::seconds interval);
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+  bool off_ = false;
+};
 
 // Now as microseconds since the PostgreSQL epoch (2000-01-01), for standby status updates.
 pg::PgTimestamp PgNow();
