@@ -141,12 +141,11 @@ Result<kafka::KafkaProps> KafkaPropsOf(const std::vector<std::string>& texts, co
 
 // The PostgreSQL password reaches every libpq connection (replication, catalog, snapshot workers) as PGPASSWORD,
 // which libpq reads after a password in the URL; the ClickHouse password goes into its endpoint.
-Status ResolveSecrets(const SecretFiles& files, std::initializer_list<clickhouse::Endpoint*> endpoints) {
+Status ResolveSecrets(const SecretFiles& files, clickhouse::Endpoint* endpoint) {
   SS_ASSIGN_OR_RETURN(std::string pg_password, ResolveSecret("STREAMSHOP_PG_PASSWORD", files.pg_password));
   if (!pg_password.empty()) setenv("PGPASSWORD", pg_password.c_str(), 1);
-  SS_ASSIGN_OR_RETURN(std::string ch_password,
-                      ResolveSecret("STREAMSHOP_CLICKHOUSE_PASSWORD", files.clickhouse_password));
-  for (auto* endpoint : endpoints) endpoint->password = ch_password;
+  if (endpoint == nullptr) return Status::Ok();  // a command without ClickHouse
+  SS_ASSIGN_OR_RETURN(endpoint->password, ResolveSecret("STREAMSHOP_CLICKHOUSE_PASSWORD", files.clickhouse_password));
   return Status::Ok();
 }
 
@@ -309,7 +308,7 @@ Command AddReplicate(CLI::App& app, SecretFiles& secrets) {
       ->capture_default_str();
   AddProgressOption(cmd, o->progress);
   return {cmd, [o, &secrets] {
-            if (Status st = ResolveSecrets(secrets, {&o->clickhouse}); !st.ok()) return Report(st);
+            if (Status st = ResolveSecrets(secrets, &o->clickhouse); !st.ok()) return Report(st);
             return Report(pipeline::Replicator(*o).Run(g_stop));
           }};
 }
@@ -355,7 +354,7 @@ Command AddCapture(CLI::App& app, SecretFiles& secrets) {
   return {cmd, [a, &secrets] {
             auto props = KafkaPropsOf(a->kafka_props, secrets);
             if (!props.ok()) return Report(props.status());
-            if (Status st = ResolveSecrets(secrets, {}); !st.ok()) return Report(st);
+            if (Status st = ResolveSecrets(secrets, nullptr); !st.ok()) return Report(st);
             a->o.kafka_props = *props;
             return Report(pipeline::Capture(a->o).Run(g_stop));
           }};
@@ -400,7 +399,7 @@ Command AddSink(CLI::App& app, SecretFiles& secrets) {
   return {cmd, [a, &secrets] {
             auto props = KafkaPropsOf(a->kafka_props, secrets);
             if (!props.ok()) return Report(props.status());
-            if (Status st = ResolveSecrets(secrets, {&a->o.clickhouse}); !st.ok()) return Report(st);
+            if (Status st = ResolveSecrets(secrets, &a->o.clickhouse); !st.ok()) return Report(st);
             a->o.kafka_props = *props;
             return Report(pipeline::Sink(a->o).Run(g_stop));
           }};
@@ -425,7 +424,7 @@ Command AddVerify(CLI::App& app, SecretFiles& secrets) {
       ->capture_default_str()
       ->envname("STREAMSHOP_VERIFY_WAIT");
   return {cmd, [a, &secrets] {
-            if (Status st = ResolveSecrets(secrets, {&a->o.clickhouse}); !st.ok()) return Report(st);
+            if (Status st = ResolveSecrets(secrets, &a->o.clickhouse); !st.ok()) return Report(st);
             const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(a->wait_seconds);
             while (true) {
               auto verdicts = pipeline::VerifyTables(a->o);
@@ -500,7 +499,7 @@ Command AddGenerate(CLI::App& app, SecretFiles& secrets) {
       ->capture_default_str();
   return {cmd, [a, &secrets] {
             using Progress = workload::GeneratorOptions::Progress;
-            if (Status st = ResolveSecrets(secrets, {}); !st.ok()) return Report(st);
+            if (Status st = ResolveSecrets(secrets, nullptr); !st.ok()) return Report(st);
             auto rate = workload::ParseRate(a->rate);
             if (!rate.ok()) return Report(rate.status());
             auto duration = workload::ParseDuration(a->duration);
