@@ -172,17 +172,24 @@ int64_t DebeziumInfinityDateDays(bool positive) {
 }
 
 // ---- canonical PostgreSQL text ----------------------------------------------------------------------------------
-std::string PgDate(int64_t days) {
+namespace {
+// "YYYY-MM-DD" of `days` (the year 1-based for BC); returns whether the date is BC (" BC" goes at the very end).
+bool AppendPgDatePart(std::string& out, int64_t days) {
   int64_t y = 0;
   unsigned m = 0, d = 0;
   CivilFromDays(days, y, m, d);
-  std::string out;
   AppendPadded(out, y > 0 ? y : 1 - y, 4);
   out.push_back('-');
   AppendPadded(out, m, 2);
   out.push_back('-');
   AppendPadded(out, d, 2);
-  if (y <= 0) out += " BC";
+  return y <= 0;
+}
+}  // namespace
+
+std::string PgDate(int64_t days) {
+  std::string out;
+  if (AppendPgDatePart(out, days)) out += " BC";
   return out;
 }
 
@@ -190,19 +197,12 @@ std::string PgTimestamp(int64_t micros, bool with_zone) {
   const int64_t days = FloorDiv(micros, kMicrosPerDay);
   // In 128 bits: near INT64_MIN, days × µs/day is below the int64 range.
   const auto tod = static_cast<int64_t>(micros - static_cast<__int128>(days) * kMicrosPerDay);
-  int64_t y = 0;
-  unsigned m = 0, d = 0;
-  CivilFromDays(days, y, m, d);
   std::string out;
-  AppendPadded(out, y > 0 ? y : 1 - y, 4);
-  out.push_back('-');
-  AppendPadded(out, m, 2);
-  out.push_back('-');
-  AppendPadded(out, d, 2);
+  const bool bc = AppendPgDatePart(out, days);
   out.push_back(' ');
   AppendClock(out, tod / kMicrosPerSecond, tod % kMicrosPerSecond, 6, false);
   if (with_zone) out += "+00";
-  if (y <= 0) out += " BC";
+  if (bc) out += " BC";
   return out;
 }
 
