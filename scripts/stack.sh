@@ -673,7 +673,7 @@ kafka_protocol() { if ((TLS)); then echo SASL_SSL; else echo SASL_PLAINTEXT; fi;
 # accepts a connection; with --tls it completes a TLS handshake whose certificate the stack's CA verifies for
 # 127.0.0.1. Polling starts no JVM.
 kafka_ready() {
-  tail -c +$((log_mark + 1)) "$KAFKA_DIR/log/server.log" 2>/dev/null | grep -q 'Kafka Server started' || return 1
+  grep -q 'Kafka Server started' < <(tail -c +$((log_mark + 1)) "$KAFKA_DIR/log/server.log" 2>/dev/null) || return 1
   if ((TLS)); then
     openssl s_client -connect "127.0.0.1:$1" -CAfile "$TLS_DIR/ca.pem" -verify_ip 127.0.0.1 \
       -verify_return_error -brief </dev/null >/dev/null 2>&1

@@ -153,6 +153,11 @@ wait_until() {
   done
 }
 
+# log_since_has FILE MARK ERE: does FILE, from byte offset MARK on, have a line matching ERE? (Not
+# `tail | grep -q`: grep stops at the first match, tail dies of SIGPIPE when more follows, and pipefail turns a
+# match into a miss.)
+log_since_has() { grep -qE -- "$3" < <(tail -c +$(($2 + 1)) "$1"); }
+
 # Waits for the replicator's session to reach streaming (or up to $1 seconds).
 wait_streaming() { wait_until "${1:-60}" "replicate did not reach streaming" grep -q "streaming changes" "$LOG_DIR/replicate.log"; }
 

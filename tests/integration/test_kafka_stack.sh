@@ -81,9 +81,9 @@ done
 grep -q 'assigned' "$LOG_DIR/sink-plaintext.log" && fail "the broker gave partitions to a PLAINTEXT sink (librdkafka)"
 grep -q 'invalid credentials with SASL mechanism SCRAM-SHA-512' "$LOG_DIR/topics-wrong.log" ||
   fail "TopicCommand with a wrong password did not fail on authentication"
-tail -c +$((mark + 1)) "$KAFKA_DIR/log/server.log" | grep -q 'Failed authentication with /127.0.0.1' ||
+log_since_has "$KAFKA_DIR/log/server.log" "$mark" 'Failed authentication with /127\.0\.0\.1' ||
   fail "the broker did not log the wrong password's failed authentication"
-tail -c +$((mark + 1)) "$KAFKA_DIR/log/server.log" | grep -q 'Unexpected Kafka request of type METADATA during SASL handshake' ||
+log_since_has "$KAFKA_DIR/log/server.log" "$mark" 'Unexpected Kafka request of type METADATA during SASL handshake' ||
   fail "the broker did not log the PLAINTEXT clients' refusal"
 rm -f "$LOG_DIR/wrong.properties"
 

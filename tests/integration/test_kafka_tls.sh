@@ -23,8 +23,6 @@ mapfile -t PIECES < <(tr '?#/@:%' '\n\n\n\n\n\n' <<<"$PASSWORD" | grep -E '^.{6,
 ENCODED=$(jq -rn --arg p "$PASSWORD" '$p | @uri')
 # holds_secret FILE…: whether any of the files contains the password, its percent-encoded form or a piece.
 holds_secret() { grep -rqF -e "$PASSWORD" -e "$ENCODED" "${PIECES[@]/#/-e}" -- "$@" 2>/dev/null; }
-server_log_since() { tail -c +$(($1 + 1)) "$KAFKA_DIR/log/server.log"; }
-
 log "the stack: SASL_SSL on 127.0.0.1, its files the owner's alone"
 [[ ${STREAMSHOP_KAFKA_PROP_FILE:-} == "$KAFKA_DIR/librdkafka.properties" ]] ||
   fail "<dir>/env has STREAMSHOP_KAFKA_PROP_FILE='${STREAMSHOP_KAFKA_PROP_FILE:-}'"
@@ -115,9 +113,9 @@ for kind in wrong-password plaintext; do
 done
 grep -qi 'authentication' "$LOG_DIR/sink-wrong-password.log" ||
   fail "the sink with a wrong password does not report an authentication failure"
-server_log_since "$mark" | grep -q 'Failed authentication with /127.0.0.1 .*Invalid username or password' ||
+log_since_has "$KAFKA_DIR/log/server.log" "$mark" 'Failed authentication with /127\.0\.0\.1 .*Invalid username or password' ||
   fail "the broker did not log the wrong password's failed authentication"
-server_log_since "$mark" | grep -q 'Failed authentication with /127.0.0.1 .*SSL handshake failed' ||
+log_since_has "$KAFKA_DIR/log/server.log" "$mark" 'Failed authentication with /127\.0\.0\.1 .*SSL handshake failed' ||
   fail "the broker did not log the PLAINTEXT client's failed SSL handshake"
 
 stop_clean "$SINK" "sink"
