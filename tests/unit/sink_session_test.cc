@@ -449,6 +449,23 @@ TEST_F(SinkSessionTest, RevokedPartitionIsStoredAndCommittedBeforeItGoes) {
   EXPECT_EQ(kafka_.refused_commits, 0);  // never committed a partition it no longer owned
 }
 
+TEST_F(SinkSessionTest, RevokeWhoseFlushFailsCommitsNothingAndEndsTheSession) {
+  AddRows(0, 6);
+  AddRows(1, 6);
+  options_.batch_rows = 1000;
+  kafka_.revoke_after = {{5, Partition(0)}};
+  clickhouse_.fail_insert[1] = FakeClickHouse::Error(503, 252, "Too many parts (300).");  // the revoke's flush
+  ASSERT_TRUE(Run().ok());
+  EXPECT_TRUE(kafka_.violations.empty()) << Lines(kafka_.violations);
+  ASSERT_TRUE(kafka_.committed_when_revoked.has_value());
+  EXPECT_EQ(*kafka_.committed_when_revoked, 0);
+  EXPECT_EQ(Committed(0), 0);  // the partition's next owner reads it again
+  EXPECT_EQ(kafka_.sessions, 2);
+  EXPECT_EQ(Committed(1), 6);
+  ExpectStored(1, 6);
+  EXPECT_EQ(kafka_.refused_commits, 0);
+}
+
 TEST_F(SinkSessionTest, DeadLetteredRecordIsCommittedOnlyAfterTheDeadLetterIsDelivered) {
   AddRows(0, 2);
   AddBadRecord(0);  // offset 2
