@@ -17,6 +17,7 @@
 #include "kafka/KafkaProducer.h"
 #include "pg/CopyTextParser.h"
 #include "pipeline/ChangeSource.h"
+#include "pipeline/DeadLetters.h"
 #include "pipeline/SlotSource.h"
 
 namespace streamshop::pipeline {
@@ -75,17 +76,18 @@ void AppendImageJson(std::string& out, const debezium::DebeziumTable& table,
 }  // namespace
 
 struct Capture::Session final : ChangeConsumer {
-  Session(const CaptureOptions& o, const std::atomic<bool>& s)
+  Session(const CaptureOptions& o, const std::atomic<bool>& s, Metrics& m)
       : options(o),
         stop(s),
         encoder({o.topic_prefix, "", "streamshop", o.schemas, o.tombstones, std::nullopt}),
         state_topic(o.topic_prefix + "._streamshop_capture_state"),
-        dead_letter_topic(o.topic_prefix + ".dead_letter") {}
+        dead_letters(o.topic_prefix + ".dead_letter", m),
+        metrics(m) {}
   const CaptureOptions& options;
   const std::atomic<bool>& stop;
   debezium::DebeziumEncoder encoder;
   std::string state_topic;
-  std::string dead_letter_topic;
+  KafkaDeadLetters dead_letters;
   std::unique_ptr<kafka::Producer> producer;
   SlotSource source;
   std::map<uint32_t, pg::TableInfo> tables;                                     // by OID, as last announced
@@ -104,8 +106,8 @@ struct Capture::Session final : ChangeConsumer {
   debezium::DebeziumSource tx_source;     // the current transaction's source block (lsn set per change)
   std::unique_ptr<ChangeSource> changes;  // set once streaming started: positions, status updates
 
-  uint64_t events = 0, events_at_last_progress = 0, dead_lettered = 0;
-  Clock::time_point last_progress = Clock::now();
+  Metrics& metrics;
+  ProgressLine progress{options.progress, metrics};
 
   Status Open();
   Status Stream();
@@ -156,15 +158,10 @@ struct Capture::Session final : ChangeConsumer {
     }
   }
   void MaybePrintProgress() {
-    if (!options.progress) return;
-    const double secs = std::chrono::duration<double>(Clock::now() - last_progress).count();
-    if (secs < 1.0) return;
-    fmt::print(stderr, "\r\33[Kcapture | {:.0f} ev/s | {} events | {} records in flight | lag {}{}",
-               (events - events_at_last_progress) / secs, events, producer->produced() - producer->DeliveredPrefix(),
-               HumanBytes(changes->LagBytes()), dead_lettered ? fmt::format(" | {} dead-lettered", dead_lettered) : "");
-    fflush(stderr);
-    events_at_last_progress = events;
-    last_progress = Clock::now();
+    metrics.SetLag(changes->LagBytes(), changes->LagSeconds());
+    progress.MaybePrint("capture", [&] {
+      return fmt::format("{} records in flight", producer->produced() - producer->DeliveredPrefix());
+    });
   }
 };
 
@@ -179,7 +176,7 @@ Status Capture::Run(const std::atomic<bool>& stop) {
                     options_.topic_prefix));
   }
   return RunSessions(stop, "nothing is acknowledged that Kafka has not stored", [&](bool& streamed) -> Status {
-    Session s(options_, stop);
+    Session s(options_, stop, metrics_);
     SS_RETURN_IF_ERROR(s.Open());
     if (stop) return Status::Ok();
     SS_RETURN_IF_ERROR(s.source.repl->Start(options_.slot, options_.publication));
@@ -194,7 +191,8 @@ Status Capture::Session::Open() {
   encoder = debezium::DebeziumEncoder(
       {options.topic_prefix, source.identity.dbname, "streamshop", options.schemas, options.tombstones, std::nullopt});
   SS_RETURN_IF_ERROR(EnsureTopic(state_topic, 1).status());
-  SS_RETURN_IF_ERROR(EnsureTopic(dead_letter_topic, 1).status());
+  SS_RETURN_IF_ERROR(EnsureTopic(dead_letters.topic(), 1).status());
+  SS_RETURN_IF_ERROR(dead_letters.Ensure(*producer, options.replication_factor));
   for (const auto& t : source.tables) SS_RETURN_IF_ERROR(Prepare(t));
   SS_RETURN_IF_ERROR(LearnLimits());
 
@@ -287,52 +285,20 @@ Status Capture::Session::Emit(uint32_t relid, const debezium::DebeziumChange& ch
     value += '}';
     return DeadLetter(st.message(), name, op, lsn, table.topic(), std::nullopt, value);
   }
-  ++events;
+  ++metrics.events;
   for (const auto& r : records) SS_RETURN_IF_ERROR(Produce(r, name, op, lsn));
   return Status::Ok();
 }
 
-// A record capture could not deliver, kept whole on the dead-letter topic: its key, and its value in one record
-// or — when that is too large for the dead-letter topic as well — split into chunk records with the same key and
-// headers plus `chunk.index`/`chunk.count` (concatenate the values in index order). Headers: `reason`, `table`,
-// `op`, `lsn`, `topic` (where it was meant to go), `value.bytes`.
+// A record capture could not deliver goes to the dead-letter topic (KafkaDeadLetters), with where it was meant to go.
 Status Capture::Session::DeadLetter(const std::string& reason, std::string_view table, char op, Lsn lsn,
                                     std::string_view topic, const std::optional<std::string>& key,
                                     const std::optional<std::string>& value) {
-  ++dead_lettered;
-  LogError("ALARM: dead letter #{}: {} (op {}, lsn {}): {} — kept whole on {}", dead_lettered, table,
-           op ? std::string(1, op) : "-", lsn.ToString(), reason, dead_letter_topic);
-  kafka::KafkaRecord out{dead_letter_topic,
-                         key,
-                         std::nullopt,
-                         {{"reason", reason},
-                          {"table", std::string(table)},
-                          {"op", op ? std::string(1, op) : std::string()},
-                          {"lsn", lsn.ToString()},
-                          {"topic", std::string(topic)},
-                          {"value.bytes", std::to_string(value ? value->size() : 0)}}};
-  const int64_t limit = max_bytes[dead_letter_topic];
-  const int64_t room = limit - kafka::RecordSize(out) - 64;  // 64: the chunk headers
-  if (!value || static_cast<int64_t>(value->size()) <= room + 64) {
-    out.value = value;
-    return producer->Produce(out);
-  }
-  if (room < 1024) {
-    return Status::Fatal(
-        fmt::format("topic {}: max.message.bytes = {} leaves no room for a dead letter's chunks; "
-                    "raise it",
-                    dead_letter_topic, limit));
-  }
-  const size_t chunk = static_cast<size_t>(room);
-  const size_t count = (value->size() + chunk - 1) / chunk;
-  out.headers.emplace_back("chunk.index", "");
-  out.headers.emplace_back("chunk.count", std::to_string(count));
-  for (size_t i = 0; i < count; ++i) {
-    out.headers[out.headers.size() - 2].second = std::to_string(i);
-    out.value = value->substr(i * chunk, chunk);
-    SS_RETURN_IF_ERROR(producer->Produce(out));
-  }
-  return Status::Ok();
+  const std::string op_text = op ? std::string(1, op) : std::string();
+  return dead_letters.Send(
+      *producer, fmt::format("{} (op {}, lsn {})", table, op ? op_text : "-", lsn.ToString()), reason, key,
+      value ? std::optional<std::string_view>(*value) : std::nullopt,
+      {{"table", std::string(table)}, {"op", op_text}, {"lsn", lsn.ToString()}, {"topic", std::string(topic)}});
 }
 
 // Logs what the topics accept and what to change, and sizes the producer's batches to the smallest limit (a
@@ -350,7 +316,7 @@ Status Capture::Session::LearnLimits() {
       "change goes whole to {} with an alarm. To carry larger rows: kafka-configs.sh --alter --entity-type "
       "topics --entity-name <topic> --add-config max.message.bytes=<bytes> (and the broker's "
       "message.max.bytes/replica.fetch.max.bytes, consumers' fetch.max.bytes)",
-      smallest, smallest_topic, max_bytes.size(), largest, dead_letter_topic);
+      smallest, smallest_topic, max_bytes.size(), largest, dead_letters.topic());
   bool user_sized = false;
   for (const auto& [k, v] : options.kafka_props) user_sized |= k == "batch.size" || k == "message.max.bytes";
   constexpr int64_t kDefaultBatchBytes = 1'000'000, kDefaultMessageMaxBytes = 16 << 20;
@@ -391,7 +357,7 @@ Status Capture::Session::Stream() {
       SS_RETURN_IF_ERROR(producer->Flush(std::chrono::seconds(30)));
       AdvanceAck();
       SS_RETURN_IF_ERROR(changes->SendStatus());
-      if (options.progress) fmt::print(stderr, "\n");
+      progress.Finish();
       LogInfo("stopped cleanly; slot '{}' confirmed up to {}", options.slot, changes->confirmed().ToString());
       return Status::Ok();
     }
