@@ -10,7 +10,6 @@
 #include "clickhouse/SnapshotState.h"
 #include "clickhouse/TargetSchema.h"
 #include "common/Log.h"
-#include "pg/PgReplicationStream.h"
 #include "pipeline/BatchPolicy.h"
 #include "pipeline/ChangeSource.h"
 #include "pipeline/SlotSource.h"
@@ -87,7 +86,7 @@ struct Replicator::Session final : ChangeConsumer {
   std::unique_ptr<ClickHouseClient> ch;
   std::vector<std::unique_ptr<ClickHouseClient>> flush_clients;  // the tables of a flush are inserted at once
   Dialect dialect = Dialect::kLegacy;
-  std::unique_ptr<pg::PgConnection> catalog;
+  std::unique_ptr<SourceCatalog> catalog;
   std::map<uint32_t, std::unique_ptr<TableWriter>> writers;  // by table OID
   std::map<uint32_t, std::string> failed_tables;             // stopped tables (OID → reason)
   // A stopped table's current shape, read before the WAL position `wal`: once the stream has passed `wal`, the
@@ -158,19 +157,12 @@ struct Replicator::Session final : ChangeConsumer {
     return raw;
   }
 
-  Result<Lsn> CurrentWal() {
-    SS_ASSIGN_OR_RETURN(pg::PgResultPtr wal, catalog->Exec("SELECT pg_current_wal_lsn()"));
-    std::optional<Lsn> lsn = PQntuples(wal.get()) == 1 ? Lsn::Parse(PQgetvalue(wal.get(), 0, 0)) : std::nullopt;
-    if (!lsn) return Status::Retryable("pg_current_wal_lsn() returned no position");
-    return *lsn;
-  }
-
   // Copies the tables' existing rows (skipping what is already copied). While streaming, the stream gets
   // status updates meanwhile so the walsender does not time out. Each table copied notes the WAL position read
   // before the copy (copied_at).
   Status SnapshotTables(const std::vector<pg::TableInfo>& tables) {
     if (tables.empty()) return Status::Ok();
-    SS_ASSIGN_OR_RETURN(Lsn before, CurrentWal());
+    SS_ASSIGN_OR_RETURN(Lsn before, catalog->CurrentWal());
     SnapshotOptions so{options.pg_url,           options.clickhouse,           snapshot_state,
                        options.snapshot_workers, options.snapshot_chunk_pages, options.batch_rows,
                        options.batch_bytes};
@@ -313,7 +305,7 @@ struct Replicator::Session final : ChangeConsumer {
   // that position (nothing pending), retry the table in that shape.
   Status RetryStoppedTables() {
     if (failed_tables.empty()) return Status::Ok();
-    SS_ASSIGN_OR_RETURN(std::vector<uint32_t> published, pg::PublishedTableOids(*catalog, options.publication));
+    SS_ASSIGN_OR_RETURN(std::vector<uint32_t> published, catalog->PublishedTableOids(options.publication));
     std::vector<uint32_t> oids;
     for (const auto& [oid, reason] : failed_tables) {
       if (std::find(published.begin(), published.end(), oid) != published.end()) oids.push_back(oid);
@@ -329,12 +321,12 @@ struct Replicator::Session final : ChangeConsumer {
         if (replicated) SS_RETURN_IF_ERROR(RecopyResumedTable(table));
         continue;
       }
-      Result<pg::TableInfo> table = pg::LoadTable(*catalog, options.publication, oid);
+      Result<pg::TableInfo> table = catalog->LoadTable(options.publication, oid);
       if (!table.ok()) {
         if (table.status().retryable()) return table.status();
         continue;
       }
-      SS_ASSIGN_OR_RETURN(Lsn wal, CurrentWal());
+      SS_ASSIGN_OR_RETURN(Lsn wal, catalog->CurrentWal());
       stopped_retries[oid] = {std::move(*table), wal};
     }
     return Status::Ok();
@@ -348,7 +340,7 @@ struct Replicator::Session final : ChangeConsumer {
   Status CatchUpSchemaChanges() {
     if (writers.empty()) return Status::Ok();
     // One catalog query for every table (a query per table would cost seconds with thousands of tables).
-    Result<std::vector<pg::TableInfo>> published = pg::LoadPublishedTables(*catalog, options.publication);
+    Result<std::vector<pg::TableInfo>> published = catalog->LoadPublishedTables(options.publication);
     if (!published.ok()) return published.status().retryable() ? published.status() : Status::Ok();
     std::map<uint32_t, pg::TableInfo> current;
     for (auto& t : *published) current.emplace(t.oid, std::move(t));
@@ -371,7 +363,7 @@ struct Replicator::Session final : ChangeConsumer {
       auto table = current.find(oid);
       if (table == current.end()) continue;  // e.g. dropped: the stream says what follows
       if (SameColumns(w->second->source(), table->second)) continue;
-      SS_ASSIGN_OR_RETURN(Lsn wal, CurrentWal());
+      SS_ASSIGN_OR_RETURN(Lsn wal, catalog->CurrentWal());
       shape_changes[oid] = {std::move(table->second), wal};
     }
     return Status::Ok();
@@ -381,7 +373,7 @@ struct Replicator::Session final : ChangeConsumer {
   // arrives. A table whose row filter changed, or a partitioned table published as its root whose partitions were
   // attached or detached, is copied again: rows enter or leave the publication without a change in the stream.
   Status AdoptNewTables() {
-    SS_ASSIGN_OR_RETURN(auto published, pg::LoadPublishedShapes(*catalog, options.publication));
+    SS_ASSIGN_OR_RETURN(auto published, catalog->LoadPublishedShapes(options.publication));
     for (const auto& [oid, shape] : published) {
       if (writers.count(oid)) {
         auto [known, added] = shapes.try_emplace(oid, shape);
@@ -389,13 +381,13 @@ struct Replicator::Session final : ChangeConsumer {
         known->second = shape;
         // The change committed before this point of the WAL; changes made under the old shape may still be on
         // their way, so the copy waits until the stream has passed it.
-        SS_ASSIGN_OR_RETURN(recopy_after[oid], CurrentWal());
+        SS_ASSIGN_OR_RETURN(recopy_after[oid], catalog->CurrentWal());
         LogInfo("the row filter or the partitions of {} changed: copying it again once the stream passed {}",
                 writers[oid]->source().QualifiedName(), recopy_after[oid].ToString());
         continue;
       }
       if (failed_tables.count(oid)) continue;
-      auto table = pg::LoadTable(*catalog, options.publication, oid);
+      auto table = catalog->LoadTable(options.publication, oid);
       SS_ASSIGN_OR_RETURN(
           bool replicated,
           PrepareTable(oid, table.ok() ? TableWriter::SourceKey(table->schema, table->name) : "", table));
@@ -456,7 +448,7 @@ struct Replicator::Session final : ChangeConsumer {
     });
   }
 
-  Status Stream(pg::PgReplicationStream& repl);
+  Status Stream(pg::ReplicationStream& repl);
   Status HandleRelation(const pg::RelationMessage& rel);
   Status ApplyShape(uint32_t oid, const std::string& name, const Result<pg::TableInfo>& table);
   Status HandleTruncate(const pg::TruncateMessage& t);
@@ -464,7 +456,8 @@ struct Replicator::Session final : ChangeConsumer {
   pg::PgResultPtr unchanged_source;  // holds the values ReadUnchangedValues put into `values`
 };
 
-Replicator::Replicator(ReplicatorOptions options) : options_(std::move(options)) {}
+Replicator::Replicator(ReplicatorOptions options, ReplicatorSeams seams)
+    : options_(std::move(options)), seams_(std::move(seams)) {}
 Replicator::~Replicator() = default;
 
 Status Replicator::Run(const std::atomic<bool>& stop) {
@@ -474,15 +467,15 @@ Status Replicator::Run(const std::atomic<bool>& stop) {
 
 Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
   Session s(options_, stop, metrics_);
-  SS_ASSIGN_OR_RETURN(SlotSource source,
-                      OpenSlotSource({options_.pg_url, options_.publication, options_.slot, options_.tables}));
+  SS_ASSIGN_OR_RETURN(SlotSession source,
+                      seams_.open_source({options_.pg_url, options_.publication, options_.slot, options_.tables}));
   s.catalog = std::move(source.catalog);
   const std::optional<pg::SlotState>& slot = source.slot;
   const pg::SystemIdentity& identity = source.identity;
-  pg::PgReplicationStream& repl = *source.repl;
+  SlotStream& repl = *source.stream;
 
-  s.ch = MakeClickHouseClient(options_.clickhouse);
-  for (int i = 0; i < kFlushConnections; ++i) s.flush_clients.push_back(MakeClickHouseClient(options_.clickhouse));
+  s.ch = seams_.clickhouse(options_.clickhouse);
+  for (int i = 0; i < kFlushConnections; ++i) s.flush_clients.push_back(seams_.clickhouse(options_.clickhouse));
   SS_ASSIGN_OR_RETURN(s.dialect, DetectDialect(*s.ch));
   SS_RETURN_IF_ERROR(EnsureDatabase(*s.ch, options_.database));
   s.messages = std::make_unique<MessageWriter>(options_.database);
@@ -498,7 +491,7 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
     // A column added with a default while replicate was down (and not yet announced by the stream): existing
     // rows got a value no change carries, so the table is copied again.
     for (const std::string& column : s.added_columns) {
-      SS_ASSIGN_OR_RETURN(bool has_default, pg::ColumnHasDefault(*s.catalog, t.oid, column));
+      SS_ASSIGN_OR_RETURN(bool has_default, s.catalog->ColumnHasDefault(t.oid, column));
       if (!has_default || !options_.snapshot) continue;
       LogInfo("column {} was added to {} with a default: it will be copied again", column, t.QualifiedName());
       SS_RETURN_IF_ERROR(s.RecordCopyOwed(t.schema, t.name));
@@ -511,7 +504,7 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
     }
     replicated.push_back(t);
   }
-  SS_ASSIGN_OR_RETURN(s.shapes, pg::LoadPublishedShapes(*s.catalog, options_.publication));
+  SS_ASSIGN_OR_RETURN(s.shapes, s.catalog->LoadPublishedShapes(options_.publication));
   SS_ASSIGN_OR_RETURN(auto copied_shapes, LoadCopiedShapes(*s.ch, s.snapshot_state));
   for (auto& t : replicated) {
     t.row_filter = s.shapes[t.oid].row_filter;  // copied as recorded
@@ -559,9 +552,9 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
   return s.Stream(repl);
 }
 
-Status Replicator::Session::Stream(pg::PgReplicationStream& repl) {
+Status Replicator::Session::Stream(pg::ReplicationStream& repl) {
   LogInfo("streaming changes of publication '{}' from slot '{}'", options.publication, options.slot);
-  ChangeSource changes(repl, catalog.get(),
+  ChangeSource changes(repl, catalog->heartbeat_connection(),
                        {std::chrono::milliseconds(0), options.status_interval, options.heartbeat_interval});
   source = &changes;
   while (true) {
@@ -610,7 +603,7 @@ Status Replicator::Session::OnChange(const pg::PgoutputMessage& msg, Lsn lsn) {
             SS_RETURN_IF_ERROR(TupleToValues(w, m.new_tuple, nullptr));
             if (std::find(unchanged.begin(), unchanged.end(), true) != unchanged.end()) {
               // A row entering a row filter: PostgreSQL left out its unchanged TOASTed values.
-              SS_RETURN_IF_ERROR(ReadUnchangedValues(*catalog, w.source(), values, unchanged, unchanged_source));
+              SS_RETURN_IF_ERROR(catalog->ReadUnchangedValues(w.source(), values, unchanged, unchanged_source));
             }
             return w.AppendRow(values, lsn.value, false);
           } else if constexpr (std::is_same_v<T, pg::DeleteMessage>) {
@@ -743,7 +736,7 @@ Status Replicator::Session::ApplyShape(uint32_t oid, const std::string& name, co
       }
     }
     if (!added) continue;
-    SS_ASSIGN_OR_RETURN(bool has_default, pg::ColumnHasDefault(*catalog, oid, c.name));
+    SS_ASSIGN_OR_RETURN(bool has_default, catalog->ColumnHasDefault(oid, c.name));
     if (!has_default) continue;
     return RecopyTable(*table, fmt::format("column {} was added to {} with a default or with values (also: newly in "
                                            "the publication's column list; existing rows get them)",

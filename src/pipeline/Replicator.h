@@ -7,10 +7,16 @@
 // flush does the slot's confirmed LSN move, and only to the end of the last transaction received in full.
 // Any Retryable error ends the session, drops unacknowledged state and starts over from the slot after a
 // backoff: duplicates are harmless (same key, same version). Not thread-safe; Run() blocks.
+//
+// Seams (ReplicatorSeams): each session opens its PostgreSQL side (catalog queries, the slot's stream, the slot's
+// state and the publication's tables; SourceCatalog.h) and makes its ClickHouse clients through factories, the real
+// ones by default; unit tests (tests/unit/replicator_session_test.cc) inject doubles. The initial and later copies
+// (Snapshotter) connect on their own: tests run with `snapshot = false` and no copy owed.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -23,6 +29,7 @@
 #include "pg/Catalog.h"
 #include "pg/PgoutputDecoder.h"
 #include "pipeline/Progress.h"
+#include "pipeline/SourceCatalog.h"
 
 namespace streamshop::pipeline {
 
@@ -46,9 +53,18 @@ struct ReplicatorOptions {
   double max_lag_seconds = 0;
 };
 
+// The clients of one replicate session, built anew for every session (a session after a Retryable error starts with
+// fresh ones). Defaults: OpenSlotSession (PostgreSQL over libpq), ClickHouse over CurlTransport.
+struct ReplicatorSeams {
+  std::function<Result<SlotSession>(const SlotSourceOptions&)> open_source = OpenSlotSession;
+  // The session's client for DDL and metadata, and one per flush connection.
+  std::function<std::unique_ptr<clickhouse::ClickHouseClient>(const clickhouse::Endpoint&)> clickhouse =
+      clickhouse::MakeClickHouseClient;
+};
+
 class Replicator {
  public:
-  explicit Replicator(ReplicatorOptions options);
+  explicit Replicator(ReplicatorOptions options, ReplicatorSeams seams = {});
   ~Replicator();
 
   // Runs until `stop` is set (flushes, acknowledges and returns Ok) or a Fatal error.
@@ -60,6 +76,7 @@ class Replicator {
   Status RunSession(const std::atomic<bool>& stop, bool& streamed);
 
   ReplicatorOptions options_;
+  ReplicatorSeams seams_;
   Metrics metrics_;
 };
 

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/Log.h"
+#include "pipeline/SourceCatalog.h"
 
 namespace streamshop::pipeline {
 namespace {
@@ -67,30 +68,8 @@ bool SameColumns(const pg::TableInfo& table, const pg::TableInfo& other) {
 
 Result<std::optional<pg::TableInfo>> TableFromRelation(pg::PgConnection& catalog, const std::string& publication,
                                                        const pg::RelationMessage& rel) {
-  SS_ASSIGN_OR_RETURN(bool via_ancestor, pg::PublishedAsAncestor(catalog, publication, rel.relid));
-  if (via_ancestor) return std::optional<pg::TableInfo>();
-  // Columns as the stream has them at this point; the key's order, identity and row filter from the catalog.
-  SS_ASSIGN_OR_RETURN(pg::TableInfo table, pg::LoadTable(catalog, publication, rel.relid));
-  const std::vector<pg::ColumnInfo> catalog_columns = std::move(table.columns);
-  table.schema = rel.nspname;
-  table.name = rel.relname;
-  table.replica_identity = rel.replica_identity;
-  table.columns.clear();
-  for (const auto& c : rel.columns) {
-    pg::ColumnInfo column{c.name, c.type_oid, c.typmod, 0, {}, /*dropped=*/true};
-    for (const auto& cc : catalog_columns) {
-      if (cc.name != c.name) continue;
-      column.dropped = false;
-      column.key_position = cc.key_position;
-      if (cc.type_oid != c.type_oid) continue;
-      column.composite_fields = cc.composite_fields;
-      column.not_null = cc.not_null;
-      column.is_enum = cc.is_enum;
-      column.element_oid = cc.element_oid;
-    }
-    table.columns.push_back(std::move(column));
-  }
-  return std::optional<pg::TableInfo>(std::move(table));
+  PgSourceCatalog source(catalog);
+  return TableFromRelation(source, publication, rel);
 }
 
 Status ReadUnchangedValues(pg::PgConnection& catalog, const pg::TableInfo& t,

@@ -49,10 +49,7 @@ Status RunSessions(const std::atomic<bool>& stop, const std::string& what_is_saf
 bool SameColumns(const pg::TableInfo& table, const pg::RelationMessage& rel);
 // Whether two shapes of a table have the same columns (names, types, typmods, in order).
 bool SameColumns(const pg::TableInfo& table, const pg::TableInfo& other);
-// The table as a Relation message announces it at this point of the stream (its published columns), with the key
-// (and composite fields), row identity and row filter from the catalog; columns the catalog no longer has
-// (dropped later in the WAL) are marked `dropped`. nullopt for a partition whose changes the publication sends as
-// its root's (publish_via_partition_root): pgoutput announces it too, but nothing of it is to be replicated.
+// TableFromRelation(SourceCatalog&, …) (SourceCatalog.h) over a PgConnection.
 Result<std::optional<pg::TableInfo>> TableFromRelation(pg::PgConnection& catalog, const std::string& publication,
                                                        const pg::RelationMessage& rel);
 
