@@ -4,7 +4,10 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,11 +23,15 @@ using clickhouse::HttpResponse;
 
 // ClickHouse 18.16 as the sink sees it over HTTP: tables exist once created (system.columns answers with the
 // columns of their CREATE TABLE), max(_version) reads as for an empty table, INSERT bodies are stored unless a
-// failure is scripted for that insert. Any other statement fails the test.
+// failure is scripted for that insert (or for its table). Any other statement is for `answer` to answer, or fails
+// the test. Thread-safe (a flush inserts its tables over several connections at once).
 class FakeClickHouse {
  public:
-  std::map<int, HttpResponse> fail_insert;  // 1-based insert number → the error answer it gets
-  std::vector<std::string> stored;          // bodies of acknowledged inserts
+  std::map<int, HttpResponse> fail_insert;                // 1-based insert number → the error answer it gets
+  std::map<std::string, HttpResponse> fail_inserts_into;  // table name → the error every insert into it gets
+  // Statements this fake does not know, answered by the test (nullopt: unknown here too).
+  std::function<std::optional<HttpResponse>(const std::string& sql)> answer;
+  std::vector<std::string> stored;  // bodies of acknowledged inserts
   int inserts = 0;
 
   // Whether an acknowledged insert holds these bytes (a row's id).
@@ -36,9 +43,13 @@ class FakeClickHouse {
   }
 
   Result<HttpResponse> Post(const std::string& url, std::string_view body) {
+    std::lock_guard lock(mutex_);
     if (url.find("&query=INSERT") != std::string::npos) {
       ++inserts;
       if (auto f = fail_insert.find(inserts); f != fail_insert.end()) return f->second;
+      for (const auto& [table, error] : fail_inserts_into) {
+        if (url.find("%60" + table + "%60") != std::string::npos) return error;  // `table`, URL-encoded
+      }
       stored.emplace_back(body);
       return Answer("");
     }
@@ -48,10 +59,14 @@ class FakeClickHouse {
     if (sql.starts_with("CREATE TABLE IF NOT EXISTS ")) return Create(sql);
     if (sql.starts_with("SELECT name, type FROM system.columns")) return Columns(sql);
     if (sql.starts_with("SELECT max(_version)")) return Answer("0\t0\n");
+    if (answer) {
+      if (std::optional<HttpResponse> a = answer(sql)) return *a;
+    }
     ADD_FAILURE() << "the fake ClickHouse does not know this statement: " << sql;
     return Error(500, 62, "Syntax error");
   }
 
+  static HttpResponse Answer(std::string body) { return {200, std::move(body), {}, false}; }
   static HttpResponse Error(long status, int code, std::string_view text) {
     return {status,
             fmt::format("Code: {}, e.displayText() = DB::Exception: {}, e.what() = DB::Exception\n", code, text),
@@ -60,8 +75,6 @@ class FakeClickHouse {
   }
 
  private:
-  static HttpResponse Answer(std::string body) { return {200, std::move(body), {}, false}; }
-
   // "… `db`.`raw_x` (`a` String, b UInt64, c DateTime DEFAULT now()) ENGINE …": remembers raw_x's columns.
   Result<HttpResponse> Create(const std::string& sql) {
     const size_t open = sql.find(" (");
@@ -111,6 +124,7 @@ class FakeClickHouse {
   }
 
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> tables_;
+  std::mutex mutex_;
 };
 
 class FakeTransport final : public clickhouse::HttpTransport {
