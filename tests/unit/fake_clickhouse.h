@@ -21,7 +21,7 @@ namespace streamshop::testing_support {
 
 using clickhouse::HttpResponse;
 
-// ClickHouse 18.16 as the sink sees it over HTTP: tables exist once created (system.columns answers with the
+// ClickHouse 18.16 as a session sees it over HTTP: tables exist once created (system.columns answers with the
 // columns of their CREATE TABLE), max(_version) reads as for an empty table, INSERT bodies are stored unless a
 // failure is scripted for that insert (or for its table). Any other statement is for `answer` to answer, or fails
 // the test. Thread-safe (a flush inserts its tables over several connections at once).
