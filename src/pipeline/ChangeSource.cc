@@ -30,6 +30,8 @@ Result<bool> ChangeSource::Next(ChangeConsumer& consumer, std::chrono::milliseco
     last_commit_time_ = commit->commit_time;
   }
   SS_RETURN_IF_ERROR(consumer.OnChange(msg, xlog.wal_start));
+  // A transaction that left nothing waiting to be stored (its rows flushed already, or none to store) is settled.
+  if (std::holds_alternative<pg::CommitMessage>(msg) && consumer.Settled()) Confirm(last_commit_end_);
   return true;
 }
 

@@ -4,8 +4,9 @@
 // decoded message to its target and calls Confirm(lsn) once the target stored everything up to lsn; Tick() sends
 // the position to PostgreSQL (standby status updates), heartbeats, and the publication checks.
 //
-// The invariant it keeps: the slot is told only what a consumer confirmed, or — on an idle stream whose consumer is
-// settled (nothing received still waiting to be stored) — the server's WAL end, since nothing before it is owed.
+// The invariant it keeps: the slot is told only what a consumer confirmed, or what is settled without it: the end of
+// a transaction after whose commit the consumer has nothing waiting to be stored, and — on an idle stream whose
+// consumer is settled — the server's WAL end, since nothing before it is owed.
 // Not thread-safe; the stream (a seam: tests drive it with scripted frames) and the catalog connection are the
 // caller's and outlive the source.
 #pragma once

@@ -111,6 +111,15 @@ TEST_F(ChangeSourceTest, NeverConfirmsPastWhatTheTargetHasNotStored) {
   EXPECT_EQ(source.confirmed().value, 0x300u);
 }
 
+TEST_F(ChangeSourceTest, ATransactionThatLeftNothingToStoreIsConfirmedAtItsCommit) {
+  stream.frames = {XLog(0x100, Begin(0x180)), XLog(0x180, Commit(0x180, 0x1B0))};
+  ReadAll();
+  EXPECT_EQ(source.confirmed().value, 0x1B0u);
+  stream.frames = {XLog(0x200, Begin(0x280)), XLog(0x210, Insert()), XLog(0x280, Commit(0x280, 0x2B0))};
+  ReadAll();
+  EXPECT_EQ(source.confirmed().value, 0x1B0u);  // its row waits in the target
+}
+
 TEST_F(ChangeSourceTest, AKeepaliveInsideATransactionConfirmsNothing) {
   stream.frames = {XLog(0x100, Begin(0x180)), Keepalive(0x400, true)};
   ReadAll();  // settled (no row yet) but inside a transaction

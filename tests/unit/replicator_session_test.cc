@@ -343,7 +343,8 @@ TEST_F(ReplicatorSessionTest, ConfirmsOnlyTransactionsWhoseRowsClickHouseStored)
   const uint64_t t1 = AddTransaction({Insert(kOrders, "o1#"), Insert(kItems, "i1#")});
   const uint64_t t2 = AddTransaction({Insert(kOrders, "o2#"), {kOrders, 'U', "o1#", "u1#"}, Insert(kItems, "i2#")});
   slot_.wal.emplace_back(KeepaliveFrame{next_lsn_, true});  // u1 and i2 pending
-  AddTransaction({{kOrders, 'D', "d1#", ""}, Insert(kItems, "i3#"), Insert(kItems, "i4#"), Insert(kOrders, "o3#")});
+  const uint64_t t3 =
+      AddTransaction({{kOrders, 'D', "d1#", ""}, Insert(kItems, "i3#"), Insert(kItems, "i4#"), Insert(kOrders, "o3#")});
   const uint64_t end = AddTransaction({Insert(kOrders, "o4#")});
   Status st = Run();
   ASSERT_TRUE(st.ok()) << st.message();
@@ -351,7 +352,8 @@ TEST_F(ReplicatorSessionTest, ConfirmsOnlyTransactionsWhoseRowsClickHouseStored)
   for (const char* marker : {"o1#", "i1#", "o2#", "u1#", "i2#", "d1#", "i3#", "i4#", "o3#", "o4#"}) {
     EXPECT_TRUE(clickhouse_.Stored(marker)) << marker;
   }
-  EXPECT_EQ(slot_.sent, (std::vector<uint64_t>{t1, t1, t2, end, end}));  // the keepalive's reply: t1
+  // The keepalive's reply: t1. The third transaction's rows were all flushed by its commit: settled there.
+  EXPECT_EQ(slot_.sent, (std::vector<uint64_t>{t1, t1, t2, t3, end, end}));
   EXPECT_EQ(slot_.sessions, 1);
 }
 
