@@ -11,6 +11,7 @@
 #include "clickhouse/TargetSchema.h"
 #include "common/Log.h"
 #include "pg/PgReplicationStream.h"
+#include "pipeline/ClickHouseSnapshotTarget.h"
 #include "pipeline/SlotSource.h"
 #include "pipeline/Snapshotter.h"
 
@@ -174,10 +175,9 @@ struct Replicator::Session {
   Status SnapshotTables(const std::vector<pg::TableInfo>& tables) {
     if (tables.empty()) return Status::Ok();
     SS_ASSIGN_OR_RETURN(Lsn before, CurrentWal());
-    SnapshotOptions so{options.pg_url,           options.clickhouse,           snapshot_state,
-                       options.snapshot_workers, options.snapshot_chunk_pages, options.batch_rows,
-                       options.batch_bytes};
-    Snapshotter snapshotter(so, dialect);
+    ClickHouseSnapshotTarget target(
+        {options.clickhouse, snapshot_state, dialect, options.batch_rows, options.batch_bytes});
+    Snapshotter snapshotter({options.pg_url, options.snapshot_workers, options.snapshot_chunk_pages}, target);
     SS_RETURN_IF_ERROR(snapshotter.Run(tables, stop, [&]() -> Status {
       if (options.progress && Clock::now() - last_progress >= std::chrono::seconds(1)) {
         fmt::print(stderr, "\r\33[Ksnapshot |{}", snapshotter.Describe());
