@@ -103,32 +103,38 @@ Status Snapshotter::Run(const std::vector<pg::TableInfo>& tables, const std::ato
   auto worker = [&]() {
     Status st = [&]() -> Status {
       SS_ASSIGN_OR_RETURN(std::unique_ptr<SnapshotSink> sink, target_.OpenSink());
-      SS_ASSIGN_OR_RETURN(pg::PgConnection wpg, pg::PgConnection::Connect(options_.pg_url));
-      pg::CopyTextParser parser;
-      Chunk c;
-      while (!stop && queue.Pop(c)) {
-        pg::TableInfo table = *copied[c.table];
-        SnapshotProgress& prog = *progress_[c.table];
-        uint64_t rows = 0;
-        // Columns dropped since the stream's point (DDL later in the WAL) read as NULL; the lock keeps them so.
-        SS_RETURN_IF_ERROR(wpg.Exec("BEGIN").status());
-        SS_RETURN_IF_ERROR(wpg.Exec("LOCK TABLE " + table.QuotedName() + " IN ACCESS SHARE MODE").status());
-        SS_RETURN_IF_ERROR(pg::MarkDroppedColumns(wpg, table));
-        SS_RETURN_IF_ERROR(sink->BeginChunk(table));
-        SS_RETURN_IF_ERROR(wpg.CopyOut(ChunkCopySql(table, c), [&](std::string_view line) -> Status {
-          SS_ASSIGN_OR_RETURN(auto fields, parser.Parse(line));
-          SS_RETURN_IF_ERROR(sink->Write(*fields));
-          ++rows;
-          ++prog.rows;
-          return stop ? Status::Retryable("snapshot interrupted") : Status::Ok();
-        }));
-        SS_RETURN_IF_ERROR(wpg.Exec("COMMIT").status());
-        SS_RETURN_IF_ERROR(sink->EndChunk(c.index, rows, [&prog]() -> std::optional<uint64_t> {
-          if (++prog.chunks_done + prog.chunks_skipped < prog.chunks_total) return std::nullopt;
-          LogInfo("snapshot of {} done: {} rows copied", prog.table, prog.rows.load());
-          return prog.rows.load();
-        }));
-      }
+      Status outcome = [&]() -> Status {
+        SS_ASSIGN_OR_RETURN(pg::PgConnection wpg, pg::PgConnection::Connect(options_.pg_url));
+        pg::CopyTextParser parser;
+        Chunk c;
+        while (!stop && queue.Pop(c)) {
+          pg::TableInfo table = *copied[c.table];
+          SnapshotProgress& prog = *progress_[c.table];
+          uint64_t rows = 0;
+          // Columns dropped since the stream's point (DDL later in the WAL) read as NULL; the lock keeps them so.
+          SS_RETURN_IF_ERROR(wpg.Exec("BEGIN").status());
+          SS_RETURN_IF_ERROR(wpg.Exec("LOCK TABLE " + table.QuotedName() + " IN ACCESS SHARE MODE").status());
+          SS_RETURN_IF_ERROR(pg::MarkDroppedColumns(wpg, table));
+          SS_RETURN_IF_ERROR(sink->BeginChunk(table));
+          SS_RETURN_IF_ERROR(wpg.CopyOut(ChunkCopySql(table, c), [&](std::string_view line) -> Status {
+            SS_ASSIGN_OR_RETURN(auto fields, parser.Parse(line));
+            SS_RETURN_IF_ERROR(sink->Write(*fields));
+            ++rows;
+            ++prog.rows;
+            return stop ? Status::Retryable("snapshot interrupted") : Status::Ok();
+          }));
+          SS_RETURN_IF_ERROR(wpg.Exec("COMMIT").status());
+          SS_RETURN_IF_ERROR(sink->EndChunk(c.index, rows, [&prog]() -> std::optional<uint64_t> {
+            if (++prog.chunks_done + prog.chunks_skipped < prog.chunks_total) return std::nullopt;
+            LogInfo("snapshot of {} done: {} rows copied", prog.table, prog.rows.load());
+            return prog.rows.load();
+          }));
+        }
+        return Status::Ok();
+      }();
+      // Stopped (SIGTERM): what is stored still gets recorded. Failed: the sink goes; its unrecorded chunks
+      // are copied again by the next run.
+      if (!outcome.ok() && !stop) return outcome;
       return sink->Finish();
     }();
     if (!st.ok()) queue.Fail(st);
