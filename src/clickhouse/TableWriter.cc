@@ -4,8 +4,10 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <map>
+#include <thread>
 
 #include "clickhouse/RowBinary.h"
 #include "common/Log.h"
@@ -496,6 +498,25 @@ void TableWriter::DiscardPending() {
   pending_rows_ = 0;
   toast_rows_.clear();
   toast_bytes_ = 0;
+}
+
+std::vector<Status> FlushConcurrently(const std::vector<TableWriter*>& writers,
+                                      const std::vector<std::unique_ptr<ClickHouseClient>>& clients) {
+  std::vector<Status> results(writers.size(), Status::Ok());
+  std::vector<size_t> pending;
+  for (size_t i = 0; i < writers.size(); ++i) {
+    if (writers[i]->pending_rows() > 0) pending.push_back(i);
+  }
+  std::atomic<size_t> next{0};
+  auto work = [&](ClickHouseClient& ch) {
+    for (size_t n = next++; n < pending.size(); n = next++) results[pending[n]] = writers[pending[n]]->Flush(ch);
+  };
+  const size_t threads = std::min(clients.size(), pending.size());
+  std::vector<std::thread> helpers;
+  for (size_t t = 1; t < threads; ++t) helpers.emplace_back(work, std::ref(*clients[t]));
+  if (threads > 0) work(*clients[0]);
+  for (auto& h : helpers) h.join();
+  return results;
 }
 
 }  // namespace streamshop::clickhouse

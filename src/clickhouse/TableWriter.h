@@ -14,6 +14,7 @@
 // Not thread-safe.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -166,5 +167,11 @@ class TableWriter {
   size_t toast_bytes_ = 0;
   uint64_t copied_at_ = 0;
 };
+
+// Flushes the writers with pending rows over up to `clients.size()` connections at once (one table per connection
+// at a time), so a flush of several tables costs about its slowest insert, not the sum of them. Returns each
+// writer's status, in the order of `writers`.
+std::vector<Status> FlushConcurrently(const std::vector<TableWriter*>& writers,
+                                      const std::vector<std::unique_ptr<ClickHouseClient>>& clients);
 
 }  // namespace streamshop::clickhouse

@@ -16,6 +16,7 @@
 #include "debezium/TopicNames.h"
 #include "kafka/KafkaConsumer.h"
 #include "kafka/KafkaProducer.h"
+#include "pipeline/ChangeSource.h"
 #include "pipeline/KafkaSnapshotTarget.h"
 #include "pipeline/SlotSource.h"
 #include "pipeline/Snapshotter.h"
@@ -74,7 +75,7 @@ void AppendImageJson(std::string& out, const debezium::DebeziumTable& table,
 
 }  // namespace
 
-struct Capture::Session {
+struct Capture::Session final : ChangeConsumer {
   Session(const CaptureOptions& o, const std::atomic<bool>& s)
       : options(o),
         stop(s),
@@ -102,16 +103,8 @@ struct Capture::Session {
     Lsn end_lsn;
   };
   std::deque<PendingCommit> commits;
-  bool in_transaction = false;
-  debezium::DebeziumSource tx_source;  // the current transaction's source block (lsn set per change)
-  Lsn last_commit_end;                 // of the previous transaction: source.sequence's first element
-  Lsn acked;
-  Lsn sent;  // last LSN sent in a status update
-  Lsn server_wal_end;
-  Clock::time_point last_status = Clock::now();
-  Clock::time_point last_ack = Clock::now();
-  Heartbeat heartbeat;
-  Clock::time_point last_publication_check = Clock::now();
+  debezium::DebeziumSource tx_source;     // the current transaction's source block (lsn set per change)
+  std::unique_ptr<ChangeSource> changes;  // set once streaming started: positions, status updates
 
   uint64_t events = 0, events_at_last_progress = 0, dead_lettered = 0;
   std::mutex dead_letter_mu;  // dead letters come from snapshot workers too
@@ -124,7 +117,10 @@ struct Capture::Session {
 
   Status Open();
   Status Stream();
-  Status HandleMessage(const pg::PgoutputMessage& msg, Lsn lsn);
+  // ChangeConsumer
+  Status OnChange(const pg::PgoutputMessage& msg, Lsn lsn) override;
+  bool Settled() const override { return commits.empty() && producer->DeliveredPrefix() == producer->produced(); }
+  Status OnPublicationCheck() override { return AdoptNewTables(); }
   Status Emit(uint32_t relid, const debezium::DebeziumChange& change) {
     return EmitTo(*producer, records, relid, change, events);
   }
@@ -161,9 +157,9 @@ struct Capture::Session {
   Status Prepare(const pg::TableInfo& table);
   // A table new to the stream: a fresh snapshot of it (whatever an earlier membership recorded).
   Status SnapshotTable(const pg::TableInfo& table, Lsn position);
-  // Sends the rows of `tables` not yet acknowledged as op r read at `position`; `streaming`: the stream runs
-  // (it gets status updates meanwhile).
-  Status SnapshotTables(const std::vector<pg::TableInfo>& tables, Lsn position, bool streaming);
+  // Sends the rows of `tables` not yet acknowledged as op r read at `position` (while streaming, the stream gets
+  // status updates meanwhile).
+  Status SnapshotTables(const std::vector<pg::TableInfo>& tables, Lsn position);
   std::string StateKey(const pg::TableInfo& table) const {
     return debezium::CaptureStateKey(source.identity.system_id, source.identity.dbname, options.slot, table.schema,
                                      table.name);
@@ -173,18 +169,13 @@ struct Capture::Session {
   }
   Status AdoptNewTables();
 
-  // Moves `acked` past every transaction whose records are all delivered.
+  // Confirms every transaction whose records are all delivered.
   void AdvanceAck() {
     const uint64_t delivered = producer->DeliveredPrefix();
     while (!commits.empty() && commits.front().end_seq <= delivered) {
-      acked = std::max(acked, commits.front().end_lsn);
+      changes->Confirm(commits.front().end_lsn);
       commits.pop_front();
     }
-  }
-  Status SendStatus() {
-    last_status = Clock::now();
-    sent = acked;
-    return source.repl->Send(pg::EncodeStandbyStatus(acked, acked, acked, PgNow(), false));
   }
   void MaybePrintProgress() {
     if (!options.progress) return;
@@ -192,8 +183,7 @@ struct Capture::Session {
     if (secs < 1.0) return;
     fmt::print(stderr, "\r\33[Kcapture | {:.0f} ev/s | {} events | {} records in flight | lag {}{}",
                (events - events_at_last_progress) / secs, events, producer->produced() - producer->DeliveredPrefix(),
-               HumanBytes(server_wal_end > acked && acked.value ? server_wal_end.value - acked.value : 0),
-               dead_lettered ? fmt::format(" | {} dead-lettered", dead_lettered) : "");
+               HumanBytes(changes->LagBytes()), dead_lettered ? fmt::format(" | {} dead-lettered", dead_lettered) : "");
     fflush(stderr);
     events_at_last_progress = events;
     last_progress = Clock::now();
@@ -267,7 +257,7 @@ Status Capture::Session::Open() {
   for (const auto& t : source.tables) {
     if (!t.skipped()) snapshot.push_back(t);
   }
-  return SnapshotTables(snapshot, position, /*streaming=*/false);
+  return SnapshotTables(snapshot, position);
 }
 
 Status Capture::Session::Prepare(const pg::TableInfo& table) {
@@ -287,10 +277,10 @@ Status Capture::Session::Prepare(const pg::TableInfo& table) {
 
 Status Capture::Session::SnapshotTable(const pg::TableInfo& table, Lsn position) {
   SS_RETURN_IF_ERROR(snapshot_target->RecordReset(table, options.snapshot_chunk_pages));
-  return SnapshotTables({table}, position, /*streaming=*/true);
+  return SnapshotTables({table}, position);
 }
 
-Status Capture::Session::SnapshotTables(const std::vector<pg::TableInfo>& tables, Lsn position, bool streaming) {
+Status Capture::Session::SnapshotTables(const std::vector<pg::TableInfo>& tables, Lsn position) {
   if (tables.empty()) return Status::Ok();
   for (const auto& t : tables) LogInfo("snapshot of {} to {}", t.QualifiedName(), prepared.at(t.oid)->topic());
   const auto started = Clock::now();
@@ -305,8 +295,7 @@ Status Capture::Session::SnapshotTables(const std::vector<pg::TableInfo>& tables
       fflush(stderr);
       last_print = now;
     }
-    if (streaming && now - last_status >= options.status_interval) return SendStatus();
-    return Status::Ok();
+    return changes ? changes->KeepAlive() : Status::Ok();
   }));
   if (stop) return Status::Ok();  // unfinished: the next run sends the chunks not yet acknowledged
   if (options.progress) fmt::print(stderr, "\n");
@@ -430,7 +419,7 @@ Status Capture::Session::AdoptNewTables() {
     SS_RETURN_IF_ERROR(Prepare(table));
     if (table.skipped()) continue;
     LogInfo("{} joined the publication", table.QualifiedName());
-    if (options.snapshot) SS_RETURN_IF_ERROR(SnapshotTable(table, acked));
+    if (options.snapshot) SS_RETURN_IF_ERROR(SnapshotTable(table, changes->confirmed()));
   }
   return Status::Ok();
 }
@@ -438,64 +427,41 @@ Status Capture::Session::AdoptNewTables() {
 Status Capture::Session::Stream() {
   LogInfo("streaming changes of publication '{}' from slot '{}' to Kafka topics {}.<schema>.<table>",
           options.publication, options.slot, options.topic_prefix);
+  changes = std::make_unique<ChangeSource>(
+      *source.repl, source.catalog.get(),
+      ChangeSourceOptions{options.ack_interval, options.status_interval, options.heartbeat_interval});
   size_t since_poll = 0;
   while (true) {
     if (stop) {
       SS_RETURN_IF_ERROR(producer->Flush(std::chrono::seconds(30)));
       AdvanceAck();
-      SS_RETURN_IF_ERROR(SendStatus());
+      SS_RETURN_IF_ERROR(changes->SendStatus());
       if (options.progress) fmt::print(stderr, "\n");
-      LogInfo("stopped cleanly; slot '{}' confirmed up to {}", options.slot, acked.ToString());
+      LogInfo("stopped cleanly; slot '{}' confirmed up to {}", options.slot, changes->confirmed().ToString());
       return Status::Ok();
     }
-    SS_ASSIGN_OR_RETURN(std::optional<std::string_view> data, source.repl->Read(std::chrono::milliseconds(100)));
-    if (data) {
-      SS_ASSIGN_OR_RETURN(pg::CopyDataMessage frame, pg::DecodeCopyData(*data));
-      if (auto* ka = std::get_if<pg::Keepalive>(&frame)) {
-        server_wal_end = std::max(server_wal_end, ka->wal_end);
-        // Idle and everything delivered: the slot may advance to wal_end.
-        if (!in_transaction && commits.empty() && producer->DeliveredPrefix() == producer->produced()) {
-          acked = std::max(acked, ka->wal_end);
-        }
-        if (ka->reply_requested) SS_RETURN_IF_ERROR(SendStatus());
-      } else {
-        const auto& xlog = std::get<pg::XLogData>(frame);
-        server_wal_end = std::max(server_wal_end, xlog.wal_end);
-        SS_ASSIGN_OR_RETURN(pg::PgoutputMessage msg, pg::DecodePgoutput(xlog.payload));
-        SS_RETURN_IF_ERROR(HandleMessage(msg, xlog.wal_start));
-      }
-    }
-    if (!data || ++since_poll >= 256) {
+    SS_ASSIGN_OR_RETURN(bool ready, changes->Next(*this, std::chrono::milliseconds(100)));
+    if (!ready || ++since_poll >= 256) {
       since_poll = 0;
       SS_RETURN_IF_ERROR(producer->Poll());
       AdvanceAck();
-      const auto now = Clock::now();
-      if ((acked > sent && now - last_status >= options.ack_interval) || now - last_status >= options.status_interval) {
-        SS_RETURN_IF_ERROR(SendStatus());
-      }
-      if (now - last_publication_check >= std::chrono::seconds(10)) {
-        last_publication_check = now;
-        SS_RETURN_IF_ERROR(AdoptNewTables());
-      }
-      heartbeat.MaybeEmit(*source.catalog, options.heartbeat_interval);
+      SS_RETURN_IF_ERROR(changes->Tick(*this));
       MaybePrintProgress();
     }
   }
 }
 
-Status Capture::Session::HandleMessage(const pg::PgoutputMessage& msg, Lsn lsn) {
+Status Capture::Session::OnChange(const pg::PgoutputMessage& msg, Lsn lsn) {
   return std::visit(
       [&](const auto& m) -> Status {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, pg::BeginMessage>) {
-          in_transaction = true;
           tx_source = {};
           tx_source.ts_us = UnixMicrosFromPg(m.commit_time);
           tx_source.tx_id = static_cast<int64_t>(m.xid.value);
-          if (last_commit_end.value) tx_source.last_commit_lsn = last_commit_end.value;
+          // The previous transaction's end: source.sequence's first element.
+          if (changes->last_commit_end().value) tx_source.last_commit_lsn = changes->last_commit_end().value;
         } else if constexpr (std::is_same_v<T, pg::CommitMessage>) {
-          in_transaction = false;
-          last_commit_end = m.end_lsn;
           commits.push_back({producer->produced(), m.end_lsn});
         } else if constexpr (std::is_same_v<T, pg::RelationMessage>) {
           auto it = tables.find(m.relid);

@@ -11,6 +11,8 @@
 #include "clickhouse/TargetSchema.h"
 #include "common/Log.h"
 #include "pg/PgReplicationStream.h"
+#include "pipeline/BatchPolicy.h"
+#include "pipeline/ChangeSource.h"
 #include "pipeline/ClickHouseSnapshotTarget.h"
 #include "pipeline/SlotSource.h"
 #include "pipeline/Snapshotter.h"
@@ -20,6 +22,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using namespace clickhouse;  // NOLINT: the ClickHouse side's writers and DDL helpers
+
+// Connections a flush inserts its tables over at once.
+constexpr int kFlushConnections = 4;
 
 // Whether ClickHouse holds a non-key column of the table that is not Nullable (a NOT NULL column, modern servers).
 bool HasNotNullColumns(const TableWriter& w) {
@@ -75,11 +80,13 @@ Status RecordCopiedShape(ClickHouseClient& ch, const SnapshotStateKey& key, uint
 }  // namespace
 
 // State of one connection lifetime. Everything here is discarded on a Retryable error.
-struct Replicator::Session {
-  Session(const ReplicatorOptions& o, const std::atomic<bool>& s) : options(o), stop(s) {}
+struct Replicator::Session final : ChangeConsumer {
+  Session(const ReplicatorOptions& o, const std::atomic<bool>& s)
+      : options(o), stop(s), batch({o.batch_rows, o.batch_bytes, o.flush_interval}) {}
   const ReplicatorOptions& options;
   const std::atomic<bool>& stop;
   std::unique_ptr<ClickHouseClient> ch;
+  std::vector<std::unique_ptr<ClickHouseClient>> flush_clients;  // the tables of a flush are inserted at once
   Dialect dialect = Dialect::kLegacy;
   std::unique_ptr<pg::PgConnection> catalog;
   std::map<uint32_t, std::unique_ptr<TableWriter>> writers;  // by table OID
@@ -101,17 +108,8 @@ struct Replicator::Session {
   std::map<uint32_t, uint64_t> copied_at;
   uint64_t skipped_changes = 0;  // changes of stopped tables
 
-  // Acknowledgement bookkeeping (see the class comment).
-  bool in_transaction = false;
-  Lsn last_commit_end;  // end LSN of the last transaction received in full
-  pg::PgTimestamp last_commit_time = 0;
-  Lsn acked;  // what the slot has been told is durable
-  Lsn server_wal_end;
-  Clock::time_point first_pending{};
-  Clock::time_point last_status = Clock::now();
-  Heartbeat heartbeat;
+  BatchPolicy batch;
   Clock::time_point last_lag_alarm{};
-  Clock::time_point last_publication_check = Clock::now();
 
   // Progress counters.
   uint64_t events = 0;
@@ -123,7 +121,7 @@ struct Replicator::Session {
   std::vector<bool> unchanged;  // per column of `values`: an unchanged TOASTed value PostgreSQL did not send
   SnapshotStateKey snapshot_state;
   std::unique_ptr<MessageWriter> messages;  // logical decoding messages (pg_logical_emit_message)
-  pg::ReplicationStream* stream = nullptr;  // set once streaming started
+  ChangeSource* source = nullptr;           // set once streaming started: positions, status updates
 
   size_t PendingRows() const {
     size_t n = messages->pending();
@@ -184,8 +182,7 @@ struct Replicator::Session {
         fflush(stderr);
         last_progress = Clock::now();
       }
-      if (stream && Clock::now() - last_status >= options.status_interval) return SendStatus(*stream);
-      return Status::Ok();
+      return source ? source->KeepAlive() : Status::Ok();
     }));
     for (const auto& t : tables) {
       const std::string key = TableWriter::SourceKey(t.schema, t.name);
@@ -199,41 +196,54 @@ struct Replicator::Session {
 
   // A Fatal error of one table's insert stops that table only (StopTable); a Retryable one retries the session.
   Status FlushAll() {
+    const auto started = Clock::now();
+    const size_t rows = PendingRows();
     std::vector<uint32_t> oids;
-    for (const auto& [oid, w] : writers) oids.push_back(oid);
-    for (uint32_t oid : oids) {
-      TableWriter& w = *writers.at(oid);
-      Status st = w.Flush(*ch);
-      if (st.ok()) continue;
+    std::vector<TableWriter*> flushed;
+    for (const auto& [oid, w] : writers) {
+      oids.push_back(oid);
+      flushed.push_back(w.get());
+    }
+    const std::vector<Status> results = FlushConcurrently(flushed, flush_clients);
+    for (const Status& st : results) {
       if (st.retryable()) return st;
-      SS_RETURN_IF_ERROR(StopTable(oid, TableWriter::SourceKey(w.source().schema, w.source().name), st));
+    }
+    for (size_t i = 0; i < oids.size(); ++i) {
+      if (results[i].ok()) continue;
+      const pg::TableInfo& t = flushed[i]->source();
+      SS_RETURN_IF_ERROR(StopTable(oids[i], TableWriter::SourceKey(t.schema, t.name), results[i]));
     }
     SS_RETURN_IF_ERROR(messages->Flush(*ch));
-    first_pending = {};
-    return Status::Ok();
-  }
-
-  Status SendStatus(pg::ReplicationStream& stream) {
-    last_status = Clock::now();
-    return stream.Send(pg::EncodeStandbyStatus(acked, acked, acked, PgNow(), /*reply_requested=*/false));
-  }
-
-  // Flushes everything pending, then acknowledges the last complete transaction.
-  Status FlushAndAck(pg::ReplicationStream& stream) {
-    SS_RETURN_IF_ERROR(FlushAll());
-    if (last_commit_end > acked) {
-      acked = last_commit_end;
-      return SendStatus(stream);
+    batch.Flushed(Clock::now());
+    if (rows > 0) {
+      ++flushes;
+      flushed_rows += rows;
+      flush_time += Clock::now() - started;
     }
     return Status::Ok();
   }
+  uint64_t flushes = 0, flushed_rows = 0;
+  Clock::duration flush_time{};
 
-  // How far ClickHouse is behind: WAL bytes the slot has not confirmed, and the age of the newest received
-  // transaction while some are unconfirmed.
-  uint64_t LagBytes() const { return server_wal_end > acked && acked.value ? server_wal_end.value - acked.value : 0; }
-  double LagSeconds() const {
-    return last_commit_end > acked ? std::max<double>(0, (PgNow() - last_commit_time) / 1e6) : 0.0;
+  // Flushes everything pending, then confirms the last complete transaction (sent by the source's next Tick).
+  Status FlushAndConfirm() {
+    SS_RETURN_IF_ERROR(FlushAll());
+    source->Confirm(source->last_commit_end());
+    return Status::Ok();
   }
+
+  // ChangeConsumer
+  Status OnChange(const pg::PgoutputMessage& msg, Lsn lsn) override;
+  bool Settled() const override { return PendingRows() == 0; }
+  Status OnPublicationCheck() override {
+    SS_RETURN_IF_ERROR(AdoptNewTables());
+    SS_RETURN_IF_ERROR(RetryStoppedTables());
+    return CatchUpSchemaChanges();
+  }
+
+  // Whether the stream has passed WAL position `wal` with nothing of it pending (a catalog shape read before
+  // `wal` is then the table's shape at this point of the stream).
+  bool Passed(Lsn wal) const { return !source->in_transaction() && PendingRows() == 0 && source->confirmed() >= wal; }
 
   // Creates or updates the ClickHouse table and writer for `table` (`name`: its state key, TableWriter::SourceKey,
   // which the snapshot state and the log use; empty if unknown). A
@@ -322,7 +332,7 @@ struct Replicator::Session {
     for (uint32_t oid : oids) {
       auto r = stopped_retries.find(oid);
       if (r != stopped_retries.end()) {
-        if (in_transaction || PendingRows() > 0 || acked < r->second.wal) continue;
+        if (!Passed(r->second.wal)) continue;
         const pg::TableInfo table = std::move(r->second.table);
         stopped_retries.erase(r);
         SS_ASSIGN_OR_RETURN(bool replicated,
@@ -360,7 +370,7 @@ struct Replicator::Session {
       if (w == writers.end()) continue;  // stopped by an earlier table's change in this loop
       auto pending = shape_changes.find(oid);
       if (pending != shape_changes.end()) {
-        if (in_transaction || PendingRows() > 0 || acked < pending->second.wal) continue;
+        if (!Passed(pending->second.wal)) continue;
         const pg::TableInfo table = std::move(pending->second.table);
         shape_changes.erase(pending);
         if (SameColumns(w->second->source(), table)) continue;
@@ -410,10 +420,10 @@ struct Replicator::Session {
 
   // Copies again the tables of recopy_after whose point the stream has passed, under their current shape.
   Status RecopyReshaped() {
-    const Lsn received = std::max(last_commit_end, acked);
+    const Lsn received = std::max(source->last_commit_end(), source->confirmed());
     for (auto it = recopy_after.begin(); it != recopy_after.end();) {
       auto w = writers.find(it->first);
-      if (w != writers.end() && (in_transaction || received < it->second)) {
+      if (w != writers.end() && (source->in_transaction() || received < it->second)) {
         ++it;
         continue;
       }
@@ -430,23 +440,18 @@ struct Replicator::Session {
     return Status::Ok();
   }
 
-  // Heartbeats, new tables and the lag alarm, called from the streaming loop.
+  // Copies owed by reshaped tables and the lag alarm, called from the streaming loop.
   Status Housekeeping() {
-    const auto now = Clock::now();
-    if (now - last_publication_check >= std::chrono::seconds(10)) {
-      last_publication_check = now;
-      SS_RETURN_IF_ERROR(AdoptNewTables());
-      SS_RETURN_IF_ERROR(RetryStoppedTables());
-      SS_RETURN_IF_ERROR(CatchUpSchemaChanges());
-    }
     if (!recopy_after.empty()) SS_RETURN_IF_ERROR(RecopyReshaped());
-    heartbeat.MaybeEmit(*catalog, options.heartbeat_interval);
-    const bool over = (options.max_lag_bytes && LagBytes() > options.max_lag_bytes) ||
-                      (options.max_lag_seconds > 0 && LagSeconds() > options.max_lag_seconds);
+    const uint64_t lag_bytes = source->LagBytes();
+    const double lag_seconds = source->LagSeconds();
+    const bool over = (options.max_lag_bytes && lag_bytes > options.max_lag_bytes) ||
+                      (options.max_lag_seconds > 0 && lag_seconds > options.max_lag_seconds);
+    const auto now = Clock::now();
     if (over && now - last_lag_alarm >= std::chrono::seconds(60)) {
       last_lag_alarm = now;
       LogWarn("LAG ALARM: slot '{}' is {} and {:.1f} s behind (limits: --max-lag-bytes {}, --max-lag-seconds {})",
-              options.slot, HumanBytes(LagBytes()), LagSeconds(), options.max_lag_bytes, options.max_lag_seconds);
+              options.slot, HumanBytes(lag_bytes), lag_seconds, options.max_lag_bytes, options.max_lag_seconds);
     }
     return Status::Ok();
   }
@@ -456,8 +461,8 @@ struct Replicator::Session {
     const auto now = Clock::now();
     const double secs = std::chrono::duration<double>(now - last_progress).count();
     if (secs < 1.0) return;
-    const uint64_t lag_bytes = LagBytes();
-    const double lag_secs = LagSeconds();
+    const uint64_t lag_bytes = source ? source->LagBytes() : 0;
+    const double lag_secs = source ? source->LagSeconds() : 0;
     std::string tables;
     for (const auto& [name, n] : rows_per_table) tables += fmt::format(" {}={}", name, n);
     if (!failed_tables.empty())
@@ -470,7 +475,6 @@ struct Replicator::Session {
   }
 
   Status Stream(pg::PgReplicationStream& repl);
-  Status HandleChange(const pg::PgoutputMessage& msg, Lsn lsn);
   Status HandleRelation(const pg::RelationMessage& rel);
   Status ApplyShape(uint32_t oid, const std::string& name, const Result<pg::TableInfo>& table);
   Status HandleTruncate(const pg::TruncateMessage& t);
@@ -496,6 +500,7 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
   pg::PgReplicationStream& repl = *source.repl;
 
   s.ch = MakeClickHouseClient(options_.clickhouse);
+  for (int i = 0; i < kFlushConnections; ++i) s.flush_clients.push_back(MakeClickHouseClient(options_.clickhouse));
   SS_ASSIGN_OR_RETURN(s.dialect, DetectDialect(*s.ch));
   SS_RETURN_IF_ERROR(EnsureDatabase(*s.ch, options_.database));
   s.messages = std::make_unique<MessageWriter>(options_.database);
@@ -574,53 +579,36 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
 
 Status Replicator::Session::Stream(pg::PgReplicationStream& repl) {
   LogInfo("streaming changes of publication '{}' from slot '{}'", options.publication, options.slot);
-  stream = &repl;
+  ChangeSource changes(repl, catalog.get(),
+                       {std::chrono::milliseconds(0), options.status_interval, options.heartbeat_interval});
+  source = &changes;
   while (true) {
     if (stop) {
-      SS_RETURN_IF_ERROR(FlushAndAck(repl));
-      SS_RETURN_IF_ERROR(SendStatus(repl));
+      SS_RETURN_IF_ERROR(FlushAndConfirm());
+      SS_RETURN_IF_ERROR(changes.SendStatus());
       if (options.progress) fmt::print(stderr, "\n");
-      LogInfo("stopped cleanly; slot '{}' confirmed up to {}", options.slot, acked.ToString());
+      LogInfo("stopped cleanly; slot '{}' confirmed up to {}; {} flushes of {:.0f} rows in {:.1f} ms on average",
+              options.slot, changes.confirmed().ToString(), flushes, flushes ? double(flushed_rows) / flushes : 0.0,
+              flushes ? std::chrono::duration<double, std::milli>(flush_time).count() / flushes : 0.0);
       return Status::Ok();
     }
-    SS_ASSIGN_OR_RETURN(std::optional<std::string_view> data, repl.Read(std::chrono::milliseconds(100)));
-    if (data) {
-      SS_ASSIGN_OR_RETURN(pg::CopyDataMessage frame, pg::DecodeCopyData(*data));
-      if (auto* ka = std::get_if<pg::Keepalive>(&frame)) {
-        server_wal_end = std::max(server_wal_end, ka->wal_end);
-        // Idle and nothing pending: everything up to wal_end is settled, so the slot may advance.
-        if (!in_transaction && PendingRows() == 0 && ka->wal_end > acked) acked = ka->wal_end;
-        if (ka->reply_requested) SS_RETURN_IF_ERROR(SendStatus(repl));
-      } else {
-        const auto& xlog = std::get<pg::XLogData>(frame);
-        server_wal_end = std::max(server_wal_end, xlog.wal_end);
-        SS_ASSIGN_OR_RETURN(pg::PgoutputMessage msg, pg::DecodePgoutput(xlog.payload));
-        SS_RETURN_IF_ERROR(HandleChange(msg, xlog.wal_start));
-      }
+    const bool between = !changes.in_transaction();
+    SS_ASSIGN_OR_RETURN(bool ready, changes.Next(*this, batch.Wait(PendingRows(), between,
+                                                                   std::chrono::milliseconds(100), Clock::now())));
+    if (batch.Due(PendingRows(), PendingBytes(), !ready && !changes.in_transaction(), Clock::now())) {
+      SS_RETURN_IF_ERROR(FlushAndConfirm());
     }
-    const size_t pending = PendingRows();
-    if (pending > 0 && first_pending == Clock::time_point{}) first_pending = Clock::now();
-    if (pending >= options.batch_rows || PendingBytes() >= options.batch_bytes ||
-        (pending > 0 && Clock::now() - first_pending >= options.flush_interval)) {
-      SS_RETURN_IF_ERROR(FlushAndAck(repl));
-    }
-    if (Clock::now() - last_status >= options.status_interval) SS_RETURN_IF_ERROR(SendStatus(repl));
+    SS_RETURN_IF_ERROR(changes.Tick(*this));
     SS_RETURN_IF_ERROR(Housekeeping());
     MaybePrintProgress("streaming");
   }
 }
 
-Status Replicator::Session::HandleChange(const pg::PgoutputMessage& msg, Lsn lsn) {
+Status Replicator::Session::OnChange(const pg::PgoutputMessage& msg, Lsn lsn) {
   return std::visit(
       [&](const auto& m) -> Status {
         using T = std::decay_t<decltype(m)>;
-        if constexpr (std::is_same_v<T, pg::BeginMessage>) {
-          in_transaction = true;
-        } else if constexpr (std::is_same_v<T, pg::CommitMessage>) {
-          in_transaction = false;
-          last_commit_end = m.end_lsn;
-          last_commit_time = m.commit_time;
-        } else if constexpr (std::is_same_v<T, pg::RelationMessage>) {
+        if constexpr (std::is_same_v<T, pg::RelationMessage>) {
           return HandleRelation(m);
         } else if constexpr (std::is_same_v<T, pg::TruncateMessage>) {
           return HandleTruncate(m);
@@ -668,7 +656,7 @@ Status Replicator::Session::HandleChange(const pg::PgoutputMessage& msg, Lsn lsn
         } else if constexpr (std::is_same_v<T, pg::LogicalMessage>) {
           if (m.prefix != kHeartbeatPrefix) messages->Append(m);
         }
-        return Status::Ok();  // Origin and Type: nothing to store
+        return Status::Ok();  // Begin, Commit (the source keeps track), Origin and Type: nothing to store
       },
       msg);
 }

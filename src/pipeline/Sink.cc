@@ -68,9 +68,10 @@ bool SameShape(const pg::TableInfo& table, const debezium::ParsedRow& row) {
 }  // namespace
 
 struct Sink::Session {
-  Session(const SinkOptions& o, const std::atomic<bool>& s)
-      : options(o), stop(s), parser({o.max_message_bytes}), lsn_guard(o.max_lsn_jump) {}
+  Session(const SinkOptions& o, const SinkSeams& c, const std::atomic<bool>& s)
+      : options(o), seams(c), stop(s), parser({o.max_message_bytes}), lsn_guard(o.max_lsn_jump) {}
   const SinkOptions& options;
+  const SinkSeams& seams;
   const std::atomic<bool>& stop;
   std::unique_ptr<clickhouse::ClickHouseClient> ch;
   clickhouse::Dialect dialect = clickhouse::Dialect::kLegacy;
@@ -153,12 +154,12 @@ struct Sink::Session {
   }
 };
 
-Sink::Sink(SinkOptions options) : options_(std::move(options)) {}
+Sink::Sink(SinkOptions options, SinkSeams seams) : options_(std::move(options)), seams_(std::move(seams)) {}
 Sink::~Sink() = default;
 
 Status Sink::Run(const std::atomic<bool>& stop) {
   return RunSessions(stop, "offsets are committed only for rows ClickHouse stored", [&](bool& streamed) -> Status {
-    Session s(options_, stop);
+    Session s(options_, seams_, stop);
     SS_RETURN_IF_ERROR(s.Open());
     streamed = true;
     return s.Consume();
@@ -166,15 +167,15 @@ Status Sink::Run(const std::atomic<bool>& stop) {
 }
 
 Status Sink::Session::Open() {
-  ch = clickhouse::MakeClickHouseClient(options.clickhouse);
+  ch = seams.clickhouse(options.clickhouse);
   SS_ASSIGN_OR_RETURN(dialect, clickhouse::DetectDialect(*ch));
   SS_RETURN_IF_ERROR(clickhouse::EnsureDatabase(*ch, options.database));
   SS_RETURN_IF_ERROR(ch->Query(TableWriter::CreateDeadLetterTableSql(options.database)).status());
-  SS_ASSIGN_OR_RETURN(dead_letters, kafka::MakeKafkaProducer({options.brokers, options.kafka_props}));
+  SS_ASSIGN_OR_RETURN(dead_letters, seams.dead_letter_producer({options.brokers, options.kafka_props}));
   SS_RETURN_IF_ERROR(dead_letters->EnsureTopics({options.dead_letter_topic}, 1, 1));
   kafka::ConsumerOptions co{options.brokers, options.group, options.topics_regex, options.kafka_props,
                             [this](const std::vector<kafka::TopicPartition>&) { OnRevoke(); }};
-  SS_ASSIGN_OR_RETURN(consumer, kafka::MakeKafkaConsumer(std::move(co)));
+  SS_ASSIGN_OR_RETURN(consumer, seams.consumer(std::move(co)));
   LogInfo("consuming topics matching '{}' as group '{}' into ClickHouse database {}", options.topics_regex,
           options.group, options.database);
   return Status::Ok();

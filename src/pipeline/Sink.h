@@ -13,15 +13,23 @@
 // with Debezium's unavailable-value placeholder only where Debezium can send it — an update's after image.
 // A record that breaks a rule, or cannot be parsed or mapped, goes to the dead-letter topic with headers `reason`,
 // `source.topic`, `source.partition`, `source.offset`, and the sink goes on. Not thread-safe; Run() blocks.
+//
+// Seams (SinkSeams): each session builds its consumer, dead-letter producer and ClickHouse client through factories,
+// the real clients by default; unit tests (tests/unit/sink_session_test.cc) inject doubles. A rebalance reaches the
+// sink only through the consumer's on_revoke hook (kafka/KafkaConsumer.h), which the factory receives.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "clickhouse/ClickHouseClient.h"
 #include "common/Status.h"
 #include "kafka/KafkaConfig.h"
+#include "kafka/KafkaConsumer.h"
+#include "kafka/KafkaProducer.h"
 
 namespace streamshop::pipeline {
 
@@ -42,9 +50,21 @@ struct SinkOptions {
   bool progress = false;
 };
 
+// The clients of one sink session, built anew for every session (a session after a Retryable error starts with fresh
+// ones). Defaults: librdkafka's consumer and producer, ClickHouse over CurlTransport.
+struct SinkSeams {
+  // Receives the subscription and the on_revoke hook: the consumer calls it, while polling, before it takes
+  // partitions away.
+  std::function<Result<std::unique_ptr<kafka::Consumer>>(kafka::ConsumerOptions)> consumer = kafka::MakeKafkaConsumer;
+  std::function<Result<std::unique_ptr<kafka::Producer>>(const kafka::ProducerOptions&)> dead_letter_producer =
+      kafka::MakeKafkaProducer;
+  std::function<std::unique_ptr<clickhouse::ClickHouseClient>(const clickhouse::Endpoint&)> clickhouse =
+      clickhouse::MakeClickHouseClient;
+};
+
 class Sink {
  public:
-  explicit Sink(SinkOptions options);
+  explicit Sink(SinkOptions options, SinkSeams seams = {});
   ~Sink();
 
   // Runs until `stop` is set (stores, commits and returns Ok) or a Fatal error.
@@ -53,6 +73,7 @@ class Sink {
  private:
   struct Session;
   SinkOptions options_;
+  SinkSeams seams_;
 };
 
 }  // namespace streamshop::pipeline
