@@ -7,7 +7,6 @@
 #include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 
 #include "common/Log.h"
@@ -17,6 +16,7 @@
 #include "kafka/KafkaConsumer.h"
 #include "kafka/KafkaProducer.h"
 #include "pipeline/ChangeSource.h"
+#include "pipeline/DeadLetters.h"
 #include "pipeline/KafkaSnapshotTarget.h"
 #include "pipeline/SlotSource.h"
 #include "pipeline/Snapshotter.h"
@@ -76,17 +76,18 @@ void AppendImageJson(std::string& out, const debezium::DebeziumTable& table,
 }  // namespace
 
 struct Capture::Session final : ChangeConsumer {
-  Session(const CaptureOptions& o, const std::atomic<bool>& s)
+  Session(const CaptureOptions& o, const std::atomic<bool>& s, Metrics& m)
       : options(o),
         stop(s),
         encoder({o.topic_prefix, "", "streamshop", o.schemas, o.tombstones, std::nullopt}),
         state_topic(o.topic_prefix + "._streamshop_capture_state"),
-        dead_letter_topic(o.topic_prefix + ".dead_letter") {}
+        dead_letters(o.topic_prefix + ".dead_letter", m),
+        metrics(m) {}
   const CaptureOptions& options;
   const std::atomic<bool>& stop;
   debezium::DebeziumEncoder encoder;
   std::string state_topic;
-  std::string dead_letter_topic;
+  KafkaDeadLetters dead_letters;
   std::unique_ptr<kafka::Producer> producer;
   kafka::KafkaProps producer_props;  // `producer`'s, for the snapshot's producers
   SlotSource source;
@@ -106,14 +107,13 @@ struct Capture::Session final : ChangeConsumer {
   debezium::DebeziumSource tx_source;     // the current transaction's source block (lsn set per change)
   std::unique_ptr<ChangeSource> changes;  // set once streaming started: positions, status updates
 
-  uint64_t events = 0, events_at_last_progress = 0, dead_lettered = 0;
-  std::mutex dead_letter_mu;  // dead letters come from snapshot workers too
+  Metrics& metrics;
+  ProgressLine progress{options.progress, metrics};
 
   // Snapshots (SnapshotTables): progress in the state topic; rows carry the position they were read at.
   std::unique_ptr<KafkaSnapshotTarget> snapshot_target;
   Lsn snapshot_position;
   int64_t snapshot_ts_us = 0;
-  Clock::time_point last_progress = Clock::now();
 
   Status Open();
   Status Stream();
@@ -122,11 +122,11 @@ struct Capture::Session final : ChangeConsumer {
   bool Settled() const override { return commits.empty() && producer->DeliveredPrefix() == producer->produced(); }
   Status OnPublicationCheck() override { return AdoptNewTables(); }
   Status Emit(uint32_t relid, const debezium::DebeziumChange& change) {
-    return EmitTo(*producer, records, relid, change, events);
+    return EmitTo(*producer, records, relid, change);
   }
   // Emit with another producer and scratch (snapshot workers; thread-safe while `prepared` does not change).
   Status EmitTo(kafka::Producer& to, std::vector<kafka::KafkaRecord>& out, uint32_t relid,
-                const debezium::DebeziumChange& change, uint64_t& encoded);
+                const debezium::DebeziumChange& change);
   // Creates `topic` if capture has not yet, and learns its max.message.bytes.
   Result<int64_t> EnsureTopic(const std::string& topic, int partitions) {
     auto it = max_bytes.find(topic);
@@ -178,15 +178,10 @@ struct Capture::Session final : ChangeConsumer {
     }
   }
   void MaybePrintProgress() {
-    if (!options.progress) return;
-    const double secs = std::chrono::duration<double>(Clock::now() - last_progress).count();
-    if (secs < 1.0) return;
-    fmt::print(stderr, "\r\33[Kcapture | {:.0f} ev/s | {} events | {} records in flight | lag {}{}",
-               (events - events_at_last_progress) / secs, events, producer->produced() - producer->DeliveredPrefix(),
-               HumanBytes(changes->LagBytes()), dead_lettered ? fmt::format(" | {} dead-lettered", dead_lettered) : "");
-    fflush(stderr);
-    events_at_last_progress = events;
-    last_progress = Clock::now();
+    metrics.SetLag(changes->LagBytes(), changes->LagSeconds());
+    progress.MaybePrint("capture", [&] {
+      return fmt::format("{} records in flight", producer->produced() - producer->DeliveredPrefix());
+    });
   }
 };
 
@@ -201,7 +196,7 @@ Status Capture::Run(const std::atomic<bool>& stop) {
                     options_.topic_prefix));
   }
   return RunSessions(stop, "nothing is acknowledged that Kafka has not stored", [&](bool& streamed) -> Status {
-    Session s(options_, stop);
+    Session s(options_, stop, metrics_);
     SS_RETURN_IF_ERROR(s.Open());
     if (stop) return Status::Ok();
     SS_RETURN_IF_ERROR(s.source.repl->Start(options_.slot, options_.publication));
@@ -217,7 +212,8 @@ Status Capture::Session::Open() {
   encoder = debezium::DebeziumEncoder(
       {options.topic_prefix, source.identity.dbname, "streamshop", options.schemas, options.tombstones, std::nullopt});
   SS_RETURN_IF_ERROR(EnsureTopic(state_topic, 1).status());
-  SS_RETURN_IF_ERROR(EnsureTopic(dead_letter_topic, 1).status());
+  SS_RETURN_IF_ERROR(EnsureTopic(dead_letters.topic(), 1).status());
+  SS_RETURN_IF_ERROR(dead_letters.Ensure(*producer, options.replication_factor));
   for (const auto& t : source.tables) SS_RETURN_IF_ERROR(Prepare(t));
   SS_RETURN_IF_ERROR(LearnLimits());
 
@@ -248,8 +244,7 @@ Status Capture::Session::Open() {
                             change.after.emplace();
                             change.after->values.assign(row.begin(), row.end());
                             change.ts_ns = NowNanos();
-                            uint64_t encoded = 0;
-                            return EmitTo(to, scratch, t.oid, change, encoded);
+                            return EmitTo(to, scratch, t.oid, change);
                           }};
   snapshot_target = std::make_unique<KafkaSnapshotTarget>(std::move(so), producer, state_records);
   if (!options.snapshot) return Status::Ok();
@@ -287,18 +282,12 @@ Status Capture::Session::SnapshotTables(const std::vector<pg::TableInfo>& tables
   snapshot_position = position;
   snapshot_ts_us = NowNanos() / 1000;
   Snapshotter snapshotter({options.pg_url, options.snapshot_workers, options.snapshot_chunk_pages}, *snapshot_target);
-  auto last_print = Clock::now();
   SS_RETURN_IF_ERROR(snapshotter.Run(tables, stop, [&]() -> Status {
-    const auto now = Clock::now();
-    if (options.progress && now - last_print >= std::chrono::seconds(1)) {
-      fmt::print(stderr, "\r\33[Ksnapshot |{}", snapshotter.Describe());
-      fflush(stderr);
-      last_print = now;
-    }
+    progress.MaybePrintText("snapshot", [&] { return snapshotter.Describe(); });
     return changes ? changes->KeepAlive() : Status::Ok();
   }));
+  progress.Finish();
   if (stop) return Status::Ok();  // unfinished: the next run sends the chunks not yet acknowledged
-  if (options.progress) fmt::print(stderr, "\n");
   const double secs = std::chrono::duration<double>(Clock::now() - started).count();
   for (const auto& p : snapshotter.progress()) {
     LogInfo("snapshot of {}: {} rows in {:.1f}s{}", p->table, p->rows.load(), secs,
@@ -313,7 +302,7 @@ Status Capture::Session::SnapshotTables(const std::vector<pg::TableInfo>& tables
 // format cannot carry) goes to the dead-letter topic with the reason and its rows as PostgreSQL text, and capture
 // goes on; so does a record larger than its topic accepts (Produce).
 Status Capture::Session::EmitTo(kafka::Producer& to, std::vector<kafka::KafkaRecord>& out, uint32_t relid,
-                                const debezium::DebeziumChange& change, uint64_t& encoded) {
+                                const debezium::DebeziumChange& change) {
   const debezium::PreparedTable& table = *prepared.at(relid);
   const std::string name = table.table().schema + "." + table.table().name;
   const char op = static_cast<char>(change.op);
@@ -328,55 +317,20 @@ Status Capture::Session::EmitTo(kafka::Producer& to, std::vector<kafka::KafkaRec
     value += '}';
     return DeadLetter(to, st.message(), name, op, lsn, table.topic(), std::nullopt, value);
   }
-  ++encoded;
+  ++metrics.events;
   for (const auto& r : out) SS_RETURN_IF_ERROR(ProduceTo(to, r, name, op, lsn));
   return Status::Ok();
 }
 
-// A record capture could not deliver, kept whole on the dead-letter topic: its key, and its value in one record
-// or — when that is too large for the dead-letter topic as well — split into chunk records with the same key and
-// headers plus `chunk.index`/`chunk.count` (concatenate the values in index order). Headers: `reason`, `table`,
-// `op`, `lsn`, `topic` (where it was meant to go), `value.bytes`.
+// A record capture could not deliver goes to the dead-letter topic (KafkaDeadLetters), with where it was meant to go.
 Status Capture::Session::DeadLetter(kafka::Producer& to, const std::string& reason, std::string_view table, char op,
                                     Lsn lsn, std::string_view topic, const std::optional<std::string>& key,
                                     const std::optional<std::string>& value) {
-  {
-    std::lock_guard lock(dead_letter_mu);
-    ++dead_lettered;
-    LogError("ALARM: dead letter #{}: {} (op {}, lsn {}): {} — kept whole on {}", dead_lettered, table,
-             op ? std::string(1, op) : "-", lsn.ToString(), reason, dead_letter_topic);
-  }
-  kafka::KafkaRecord out{dead_letter_topic,
-                         key,
-                         std::nullopt,
-                         {{"reason", reason},
-                          {"table", std::string(table)},
-                          {"op", op ? std::string(1, op) : std::string()},
-                          {"lsn", lsn.ToString()},
-                          {"topic", std::string(topic)},
-                          {"value.bytes", std::to_string(value ? value->size() : 0)}}};
-  const int64_t limit = max_bytes.at(dead_letter_topic);
-  const int64_t room = limit - kafka::RecordSize(out) - 64;  // 64: the chunk headers
-  if (!value || static_cast<int64_t>(value->size()) <= room + 64) {
-    out.value = value;
-    return to.Produce(out);
-  }
-  if (room < 1024) {
-    return Status::Fatal(
-        fmt::format("topic {}: max.message.bytes = {} leaves no room for a dead letter's chunks; "
-                    "raise it",
-                    dead_letter_topic, limit));
-  }
-  const size_t chunk = static_cast<size_t>(room);
-  const size_t count = (value->size() + chunk - 1) / chunk;
-  out.headers.emplace_back("chunk.index", "");
-  out.headers.emplace_back("chunk.count", std::to_string(count));
-  for (size_t i = 0; i < count; ++i) {
-    out.headers[out.headers.size() - 2].second = std::to_string(i);
-    out.value = value->substr(i * chunk, chunk);
-    SS_RETURN_IF_ERROR(to.Produce(out));
-  }
-  return Status::Ok();
+  const std::string op_text = op ? std::string(1, op) : std::string();
+  return dead_letters.Send(
+      to, fmt::format("{} (op {}, lsn {})", table, op ? op_text : "-", lsn.ToString()), reason, key,
+      value ? std::optional<std::string_view>(*value) : std::nullopt,
+      {{"table", std::string(table)}, {"op", op_text}, {"lsn", lsn.ToString()}, {"topic", std::string(topic)}});
 }
 
 // Logs what the topics accept and what to change, and sizes the producer's batches to the smallest limit (a
@@ -394,7 +348,7 @@ Status Capture::Session::LearnLimits() {
       "change goes whole to {} with an alarm. To carry larger rows: kafka-configs.sh --alter --entity-type "
       "topics --entity-name <topic> --add-config max.message.bytes=<bytes> (and the broker's "
       "message.max.bytes/replica.fetch.max.bytes, consumers' fetch.max.bytes)",
-      smallest, smallest_topic, max_bytes.size(), largest, dead_letter_topic);
+      smallest, smallest_topic, max_bytes.size(), largest, dead_letters.topic());
   bool user_sized = false;
   for (const auto& [k, v] : options.kafka_props) user_sized |= k == "batch.size" || k == "message.max.bytes";
   constexpr int64_t kDefaultBatchBytes = 1'000'000, kDefaultMessageMaxBytes = 16 << 20;
@@ -436,7 +390,7 @@ Status Capture::Session::Stream() {
       SS_RETURN_IF_ERROR(producer->Flush(std::chrono::seconds(30)));
       AdvanceAck();
       SS_RETURN_IF_ERROR(changes->SendStatus());
-      if (options.progress) fmt::print(stderr, "\n");
+      progress.Finish();
       LogInfo("stopped cleanly; slot '{}' confirmed up to {}", options.slot, changes->confirmed().ToString());
       return Status::Ok();
     }

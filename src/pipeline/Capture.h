@@ -22,6 +22,7 @@
 
 #include "common/Status.h"
 #include "kafka/KafkaConfig.h"
+#include "pipeline/Progress.h"
 
 namespace streamshop::pipeline {
 
@@ -53,10 +54,12 @@ class Capture {
 
   // Runs until `stop` is set (waits for outstanding deliveries, acknowledges, returns Ok) or a Fatal error.
   Status Run(const std::atomic<bool>& stop);
+  const Metrics& metrics() const { return metrics_; }
 
  private:
   struct Session;
   CaptureOptions options_;
+  Metrics metrics_;
 };
 
 }  // namespace streamshop::pipeline

@@ -81,8 +81,8 @@ Status RecordCopiedShape(ClickHouseClient& ch, const SnapshotStateKey& key, uint
 
 // State of one connection lifetime. Everything here is discarded on a Retryable error.
 struct Replicator::Session final : ChangeConsumer {
-  Session(const ReplicatorOptions& o, const std::atomic<bool>& s)
-      : options(o), stop(s), batch({o.batch_rows, o.batch_bytes, o.flush_interval}) {}
+  Session(const ReplicatorOptions& o, const std::atomic<bool>& s, Metrics& m)
+      : options(o), stop(s), batch({o.batch_rows, o.batch_bytes, o.flush_interval}), metrics(m) {}
   const ReplicatorOptions& options;
   const std::atomic<bool>& stop;
   std::unique_ptr<ClickHouseClient> ch;
@@ -112,9 +112,8 @@ struct Replicator::Session final : ChangeConsumer {
   Clock::time_point last_lag_alarm{};
 
   // Progress counters.
-  uint64_t events = 0;
-  uint64_t events_at_last_progress = 0;
-  Clock::time_point last_progress = Clock::now();
+  Metrics& metrics;
+  ProgressLine progress{options.progress, metrics};
   std::map<std::string, uint64_t> rows_per_table;
 
   RowValues values;             // reused per change
@@ -177,11 +176,7 @@ struct Replicator::Session final : ChangeConsumer {
         {options.clickhouse, snapshot_state, dialect, options.batch_rows, options.batch_bytes});
     Snapshotter snapshotter({options.pg_url, options.snapshot_workers, options.snapshot_chunk_pages}, target);
     SS_RETURN_IF_ERROR(snapshotter.Run(tables, stop, [&]() -> Status {
-      if (options.progress && Clock::now() - last_progress >= std::chrono::seconds(1)) {
-        fmt::print(stderr, "\r\33[Ksnapshot |{}", snapshotter.Describe());
-        fflush(stderr);
-        last_progress = Clock::now();
-      }
+      progress.MaybePrintText("snapshot", [&] { return snapshotter.Describe(); });
       return source ? source->KeepAlive() : Status::Ok();
     }));
     for (const auto& t : tables) {
@@ -215,15 +210,9 @@ struct Replicator::Session final : ChangeConsumer {
     }
     SS_RETURN_IF_ERROR(messages->Flush(*ch));
     batch.Flushed(Clock::now());
-    if (rows > 0) {
-      ++flushes;
-      flushed_rows += rows;
-      flush_time += Clock::now() - started;
-    }
+    metrics.CountFlush(rows, Clock::now() - started);
     return Status::Ok();
   }
-  uint64_t flushes = 0, flushed_rows = 0;
-  Clock::duration flush_time{};
 
   // Flushes everything pending, then confirms the last complete transaction (sent by the source's next Tick).
   Status FlushAndConfirm() {
@@ -440,11 +429,12 @@ struct Replicator::Session final : ChangeConsumer {
     return Status::Ok();
   }
 
-  // Copies owed by reshaped tables and the lag alarm, called from the streaming loop.
+  // Copies owed by reshaped tables, the lag (metrics, alarm), called from the streaming loop.
   Status Housekeeping() {
     if (!recopy_after.empty()) SS_RETURN_IF_ERROR(RecopyReshaped());
     const uint64_t lag_bytes = source->LagBytes();
     const double lag_seconds = source->LagSeconds();
+    metrics.SetLag(lag_bytes, lag_seconds);
     const bool over = (options.max_lag_bytes && lag_bytes > options.max_lag_bytes) ||
                       (options.max_lag_seconds > 0 && lag_seconds > options.max_lag_seconds);
     const auto now = Clock::now();
@@ -456,22 +446,14 @@ struct Replicator::Session final : ChangeConsumer {
     return Status::Ok();
   }
 
-  void MaybePrintProgress(std::string_view phase) {
-    if (!options.progress) return;
-    const auto now = Clock::now();
-    const double secs = std::chrono::duration<double>(now - last_progress).count();
-    if (secs < 1.0) return;
-    const uint64_t lag_bytes = source ? source->LagBytes() : 0;
-    const double lag_secs = source ? source->LagSeconds() : 0;
-    std::string tables;
-    for (const auto& [name, n] : rows_per_table) tables += fmt::format(" {}={}", name, n);
-    if (!failed_tables.empty())
-      tables += fmt::format(" | {} table(s) STOPPED, {} changes skipped", failed_tables.size(), skipped_changes);
-    fmt::print(stderr, "\r\33[K{} | {:.0f} ev/s | lag {} {:.1f}s |{}", phase, (events - events_at_last_progress) / secs,
-               HumanBytes(lag_bytes), lag_secs, tables);
-    fflush(stderr);
-    events_at_last_progress = events;
-    last_progress = now;
+  void MaybePrintProgress() {
+    progress.MaybePrint("streaming", [&] {
+      std::string tables;
+      for (const auto& [name, n] : rows_per_table) tables += fmt::format("{}{}={}", tables.empty() ? "" : " ", name, n);
+      if (!failed_tables.empty())
+        tables += fmt::format(" | {} table(s) STOPPED, {} changes skipped", failed_tables.size(), skipped_changes);
+      return tables;
+    });
   }
 
   Status Stream(pg::PgReplicationStream& repl);
@@ -491,7 +473,7 @@ Status Replicator::Run(const std::atomic<bool>& stop) {
 }
 
 Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
-  Session s(options_, stop);
+  Session s(options_, stop, metrics_);
   SS_ASSIGN_OR_RETURN(SlotSource source,
                       OpenSlotSource({options_.pg_url, options_.publication, options_.slot, options_.tables}));
   s.catalog = std::move(source.catalog);
@@ -586,10 +568,9 @@ Status Replicator::Session::Stream(pg::PgReplicationStream& repl) {
     if (stop) {
       SS_RETURN_IF_ERROR(FlushAndConfirm());
       SS_RETURN_IF_ERROR(changes.SendStatus());
-      if (options.progress) fmt::print(stderr, "\n");
-      LogInfo("stopped cleanly; slot '{}' confirmed up to {}; {} flushes of {:.0f} rows in {:.1f} ms on average",
-              options.slot, changes.confirmed().ToString(), flushes, flushes ? double(flushed_rows) / flushes : 0.0,
-              flushes ? std::chrono::duration<double, std::milli>(flush_time).count() / flushes : 0.0);
+      progress.Finish();
+      LogInfo("stopped cleanly; slot '{}' confirmed up to {} ({})", options.slot, changes.confirmed().ToString(),
+              metrics.FlushSummary());
       return Status::Ok();
     }
     const bool between = !changes.in_transaction();
@@ -600,7 +581,7 @@ Status Replicator::Session::Stream(pg::PgReplicationStream& repl) {
     }
     SS_RETURN_IF_ERROR(changes.Tick(*this));
     SS_RETURN_IF_ERROR(Housekeeping());
-    MaybePrintProgress("streaming");
+    MaybePrintProgress();
   }
 }
 
@@ -623,7 +604,7 @@ Status Replicator::Session::OnChange(const pg::PgoutputMessage& msg, Lsn lsn) {
             return Status::Ok();
           }
           TableWriter& w = *it->second;
-          ++events;
+          ++metrics.events;
           ++rows_per_table[w.source().name];
           if constexpr (std::is_same_v<T, pg::InsertMessage>) {
             SS_RETURN_IF_ERROR(TupleToValues(w, m.new_tuple, nullptr));

@@ -22,6 +22,7 @@
 #include "common/Status.h"
 #include "pg/Catalog.h"
 #include "pg/PgoutputDecoder.h"
+#include "pipeline/Progress.h"
 
 namespace streamshop::pipeline {
 
@@ -52,12 +53,14 @@ class Replicator {
 
   // Runs until `stop` is set (flushes, acknowledges and returns Ok) or a Fatal error.
   Status Run(const std::atomic<bool>& stop);
+  const Metrics& metrics() const { return metrics_; }
 
  private:
   struct Session;
   Status RunSession(const std::atomic<bool>& stop, bool& streamed);
 
   ReplicatorOptions options_;
+  Metrics metrics_;
 };
 
 }  // namespace streamshop::pipeline

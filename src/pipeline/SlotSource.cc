@@ -190,11 +190,4 @@ pg::PgTimestamp PgNow() {
 
 int64_t UnixMicrosFromPg(pg::PgTimestamp t) { return t + kPgEpochOffsetUs; }
 
-std::string HumanBytes(uint64_t b) {
-  if (b < 1024) return fmt::format("{} B", b);
-  if (b < (1u << 20)) return fmt::format("{:.1f} kB", b / 1024.0);
-  if (b < (1u << 30)) return fmt::format("{:.1f} MB", b / 1048576.0);
-  return fmt::format("{:.1f} GB", b / 1073741824.0);
-}
-
 }  // namespace streamshop::pipeline

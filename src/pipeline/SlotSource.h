@@ -1,6 +1,7 @@
-// What `replicate` and `capture` share on the PostgreSQL side: opening a session on a publication and a logical
-// replication slot (with the checks that name the fix), the retry loop around sessions, heartbeats, and the
-// small formatting helpers of progress lines. Stateless functions; the returned connections are the caller's.
+// What `replicate` and `capture` share on the PostgreSQL side before and around streaming: opening a session on a
+// publication and a logical replication slot (with the checks that name the fix), the retry loop around sessions,
+// the shape of a table a Relation message announces, heartbeats. Streaming itself is ChangeSource's. Stateless
+// functions; the returned connections are the caller's.
 #pragma once
 
 #include <atomic>
@@ -86,7 +87,5 @@ class Heartbeat {
 pg::PgTimestamp PgNow();
 // PostgreSQL epoch microseconds → Unix epoch microseconds.
 int64_t UnixMicrosFromPg(pg::PgTimestamp t);
-// "512 B", "1.5 kB", "3.2 MB", "1.1 GB".
-std::string HumanBytes(uint64_t bytes);
 
 }  // namespace streamshop::pipeline
