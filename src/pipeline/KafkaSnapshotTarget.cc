@@ -4,12 +4,16 @@
 
 #include <charconv>
 #include <deque>
+#include <thread>
 
 namespace streamshop::pipeline {
 namespace {
 
 constexpr std::string_view kChunkInfix = "/chunk/";
 constexpr size_t kPollEveryRows = 1000;
+// Records a sink may have produced but not yet seen delivered: what a crash can make the next run send again is
+// bounded by this (plus the chunk in progress), and so is the producer's memory.
+constexpr uint64_t kMaxUndelivered = 20'000;
 
 int64_t NumberAfter(std::string_view text, std::string_view name) {
   int64_t n = 0;
@@ -33,7 +37,12 @@ class KafkaSink : public SnapshotSink {
     SS_RETURN_IF_ERROR(options_.emit(*producer_, scratch_, table_, row));
     if (++since_poll_ < kPollEveryRows) return Status::Ok();
     since_poll_ = 0;
-    return RecordDelivered();
+    SS_RETURN_IF_ERROR(RecordDelivered());
+    while (producer_->produced() - producer_->DeliveredPrefix() > kMaxUndelivered) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      SS_RETURN_IF_ERROR(RecordDelivered());
+    }
+    return Status::Ok();
   }
   Status EndChunk(int64_t chunk, uint64_t rows, std::function<std::optional<uint64_t>()> stored) override {
     pending_.push_back({producer_->produced(), key_, chunk, chunk_pages_, rows, std::move(stored)});

@@ -11,7 +11,8 @@
 // Each sink (one per worker) owns an idempotent producer (acks=all): a chunk is recorded only after the
 // producer reported the delivery of all its records — and all records before them (DeliveredPrefix); the table
 // is recorded done after its last chunk. A crash loses at most the chunks in flight, which the restart sends
-// again (the sink's versions make duplicates harmless).
+// again (the sink's versions make duplicates harmless); a sink waits rather than have more than 20,000 records
+// undelivered, so that is little.
 #pragma once
 
 #include <functional>
