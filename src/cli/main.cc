@@ -205,6 +205,19 @@ void AddHeartbeatOption(CLI::App* cmd, std::chrono::seconds& interval) {
       ->envname("STREAMSHOP_HEARTBEAT_INTERVAL");
 }
 
+// --snapshot-workers and --snapshot-chunk-pages (the Snapshotter's, for replicate and capture).
+void AddSnapshotTuningOptions(CLI::App* cmd, int& workers, int64_t& chunk_pages) {
+  cmd->add_option("--snapshot-workers", workers, "Parallel connections copying the snapshot")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str()
+      ->envname("STREAMSHOP_SNAPSHOT_WORKERS");
+  cmd->add_option("--snapshot-chunk-pages", chunk_pages,
+                  "Heap pages (8 kB) per snapshot chunk; completed chunks survive a restart")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40))
+      ->capture_default_str()
+      ->envname("STREAMSHOP_SNAPSHOT_CHUNK_PAGES");
+}
+
 // --snapshot initial|never into `snapshot` (true = initial).
 void AddSnapshotOption(CLI::App* cmd, bool& snapshot, const std::string& help) {
   cmd->add_option_function<std::string>(
@@ -287,15 +300,7 @@ Command AddReplicate(CLI::App& app, SecretFiles& secrets) {
   AddSnapshotOption(cmd, o->snapshot,
                     "initial: copy the existing rows of every table not copied yet (new slot, table new to the "
                     "publication or dropped in ClickHouse); never: only stream changes from the slot");
-  cmd->add_option("--snapshot-workers", o->snapshot_workers, "Parallel connections copying the snapshot")
-      ->check(CLI::Range(1, 64))
-      ->capture_default_str()
-      ->envname("STREAMSHOP_SNAPSHOT_WORKERS");
-  cmd->add_option("--snapshot-chunk-pages", o->snapshot_chunk_pages,
-                  "Heap pages (8 kB) per snapshot chunk; completed chunks survive a restart")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40))
-      ->capture_default_str()
-      ->envname("STREAMSHOP_SNAPSHOT_CHUNK_PAGES");
+  AddSnapshotTuningOptions(cmd, o->snapshot_workers, o->snapshot_chunk_pages);
   AddHeartbeatOption(cmd, o->heartbeat_interval);
   cmd->add_option("--max-lag-bytes", o->max_lag_bytes,
                   "Warn (LAG ALARM) when the slot is this many WAL bytes behind; 0 = off")
@@ -349,6 +354,7 @@ Command AddCapture(CLI::App& app, SecretFiles& secrets) {
          "on: {\"schema\":…,\"payload\":…} like JsonConverter schemas.enable=true; off: the payload alone");
   AddSnapshotOption(cmd, o.snapshot,
                     "initial: send the existing rows of tables not snapshotted yet as op r; never: only changes");
+  AddSnapshotTuningOptions(cmd, o.snapshot_workers, o.snapshot_chunk_pages);
   AddHeartbeatOption(cmd, o.heartbeat_interval);
   AddProgressOption(cmd, o.progress);
   return {cmd, [a, &secrets] {

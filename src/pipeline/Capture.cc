@@ -15,16 +15,16 @@
 #include "debezium/TopicNames.h"
 #include "kafka/KafkaConsumer.h"
 #include "kafka/KafkaProducer.h"
-#include "pg/CopyTextParser.h"
 #include "pipeline/ChangeSource.h"
 #include "pipeline/DeadLetters.h"
+#include "pipeline/KafkaSnapshotTarget.h"
 #include "pipeline/SlotSource.h"
+#include "pipeline/Snapshotter.h"
 
 namespace streamshop::pipeline {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr std::string_view kSnapshotDone = "done";
 constexpr std::string_view kSnapshotReset = "reset";
 
 int64_t NowNanos() {
@@ -89,6 +89,7 @@ struct Capture::Session final : ChangeConsumer {
   std::string state_topic;
   KafkaDeadLetters dead_letters;
   std::unique_ptr<kafka::Producer> producer;
+  kafka::KafkaProps producer_props;  // `producer`'s, for the snapshot's producers
   SlotSource source;
   std::map<uint32_t, pg::TableInfo> tables;                                     // by OID, as last announced
   std::map<uint32_t, std::shared_ptr<const debezium::PreparedTable>> prepared;  // by OID
@@ -109,13 +110,23 @@ struct Capture::Session final : ChangeConsumer {
   Metrics& metrics;
   ProgressLine progress{options.progress, metrics};
 
+  // Snapshots (SnapshotTables): progress in the state topic; rows carry the position they were read at.
+  std::unique_ptr<KafkaSnapshotTarget> snapshot_target;
+  Lsn snapshot_position;
+  int64_t snapshot_ts_us = 0;
+
   Status Open();
   Status Stream();
   // ChangeConsumer
   Status OnChange(const pg::PgoutputMessage& msg, Lsn lsn) override;
   bool Settled() const override { return commits.empty() && producer->DeliveredPrefix() == producer->produced(); }
   Status OnPublicationCheck() override { return AdoptNewTables(); }
-  Status Emit(uint32_t relid, const debezium::DebeziumChange& change);
+  Status Emit(uint32_t relid, const debezium::DebeziumChange& change) {
+    return EmitTo(*producer, records, relid, change);
+  }
+  // Emit with another producer and scratch (snapshot workers; thread-safe while `prepared` does not change).
+  Status EmitTo(kafka::Producer& to, std::vector<kafka::KafkaRecord>& out, uint32_t relid,
+                const debezium::DebeziumChange& change);
   // Creates `topic` if capture has not yet, and learns its max.message.bytes.
   Result<int64_t> EnsureTopic(const std::string& topic, int partitions) {
     auto it = max_bytes.find(topic);
@@ -127,19 +138,28 @@ struct Capture::Session final : ChangeConsumer {
   }
   // Produces `r`, or — when its topic would refuse it as too large — a dead letter carrying it (see DeadLetter).
   Status Produce(const kafka::KafkaRecord& r, std::string_view table = {}, char op = 0, Lsn lsn = {}) {
+    return ProduceTo(*producer, r, table, op, lsn);
+  }
+  Status ProduceTo(kafka::Producer& to, const kafka::KafkaRecord& r, std::string_view table, char op, Lsn lsn) {
     SS_ASSIGN_OR_RETURN(const int64_t limit, EnsureTopic(r.topic, options.partitions));
     const int64_t size = kafka::RecordSize(r);
-    if (size <= limit) return producer->Produce(r);
-    return DeadLetter(fmt::format("record of {} bytes exceeds max.message.bytes = {} of topic {} (raise it: see the "
+    if (size <= limit) return to.Produce(r);
+    return DeadLetter(to,
+                      fmt::format("record of {} bytes exceeds max.message.bytes = {} of topic {} (raise it: see the "
                                   "log at start)",
                                   size, limit, r.topic),
                       table, op, lsn, r.topic, r.key, r.value);
   }
-  Status DeadLetter(const std::string& reason, std::string_view table, char op, Lsn lsn, std::string_view topic,
-                    const std::optional<std::string>& key, const std::optional<std::string>& value);
+  Status DeadLetter(kafka::Producer& to, const std::string& reason, std::string_view table, char op, Lsn lsn,
+                    std::string_view topic, const std::optional<std::string>& key,
+                    const std::optional<std::string>& value);
   Status LearnLimits();
   Status Prepare(const pg::TableInfo& table);
+  // A table new to the stream: a fresh snapshot of it (whatever an earlier membership recorded).
   Status SnapshotTable(const pg::TableInfo& table, Lsn position);
+  // Sends the rows of `tables` not yet acknowledged as op r read at `position` (while streaming, the stream gets
+  // status updates meanwhile).
+  Status SnapshotTables(const std::vector<pg::TableInfo>& tables, Lsn position);
   std::string StateKey(const pg::TableInfo& table) const {
     return debezium::CaptureStateKey(source.identity.system_id, source.identity.dbname, options.slot, table.schema,
                                      table.name);
@@ -186,7 +206,8 @@ Status Capture::Run(const std::atomic<bool>& stop) {
 }
 
 Status Capture::Session::Open() {
-  SS_ASSIGN_OR_RETURN(producer, kafka::MakeKafkaProducer({options.brokers, options.kafka_props}));
+  producer_props = options.kafka_props;
+  SS_ASSIGN_OR_RETURN(producer, kafka::MakeKafkaProducer({options.brokers, producer_props}));
   SS_ASSIGN_OR_RETURN(source, OpenSlotSource({options.pg_url, options.publication, options.slot, options.tables}));
   encoder = debezium::DebeziumEncoder(
       {options.topic_prefix, source.identity.dbname, "streamshop", options.schemas, options.tombstones, std::nullopt});
@@ -196,9 +217,7 @@ Status Capture::Session::Open() {
   for (const auto& t : source.tables) SS_RETURN_IF_ERROR(Prepare(t));
   SS_RETURN_IF_ERROR(LearnLimits());
 
-  std::map<std::string, std::string> state;
   SS_ASSIGN_OR_RETURN(auto state_records, kafka::ReadWholeTopic(options.brokers, options.kafka_props, state_topic));
-  for (auto& [k, v] : state_records) state[k] = v;
 
   Lsn position;
   if (!source.slot) {
@@ -206,21 +225,34 @@ Status Capture::Session::Open() {
     // still leads to a full snapshot.
     for (const auto& t : source.tables) SS_RETURN_IF_ERROR(WriteState(t, kSnapshotReset));
     SS_RETURN_IF_ERROR(producer->Flush(std::chrono::seconds(60)));
-    state.clear();
+    state_records.clear();
     SS_ASSIGN_OR_RETURN(position, source.repl->CreateSlot(options.slot));
     LogInfo("created slot '{}' at {}", options.slot, position.ToString());
   } else {
     position = source.slot->confirmed_flush.value_or(Lsn{});
     LogInfo("resuming slot '{}' from confirmed LSN {}", options.slot, position.ToString());
   }
+  KafkaSnapshotOptions so{options.brokers, producer_props, state_topic,
+                          [this](const pg::TableInfo& t) { return StateKey(t); },
+                          [this](kafka::Producer& to, std::vector<kafka::KafkaRecord>& scratch, const pg::TableInfo& t,
+                                 const SnapshotRow& row) -> Status {
+                            debezium::DebeziumChange change;
+                            change.op = debezium::DebeziumOp::kRead;
+                            change.source.snapshot = "true";
+                            change.source.lsn = snapshot_position.value;
+                            change.source.ts_us = snapshot_ts_us;
+                            change.after.emplace();
+                            change.after->values.assign(row.begin(), row.end());
+                            change.ts_ns = NowNanos();
+                            return EmitTo(to, scratch, t.oid, change);
+                          }};
+  snapshot_target = std::make_unique<KafkaSnapshotTarget>(std::move(so), producer, state_records);
   if (!options.snapshot) return Status::Ok();
+  std::vector<pg::TableInfo> snapshot;
   for (const auto& t : source.tables) {
-    if (stop) return Status::Ok();
-    if (t.skipped()) continue;
-    if (state[StateKey(t)] == kSnapshotDone) continue;
-    SS_RETURN_IF_ERROR(SnapshotTable(t, position));
+    if (!t.skipped()) snapshot.push_back(t);
   }
-  return Status::Ok();
+  return SnapshotTables(snapshot, position);
 }
 
 Status Capture::Session::Prepare(const pg::TableInfo& table) {
@@ -239,64 +271,64 @@ Status Capture::Session::Prepare(const pg::TableInfo& table) {
 }
 
 Status Capture::Session::SnapshotTable(const pg::TableInfo& table, Lsn position) {
-  LogInfo("snapshot of {} to {}", table.QualifiedName(), prepared[table.oid]->topic());
+  SS_RETURN_IF_ERROR(snapshot_target->RecordReset(table, options.snapshot_chunk_pages));
+  return SnapshotTables({table}, position);
+}
+
+Status Capture::Session::SnapshotTables(const std::vector<pg::TableInfo>& tables, Lsn position) {
+  if (tables.empty()) return Status::Ok();
+  for (const auto& t : tables) LogInfo("snapshot of {} to {}", t.QualifiedName(), prepared.at(t.oid)->topic());
   const auto started = Clock::now();
-  pg::CopyTextParser parser;
-  debezium::DebeziumChange change;
-  change.op = debezium::DebeziumOp::kRead;
-  change.source.snapshot = "true";
-  change.source.lsn = position.value;
-  change.source.ts_us = NowNanos() / 1000;
-  change.after.emplace();
-  uint64_t rows = 0;
-  Status copied = source.catalog->CopyOut(pg::CopySql(table), [&](std::string_view line) -> Status {
-    if (stop) return Status::Retryable("stopped during the snapshot");  // ends the COPY; not an error
-    SS_ASSIGN_OR_RETURN(auto fields, parser.Parse(line));
-    change.after->values.assign(fields->begin(), fields->end());
-    change.ts_ns = NowNanos();
-    ++rows;
-    return Emit(table.oid, change);
-  });
-  if (stop) return Status::Ok();  // unfinished: the next run sends this table again
-  SS_RETURN_IF_ERROR(copied);
-  SS_RETURN_IF_ERROR(producer->Flush(std::chrono::minutes(5)));
-  SS_RETURN_IF_ERROR(WriteState(table, kSnapshotDone));
-  SS_RETURN_IF_ERROR(producer->Flush(std::chrono::seconds(60)));
-  LogInfo("snapshot of {}: {} rows in {:.1f}s", table.QualifiedName(), rows,
-          std::chrono::duration<double>(Clock::now() - started).count());
+  snapshot_position = position;
+  snapshot_ts_us = NowNanos() / 1000;
+  Snapshotter snapshotter({options.pg_url, options.snapshot_workers, options.snapshot_chunk_pages}, *snapshot_target);
+  SS_RETURN_IF_ERROR(snapshotter.Run(tables, stop, [&]() -> Status {
+    progress.MaybePrintText("snapshot", [&] { return snapshotter.Describe(); });
+    return changes ? changes->KeepAlive() : Status::Ok();
+  }));
+  progress.Finish();
+  if (stop) return Status::Ok();  // unfinished: the next run sends the chunks not yet acknowledged
+  const double secs = std::chrono::duration<double>(Clock::now() - started).count();
+  for (const auto& p : snapshotter.progress()) {
+    LogInfo("snapshot of {}: {} rows in {:.1f}s{}", p->table, p->rows.load(), secs,
+            p->chunks_skipped
+                ? fmt::format(" ({} of {} chunks sent by an earlier run)", p->chunks_skipped, p->chunks_total)
+                : "");
+  }
   return Status::Ok();
 }
 
 // Encodes a change of table `relid` and produces its records. A change the encoder rejects (a value Debezium's
 // format cannot carry) goes to the dead-letter topic with the reason and its rows as PostgreSQL text, and capture
 // goes on; so does a record larger than its topic accepts (Produce).
-Status Capture::Session::Emit(uint32_t relid, const debezium::DebeziumChange& change) {
+Status Capture::Session::EmitTo(kafka::Producer& to, std::vector<kafka::KafkaRecord>& out, uint32_t relid,
+                                const debezium::DebeziumChange& change) {
   const debezium::PreparedTable& table = *prepared.at(relid);
   const std::string name = table.table().schema + "." + table.table().name;
   const char op = static_cast<char>(change.op);
   const Lsn lsn{change.source.lsn.value_or(0)};
-  records.clear();
-  Status st = encoder.Encode(table, change, records);
+  out.clear();
+  Status st = encoder.Encode(table, change, out);
   if (!st.ok()) {
     std::string value = R"({"before":)";
     AppendImageJson(value, table.table(), change.before);
     value += R"(,"after":)";
     AppendImageJson(value, table.table(), change.after);
     value += '}';
-    return DeadLetter(st.message(), name, op, lsn, table.topic(), std::nullopt, value);
+    return DeadLetter(to, st.message(), name, op, lsn, table.topic(), std::nullopt, value);
   }
   ++metrics.events;
-  for (const auto& r : records) SS_RETURN_IF_ERROR(Produce(r, name, op, lsn));
+  for (const auto& r : out) SS_RETURN_IF_ERROR(ProduceTo(to, r, name, op, lsn));
   return Status::Ok();
 }
 
 // A record capture could not deliver goes to the dead-letter topic (KafkaDeadLetters), with where it was meant to go.
-Status Capture::Session::DeadLetter(const std::string& reason, std::string_view table, char op, Lsn lsn,
-                                    std::string_view topic, const std::optional<std::string>& key,
+Status Capture::Session::DeadLetter(kafka::Producer& to, const std::string& reason, std::string_view table, char op,
+                                    Lsn lsn, std::string_view topic, const std::optional<std::string>& key,
                                     const std::optional<std::string>& value) {
   const std::string op_text = op ? std::string(1, op) : std::string();
   return dead_letters.Send(
-      *producer, fmt::format("{} (op {}, lsn {})", table, op ? op_text : "-", lsn.ToString()), reason, key,
+      to, fmt::format("{} (op {}, lsn {})", table, op ? op_text : "-", lsn.ToString()), reason, key,
       value ? std::optional<std::string_view>(*value) : std::nullopt,
       {{"table", std::string(table)}, {"op", op_text}, {"lsn", lsn.ToString()}, {"topic", std::string(topic)}});
 }
@@ -327,7 +359,8 @@ Status Capture::Session::LearnLimits() {
       {"message.max.bytes", std::to_string(std::max(largest, kDefaultMessageMaxBytes) + kafka::kRecordOverheadBytes)}};
   props.insert(props.end(), options.kafka_props.begin(), options.kafka_props.end());
   SS_RETURN_IF_ERROR(producer->Flush(std::chrono::seconds(30)));
-  SS_ASSIGN_OR_RETURN(producer, kafka::MakeKafkaProducer({options.brokers, props}));
+  producer_props = props;
+  SS_ASSIGN_OR_RETURN(producer, kafka::MakeKafkaProducer({options.brokers, producer_props}));
   return Status::Ok();
 }
 

@@ -7,10 +7,12 @@
 // delivery reports. Any failed delivery ends the session; the next one resumes from the slot, so a record may be
 // produced twice (same key, same source.lsn: the sink's versions make that harmless) but never lost.
 //
-// Initial snapshot: tables are read with COPY after the slot exists and produced as op `r` events (the sink stores
-// them with version 0, so any streamed change wins — see Snapshotter.h for why that is correct). Which tables are
-// done is recorded in the state topic `<prefix>._streamshop_capture_state` (key = system id/database/slot/table),
-// so a restart copies only tables whose snapshot did not finish. Not thread-safe; Run() blocks.
+// Initial snapshot: tables are read after the slot exists by the Snapshotter (parallel ctid-range chunks) and
+// produced as op `r` events (the sink stores them with version 0, so any streamed change wins — see
+// Snapshotter.h for why that is correct), all delivered before streaming starts. Progress is kept in the state
+// topic `<prefix>._streamshop_capture_state` (KafkaSnapshotTarget: a chunk is recorded only once Kafka stored its
+// records), so a restart — even after kill -9 — sends only the chunks not yet acknowledged. Not thread-safe;
+// Run() blocks.
 #pragma once
 
 #include <atomic>
@@ -37,6 +39,8 @@ struct CaptureOptions {
   bool tombstones = true;  // a tombstone (null value) after each delete
   bool schemas = true;     // {"schema":…,"payload":…} like JsonConverter schemas.enable=true
   bool snapshot = true;
+  int snapshot_workers = 2;             // parallel snapshot connections (and producers)
+  int64_t snapshot_chunk_pages = 4096;  // heap pages per snapshot chunk
   bool progress = false;
   std::chrono::milliseconds ack_interval{200};  // how often delivered positions are confirmed to the slot
   std::chrono::seconds status_interval{10};

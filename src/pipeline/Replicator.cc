@@ -12,6 +12,7 @@
 #include "common/Log.h"
 #include "pipeline/BatchPolicy.h"
 #include "pipeline/ChangeSource.h"
+#include "pipeline/ClickHouseSnapshotTarget.h"
 #include "pipeline/SlotSource.h"
 #include "pipeline/Snapshotter.h"
 
@@ -163,10 +164,9 @@ struct Replicator::Session final : ChangeConsumer {
   Status SnapshotTables(const std::vector<pg::TableInfo>& tables) {
     if (tables.empty()) return Status::Ok();
     SS_ASSIGN_OR_RETURN(Lsn before, catalog->CurrentWal());
-    SnapshotOptions so{options.pg_url,           options.clickhouse,           snapshot_state,
-                       options.snapshot_workers, options.snapshot_chunk_pages, options.batch_rows,
-                       options.batch_bytes};
-    Snapshotter snapshotter(so, dialect);
+    ClickHouseSnapshotTarget target(
+        {options.clickhouse, snapshot_state, dialect, options.batch_rows, options.batch_bytes});
+    Snapshotter snapshotter({options.pg_url, options.snapshot_workers, options.snapshot_chunk_pages}, target);
     SS_RETURN_IF_ERROR(snapshotter.Run(tables, stop, [&]() -> Status {
       progress.MaybePrintText("snapshot", [&] { return snapshotter.Describe(); });
       return source ? source->KeepAlive() : Status::Ok();
