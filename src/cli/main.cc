@@ -245,6 +245,12 @@ template <typename Options>
 struct KafkaArgs {
   Options o;
   std::vector<std::string> kafka_props;
+
+  // The librdkafka properties (with the secrets they name), then the command's other secrets.
+  Status Resolve(const SecretFiles& secrets, clickhouse::Endpoint* clickhouse) {
+    SS_ASSIGN_OR_RETURN(o.kafka_props, KafkaPropsOf(kafka_props, secrets));
+    return ResolveSecrets(secrets, clickhouse);
+  }
 };
 
 // A subcommand: registered on the app with its options, run once parsed. Options live in the lambda's state.
@@ -358,10 +364,7 @@ Command AddCapture(CLI::App& app, SecretFiles& secrets) {
   AddHeartbeatOption(cmd, o.heartbeat_interval);
   AddProgressOption(cmd, o.progress);
   return {cmd, [a, &secrets] {
-            auto props = KafkaPropsOf(a->kafka_props, secrets);
-            if (!props.ok()) return Report(props.status());
-            if (Status st = ResolveSecrets(secrets, nullptr); !st.ok()) return Report(st);
-            a->o.kafka_props = *props;
+            if (Status st = a->Resolve(secrets, nullptr); !st.ok()) return Report(st);
             return Report(pipeline::Capture(a->o).Run(g_stop));
           }};
 }
@@ -403,10 +406,7 @@ Command AddSink(CLI::App& app, SecretFiles& secrets) {
       ->envname("STREAMSHOP_SINK_MAX_LSN_JUMP");
   AddProgressOption(cmd, o.progress);
   return {cmd, [a, &secrets] {
-            auto props = KafkaPropsOf(a->kafka_props, secrets);
-            if (!props.ok()) return Report(props.status());
-            if (Status st = ResolveSecrets(secrets, &a->o.clickhouse); !st.ok()) return Report(st);
-            a->o.kafka_props = *props;
+            if (Status st = a->Resolve(secrets, &a->o.clickhouse); !st.ok()) return Report(st);
             return Report(pipeline::Sink(a->o).Run(g_stop));
           }};
 }
