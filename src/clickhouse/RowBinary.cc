@@ -302,21 +302,6 @@ void AppendVarUInt(std::string& out, uint64_t v) {
   out.push_back(static_cast<char>(v));
 }
 
-void AppendJsonString(std::string_view s, std::string& out) {
-  out.push_back('"');
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(static_cast<char>(c));
-    } else if (c < 0x20) {
-      out += fmt::format("\\u{:04x}", c);
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  out.push_back('"');
-}
-
 Result<std::vector<std::string>> ReadStrings(std::string_view data) {
   std::vector<std::string> out;
   while (!data.empty()) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "clickhouse/TypeMapping.h"
+#include "common/JsonString.h"
 #include "common/Status.h"
 
 namespace streamshop::clickhouse {
@@ -26,8 +27,11 @@ void AppendDefault(const ColumnType& type, std::string& out);
 void AppendUInt8(std::string& out, uint8_t v);
 void AppendUInt64(std::string& out, uint64_t v);
 void AppendVarUInt(std::string& out, uint64_t v);
-// Appends `s` as a JSON string literal (quotes, backslash and control characters escaped; other bytes as they are).
-void AppendJsonString(std::string_view s, std::string& out);
+// Appends `s` as a JSON string literal the way PostgreSQL's to_json writes it (common/JsonString.h, kPostgres): the
+// escaping of the JSON values ClickHouse stores (composites, _unfit).
+inline void AppendJsonString(std::string_view s, std::string& out) {
+  streamshop::AppendJsonString(out, s, JsonDialect::kPostgres);
+}
 
 // Size in bytes of the encoded value at the start of `data` (including a Nullable marker), or an error if
 // `data` is truncated. Used to split RowBinary rows read back from ClickHouse.

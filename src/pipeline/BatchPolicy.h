@@ -16,6 +16,13 @@ struct BatchLimits {
   size_t bytes = 32 << 20;
   std::chrono::milliseconds age{200};  // the oldest pending row waits at most this long
   std::chrono::milliseconds idle_gap{20};
+
+  // From a command's user-facing --batch-rows, --batch-bytes and --flush-ms (cli/main.cc's AddBatchOptions): the
+  // batch_rows, batch_bytes and flush_interval of its options.
+  template <typename Options>
+  static BatchLimits Of(const Options& o) {
+    return {o.batch_rows, o.batch_bytes, o.flush_interval};
+  }
 };
 
 class BatchPolicy {

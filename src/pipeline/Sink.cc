@@ -15,6 +15,7 @@
 #include "debezium/TopicNames.h"
 #include "kafka/KafkaConsumer.h"
 #include "kafka/KafkaProducer.h"
+#include "pipeline/BatchPolicy.h"
 #include "pipeline/LsnGuard.h"
 #include "pipeline/SlotSource.h"
 
@@ -23,6 +24,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using clickhouse::TableWriter;
+
+// Connections a flush inserts its tables over at once (clickhouse::FlushConcurrently).
+constexpr int kFlushConnections = 4;
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -69,24 +73,32 @@ bool SameShape(const pg::TableInfo& table, const debezium::ParsedRow& row) {
 
 struct Sink::Session {
   Session(const SinkOptions& o, const SinkSeams& c, const std::atomic<bool>& s)
-      : options(o), seams(c), stop(s), parser({o.max_message_bytes}), lsn_guard(o.max_lsn_jump) {}
+      : options(o),
+        seams(c),
+        stop(s),
+        parser({o.max_message_bytes}),
+        lsn_guard(o.max_lsn_jump),
+        batch(BatchLimits::Of(o)) {}
   const SinkOptions& options;
   const SinkSeams& seams;
   const std::atomic<bool>& stop;
   std::unique_ptr<clickhouse::ClickHouseClient> ch;
+  std::vector<std::unique_ptr<clickhouse::ClickHouseClient>>
+      flush_clients;  // the tables of a flush are inserted at once
   clickhouse::Dialect dialect = clickhouse::Dialect::kLegacy;
   std::unique_ptr<kafka::Producer> dead_letters;
   std::unique_ptr<kafka::Consumer> consumer;
   debezium::DebeziumParser parser;
   LsnGuard lsn_guard;
+  BatchPolicy batch;
   std::map<std::string, SinkTable, std::less<>> tables;                                  // by "schema.table"
   std::map<kafka::TopicPartition, int64_t> next_offsets;                                 // consumed, not yet committed
   std::map<std::string, std::pair<std::string, std::string>, std::less<>> topic_tables;  // TopicIsTables
-  Status broken;  // set when a rebalance could not store what it held
+  size_t uncommitted = 0;  // records consumed since the last commit
+  Status broken;           // set when a rebalance could not store what it held
   clickhouse::RowValues values;
   std::vector<bool> unchanged;
 
-  Clock::time_point first_pending{};
   uint64_t events = 0, events_at_last_progress = 0, dead_lettered = 0;
   Clock::time_point last_progress = Clock::now();
 
@@ -100,6 +112,10 @@ struct Sink::Session {
     for (const auto& [name, t] : tables) n += t.writer->pending_bytes();
     return n;
   }
+
+  // What the batch holds for BatchPolicy: rows to insert, or records consumed and not committed (a dead-lettered
+  // record or a tombstone adds no row, but its offset waits for a commit all the same).
+  size_t PendingRecords() const { return std::max(PendingRows(), uncommitted); }
 
   Status Open();
   Status Consume();
@@ -116,9 +132,16 @@ struct Sink::Session {
     return true;
   }
 
+  // Inserts every table's pending rows, over flush_clients at once. A Retryable error wins (the session retries
+  // the whole batch); else the first Fatal one ends the sink.
   Status FlushRows() {
-    for (auto& [name, t] : tables) SS_RETURN_IF_ERROR(t.writer->Flush(*ch));
-    first_pending = {};
+    std::vector<TableWriter*> writers;
+    for (auto& [name, t] : tables) writers.push_back(t.writer.get());
+    const std::vector<Status> results = clickhouse::FlushConcurrently(writers, flush_clients);
+    for (const Status& st : results) {
+      if (st.retryable()) return st;
+    }
+    for (const Status& st : results) SS_RETURN_IF_ERROR(st);
     return Status::Ok();
   }
   // Stores everything consumed so far, then commits the offsets after it.
@@ -131,6 +154,8 @@ struct Sink::Session {
     // Rows are stored either way; offsets that did not commit only mean a harmless replay.
     if (!st.ok()) LogWarn("{} (the records will be read again)", st.message());
     next_offsets.clear();
+    uncommitted = 0;
+    batch.Flushed(Clock::now());
     return Status::Ok();
   }
   void OnRevoke() {
@@ -168,6 +193,7 @@ Status Sink::Run(const std::atomic<bool>& stop) {
 
 Status Sink::Session::Open() {
   ch = seams.clickhouse(options.clickhouse);
+  for (int i = 0; i < kFlushConnections; ++i) flush_clients.push_back(seams.clickhouse(options.clickhouse));
   SS_ASSIGN_OR_RETURN(dialect, clickhouse::DetectDialect(*ch));
   SS_RETURN_IF_ERROR(clickhouse::EnsureDatabase(*ch, options.database));
   SS_RETURN_IF_ERROR(ch->Query(TableWriter::CreateDeadLetterTableSql(options.database)).status());
@@ -190,18 +216,18 @@ Status Sink::Session::Consume() {
       LogInfo("stopped cleanly after {} events ({} dead-lettered)", events, dead_lettered);
       return Status::Ok();
     }
-    SS_ASSIGN_OR_RETURN(std::optional<kafka::ConsumedRecord> r, consumer->Poll(std::chrono::milliseconds(100)));
+    // Every point between two records is a boundary (no transactions here): the batch is due as soon as the
+    // consumer has nothing more ready (pipeline/BatchPolicy.h).
+    SS_ASSIGN_OR_RETURN(std::optional<kafka::ConsumedRecord> r,
+                        consumer->Poll(batch.Wait(PendingRecords(), /*between_transactions=*/true,
+                                                  std::chrono::milliseconds(100), Clock::now())));
     SS_RETURN_IF_ERROR(broken);
     if (r) {
       SS_RETURN_IF_ERROR(Handle(*r));
       next_offsets[{std::string(r->topic), r->partition}] = r->offset + 1;
-      if (first_pending == Clock::time_point{}) first_pending = Clock::now();
+      ++uncommitted;
     }
-    if (first_pending != Clock::time_point{} &&
-        (PendingRows() >= options.batch_rows || PendingBytes() >= options.batch_bytes ||
-         Clock::now() - first_pending >= options.flush_interval)) {
-      SS_RETURN_IF_ERROR(FlushAndCommit());
-    }
+    if (batch.Due(PendingRecords(), PendingBytes(), /*idle=*/!r, Clock::now())) SS_RETURN_IF_ERROR(FlushAndCommit());
     SS_RETURN_IF_ERROR(dead_letters->Poll());
     MaybePrintProgress();
   }

@@ -4,9 +4,10 @@
 // A member of a consumer group: several sinks with the same --group split the partitions. Each event becomes one
 // row with `_version` = source.lsn (0 for snapshot `r` events, so any streamed change wins) and `_deleted`; tables
 // are created and evolved from the events' Connect schemas (schemaless events need the table to be known from an
-// earlier event with schema). Rows are batched by count, bytes and age; consumer offsets are committed only after
-// ClickHouse acknowledged every row before them (and the dead-letter topic every record before them). Replays
-// after a crash are harmless: same key, same version.
+// earlier event with schema). Rows are batched by pipeline/BatchPolicy.h (stored as soon as the consumer has nothing
+// more ready, else by count, bytes and age; every point between records is a boundary); consumer offsets are
+// committed only after ClickHouse acknowledged every row before them (and the dead-letter topic every record before
+// them). Replays after a crash are harmless: same key, same version.
 //
 // Records are not trusted: a record is stored only for the table its topic stands for (debezium/TopicNames.h; or for
 // any table with route_by_source, for topic-routing setups), with a possible source.lsn (pipeline/LsnGuard.h), and

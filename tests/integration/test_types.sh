@@ -41,7 +41,7 @@ CREATE PROCEDURE insert_torture(first int) LANGUAGE sql AS $$
          NULL, NULL, '{}', NULL, NULL, NULL
   ), (first + 3, 'Infinity', NULL, 1e-45, 2.2250738585072014e-308, NULL, NULL, NULL, NULL, NULL, NULL, '', NULL,
          NULL, NULL, NULL, '2262-04-12', '2500-06-30 12:34:56.789', '2262-04-11 23:47:16.854775+00', NULL, NULL, NULL,
-         NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)
+         NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, ROW(3, E'tab\t nl\n us\x1f ü 😀 \u2028')::pair)
 $$;
 CALL insert_torture(0);
 CREATE TABLE extremes (

@@ -642,7 +642,7 @@ TEST(RowBinaryCompositeTest, CompositeTextBecomesAJsonObjectOfFieldTexts) {
   EXPECT_EQ(encode("(1,x,)"), R"j({"a":"1","b":"x","c":null})j");
   EXPECT_EQ(encode(R"j((-1,"x,""y""",""))j"), R"j({"a":"-1","b":"x,\"y\"","c":""})j");
   EXPECT_EQ(encode("(,\"back\\\\slash\",\"tab\tand \\\"q\\\"\")"),
-            R"j({"a":null,"b":"back\\slash","c":"tab\u0009and \"q\""})j");
+            R"j({"a":null,"b":"back\\slash","c":"tab\tand \"q\""})j");
   EXPECT_EQ(encode(R"j(("(1,2)",2,3))j"), R"j({"a":"(1,2)","b":"2","c":"3"})j");
   EXPECT_NE(encode("(1,2)").find("fewer fields"), std::string::npos);
   EXPECT_NE(encode("(1,2,3,4)").find("more fields"), std::string::npos);

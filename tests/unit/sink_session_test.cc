@@ -15,6 +15,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -61,6 +62,8 @@ struct FakeKafka {
   int delivered = 0, commits = 0, refused_commits = 0, sessions = 0;
   std::vector<std::string> violations;  // commits past a record nobody stored
   std::atomic<bool>* stop = nullptr;    // set when every assigned record was delivered
+  int idle_polls_before_stop = 0;       // Polls that find nothing more (an idle consumer) before `stop` is set
+  std::map<TopicPartition, int64_t> committed_at_stop;  // the committed offsets when `stop` was set
   const FakeClickHouse* clickhouse = nullptr;
 
   bool DeadLettered(const TopicPartition& tp, int64_t offset) const {
@@ -125,6 +128,11 @@ class FakeConsumer final : public kafka::Consumer {
       if (r.value) c.value = *r.value;
       return std::optional<kafka::ConsumedRecord>(c);
     }
+    if (k_.idle_polls_before_stop > 0) {
+      --k_.idle_polls_before_stop;
+      return std::optional<kafka::ConsumedRecord>();
+    }
+    k_.committed_at_stop = k_.committed;
     k_.stop->store(true);
     return std::optional<kafka::ConsumedRecord>();
   }
@@ -377,6 +385,17 @@ TEST_F(SinkSessionTest, DeadLetteredRecordIsCommittedOnlyAfterTheDeadLetterIsDel
   EXPECT_TRUE(kafka_.DeadLettered(Partition(0), 2));
   EXPECT_EQ(kafka_.dead_letters[0].topic, options_.dead_letter_topic);
   EXPECT_EQ(kafka_.dead_letters[0].value, "not a Debezium event");
+}
+
+TEST_F(SinkSessionTest, LoneRecordIsStoredAndCommittedAsSoonAsTheConsumerHasNothingMore) {
+  AddRows(0, 1);
+  options_.batch_rows = 1000;         // and flush_interval is an hour: neither count nor age ends the batch
+  kafka_.idle_polls_before_stop = 1;  // one Poll finds nothing more, then the sink is stopped
+  ASSERT_TRUE(Run().ok());
+  EXPECT_TRUE(kafka_.violations.empty()) << Lines(kafka_.violations);
+  EXPECT_EQ(kafka_.committed_at_stop[Partition(0)], 1);  // stored and committed by the idle Poll, not by the stop
+  ExpectStored(0, 1);
+  EXPECT_EQ(kafka_.commits, 1);
 }
 
 }  // namespace
