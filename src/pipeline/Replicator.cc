@@ -81,7 +81,7 @@ Status RecordCopiedShape(ClickHouseClient& ch, const SnapshotStateKey& key, uint
 // State of one connection lifetime. Everything here is discarded on a Retryable error.
 struct Replicator::Session final : ChangeConsumer {
   Session(const ReplicatorOptions& o, const std::atomic<bool>& s, Metrics& m)
-      : options(o), stop(s), batch({o.batch_rows, o.batch_bytes, o.flush_interval}), metrics(m) {}
+      : options(o), stop(s), batch(BatchLimits::Of(o)), metrics(m) {}
   const ReplicatorOptions& options;
   const std::atomic<bool>& stop;
   std::unique_ptr<ClickHouseClient> ch;

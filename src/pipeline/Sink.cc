@@ -16,6 +16,7 @@
 #include "kafka/KafkaConsumer.h"
 #include "kafka/KafkaProducer.h"
 #include "pipeline/BatchPolicy.h"
+#include "pipeline/DeadLetters.h"
 #include "pipeline/LsnGuard.h"
 #include "pipeline/SlotSource.h"
 
@@ -47,7 +48,6 @@ std::string_view OpName(debezium::DebeziumOp op) {
 }
 
 // Dead-letter records keep the original value only up to this size (brokers reject big records by default).
-constexpr size_t kMaxDeadLetterValueBytes = 512 << 10;
 
 // A table known to the sink: its ClickHouse writer and the same columns as the parser's lookup wants them.
 struct SinkTable {
@@ -72,13 +72,15 @@ bool SameShape(const pg::TableInfo& table, const debezium::ParsedRow& row) {
 }  // namespace
 
 struct Sink::Session {
-  Session(const SinkOptions& o, const SinkSeams& c, const std::atomic<bool>& s)
+  Session(const SinkOptions& o, const SinkSeams& c, const std::atomic<bool>& s, Metrics& m)
       : options(o),
         seams(c),
         stop(s),
+        dead_letters(o.dead_letter_topic, m),
         parser({o.max_message_bytes}),
         lsn_guard(o.max_lsn_jump),
-        batch(BatchLimits::Of(o)) {}
+        batch(BatchLimits::Of(o)),
+        metrics(m) {}
   const SinkOptions& options;
   const SinkSeams& seams;
   const std::atomic<bool>& stop;
@@ -86,7 +88,8 @@ struct Sink::Session {
   std::vector<std::unique_ptr<clickhouse::ClickHouseClient>>
       flush_clients;  // the tables of a flush are inserted at once
   clickhouse::Dialect dialect = clickhouse::Dialect::kLegacy;
-  std::unique_ptr<kafka::Producer> dead_letters;
+  std::unique_ptr<kafka::Producer> dead_letter_producer;
+  KafkaDeadLetters dead_letters;
   std::unique_ptr<kafka::Consumer> consumer;
   debezium::DebeziumParser parser;
   LsnGuard lsn_guard;
@@ -99,8 +102,8 @@ struct Sink::Session {
   clickhouse::RowValues values;
   std::vector<bool> unchanged;
 
-  uint64_t events = 0, events_at_last_progress = 0, dead_lettered = 0;
-  Clock::time_point last_progress = Clock::now();
+  Metrics& metrics;
+  ProgressLine progress{options.progress, metrics};
 
   size_t PendingRows() const {
     size_t n = 0;
@@ -147,7 +150,7 @@ struct Sink::Session {
   // Stores everything consumed so far, then commits the offsets after it.
   Status FlushAndCommit() {
     SS_RETURN_IF_ERROR(FlushRows());
-    SS_RETURN_IF_ERROR(dead_letters->Flush(std::chrono::seconds(60)));
+    SS_RETURN_IF_ERROR(dead_letter_producer->Flush(std::chrono::seconds(60)));
     std::vector<kafka::PartitionOffset> offsets;
     for (const auto& [tp, next] : next_offsets) offsets.push_back({tp, next});
     Status st = consumer->Commit(offsets);
@@ -167,15 +170,8 @@ struct Sink::Session {
   }
 
   void MaybePrintProgress() {
-    if (!options.progress) return;
-    const double secs = std::chrono::duration<double>(Clock::now() - last_progress).count();
-    if (secs < 1.0) return;
-    fmt::print(stderr, "\r\33[Ksink | {:.0f} ev/s | {} events | {} tables | {} partitions | {} dead-lettered",
-               (events - events_at_last_progress) / secs, events, tables.size(), consumer->Assignment().size(),
-               dead_lettered);
-    fflush(stderr);
-    events_at_last_progress = events;
-    last_progress = Clock::now();
+    progress.MaybePrint(
+        "sink", [&] { return fmt::format("{} tables | {} partitions", tables.size(), consumer->Assignment().size()); });
   }
 };
 
@@ -184,7 +180,7 @@ Sink::~Sink() = default;
 
 Status Sink::Run(const std::atomic<bool>& stop) {
   return RunSessions(stop, "offsets are committed only for rows ClickHouse stored", [&](bool& streamed) -> Status {
-    Session s(options_, seams_, stop);
+    Session s(options_, seams_, stop, metrics_);
     SS_RETURN_IF_ERROR(s.Open());
     streamed = true;
     return s.Consume();
@@ -197,8 +193,8 @@ Status Sink::Session::Open() {
   SS_ASSIGN_OR_RETURN(dialect, clickhouse::DetectDialect(*ch));
   SS_RETURN_IF_ERROR(clickhouse::EnsureDatabase(*ch, options.database));
   SS_RETURN_IF_ERROR(ch->Query(TableWriter::CreateDeadLetterTableSql(options.database)).status());
-  SS_ASSIGN_OR_RETURN(dead_letters, seams.dead_letter_producer({options.brokers, options.kafka_props}));
-  SS_RETURN_IF_ERROR(dead_letters->EnsureTopics({options.dead_letter_topic}, 1, 1));
+  SS_ASSIGN_OR_RETURN(dead_letter_producer, seams.dead_letter_producer({options.brokers, options.kafka_props}));
+  SS_RETURN_IF_ERROR(dead_letters.Ensure(*dead_letter_producer, 1));
   kafka::ConsumerOptions co{options.brokers, options.group, options.topics_regex, options.kafka_props,
                             [this](const std::vector<kafka::TopicPartition>&) { OnRevoke(); }};
   SS_ASSIGN_OR_RETURN(consumer, seams.consumer(std::move(co)));
@@ -212,8 +208,9 @@ Status Sink::Session::Consume() {
     if (stop) {
       SS_RETURN_IF_ERROR(FlushAndCommit());
       consumer->Close();
-      if (options.progress) fmt::print(stderr, "\n");
-      LogInfo("stopped cleanly after {} events ({} dead-lettered)", events, dead_lettered);
+      progress.Finish();
+      LogInfo("stopped cleanly after {} events ({} dead-lettered; {})", metrics.events.load(),
+              metrics.dead_letters.load(), metrics.FlushSummary());
       return Status::Ok();
     }
     // Every point between two records is a boundary (no transactions here): the batch is due as soon as the
@@ -228,25 +225,17 @@ Status Sink::Session::Consume() {
       ++uncommitted;
     }
     if (batch.Due(PendingRecords(), PendingBytes(), /*idle=*/!r, Clock::now())) SS_RETURN_IF_ERROR(FlushAndCommit());
-    SS_RETURN_IF_ERROR(dead_letters->Poll());
+    SS_RETURN_IF_ERROR(dead_letter_producer->Poll());
     MaybePrintProgress();
   }
 }
 
 Status Sink::Session::DeadLetter(const kafka::ConsumedRecord& r, const std::string& reason) {
-  ++dead_lettered;
-  LogWarn("dead letter #{}: {} [{}] offset {}: {}", dead_lettered, r.topic, r.partition, r.offset,
-          ValuesAtDebug(reason));
-  kafka::KafkaRecord out;
-  out.topic = options.dead_letter_topic;
-  if (r.key) out.key = std::string(*r.key);
-  if (r.value && r.value->size() <= kMaxDeadLetterValueBytes) out.value = std::string(*r.value);
-  out.headers = {{"reason", reason},
-                 {"source.topic", std::string(r.topic)},
-                 {"source.partition", std::to_string(r.partition)},
-                 {"source.offset", std::to_string(r.offset)}};
-  if (r.value && !out.value) out.headers.emplace_back("value.omitted.bytes", std::to_string(r.value->size()));
-  return dead_letters->Produce(out);
+  return dead_letters.Send(*dead_letter_producer, fmt::format("{} [{}] offset {}", r.topic, r.partition, r.offset),
+                           reason, r.key ? std::optional<std::string>(*r.key) : std::nullopt, r.value,
+                           {{"source.topic", std::string(r.topic)},
+                            {"source.partition", std::to_string(r.partition)},
+                            {"source.offset", std::to_string(r.offset)}});
 }
 
 Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
@@ -270,7 +259,7 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
                            ? fmt::format(" (the topic of {}.{})", topic_schema, topic_table)
                            : std::string()));
   }
-  ++events;
+  ++metrics.events;
   if (ev.op == debezium::DebeziumOp::kTruncate) {
     // The table may hold rows from an earlier session even if this one has not seen it yet.
     SS_RETURN_IF_ERROR(FlushRows());

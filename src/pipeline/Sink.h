@@ -31,6 +31,7 @@
 #include "kafka/KafkaConfig.h"
 #include "kafka/KafkaConsumer.h"
 #include "kafka/KafkaProducer.h"
+#include "pipeline/Progress.h"
 
 namespace streamshop::pipeline {
 
@@ -70,11 +71,13 @@ class Sink {
 
   // Runs until `stop` is set (stores, commits and returns Ok) or a Fatal error.
   Status Run(const std::atomic<bool>& stop);
+  const Metrics& metrics() const { return metrics_; }
 
  private:
   struct Session;
   SinkOptions options_;
   SinkSeams seams_;
+  Metrics metrics_;
 };
 
 }  // namespace streamshop::pipeline
