@@ -134,6 +134,8 @@ for flush in $FLUSHES; do
   top+=("flush-ms $flush: $p99 ms")
   if ((p99 > worst)); then worst=$p99; fi
 done
-verdict=$( ((worst <= 500)) && echo met || echo "NOT met")
+# The target with default settings (adaptive batching: a batch is stored as soon as the stream has nothing more ready).
+TARGET_MS=100
+verdict=$( ((worst <= TARGET_MS)) && echo met || echo "NOT met")
 echo "bench: live latency p99 at $last_rate tps (median of $RUNS runs), commit→visible in ClickHouse FINAL: $(
-  printf '%s\n' "${top[@]}" | paste -sd ';' - | sed 's/;/; /g') (target ≤ 500 ms: $verdict)"
+  printf '%s\n' "${top[@]}" | paste -sd ';' - | sed 's/;/; /g') (target ≤ $TARGET_MS ms: $verdict)"

@@ -15,6 +15,7 @@
 #include "common/Log.h"
 #include "common/Secrets.h"
 #include "kafka/KafkaConfig.h"
+#include "pipeline/BatchPolicy.h"
 #include "pipeline/Capture.h"
 #include "pipeline/Replicator.h"
 #include "pipeline/Sink.h"
@@ -190,7 +191,9 @@ void AddBatchOptions(CLI::App* cmd, size_t& rows, size_t& bytes, std::chrono::mi
       ->envname("STREAMSHOP_BATCH_BYTES");
   cmd->add_option_function<int>(
          "--flush-ms", [&interval](int ms) { interval = std::chrono::milliseconds(ms); },
-         "Flush pending rows " + flush + "at least this often (ms)")
+         fmt::format("Flush pending rows {}at the latest this long after the first of them arrived (ms); sooner, "
+                     "without waiting, once the source has nothing more ready (at most one such flush per {} ms)",
+                     flush, pipeline::BatchLimits{}.idle_gap.count()))
       ->check(kMilliseconds)
       ->default_str(std::to_string(interval.count()))
       ->envname("STREAMSHOP_FLUSH_MS");
