@@ -59,7 +59,12 @@ struct KeepaliveFrame {
   bool reply;
 };
 struct Pause {};  // the stream has nothing ready for one read
-using WalItem = std::variant<Transaction, KeepaliveFrame, Pause>;
+// The test acts (e.g. its Kafka delivers records) at this point, and the stream has nothing ready for that read.
+// Replayed by every session, as pauses and keepalives are.
+struct Act {
+  std::function<void()> run;
+};
+using WalItem = std::variant<Transaction, KeepaliveFrame, Pause, Act>;
 
 // clang-format off
 inline std::string XLog(uint64_t start, const std::string& payload) {
@@ -117,6 +122,7 @@ class ScriptedSlotStream final : public SlotStream {
     std::set<uint32_t> announced;
     for (const WalItem& item : slot_.wal) {
       if (std::holds_alternative<Pause>(item)) frames_.emplace_back();
+      if (const auto* a = std::get_if<Act>(&item)) frames_.push_back(a->run);
       if (const auto* k = std::get_if<KeepaliveFrame>(&item)) frames_.push_back(Keepalive(k->wal_end, k->reply));
       const auto* t = std::get_if<Transaction>(&item);
       if (!t || t->end <= slot_.confirmed) continue;
@@ -149,9 +155,11 @@ class ScriptedSlotStream final : public SlotStream {
       std::this_thread::sleep_for(timeout);
       return std::optional<std::string_view>();
     }
-    current_ = std::move(frames_.front());
+    Frame frame = std::move(frames_.front());
     frames_.pop_front();
-    if (current_.empty()) {  // a pause
+    if (auto* act = std::get_if<std::function<void()>>(&frame)) (*act)();
+    current_ = std::holds_alternative<std::string>(frame) ? std::get<std::string>(std::move(frame)) : "";
+    if (current_.empty()) {  // a pause (or an act)
       std::this_thread::sleep_for(timeout);
       return std::optional<std::string_view>();
     }
@@ -179,13 +187,14 @@ class ScriptedSlotStream final : public SlotStream {
   }
 
   FakeSlot& slot_;
-  std::deque<std::string> frames_;  // an empty one: a pause
+  using Frame = std::variant<std::string, std::function<void()>>;  // bytes (none: a pause), or an act
+  std::deque<Frame> frames_;
   std::string current_;
   std::optional<uint64_t> awaiting_reply_;  // a keepalive asked for a reply: the next status update is it
   int idle_reads_ = 0;
 };
 
-// The publication's two tables, as the catalog has them; WAL positions and copies are not this test's subject.
+// The publication's tables, as the catalog has them; WAL positions and copies are not these tests' subject.
 class FakeCatalog final : public SourceCatalog {
  public:
   explicit FakeCatalog(const std::map<uint32_t, pg::TableInfo>& tables) : tables_(tables) {}
@@ -211,6 +220,12 @@ class FakeCatalog final : public SourceCatalog {
     return out;
   }
   Result<bool> ColumnHasDefault(uint32_t, const std::string&) override { return false; }
+  Result<std::vector<pg::ColumnDetails>> LoadColumnDetails(uint32_t oid) override {
+    SS_ASSIGN_OR_RETURN(pg::TableInfo table, LoadTable("", oid));
+    std::vector<pg::ColumnDetails> out;
+    for (const auto& c : table.columns) out.push_back({c.name, c.not_null, std::nullopt, std::nullopt});
+    return out;
+  }
   Result<Lsn> CurrentWal() override { return Lsn(0x1000); }
   Status ReadUnchangedValues(const pg::TableInfo&, std::vector<std::optional<std::string_view>>&, std::vector<bool>&,
                              pg::PgResultPtr&) override {
