@@ -324,7 +324,8 @@ TEST_F(CaptureSessionTest, AFailedDeliveryConfirmsNothingOfItAndTheNextSessionDe
 TEST_F(CaptureSessionTest, ARecordTooLargeForItsTopicIsConfirmedOnlyOnceItsDeadLetterIsDelivered) {
   kafka_.limit[kOrdersTopic] = 20'000;
   const uint64_t t1 = AddTransaction({Insert(kOrders, "o1#")});
-  const uint64_t t2 = AddTransaction({Insert(kOrders, "big#", std::string(30'000, 'x')), Insert(kItems, "i1#")});
+  // The dead letter is the last record of its transaction.
+  const uint64_t t2 = AddTransaction({Insert(kItems, "i1#"), Insert(kOrders, "big#", std::string(30'000, 'x'))});
   Then([&] { EXPECT_EQ(kafka_.DeliverTopic(kOrdersTopic) + kafka_.DeliverTopic("streamshop.public.items"), 2); });
   const uint64_t k1 = next_lsn_ + 0x10;
   slot_.wal.emplace_back(KeepaliveFrame{k1, true});
