@@ -20,6 +20,7 @@
 #include "pipeline/KafkaSnapshotTarget.h"
 #include "pipeline/SlotSource.h"
 #include "pipeline/Snapshotter.h"
+#include "pipeline/SourceCatalog.h"
 
 namespace streamshop::pipeline {
 namespace {
@@ -76,21 +77,23 @@ void AppendImageJson(std::string& out, const debezium::DebeziumTable& table,
 }  // namespace
 
 struct Capture::Session final : ChangeConsumer {
-  Session(const CaptureOptions& o, const std::atomic<bool>& s, Metrics& m)
+  Session(const CaptureOptions& o, const CaptureSeams& seams, const std::atomic<bool>& s, Metrics& m)
       : options(o),
+        seams(seams),
         stop(s),
         encoder({o.topic_prefix, "", "streamshop", o.schemas, o.tombstones, std::nullopt}),
         state_topic(o.topic_prefix + "._streamshop_capture_state"),
         dead_letters(o.topic_prefix + ".dead_letter", m),
         metrics(m) {}
   const CaptureOptions& options;
+  const CaptureSeams& seams;
   const std::atomic<bool>& stop;
   debezium::DebeziumEncoder encoder;
   std::string state_topic;
   KafkaDeadLetters dead_letters;
   std::unique_ptr<kafka::Producer> producer;
   kafka::KafkaProps producer_props;  // `producer`'s, for the snapshot's producers
-  SlotSource source;
+  SlotSession source;
   std::map<uint32_t, pg::TableInfo> tables;                                     // by OID, as last announced
   std::map<uint32_t, std::shared_ptr<const debezium::PreparedTable>> prepared;  // by OID
   std::map<std::string, int64_t> max_bytes;  // per topic ensured to exist: its max.message.bytes (DescribeConfigs)
@@ -185,7 +188,7 @@ struct Capture::Session final : ChangeConsumer {
   }
 };
 
-Capture::Capture(CaptureOptions options) : options_(std::move(options)) {}
+Capture::Capture(CaptureOptions options, CaptureSeams seams) : options_(std::move(options)), seams_(std::move(seams)) {}
 Capture::~Capture() = default;
 
 Status Capture::Run(const std::atomic<bool>& stop) {
@@ -196,10 +199,10 @@ Status Capture::Run(const std::atomic<bool>& stop) {
                     options_.topic_prefix));
   }
   return RunSessions(stop, "nothing is acknowledged that Kafka has not stored", [&](bool& streamed) -> Status {
-    Session s(options_, stop, metrics_);
+    Session s(options_, seams_, stop, metrics_);
     SS_RETURN_IF_ERROR(s.Open());
     if (stop) return Status::Ok();
-    SS_RETURN_IF_ERROR(s.source.repl->Start(options_.slot, options_.publication));
+    SS_RETURN_IF_ERROR(s.source.stream->Start(options_.slot, options_.publication));
     streamed = true;
     return s.Stream();
   });
@@ -207,8 +210,8 @@ Status Capture::Run(const std::atomic<bool>& stop) {
 
 Status Capture::Session::Open() {
   producer_props = options.kafka_props;
-  SS_ASSIGN_OR_RETURN(producer, kafka::MakeKafkaProducer({options.brokers, producer_props}));
-  SS_ASSIGN_OR_RETURN(source, OpenSlotSource({options.pg_url, options.publication, options.slot, options.tables}));
+  SS_ASSIGN_OR_RETURN(producer, seams.producer({options.brokers, producer_props}));
+  SS_ASSIGN_OR_RETURN(source, seams.open_source({options.pg_url, options.publication, options.slot, options.tables}));
   encoder = debezium::DebeziumEncoder(
       {options.topic_prefix, source.identity.dbname, "streamshop", options.schemas, options.tombstones, std::nullopt});
   SS_RETURN_IF_ERROR(EnsureTopic(state_topic, 1).status());
@@ -217,7 +220,7 @@ Status Capture::Session::Open() {
   for (const auto& t : source.tables) SS_RETURN_IF_ERROR(Prepare(t));
   SS_RETURN_IF_ERROR(LearnLimits());
 
-  SS_ASSIGN_OR_RETURN(auto state_records, kafka::ReadWholeTopic(options.brokers, options.kafka_props, state_topic));
+  SS_ASSIGN_OR_RETURN(auto state_records, seams.read_topic(options.brokers, options.kafka_props, state_topic));
 
   Lsn position;
   if (!source.slot) {
@@ -226,13 +229,15 @@ Status Capture::Session::Open() {
     for (const auto& t : source.tables) SS_RETURN_IF_ERROR(WriteState(t, kSnapshotReset));
     SS_RETURN_IF_ERROR(producer->Flush(std::chrono::seconds(60)));
     state_records.clear();
-    SS_ASSIGN_OR_RETURN(position, source.repl->CreateSlot(options.slot));
+    SS_ASSIGN_OR_RETURN(position, source.stream->CreateSlot(options.slot));
     LogInfo("created slot '{}' at {}", options.slot, position.ToString());
   } else {
     position = source.slot->confirmed_flush.value_or(Lsn{});
     LogInfo("resuming slot '{}' from confirmed LSN {}", options.slot, position.ToString());
   }
-  KafkaSnapshotOptions so{options.brokers, producer_props, state_topic,
+  KafkaSnapshotOptions so{options.brokers,
+                          producer_props,
+                          state_topic,
                           [this](const pg::TableInfo& t) { return StateKey(t); },
                           [this](kafka::Producer& to, std::vector<kafka::KafkaRecord>& scratch, const pg::TableInfo& t,
                                  const SnapshotRow& row) -> Status {
@@ -245,7 +250,8 @@ Status Capture::Session::Open() {
                             change.after->values.assign(row.begin(), row.end());
                             change.ts_ns = NowNanos();
                             return EmitTo(to, scratch, t.oid, change);
-                          }};
+                          },
+                          seams.producer};
   snapshot_target = std::make_unique<KafkaSnapshotTarget>(std::move(so), producer, state_records);
   if (!options.snapshot) return Status::Ok();
   std::vector<pg::TableInfo> snapshot;
@@ -261,7 +267,7 @@ Status Capture::Session::Prepare(const pg::TableInfo& table) {
     return Status::Ok();
   }
   skipped.erase(table.oid);
-  SS_ASSIGN_OR_RETURN(std::vector<pg::ColumnDetails> details, pg::LoadColumnDetails(*source.catalog, table.oid));
+  SS_ASSIGN_OR_RETURN(std::vector<pg::ColumnDetails> details, source.catalog->LoadColumnDetails(table.oid));
   SS_ASSIGN_OR_RETURN(std::shared_ptr<const debezium::PreparedTable> p,
                       encoder.Prepare(debezium::DebeziumTableFromCatalog(table, details)));
   SS_RETURN_IF_ERROR(EnsureTopic(p->topic(), options.partitions).status());
@@ -360,15 +366,15 @@ Status Capture::Session::LearnLimits() {
   props.insert(props.end(), options.kafka_props.begin(), options.kafka_props.end());
   SS_RETURN_IF_ERROR(producer->Flush(std::chrono::seconds(30)));
   producer_props = props;
-  SS_ASSIGN_OR_RETURN(producer, kafka::MakeKafkaProducer({options.brokers, producer_props}));
+  SS_ASSIGN_OR_RETURN(producer, seams.producer({options.brokers, producer_props}));
   return Status::Ok();
 }
 
 Status Capture::Session::AdoptNewTables() {
-  SS_ASSIGN_OR_RETURN(std::vector<uint32_t> oids, pg::PublishedTableOids(*source.catalog, options.publication));
+  SS_ASSIGN_OR_RETURN(std::vector<uint32_t> oids, source.catalog->PublishedTableOids(options.publication));
   for (uint32_t oid : oids) {
     if (prepared.count(oid)) continue;
-    SS_ASSIGN_OR_RETURN(pg::TableInfo table, pg::LoadTable(*source.catalog, options.publication, oid));
+    SS_ASSIGN_OR_RETURN(pg::TableInfo table, source.catalog->LoadTable(options.publication, oid));
     if (table.skipped() && skipped.count(oid)) continue;
     SS_RETURN_IF_ERROR(Prepare(table));
     if (table.skipped()) continue;
@@ -382,7 +388,7 @@ Status Capture::Session::Stream() {
   LogInfo("streaming changes of publication '{}' from slot '{}' to Kafka topics {}.<schema>.<table>",
           options.publication, options.slot, options.topic_prefix);
   changes = std::make_unique<ChangeSource>(
-      *source.repl, source.catalog.get(),
+      *source.stream, source.catalog->heartbeat_connection(),
       ChangeSourceOptions{options.ack_interval, options.status_interval, options.heartbeat_interval});
   size_t since_poll = 0;
   while (true) {
@@ -439,8 +445,8 @@ Status Capture::Session::OnChange(const pg::PgoutputMessage& msg, Lsn lsn) {
             change.after = ImageOf(m.new_tuple);
             if (!change.after->unchanged_toast.empty()) {
               // A row entering a row filter: PostgreSQL left out its unchanged TOASTed values.
-              SS_RETURN_IF_ERROR(ReadUnchangedValues(*source.catalog, tables.at(m.relid), change.after->values,
-                                                     change.after->unchanged_toast, unchanged_source));
+              SS_RETURN_IF_ERROR(source.catalog->ReadUnchangedValues(tables.at(m.relid), change.after->values,
+                                                                     change.after->unchanged_toast, unchanged_source));
               change.after->unchanged_toast.clear();
             }
           } else if constexpr (std::is_same_v<T, pg::UpdateMessage>) {

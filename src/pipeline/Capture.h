@@ -13,16 +13,27 @@
 // topic `<prefix>._streamshop_capture_state` (KafkaSnapshotTarget: a chunk is recorded only once Kafka stored its
 // records), so a restart — even after kill -9 — sends only the chunks not yet acknowledged. Not thread-safe;
 // Run() blocks.
+//
+// Seams (CaptureSeams): each session opens its PostgreSQL side (SourceCatalog.h, as `replicate` does), makes its
+// producers (its own and the snapshot workers') and reads the state topic through factories, the real ones by
+// default; tests/unit/capture_session_test.cc drives a session with a scripted slot and a fake producer. The
+// snapshot's readers (Snapshotter) connect on their own: tests run with `snapshot = false`.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/Status.h"
 #include "kafka/KafkaConfig.h"
+#include "kafka/KafkaConsumer.h"
+#include "kafka/KafkaProducer.h"
 #include "pipeline/Progress.h"
+#include "pipeline/SourceCatalog.h"
 
 namespace streamshop::pipeline {
 
@@ -47,9 +58,22 @@ struct CaptureOptions {
   std::chrono::seconds heartbeat_interval{10};  // 0 = no heartbeats
 };
 
+// The clients of one capture session, built anew for every session. Defaults: OpenSlotSession (PostgreSQL over
+// libpq), librdkafka's producer, the state topic read with a librdkafka consumer.
+struct CaptureSeams {
+  std::function<Result<SlotSession>(const SlotSourceOptions&)> open_source = OpenSlotSession;
+  // The session's producer, and one per snapshot worker.
+  std::function<Result<std::unique_ptr<kafka::Producer>>(const kafka::ProducerOptions&)> producer =
+      kafka::MakeKafkaProducer;
+  // Key and value of every record of a topic, oldest first (kafka::ReadWholeTopic): the state topic at start.
+  std::function<Result<std::vector<std::pair<std::string, std::string>>>(
+      const std::string& brokers, const kafka::KafkaProps& props, const std::string& topic)>
+      read_topic = kafka::ReadWholeTopic;
+};
+
 class Capture {
  public:
-  explicit Capture(CaptureOptions options);
+  explicit Capture(CaptureOptions options, CaptureSeams seams = {});
   ~Capture();
 
   // Runs until `stop` is set (waits for outstanding deliveries, acknowledges, returns Ok) or a Fatal error.
@@ -59,6 +83,7 @@ class Capture {
  private:
   struct Session;
   CaptureOptions options_;
+  CaptureSeams seams_;
   Metrics metrics_;
 };
 

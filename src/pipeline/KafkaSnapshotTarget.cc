@@ -152,7 +152,7 @@ Status KafkaSnapshotTarget::BeginTable(const pg::TableInfo& table, const Snapsho
 
 Result<std::unique_ptr<SnapshotSink>> KafkaSnapshotTarget::OpenSink() {
   SS_ASSIGN_OR_RETURN(std::unique_ptr<kafka::Producer> producer,
-                      kafka::MakeKafkaProducer({options_.brokers, options_.props}));
+                      options_.make_producer({options_.brokers, options_.props}));
   return std::unique_ptr<SnapshotSink>(std::make_unique<KafkaSink>(*this, std::move(producer)));
 }
 

@@ -39,6 +39,9 @@ struct KafkaSnapshotOptions {
   std::function<Status(kafka::Producer& to, std::vector<kafka::KafkaRecord>& scratch, const pg::TableInfo& table,
                        const SnapshotRow& row)>
       emit;
+  // Makes each sink's producer (a seam: CaptureSeams::producer).
+  std::function<Result<std::unique_ptr<kafka::Producer>>(const kafka::ProducerOptions&)> make_producer =
+      kafka::MakeKafkaProducer;
 };
 
 // Applies one state record (key, value) to the tables' states by <table> key; records of other kinds are

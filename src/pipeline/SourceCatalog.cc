@@ -26,6 +26,10 @@ Result<bool> PgSourceCatalog::ColumnHasDefault(uint32_t oid, const std::string& 
   return pg::ColumnHasDefault(conn_, oid, column);
 }
 
+Result<std::vector<pg::ColumnDetails>> PgSourceCatalog::LoadColumnDetails(uint32_t oid) {
+  return pg::LoadColumnDetails(conn_, oid);
+}
+
 Result<Lsn> PgSourceCatalog::CurrentWal() {
   SS_ASSIGN_OR_RETURN(pg::PgResultPtr wal, conn_.Exec("SELECT pg_current_wal_lsn()"));
   std::optional<Lsn> lsn = PQntuples(wal.get()) == 1 ? Lsn::Parse(PQgetvalue(wal.get(), 0, 0)) : std::nullopt;

@@ -1,8 +1,9 @@
-// The PostgreSQL side of a `replicate` session as seams (ReplicatorSeams opens them; unit tests substitute fakes):
-// SourceCatalog, the catalog queries a session makes over its normal connection, and SlotStream, the slot's
-// replication connection (create the slot, start streaming, then the frames). SlotSession is what opening the source
-// yields. Production: PgSourceCatalog forwards to the pg:: catalog functions over a PgConnection, PgSlotStream to a
-// PgReplicationStream, OpenSlotSession to OpenSlotSource. Not thread-safe: one session's thread uses them.
+// The PostgreSQL side of a `replicate` or `capture` session as seams (ReplicatorSeams and CaptureSeams open them;
+// unit tests substitute fakes): SourceCatalog, the catalog queries a session makes over its normal connection, and
+// SlotStream, the slot's replication connection (create the slot, start streaming, then the frames). SlotSession is
+// what opening the source yields. Production: PgSourceCatalog forwards to the pg:: catalog functions over a
+// PgConnection, PgSlotStream to a PgReplicationStream, OpenSlotSession to OpenSlotSource. Not thread-safe: one
+// session's thread uses them.
 #pragma once
 
 #include <chrono>
@@ -35,6 +36,7 @@ class SourceCatalog {
   virtual Result<bool> PublishedAsAncestor(const std::string& publication, uint32_t oid) = 0;
   virtual Result<std::map<uint32_t, pg::PublishedShape>> LoadPublishedShapes(const std::string& publication) = 0;
   virtual Result<bool> ColumnHasDefault(uint32_t oid, const std::string& column) = 0;
+  virtual Result<std::vector<pg::ColumnDetails>> LoadColumnDetails(uint32_t oid) = 0;
   // pg_current_wal_lsn(): the server's WAL position now.
   virtual Result<Lsn> CurrentWal() = 0;
   virtual Status ReadUnchangedValues(const pg::TableInfo& table, std::vector<std::optional<std::string_view>>& values,
@@ -54,6 +56,7 @@ class PgSourceCatalog final : public SourceCatalog {
   Result<bool> PublishedAsAncestor(const std::string& publication, uint32_t oid) override;
   Result<std::map<uint32_t, pg::PublishedShape>> LoadPublishedShapes(const std::string& publication) override;
   Result<bool> ColumnHasDefault(uint32_t oid, const std::string& column) override;
+  Result<std::vector<pg::ColumnDetails>> LoadColumnDetails(uint32_t oid) override;
   Result<Lsn> CurrentWal() override;
   Status ReadUnchangedValues(const pg::TableInfo& table, std::vector<std::optional<std::string_view>>& values,
                              std::vector<bool>& unchanged, pg::PgResultPtr& holder) override;
