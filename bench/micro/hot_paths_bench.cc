@@ -27,6 +27,7 @@
 #include "pg/Catalog.h"
 #include "pg/CopyTextParser.h"
 #include "pg/PgoutputDecoder.h"
+#include "protocol_bytes.h"
 
 namespace streamshop {
 namespace {
@@ -139,51 +140,33 @@ const RowFixture& WideRow() {
   return f;
 }
 
-// Protocol byte strings: big-endian integers and raw bytes.
-class Bytes {
- public:
-  Bytes& U8(uint8_t v) { return Be(v, 1); }
-  Bytes& I16(int16_t v) { return Be(static_cast<uint16_t>(v), 2); }
-  Bytes& I32(int32_t v) { return Be(static_cast<uint32_t>(v), 4); }
-  Bytes& I64(int64_t v) { return Be(static_cast<uint64_t>(v), 8); }
-  Bytes& Raw(std::string_view v) {
-    s_.append(v);
-    return *this;
-  }
-  // pgoutput TupleData: column count, then 'n' (NULL) or 't' + length + text per column.
-  Bytes& Tuple(const RowFixture& row) {
-    I16(static_cast<int16_t>(row.values.size()));
-    for (const auto& v : row.values) {
-      if (v) {
-        U8('t').I32(static_cast<int32_t>(v->size())).Raw(*v);
-      } else {
-        U8('n');
-      }
-    }
-    return *this;
-  }
-  std::string str() const { return s_; }
+using testing_support::Bytes;
 
- private:
-  Bytes& Be(uint64_t v, int n) {
-    for (int i = n - 1; i >= 0; --i) s_.push_back(static_cast<char>(v >> (8 * i)));
-    return *this;
+// pgoutput TupleData: column count, then 'n' (NULL) or 't' + length + text per column.
+std::string Tuple(Bytes prefix, const RowFixture& row) {
+  prefix.I16(static_cast<int16_t>(row.values.size()));
+  for (const auto& v : row.values) {
+    if (v) {
+      prefix.Text(*v);
+    } else {
+      prefix.U8('n');
+    }
   }
-  std::string s_;
-};
+  return prefix;
+}
 
 // A CopyData 'w' frame (wal_start, wal_end, send_time) around one pgoutput message, as the walsender sends it.
 std::string XLogFrame(const std::string& payload) {
-  return Bytes().U8('w').I64(0x16B3748).I64(0x16B3778).I64(761234567890123).Raw(payload).str();
+  return Bytes().U8('w').I64(0x16B3748).I64(0x16B3778).I64(761234567890123).Raw(payload);
 }
 
 std::string InsertFrame(const RowFixture& row) {
-  return XLogFrame(Bytes().U8('I').I32(static_cast<int32_t>(row.table.oid)).U8('N').Tuple(row).str());
+  return XLogFrame(Tuple(Bytes().U8('I').I32(static_cast<int32_t>(row.table.oid)).U8('N'), row));
 }
 
 // An UPDATE under REPLICA IDENTITY DEFAULT whose key did not change: no old tuple, the new row.
 std::string UpdateFrame(const RowFixture& row) {
-  return XLogFrame(Bytes().U8('U').I32(static_cast<int32_t>(row.table.oid)).U8('N').Tuple(row).str());
+  return XLogFrame(Tuple(Bytes().U8('U').I32(static_cast<int32_t>(row.table.oid)).U8('N'), row));
 }
 
 // One COPY TO text row: tab-separated, \N for NULL, backslash escapes, newline-terminated.

@@ -33,16 +33,7 @@ namespace streamshop::pipeline {
 namespace {
 
 using namespace std::chrono_literals;
-using testing_support::Act;
-using testing_support::Change;
-using testing_support::FakeCatalog;
-using testing_support::FakeSlot;
-using testing_support::KeepaliveFrame;
-using testing_support::Pause;
-using testing_support::ScriptedSlotStream;
-using testing_support::Table;
-using testing_support::Transaction;
-using testing_support::WalItem;
+using namespace testing_support;  // NOLINT: the fake source (and ClickHouse) of these tests
 
 constexpr uint32_t kOrders = 16384;
 constexpr uint32_t kItems = 16385;
@@ -188,21 +179,7 @@ class CaptureSessionTest : public ::testing::Test {
 
   Status Run() {
     CaptureSeams seams;
-    seams.open_source = [this](const SlotSourceOptions& o) -> Result<SlotSession> {
-      EXPECT_EQ(o.slot, options_.slot);
-      if (++slot_.sessions > 3) {
-        ADD_FAILURE() << "more sessions than this test expects";
-        stop_ = true;
-        return Status::Fatal("too many sessions");
-      }
-      SlotSession s;
-      s.catalog = std::make_unique<FakeCatalog>(slot_.tables);
-      s.stream = std::make_unique<ScriptedSlotStream>(slot_);
-      s.identity = {"7000000000000000001", Lsn(next_lsn_), "shop"};
-      if (slot_.exists) s.slot = pg::SlotState{std::nullopt, Lsn(slot_.confirmed), "shop"};
-      for (const auto& [oid, t] : slot_.tables) s.tables.push_back(t);
-      return s;
-    };
+    seams.open_source = OpenScripted(slot_, options_.slot, next_lsn_, stop_);
     seams.producer = [this](const kafka::ProducerOptions& o) -> Result<std::unique_ptr<kafka::Producer>> {
       EXPECT_EQ(o.brokers, options_.brokers);
       return std::unique_ptr<kafka::Producer>(std::make_unique<FakeProducer>(kafka_));
@@ -224,23 +201,10 @@ class CaptureSessionTest : public ::testing::Test {
   // Before a status update with position `flushed` is sent: every record of every change of a transaction that
   // ended there or before is delivered.
   void CheckStatus(uint64_t flushed) {
-    for (const WalItem& item : slot_.wal) {
-      const auto* t = std::get_if<Transaction>(&item);
-      if (!t || t->end > flushed) continue;
-      for (const Change& c : t->changes) {
-        if (kafka_.Delivered(c.marker()) && !kafka_.InFlight(c.marker())) continue;
-        slot_.violations.push_back(fmt::format("status update at {:X} passes {} ({:X}…{:X}), not all delivered",
-                                               flushed, c.marker(), t->begin, t->end));
-      }
-    }
+    slot_.CheckPassed(
+        flushed, [&](const Change& c) { return kafka_.Delivered(c.marker()) && !kafka_.InFlight(c.marker()); },
+        "not all delivered");
   }
-
-  std::string Violations() const {
-    std::string out;
-    for (const std::string& v : slot_.violations) out += "\n  " + v;
-    return out;
-  }
-  uint64_t MaxSent() const { return slot_.sent.empty() ? 0 : *std::max_element(slot_.sent.begin(), slot_.sent.end()); }
   uint64_t FirstConfirmed() const {
     for (uint64_t s : slot_.sent) {
       if (s) return s;
@@ -276,13 +240,13 @@ TEST_F(CaptureSessionTest, ConfirmsOnlyTransactionsWhoseRecordsAreAllDelivered) 
 
   Status st = Run();
   ASSERT_TRUE(st.ok()) << st.message();
-  EXPECT_TRUE(slot_.violations.empty()) << Violations();
+  EXPECT_TRUE(slot_.violations.empty()) << slot_.Violations();
   EXPECT_EQ(slot_.reply[k1], 0u);
   EXPECT_EQ(slot_.reply[k2], 0u);
   EXPECT_EQ(FirstConfirmed(), t3);  // never t1 or t2 alone: the first transaction held them back
   EXPECT_GT(t3, t2);
   EXPECT_GT(t2, t1);
-  EXPECT_EQ(MaxSent(), end);
+  EXPECT_EQ(slot_.MaxSent(), end);
   EXPECT_EQ(slot_.sessions, 1);
   for (const char* marker : {"o1#", "i1#", "o2#", "d1#", "i2#", "o3#"}) EXPECT_TRUE(kafka_.Delivered(marker)) << marker;
 }
@@ -303,7 +267,7 @@ TEST_F(CaptureSessionTest, AFailedDeliveryConfirmsNothingOfItAndTheNextSessionDe
 
   Status st = Run();
   ASSERT_TRUE(st.ok()) << st.message();
-  EXPECT_TRUE(slot_.violations.empty()) << Violations();
+  EXPECT_TRUE(slot_.violations.empty()) << slot_.Violations();
   EXPECT_EQ(slot_.sessions, 2);
   EXPECT_EQ(FirstConfirmed(), t1);  // the first session confirmed its first transaction only
   // The second session streamed the failed transaction again from the slot and delivered it.
@@ -318,7 +282,7 @@ TEST_F(CaptureSessionTest, AFailedDeliveryConfirmsNothingOfItAndTheNextSessionDe
   EXPECT_EQ(i1_sent, 2);
   EXPECT_EQ(o3_sent, 2);
   EXPECT_TRUE(kafka_.Delivered("i1#"));
-  EXPECT_EQ(MaxSent(), end);
+  EXPECT_EQ(slot_.MaxSent(), end);
 }
 
 TEST_F(CaptureSessionTest, ARecordTooLargeForItsTopicIsConfirmedOnlyOnceItsDeadLetterIsDelivered) {
@@ -336,10 +300,10 @@ TEST_F(CaptureSessionTest, ARecordTooLargeForItsTopicIsConfirmedOnlyOnceItsDeadL
 
   Status st = Run();
   ASSERT_TRUE(st.ok()) << st.message();
-  EXPECT_TRUE(slot_.violations.empty()) << Violations();
+  EXPECT_TRUE(slot_.violations.empty()) << slot_.Violations();
   EXPECT_EQ(slot_.reply[k1], t1);  // the dead letter in flight holds its transaction back
   EXPECT_GT(t2, t1);
-  EXPECT_EQ(MaxSent(), end);
+  EXPECT_EQ(slot_.MaxSent(), end);
   EXPECT_EQ(dead_letters_, 1u);
   const auto dead = kafka_.On(kDeadLetterTopic);
   ASSERT_EQ(dead.size(), 1u);
@@ -368,12 +332,12 @@ TEST_F(CaptureSessionTest, AKeepaliveIsConfirmedOnlyBetweenTransactionsWithNothi
 
   Status st = Run();
   ASSERT_TRUE(st.ok()) << st.message();
-  EXPECT_TRUE(slot_.violations.empty()) << Violations();
+  EXPECT_TRUE(slot_.violations.empty()) << slot_.Violations();
   EXPECT_EQ(slot_.reply[in_flight], 0u);  // a record in flight: nothing confirmed yet
   EXPECT_EQ(slot_.reply[idle], idle);     // between transactions, nothing in flight: the keepalive's WAL end
   EXPECT_GT(idle, first);
   EXPECT_EQ(slot_.reply[inside], idle);  // inside a transaction: what was confirmed before
-  EXPECT_EQ(MaxSent(), end);
+  EXPECT_EQ(slot_.MaxSent(), end);
   EXPECT_LT(end, inside);
 }
 

@@ -15,15 +15,13 @@ namespace {
 
 using std::chrono::milliseconds;
 using testing_support::Bytes;
+using testing_support::Keepalive;
+using testing_support::XLog;
 
 // clang-format off
 std::string Begin(uint64_t final_lsn) { return Bytes().U8('B').I64(final_lsn).I64(1000).I32(7); }
 std::string Commit(uint64_t lsn, uint64_t end) { return Bytes().U8('C').U8(0).I64(lsn).I64(end).I64(2000); }
 std::string Insert() { return Bytes().U8('I').I32(16384).U8('N').I16(1).Text("1"); }
-std::string XLog(uint64_t start, std::string payload) {
-  return Bytes().U8('w').I64(start).I64(start).I64(0).Raw(payload);
-}
-std::string Keepalive(uint64_t wal_end, bool reply) { return Bytes().U8('k').I64(wal_end).I64(0).U8(reply ? 1 : 0); }
 // clang-format on
 
 // Frames to hand out one per Read; records the standby status updates sent.
@@ -40,9 +38,7 @@ class ScriptedStream : public pg::ReplicationStream {
   }
   Status Send(std::string_view data) override {
     EXPECT_EQ(data.at(0), 'r');
-    uint64_t v = 0;
-    for (int i = 9; i < 17; ++i) v = (v << 8) | static_cast<uint8_t>(data.at(i));
-    flushed.push_back(v);
+    flushed.push_back(testing_support::StatusFlushedLsn(data));
     return Status::Ok();
   }
 

@@ -67,10 +67,6 @@ struct Act {
 using WalItem = std::variant<Transaction, KeepaliveFrame, Pause, Act>;
 
 // clang-format off
-inline std::string XLog(uint64_t start, const std::string& payload) {
-  return Bytes().U8('w').I64(start).I64(start).I64(0).Raw(payload);
-}
-inline std::string Keepalive(uint64_t wal_end, bool reply) { return Bytes().U8('k').I64(wal_end).I64(0).U8(reply ? 1 : 0); }
 inline std::string Relation(uint32_t relid, const std::string& name) {
   return Bytes().U8('R').I32(relid).Str("public").Str(name).U8('d').I16(2)
       .U8(1).Str("id").I32(pg::oid::kText).I32(-1).U8(0).Str("note").I32(pg::oid::kText).I32(-1);
@@ -95,6 +91,26 @@ struct FakeSlot {
   std::vector<std::string> violations;
   std::atomic<bool>* stop = nullptr;
   std::function<void(uint64_t flushed)> check;  // runs before a status update takes effect
+
+  // Before a status update with position `flushed` takes effect: every change of a transaction that ended there or
+  // before must be `settled` (stored, delivered, …); each one that is not is a violation, `what` says what it lacks.
+  void CheckPassed(uint64_t flushed, const std::function<bool(const Change&)>& settled, std::string_view what) {
+    for (const WalItem& item : wal) {
+      const auto* t = std::get_if<Transaction>(&item);
+      if (!t || t->end > flushed) continue;
+      for (const Change& c : t->changes) {
+        if (settled(c)) continue;
+        violations.push_back(fmt::format("status update at {:X} passes {} ({:X}…{:X}), {}", flushed, c.marker(),
+                                         t->begin, t->end, what));
+      }
+    }
+  }
+  std::string Violations() const {
+    std::string out;
+    for (const std::string& v : violations) out += "\n  " + v;
+    return out;
+  }
+  uint64_t MaxSent() const { return sent.empty() ? 0 : *std::max_element(sent.begin(), sent.end()); }
 
   uint64_t LastCommitEnd() const {
     uint64_t end = 0;
@@ -169,8 +185,7 @@ class ScriptedSlotStream final : public SlotStream {
 
   Status Send(std::string_view data) override {
     EXPECT_EQ(data.at(0), 'r');
-    uint64_t flushed = 0;
-    for (int i = 9; i < 17; ++i) flushed = (flushed << 8) | static_cast<uint8_t>(data.at(i));
+    const uint64_t flushed = StatusFlushedLsn(data);
     slot_.check(flushed);
     if (awaiting_reply_) slot_.reply[*awaiting_reply_] = flushed;
     awaiting_reply_.reset();
@@ -237,5 +252,26 @@ class FakeCatalog final : public SourceCatalog {
  private:
   std::map<uint32_t, pg::TableInfo> tables_;
 };
+
+// The seam that opens sessions on `slot`: the fake catalog and the scripted stream, the slot's state as it is
+// then. At most three sessions: a fourth fails the test and sets `stop`.
+inline std::function<Result<pipeline::SlotSession>(const pipeline::SlotSourceOptions&)> OpenScripted(
+    FakeSlot& slot, const std::string& slot_name, const uint64_t& next_lsn, std::atomic<bool>& stop) {
+  return [&slot, slot_name, &next_lsn, &stop](const pipeline::SlotSourceOptions& o) -> Result<pipeline::SlotSession> {
+    EXPECT_EQ(o.slot, slot_name);
+    if (++slot.sessions > 3) {
+      ADD_FAILURE() << "more sessions than this test expects";
+      stop = true;
+      return Status::Fatal("too many sessions");
+    }
+    pipeline::SlotSession s;
+    s.catalog = std::make_unique<FakeCatalog>(slot.tables);
+    s.stream = std::make_unique<ScriptedSlotStream>(slot);
+    s.identity = {"7000000000000000001", Lsn(next_lsn), "shop"};
+    if (slot.exists) s.slot = pg::SlotState{std::nullopt, Lsn(slot.confirmed), "shop"};
+    for (const auto& [oid, t] : slot.tables) s.tables.push_back(t);
+    return s;
+  };
+}
 
 }  // namespace streamshop::testing_support

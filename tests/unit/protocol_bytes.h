@@ -33,4 +33,19 @@ class Bytes {
   std::string s_;
 };
 
+// CopyData frames of a replication stream: XLogData carrying a pgoutput message, and a primary keepalive.
+inline std::string XLog(uint64_t start, const std::string& payload) {
+  return Bytes().U8('w').I64(static_cast<int64_t>(start)).I64(static_cast<int64_t>(start)).I64(0).Raw(payload);
+}
+inline std::string Keepalive(uint64_t wal_end, bool reply) {
+  return Bytes().U8('k').I64(static_cast<int64_t>(wal_end)).I64(0).U8(reply ? 1 : 0);
+}
+
+// The flushed position of a standby status update ('r', written, flushed, applied, time, reply flag).
+inline uint64_t StatusFlushedLsn(std::string_view status) {
+  uint64_t v = 0;
+  for (size_t i = 9; i < 17 && i < status.size(); ++i) v = (v << 8) | static_cast<uint8_t>(status[i]);
+  return v;
+}
+
 }  // namespace streamshop::testing_support

@@ -39,17 +39,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using clickhouse::HttpResponse;
-using testing_support::Change;
-using testing_support::FakeCatalog;
-using testing_support::FakeClickHouse;
-using testing_support::FakeSlot;
-using testing_support::FakeTransport;
-using testing_support::KeepaliveFrame;
-using testing_support::Pause;
-using testing_support::ScriptedSlotStream;
-using testing_support::Table;
-using testing_support::Transaction;
-using testing_support::WalItem;
+using namespace testing_support;  // NOLINT: the fake source (and ClickHouse) of these tests
 
 constexpr uint32_t kOrders = 16384;
 constexpr uint32_t kItems = 16385;
@@ -95,21 +85,7 @@ class ReplicatorSessionTest : public ::testing::Test {
 
   Status Run() {
     ReplicatorSeams seams;
-    seams.open_source = [this](const SlotSourceOptions& o) -> Result<SlotSession> {
-      EXPECT_EQ(o.slot, options_.slot);
-      if (++slot_.sessions > 3) {
-        ADD_FAILURE() << "more sessions than this test expects";
-        stop_ = true;
-        return Status::Fatal("too many sessions");
-      }
-      SlotSession s;
-      s.catalog = std::make_unique<FakeCatalog>(slot_.tables);
-      s.stream = std::make_unique<ScriptedSlotStream>(slot_);
-      s.identity = {"7000000000000000001", Lsn(next_lsn_), "shop"};
-      if (slot_.exists) s.slot = pg::SlotState{std::nullopt, Lsn(slot_.confirmed), "shop"};
-      for (const auto& [oid, t] : slot_.tables) s.tables.push_back(t);
-      return s;
-    };
+    seams.open_source = OpenScripted(slot_, options_.slot, next_lsn_, stop_);
     seams.clickhouse = [this](const clickhouse::Endpoint& e) {
       return std::make_unique<clickhouse::ClickHouseClient>(e.url, std::make_unique<FakeTransport>(clickhouse_));
     };
@@ -127,24 +103,11 @@ class ReplicatorSessionTest : public ::testing::Test {
   // Before a status update with position `flushed` is sent: every change of a transaction that ended there or
   // before is stored in ClickHouse, or its table is stopped with a fresh copy recorded.
   void CheckStatus(uint64_t flushed) {
-    for (const WalItem& item : slot_.wal) {
-      const auto* t = std::get_if<Transaction>(&item);
-      if (!t || t->end > flushed) continue;
-      for (const Change& c : t->changes) {
-        if (clickhouse_.Stored(c.marker())) continue;
-        if (CopyRecorded(slot_.tables.at(c.relid).name)) continue;
-        slot_.violations.push_back(fmt::format("status update at {:X} passes {} ({:X}…{:X}), not stored in ClickHouse",
-                                               flushed, c.marker(), t->begin, t->end));
-      }
-    }
+    slot_.CheckPassed(
+        flushed,
+        [&](const Change& c) { return clickhouse_.Stored(c.marker()) || CopyRecorded(slot_.tables.at(c.relid).name); },
+        "not stored in ClickHouse");
   }
-
-  std::string Violations() const {
-    std::string out;
-    for (const std::string& v : slot_.violations) out += "\n  " + v;
-    return out;
-  }
-  uint64_t MaxSent() const { return slot_.sent.empty() ? 0 : *std::max_element(slot_.sent.begin(), slot_.sent.end()); }
 
   ReplicatorOptions options_;
   std::atomic<bool> stop_{false};
@@ -164,7 +127,7 @@ TEST_F(ReplicatorSessionTest, ConfirmsOnlyTransactionsWhoseRowsClickHouseStored)
   const uint64_t end = AddTransaction({Insert(kOrders, "o4#")});
   Status st = Run();
   ASSERT_TRUE(st.ok()) << st.message();
-  EXPECT_TRUE(slot_.violations.empty()) << Violations();
+  EXPECT_TRUE(slot_.violations.empty()) << slot_.Violations();
   for (const char* marker : {"o1#", "i1#", "o2#", "u1#", "i2#", "d1#", "i3#", "i4#", "o3#", "o4#"}) {
     EXPECT_TRUE(clickhouse_.Stored(marker)) << marker;
   }
@@ -181,12 +144,12 @@ TEST_F(ReplicatorSessionTest, RetryableInsertErrorConfirmsNothingAndTheNextSessi
   clickhouse_.fail_insert[2] = FakeClickHouse::Error(503, 252, "Too many parts (300).");
   Status st = Run();
   ASSERT_TRUE(st.ok()) << st.message();
-  EXPECT_TRUE(slot_.violations.empty()) << Violations();
+  EXPECT_TRUE(slot_.violations.empty()) << slot_.Violations();
   EXPECT_EQ(slot_.sessions, 2);
   EXPECT_EQ(slot_.sent.front(), first);  // the first session confirmed its first transaction only
   EXPECT_EQ(clickhouse_.inserts, 3);     // the second session streamed o3-o5 again and stored them at once
   for (const char* marker : {"o1#", "o2#", "o3#", "o4#", "o5#"}) EXPECT_TRUE(clickhouse_.Stored(marker)) << marker;
-  EXPECT_EQ(MaxSent(), end);
+  EXPECT_EQ(slot_.MaxSent(), end);
 }
 
 TEST_F(ReplicatorSessionTest, FatalInsertErrorStopsTheTableAndRecordsItsCopyBeforeAcknowledgingIt) {
@@ -198,13 +161,13 @@ TEST_F(ReplicatorSessionTest, FatalInsertErrorStopsTheTableAndRecordsItsCopyBefo
       FakeClickHouse::Error(500, 27, "Cannot parse input: expected \\t before: …");
   Status st = Run();
   ASSERT_TRUE(st.ok()) << st.message();
-  EXPECT_TRUE(slot_.violations.empty()) << Violations();
+  EXPECT_TRUE(slot_.violations.empty()) << slot_.Violations();
   EXPECT_EQ(slot_.sessions, 1);
   EXPECT_TRUE(CopyRecorded("items"));
   EXPECT_FALSE(CopyRecorded("orders"));
   for (const char* marker : {"o1#", "o2#", "o3#", "o4#", "o5#"}) EXPECT_TRUE(clickhouse_.Stored(marker)) << marker;
   for (const char* marker : {"i1#", "i2#", "i3#"}) EXPECT_FALSE(clickhouse_.Stored(marker)) << marker;
-  EXPECT_EQ(MaxSent(), end);  // the other table kept flowing, and the stopped one does not hold the slot back
+  EXPECT_EQ(slot_.MaxSent(), end);  // the other table kept flowing, and the stopped one does not hold the slot back
 }
 
 TEST_F(ReplicatorSessionTest, AKeepaliveIsConfirmedOnlyOnAnIdleStreamWithNothingPending) {
@@ -220,12 +183,12 @@ TEST_F(ReplicatorSessionTest, AKeepaliveIsConfirmedOnlyOnAnIdleStreamWithNothing
   const uint64_t end = AddTransaction({Insert(kOrders, "o2#")}, inside);
   Status st = Run();
   ASSERT_TRUE(st.ok()) << st.message();
-  EXPECT_TRUE(slot_.violations.empty()) << Violations();
+  EXPECT_TRUE(slot_.violations.empty()) << slot_.Violations();
   EXPECT_EQ(slot_.reply[pending], 0u);  // rows pending: nothing confirmed yet
   EXPECT_EQ(slot_.reply[idle], idle);   // idle and settled: the keepalive's WAL end
   EXPECT_GT(idle, first);
   EXPECT_EQ(slot_.reply[inside], idle);  // inside a transaction: what was confirmed before
-  EXPECT_EQ(MaxSent(), end);
+  EXPECT_EQ(slot_.MaxSent(), end);
   EXPECT_LT(end, inside);
 }
 
