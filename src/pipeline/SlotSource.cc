@@ -6,7 +6,6 @@
 #include <thread>
 
 #include "common/Log.h"
-#include "pipeline/SourceCatalog.h"
 
 namespace streamshop::pipeline {
 namespace {
@@ -64,12 +63,6 @@ bool SameColumns(const pg::TableInfo& table, const pg::TableInfo& other) {
     if (a.not_null != b.not_null) return false;  // DROP NOT NULL makes a ClickHouse column Nullable
   }
   return true;
-}
-
-Result<std::optional<pg::TableInfo>> TableFromRelation(pg::PgConnection& catalog, const std::string& publication,
-                                                       const pg::RelationMessage& rel) {
-  PgSourceCatalog source(catalog);
-  return TableFromRelation(source, publication, rel);
 }
 
 Status ReadUnchangedValues(pg::PgConnection& catalog, const pg::TableInfo& t,

@@ -49,9 +49,6 @@ Status RunSessions(const std::atomic<bool>& stop, const std::string& what_is_saf
 bool SameColumns(const pg::TableInfo& table, const pg::RelationMessage& rel);
 // Whether two shapes of a table have the same columns (names, types, typmods, in order).
 bool SameColumns(const pg::TableInfo& table, const pg::TableInfo& other);
-// TableFromRelation(SourceCatalog&, …) (SourceCatalog.h) over a PgConnection.
-Result<std::optional<pg::TableInfo>> TableFromRelation(pg::PgConnection& catalog, const std::string& publication,
-                                                       const pg::RelationMessage& rel);
 
 // An UPDATE that moves a row into a publication's row filter is published as an INSERT, and PostgreSQL 15 leaves
 // its unchanged TOASTed values out of it (unless the replica identity carries them); downstream never had the row.
