@@ -1,7 +1,7 @@
 // What `replicate` and `capture` share on the PostgreSQL side before and around streaming: opening a session on a
 // publication and a logical replication slot (with the checks that name the fix), the retry loop around sessions,
-// the shape of a table a Relation message announces, heartbeats. Streaming itself is ChangeSource's. Stateless
-// functions; the returned connections are the caller's.
+// heartbeats, the unchanged values of a row read back. Sessions reach these through SourceCatalog.h (the seam tests
+// replace); streaming itself is ChangeSource's. Stateless functions; the returned connections are the caller's.
 #pragma once
 
 #include <atomic>
