@@ -168,6 +168,9 @@ class TableWriter {
   uint64_t copied_at_ = 0;
 };
 
+// Connections a flush inserts its tables over at once (replicate and sink keep this many clients for it).
+inline constexpr int kFlushConnections = 4;
+
 // Flushes the writers with pending rows over up to `clients.size()` connections at once (one table per connection
 // at a time), so a flush of several tables costs about its slowest insert, not the sum of them. Returns each
 // writer's status, in the order of `writers`.

@@ -22,9 +22,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using namespace clickhouse;  // NOLINT: the ClickHouse side's writers and DDL helpers
 
-// Connections a flush inserts its tables over at once.
-constexpr int kFlushConnections = 4;
-
 // Whether ClickHouse holds a non-key column of the table that is not Nullable (a NOT NULL column, modern servers).
 bool HasNotNullColumns(const TableWriter& w) {
   return std::any_of(w.columns().begin(), w.columns().end(),

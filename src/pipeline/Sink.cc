@@ -26,9 +26,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using clickhouse::TableWriter;
 
-// Connections a flush inserts its tables over at once (clickhouse::FlushConcurrently).
-constexpr int kFlushConnections = 4;
-
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -189,7 +186,7 @@ Status Sink::Run(const std::atomic<bool>& stop) {
 
 Status Sink::Session::Open() {
   ch = seams.clickhouse(options.clickhouse);
-  for (int i = 0; i < kFlushConnections; ++i) flush_clients.push_back(seams.clickhouse(options.clickhouse));
+  for (int i = 0; i < clickhouse::kFlushConnections; ++i) flush_clients.push_back(seams.clickhouse(options.clickhouse));
   SS_ASSIGN_OR_RETURN(dialect, clickhouse::DetectDialect(*ch));
   SS_RETURN_IF_ERROR(clickhouse::EnsureDatabase(*ch, options.database));
   SS_RETURN_IF_ERROR(ch->Query(TableWriter::CreateDeadLetterTableSql(options.database)).status());
