@@ -27,12 +27,13 @@
 #include "pg/Catalog.h"
 #include "pg/CopyTextParser.h"
 #include "pg/PgoutputDecoder.h"
+#include "pg/TypeOids.h"
 #include "protocol_bytes.h"
 
 namespace streamshop {
 namespace {
 
-namespace oid = debezium::pgoid;
+namespace oid = pg::oid;
 
 // The ClickHouse 18.16 of the development stack speaks the legacy dialect; it is what `replicate` encodes for here.
 constexpr clickhouse::Dialect kDialect = clickhouse::Dialect::kLegacy;
@@ -198,20 +199,6 @@ std::string CopyLine(const RowFixture& row) {
   return line;
 }
 
-debezium::DebeziumTable DebeziumTableOf(const RowFixture& row) {
-  debezium::DebeziumTable t{row.table.schema, row.table.name, {}};
-  for (const auto& c : row.table.columns) {
-    debezium::DebeziumColumn d;
-    d.name = c.name;
-    d.type_oid = c.type_oid;
-    d.typmod = c.typmod;
-    d.key_position = c.key_position;
-    d.not_null = c.key_position > 0;
-    t.columns.push_back(std::move(d));
-  }
-  return t;
-}
-
 debezium::DebeziumChange ChangeOf(const RowFixture& row, debezium::DebeziumOp op) {
   debezium::DebeziumChange change;
   change.op = op;
@@ -262,7 +249,7 @@ BENCHMARK_CAPTURE(BM_PgoutputDecodeUpdate, wide20, &WideRow);
 
 // ---- PostgreSQL text → RowBinary -----------------------------------------------------------------------------------
 void BM_RowBinaryAppendValue(benchmark::State& state, uint32_t type_oid, int32_t typmod, std::string text) {
-  const clickhouse::ColumnType type = clickhouse::MapColumnType(type_oid, typmod, true, kDialect);
+  const clickhouse::ColumnType type = clickhouse::MapColumnType(pg::TypeOf(type_oid, typmod), true, kDialect);
   std::string out;
   for (auto _ : state) {
     out.clear();
@@ -286,7 +273,7 @@ BENCHMARK_CAPTURE(BM_RowBinaryAppendValue, float8, oid::kFloat8, -1, "1.23456789
 // it stays warm and bounded, like a batch flushed to ClickHouse.
 void BM_TableWriterAppendRow(benchmark::State& state, const RowFixture& (*fixture)()) {
   const RowFixture& row = fixture();
-  clickhouse::TableWriter writer(row.table, kDialect, "analytics");
+  clickhouse::TableWriter writer(pg::SchemaOf(row.table), kDialect, "analytics");
   const clickhouse::RowValues values = row.Views();
   uint64_t version = 0x16B3748;
   for (auto _ : state) {
@@ -321,7 +308,7 @@ BENCHMARK_CAPTURE(BM_CopyTextParse, wide20, &WideRow);
 void BM_DebeziumEncode(benchmark::State& state, const RowFixture& (*fixture)(), debezium::DebeziumOp op, bool schemas) {
   const RowFixture& row = fixture();
   const debezium::DebeziumEncoder encoder(EncoderOptions(schemas));
-  auto table = encoder.Prepare(DebeziumTableOf(row));
+  auto table = encoder.Prepare(debezium::DebeziumTableOf(pg::SchemaOf(row.table)));
   if (!table.ok()) Die("Prepare", table.status().message());
   const debezium::DebeziumChange change = ChangeOf(row, op);
   std::vector<kafka::KafkaRecord> records;
@@ -346,7 +333,7 @@ BENCHMARK_CAPTURE(BM_DebeziumEncode, wide20_create_noschema, &WideRow, debezium:
 void BM_DebeziumParse(benchmark::State& state, const RowFixture& (*fixture)(), bool schemas) {
   const RowFixture& row = fixture();
   const debezium::DebeziumEncoder encoder(EncoderOptions(schemas));
-  const debezium::DebeziumTable dbz_table = DebeziumTableOf(row);
+  const debezium::DebeziumTable dbz_table = debezium::DebeziumTableOf(pg::SchemaOf(row.table));
   auto table = encoder.Prepare(dbz_table);
   if (!table.ok()) Die("Prepare", table.status().message());
   std::vector<kafka::KafkaRecord> records;

@@ -18,13 +18,13 @@ Status MessageWriter::EnsureTable(ClickHouseClient& ch) {
       .status();
 }
 
-void MessageWriter::Append(const pg::LogicalMessage& m) {
-  AppendUInt64(buffer_, m.lsn.value);
-  AppendUInt8(buffer_, m.transactional ? 1 : 0);
-  AppendVarUInt(buffer_, m.prefix.size());
-  buffer_.append(m.prefix);
-  AppendVarUInt(buffer_, m.content.size());
-  buffer_.append(m.content);
+void MessageWriter::Append(uint64_t position, bool transactional, std::string_view prefix, std::string_view content) {
+  AppendUInt64(buffer_, position);
+  AppendUInt8(buffer_, transactional ? 1 : 0);
+  AppendVarUInt(buffer_, prefix.size());
+  buffer_.append(prefix);
+  AppendVarUInt(buffer_, content.size());
+  buffer_.append(content);
   ++pending_;
 }
 

@@ -3,10 +3,11 @@
 // Not thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "clickhouse/ClickHouseClient.h"
-#include "pg/PgoutputDecoder.h"
 
 namespace streamshop::clickhouse {
 
@@ -14,7 +15,8 @@ class MessageWriter {
  public:
   explicit MessageWriter(const std::string& database);
   Status EnsureTable(ClickHouseClient& ch);
-  void Append(const pg::LogicalMessage& message);
+  // One message at WAL position `position` (its LSN), emitted in a transaction or not.
+  void Append(uint64_t position, bool transactional, std::string_view prefix, std::string_view content);
   size_t pending() const { return pending_; }
   Status Flush(ClickHouseClient& ch);
 

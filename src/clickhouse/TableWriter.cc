@@ -14,7 +14,7 @@
 
 namespace streamshop::clickhouse {
 
-TableWriter::TableWriter(const pg::TableInfo& table, Dialect dialect, const std::string& database)
+TableWriter::TableWriter(const model::TableSchema& table, Dialect dialect, const std::string& database)
     : source_(table),
       dialect_(dialect),
       database_(database),
@@ -26,21 +26,19 @@ TableWriter::TableWriter(const pg::TableInfo& table, Dialect dialect, const std:
     names += ClickHouseClient::QuoteIdent(c.name) + ", ";
   }
   names += std::string(kUnfitColumn) + ", ";
-  if (table.identity == pg::RowIdentity::kFullRow) names += "_row_hash, ";
+  if (table.identity == model::RowIdentity::kFullRow) names += "_row_hash, ";
   // Modern servers collapse the versions of a key within one inserted block (optimize_on_insert, on by default):
   // the TOAST lookup needs the live version that a delete marker of the same batch follows (primary-key change).
   insert_sql_ = fmt::format("INSERT INTO {} ({}_version, _deleted) {}FORMAT RowBinary", target_, names,
                             dialect == Dialect::kModern ? "SETTINGS optimize_on_insert = 0 " : "");
 }
 
-ColumnType TableWriter::MapColumn(const pg::ColumnInfo& c, Dialect dialect) {
+ColumnType TableWriter::MapColumn(const model::Column& c, Dialect dialect) {
   // Legacy servers: every non-key column is Nullable (a delete carries only the key). Modern servers: only the
   // nullable ones; a row that carries only the key gives a NOT NULL column its type's default.
-  const bool nullable = c.key_position == 0 && !(dialect == Dialect::kModern && c.not_null);
-  if (!c.composite_fields.empty()) return MapCompositeType(c.composite_fields, nullable);
-  // Key columns of array types keep their text: the TOAST lookups write keys as SQL literals.
-  const TypeDetails details{c.is_enum, c.key_position > 0 ? 0 : c.element_oid};
-  return MapColumnType(c.type_oid, c.typmod, nullable, dialect, details);
+  const bool nullable = c.key_position == 0 && (dialect == Dialect::kLegacy || c.nullable);
+  if (c.key_position > 0 && c.type.kind == model::TypeKind::kArray) return MapColumnType({}, nullable, dialect);
+  return MapColumnType(c.type, nullable, dialect);
 }
 
 namespace {
@@ -121,7 +119,7 @@ std::string TableWriter::TargetName(const std::string& schema, const std::string
 
 std::string TableWriter::SourceKey(const std::string& schema, const std::string& table) {
   if (schema.find('.') == std::string::npos) return schema + "." + table;
-  return "." + pg::PgConnection::QuoteIdent(schema) + "." + pg::PgConnection::QuoteIdent(table);
+  return "." + model::QuoteSqlIdent(schema) + "." + model::QuoteSqlIdent(table);
 }
 
 std::string TableWriter::CreateTableSql() const {
@@ -134,7 +132,7 @@ std::string TableWriter::CreateTableSql() const {
   std::sort(keys.begin(), keys.end(), [](auto* a, auto* b) { return a->key_position < b->key_position; });
   std::string order_by;
   for (const auto* k : keys) order_by += (order_by.empty() ? "" : ", ") + ClickHouseClient::QuoteIdent(k->name);
-  if (source_.identity == pg::RowIdentity::kFullRow) {
+  if (source_.identity == model::RowIdentity::kFullRow) {
     cols += "_row_hash UInt64, ";  // no key: rows are identified by all their values (RowHash)
     order_by = "_row_hash";
   }
@@ -275,7 +273,7 @@ Status TableWriter::AppendRow(const RowValues& values, uint64_t version, bool de
                                   : st);
     return Status::Ok();
   }
-  if (source_.identity == pg::RowIdentity::kFullRow) AppendUInt64(buffer_, RowHash(values));
+  if (source_.identity == model::RowIdentity::kFullRow) AppendUInt64(buffer_, RowHash(values));
   AppendUInt64(buffer_, version);
   AppendUInt8(buffer_, deleted ? 1 : 0);
   ++pending_rows_;

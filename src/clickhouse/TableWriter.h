@@ -22,42 +22,43 @@
 
 #include "clickhouse/ClickHouseClient.h"
 #include "clickhouse/TypeMapping.h"
-#include "pg/Catalog.h"
+#include "model/TableSchema.h"
 
 namespace streamshop::clickhouse {
 
 struct TargetColumn {
   std::string name;
   ColumnType type;
-  int key_position = 0;  // as in pg::ColumnInfo
+  int key_position = 0;  // as in model::Column
 };
 
 using RowValues = std::vector<std::optional<std::string_view>>;
 
 class TableWriter {
  public:
-  TableWriter(const pg::TableInfo& table, Dialect dialect, const std::string& database);
+  TableWriter(const model::TableSchema& table, Dialect dialect, const std::string& database);
 
-  // The ClickHouse table of a PostgreSQL table: "raw_<table>" for schema public, "raw_<schema>__<table>"
+  // The ClickHouse table of a source table: "raw_<table>" for schema public, "raw_<schema>__<table>"
   // otherwise. Injective — distinct PostgreSQL tables never share a name — by two rules (docs/TYPE_MAPPING.md):
   // - A part that could be misread (a table or schema containing "__" or '%', or a schema ending in '_') is
   //   written with every '_' as %5F and every '%' as %25. Other names are used as they are.
   // - A name longer than kMaxTargetFileNameBytes once escaped for ClickHouse's file names keeps a readable
   //   prefix and ends in "%h" and 16 hex digits of XXH64(schema NUL table).
   static std::string TargetName(const std::string& schema, const std::string& table);
-  // The text key of a PostgreSQL table in the state rows (_streamshop_snapshots) and dead letters:
+  // The text key of a source table in the state rows (_streamshop_snapshots) and dead letters:
   // "<schema>.<table>" when the schema holds no '.', else '.' and both names in PostgreSQL quoting
-  // (."a.b"."c"). Injective: a key of the first form never starts with '.' (a schema is never empty) and
-  // splits at its first '.'.
+  // (."a.b"."c", model::QuoteSqlIdent). Injective: a key of the first form never starts with '.' (a schema is never
+  // empty) and splits at its first '.'.
   static std::string SourceKey(const std::string& schema, const std::string& table);
-  // The ClickHouse type of a PostgreSQL column (docs/TYPE_MAPPING.md): keys are never Nullable; other columns are
-  // Nullable on legacy servers, and on modern servers unless NOT NULL.
-  static ColumnType MapColumn(const pg::ColumnInfo& column, Dialect dialect);
+  // The ClickHouse type of a column (docs/TYPE_MAPPING.md): keys are never Nullable, and an array key keeps its
+  // text (the TOAST lookups write keys as SQL literals); other columns are Nullable on legacy servers, and on
+  // modern servers unless NOT NULL.
+  static ColumnType MapColumn(const model::Column& column, Dialect dialect);
   // Longest target name, counted as ClickHouse's file name (bytes other than [A-Za-z0-9_] take three): fits
   // 18.16's limit (247: NAME_MAX less ".sql.tmp") and current servers' (213 less the database's length).
   static constexpr size_t kMaxTargetFileNameBytes = 180;
 
-  const pg::TableInfo& source() const { return source_; }
+  const model::TableSchema& source() const { return source_; }
   const std::string& target() const { return target_; }  // quoted `database`.`raw_x`
   const std::string& database() const { return database_; }
   const std::string& table_name() const { return table_name_; }  // raw_x
@@ -100,7 +101,7 @@ class TableWriter {
   Status AppendRowWithUnchanged(const RowValues& values, const std::vector<bool>& unchanged,
                                 const RowValues& lookup_key, uint64_t version);
 
-  // A table without a key (pg::RowIdentity::kFullRow) has a column `_row_hash UInt64` = RowHash of the row's
+  // A table without a key (model::RowIdentity::kFullRow) has a column `_row_hash UInt64` = RowHash of the row's
   // values, and is ordered by it: an UPDATE deletes the old row's hash and writes the new one. Rows equal in every
   // value share one hash, so they are stored once.
   uint64_t RowHash(const RowValues& values) const;
@@ -134,7 +135,7 @@ class TableWriter {
   void DiscardPending();
 
  private:
-  pg::TableInfo source_;
+  model::TableSchema source_;
   Dialect dialect_;
   std::string database_;
   std::string table_name_;

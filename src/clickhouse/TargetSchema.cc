@@ -58,7 +58,7 @@ Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer, std::vector<
         "a real column on ClickHouse 18.16, and _row_exists, _block_number, _block_offset are refused by newer "
         "servers); rename the column in PostgreSQL (ALTER TABLE {} RENAME COLUMN {} TO …)",
         writer.source().QualifiedName(), c.name, writer.target(), writer.source().QuotedName(),
-        pg::PgConnection::QuoteIdent(c.name)));
+        model::QuoteSqlIdent(c.name)));
   }
   SS_RETURN_IF_ERROR(ch.Query(writer.CreateTableSql()).status());
   SS_RETURN_IF_ERROR(ch.Query(TableWriter::CreateDeadLetterTableSql(writer.database())).status());

@@ -4,15 +4,13 @@
 
 #include <charconv>
 
-#include "pg/TypeOids.h"
-
 namespace streamshop::clickhouse {
 namespace {
 
 // Decimal128 holds 38 digits (all ClickHouse versions); Decimal256 76 (modern servers).
 constexpr int kMaxDecimalPrecisionLegacy = 38, kMaxDecimalPrecisionModern = 76;
 
-std::string BaseType(const ColumnType& t, uint32_t oid, Dialect d) {
+std::string BaseType(const ColumnType& t, model::TypeKind source, Dialect d) {
   const bool modern = d == Dialect::kModern;
   switch (t.kind) {
     case ValueKind::kBool:
@@ -37,7 +35,7 @@ std::string BaseType(const ColumnType& t, uint32_t oid, Dialect d) {
       return modern ? "Date32" : "Int32";
     case ValueKind::kTimestamp:
       if (!modern) return "Int64";
-      return oid == pg::oid::kTimestamptz ? "DateTime64(6, 'UTC')" : "DateTime64(6)";
+      return source == model::TypeKind::kTimestampTz ? "DateTime64(6, 'UTC')" : "DateTime64(6)";
     case ValueKind::kUuid:
       return "UUID";
     case ValueKind::kArray:
@@ -60,88 +58,78 @@ Result<Dialect> DialectForVersion(std::string_view version) {
   return (major > 23 || (major == 23 && minor >= 2)) ? Dialect::kModern : Dialect::kLegacy;
 }
 
-ColumnType MapCompositeType(std::vector<std::string> fields, bool nullable) {
-  ColumnType t;
-  t.kind = ValueKind::kComposite;
-  t.nullable = nullable;
-  t.fields = std::move(fields);
-  t.clickhouse_type = nullable ? "Nullable(String)" : "String";
-  return t;
-}
-
 int DecimalWidth(int precision) { return precision <= 9 ? 4 : precision <= 18 ? 8 : precision <= 38 ? 16 : 32; }
 
-ColumnType MapColumnType(uint32_t type_oid, int32_t typmod, bool nullable, Dialect dialect,
-                         const TypeDetails& details) {
+ColumnType MapColumnType(const model::Type& type, bool nullable, Dialect dialect) {
+  using model::TypeKind;
   ColumnType t;
   t.nullable = nullable;
   const bool modern = dialect == Dialect::kModern;
-  if (modern && details.is_enum) {
+  if (type.kind == TypeKind::kComposite) {
+    t.kind = ValueKind::kComposite;
+    t.fields = type.fields;
+    t.clickhouse_type = nullable ? "Nullable(String)" : "String";
+    return t;
+  }
+  if (modern && type.kind == TypeKind::kEnum) {
     t.clickhouse_type = nullable ? "LowCardinality(Nullable(String))" : "LowCardinality(String)";
     return t;
   }
-  if (modern && details.element_oid != 0 && !nullable) {
-    // The element keeps the column's typmod (numeric(10,2)[]). Elements whose type has no native counterpart
-    // (and nested composites) keep the whole array's text.
-    ColumnType element = MapColumnType(details.element_oid, typmod, /*nullable=*/true, dialect);
-    const bool text = details.element_oid == pg::oid::kText || details.element_oid == pg::oid::kVarchar ||
-                      details.element_oid == pg::oid::kBpchar;
-    if (element.kind != ValueKind::kString || text) {
+  if (modern && type.kind == TypeKind::kArray && !nullable) {
+    // Elements without a native counterpart (and nested composites) keep the whole array's text.
+    ColumnType element = MapColumnType(type.element.front(), /*nullable=*/true, dialect);
+    if (element.kind != ValueKind::kString || type.element.front().kind == TypeKind::kText) {
       t.kind = ValueKind::kArray;
       t.element.push_back(std::move(element));
-      t.clickhouse_type = BaseType(t, type_oid, dialect);
+      t.clickhouse_type = BaseType(t, type.kind, dialect);
       return t;
     }
   }
-  switch (type_oid) {
-    case pg::oid::kBool:
+  switch (type.kind) {
+    case TypeKind::kBool:
       t.kind = ValueKind::kBool;
       break;
-    case pg::oid::kInt2:
+    case TypeKind::kInt16:
       t.kind = ValueKind::kInt16;
       break;
-    case pg::oid::kInt4:
+    case TypeKind::kInt32:
       t.kind = ValueKind::kInt32;
       break;
-    case pg::oid::kInt8:
+    case TypeKind::kInt64:
       t.kind = ValueKind::kInt64;
       break;
-    case pg::oid::kFloat4:
+    case TypeKind::kFloat32:
       t.kind = ValueKind::kFloat32;
       break;
-    case pg::oid::kFloat8:
+    case TypeKind::kFloat64:
       t.kind = ValueKind::kFloat64;
       break;
-    case pg::oid::kBytea:
+    case TypeKind::kBytes:
       t.kind = ValueKind::kBytes;
       break;
-    case pg::oid::kDate:
+    case TypeKind::kDate:
       t.kind = ValueKind::kDate;
       break;
-    case pg::oid::kTimestamp:
-    case pg::oid::kTimestamptz:
+    case TypeKind::kTimestamp:
+    case TypeKind::kTimestampTz:
       t.kind = ValueKind::kTimestamp;
       break;
-    case pg::oid::kUuid:
+    case TypeKind::kUuid:
       t.kind = ValueKind::kUuid;
       break;
-    case pg::oid::kNumeric: {
-      // typmod = ((precision << 16) | (scale & 0x7ff)) + 4; -1 means "no declared precision": keep exact text.
-      if (typmod < 4) break;
-      const int precision = ((typmod - 4) >> 16) & 0xffff;
-      int scale = (typmod - 4) & 0x7ff;
-      if (scale & 0x400) scale -= 0x800;  // negative scales (PostgreSQL 15) are sign-extended 11-bit values
+    case TypeKind::kDecimal: {
+      // No declared precision (-1), or one ClickHouse cannot hold: keep the exact text.
       const int max_precision = modern ? kMaxDecimalPrecisionModern : kMaxDecimalPrecisionLegacy;
-      if (precision < 1 || precision > max_precision || scale < 0 || scale > precision) break;
+      if (type.precision < 1 || type.precision > max_precision || type.scale < 0 || type.scale > type.precision) break;
       t.kind = ValueKind::kDecimal;
-      t.precision = precision;
-      t.scale = scale;
+      t.precision = type.precision;
+      t.scale = type.scale;
       break;
     }
     default:
-      break;  // text, varchar, bpchar, json, jsonb, and every other type: exact PostgreSQL text
+      break;  // text, json, xml, times of day, oid, enums (legacy), arrays, other types: exact PostgreSQL text
   }
-  const std::string base = BaseType(t, type_oid, dialect);
+  const std::string base = BaseType(t, type.kind, dialect);
   t.clickhouse_type = nullable ? fmt::format("Nullable({})", base) : base;
   return t;
 }

@@ -1,4 +1,4 @@
-// PostgreSQL column type → ClickHouse column type, per server dialect. Pure; thread-safe.
+// Column type (model::Type) → ClickHouse column type, per server dialect. Pure; thread-safe.
 //
 // The mapping is the documented contract of docs/TYPE_MAPPING.md: change both together. Every
 // PostgreSQL type maps losslessly; a type without a faithful ClickHouse counterpart is stored as the
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/Status.h"
+#include "model/TableSchema.h"
 
 namespace streamshop::clickhouse {
 
@@ -51,18 +52,11 @@ struct ColumnType {
   std::vector<ColumnType> element;  // kArray only: the element's type (always Nullable)
 };
 
-// What the catalog knows of a type beyond its OID (pgoutput does not send it; the sink does not have it).
-struct TypeDetails {
-  bool is_enum = false;      // an enum: LowCardinality(String) on modern servers
-  uint32_t element_oid = 0;  // an array of this base type: Array(Nullable(T)) on modern servers, where T is native
-};
-
-// `type_oid`/`typmod` as in pg_attribute (and pgoutput Relation messages). An array column becomes Array(…) only
-// when it is not nullable (ClickHouse has no Nullable(Array)): a nullable one keeps its exact text in a String.
-ColumnType MapColumnType(uint32_t type_oid, int32_t typmod, bool nullable, Dialect dialect,
-                         const TypeDetails& details = {});
-// A composite-typed column (attribute names from the catalog): stored as a JSON object in a String.
-ColumnType MapCompositeType(std::vector<std::string> fields, bool nullable);
+// The ClickHouse type of a column of neutral type `type`. An enum is LowCardinality(String) on modern servers. An
+// array becomes Array(Nullable(T)) on modern servers when its element has a native counterpart T (or is text) and
+// the column is not nullable (ClickHouse has no Nullable(Array)); otherwise it keeps its exact text in a String,
+// as does every type without a faithful counterpart. A composite is a JSON object of its fields' texts.
+ColumnType MapColumnType(const model::Type& type, bool nullable, Dialect dialect);
 
 // Byte width of the unscaled integer for a Decimal of this precision (4, 8, 16 or 32).
 int DecimalWidth(int precision);

@@ -68,7 +68,7 @@ Result<std::shared_ptr<const PreparedTable>> DebeziumEncoder::Prepare(const Debe
       return Status::Fatal(fmt::format("table {}: duplicate column name '{}'", qualified, c.name));
     }
     PreparedTable::Column col;
-    col.type = FieldTypeForColumn(c.type_oid, c.typmod);
+    col.type = FieldTypeForColumn(c.type);
     col.optional = !c.not_null && c.key_position == 0;  // primary-key columns are NOT NULL
     col.default_json = DefaultValueJson(c, col.type);
     col.fallback_json = col.default_json ? *col.default_json : FallbackValueJson(col.type);

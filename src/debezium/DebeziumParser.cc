@@ -433,7 +433,7 @@ Result<FieldSpec> SpecFor(const RowSchema& rs, std::string_view column, const st
   }
   if (rs.table != nullptr) {
     for (const DebeziumColumn& c : rs.table->columns) {
-      if (c.name == column) return FieldSpec{FieldTypeForColumn(c.type_oid, c.typmod), false, {}};
+      if (c.name == column) return FieldSpec{FieldTypeForColumn(c.type), false, {}};
     }
     return Fail(fmt::format("field {}: table {}.{} has no such column", path, rs.table->schema, rs.table->name));
   }

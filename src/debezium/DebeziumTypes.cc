@@ -12,7 +12,7 @@ namespace streamshop::debezium {
 namespace {
 
 // pgjdbc's TypeInfoCache precision of time types: the typmod, 6 when absent.
-int TimePrecision(int32_t typmod) { return typmod < 0 ? 6 : typmod; }
+int TimePrecision(int precision) { return precision < 0 ? 6 : precision; }
 
 bool IsFunctionCall(std::string_view v) {
   // Debezium's FUNCTION_DEFAULT_PATTERN: ^[(]?[A-Za-z0-9_.]+\((?:.+(?:, ?.+)*)?\)
@@ -166,136 +166,130 @@ std::string Json(const FieldType& type, std::string_view pg_text, bool* ok) {
 
 }  // namespace
 
-DebeziumTable DebeziumTableFromCatalog(const pg::TableInfo& table, const std::vector<pg::ColumnDetails>& details) {
+DebeziumTable DebeziumTableOf(const model::TableSchema& table) {
   DebeziumTable t{table.schema, table.name, {}};
-  for (const pg::ColumnInfo& c : table.columns) {
-    DebeziumColumn col{c.name, c.type_oid, c.typmod, c.key_position, c.key_position > 0, std::nullopt, std::nullopt};
-    for (const pg::ColumnDetails& d : details) {
-      if (d.name != c.name) continue;
-      col.not_null |= d.not_null;
-      col.default_expression = d.default_expression;
-      col.comment = d.comment;
-    }
-    t.columns.push_back(std::move(col));
-  }
+  for (const model::Column& c : table.columns)
+    t.columns.push_back(
+        {c.name, c.type, c.key_position, !c.nullable || c.key_position > 0, std::nullopt, std::nullopt});
   return t;
 }
 
-Result<std::pair<uint32_t, int32_t>> PgTypeForField(const FieldType& type) {
-  using R = std::pair<uint32_t, int32_t>;
+Result<model::Type> TypeForField(const FieldType& type) {
+  using model::TypeKind;
   switch (type.kind) {
     case FieldKind::kBoolean:
-      return R{pgoid::kBool, -1};
+      return model::Type{TypeKind::kBool};
     case FieldKind::kInt16:
-      return R{pgoid::kInt2, -1};
+      return model::Type{TypeKind::kInt16};
     case FieldKind::kInt32:
-      return R{pgoid::kInt4, -1};
+      return model::Type{TypeKind::kInt32};
     case FieldKind::kInt64:
-      return R{pgoid::kInt8, -1};
+      return model::Type{TypeKind::kInt64};
     case FieldKind::kFloat32:
-      return R{pgoid::kFloat4, -1};
+      return model::Type{TypeKind::kFloat32};
     case FieldKind::kFloat64:
-      return R{pgoid::kFloat8, -1};
+      return model::Type{TypeKind::kFloat64};
     case FieldKind::kDecimal:
+      // PostgreSQL's limits (numeric(1000, s) with -1000 <= s <= 1000); outside them: any precision.
       if (type.precision <= 0 || type.precision > 1000 || type.scale > type.precision || type.scale < -1000) {
-        return R{pgoid::kNumeric, -1};
+        return model::Type{TypeKind::kDecimal};
       }
-      return R{pgoid::kNumeric, ((type.precision << 16) | (type.scale & 0x7FF)) + 4};  // 11-bit signed scale
+      return model::Type{TypeKind::kDecimal, type.precision, type.scale};
     case FieldKind::kVariableDecimal:
-      return R{pgoid::kNumeric, -1};
+      return model::Type{TypeKind::kDecimal};
     case FieldKind::kString:
-      return R{pgoid::kText, -1};
+      return model::Type{TypeKind::kText};
     case FieldKind::kJson:
-      return R{pgoid::kJsonb, -1};
+      return model::Type{TypeKind::kJson};
     case FieldKind::kUuid:
-      return R{pgoid::kUuid, -1};
+      return model::Type{TypeKind::kUuid};
     case FieldKind::kXml:
-      return R{pgoid::kXml, -1};
+      return model::Type{TypeKind::kXml};
     case FieldKind::kBytes:
-      return R{pgoid::kBytea, -1};
+      return model::Type{TypeKind::kBytes};
     case FieldKind::kDate:
-      return R{pgoid::kDate, -1};
+      return model::Type{TypeKind::kDate};
     case FieldKind::kTimeMillis:
-      return R{pgoid::kTime, 3};
+      return model::Type{TypeKind::kTime, 3};
     case FieldKind::kTimeMicros:
     case FieldKind::kTimeNanos:
-      return R{pgoid::kTime, -1};
+      return model::Type{TypeKind::kTime};
     case FieldKind::kTimestampMillis:
-      return R{pgoid::kTimestamp, 3};
+      return model::Type{TypeKind::kTimestamp, 3};
     case FieldKind::kTimestampMicros:
     case FieldKind::kTimestampNanos:
-      return R{pgoid::kTimestamp, -1};
+      return model::Type{TypeKind::kTimestamp};
     case FieldKind::kZonedTimestamp:
-      return R{pgoid::kTimestamptz, -1};
+      return model::Type{TypeKind::kTimestampTz};
     case FieldKind::kZonedTime:
-      return R{pgoid::kTimetz, -1};
+      return model::Type{TypeKind::kTimeTz};
     case FieldKind::kUnsupported:
       break;
   }
-  return Status::Fatal(fmt::format("Connect type {} has no PostgreSQL equivalent", type.logical_name));
+  return Status::Fatal(fmt::format("Connect type {} has no column type equivalent", type.logical_name));
 }
 
-FieldType FieldTypeForColumn(uint32_t oid, int32_t typmod) {
+FieldType FieldTypeForColumn(const model::Type& type) {
+  using model::TypeKind;
   FieldType t;
-  switch (oid) {
-    case pgoid::kBool:
+  switch (type.kind) {
+    case TypeKind::kBool:
       t.kind = FieldKind::kBoolean;
       break;
-    case pgoid::kInt2:
+    case TypeKind::kInt16:
       t.kind = FieldKind::kInt16;
       break;
-    case pgoid::kInt4:
+    case TypeKind::kInt32:
       t.kind = FieldKind::kInt32;
       break;
-    case pgoid::kInt8:
-    case pgoid::kOid:
+    case TypeKind::kInt64:
+    case TypeKind::kUInt32:
       t.kind = FieldKind::kInt64;
       break;
-    case pgoid::kFloat4:
+    case TypeKind::kFloat32:
       t.kind = FieldKind::kFloat32;
       break;
-    case pgoid::kFloat8:
+    case TypeKind::kFloat64:
       t.kind = FieldKind::kFloat64;
       break;
-    case pgoid::kNumeric:
-      if (typmod < 4) {
+    case TypeKind::kDecimal:
+      if (type.precision < 0) {
         t.kind = FieldKind::kVariableDecimal;
       } else {
         t.kind = FieldKind::kDecimal;
-        t.precision = ((typmod - 4) >> 16) & 0xFFFF;
-        t.scale = (((typmod - 4) & 0x7FF) ^ 1024) - 1024;  // PostgreSQL 15 stores an 11-bit signed scale
+        t.precision = type.precision;
+        t.scale = type.scale;
       }
       break;
-    case pgoid::kJson:
-    case pgoid::kJsonb:
+    case TypeKind::kJson:
       t.kind = FieldKind::kJson;
       break;
-    case pgoid::kUuid:
+    case TypeKind::kUuid:
       t.kind = FieldKind::kUuid;
       break;
-    case pgoid::kXml:
+    case TypeKind::kXml:
       t.kind = FieldKind::kXml;
       break;
-    case pgoid::kBytea:
+    case TypeKind::kBytes:
       t.kind = FieldKind::kBytes;
       break;
-    case pgoid::kDate:
+    case TypeKind::kDate:
       t.kind = FieldKind::kDate;
       break;
-    case pgoid::kTime:
-      t.kind = TimePrecision(typmod) <= 3 ? FieldKind::kTimeMillis : FieldKind::kTimeMicros;
+    case TypeKind::kTime:
+      t.kind = TimePrecision(type.precision) <= 3 ? FieldKind::kTimeMillis : FieldKind::kTimeMicros;
       break;
-    case pgoid::kTimestamp:
-      t.kind = TimePrecision(typmod) <= 3 ? FieldKind::kTimestampMillis : FieldKind::kTimestampMicros;
+    case TypeKind::kTimestamp:
+      t.kind = TimePrecision(type.precision) <= 3 ? FieldKind::kTimestampMillis : FieldKind::kTimestampMicros;
       break;
-    case pgoid::kTimestamptz:
+    case TypeKind::kTimestampTz:
       t.kind = FieldKind::kZonedTimestamp;
-      t.fraction_digits = TimePrecision(typmod);
+      t.fraction_digits = TimePrecision(type.precision);
       break;
-    case pgoid::kTimetz:
+    case TypeKind::kTimeTz:
       t.kind = FieldKind::kZonedTime;
       break;
-    default:
+    default:  // text, enums, arrays, composites, other types: their PostgreSQL text
       t.kind = FieldKind::kString;
       break;
   }
@@ -460,42 +454,39 @@ std::optional<std::string> DefaultValueJson(const DebeziumColumn& column, const 
   std::string_view expr = *column.default_expression;
   std::string_view placeholder;
   bool trim = true, null_prefix = true;
-  switch (column.type_oid) {
-    case pgoid::kBool:
+  switch (column.type.kind) {
+    case model::TypeKind::kBool:
       placeholder = "false";
       break;
-    case pgoid::kInt2:
-    case pgoid::kInt4:
-    case pgoid::kInt8:
+    case model::TypeKind::kInt16:
+    case model::TypeKind::kInt32:
+    case model::TypeKind::kInt64:
       placeholder = "0";
       break;
-    case pgoid::kFloat4:
-    case pgoid::kFloat8:
-    case pgoid::kNumeric:
+    case model::TypeKind::kFloat32:
+    case model::TypeKind::kFloat64:
+    case model::TypeKind::kDecimal:
       placeholder = "0.0";
       break;
-    case pgoid::kBpchar:
-    case pgoid::kVarchar:
-    case pgoid::kText:
-    case pgoid::kXml:
+    case model::TypeKind::kText:
+    case model::TypeKind::kXml:
       trim = null_prefix = false;
       break;
-    case pgoid::kJson:
-    case pgoid::kJsonb:
+    case model::TypeKind::kJson:
       placeholder = "{}";
       trim = null_prefix = false;
       break;
-    case pgoid::kUuid:
+    case model::TypeKind::kUuid:
       placeholder = "00000000-0000-0000-0000-000000000000";
       null_prefix = false;
       break;
-    case pgoid::kDate:
-    case pgoid::kTimestamp:
-    case pgoid::kTimestamptz:
+    case model::TypeKind::kDate:
+    case model::TypeKind::kTimestamp:
+    case model::TypeKind::kTimestampTz:
       placeholder = "1970-01-01";
       null_prefix = false;
       break;
-    case pgoid::kTime:
+    case model::TypeKind::kTime:
       placeholder = "00:00";
       null_prefix = false;
       break;
@@ -508,42 +499,42 @@ std::optional<std::string> DefaultValueJson(const DebeziumColumn& column, const 
   if (!raw) return std::nullopt;
   bool ok = false;
   std::string json;
-  switch (column.type_oid) {
-    case pgoid::kBool:
+  switch (column.type.kind) {
+    case model::TypeKind::kBool:
       return Lower(*raw) == "true" ? "true" : "false";
-    case pgoid::kInt2:
-    case pgoid::kInt4:
-    case pgoid::kInt8: {
-      const int64_t lo = column.type_oid == pgoid::kInt2   ? std::numeric_limits<int16_t>::min()
-                         : column.type_oid == pgoid::kInt4 ? std::numeric_limits<int32_t>::min()
-                                                           : std::numeric_limits<int64_t>::min();
-      const int64_t hi = column.type_oid == pgoid::kInt2   ? std::numeric_limits<int16_t>::max()
-                         : column.type_oid == pgoid::kInt4 ? std::numeric_limits<int32_t>::max()
-                                                           : std::numeric_limits<int64_t>::max();
+    case model::TypeKind::kInt16:
+    case model::TypeKind::kInt32:
+    case model::TypeKind::kInt64: {
+      const int64_t lo = column.type.kind == model::TypeKind::kInt16   ? std::numeric_limits<int16_t>::min()
+                         : column.type.kind == model::TypeKind::kInt32 ? std::numeric_limits<int32_t>::min()
+                                                                       : std::numeric_limits<int64_t>::min();
+      const int64_t hi = column.type.kind == model::TypeKind::kInt16   ? std::numeric_limits<int16_t>::max()
+                         : column.type.kind == model::TypeKind::kInt32 ? std::numeric_limits<int32_t>::max()
+                                                                       : std::numeric_limits<int64_t>::max();
       const std::optional<int64_t> v = ParseJavaInt(*raw, lo, hi);
       if (!v) return std::nullopt;
       AppendInt(json, *v);
       return json;
     }
-    case pgoid::kFloat4:
-    case pgoid::kFloat8: {
+    case model::TypeKind::kFloat32:
+    case model::TypeKind::kFloat64: {
       const std::optional<double> v = ParseJavaDouble(*raw);
       if (!v) return std::nullopt;
-      if (column.type_oid == pgoid::kFloat4) {
+      if (column.type.kind == model::TypeKind::kFloat32) {
         AppendJavaFloat(json, static_cast<float>(*v));
       } else {
         AppendJavaDouble(json, *v);
       }
       return json;
     }
-    case pgoid::kNumeric: {
+    case model::TypeKind::kDecimal: {
       if (type.kind != FieldKind::kDecimal) return std::nullopt;  // a Struct cannot be a Connect default
       const std::optional<std::string> plain = ParseJavaBigDecimal(*raw);
       if (!plain) return std::nullopt;
       json = Json(type, *plain, &ok);
       break;
     }
-    case pgoid::kUuid: {
+    case model::TypeKind::kUuid: {
       const std::string& u = *raw;
       if (u.size() != 36 || u[8] != '-' || u[13] != '-' || u[18] != '-' || u[23] != '-' ||
           !IsHex(std::string_view(u).substr(0, 8)) || !IsHex(std::string_view(u).substr(9, 4)) ||
@@ -553,21 +544,21 @@ std::optional<std::string> DefaultValueJson(const DebeziumColumn& column, const 
       }
       return Json(type, Lower(u), &ok);
     }
-    case pgoid::kDate: {
+    case model::TypeKind::kDate: {
       std::string v = *raw;
       const size_t space = v.find(' ');
       if (space != std::string::npos) v.resize(space);  // a timestamp literal: its date
       json = Json(type, v, &ok);
       break;
     }
-    case pgoid::kTime: {
+    case model::TypeKind::kTime: {
       std::string v = *raw;
       if (v.size() == 5) v += ":00";
       json = Json(type, v, &ok);
       break;
     }
-    case pgoid::kTimestamp:
-    case pgoid::kTimestamptz:
+    case model::TypeKind::kTimestamp:
+    case model::TypeKind::kTimestampTz:
       json = Json(type, CompleteDateTime(*raw), &ok);
       break;
     default:  // text, varchar, bpchar, xml, json, jsonb

@@ -3,9 +3,10 @@
 // Debezium codec works on. Pure; thread-safe.
 //
 // A FieldType is the Connect schema of one field (type + logical name + parameters). The encoder derives it from a
-// column's type OID and typmod (FieldTypeForColumn); the parser derives it from a message's Connect schema
+// column's neutral type (FieldTypeForColumn); the parser derives it from a message's Connect schema
 // (FieldTypeForConnectSchema) or, for messages without schemas, from the column type the caller knows. Both then
-// use the value conversions of DebeziumValueCodec.h.
+// use the value conversions of DebeziumValueCodec.h. A sink knows a table only from its events: TypeForField gives
+// the neutral type of a field.
 //
 // Types Debezium maps to something we do not reproduce (interval, money, arrays, bit strings, geometric types,
 // enums, …) travel as their PostgreSQL text in a plain "string" field: see docs/DEBEZIUM_COMPATIBILITY.md.
@@ -18,20 +19,16 @@
 #include <vector>
 
 #include "common/Status.h"
-#include "pg/Catalog.h"
-#include "pg/TypeOids.h"
+#include "model/TableSchema.h"
 
 namespace streamshop::debezium {
 
-namespace pgoid = pg::oid;
-
-// One column as Debezium sees it. pgoutput's Relation message carries name, type and typmod; nullability and the
-// default expression come from the catalog (pg_attribute.attnotnull, pg_get_expr(adbin, adrelid)): Debezium reads
-// them there too, and they decide the schema's `optional` and `default` and the values a key-only old row gets.
+// One column as Debezium sees it. Nullability and the default expression come from the catalog
+// (pg_attribute.attnotnull, pg_get_expr(adbin, adrelid)): Debezium reads them there too, and they decide the
+// schema's `optional` and `default` and the values a key-only old row gets.
 struct DebeziumColumn {
   std::string name;
-  uint32_t type_oid = 0;
-  int32_t typmod = -1;
+  model::Type type;
   int key_position = 0;  // 1-based position in the primary key (the Kafka key), 0 if not a key column
   bool not_null = false;
   std::optional<std::string> default_expression;
@@ -44,9 +41,9 @@ struct DebeziumTable {
   std::vector<DebeziumColumn> columns;  // pgoutput (attnum) order
 };
 
-// The table as Debezium describes it, from the catalog: columns and key of `table`, nullability, defaults and
-// comments matched by column name from `details` (a key column is always NOT NULL).
-DebeziumTable DebeziumTableFromCatalog(const pg::TableInfo& table, const std::vector<pg::ColumnDetails>& details);
+// The table as Debezium describes it: columns, key and nullability of `table` (a key column is always NOT NULL);
+// no defaults or comments (the caller adds what its catalog knows).
+DebeziumTable DebeziumTableOf(const model::TableSchema& table);
 
 enum class FieldKind : uint8_t {
   kBoolean,          // boolean
@@ -82,12 +79,12 @@ struct FieldType {
   std::string logical_name;  // kUnsupported: what the schema said
 };
 
-FieldType FieldTypeForColumn(uint32_t type_oid, int32_t typmod);
+FieldType FieldTypeForColumn(const model::Type& type);
 
-// The PostgreSQL type (OID, typmod) whose Debezium field type is `type`, for a sink that knows a table only from
-// its events: FieldTypeForColumn of the result gives `type` back. Types Debezium sends as plain strings come back
-// as text. Fatal for kUnsupported.
-Result<std::pair<uint32_t, int32_t>> PgTypeForField(const FieldType& type);
+// The neutral type whose Debezium field type is `type`, for a sink that knows a table only from its events:
+// FieldTypeForColumn of the result gives `type` back. Types Debezium sends as plain strings come back as text.
+// Fatal for kUnsupported.
+Result<model::Type> TypeForField(const FieldType& type);
 
 // Appends the Connect schema JSON of a field: {"type":…,"optional":…[,"name":…,"version":1][,"doc":…]
 // [,"parameters":{…}][,"default":<default_json>],"field":"<name>"}, member order as JsonConverter writes it.

@@ -7,7 +7,104 @@
 #include <charconv>
 #include <cstring>
 
+#include "pg/TypeOids.h"
+
 namespace streamshop::pg {
+
+model::Type TypeOf(uint32_t type_oid, int32_t typmod) {
+  using model::TypeKind;
+  model::Type t;
+  switch (type_oid) {
+    case oid::kBool:
+      t.kind = TypeKind::kBool;
+      break;
+    case oid::kInt2:
+      t.kind = TypeKind::kInt16;
+      break;
+    case oid::kInt4:
+      t.kind = TypeKind::kInt32;
+      break;
+    case oid::kInt8:
+      t.kind = TypeKind::kInt64;
+      break;
+    case oid::kOid:
+      t.kind = TypeKind::kUInt32;
+      break;
+    case oid::kFloat4:
+      t.kind = TypeKind::kFloat32;
+      break;
+    case oid::kFloat8:
+      t.kind = TypeKind::kFloat64;
+      break;
+    case oid::kNumeric:
+      t.kind = TypeKind::kDecimal;
+      // typmod = ((precision << 16) | (scale & 0x7ff)) + 4; below 4: no declared precision. PostgreSQL 15 stores
+      // an 11-bit signed scale.
+      if (typmod >= 4) {
+        t.precision = ((typmod - 4) >> 16) & 0xFFFF;
+        t.scale = (((typmod - 4) & 0x7FF) ^ 0x400) - 0x400;
+      }
+      break;
+    case oid::kText:
+    case oid::kVarchar:
+    case oid::kBpchar:
+      t.kind = TypeKind::kText;
+      break;
+    case oid::kJson:
+    case oid::kJsonb:
+      t.kind = TypeKind::kJson;
+      break;
+    case oid::kXml:
+      t.kind = TypeKind::kXml;
+      break;
+    case oid::kUuid:
+      t.kind = TypeKind::kUuid;
+      break;
+    case oid::kBytea:
+      t.kind = TypeKind::kBytes;
+      break;
+    case oid::kDate:
+      t.kind = TypeKind::kDate;
+      break;
+    case oid::kTime:
+      t.kind = TypeKind::kTime;
+      t.precision = typmod < 0 ? -1 : typmod;
+      break;
+    case oid::kTimetz:
+      t.kind = TypeKind::kTimeTz;
+      t.precision = typmod < 0 ? -1 : typmod;
+      break;
+    case oid::kTimestamp:
+      t.kind = TypeKind::kTimestamp;
+      t.precision = typmod < 0 ? -1 : typmod;
+      break;
+    case oid::kTimestamptz:
+      t.kind = TypeKind::kTimestampTz;
+      t.precision = typmod < 0 ? -1 : typmod;
+      break;
+    default:
+      break;  // kOther: interval, money, name, "char", ranges, … (their text)
+  }
+  return t;
+}
+
+model::Type TypeOf(const ColumnInfo& column) {
+  if (!column.composite_fields.empty()) return {model::TypeKind::kComposite, -1, 0, {}, column.composite_fields};
+  if (column.is_enum) return {model::TypeKind::kEnum};
+  // An array's elements keep the column's typmod (numeric(10,2)[]).
+  if (column.element_oid != 0) return {model::TypeKind::kArray, -1, 0, {TypeOf(column.element_oid, column.typmod)}};
+  return TypeOf(column.type_oid, column.typmod);
+}
+
+model::Column ColumnOf(const ColumnInfo& c) {
+  return {c.name, TypeOf(c), c.key_position, !c.not_null && c.key_position == 0};
+}
+
+model::TableSchema SchemaOf(const TableInfo& table) {
+  model::TableSchema schema{table.schema, table.name, {}, table.identity};
+  for (const ColumnInfo& c : table.columns) schema.columns.push_back(ColumnOf(c));
+  return schema;
+}
 namespace {
 
 // Columns of one table ($1) with their position in its key (0 if none) — the primary key, or else the unique
@@ -182,11 +279,11 @@ Result<TableInfo> LoadTableAs(PgConnection& conn, const std::string& publication
     table.columns.push_back(std::move(c));
   }
   if (has_key && unpublished_key.empty()) {
-    table.identity = RowIdentity::kKey;
+    table.identity = model::RowIdentity::kKey;
   } else if (replica_identity == 'f' && unpublished_key.empty()) {
-    table.identity = RowIdentity::kFullRow;
+    table.identity = model::RowIdentity::kFullRow;
   } else {
-    table.identity = RowIdentity::kNone;
+    table.identity = model::RowIdentity::kNone;
     table.skip_reason = SkipReason(table, replica_identity, unpublished_key, publication);
   }
   return table;

@@ -10,6 +10,7 @@
 
 #include "common/Lsn.h"
 #include "common/Status.h"
+#include "model/TableSchema.h"
 #include "pg/PgConnection.h"
 
 namespace streamshop::pg {
@@ -28,13 +29,6 @@ struct ColumnInfo {
   uint32_t element_oid = 0;  // an array type of a base type: the element type's OID (0 otherwise)
 };
 
-// How the rows of a table are identified in ClickHouse.
-enum class RowIdentity {
-  kKey,      // by the primary key, or else the unique index of REPLICA IDENTITY USING INDEX (key_position > 0)
-  kFullRow,  // no key but REPLICA IDENTITY FULL: by all published values (a hash of them orders the raw table)
-  kNone,     // neither: the table cannot be replicated and is skipped (`skip_reason` says why and the fix)
-};
-
 struct TableInfo {
   uint32_t oid = 0;
   std::string schema;
@@ -43,16 +37,26 @@ struct TableInfo {
   // generated columns: exactly what pgoutput's Relation message lists.
   std::vector<ColumnInfo> columns;
   std::optional<std::string> row_filter = {};  // the publication's WHERE for this table (pg_get_expr text)
-  RowIdentity identity = RowIdentity::kKey;
+  model::RowIdentity identity = model::RowIdentity::kKey;
   std::string skip_reason = {};  // set when identity is kNone: a warning naming the table and the fix
   bool partitioned = false;      // a partitioned table (published as the root of its partitions)
   char replica_identity = 'd';   // pg_class.relreplident: 'd' default, 'f' full, 'i' index, 'n' nothing
 
-  bool skipped() const { return identity == RowIdentity::kNone; }
+  bool skipped() const { return identity == model::RowIdentity::kNone; }
 
   std::string QualifiedName() const { return schema + "." + name; }
   std::string QuotedName() const { return PgConnection::QuoteIdent(schema) + "." + PgConnection::QuoteIdent(name); }
 };
+
+// The neutral type of a PostgreSQL type (OID and typmod as in pg_attribute and Relation messages). Types the
+// model has no kind for are kOther; an array is kOther unless the caller knows its element (below).
+model::Type TypeOf(uint32_t type_oid, int32_t typmod);
+// The column's neutral type, with what the catalog adds (enum, composite fields, array element).
+model::Type TypeOf(const ColumnInfo& column);
+// The column's neutral description (a key column is never nullable).
+model::Column ColumnOf(const ColumnInfo& column);
+// The neutral shape of the table (what the targets are made from).
+model::TableSchema SchemaOf(const TableInfo& table);
 
 // What Debezium's schemas also say of a column (LoadColumnDetails).
 struct ColumnDetails {

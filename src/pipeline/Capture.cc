@@ -268,8 +268,17 @@ Status Capture::Session::Prepare(const pg::TableInfo& table) {
   }
   skipped.erase(table.oid);
   SS_ASSIGN_OR_RETURN(std::vector<pg::ColumnDetails> details, source.catalog->LoadColumnDetails(table.oid));
-  SS_ASSIGN_OR_RETURN(std::shared_ptr<const debezium::PreparedTable> p,
-                      encoder.Prepare(debezium::DebeziumTableFromCatalog(table, details)));
+  // Debezium's schemas also carry the catalog's NOT NULL, defaults and comments, matched by column name.
+  debezium::DebeziumTable described = debezium::DebeziumTableOf(pg::SchemaOf(table));
+  for (debezium::DebeziumColumn& c : described.columns) {
+    for (const pg::ColumnDetails& d : details) {
+      if (d.name != c.name) continue;
+      c.not_null |= d.not_null;
+      c.default_expression = d.default_expression;
+      c.comment = d.comment;
+    }
+  }
+  SS_ASSIGN_OR_RETURN(std::shared_ptr<const debezium::PreparedTable> p, encoder.Prepare(described));
   SS_RETURN_IF_ERROR(EnsureTopic(p->topic(), options.partitions).status());
   tables[table.oid] = table;
   prepared[table.oid] = std::move(p);

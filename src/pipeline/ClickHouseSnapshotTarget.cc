@@ -106,7 +106,8 @@ Status ClickHouseSnapshotTarget::RecordReset(const pg::TableInfo& table, int64_t
 
 Status ClickHouseSnapshotTarget::BeginTable(const pg::TableInfo& table, const SnapshotTableState& state) {
   SS_RETURN_IF_ERROR(Connect());
-  auto prototype = std::make_unique<clickhouse::TableWriter>(table, options_.dialect, options_.state.database);
+  auto prototype =
+      std::make_unique<clickhouse::TableWriter>(pg::SchemaOf(table), options_.dialect, options_.state.database);
   SS_RETURN_IF_ERROR(clickhouse::ReconcileTargetTable(*ch_, *prototype, /*apply_changes=*/false));
   if (state.chunks_done.empty()) SS_RETURN_IF_ERROR(clickhouse::TruncateTarget(*ch_, *prototype));
   prototypes_[table.oid] = std::move(prototype);

@@ -86,6 +86,7 @@ struct Replicator::Session final : ChangeConsumer {
   Dialect dialect = Dialect::kLegacy;
   std::unique_ptr<SourceCatalog> catalog;
   std::map<uint32_t, std::unique_ptr<TableWriter>> writers;  // by table OID
+  std::map<uint32_t, pg::TableInfo> sources;                 // the PostgreSQL shape of each writer's table
   std::map<uint32_t, std::string> failed_tables;             // stopped tables (OID → reason)
   // A stopped table's current shape, read before the WAL position `wal`: once the stream has passed `wal`, the
   // table's next change comes with a Relation message, so the table can resume in this shape (RetryStoppedTables).
@@ -133,7 +134,7 @@ struct Replicator::Session final : ChangeConsumer {
   std::vector<std::string> added_columns;
 
   Result<TableWriter*> EnsureWriter(const pg::TableInfo& table) {
-    auto writer = std::make_unique<TableWriter>(table, dialect, options.database);
+    auto writer = std::make_unique<TableWriter>(pg::SchemaOf(table), dialect, options.database);
     added_columns.clear();
     SS_RETURN_IF_ERROR(EnsureTargetTable(*ch, *writer, &added_columns));
     // A table that gained or lost its key since its raw table was made is ordered the other way there.
@@ -142,16 +143,17 @@ struct Replicator::Session final : ChangeConsumer {
                                               "AND name = '_row_hash' FORMAT TSV",
                                               ClickHouseClient::QuoteString(options.database),
                                               ClickHouseClient::QuoteString(writer->table_name()))));
-    if ((hashed.rfind("1", 0) == 0) != (table.identity == pg::RowIdentity::kFullRow)) {
+    if ((hashed.rfind("1", 0) == 0) != (table.identity == model::RowIdentity::kFullRow)) {
       return Status::Fatal(fmt::format(
           "table {} {} a key since {} was created, so its rows are identified differently now: run DROP TABLE {} in "
           "ClickHouse and restart streamshop (the table is copied again)",
-          table.QualifiedName(), table.identity == pg::RowIdentity::kFullRow ? "lost" : "gained", writer->target(),
+          table.QualifiedName(), table.identity == model::RowIdentity::kFullRow ? "lost" : "gained", writer->target(),
           writer->target()));
     }
     TableWriter* raw = writer.get();
     if (auto c = copied_at.find(table.oid); c != copied_at.end()) raw->SetCopiedAt(c->second);
     writers[table.oid] = std::move(writer);
+    sources[table.oid] = table;
     return raw;
   }
 
@@ -194,7 +196,7 @@ struct Replicator::Session final : ChangeConsumer {
     }
     for (size_t i = 0; i < oids.size(); ++i) {
       if (results[i].ok()) continue;
-      const pg::TableInfo& t = flushed[i]->source();
+      const model::TableSchema& t = flushed[i]->source();
       SS_RETURN_IF_ERROR(StopTable(oids[i], TableWriter::SourceKey(t.schema, t.name), results[i]));
     }
     SS_RETURN_IF_ERROR(messages->Flush(*ch));
@@ -235,7 +237,7 @@ struct Replicator::Session final : ChangeConsumer {
     if (table.ok() && table->skipped()) {
       if (!skipped_tables.count(oid)) LogWarn("{}", table->skip_reason);
       skipped_tables[oid] = table->skip_reason;
-      writers.erase(oid);
+      Forget(oid);
       failed_tables.erase(oid);
       return false;
     }
@@ -251,10 +253,15 @@ struct Replicator::Session final : ChangeConsumer {
     return false;
   }
 
+  void Forget(uint32_t oid) {
+    writers.erase(oid);
+    sources.erase(oid);
+  }
+
   // Stops table `oid` on a Fatal error of its own (see PrepareTable): its writer and pending rows go, a fresh
   // copy is recorded first, and RetryStoppedTables tries it again every 10 s.
   Status StopTable(uint32_t oid, const std::string& name, const Status& why) {
-    writers.erase(oid);
+    Forget(oid);
     shape_changes.erase(oid);
     auto [it, newly_stopped] = failed_tables.try_emplace(oid);
     if (newly_stopped && !name.empty()) {
@@ -351,7 +358,7 @@ struct Replicator::Session final : ChangeConsumer {
         if (!Passed(pending->second.wal)) continue;
         const pg::TableInfo table = std::move(pending->second.table);
         shape_changes.erase(pending);
-        if (SameColumns(w->second->source(), table)) continue;
+        if (SameColumns(sources.at(oid), table)) continue;
         LogInfo("{} changed shape with no change of its rows since: applying the catalog's shape",
                 table.QualifiedName());
         SS_RETURN_IF_ERROR(ApplyShape(oid, TableWriter::SourceKey(table.schema, table.name), table));
@@ -359,7 +366,7 @@ struct Replicator::Session final : ChangeConsumer {
       }
       auto table = current.find(oid);
       if (table == current.end()) continue;  // e.g. dropped: the stream says what follows
-      if (SameColumns(w->second->source(), table->second)) continue;
+      if (SameColumns(sources.at(oid), table->second)) continue;
       SS_ASSIGN_OR_RETURN(Lsn wal, catalog->CurrentWal());
       shape_changes[oid] = {std::move(table->second), wal};
     }
@@ -406,7 +413,7 @@ struct Replicator::Session final : ChangeConsumer {
         continue;
       }
       if (w != writers.end() && options.snapshot) {
-        pg::TableInfo table = w->second->source();
+        pg::TableInfo table = sources.at(it->first);
         table.row_filter = shapes[it->first].row_filter;
         SS_RETURN_IF_ERROR(FlushAll());
         SS_RETURN_IF_ERROR(RecordCopiedShape(*ch, snapshot_state, it->first, shapes[it->first]));
@@ -600,7 +607,8 @@ Status Replicator::Session::OnChange(const pg::PgoutputMessage& msg, Lsn lsn) {
             SS_RETURN_IF_ERROR(TupleToValues(w, m.new_tuple, nullptr));
             if (std::find(unchanged.begin(), unchanged.end(), true) != unchanged.end()) {
               // A row entering a row filter: PostgreSQL left out its unchanged TOASTed values.
-              SS_RETURN_IF_ERROR(catalog->ReadUnchangedValues(w.source(), values, unchanged, unchanged_source));
+              SS_RETURN_IF_ERROR(
+                  catalog->ReadUnchangedValues(sources.at(m.relid), values, unchanged, unchanged_source));
             }
             return w.AppendRow(values, lsn.value, false);
           } else if constexpr (std::is_same_v<T, pg::DeleteMessage>) {
@@ -616,7 +624,7 @@ Status Replicator::Session::OnChange(const pg::PgoutputMessage& msg, Lsn lsn) {
             SS_RETURN_IF_ERROR(TupleToValues(w, m.new_tuple, m.old_kind == 'O' ? &m.old_tuple : nullptr));
             // Compared as ClickHouse keys them (encoded bytes): a rendering like "a=x, b=y" is ambiguous. A table
             // identified by all its values (no key) always replaces the old row.
-            const bool key_changed = m.old_kind != 0 && (w.source().identity == pg::RowIdentity::kFullRow ||
+            const bool key_changed = m.old_kind != 0 && (w.source().identity == model::RowIdentity::kFullRow ||
                                                          !w.SameKey(values, old_key_values));
             if (key_changed) SS_RETURN_IF_ERROR(w.AppendRow(old_key_values, lsn.value, true));
             if (std::find(unchanged.begin(), unchanged.end(), true) != unchanged.end()) {
@@ -625,7 +633,7 @@ Status Replicator::Session::OnChange(const pg::PgoutputMessage& msg, Lsn lsn) {
             return w.AppendRow(values, lsn.value, false);
           }
         } else if constexpr (std::is_same_v<T, pg::LogicalMessage>) {
-          if (m.prefix != kHeartbeatPrefix) messages->Append(m);
+          if (m.prefix != kHeartbeatPrefix) messages->Append(m.lsn.value, m.transactional, m.prefix, m.content);
         }
         return Status::Ok();  // Begin, Commit (the source keeps track), Origin and Type: nothing to store
       },
@@ -665,7 +673,7 @@ Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
   auto it = writers.find(rel.relid);
   // The Relation message does not say whether a column is NOT NULL: where ClickHouse has a column that is not
   // Nullable (modern servers), the catalog says whether it still may be (DROP NOT NULL sends a Relation).
-  const bool same_columns = it != writers.end() && SameColumns(it->second->source(), rel);
+  const bool same_columns = it != writers.end() && SameColumns(sources.at(rel.relid), rel);
   if (same_columns && !HasNotNullColumns(*it->second)) return Status::Ok();
   auto announced = TableFromRelation(*catalog, options.publication, rel);
   if (announced.ok() && !*announced) return Status::Ok();  // a partition whose changes come as its root's
@@ -673,7 +681,7 @@ Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
     // Nothing the stream shows changed: keep the table as it is unless the catalog says a column may now be NULL
     // (a table dropped since keeps streaming its last changes, as before).
     if (!announced.ok() && announced.status().retryable()) return announced.status();
-    if (!announced.ok() || SameColumns(it->second->source(), **announced)) return Status::Ok();
+    if (!announced.ok() || SameColumns(sources.at(rel.relid), **announced)) return Status::Ok();
   }
   const Result<pg::TableInfo> table =
       announced.ok() ? Result<pg::TableInfo>(std::move(**announced)) : Result<pg::TableInfo>(announced.status());
@@ -693,8 +701,7 @@ Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
 Status Replicator::Session::ApplyShape(uint32_t oid, const std::string& name, const Result<pg::TableInfo>& table) {
   auto it = writers.find(oid);
   const bool known = it != writers.end();
-  const std::vector<pg::ColumnInfo> previous_columns =
-      known ? it->second->source().columns : std::vector<pg::ColumnInfo>{};
+  const std::vector<pg::ColumnInfo> previous_columns = known ? sources.at(oid).columns : std::vector<pg::ColumnInfo>{};
   const bool was_stopped = failed_tables.count(oid) > 0;
   SS_ASSIGN_OR_RETURN(bool replicated, PrepareTable(oid, name, table));
   if (!replicated) return Status::Ok();
@@ -703,7 +710,7 @@ Status Replicator::Session::ApplyShape(uint32_t oid, const std::string& name, co
   if (!options.snapshot) return Status::Ok();
   // Rows identified by all their values: after a column is dropped or retyped (the text of a value may change),
   // changes no longer match the stored rows' hashes.
-  if (table->identity == pg::RowIdentity::kFullRow) {
+  if (table->identity == model::RowIdentity::kFullRow) {
     for (const auto& old : previous_columns) {
       bool same = false;
       for (const auto& c : table->columns)
@@ -723,10 +730,11 @@ Status Replicator::Session::ApplyShape(uint32_t oid, const std::string& name, co
     for (const auto& old : previous_columns) {
       added &= old.name != c.name;
       if (old.name != c.name) continue;
-      const ValueKind was = TableWriter::MapColumn(old, dialect).kind;
+      const ValueKind was = TableWriter::MapColumn(pg::ColumnOf(old), dialect).kind;
       const bool number = was == ValueKind::kFloat32 || was == ValueKind::kFloat64 || was == ValueKind::kDecimal;
       // An array column made nullable (DROP NOT NULL) becomes text too: ClickHouse has no Nullable(Array).
-      if ((number || was == ValueKind::kArray) && TableWriter::MapColumn(c, dialect).kind == ValueKind::kString) {
+      if ((number || was == ValueKind::kArray) &&
+          TableWriter::MapColumn(pg::ColumnOf(c), dialect).kind == ValueKind::kString) {
         return RecopyTable(*table, fmt::format("column {} of {} became text (existing rows must hold PostgreSQL's "
                                                "text)",
                                                c.name, table->QualifiedName()));

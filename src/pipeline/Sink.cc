@@ -53,15 +53,13 @@ struct SinkTable {
 };
 
 // Whether the row's columns (names, order, types when the message declared them) are the table's.
-bool SameShape(const pg::TableInfo& table, const debezium::ParsedRow& row) {
+bool SameShape(const model::TableSchema& table, const debezium::ParsedRow& row) {
   if (table.columns.size() != row.size()) return false;
   for (size_t i = 0; i < row.size(); ++i) {
     if (table.columns[i].name != row[i].name) return false;
     if (!row[i].type) continue;
-    auto pg_type = debezium::PgTypeForField(*row[i].type);
-    if (!pg_type.ok() || pg_type->first != table.columns[i].type_oid || pg_type->second != table.columns[i].typmod) {
-      return false;
-    }
+    Result<model::Type> type = debezium::TypeForField(*row[i].type);
+    if (!type.ok() || *type != table.columns[i].type) return false;
   }
   return true;
 }
@@ -301,13 +299,13 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
   };
   // A row identified by all its values: an update first deletes the old row (its `before`, complete under
   // REPLICA IDENTITY FULL).
-  if (w.source().identity == pg::RowIdentity::kFullRow && ev.op == debezium::DebeziumOp::kUpdate && ev.before) {
+  if (w.source().identity == model::RowIdentity::kFullRow && ev.op == debezium::DebeziumOp::kUpdate && ev.before) {
     fill(*ev.before);
     Status st = any_unchanged ? Status::Ok() : w.AppendRow(values, version, /*deleted=*/true);
     if (!st.ok()) return DeadLetter(r, fmt::format("{}: {}", w.source().QualifiedName(), st.message()));
   }
   fill(row);
-  if (w.source().identity == pg::RowIdentity::kFullRow && any_unchanged && ev.before) {
+  if (w.source().identity == model::RowIdentity::kFullRow && any_unchanged && ev.before) {
     // Unchanged TOASTed values of a keyless table are in its complete `before`.
     any_unchanged = false;
     for (size_t i = 0; i < cols.size(); ++i) {
@@ -347,25 +345,24 @@ Result<SinkTable*> Sink::Session::TableFor(const debezium::DebeziumEvent& ev, co
                     "producer, e.g. value.converter.schemas.enable=true)",
                     name));
   }
-  pg::TableInfo table{0, ev.schema, ev.table, {}};
+  // Every column Nullable: Connect's `optional` is false for a column with a default as well.
+  model::TableSchema table{ev.schema, ev.table, {}};
   for (const debezium::ParsedColumn& c : row) {
-    pg::ColumnInfo column{c.name, 0, -1, 0, {}};
+    model::Column column{c.name, {}};
     if (c.type) {
-      SS_ASSIGN_OR_RETURN(auto pg_type, debezium::PgTypeForField(*c.type));
-      std::tie(column.type_oid, column.typmod) = pg_type;
+      SS_ASSIGN_OR_RETURN(column.type, debezium::TypeForField(*c.type));
     } else {
-      const pg::ColumnInfo* known = nullptr;
+      const model::Column* known = nullptr;
       for (const auto& k : it->second.writer->source().columns) known = k.name == c.name ? &k : known;
       if (!known)
         return Status::Fatal(fmt::format("table {}: column {} is new and the event has no schema", name, c.name));
-      column.type_oid = known->type_oid;
-      column.typmod = known->typmod;
+      column.type = known->type;
     }
     table.columns.push_back(std::move(column));
   }
   // Key columns (primary-key order) from the record key. A table without a key (Debezium sends a null key) has
   // its rows identified by all their values, as `replicate` does for REPLICA IDENTITY FULL.
-  if (!r.key) table.identity = pg::RowIdentity::kFullRow;
+  if (!r.key) table.identity = model::RowIdentity::kFullRow;
   SS_ASSIGN_OR_RETURN(debezium::ParsedRow key,
                       r.key ? parser.ParseKey(*r.key, r.topic) : Result<debezium::ParsedRow>(debezium::ParsedRow{}));
   int position = 0;
@@ -399,13 +396,9 @@ Result<SinkTable*> Sink::Session::TableFor(const debezium::DebeziumEvent& ev, co
   if (e1 == std::errc() && tab != end && *tab == '\t' && std::from_chars(tab + 1, end, at_ms).ec == std::errc()) {
     lsn_guard.Observe(version, at_ms);
   }
-  debezium::DebeziumTable debezium{ev.schema, ev.table, {}};
-  for (const auto& c : table.columns) {
-    debezium.columns.push_back({c.name, c.type_oid, c.typmod, c.key_position, false, std::nullopt, std::nullopt});
-  }
   SinkTable& slot = tables[name];
   slot.writer = std::move(writer);
-  slot.debezium = std::move(debezium);
+  slot.debezium = debezium::DebeziumTableOf(table);
   return &slot;
 }
 

@@ -77,7 +77,7 @@ Status ReadUnchangedValues(pg::PgConnection& catalog, const pg::TableInfo& t,
       select += (select.empty() ? "" : ", ") + quoted;
       wanted.push_back(i);
     }
-    const bool identifies = t.identity == pg::RowIdentity::kFullRow ? !unchanged[i] : t.columns[i].key_position > 0;
+    const bool identifies = t.identity == model::RowIdentity::kFullRow ? !unchanged[i] : t.columns[i].key_position > 0;
     if (!identifies || t.columns[i].dropped) continue;
     if (!values[i]) {
       where += fmt::format("{}{} IS NULL", where.empty() ? "" : " AND ", quoted);

@@ -32,7 +32,7 @@ Result<size_t> SplitRow(const TableWriter& w, std::string_view data, EncodedRow&
     if (c.key_position > 0) row.key.append(data.substr(offset, n));
     offset += n;
   }
-  if (w.source().identity == pg::RowIdentity::kFullRow) row.key.assign(data.substr(0, offset));  // all values
+  if (w.source().identity == model::RowIdentity::kFullRow) row.key.assign(data.substr(0, offset));  // all values
   SS_ASSIGN_OR_RETURN(size_t n, clickhouse::EncodedSize(TableWriter::UnfitType(), data.substr(offset)));
   offset += n;
   row.hash = XXH3_64bits(data.data(), offset);
@@ -42,7 +42,7 @@ Result<size_t> SplitRow(const TableWriter& w, std::string_view data, EncodedRow&
 std::string DescribeKey(const TableWriter& w, std::string_view key) {
   std::string out;
   size_t offset = 0;
-  const bool full_row = w.source().identity == pg::RowIdentity::kFullRow;
+  const bool full_row = w.source().identity == model::RowIdentity::kFullRow;
   for (const auto& c : w.columns()) {
     if (c.key_position == 0 && !full_row) continue;
     auto n = clickhouse::EncodedSize(c.type, key.substr(offset));
@@ -55,8 +55,8 @@ std::string DescribeKey(const TableWriter& w, std::string_view key) {
   return out;
 }
 
-Result<TableVerdict> VerifyTable(pg::PgConnection& pg, clickhouse::ClickHouseClient& ch, const TableWriter& w,
-                                 bool ch_table_exists, size_t max_keys) {
+Result<TableVerdict> VerifyTable(pg::PgConnection& pg, clickhouse::ClickHouseClient& ch, const pg::TableInfo& table,
+                                 const TableWriter& w, bool ch_table_exists, size_t max_keys) {
   TableVerdict v;
   v.table = w.source().QualifiedName();
   std::unordered_map<std::string, uint64_t> pg_rows;
@@ -64,7 +64,7 @@ Result<TableVerdict> VerifyTable(pg::PgConnection& pg, clickhouse::ClickHouseCli
   pg::CopyTextParser parser;
   std::string encoded;
   EncodedRow row;
-  SS_RETURN_IF_ERROR(pg.CopyOut(pg::CopySql(w.source()), [&](std::string_view line) -> Status {
+  SS_RETURN_IF_ERROR(pg.CopyOut(pg::CopySql(table), [&](std::string_view line) -> Status {
     SS_ASSIGN_OR_RETURN(auto fields, parser.Parse(line));
     encoded.clear();
     TableWriter::Unfit unfit;
@@ -131,7 +131,7 @@ Result<std::vector<TableVerdict>> VerifyTables(const VerifyOptions& options) {
       verdicts.push_back(std::move(skipped));
       continue;
     }
-    TableWriter w(t, dialect, options.database);
+    TableWriter w(pg::SchemaOf(t), dialect, options.database);
     const bool exists = existing.count(w.table_name()) > 0;
     std::vector<std::string> missing;
     Status st = exists ? clickhouse::ReconcileTargetTable(*ch, w, /*apply_changes=*/false, &missing) : Status::Ok();
@@ -143,7 +143,7 @@ Result<std::vector<TableVerdict>> VerifyTables(const VerifyOptions& options) {
       st = Status::Fatal(fmt::format("{} lacks column(s) {} of {} (replicate adds them within ~20 s while it runs)",
                                      w.target(), names, t.QualifiedName()));
     }
-    auto v = st.ok() ? VerifyTable(pg, *ch, w, exists, options.max_reported_keys) : Result<TableVerdict>(st);
+    auto v = st.ok() ? VerifyTable(pg, *ch, t, w, exists, options.max_reported_keys) : Result<TableVerdict>(st);
     if (!v.ok() && v.status().retryable()) return v.status();
     if (!v.ok()) {
       // This table cannot be compared (e.g. its ClickHouse columns no longer match); report it, go on.

@@ -8,6 +8,7 @@
 
 #include "clickhouse/TableWriter.h"
 #include "clickhouse/TargetSchema.h"
+#include "pg/Catalog.h"
 
 #include <deque>
 #include <optional>
@@ -229,7 +230,7 @@ TEST_F(ClickHouseClientTest, ReservedColumnNameIsRefusedByName) {
   for (const char* taken : {"_version", "_deleted", "_synced_at", "_part", "_part_index", "_partition_id",
                             "_sample_factor", "_row_exists", "_block_number", "_block_offset"}) {
     pg::TableInfo table{1, "public", "t", {{"id", 23, -1, 1}, {taken, 25, -1, 0}}};
-    TableWriter writer(table, Dialect::kLegacy, "analytics");
+    TableWriter writer(streamshop::pg::SchemaOf(table), Dialect::kLegacy, "analytics");
     Status st = EnsureTargetTable(Client(), writer);
     EXPECT_TRUE(st.fatal());
     EXPECT_NE(st.message().find(std::string("column ") + taken), std::string::npos) << st.message();

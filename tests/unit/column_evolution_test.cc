@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "pg/Catalog.h"
+#include "pg_types.h"
+
 using streamshop::clickhouse::ColumnType;
 using streamshop::clickhouse::Dialect;
 using streamshop::clickhouse::MapColumnType;
@@ -14,7 +17,7 @@ constexpr uint32_t kInt4 = 23, kInt8 = 20, kInt2 = 21, kFloat4 = 700, kFloat8 = 
                    kBool = 16, kUuid = 2950, kDate = 1082;
 int32_t NumericTypmod(int p, int s) { return ((p << 16) | s) + 4; }
 ColumnType Col(uint32_t oid, int32_t typmod = -1, bool nullable = true) {
-  return MapColumnType(oid, typmod, nullable, Dialect::kLegacy);
+  return MapColumnType(streamshop::pg::TypeOf(oid, typmod), nullable, Dialect::kLegacy);
 }
 
 }  // namespace
@@ -77,8 +80,8 @@ TEST(ColumnEvolution, IncompatibleChangesAreRefused) {
 }
 
 namespace {
-ColumnType Modern(uint32_t oid, bool nullable, streamshop::clickhouse::TypeDetails details = {}, int32_t typmod = -1) {
-  return MapColumnType(oid, typmod, nullable, Dialect::kModern, details);
+ColumnType Modern(uint32_t oid, bool nullable, streamshop::testing::PgTypeDetails details = {}, int32_t typmod = -1) {
+  return MapColumnType(streamshop::testing::PgType(oid, typmod, details), nullable, Dialect::kModern);
 }
 }  // namespace
 

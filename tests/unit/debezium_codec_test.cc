@@ -25,9 +25,13 @@
 #include "debezium/DebeziumValueCodec.h"
 #include "debezium/JsonWriter.h"
 #include "debezium/TopicNames.h"
+#include "pg/Catalog.h"
+#include "pg/TypeOids.h"
 
 namespace streamshop::debezium {
 namespace {
+
+namespace pgoid = pg::oid;
 
 using Text = std::optional<std::string>;
 using Values = std::vector<Text>;
@@ -48,8 +52,7 @@ DebeziumColumn Col(std::string name, uint32_t oid, int32_t typmod = -1, int key 
                    std::optional<std::string> def = std::nullopt) {
   DebeziumColumn c;
   c.name = std::move(name);
-  c.type_oid = oid;
-  c.typmod = typmod;
+  c.type = pg::TypeOf(oid, typmod);
   c.key_position = key;
   c.not_null = not_null || key > 0;
   c.default_expression = std::move(def);
@@ -764,7 +767,7 @@ TEST(DebeziumEncoderTest, ColumnCommentBecomesDoc) {
   DebeziumColumn amount = Col("amount", kNum);
   amount.comment = "any scale";
   std::string out;
-  AppendFieldSchema(out, FieldTypeForColumn(kText, -1), true, nullptr, "note", &*note.comment);
+  AppendFieldSchema(out, FieldTypeForColumn(pg::TypeOf(kText, -1)), true, nullptr, "note", &*note.comment);
   EXPECT_EQ(out, R"({"type":"string","optional":true,"doc":"free \"text\"","field":"note"})");
   DebeziumEncoder enc = TestEncoder();
   auto prepared = enc.Prepare(DebeziumTable{"public", "t", {Col("id", kInt4, -1, 1), note, amount}});
@@ -812,7 +815,7 @@ TEST(DebeziumEncoderTest, DefaultExpressionsFollowDebezium) {
   };
   for (const Case& c : cases) {
     DebeziumColumn col = Col("c", c.oid, c.typmod, 0, false, c.expr);
-    EXPECT_EQ(DefaultValueJson(col, FieldTypeForColumn(c.oid, c.typmod)), c.json) << c.expr;
+    EXPECT_EQ(DefaultValueJson(col, FieldTypeForColumn(pg::TypeOf(c.oid, c.typmod))), c.json) << c.expr;
   }
 }
 
@@ -1132,10 +1135,10 @@ TEST(DebeziumTypesTest, SchemaFieldTypesMapBackToPostgresTypes) {
         continue;
       }
       ASSERT_TRUE(c.type.has_value()) << c.name;
-      const FieldType original = FieldTypeForColumn(t.columns[i].type_oid, t.columns[i].typmod);
-      auto pg_type = PgTypeForField(*c.type);
-      ASSERT_TRUE(pg_type.ok()) << c.name << ": " << pg_type.status().message();
-      const FieldType back = FieldTypeForColumn(pg_type->first, pg_type->second);
+      const FieldType original = FieldTypeForColumn(t.columns[i].type);
+      Result<model::Type> type = TypeForField(*c.type);
+      ASSERT_TRUE(type.ok()) << c.name << ": " << type.status().message();
+      const FieldType back = FieldTypeForColumn(*type);
       EXPECT_EQ(back.kind, original.kind) << c.name;
       EXPECT_EQ(back.scale, original.scale) << c.name;
       EXPECT_EQ(back.precision, original.precision) << c.name;
@@ -1144,7 +1147,7 @@ TEST(DebeziumTypesTest, SchemaFieldTypesMapBackToPostgresTypes) {
   FieldType unsupported;
   unsupported.kind = FieldKind::kUnsupported;
   unsupported.logical_name = "io.debezium.data.geometry.Point";
-  EXPECT_FALSE(PgTypeForField(unsupported).ok());
+  EXPECT_FALSE(TypeForField(unsupported).ok());
 }
 
 TEST(DebeziumRoundTripTest, NonCanonicalInputComesBackCanonical) {

@@ -5,6 +5,9 @@
 // fixed (std::mt19937 output is fixed by the standard), so a failure reproduces; each test prints its seed.
 #include <gtest/gtest.h>
 
+#include "pg/Catalog.h"
+#include "pg_types.h"
+
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <cstdio>
@@ -170,13 +173,13 @@ std::vector<ColumnType> AllTypes() {
   std::vector<ColumnType> types;
   for (Dialect d : {Dialect::kLegacy, Dialect::kModern}) {
     for (bool nullable : {false, true}) {
-      for (uint32_t oid : kOids) types.push_back(MapColumnType(oid, -1, nullable, d));
+      for (uint32_t oid : kOids) types.push_back(MapColumnType(streamshop::pg::TypeOf(oid, -1), nullable, d));
       for (int p : {1, 9, 10, 18, 19, 38}) {
-        types.push_back(MapColumnType(1700, ((p << 16) | (p / 2)) + 4, nullable, d));
+        types.push_back(MapColumnType(streamshop::pg::TypeOf(1700, ((p << 16) | (p / 2)) + 4), nullable, d));
       }
     }
   }
-  types.push_back(streamshop::clickhouse::MapCompositeType({"a", "b"}, true));
+  types.push_back(MapColumnType(streamshop::testing::CompositeType({"a", "b"}), true, Dialect::kModern));
   return types;
 }
 

@@ -1,5 +1,5 @@
 // What the snapshot and verify read (pg::CopySql: the publication's columns and row filter) and how a table without
-// a key is identified in ClickHouse (TableWriter with pg::RowIdentity::kFullRow).
+// a key is identified in ClickHouse (TableWriter with model::RowIdentity::kFullRow).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -12,9 +12,9 @@ namespace {
 using streamshop::clickhouse::Dialect;
 using streamshop::clickhouse::RowValues;
 using streamshop::clickhouse::TableWriter;
+using streamshop::model::RowIdentity;
 using streamshop::pg::ColumnInfo;
 using streamshop::pg::CopySql;
-using streamshop::pg::RowIdentity;
 using streamshop::pg::TableInfo;
 
 constexpr uint32_t kInt4 = 23, kText = 25;
@@ -58,7 +58,7 @@ TableInfo Keyless() {
 }
 
 TEST(FullRowIdentityTest, OrderedByRowHash) {
-  TableWriter w(Keyless(), Dialect::kLegacy, "analytics");
+  TableWriter w(streamshop::pg::SchemaOf(Keyless()), Dialect::kLegacy, "analytics");
   const std::string sql = w.CreateTableSql();
   EXPECT_NE(sql.find("_row_hash UInt64"), std::string::npos) << sql;
   EXPECT_NE(sql.find("ORDER BY (_row_hash)"), std::string::npos) << sql;
@@ -66,7 +66,7 @@ TEST(FullRowIdentityTest, OrderedByRowHash) {
 }
 
 TEST(FullRowIdentityTest, RowHashIdentifiesValues) {
-  TableWriter w(Keyless(), Dialect::kLegacy, "analytics");
+  TableWriter w(streamshop::pg::SchemaOf(Keyless()), Dialect::kLegacy, "analytics");
   const auto hash = [&](RowValues v) { return w.RowHash(v); };
   EXPECT_EQ(hash({"1", "a"}), hash({"1", "a"}));
   EXPECT_NE(hash({"1", "a"}), hash({"1", "b"}));
@@ -77,15 +77,15 @@ TEST(FullRowIdentityTest, RowHashIdentifiesValues) {
   // A column added later (NULL in existing rows) leaves the hash of those rows as it was.
   TableInfo wider = Keyless();
   wider.columns.push_back(ColumnInfo{"extra", kText, -1, 0, {}});
-  TableWriter w2(wider, Dialect::kLegacy, "analytics");
+  TableWriter w2(streamshop::pg::SchemaOf(wider), Dialect::kLegacy, "analytics");
   EXPECT_EQ(w2.RowHash({"1", "a", std::nullopt}), hash({"1", "a"}));
 }
 
 TEST(FullRowIdentityTest, RowsCarryTheHash) {
-  TableWriter w(Keyless(), Dialect::kLegacy, "analytics");
+  TableWriter w(streamshop::pg::SchemaOf(Keyless()), Dialect::kLegacy, "analytics");
   ASSERT_TRUE(w.AppendRow({"1", "a"}, 7, false).ok());
   EXPECT_EQ(w.pending_rows(), 1u);
-  TableWriter keyed(Table(), Dialect::kLegacy, "analytics");
+  TableWriter keyed(streamshop::pg::SchemaOf(Table()), Dialect::kLegacy, "analytics");
   ASSERT_TRUE(keyed.AppendRow({"1", "a"}, 7, false).ok());
   // The same values, one UInt64 longer.
   EXPECT_EQ(w.pending_bytes(), keyed.pending_bytes() + 1 /* Nullable id */ + 8);

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include "pg/Catalog.h"
+#include "pg_types.h"
+
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -37,7 +40,7 @@ constexpr uint32_t kBool = 16, kBytea = 17, kInt8 = 20, kInt2 = 21, kInt4 = 23, 
 int32_t NumericTypmod(int precision, int scale) { return ((precision << 16) | (scale & 0x7ff)) + 4; }
 
 ColumnType Col(uint32_t oid, bool nullable = false, int32_t typmod = -1) {
-  return MapColumnType(oid, typmod, nullable, Dialect::kModern);
+  return MapColumnType(streamshop::pg::TypeOf(oid, typmod), nullable, Dialect::kModern);
 }
 ColumnType Dec(int precision, int scale, bool nullable = false) {
   ColumnType t = Col(kNumeric, nullable, NumericTypmod(precision, scale));
@@ -121,7 +124,7 @@ void ExpectRejected(const ColumnType& t, std::initializer_list<std::string_view>
 
 TEST(RowBinaryTest, Bool) {
   for (Dialect d : {Dialect::kLegacy, Dialect::kModern}) {
-    const ColumnType t = MapColumnType(kBool, -1, false, d);
+    const ColumnType t = MapColumnType(streamshop::pg::TypeOf(kBool, -1), false, d);
     EXPECT_EQ(Hex(Enc(t, "t")), "01");
     EXPECT_EQ(Hex(Enc(t, "f")), "00");
     ExpectRejected(t, {"", "true", "false", "1", "0", "T", "tt", "t "});
@@ -356,7 +359,7 @@ TEST(RowBinaryTest, DaysFromCivil) {
 
 TEST(RowBinaryTest, Date) {
   for (Dialect d : {Dialect::kLegacy, Dialect::kModern}) {
-    const ColumnType t = MapColumnType(kDate, -1, false, d);
+    const ColumnType t = MapColumnType(streamshop::pg::TypeOf(kDate, -1), false, d);
     EXPECT_EQ(Hex(Enc(t, "1970-01-01")), "00 00 00 00");
     EXPECT_EQ(Hex(Enc(t, "2000-01-01")), "cd 2a 00 00");
     EXPECT_EQ(Hex(Enc(t, "1969-12-31")), "ff ff ff ff");
@@ -386,7 +389,7 @@ TEST(RowBinaryTest, DateOutOfRangeIsAnErrorNotACrash) {
 
 TEST(RowBinaryTest, Timestamp) {
   for (Dialect d : {Dialect::kLegacy, Dialect::kModern}) {
-    const ColumnType t = MapColumnType(kTimestamp, -1, false, d);
+    const ColumnType t = MapColumnType(streamshop::pg::TypeOf(kTimestamp, -1), false, d);
     EXPECT_EQ(Hex(Enc(t, "1970-01-01 00:00:00")), "00 00 00 00 00 00 00 00");
     EXPECT_EQ(Hex(Enc(t, "2000-01-01 00:00:00")), "00 e0 37 3b 01 5d 03 00");
     EXPECT_EQ(Enc(t, "2000-01-01 00:00:00"), Le64(946684800000000));
@@ -417,7 +420,7 @@ TEST(RowBinaryTest, TimestampFractionalSeconds) {
 
 TEST(RowBinaryTest, TimestampTzNormalisedToUtc) {
   for (Dialect d : {Dialect::kLegacy, Dialect::kModern}) {
-    const ColumnType t = MapColumnType(kTimestampTz, -1, false, d);
+    const ColumnType t = MapColumnType(streamshop::pg::TypeOf(kTimestampTz, -1), false, d);
     const int64_t base = 946684800000000;
     EXPECT_EQ(Enc(t, "2000-01-01 00:00:00+00"), Le64(base));
     EXPECT_EQ(Enc(t, "2000-01-01 00:00:00-00"), Le64(base));
@@ -633,7 +636,8 @@ TEST(RowBinaryTest, RenderValueNeverReadsOutOfBounds) {
 }  // namespace
 
 TEST(RowBinaryCompositeTest, CompositeTextBecomesAJsonObjectOfFieldTexts) {
-  const auto type = streamshop::clickhouse::MapCompositeType({"a", "b", "c"}, /*nullable=*/false);
+  const auto type = streamshop::clickhouse::MapColumnType(streamshop::testing::CompositeType({"a", "b", "c"}),
+                                                          /*nullable=*/false, Dialect::kModern);
   const auto encode = [&](std::string_view text) {
     std::string out;
     const auto st = streamshop::clickhouse::AppendValue(type, text, out);
@@ -682,7 +686,8 @@ std::string Le256(std::string_view decimal) {
 constexpr uint32_t kIntArray = 1007;
 
 ColumnType ArrayOf(uint32_t element, int32_t typmod = -1) {
-  ColumnType t = MapColumnType(kIntArray, typmod, false, Dialect::kModern, {false, element});
+  ColumnType t =
+      MapColumnType(streamshop::testing::PgType(kIntArray, typmod, {false, element}), false, Dialect::kModern);
   EXPECT_EQ(t.kind, ValueKind::kArray);
   return t;
 }

@@ -214,8 +214,8 @@ class SinkSessionTest : public ::testing::Test {
     options_.clickhouse.url = "http://fake-clickhouse:8123";
     options_.batch_rows = 4;
     options_.flush_interval = std::chrono::hours(1);  // batches end by row count or at stop only
-    debezium::DebeziumColumn id{"id", pg::oid::kText, -1, 1, true, std::nullopt, std::nullopt};
-    debezium::DebeziumColumn note{"note", pg::oid::kText, -1, 0, false, std::nullopt, std::nullopt};
+    debezium::DebeziumColumn id{"id", {model::TypeKind::kText}, 1, true, std::nullopt, std::nullopt};
+    debezium::DebeziumColumn note{"note", {model::TypeKind::kText}, 0, false, std::nullopt, std::nullopt};
     auto table = encoder_.Prepare(debezium::DebeziumTable{"public", "orders", {id, note}});
     EXPECT_TRUE(table.ok()) << table.status().message();
     orders_ = *table;

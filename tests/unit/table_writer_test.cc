@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "clickhouse/RowBinary.h"
+#include "pg/Catalog.h"
 
 using streamshop::clickhouse::AppendUInt8;
 using streamshop::clickhouse::AppendValue;
@@ -29,7 +30,7 @@ TableWriter TextKeyTable() {
   t.columns.push_back({"a", kText, -1, 1, {}});
   t.columns.push_back({"b", kText, -1, 2, {}});
   t.columns.push_back({"v", kInt4, -1, 0, {}});
-  return TableWriter(t, Dialect::kLegacy, "analytics");
+  return TableWriter(streamshop::pg::SchemaOf(t), Dialect::kLegacy, "analytics");
 }
 
 // (id numeric(3,2) key, n numeric(3,2), "we""ird" timestamp).
@@ -38,7 +39,7 @@ TableWriter NumericTable() {
   t.columns.push_back({"id", kNumeric, NumericTypmod(3, 2), 1, {}});
   t.columns.push_back({"n", kNumeric, NumericTypmod(3, 2), 0, {}});
   t.columns.push_back({"we\"ird", kTimestamp, -1, 0, {}});
-  return TableWriter(t, Dialect::kLegacy, "analytics");
+  return TableWriter(streamshop::pg::SchemaOf(t), Dialect::kLegacy, "analytics");
 }
 
 std::string Nullable(std::string_view json) {
@@ -162,7 +163,7 @@ TableWriter NotNullTable(Dialect dialect = Dialect::kModern) {
   streamshop::pg::ColumnInfo d{"d", kNumeric, NumericTypmod(3, 2), 0, {}};
   d.not_null = true;
   t.columns.push_back(d);
-  return TableWriter(t, dialect, "analytics");
+  return TableWriter(streamshop::pg::SchemaOf(t), dialect, "analytics");
 }
 
 TEST(TableWriterTest, NotNullColumnsAreNotNullableOnModernServersOnly) {

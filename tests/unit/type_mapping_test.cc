@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "pg/Catalog.h"
+#include "pg_types.h"
+
 #include <cstdint>
 #include <string>
 
@@ -61,12 +64,12 @@ TEST(TypeMappingTest, EveryOidInBothDialectsKeyAndNullable) {
       const std::string base = d == Dialect::kLegacy ? c.legacy : c.modern;
       SCOPED_TRACE(testing::Message() << "oid " << c.oid << (d == Dialect::kLegacy ? " legacy" : " modern"));
 
-      const ColumnType key = MapColumnType(c.oid, -1, /*nullable=*/false, d);
+      const ColumnType key = MapColumnType(streamshop::pg::TypeOf(c.oid, -1), /*nullable=*/false, d);
       EXPECT_EQ(key.kind, c.kind);
       EXPECT_FALSE(key.nullable);
       EXPECT_EQ(key.clickhouse_type, base);
 
-      const ColumnType value = MapColumnType(c.oid, -1, /*nullable=*/true, d);
+      const ColumnType value = MapColumnType(streamshop::pg::TypeOf(c.oid, -1), /*nullable=*/true, d);
       EXPECT_EQ(value.kind, c.kind);
       EXPECT_TRUE(value.nullable);
       EXPECT_EQ(value.clickhouse_type, "Nullable(" + base + ")");
@@ -76,20 +79,20 @@ TEST(TypeMappingTest, EveryOidInBothDialectsKeyAndNullable) {
 
 TEST(TypeMappingTest, VarcharTypmodIsIgnored) {
   // varchar(20) carries typmod 24; it is still an exact-text String.
-  const ColumnType t = MapColumnType(kVarchar, 24, true, Dialect::kModern);
+  const ColumnType t = MapColumnType(streamshop::pg::TypeOf(kVarchar, 24), true, Dialect::kModern);
   EXPECT_EQ(t.kind, ValueKind::kString);
   EXPECT_EQ(t.clickhouse_type, "Nullable(String)");
 }
 
 TEST(TypeMappingTest, NumericWithTypmodIsDecimal) {
   for (Dialect d : {Dialect::kLegacy, Dialect::kModern}) {
-    const ColumnType t = MapColumnType(kNumeric, NumericTypmod(12, 2), true, d);
+    const ColumnType t = MapColumnType(streamshop::pg::TypeOf(kNumeric, NumericTypmod(12, 2)), true, d);
     EXPECT_EQ(t.kind, ValueKind::kDecimal);
     EXPECT_EQ(t.precision, 12);
     EXPECT_EQ(t.scale, 2);
     EXPECT_EQ(t.clickhouse_type, "Nullable(Decimal(12, 2))");
 
-    const ColumnType key = MapColumnType(kNumeric, NumericTypmod(12, 2), false, d);
+    const ColumnType key = MapColumnType(streamshop::pg::TypeOf(kNumeric, NumericTypmod(12, 2)), false, d);
     EXPECT_EQ(key.clickhouse_type, "Decimal(12, 2)");
   }
 }
@@ -111,7 +114,8 @@ TEST(TypeMappingTest, NumericBoundaries) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(testing::Message() << "numeric(" << c.precision << ", " << c.scale << ")");
-    const ColumnType t = MapColumnType(kNumeric, NumericTypmod(c.precision, c.scale), false, Dialect::kModern);
+    const ColumnType t =
+        MapColumnType(streamshop::pg::TypeOf(kNumeric, NumericTypmod(c.precision, c.scale)), false, Dialect::kModern);
     if (c.type == nullptr) {
       EXPECT_EQ(t.kind, ValueKind::kString);
       EXPECT_EQ(t.clickhouse_type, "String");
@@ -126,7 +130,7 @@ TEST(TypeMappingTest, NumericBoundaries) {
 
 TEST(TypeMappingTest, NumericWithoutTypmodIsString) {
   for (int32_t typmod : {-1, 0, 3}) {
-    const ColumnType t = MapColumnType(kNumeric, typmod, true, Dialect::kLegacy);
+    const ColumnType t = MapColumnType(streamshop::pg::TypeOf(kNumeric, typmod), true, Dialect::kLegacy);
     EXPECT_EQ(t.kind, ValueKind::kString) << typmod;
     EXPECT_EQ(t.clickhouse_type, "Nullable(String)");
   }
@@ -172,7 +176,8 @@ TEST(TypeMappingTest, DecimalWidth) {
 
 TEST(TypeMappingTest, LegacyKeepsNumericsBeyond38DigitsAsText) {
   for (int precision : {39, 50, 76}) {
-    const ColumnType t = MapColumnType(kNumeric, NumericTypmod(precision, 2), true, Dialect::kLegacy);
+    const ColumnType t =
+        MapColumnType(streamshop::pg::TypeOf(kNumeric, NumericTypmod(precision, 2)), true, Dialect::kLegacy);
     EXPECT_EQ(t.kind, ValueKind::kString) << precision;
     EXPECT_EQ(t.clickhouse_type, "Nullable(String)");
   }
@@ -184,18 +189,20 @@ TEST(TypeMappingTest, DecimalWidthOfDecimal256) {
 }
 
 TEST(TypeMappingTest, EnumsAreLowCardinalityOnModernServersOnly) {
-  const streamshop::clickhouse::TypeDetails details{/*is_enum=*/true, 0};
-  EXPECT_EQ(MapColumnType(kUserEnum, -1, true, Dialect::kModern, details).clickhouse_type,
+  const streamshop::testing::PgTypeDetails details{/*is_enum=*/true, 0};
+  EXPECT_EQ(MapColumnType(streamshop::testing::PgType(kUserEnum, -1, details), true, Dialect::kModern).clickhouse_type,
             "LowCardinality(Nullable(String))");
-  const ColumnType not_null = MapColumnType(kUserEnum, -1, false, Dialect::kModern, details);
+  const ColumnType not_null =
+      MapColumnType(streamshop::testing::PgType(kUserEnum, -1, details), false, Dialect::kModern);
   EXPECT_EQ(not_null.clickhouse_type, "LowCardinality(String)");
   EXPECT_EQ(not_null.kind, ValueKind::kString);
-  EXPECT_EQ(MapColumnType(kUserEnum, -1, true, Dialect::kLegacy, details).clickhouse_type, "Nullable(String)");
+  EXPECT_EQ(MapColumnType(streamshop::testing::PgType(kUserEnum, -1, details), true, Dialect::kLegacy).clickhouse_type,
+            "Nullable(String)");
 }
 
 TEST(TypeMappingTest, NotNullArraysOfNativeElementsAreArraysOnModernServers) {
   const auto array_of = [](uint32_t element, int32_t typmod, bool nullable, Dialect d) {
-    return MapColumnType(kInt4Array, typmod, nullable, d, {false, element});
+    return MapColumnType(streamshop::testing::PgType(kInt4Array, typmod, {false, element}), nullable, d);
   };
   ColumnType t = array_of(kInt4, -1, false, Dialect::kModern);
   EXPECT_EQ(t.kind, ValueKind::kArray);
