@@ -15,7 +15,7 @@
 namespace streamshop::clickhouse {
 
 TableWriter::TableWriter(const model::TableSchema& table, Dialect dialect, const std::string& database)
-    : source_(table),
+    : schema_(table),
       dialect_(dialect),
       database_(database),
       table_name_(TargetName(table.schema, table.name)),
@@ -39,6 +39,11 @@ ColumnType TableWriter::MapColumn(const model::Column& c, Dialect dialect) {
   const bool nullable = c.key_position == 0 && (dialect == Dialect::kLegacy || c.nullable);
   if (c.key_position > 0 && c.type.kind == model::TypeKind::kArray) return MapColumnType({}, nullable, dialect);
   return MapColumnType(c.type, nullable, dialect);
+}
+
+bool TableWriter::HoldsNotNull() const {
+  return std::any_of(columns_.begin(), columns_.end(),
+                     [](const TargetColumn& c) { return c.key_position == 0 && !c.type.nullable; });
 }
 
 namespace {
@@ -132,7 +137,7 @@ std::string TableWriter::CreateTableSql() const {
   std::sort(keys.begin(), keys.end(), [](auto* a, auto* b) { return a->key_position < b->key_position; });
   std::string order_by;
   for (const auto* k : keys) order_by += (order_by.empty() ? "" : ", ") + ClickHouseClient::QuoteIdent(k->name);
-  if (source_.identity == model::RowIdentity::kFullRow) {
+  if (schema_.identity == model::RowIdentity::kFullRow) {
     cols += "_row_hash UInt64, ";  // no key: rows are identified by all their values (RowHash)
     order_by = "_row_hash";
   }
@@ -198,7 +203,7 @@ Status TableWriter::EncodeValue(size_t i, std::optional<std::string_view> value,
   if (st.ok()) return st;
   out.resize(mark);
   st = st.WithContext(
-      fmt::format("table {} column {} (key {})", source_.QualifiedName(), columns_[i].name, DescribeKey(row)));
+      fmt::format("table {} column {} (key {})", schema_.QualifiedName(), columns_[i].name, DescribeKey(row)));
   if (columns_[i].key_position > 0 || !value) {
     unfit.in_key = columns_[i].key_position > 0;
     return st;
@@ -215,7 +220,7 @@ Status TableWriter::EncodeValue(size_t i, std::optional<std::string_view> value,
 
 Status TableWriter::EncodeColumns(const RowValues& values, std::string& out, Unfit* unfit, bool key_only) const {
   if (values.size() != columns_.size()) {
-    return Status::Fatal(fmt::format("table {}: row has {} columns, expected {}", source_.QualifiedName(),
+    return Status::Fatal(fmt::format("table {}: row has {} columns, expected {}", schema_.QualifiedName(),
                                      values.size(), columns_.size()));
   }
   Unfit local;
@@ -249,14 +254,14 @@ void TableWriter::AppendDeadLetter(const RowValues& values, uint64_t version, co
     AppendVarUInt(dead_letter_buffer_, s.size());
     dead_letter_buffer_.append(s);
   };
-  append_string(SourceKey(source_.schema, source_.name));
+  append_string(SourceKey(schema_.schema, schema_.name));
   AppendUInt64(dead_letter_buffer_, version);
   append_string(DescribeKey(values));
   append_string(reason.message());
   append_string(row);
   ++dead_letter_rows_;
   ++dead_letters_total_;
-  LogWarn("dead letter: {} (lsn {}): {}", source_.QualifiedName(), version, ValuesAtDebug(reason.message()));
+  LogWarn("dead letter: {} (lsn {}): {}", schema_.QualifiedName(), version, ValuesAtDebug(reason.message()));
 }
 
 Status TableWriter::AppendRow(const RowValues& values, uint64_t version, bool deleted) {
@@ -273,7 +278,7 @@ Status TableWriter::AppendRow(const RowValues& values, uint64_t version, bool de
                                   : st);
     return Status::Ok();
   }
-  if (source_.identity == model::RowIdentity::kFullRow) AppendUInt64(buffer_, RowHash(values));
+  if (schema_.identity == model::RowIdentity::kFullRow) AppendUInt64(buffer_, RowHash(values));
   AppendUInt64(buffer_, version);
   AppendUInt8(buffer_, deleted ? 1 : 0);
   ++pending_rows_;
@@ -312,7 +317,7 @@ Status TableWriter::AppendRowWithUnchanged(const RowValues& values, const std::v
         AppendDeadLetter(values, version,
                          st.WithContext(fmt::format("table {} key column {}: ClickHouse cannot hold this key value, "
                                                     "the row is not in {}: this dead letter is its only copy",
-                                                    source_.QualifiedName(), columns_[i].name, target_)));
+                                                    schema_.QualifiedName(), columns_[i].name, target_)));
         return Status::Ok();
       }
     }
@@ -402,7 +407,7 @@ Status TableWriter::ResolveToastRows(ClickHouseClient& ch) {
     std::string literal;
     for (size_t i : key_cols) {
       if (!r.lookup_key[i]) {
-        return Status::Fatal(fmt::format("table {}: NULL in key column {}", source_.QualifiedName(), columns_[i].name));
+        return Status::Fatal(fmt::format("table {}: NULL in key column {}", schema_.QualifiedName(), columns_[i].name));
       }
       SS_ASSIGN_OR_RETURN(std::string l, KeyLiteral(columns_[i], *r.lookup_key[i]));
       literal += (literal.empty() ? "" : ", ") + l;
@@ -462,7 +467,7 @@ Status TableWriter::ResolveToastRows(ClickHouseClient& ch) {
               "table {} key {}: an UPDATE left TOASTed columns unchanged, and ClickHouse holds no earlier version of "
               "the row to take them from (was the table replicated with --snapshot never?); set ALTER TABLE {} "
               "REPLICA IDENTITY FULL, or copy the table again by dropping {}",
-              source_.QualifiedName(), DescribeKey(values), source_.QuotedName(), target_)));
+              schema_.QualifiedName(), DescribeKey(values), schema_.QuotedName(), target_)));
       continue;
     }
     // Unchanged values are TOASTed ones (long text, bytea, json, long numeric as String): they always fit, so

@@ -22,6 +22,7 @@
 
 #include "clickhouse/ClickHouseClient.h"
 #include "clickhouse/TypeMapping.h"
+#include "model/ChangeTarget.h"
 #include "model/TableSchema.h"
 
 namespace streamshop::clickhouse {
@@ -32,9 +33,9 @@ struct TargetColumn {
   int key_position = 0;  // as in model::Column
 };
 
-using RowValues = std::vector<std::optional<std::string_view>>;
+using model::RowValues;
 
-class TableWriter {
+class TableWriter final : public model::TargetTable {
  public:
   TableWriter(const model::TableSchema& table, Dialect dialect, const std::string& database);
 
@@ -58,7 +59,7 @@ class TableWriter {
   // 18.16's limit (247: NAME_MAX less ".sql.tmp") and current servers' (213 less the database's length).
   static constexpr size_t kMaxTargetFileNameBytes = 180;
 
-  const model::TableSchema& source() const { return source_; }
+  const model::TableSchema& schema() const override { return schema_; }
   const std::string& target() const { return target_; }  // quoted `database`.`raw_x`
   const std::string& database() const { return database_; }
   const std::string& table_name() const { return table_name_; }  // raw_x
@@ -71,7 +72,7 @@ class TableWriter {
   std::string DescribeKey(const RowValues& values) const;
   // Whether two rows have the same primary key in ClickHouse: their key columns encode to the same bytes. A key
   // ClickHouse cannot hold is compared value by value (its row is dead-lettered anyway).
-  bool SameKey(const RowValues& a, const RowValues& b) const;
+  bool SameKey(const RowValues& a, const RowValues& b) const override;
 
   // The `_unfit` column: Nullable(String), a JSON object of the values stored as NULL (see above).
   static constexpr std::string_view kUnfitColumn = "_unfit";
@@ -81,7 +82,7 @@ class TableWriter {
   // _unfit, _version and _deleted. A value its column cannot hold is stored as above, and the row also goes to
   // <database>._streamshop_dead_letters (reason naming the column, every value as PostgreSQL text) as a record;
   // a key value ClickHouse cannot hold sends the row only there. Replication goes on either way.
-  Status AppendRow(const RowValues& values, uint64_t version, bool deleted);
+  Status AppendRow(const RowValues& values, uint64_t version, bool deleted) override;
   uint64_t dead_letters() const { return dead_letters_total_; }
   // CREATE TABLE IF NOT EXISTS for the dead-letter table of `database`.
   static std::string CreateDeadLetterTableSql(const std::string& database);
@@ -99,7 +100,7 @@ class TableWriter {
   // change precedes the copy's WAL position: the row was absent when the table was copied, so a later change in
   // the stream (a DELETE, a key change, a TRUNCATE) removes it anyway. Otherwise it goes to the dead letters.
   Status AppendRowWithUnchanged(const RowValues& values, const std::vector<bool>& unchanged,
-                                const RowValues& lookup_key, uint64_t version);
+                                const RowValues& lookup_key, uint64_t version) override;
 
   // A table without a key (model::RowIdentity::kFullRow) has a column `_row_hash UInt64` = RowHash of the row's
   // values, and is ordered by it: an UPDATE deletes the old row's hash and writes the new one. Rows equal in every
@@ -124,18 +125,20 @@ class TableWriter {
 
   // The WAL position read just before the table's latest copy began (0: no copy this session); see
   // AppendRowWithUnchanged.
-  void SetCopiedAt(uint64_t lsn) { copied_at_ = lsn; }
+  void SetCopiedAt(uint64_t lsn) override { copied_at_ = lsn; }
+  // A non-key column that is not Nullable (a NOT NULL column on a modern server).
+  bool HoldsNotNull() const override;
   uint64_t copied_at() const { return copied_at_; }
 
-  size_t pending_rows() const { return pending_rows_ + toast_rows_.size() + dead_letter_rows_; }
-  size_t pending_bytes() const { return buffer_.size() + toast_bytes_; }
+  size_t pending_rows() const override { return pending_rows_ + toast_rows_.size() + dead_letter_rows_; }
+  size_t pending_bytes() const override { return buffer_.size() + toast_bytes_; }
   // Inserts the pending rows (then resolves and inserts the rows with unchanged TOAST values); they are
   // dropped from the buffer only when ClickHouse acknowledged them.
   Status Flush(ClickHouseClient& ch);
   void DiscardPending();
 
  private:
-  model::TableSchema source_;
+  model::TableSchema schema_;
   Dialect dialect_;
   std::string database_;
   std::string table_name_;

@@ -57,7 +57,7 @@ Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer, std::vector<
         "hide "
         "a real column on ClickHouse 18.16, and _row_exists, _block_number, _block_offset are refused by newer "
         "servers); rename the column in PostgreSQL (ALTER TABLE {} RENAME COLUMN {} TO …)",
-        writer.source().QualifiedName(), c.name, writer.target(), writer.source().QuotedName(),
+        writer.schema().QualifiedName(), c.name, writer.target(), writer.schema().QuotedName(),
         model::QuoteSqlIdent(c.name)));
   }
   SS_RETURN_IF_ERROR(ch.Query(writer.CreateTableSql()).status());
@@ -94,7 +94,7 @@ Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool appl
       return plan.status().WithContext(fmt::format(
           "{} column {}: the PostgreSQL type changed incompatibly; to copy the table again with the new type run "
           "DROP TABLE {} in ClickHouse (streamshop picks that up within seconds), or change the column back",
-          writer.source().QualifiedName(), c.name, writer.target()));
+          writer.schema().QualifiedName(), c.name, writer.target()));
     }
     if (plan->alter_to) {
       if (!apply_changes) continue;

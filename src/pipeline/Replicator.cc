@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 
+#include "clickhouse/ClickHouseTarget.h"
 #include "clickhouse/MessageWriter.h"
 #include "clickhouse/SnapshotState.h"
 #include "clickhouse/TargetSchema.h"
@@ -21,12 +22,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using namespace clickhouse;  // NOLINT: the ClickHouse side's writers and DDL helpers
-
-// Whether ClickHouse holds a non-key column of the table that is not Nullable (a NOT NULL column, modern servers).
-bool HasNotNullColumns(const TableWriter& w) {
-  return std::any_of(w.columns().begin(), w.columns().end(),
-                     [](const TargetColumn& c) { return c.key_position == 0 && !c.type.nullable; });
-}
 
 // The publication shape (row filter, partitions) each table was last copied under, kept in ClickHouse beside the
 // snapshot state (`_streamshop_publication_shapes`, by slot key and table OID), so that a change made while
@@ -81,13 +76,13 @@ struct Replicator::Session final : ChangeConsumer {
       : options(o), stop(s), batch(BatchLimits::Of(o)), metrics(m) {}
   const ReplicatorOptions& options;
   const std::atomic<bool>& stop;
-  std::unique_ptr<ClickHouseClient> ch;
-  std::vector<std::unique_ptr<ClickHouseClient>> flush_clients;  // the tables of a flush are inserted at once
+  std::unique_ptr<ClickHouseClient> ch;  // the state tables and the logical messages
+  std::unique_ptr<model::ChangeTarget> target;
   Dialect dialect = Dialect::kLegacy;
   std::unique_ptr<SourceCatalog> catalog;
-  std::map<uint32_t, std::unique_ptr<TableWriter>> writers;  // by table OID
-  std::map<uint32_t, pg::TableInfo> sources;                 // the PostgreSQL shape of each writer's table
-  std::map<uint32_t, std::string> failed_tables;             // stopped tables (OID → reason)
+  std::map<uint32_t, model::TargetTable*> writers;  // the replicating tables' handles in `target`, by table OID
+  std::map<uint32_t, pg::TableInfo> sources;        // the PostgreSQL shape each of them replicates in
+  std::map<uint32_t, std::string> failed_tables;    // stopped tables (OID → reason)
   // A stopped table's current shape, read before the WAL position `wal`: once the stream has passed `wal`, the
   // table's next change comes with a Relation message, so the table can resume in this shape (RetryStoppedTables).
   struct StoppedRetry {
@@ -119,42 +114,23 @@ struct Replicator::Session final : ChangeConsumer {
   std::unique_ptr<MessageWriter> messages;  // logical decoding messages (pg_logical_emit_message)
   ChangeSource* source = nullptr;           // set once streaming started: positions, status updates
 
-  size_t PendingRows() const {
-    size_t n = messages->pending();
-    for (const auto& [oid, w] : writers) n += w->pending_rows();
-    return n;
-  }
-  size_t PendingBytes() const {
-    size_t n = 0;
-    for (const auto& [oid, w] : writers) n += w->pending_bytes();
-    return n;
-  }
+  size_t PendingRows() const { return messages->pending() + target->pending_rows(); }
+  size_t PendingBytes() const { return target->pending_bytes(); }
 
-  // Columns the last EnsureWriter added to an existing ClickHouse table.
+  // What the last EnsureWriter's target said of the table it already held (model::ChangeTarget::Ensured).
   std::vector<std::string> added_columns;
+  std::string rewritten_column;
 
-  Result<TableWriter*> EnsureWriter(const pg::TableInfo& table) {
-    auto writer = std::make_unique<TableWriter>(pg::SchemaOf(table), dialect, options.database);
-    added_columns.clear();
-    SS_RETURN_IF_ERROR(EnsureTargetTable(*ch, *writer, &added_columns));
-    // A table that gained or lost its key since its raw table was made is ordered the other way there.
-    SS_ASSIGN_OR_RETURN(std::string hashed,
-                        ch->Query(fmt::format("SELECT count() FROM system.columns WHERE database = {} AND table = {} "
-                                              "AND name = '_row_hash' FORMAT TSV",
-                                              ClickHouseClient::QuoteString(options.database),
-                                              ClickHouseClient::QuoteString(writer->table_name()))));
-    if ((hashed.rfind("1", 0) == 0) != (table.identity == model::RowIdentity::kFullRow)) {
-      return Status::Fatal(fmt::format(
-          "table {} {} a key since {} was created, so its rows are identified differently now: run DROP TABLE {} in "
-          "ClickHouse and restart streamshop (the table is copied again)",
-          table.QualifiedName(), table.identity == model::RowIdentity::kFullRow ? "lost" : "gained", writer->target(),
-          writer->target()));
-    }
-    TableWriter* raw = writer.get();
-    if (auto c = copied_at.find(table.oid); c != copied_at.end()) raw->SetCopiedAt(c->second);
-    writers[table.oid] = std::move(writer);
+  Result<model::TargetTable*> EnsureWriter(const pg::TableInfo& table) {
+    auto known = writers.find(table.oid);
+    SS_ASSIGN_OR_RETURN(model::ChangeTarget::Ensured ensured,
+                        target->EnsureTable(pg::SchemaOf(table), known != writers.end() ? known->second : nullptr));
+    added_columns = std::move(ensured.added_columns);
+    rewritten_column = std::move(ensured.rewritten_column);
+    if (auto c = copied_at.find(table.oid); c != copied_at.end()) ensured.table->SetCopiedAt(c->second);
+    writers[table.oid] = ensured.table;
     sources[table.oid] = table;
-    return raw;
+    return ensured.table;
   }
 
   // Copies the tables' existing rows (skipping what is already copied). While streaming, the stream gets
@@ -163,9 +139,9 @@ struct Replicator::Session final : ChangeConsumer {
   Status SnapshotTables(const std::vector<pg::TableInfo>& tables) {
     if (tables.empty()) return Status::Ok();
     SS_ASSIGN_OR_RETURN(Lsn before, catalog->CurrentWal());
-    ClickHouseSnapshotTarget target(
+    ClickHouseSnapshotTarget copies(
         {options.clickhouse, snapshot_state, dialect, options.batch_rows, options.batch_bytes});
-    Snapshotter snapshotter({options.pg_url, options.snapshot_workers, options.snapshot_chunk_pages}, target);
+    Snapshotter snapshotter({options.pg_url, options.snapshot_workers, options.snapshot_chunk_pages}, copies);
     SS_RETURN_IF_ERROR(snapshotter.Run(tables, stop, [&]() -> Status {
       progress.MaybePrintText("snapshot", [&] { return snapshotter.Describe(); });
       return source ? source->KeepAlive() : Status::Ok();
@@ -184,20 +160,12 @@ struct Replicator::Session final : ChangeConsumer {
   Status FlushAll() {
     const auto started = Clock::now();
     const size_t rows = PendingRows();
-    std::vector<uint32_t> oids;
-    std::vector<TableWriter*> flushed;
-    for (const auto& [oid, w] : writers) {
-      oids.push_back(oid);
-      flushed.push_back(w.get());
-    }
-    const std::vector<Status> results = FlushConcurrently(flushed, flush_clients);
-    for (const Status& st : results) {
-      if (st.retryable()) return st;
-    }
-    for (size_t i = 0; i < oids.size(); ++i) {
-      if (results[i].ok()) continue;
-      const model::TableSchema& t = flushed[i]->source();
-      SS_RETURN_IF_ERROR(StopTable(oids[i], TableWriter::SourceKey(t.schema, t.name), results[i]));
+    std::vector<model::ChangeTarget::Failure> failed;
+    SS_RETURN_IF_ERROR(target->Flush(&failed));
+    for (const auto& [table, why] : failed) {
+      auto w = std::find_if(writers.begin(), writers.end(), [&](const auto& e) { return e.second == table; });
+      const model::TableSchema& t = table->schema();
+      SS_RETURN_IF_ERROR(StopTable(w->first, TableWriter::SourceKey(t.schema, t.name), why));
     }
     SS_RETURN_IF_ERROR(messages->Flush(*ch));
     batch.Flushed(Clock::now());
@@ -241,7 +209,7 @@ struct Replicator::Session final : ChangeConsumer {
       failed_tables.erase(oid);
       return false;
     }
-    Result<TableWriter*> w = table.ok() ? EnsureWriter(*table) : Result<TableWriter*>(table.status());
+    Result<model::TargetTable*> w = table.ok() ? EnsureWriter(*table) : Result<model::TargetTable*>(table.status());
     if (w.ok()) {
       failed_tables.erase(oid);
       stopped_retries.erase(oid);
@@ -254,7 +222,10 @@ struct Replicator::Session final : ChangeConsumer {
   }
 
   void Forget(uint32_t oid) {
-    writers.erase(oid);
+    if (auto w = writers.find(oid); w != writers.end()) {
+      target->Forget(w->second);
+      writers.erase(w);
+    }
     sources.erase(oid);
   }
 
@@ -387,7 +358,7 @@ struct Replicator::Session final : ChangeConsumer {
         // their way, so the copy waits until the stream has passed it.
         SS_ASSIGN_OR_RETURN(recopy_after[oid], catalog->CurrentWal());
         LogInfo("the row filter or the partitions of {} changed: copying it again once the stream passed {}",
-                writers[oid]->source().QualifiedName(), recopy_after[oid].ToString());
+                writers[oid]->schema().QualifiedName(), recopy_after[oid].ToString());
         continue;
       }
       if (failed_tables.count(oid)) continue;
@@ -456,7 +427,7 @@ struct Replicator::Session final : ChangeConsumer {
   Status HandleRelation(const pg::RelationMessage& rel);
   Status ApplyShape(uint32_t oid, const std::string& name, const Result<pg::TableInfo>& table);
   Status HandleTruncate(const pg::TruncateMessage& t);
-  Status TupleToValues(const TableWriter& w, const pg::Tuple& tuple, const pg::Tuple* old_full);
+  Status TupleToValues(const model::TargetTable& w, const pg::Tuple& tuple, const pg::Tuple* old_full);
   pg::PgResultPtr unchanged_source;  // holds the values ReadUnchangedValues put into `values`
 };
 
@@ -478,10 +449,12 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
   const pg::SystemIdentity& identity = source.identity;
   SlotStream& repl = *source.stream;
 
+  SS_ASSIGN_OR_RETURN(
+      std::unique_ptr<ClickHouseTarget> target,
+      ClickHouseTarget::Open([this] { return seams_.clickhouse(options_.clickhouse); }, options_.database));
+  s.dialect = target->dialect();
+  s.target = std::move(target);
   s.ch = seams_.clickhouse(options_.clickhouse);
-  for (int i = 0; i < kFlushConnections; ++i) s.flush_clients.push_back(seams_.clickhouse(options_.clickhouse));
-  SS_ASSIGN_OR_RETURN(s.dialect, DetectDialect(*s.ch));
-  SS_RETURN_IF_ERROR(EnsureDatabase(*s.ch, options_.database));
   s.messages = std::make_unique<MessageWriter>(options_.database);
   SS_RETURN_IF_ERROR(s.messages->EnsureTable(*s.ch));
 
@@ -600,9 +573,9 @@ Status Replicator::Session::OnChange(const pg::PgoutputMessage& msg, Lsn lsn) {
             ++skipped_changes;
             return Status::Ok();
           }
-          TableWriter& w = *it->second;
+          model::TargetTable& w = *it->second;
           ++metrics.events;
-          ++rows_per_table[w.source().name];
+          ++rows_per_table[w.schema().name];
           if constexpr (std::is_same_v<T, pg::InsertMessage>) {
             SS_RETURN_IF_ERROR(TupleToValues(w, m.new_tuple, nullptr));
             if (std::find(unchanged.begin(), unchanged.end(), true) != unchanged.end()) {
@@ -624,7 +597,7 @@ Status Replicator::Session::OnChange(const pg::PgoutputMessage& msg, Lsn lsn) {
             SS_RETURN_IF_ERROR(TupleToValues(w, m.new_tuple, m.old_kind == 'O' ? &m.old_tuple : nullptr));
             // Compared as ClickHouse keys them (encoded bytes): a rendering like "a=x, b=y" is ambiguous. A table
             // identified by all its values (no key) always replaces the old row.
-            const bool key_changed = m.old_kind != 0 && (w.source().identity == model::RowIdentity::kFullRow ||
+            const bool key_changed = m.old_kind != 0 && (w.schema().identity == model::RowIdentity::kFullRow ||
                                                          !w.SameKey(values, old_key_values));
             if (key_changed) SS_RETURN_IF_ERROR(w.AppendRow(old_key_values, lsn.value, true));
             if (std::find(unchanged.begin(), unchanged.end(), true) != unchanged.end()) {
@@ -640,10 +613,11 @@ Status Replicator::Session::OnChange(const pg::PgoutputMessage& msg, Lsn lsn) {
       msg);
 }
 
-Status Replicator::Session::TupleToValues(const TableWriter& w, const pg::Tuple& tuple, const pg::Tuple* old_full) {
-  const auto& cols = w.columns();
+Status Replicator::Session::TupleToValues(const model::TargetTable& w, const pg::Tuple& tuple,
+                                          const pg::Tuple* old_full) {
+  const auto& cols = w.schema().columns;
   if (tuple.size() != cols.size()) {
-    return Status::Fatal(fmt::format("table {}: change has {} columns but the table has {}", w.source().QualifiedName(),
+    return Status::Fatal(fmt::format("table {}: change has {} columns but the table has {}", w.schema().QualifiedName(),
                                      tuple.size(), cols.size()));
   }
   values.resize(cols.size());
@@ -663,7 +637,7 @@ Status Replicator::Session::TupleToValues(const TableWriter& w, const pg::Tuple&
         unchanged[i] = true;
         break;
       case pg::TupleValue::Kind::kBinary:
-        return Status::Fatal(fmt::format("table {}: unexpected binary tuple value", w.source().QualifiedName()));
+        return Status::Fatal(fmt::format("table {}: unexpected binary tuple value", w.schema().QualifiedName()));
     }
   }
   return Status::Ok();
@@ -674,7 +648,7 @@ Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
   // The Relation message does not say whether a column is NOT NULL: where ClickHouse has a column that is not
   // Nullable (modern servers), the catalog says whether it still may be (DROP NOT NULL sends a Relation).
   const bool same_columns = it != writers.end() && SameColumns(sources.at(rel.relid), rel);
-  if (same_columns && !HasNotNullColumns(*it->second)) return Status::Ok();
+  if (same_columns && !it->second->HoldsNotNull()) return Status::Ok();
   auto announced = TableFromRelation(*catalog, options.publication, rel);
   if (announced.ok() && !*announced) return Status::Ok();  // a partition whose changes come as its root's
   if (same_columns) {
@@ -721,25 +695,18 @@ Status Replicator::Session::ApplyShape(uint32_t oid, const std::string& name, co
                                              old.name, table->QualifiedName()));
     }
   }
+  // A column whose existing values the target rewrote in its own form (a float or decimal column turned into
+  // text: ClickHouse writes 1e+20 as 100000000000000000000; an array column made nullable): copy the table again,
+  // so they hold PostgreSQL's text.
+  if (!rewritten_column.empty()) {
+    return RecopyTable(*table, fmt::format("column {} of {} became text (existing rows must hold PostgreSQL's text)",
+                                           rewritten_column, table->QualifiedName()));
+  }
   // A column added with a default, or an existing one the column list now publishes, gives existing rows values
-  // that no change carries: copy the table again. So does a float or decimal column turned into text: ClickHouse's
-  // MODIFY COLUMN … String rewrote the existing values in its own number format (1e+20 becomes
-  // 100000000000000000000), not in PostgreSQL's text.
+  // that no change carries: copy the table again.
   for (const auto& c : table->columns) {
     bool added = true;
-    for (const auto& old : previous_columns) {
-      added &= old.name != c.name;
-      if (old.name != c.name) continue;
-      const ValueKind was = TableWriter::MapColumn(pg::ColumnOf(old), dialect).kind;
-      const bool number = was == ValueKind::kFloat32 || was == ValueKind::kFloat64 || was == ValueKind::kDecimal;
-      // An array column made nullable (DROP NOT NULL) becomes text too: ClickHouse has no Nullable(Array).
-      if ((number || was == ValueKind::kArray) &&
-          TableWriter::MapColumn(pg::ColumnOf(c), dialect).kind == ValueKind::kString) {
-        return RecopyTable(*table, fmt::format("column {} of {} became text (existing rows must hold PostgreSQL's "
-                                               "text)",
-                                               c.name, table->QualifiedName()));
-      }
-    }
+    for (const auto& old : previous_columns) added &= old.name != c.name;
     if (!added) continue;
     SS_ASSIGN_OR_RETURN(bool has_default, catalog->ColumnHasDefault(oid, c.name));
     if (!has_default) continue;
@@ -755,8 +722,8 @@ Status Replicator::Session::HandleTruncate(const pg::TruncateMessage& t) {
   for (uint32_t relid : t.relids) {
     auto it = writers.find(relid);
     if (it == writers.end()) continue;
-    LogInfo("truncate of {}", it->second->source().QualifiedName());
-    SS_RETURN_IF_ERROR(TruncateTarget(*ch, *it->second));
+    const model::TableSchema& t = it->second->schema();
+    SS_RETURN_IF_ERROR(target->Truncate(t.schema, t.name));
   }
   return Status::Ok();
 }

@@ -7,9 +7,7 @@
 #include <map>
 #include <memory>
 
-#include "clickhouse/ClickHouseClient.h"
-#include "clickhouse/TableWriter.h"
-#include "clickhouse/TargetSchema.h"
+#include "clickhouse/ClickHouseTarget.h"
 #include "common/Log.h"
 #include "debezium/DebeziumParser.h"
 #include "debezium/TopicNames.h"
@@ -24,7 +22,6 @@ namespace streamshop::pipeline {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using clickhouse::TableWriter;
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -44,11 +41,9 @@ std::string_view OpName(debezium::DebeziumOp op) {
   }
 }
 
-// Dead-letter records keep the original value only up to this size (brokers reject big records by default).
-
-// A table known to the sink: its ClickHouse writer and the same columns as the parser's lookup wants them.
+// A table known to the sink: its handle in the target and the same columns as the parser's lookup wants them.
 struct SinkTable {
-  std::unique_ptr<TableWriter> writer;
+  model::TargetTable* target = nullptr;
   debezium::DebeziumTable debezium;
 };
 
@@ -79,37 +74,26 @@ struct Sink::Session {
   const SinkOptions& options;
   const SinkSeams& seams;
   const std::atomic<bool>& stop;
-  std::unique_ptr<clickhouse::ClickHouseClient> ch;
-  std::vector<std::unique_ptr<clickhouse::ClickHouseClient>>
-      flush_clients;  // the tables of a flush are inserted at once
-  clickhouse::Dialect dialect = clickhouse::Dialect::kLegacy;
+  std::unique_ptr<model::ChangeTarget> target;
   std::unique_ptr<kafka::Producer> dead_letter_producer;
   KafkaDeadLetters dead_letters;
   std::unique_ptr<kafka::Consumer> consumer;
   debezium::DebeziumParser parser;
   LsnGuard lsn_guard;
   BatchPolicy batch;
-  std::map<std::string, SinkTable, std::less<>> tables;                                  // by "schema.table"
+  std::map<std::pair<std::string, std::string>, SinkTable> tables;                       // by (schema, table)
   std::map<kafka::TopicPartition, int64_t> next_offsets;                                 // consumed, not yet committed
   std::map<std::string, std::pair<std::string, std::string>, std::less<>> topic_tables;  // TopicIsTables
   size_t uncommitted = 0;  // records consumed since the last commit
   Status broken;           // set when a rebalance could not store what it held
-  clickhouse::RowValues values;
+  model::RowValues values;
   std::vector<bool> unchanged;
 
   Metrics& metrics;
   ProgressLine progress{options.progress, metrics};
 
-  size_t PendingRows() const {
-    size_t n = 0;
-    for (const auto& [name, t] : tables) n += t.writer->pending_rows();
-    return n;
-  }
-  size_t PendingBytes() const {
-    size_t n = 0;
-    for (const auto& [name, t] : tables) n += t.writer->pending_bytes();
-    return n;
-  }
+  size_t PendingRows() const { return target->pending_rows(); }
+  size_t PendingBytes() const { return target->pending_bytes(); }
 
   // What the batch holds for BatchPolicy: rows to insert, or records consumed and not committed (a dead-lettered
   // record or a tombstone adds no row, but its offset waits for a commit all the same).
@@ -130,21 +114,10 @@ struct Sink::Session {
     return true;
   }
 
-  // Inserts every table's pending rows, over flush_clients at once. A Retryable error wins (the session retries
-  // the whole batch); else the first Fatal one ends the sink.
-  Status FlushRows() {
-    std::vector<TableWriter*> writers;
-    for (auto& [name, t] : tables) writers.push_back(t.writer.get());
-    const std::vector<Status> results = clickhouse::FlushConcurrently(writers, flush_clients);
-    for (const Status& st : results) {
-      if (st.retryable()) return st;
-    }
-    for (const Status& st : results) SS_RETURN_IF_ERROR(st);
-    return Status::Ok();
-  }
-  // Stores everything consumed so far, then commits the offsets after it.
+  // Stores everything consumed so far (a Retryable error retries the whole batch; a Fatal one ends the sink),
+  // then commits the offsets after it.
   Status FlushAndCommit() {
-    SS_RETURN_IF_ERROR(FlushRows());
+    SS_RETURN_IF_ERROR(target->Flush());
     SS_RETURN_IF_ERROR(dead_letter_producer->Flush(std::chrono::seconds(60)));
     std::vector<kafka::PartitionOffset> offsets;
     for (const auto& [tp, next] : next_offsets) offsets.push_back({tp, next});
@@ -183,11 +156,8 @@ Status Sink::Run(const std::atomic<bool>& stop) {
 }
 
 Status Sink::Session::Open() {
-  ch = seams.clickhouse(options.clickhouse);
-  for (int i = 0; i < clickhouse::kFlushConnections; ++i) flush_clients.push_back(seams.clickhouse(options.clickhouse));
-  SS_ASSIGN_OR_RETURN(dialect, clickhouse::DetectDialect(*ch));
-  SS_RETURN_IF_ERROR(clickhouse::EnsureDatabase(*ch, options.database));
-  SS_RETURN_IF_ERROR(ch->Query(TableWriter::CreateDeadLetterTableSql(options.database)).status());
+  SS_ASSIGN_OR_RETURN(target, clickhouse::ClickHouseTarget::Open(
+                                  [this] { return seams.clickhouse(options.clickhouse); }, options.database));
   SS_ASSIGN_OR_RETURN(dead_letter_producer, seams.dead_letter_producer({options.brokers, options.kafka_props}));
   SS_RETURN_IF_ERROR(dead_letters.Ensure(*dead_letter_producer, 1));
   kafka::ConsumerOptions co{options.brokers, options.group, options.topics_regex, options.kafka_props,
@@ -235,7 +205,7 @@ Status Sink::Session::DeadLetter(const kafka::ConsumedRecord& r, const std::stri
 
 Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
   const debezium::TableLookup lookup = [this](std::string_view schema, std::string_view table) {
-    auto it = tables.find(TableWriter::SourceKey(std::string(schema), std::string(table)));
+    auto it = tables.find({std::string(schema), std::string(table)});
     return it == tables.end() ? nullptr : &it->second.debezium;
   };
   Result<debezium::DebeziumEvent> parsed = parser.ParseValue(r.value, r.topic, lookup);
@@ -257,13 +227,10 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
   ++metrics.events;
   if (ev.op == debezium::DebeziumOp::kTruncate) {
     // The table may hold rows from an earlier session even if this one has not seen it yet.
-    SS_RETURN_IF_ERROR(FlushRows());
-    LogInfo("truncate of {}.{}", ev.schema, ev.table);
-    Result<std::string> done = ch->Query(
-        fmt::format("TRUNCATE TABLE IF EXISTS {}.{}", clickhouse::ClickHouseClient::QuoteIdent(options.database),
-                    clickhouse::ClickHouseClient::QuoteIdent(TableWriter::TargetName(ev.schema, ev.table))));
-    if (done.ok() || done.status().retryable()) return done.status();
-    return DeadLetter(r, done.status().message());
+    SS_RETURN_IF_ERROR(target->Flush());
+    Status done = target->Truncate(ev.schema, ev.table);
+    if (done.ok() || done.retryable()) return done;
+    return DeadLetter(r, done.message());
   }
   const bool deleted = ev.op == debezium::DebeziumOp::kDelete;
   const debezium::ParsedRow& row = deleted ? *ev.before : *ev.after;
@@ -282,8 +249,8 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
   if (ev.op != debezium::DebeziumOp::kRead && !possible_lsn) {
     return DeadLetter(r, lsn_guard.Check(*ev.lsn, ts_ms, NowMs()).message());
   }
-  TableWriter& w = *(*table)->writer;
-  const auto& cols = w.columns();
+  model::TargetTable& w = *(*table)->target;
+  const std::vector<model::Column>& cols = w.schema().columns;
   bool any_unchanged = false;
   const auto fill = [&](const debezium::ParsedRow& from) {
     values.assign(cols.size(), std::nullopt);
@@ -299,13 +266,13 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
   };
   // A row identified by all its values: an update first deletes the old row (its `before`, complete under
   // REPLICA IDENTITY FULL).
-  if (w.source().identity == model::RowIdentity::kFullRow && ev.op == debezium::DebeziumOp::kUpdate && ev.before) {
+  if (w.schema().identity == model::RowIdentity::kFullRow && ev.op == debezium::DebeziumOp::kUpdate && ev.before) {
     fill(*ev.before);
     Status st = any_unchanged ? Status::Ok() : w.AppendRow(values, version, /*deleted=*/true);
-    if (!st.ok()) return DeadLetter(r, fmt::format("{}: {}", w.source().QualifiedName(), st.message()));
+    if (!st.ok()) return DeadLetter(r, fmt::format("{}: {}", w.schema().QualifiedName(), st.message()));
   }
   fill(row);
-  if (w.source().identity == model::RowIdentity::kFullRow && any_unchanged && ev.before) {
+  if (w.schema().identity == model::RowIdentity::kFullRow && any_unchanged && ev.before) {
     // Unchanged TOASTed values of a keyless table are in its complete `before`.
     any_unchanged = false;
     for (size_t i = 0; i < cols.size(); ++i) {
@@ -323,29 +290,29 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
     const size_t i = std::find(unchanged.begin(), unchanged.end(), true) - unchanged.begin();
     return DeadLetter(r, fmt::format("{}: column {} holds Debezium's unavailable-value placeholder in {}; only an "
                                      "update's after image can carry it",
-                                     w.source().QualifiedName(), cols[i].name, OpName(ev.op)));
+                                     w.schema().QualifiedName(), cols[i].name, OpName(ev.op)));
   }
   Status st = any_unchanged ? w.AppendRowWithUnchanged(values, unchanged, values, version)
                             : w.AppendRow(values, version, deleted);
-  if (!st.ok()) return DeadLetter(r, fmt::format("{}: {}", w.source().QualifiedName(), st.message()));
+  if (!st.ok()) return DeadLetter(r, fmt::format("{}: {}", w.schema().QualifiedName(), st.message()));
   if (possible_lsn) lsn_guard.Observe(*ev.lsn, ts_ms.value_or(NowMs()));
   return Status::Ok();
 }
 
 Result<SinkTable*> Sink::Session::TableFor(const debezium::DebeziumEvent& ev, const debezium::ParsedRow& row,
                                            const kafka::ConsumedRecord& r) {
-  const std::string name = TableWriter::SourceKey(ev.schema, ev.table);
-  auto it = tables.find(name);
-  if (it != tables.end() && SameShape(it->second.writer->source(), row)) return &it->second;
+  auto it = tables.find({ev.schema, ev.table});
+  if (it != tables.end() && SameShape(it->second.target->schema(), row)) return &it->second;
 
   // A new table, or its columns changed: build it from the event (types from its schema, else as known).
+  const std::string name = ev.schema + "." + ev.table;
   if (!ev.had_schema && it == tables.end()) {
     return Status::Fatal(
         fmt::format("table {}: the event has no schema and the table is unknown to this sink (enable schemas in the "
                     "producer, e.g. value.converter.schemas.enable=true)",
                     name));
   }
-  // Every column Nullable: Connect's `optional` is false for a column with a default as well.
+  // Columns stay Nullable: the sink does not read NOT NULL from Connect's `optional`.
   model::TableSchema table{ev.schema, ev.table, {}};
   for (const debezium::ParsedColumn& c : row) {
     model::Column column{c.name, {}};
@@ -353,7 +320,7 @@ Result<SinkTable*> Sink::Session::TableFor(const debezium::DebeziumEvent& ev, co
       SS_ASSIGN_OR_RETURN(column.type, debezium::TypeForField(*c.type));
     } else {
       const model::Column* known = nullptr;
-      for (const auto& k : it->second.writer->source().columns) known = k.name == c.name ? &k : known;
+      for (const auto& k : it->second.target->schema().columns) known = k.name == c.name ? &k : known;
       if (!known)
         return Status::Fatal(fmt::format("table {}: column {} is new and the event has no schema", name, c.name));
       column.type = known->type;
@@ -373,31 +340,20 @@ Result<SinkTable*> Sink::Session::TableFor(const debezium::DebeziumEvent& ev, co
       return Status::Fatal(fmt::format("table {}: key column {} is not in the row", name, k.name));
     }
     col->key_position = ++position;
+    col->nullable = false;
   }
   if (position == 0 && r.key) return Status::Fatal(fmt::format("table {}: empty record key", name));
 
-  if (it != tables.end()) SS_RETURN_IF_ERROR(it->second.writer->Flush(*ch));  // rows encoded under the old shape
-  LogInfo("table {}: {} columns; ensuring {}.{}", name, table.columns.size(), options.database,
-          TableWriter::TargetName(ev.schema, ev.table));
-  auto writer = std::make_unique<TableWriter>(table, dialect, options.database);
-  SS_RETURN_IF_ERROR(clickhouse::EnsureTargetTable(*ch, *writer));
-  // The highest version ClickHouse holds is a real LSN (it passed this guard when stored): LsnGuard's baseline.
-  Result<std::string> newest = ch->Query(
-      fmt::format("SELECT max(_version), toUInt64(toUInt32(max(_synced_at))) * 1000 FROM {}.{} FORMAT TabSeparated",
-                  clickhouse::ClickHouseClient::QuoteIdent(options.database),
-                  clickhouse::ClickHouseClient::QuoteIdent(TableWriter::TargetName(ev.schema, ev.table))));
+  LogInfo("table {}: {} columns; ensuring its ClickHouse table in {}", name, table.columns.size(), options.database);
+  SS_ASSIGN_OR_RETURN(model::ChangeTarget::Ensured ensured,
+                      target->EnsureTable(table, it != tables.end() ? it->second.target : nullptr));
+  // The newest version the target holds is a real LSN (it passed this guard when stored): LsnGuard's baseline.
+  Result<std::optional<model::ChangeTarget::Stored>> newest = target->NewestStored(table);
   if (!newest.ok() && newest.status().retryable()) return newest.status();
-  if (!newest.ok()) LogWarn("table {}: no LSN baseline from ClickHouse: {}", name, newest.status().message());
-  uint64_t version = 0;
-  int64_t at_ms = 0;
-  const std::string text = newest.ok() ? *newest : std::string();
-  const char* end = text.data() + text.size();
-  auto [tab, e1] = std::from_chars(text.data(), end, version);
-  if (e1 == std::errc() && tab != end && *tab == '\t' && std::from_chars(tab + 1, end, at_ms).ec == std::errc()) {
-    lsn_guard.Observe(version, at_ms);
-  }
-  SinkTable& slot = tables[name];
-  slot.writer = std::move(writer);
+  if (!newest.ok()) LogWarn("table {}: no LSN baseline from the target: {}", name, newest.status().message());
+  if (newest.ok() && *newest) lsn_guard.Observe((*newest)->version, (*newest)->at_ms);
+  SinkTable& slot = tables[{ev.schema, ev.table}];
+  slot.target = ensured.table;
   slot.debezium = debezium::DebeziumTableOf(table);
   return &slot;
 }

@@ -32,7 +32,7 @@ Result<size_t> SplitRow(const TableWriter& w, std::string_view data, EncodedRow&
     if (c.key_position > 0) row.key.append(data.substr(offset, n));
     offset += n;
   }
-  if (w.source().identity == model::RowIdentity::kFullRow) row.key.assign(data.substr(0, offset));  // all values
+  if (w.schema().identity == model::RowIdentity::kFullRow) row.key.assign(data.substr(0, offset));  // all values
   SS_ASSIGN_OR_RETURN(size_t n, clickhouse::EncodedSize(TableWriter::UnfitType(), data.substr(offset)));
   offset += n;
   row.hash = XXH3_64bits(data.data(), offset);
@@ -42,7 +42,7 @@ Result<size_t> SplitRow(const TableWriter& w, std::string_view data, EncodedRow&
 std::string DescribeKey(const TableWriter& w, std::string_view key) {
   std::string out;
   size_t offset = 0;
-  const bool full_row = w.source().identity == model::RowIdentity::kFullRow;
+  const bool full_row = w.schema().identity == model::RowIdentity::kFullRow;
   for (const auto& c : w.columns()) {
     if (c.key_position == 0 && !full_row) continue;
     auto n = clickhouse::EncodedSize(c.type, key.substr(offset));
@@ -58,7 +58,7 @@ std::string DescribeKey(const TableWriter& w, std::string_view key) {
 Result<TableVerdict> VerifyTable(pg::PgConnection& pg, clickhouse::ClickHouseClient& ch, const pg::TableInfo& table,
                                  const TableWriter& w, bool ch_table_exists, size_t max_keys) {
   TableVerdict v;
-  v.table = w.source().QualifiedName();
+  v.table = w.schema().QualifiedName();
   std::unordered_map<std::string, uint64_t> pg_rows;
   std::vector<std::string> duplicates;  // rows of a keyless table equal in every value to an earlier one
   pg::CopyTextParser parser;

@@ -22,9 +22,9 @@ namespace streamshop::testing_support {
 using clickhouse::HttpResponse;
 
 // ClickHouse 18.16 as a session sees it over HTTP: tables exist once created (system.columns answers with the
-// columns of their CREATE TABLE), max(_version) reads as for an empty table, INSERT bodies are stored unless a
-// failure is scripted for that insert (or for its table). Any other statement is for `answer` to answer, or fails
-// the test. Thread-safe (a flush inserts its tables over several connections at once).
+// columns of their CREATE TABLE, and whether one is _row_hash), max(_version) reads as for an empty table, INSERT
+// bodies are stored unless a failure is scripted for that insert (or for its table). Any other statement is for
+// `answer` to answer, or fails the test. Thread-safe (a flush inserts its tables over several connections at once).
 class FakeClickHouse {
  public:
   std::map<int, HttpResponse> fail_insert;                // 1-based insert number → the error answer it gets
@@ -58,6 +58,9 @@ class FakeClickHouse {
     if (sql.starts_with("SELECT count() FROM system.databases")) return Answer("1\n");
     if (sql.starts_with("CREATE TABLE IF NOT EXISTS ")) return Create(sql);
     if (sql.starts_with("SELECT name, type FROM system.columns")) return Columns(sql);
+    if (sql.starts_with("SELECT count() FROM system.columns") && sql.ends_with("AND name = '_row_hash' FORMAT TSV")) {
+      return HasRowHash(sql);
+    }
     if (sql.starts_with("SELECT max(_version)")) return Answer("0\t0\n");
     if (answer) {
       if (std::optional<HttpResponse> a = answer(sql)) return *a;
@@ -107,6 +110,16 @@ class FakeClickHouse {
     }
     if (!tables_.count(table)) tables_[table] = std::move(columns);
     return Answer("");
+  }
+
+  // "… AND table = 'raw_x' AND name = '_row_hash' FORMAT TSV": 1 if raw_x has the column, else 0.
+  Result<HttpResponse> HasRowHash(const std::string& sql) {
+    const size_t at = sql.find("AND table = '") + 13;
+    const std::string table = sql.substr(at, sql.find('\'', at) - at);
+    for (const auto& [name, type] : tables_[table]) {
+      if (name == "_row_hash") return Answer("1\n");
+    }
+    return Answer("0\n");
   }
 
   // "… WHERE database = 'db' AND table = 'raw_x' FORMAT RowBinary": (name, type) pairs as RowBinary strings.
