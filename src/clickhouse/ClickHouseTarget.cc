@@ -54,21 +54,24 @@ std::string RewrittenColumn(const model::TableSchema& before, const model::Table
 Result<model::ChangeTarget::Ensured> ClickHouseTarget::EnsureTable(const model::TableSchema& table,
                                                                    model::TargetTable* previous) {
   auto writer = std::make_unique<TableWriter>(table, dialect_, database_);
-  Ensured ensured;
-  SS_RETURN_IF_ERROR(EnsureTargetTable(*ch_, *writer, &ensured.added_columns));
-  // A table that gained or lost its key since its raw table was made is ordered the other way there.
-  SS_ASSIGN_OR_RETURN(std::string hashed,
-                      ch_->Query(fmt::format("SELECT count() FROM system.columns WHERE database = {} AND table = {} "
-                                             "AND name = '_row_hash' FORMAT TSV",
+  // A table that gained or lost its key since its raw table was made is ordered the other way there: refused
+  // before anything is changed.
+  SS_ASSIGN_OR_RETURN(std::string columns,
+                      ch_->Query(fmt::format("SELECT countIf(name = '_row_hash'), count() FROM system.columns WHERE "
+                                             "database = {} AND table = {} FORMAT TSV",
                                              ClickHouseClient::QuoteString(database_),
                                              ClickHouseClient::QuoteString(writer->table_name()))));
+  const bool exists =
+      columns.find('\t') != std::string::npos && !columns.substr(columns.find('\t') + 1).starts_with('0');
   const bool full_row = table.identity == model::RowIdentity::kFullRow;
-  if ((hashed.rfind("1", 0) == 0) != full_row) {
+  if (exists && columns.starts_with('0') == full_row) {
     return Status::Fatal(fmt::format(
         "table {} {} a key since {} was created, so its rows are identified differently now: run DROP TABLE {} in "
         "ClickHouse and restart streamshop (the table is copied again)",
         table.QualifiedName(), full_row ? "lost" : "gained", writer->target(), writer->target()));
   }
+  Ensured ensured;
+  SS_RETURN_IF_ERROR(EnsureTargetTable(*ch_, *writer, &ensured.added_columns));
   if (previous) {
     auto& old = static_cast<TableWriter&>(*previous);
     SS_RETURN_IF_ERROR(old.Flush(*ch_));

@@ -22,9 +22,10 @@ namespace streamshop::testing_support {
 using clickhouse::HttpResponse;
 
 // ClickHouse 18.16 as a session sees it over HTTP: tables exist once created (system.columns answers with the
-// columns of their CREATE TABLE, and whether one is _row_hash), max(_version) reads as for an empty table, INSERT
-// bodies are stored unless a failure is scripted for that insert (or for its table). Any other statement is for
-// `answer` to answer, or fails the test. Thread-safe (a flush inserts its tables over several connections at once).
+// columns of their CREATE TABLE, and whether one is _row_hash; MODIFY COLUMN changes their type), max(_version) reads
+// as for an empty table, INSERT bodies are stored unless a failure is scripted for that insert (or for its table). Any
+// other statement is for `answer` to answer, or fails the test. Thread-safe (a flush inserts its tables over several
+// connections at once).
 class FakeClickHouse {
  public:
   std::map<int, HttpResponse> fail_insert;                // 1-based insert number → the error answer it gets
@@ -58,9 +59,8 @@ class FakeClickHouse {
     if (sql.starts_with("SELECT count() FROM system.databases")) return Answer("1\n");
     if (sql.starts_with("CREATE TABLE IF NOT EXISTS ")) return Create(sql);
     if (sql.starts_with("SELECT name, type FROM system.columns")) return Columns(sql);
-    if (sql.starts_with("SELECT count() FROM system.columns") && sql.ends_with("AND name = '_row_hash' FORMAT TSV")) {
-      return HasRowHash(sql);
-    }
+    if (sql.starts_with("SELECT countIf(name = '_row_hash'), count() FROM system.columns")) return HasRowHash(sql);
+    if (sql.starts_with("ALTER TABLE ") && sql.find(" MODIFY COLUMN `") != std::string::npos) return Modify(sql);
     if (sql.starts_with("SELECT max(_version)")) return Answer("0\t0\n");
     if (answer) {
       if (std::optional<HttpResponse> a = answer(sql)) return *a;
@@ -112,14 +112,28 @@ class FakeClickHouse {
     return Answer("");
   }
 
-  // "… AND table = 'raw_x' AND name = '_row_hash' FORMAT TSV": 1 if raw_x has the column, else 0.
+  // "… AND table = 'raw_x' FORMAT TSV": whether raw_x has a column _row_hash, and how many columns it has.
   Result<HttpResponse> HasRowHash(const std::string& sql) {
     const size_t at = sql.find("AND table = '") + 13;
     const std::string table = sql.substr(at, sql.find('\'', at) - at);
-    for (const auto& [name, type] : tables_[table]) {
-      if (name == "_row_hash") return Answer("1\n");
+    auto it = tables_.find(table);
+    if (it == tables_.end()) return Answer("0\t0\n");
+    int hashed = 0;
+    for (const auto& [name, type] : it->second) hashed += name == "_row_hash";
+    return Answer(fmt::format("{}\t{}\n", hashed, it->second.size()));
+  }
+
+  // "ALTER TABLE `db`.`raw_x` MODIFY COLUMN `c` T": raw_x's column c has type T from now on.
+  Result<HttpResponse> Modify(const std::string& sql) {
+    const size_t dot = sql.find("`.`");
+    const size_t end = sql.find('`', dot + 3);
+    const size_t col = sql.find(" MODIFY COLUMN `") + 16;
+    const size_t col_end = sql.find('`', col);
+    const std::string table = sql.substr(dot + 3, end - dot - 3), column = sql.substr(col, col_end - col);
+    for (auto& [name, type] : tables_[table]) {
+      if (name == column) type = sql.substr(col_end + 2);
     }
-    return Answer("0\n");
+    return Answer("");
   }
 
   // "… WHERE database = 'db' AND table = 'raw_x' FORMAT RowBinary": (name, type) pairs as RowBinary strings.
