@@ -67,20 +67,14 @@ model::Type TypeOf(uint32_t type_oid, int32_t typmod) {
       t.kind = TypeKind::kDate;
       break;
     case oid::kTime:
-      t.kind = TypeKind::kTime;
-      t.precision = typmod < 0 ? -1 : typmod;
-      break;
     case oid::kTimetz:
-      t.kind = TypeKind::kTimeTz;
-      t.precision = typmod < 0 ? -1 : typmod;
-      break;
     case oid::kTimestamp:
-      t.kind = TypeKind::kTimestamp;
-      t.precision = typmod < 0 ? -1 : typmod;
-      break;
     case oid::kTimestamptz:
-      t.kind = TypeKind::kTimestampTz;
-      t.precision = typmod < 0 ? -1 : typmod;
+      t.kind = type_oid == oid::kTime        ? TypeKind::kTime
+               : type_oid == oid::kTimetz    ? TypeKind::kTimeTz
+               : type_oid == oid::kTimestamp ? TypeKind::kTimestamp
+                                             : TypeKind::kTimestampTz;
+      t.precision = typmod < 0 ? -1 : typmod;  // fractional-second digits
       break;
     default:
       break;  // kOther: interval, money, name, "char", ranges, … (their text)

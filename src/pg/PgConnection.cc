@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/Url.h"
+#include "model/TableSchema.h"
 
 namespace streamshop::pg {
 namespace {
@@ -116,14 +117,7 @@ Status PgConnection::CopyOut(std::string_view sql, const std::function<Status(st
   return row_status;
 }
 
-std::string PgConnection::QuoteIdent(std::string_view ident) {
-  std::string out = "\"";
-  for (char c : ident) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + '"';
-}
+std::string PgConnection::QuoteIdent(std::string_view ident) { return model::QuoteSqlIdent(ident); }
 
 std::string PgConnection::QuoteLiteral(std::string_view literal) {
   std::string out = "'";
