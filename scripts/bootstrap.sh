@@ -15,12 +15,15 @@ PACKAGES=(
   # libraries
   libpq-dev libcurl4-openssl-dev libsimdjson-dev libfmt-dev libcli11-dev
   libtomlplusplus-dev libxxhash-dev libgtest-dev googletest libbenchmark-dev librdkafka-dev
+  libcpp-httplib-dev  # the --http-listen server (header-only)
   # servers and clients run by scripts/stack.sh
   postgresql postgresql-contrib clickhouse-server clickhouse-client
   # tools the scripts use
   procps psmisc curl iproute2 bc docker-compose  # docker-compose: `config` validates deploy/ (no engine needed)
   # runtimes of the external tools: dbt and chdb (Python), Kafka and Debezium (Java)
   python3-venv openjdk-17-jdk-headless maven jq
+  # metrics tests: a real Prometheus server scrapes the pipeline; promtool checks /metrics and the alert rules
+  prometheus
   # benchmark plots (bench/plot.sh)
   gnuplot-nox
 )

@@ -15,6 +15,7 @@
 #include "common/Log.h"
 #include "common/Secrets.h"
 #include "kafka/KafkaConfig.h"
+#include "ops/HttpServer.h"
 #include "pipeline/BatchPolicy.h"
 #include "pipeline/Capture.h"
 #include "pipeline/Replicator.h"
@@ -243,11 +244,32 @@ void AddProgressOption(CLI::App* cmd, bool& progress) {
       ->default_str("auto");
 }
 
+// --http-listen HOST:PORT: the operations endpoints of a long-running command (off when empty).
+void AddHttpListenOption(CLI::App* cmd, std::string& listen) {
+  cmd->add_option("--http-listen", listen,
+                  "Serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT, e.g. 127.0.0.1:9187 (:PORT = "
+                  "loopback). No authentication: keep it on loopback unless a proxy or private network fronts it")
+      ->envname("STREAMSHOP_HTTP_LISTEN");
+}
+
+// Runs a long-running command (Replicator, Capture, Sink) while the --http-listen endpoints serve its metrics.
+template <typename Pipeline>
+int RunServed(Pipeline& pipeline, const std::string& listen, const std::string& name) {
+  std::unique_ptr<ops::HttpServer> server;  // stopped before `pipeline` (and its metrics) goes
+  if (!listen.empty()) {
+    auto started = ops::HttpServer::Start(listen, pipeline.metrics(), name);
+    if (!started.ok()) return Report(started.status());
+    server = std::move(*started);
+  }
+  return Report(pipeline.Run(g_stop));
+}
+
 // A Kafka command's options and its --kafka-prop texts (parsed when it runs).
 template <typename Options>
 struct KafkaArgs {
   Options o;
   std::vector<std::string> kafka_props;
+  std::string http_listen;  // --http-listen
 
   // The librdkafka properties (with the secrets they name), then the command's other secrets.
   Status Resolve(const SecretFiles& secrets, clickhouse::Endpoint* clickhouse) {
@@ -321,9 +343,12 @@ Command AddReplicate(CLI::App& app, SecretFiles& secrets) {
       ->envname("STREAMSHOP_MAX_LAG_SECONDS")
       ->capture_default_str();
   AddProgressOption(cmd, o->progress);
-  return {cmd, [o, &secrets] {
+  auto listen = std::make_shared<std::string>();
+  AddHttpListenOption(cmd, *listen);
+  return {cmd, [o, listen, &secrets] {
             if (Status st = ResolveSecrets(secrets, &o->clickhouse); !st.ok()) return Report(st);
-            return Report(pipeline::Replicator(*o).Run(g_stop));
+            pipeline::Replicator replicator(*o);
+            return RunServed(replicator, *listen, "replicate");
           }};
 }
 
@@ -366,9 +391,11 @@ Command AddCapture(CLI::App& app, SecretFiles& secrets) {
   AddSnapshotTuningOptions(cmd, o.snapshot_workers, o.snapshot_chunk_pages);
   AddHeartbeatOption(cmd, o.heartbeat_interval);
   AddProgressOption(cmd, o.progress);
+  AddHttpListenOption(cmd, a->http_listen);
   return {cmd, [a, &secrets] {
             if (Status st = a->Resolve(secrets, nullptr); !st.ok()) return Report(st);
-            return Report(pipeline::Capture(a->o).Run(g_stop));
+            pipeline::Capture capture(a->o);
+            return RunServed(capture, a->http_listen, "capture");
           }};
 }
 
@@ -408,9 +435,11 @@ Command AddSink(CLI::App& app, SecretFiles& secrets) {
       ->capture_default_str()
       ->envname("STREAMSHOP_SINK_MAX_LSN_JUMP");
   AddProgressOption(cmd, o.progress);
+  AddHttpListenOption(cmd, a->http_listen);
   return {cmd, [a, &secrets] {
             if (Status st = a->Resolve(secrets, &a->o.clickhouse); !st.ok()) return Report(st);
-            return Report(pipeline::Sink(a->o).Run(g_stop));
+            pipeline::Sink sink(a->o);
+            return RunServed(sink, a->http_listen, "sink");
           }};
 }
 

@@ -332,7 +332,7 @@ Status Capture::Session::EmitTo(kafka::Producer& to, std::vector<kafka::KafkaRec
     value += '}';
     return DeadLetter(to, st.message(), name, op, lsn, table.topic(), std::nullopt, value);
   }
-  ++metrics.events;
+  metrics.CountEvent(table.table().schema, table.table().name, OpOf(op));
   for (const auto& r : out) SS_RETURN_IF_ERROR(ProduceTo(to, r, name, op, lsn));
   return Status::Ok();
 }

@@ -1,21 +1,156 @@
 #include "pipeline/Progress.h"
 
 #include <fmt/format.h>
+#include <time.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 namespace streamshop::pipeline {
 
-void Metrics::CountFlush(uint64_t rows, std::chrono::steady_clock::duration took) {
+namespace {
+
+bool SameName(const std::string& a_schema, const std::string& a_table, std::string_view schema,
+              std::string_view table) {
+  return a_table == table && a_schema == schema;
+}
+
+void AppendLabelPart(std::string& out, std::string_view part) {
+  if (part.find_first_of(".\"") == std::string_view::npos) {
+    out += part;
+    return;
+  }
+  out += '"';
+  for (char c : part) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+}
+
+// FNV-1a over "schema.table".
+uint64_t NameHash(std::string_view schema, std::string_view table) {
+  uint64_t h = 1469598103934665603ull;
+  const auto mix = [&h](std::string_view s) {
+    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  };
+  mix(schema);
+  h = (h ^ 0xff) * 1099511628211ull;  // never a byte of UTF-8 text: "a"+"bc" differs from "ab"+"c"
+  mix(table);
+  return h;
+}
+
+int64_t CoarseMonotonicMillis() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+}
+
+}  // namespace
+
+std::string TableLabel(std::string_view schema, std::string_view table) {
+  std::string out;
+  AppendLabelPart(out, schema);
+  out += '.';
+  AppendLabelPart(out, table);
+  return out;
+}
+
+std::string_view EventOpName(EventOp op) {
+  switch (op) {
+    case EventOp::kInsert:
+      return "insert";
+    case EventOp::kUpdate:
+      return "update";
+    case EventOp::kDelete:
+      return "delete";
+    case EventOp::kTruncate:
+      return "truncate";
+    case EventOp::kRead:
+      return "read";
+  }
+  return "update";
+}
+
+TableCounterSet::TableCounterSet() : slots_(new std::atomic<const Entry*>[kSlots]) {
+  for (size_t i = 0; i < kSlots; ++i) slots_[i].store(nullptr, std::memory_order_relaxed);
+}
+
+TableCounters& TableCounterSet::Of(std::string_view schema, std::string_view table) {
+  // Consecutive changes mostly hit the same table: the thread remembers its last one.
+  thread_local const TableCounterSet* last_set = nullptr;
+  thread_local const Entry* last = nullptr;
+  if (last_set == this && SameName(last->schema, last->table, schema, table)) return *last->counters;
+  const uint64_t hash = NameHash(schema, table);
+  for (size_t i = hash & (kSlots - 1), probes = 0; probes < kSlots; i = (i + 1) & (kSlots - 1), ++probes) {
+    const Entry* e = slots_[i].load(std::memory_order_acquire);
+    if (e == nullptr) break;
+    if (SameName(e->schema, e->table, schema, table)) {
+      last_set = this, last = e;
+      return *e->counters;
+    }
+  }
+  return Insert(schema, table, hash);
+}
+
+TableCounters& TableCounterSet::Insert(std::string_view schema, std::string_view table, uint64_t hash) {
+  std::lock_guard lock(mutex_);
+  size_t i = hash & (kSlots - 1);
+  for (size_t probes = 0; probes < kSlots; i = (i + 1) & (kSlots - 1), ++probes) {
+    const Entry* e = slots_[i].load(std::memory_order_relaxed);
+    if (e == nullptr) break;
+    if (SameName(e->schema, e->table, schema, table)) return *e->counters;  // inserted meanwhile
+  }
+  TableCounters* counters = &other_;
+  if (tables_.size() < kMaxTables) {
+    counters = &tables_.emplace_back(TableLabel(schema, table));
+  } else {
+    overflowed_ = true;
+  }
+  if (used_slots_ >= kSlots / 2) return *counters;  // table full: such names stay on this (locked) path
+  ++used_slots_;
+  slots_[i].store(&entries_.emplace_back(Entry{std::string(schema), std::string(table), counters}),
+                  std::memory_order_release);
+  return *counters;
+}
+
+std::vector<const TableCounters*> TableCounterSet::Tables() const {
+  std::lock_guard lock(mutex_);
+  std::vector<const TableCounters*> out;
+  for (const auto& t : tables_) out.push_back(&t);
+  if (overflowed_) out.push_back(&other_);
+  return out;
+}
+
+void LatencyHistogram::Observe(std::chrono::steady_clock::duration took) {
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(took).count();
+  const double seconds = static_cast<double>(micros) / 1e6;
+  const size_t bucket = std::lower_bound(kBounds.begin(), kBounds.end(), seconds) - kBounds.begin();
+  counts_[bucket].fetch_add(1, std::memory_order_relaxed);
+  sum_micros_.fetch_add(static_cast<uint64_t>(std::max<int64_t>(micros, 0)), std::memory_order_relaxed);
+}
+
+std::array<uint64_t, LatencyHistogram::kBounds.size() + 1> LatencyHistogram::Cumulative() const {
+  std::array<uint64_t, kBounds.size() + 1> out{};
+  uint64_t total = 0;
+  for (size_t i = 0; i < out.size(); ++i) out[i] = total += counts_[i].load(std::memory_order_relaxed);
+  return out;
+}
+
+void Metrics::CountFlush(uint64_t rows, uint64_t bytes, std::chrono::steady_clock::duration took) {
   if (rows == 0) return;
   ++flushes;
   flushed_rows += rows;
+  flushed_bytes += bytes;
   flush_micros += static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(took).count());
+  flush_seconds.Observe(took);
 }
 
 void Metrics::SetLag(uint64_t bytes, double seconds) {
   lag_bytes = bytes;
   lag_millis = static_cast<uint64_t>(seconds * 1000);
+  lag_known = true;
 }
 
 std::string Metrics::FlushSummary() const {
@@ -23,6 +158,25 @@ std::string Metrics::FlushSummary() const {
   if (n == 0) return "no flushes";
   return fmt::format("{} flushes of {:.0f} rows in {:.1f} ms on average", n, static_cast<double>(flushed_rows) / n,
                      static_cast<double>(flush_micros) / n / 1000);
+}
+
+void Metrics::Beat() { heartbeat_ms.store(CoarseMonotonicMillis(), std::memory_order_relaxed); }
+
+int64_t Metrics::SilenceMillis() const { return CoarseMonotonicMillis() - heartbeat_ms.load(); }
+
+bool Metrics::Healthy(std::chrono::milliseconds max_silence) const {
+  return sessions.load() == 0 || SilenceMillis() <= max_silence.count();
+}
+
+ProgressLine::ProgressLine(bool enabled, Metrics& metrics) : enabled_(enabled), metrics_(metrics) {
+  metrics_.Beat();
+  ++metrics_.sessions;
+}
+
+ProgressLine::~ProgressLine() {
+  Finish();
+  metrics_.streaming = false;
+  --metrics_.sessions;
 }
 
 bool ProgressLine::Due() {
@@ -41,6 +195,8 @@ void ProgressLine::Print(const std::string& line) {
 }
 
 void ProgressLine::MaybePrint(std::string_view phase, const std::function<std::string()>& extra) {
+  metrics_.Beat();
+  if (!metrics_.streaming.load(std::memory_order_relaxed)) metrics_.streaming = true;
   if (!Due()) return;
   const uint64_t events = metrics_.events;
   std::string line = fmt::format("{} | {:.0f} ev/s | {} events | lag {} {:.1f}s", phase,
@@ -55,6 +211,7 @@ void ProgressLine::MaybePrint(std::string_view phase, const std::function<std::s
 }
 
 void ProgressLine::MaybePrintText(std::string_view phase, const std::function<std::string()>& text) {
+  metrics_.Beat();
   if (Due()) Print(fmt::format("{} |{}", phase, text()));
 }
 

@@ -159,7 +159,7 @@ struct Replicator::Session final : ChangeConsumer {
   // A Fatal error of one table's insert stops that table only (StopTable); a Retryable one retries the session.
   Status FlushAll() {
     const auto started = Clock::now();
-    const size_t rows = PendingRows();
+    const size_t rows = PendingRows(), bytes = PendingBytes();
     std::vector<model::ChangeTarget::Failure> failed;
     SS_RETURN_IF_ERROR(target->Flush(&failed));
     for (const auto& [table, why] : failed) {
@@ -169,7 +169,7 @@ struct Replicator::Session final : ChangeConsumer {
     }
     SS_RETURN_IF_ERROR(messages->Flush(*ch));
     batch.Flushed(Clock::now());
-    metrics.CountFlush(rows, Clock::now() - started);
+    metrics.CountFlush(rows, bytes, Clock::now() - started);
     return Status::Ok();
   }
 
@@ -574,7 +574,7 @@ Status Replicator::Session::OnChange(const pg::PgoutputMessage& msg, Lsn lsn) {
             return Status::Ok();
           }
           model::TargetTable& w = *it->second;
-          ++metrics.events;
+          metrics.CountEvent(w.schema().schema, w.schema().name, OpOf(m));
           ++rows_per_table[w.schema().name];
           if constexpr (std::is_same_v<T, pg::InsertMessage>) {
             SS_RETURN_IF_ERROR(TupleToValues(w, m.new_tuple, nullptr));
@@ -723,6 +723,7 @@ Status Replicator::Session::HandleTruncate(const pg::TruncateMessage& t) {
     auto it = writers.find(relid);
     if (it == writers.end()) continue;
     const model::TableSchema& t = it->second->schema();
+    metrics.CountEvent(t.schema, t.name, EventOp::kTruncate);
     SS_RETURN_IF_ERROR(target->Truncate(t.schema, t.name));
   }
   return Status::Ok();

@@ -114,10 +114,18 @@ struct Sink::Session {
     return true;
   }
 
-  // Stores everything consumed so far (a Retryable error retries the whole batch; a Fatal one ends the sink),
-  // then commits the offsets after it.
-  Status FlushAndCommit() {
+  // Stores every table's pending rows (a Retryable error retries the whole batch; a Fatal one ends the sink),
+  // counted in Metrics.
+  Status FlushRows() {
+    const auto started = Clock::now();
+    const size_t rows = PendingRows(), bytes = PendingBytes();
     SS_RETURN_IF_ERROR(target->Flush());
+    metrics.CountFlush(rows, bytes, Clock::now() - started);
+    return Status::Ok();
+  }
+  // Stores everything consumed so far, then commits the offsets after it.
+  Status FlushAndCommit() {
+    SS_RETURN_IF_ERROR(FlushRows());
     SS_RETURN_IF_ERROR(dead_letter_producer->Flush(std::chrono::seconds(60)));
     std::vector<kafka::PartitionOffset> offsets;
     for (const auto& [tp, next] : next_offsets) offsets.push_back({tp, next});
@@ -224,10 +232,10 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
                            ? fmt::format(" (the topic of {}.{})", topic_schema, topic_table)
                            : std::string()));
   }
-  ++metrics.events;
+  metrics.CountEvent(ev.schema, ev.table, OpOf(static_cast<char>(ev.op)));
   if (ev.op == debezium::DebeziumOp::kTruncate) {
     // The table may hold rows from an earlier session even if this one has not seen it yet.
-    SS_RETURN_IF_ERROR(target->Flush());
+    SS_RETURN_IF_ERROR(FlushRows());
     Status done = target->Truncate(ev.schema, ev.table);
     if (done.ok() || done.retryable()) return done;
     return DeadLetter(r, done.message());

@@ -1,0 +1,160 @@
+#include "ops/PrometheusText.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <fstream>
+
+#ifndef STREAMSHOP_VERSION
+#define STREAMSHOP_VERSION "unknown"
+#endif
+
+namespace streamshop::ops {
+
+std::string PrometheusText::EscapeLabelValue(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string PrometheusText::EscapeHelp(std::string_view help) {
+  std::string out;
+  out.reserve(help.size());
+  for (char c : help) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string PrometheusText::FormatValue(double value) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+  if (value == std::floor(value) && std::fabs(value) < 1e15) return fmt::format("{}", static_cast<int64_t>(value));
+  return fmt::format("{}", value);
+}
+
+void PrometheusText::Family(std::string_view name, std::string_view type, std::string_view help) {
+  out_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, EscapeHelp(help), name, type);
+}
+
+void PrometheusText::SampleStart(std::string_view name, std::initializer_list<Label> labels) {
+  out_ += name;
+  if (labels.size() == 0) {
+    out_ += ' ';
+    return;
+  }
+  char sep = '{';
+  for (const Label& l : labels) {
+    out_ += sep;
+    out_ += l.name;
+    out_ += "=\"";
+    out_ += EscapeLabelValue(l.value);
+    out_ += '"';
+    sep = ',';
+  }
+  out_ += "} ";
+}
+
+void PrometheusText::Sample(std::string_view name, std::initializer_list<Label> labels, uint64_t value) {
+  SampleStart(name, labels);
+  out_ += std::to_string(value);
+  out_ += '\n';
+}
+
+void PrometheusText::Sample(std::string_view name, std::initializer_list<Label> labels, double value) {
+  SampleStart(name, labels);
+  out_ += FormatValue(value);
+  out_ += '\n';
+}
+
+void PrometheusText::Histogram(std::string_view name, std::string_view help, std::span<const double> bounds,
+                               std::span<const uint64_t> cumulative, double sum) {
+  Family(name, "histogram", help);
+  const std::string bucket = fmt::format("{}_bucket", name);
+  for (size_t i = 0; i < bounds.size() && i < cumulative.size(); ++i) {
+    Sample(bucket, {{"le", FormatValue(bounds[i])}}, cumulative[i]);
+  }
+  const uint64_t count = cumulative.empty() ? 0 : cumulative.back();
+  Sample(bucket, {{"le", "+Inf"}}, count);
+  Sample(fmt::format("{}_sum", name), {}, sum);
+  Sample(fmt::format("{}_count", name), {}, count);
+}
+
+uint64_t ResidentMemoryBytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  if (!(statm >> size >> resident)) return 0;
+  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+std::string RenderMetrics(const pipeline::Metrics& m, std::string_view command) {
+  PrometheusText p;
+  p.Family("streamshop_build_info", "gauge", "Always 1; the labels name the build and the running command");
+  p.Sample("streamshop_build_info", {{"version", STREAMSHOP_VERSION}, {"command", command}}, uint64_t{1});
+
+  p.Family("streamshop_healthy", "gauge",
+           "1 while the command's loop runs (it ticked within 30 s, or it waits between sessions); as /healthz");
+  p.Sample("streamshop_healthy", {}, uint64_t{m.Healthy() ? 1u : 0u});
+  p.Family("streamshop_ready", "gauge", "1 while a session is connected and streaming; as /readyz");
+  p.Sample("streamshop_ready", {}, uint64_t{m.Ready() ? 1u : 0u});
+
+  if (m.lag_known) {
+    p.Family(
+        "streamshop_replication_lag_bytes", "gauge",
+        "WAL bytes from the slot's confirmed position (what the target stored) to the server's WAL end as last seen");
+    p.Sample("streamshop_replication_lag_bytes", {}, m.lag_bytes.load());
+    p.Family("streamshop_replication_lag_seconds", "gauge",
+             "While received changes are not yet stored: the age of the newest received transaction's commit; 0 when "
+             "caught up");
+    p.Sample("streamshop_replication_lag_seconds", {}, static_cast<double>(m.lag_millis.load()) / 1000);
+  }
+
+  p.Family("streamshop_events_total", "counter",
+           "Changes read from the source, by table (schema.table; tables beyond the first 256 count as _other) "
+           "and operation");
+  for (const pipeline::TableCounters* t : m.tables.Tables()) {
+    for (size_t op = 0; op < pipeline::kEventOps; ++op) {
+      const uint64_t n = t->events[op].load(std::memory_order_relaxed);
+      if (n == 0) continue;
+      p.Sample("streamshop_events_total",
+               {{"table", t->name}, {"op", pipeline::EventOpName(static_cast<pipeline::EventOp>(op))}}, n);
+    }
+  }
+  p.Family("streamshop_rows_written_total", "counter", "Rows the target acknowledged (ClickHouse inserts)");
+  p.Sample("streamshop_rows_written_total", {}, m.flushed_rows.load());
+  p.Family("streamshop_bytes_sent_total", "counter", "Encoded bytes of the rows sent to the target in flushes");
+  p.Sample("streamshop_bytes_sent_total", {}, m.flushed_bytes.load());
+  const auto buckets = m.flush_seconds.Cumulative();
+  p.Histogram("streamshop_flush_duration_seconds",
+              "Time to store one batch in the target (all its tables' inserts, at once)",
+              pipeline::LatencyHistogram::kBounds, buckets, m.flush_seconds.SumSeconds());
+  p.Family("streamshop_dead_letters_total", "counter",
+           "Records or changes that could not be stored and went to the dead-letter topic, with their reason");
+  p.Sample("streamshop_dead_letters_total", {}, m.dead_letters.load());
+
+  p.Family("streamshop_loop_silence_seconds", "gauge", "Seconds since the command's loop last ticked");
+  p.Sample("streamshop_loop_silence_seconds", {}, static_cast<double>(m.SilenceMillis()) / 1000);
+  p.Family("streamshop_process_resident_memory_bytes", "gauge", "Resident set size of the process");
+  p.Sample("streamshop_process_resident_memory_bytes", {}, ResidentMemoryBytes());
+  return p.text();
+}
+
+}  // namespace streamshop::ops
