@@ -8,6 +8,7 @@
 #   BENCH_TXNS   rounds of 4 change events in the backlog (default 250000 → 1M events)
 #   BENCH_SHAPE  small: one transaction per round (default); bulk: 10 big transactions
 #   BENCH_RUNS   repetitions; the median ratio is reported (default 3)
+#   BENCH_REPLICATE_ARGS  extra options of `replicate`, e.g. "--http-listen 127.0.0.1:9187" (the metrics' overhead)
 set -euo pipefail
 
 TXNS=${BENCH_TXNS:-250000}
@@ -47,8 +48,9 @@ for run in $(seq 1 "$RUNS"); do
 
   # Each run into its own ClickHouse database, so each does the same work and is checked on its own.
   t0=$(now)
+  # shellcheck disable=SC2086  # BENCH_REPLICATE_ARGS is a list of words
   "$STREAMSHOP" replicate --slot "bench_ss_$run" --publication bench --database "bench_run_$run" --snapshot never \
-    --progress off 2>"$WORK/replicate.log" &
+    --progress off ${BENCH_REPLICATE_ARGS:-} 2>"$WORK/replicate.log" &
   pid=$!
   until [[ "$(confirmed "$TARGET" "bench_ss_$run")" == t ]]; do
     kill -0 "$pid" 2>/dev/null || { cat "$WORK/replicate.log"; exit 1; }
