@@ -73,21 +73,26 @@ std::string_view EventOpName(EventOp op) {
   return "update";
 }
 
-TableCounterSet::TableCounterSet() : slots_(new std::atomic<const Entry*>[kSlots]) {
+namespace {
+std::atomic<uint64_t> next_set_id{1};
+}  // namespace
+
+TableCounterSet::TableCounterSet() : id_(next_set_id.fetch_add(1)), slots_(new std::atomic<const Entry*>[kSlots]) {
   for (size_t i = 0; i < kSlots; ++i) slots_[i].store(nullptr, std::memory_order_relaxed);
 }
 
 TableCounters& TableCounterSet::Of(std::string_view schema, std::string_view table) {
   // Consecutive changes mostly hit the same table: the thread remembers its last one.
-  thread_local const TableCounterSet* last_set = nullptr;
+  // Keyed by the set's id, not its address: a later set at the same address must not see this one's entries.
+  thread_local uint64_t last_set = 0;
   thread_local const Entry* last = nullptr;
-  if (last_set == this && SameName(last->schema, last->table, schema, table)) return *last->counters;
+  if (last_set == id_ && SameName(last->schema, last->table, schema, table)) return *last->counters;
   const uint64_t hash = NameHash(schema, table);
   for (size_t i = hash & (kSlots - 1), probes = 0; probes < kSlots; i = (i + 1) & (kSlots - 1), ++probes) {
     const Entry* e = slots_[i].load(std::memory_order_acquire);
     if (e == nullptr) break;
     if (SameName(e->schema, e->table, schema, table)) {
-      last_set = this, last = e;
+      last_set = id_, last = e;
       return *e->counters;
     }
   }

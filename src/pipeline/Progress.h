@@ -87,6 +87,7 @@ class TableCounterSet {
   static constexpr size_t kSlots = 4096;  // power of two; at most half filled
   TableCounters& Insert(std::string_view schema, std::string_view table, uint64_t hash);
 
+  const uint64_t id_;  // unique per set in the process (the threads' last-table cache)
   std::unique_ptr<std::atomic<const Entry*>[]> slots_;
   mutable std::mutex mutex_;  // guards inserts and the deques
   std::deque<Entry> entries_;

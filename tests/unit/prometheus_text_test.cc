@@ -2,6 +2,7 @@
 // per-table counters and the liveness rules behind /healthz and /readyz.
 #include <gtest/gtest.h>
 
+#include <new>
 #include <string>
 #include <thread>
 #include <vector>
@@ -113,6 +114,18 @@ TEST(TableCounterSetTest, CountsPerTableAndOpAndCapsTheSeries) {
   EXPECT_EQ(tables.back()->events[1].load(), 15u);
   EXPECT_EQ(&set.Of("s", "t300"), tables.back());
   EXPECT_EQ(&set.Of("s", "t0"), tables[5]);
+}
+
+TEST(TableCounterSetTest, ASetAtAnotherSetsAddressStartsEmpty) {
+  // The thread remembers its last table; a new set (here: in the same storage) must not reuse it.
+  alignas(TableCounterSet) unsigned char storage[sizeof(TableCounterSet)];
+  auto* first = new (storage) TableCounterSet();
+  first->Of("public", "orders").events[0] += 5;
+  first->~TableCounterSet();
+  auto* second = new (storage) TableCounterSet();
+  EXPECT_EQ(second->Of("public", "orders").events[0].load(), 0u);
+  EXPECT_EQ(second->Tables().size(), 1u);
+  second->~TableCounterSet();
 }
 
 TEST(TableCounterSetTest, ThreadsCountingTheSameTablesAgree) {
