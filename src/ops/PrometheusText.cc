@@ -12,14 +12,16 @@
 
 namespace streamshop::ops {
 
-std::string PrometheusText::EscapeLabelValue(std::string_view value) {
+namespace {
+
+// The exposition format's escapes: backslash and newline, and in label values also the double quote.
+std::string Escape(std::string_view text, bool quote) {
   std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '\\' || (quote && c == '"')) {
+      out += '\\';
+      out += c;
     } else if (c == '\n') {
       out += "\\n";
     } else {
@@ -29,20 +31,11 @@ std::string PrometheusText::EscapeLabelValue(std::string_view value) {
   return out;
 }
 
-std::string PrometheusText::EscapeHelp(std::string_view help) {
-  std::string out;
-  out.reserve(help.size());
-  for (char c : help) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+}  // namespace
+
+std::string PrometheusText::EscapeLabelValue(std::string_view value) { return Escape(value, true); }
+
+std::string PrometheusText::EscapeHelp(std::string_view help) { return Escape(help, false); }
 
 std::string PrometheusText::FormatValue(double value) {
   if (std::isnan(value)) return "NaN";
