@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <fstream>
+#include <string_view>
 
 #include "common/Log.h"
 #include "common/Secrets.h"
@@ -13,8 +14,15 @@ namespace streamshop::kafka {
 namespace {
 
 void LogFromRdKafka(const rd_kafka_t* /*rk*/, int level, const char* facility, const char* message) {
-  // syslog levels: 0-3 error, 4 warning, 5-6 notice/info, 7 debug
-  const LogLevel ours = level <= 3 ? LogLevel::kError : level == 4 ? LogLevel::kWarn : LogLevel::kDebug;
+  // syslog levels: 0-3 error, 4 warning, 5-6 notice/info, 7 debug. A broker connection that drops or is not up
+  // yet is retried by librdkafka itself, so it is a warning (a fresh broker closes connections during start-up,
+  // even halfway through authenticating); refused credentials or certificates stay errors.
+  const std::string_view text(message);
+  const bool retried =
+      std::string_view(facility) == "FAIL" && (text.find("Broker transport failure") != std::string_view::npos ||
+                                               text.find("Connection refused") != std::string_view::npos ||
+                                               text.find("Disconnected") != std::string_view::npos);
+  const LogLevel ours = level <= 3 && !retried ? LogLevel::kError : level <= 4 ? LogLevel::kWarn : LogLevel::kDebug;
   LogLine(ours, fmt::format("kafka {}: {}", facility, message));
 }
 
