@@ -2,6 +2,8 @@
 BUILD_DIR ?= build
 SAN_BUILD_DIR ?= build-asan
 JOBS ?= $(shell nproc)
+# Integration tests side by side (each starts its own servers; see CMakeLists.txt for the ones that take turns).
+TEST_JOBS ?= 2
 
 .PHONY: bootstrap build build-asan test unit-test demo format format-check bench clean
 
@@ -19,7 +21,7 @@ build-asan: bootstrap
 # Unit tests under ASan+UBSan, format check, then every test (unit + integration against real servers).
 test: build build-asan format-check
 	@cd $(SAN_BUILD_DIR) && ctest --output-on-failure -E '^integration' -j $(JOBS)
-	@cd $(BUILD_DIR) && ctest --output-on-failure
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(TEST_JOBS)
 
 unit-test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -E '^integration'

@@ -21,8 +21,10 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 TEST_NAME=$(basename "$0" .sh)
 # STREAMSHOP_TEST_PORT_OFFSET (0–90, a multiple of 10) moves every port, so two checkouts can run tests at once.
 TEST_PORT_BASE=$((TEST_PORT_BASE + ${STREAMSHOP_TEST_PORT_OFFSET:-0}))
-# STREAMSHOP_CLICKHOUSE_ENGINE=chdb runs the test on ClickHouse 26.x (the chdb endpoint) instead of the server.
+# STREAMSHOP_CLICKHOUSE_ENGINE=chdb runs the test on ClickHouse 26.x (the chdb endpoint) instead of the server,
+# on ports 10000 lower, so that `make test` may run a test's two variants at once.
 export STREAMSHOP_CLICKHOUSE_ENGINE=${STREAMSHOP_CLICKHOUSE_ENGINE:-server}
+[[ $STREAMSHOP_CLICKHOUSE_ENGINE == chdb ]] && TEST_PORT_BASE=$((TEST_PORT_BASE - 10000))
 export STREAMSHOP_STACK_DIR=${TMPDIR:-/tmp}/streamshop-$TEST_NAME-$STREAMSHOP_CLICKHOUSE_ENGINE
 export STREAMSHOP_PG_PORT=$((TEST_PORT_BASE + 1))
 export STREAMSHOP_CH_HTTP_PORT=$((TEST_PORT_BASE + 2))
