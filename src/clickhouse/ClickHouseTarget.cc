@@ -120,6 +120,12 @@ size_t ClickHouseTarget::pending_bytes() const {
   return n;
 }
 
+uint64_t ClickHouseTarget::TakeStoredDeadLetters() {
+  uint64_t n = 0;
+  for (const auto& w : tables_) n += w->TakeStoredDeadLetters();
+  return n;
+}
+
 Result<std::optional<model::ChangeTarget::Stored>> ClickHouseTarget::NewestStored(const model::TableSchema& table) {
   SS_ASSIGN_OR_RETURN(std::string text,
                       ch_->Query(fmt::format("SELECT max(_version), toUInt64(toUInt32(max(_synced_at))) * 1000 FROM {} "

@@ -28,6 +28,7 @@ class ClickHouseTarget final : public model::ChangeTarget {
   Status Flush(std::vector<Failure>* failed = nullptr) override;
   size_t pending_rows() const override;
   size_t pending_bytes() const override;
+  uint64_t TakeStoredDeadLetters() override;
   Result<std::optional<Stored>> NewestStored(const model::TableSchema& table) override;
 
   Dialect dialect() const { return dialect_; }

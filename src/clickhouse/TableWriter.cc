@@ -351,7 +351,7 @@ Status TableWriter::Flush(ClickHouseClient& ch) {
                                              ClickHouseClient::QuoteIdent(database_)),
                                  dead_letter_buffer_));
     dead_letter_buffer_.clear();
-    dead_letter_rows_ = 0;
+    stored_dead_letters_ += std::exchange(dead_letter_rows_, 0);
   }
   return Status::Ok();
 }

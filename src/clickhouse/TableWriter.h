@@ -84,6 +84,7 @@ class TableWriter final : public model::TargetTable {
   // a key value ClickHouse cannot hold sends the row only there. Replication goes on either way.
   Status AppendRow(const RowValues& values, uint64_t version, bool deleted) override;
   uint64_t dead_letters() const { return dead_letters_total_; }
+  uint64_t TakeStoredDeadLetters() override { return std::exchange(stored_dead_letters_, 0); }
   // CREATE TABLE IF NOT EXISTS for the dead-letter table of `database`.
   static std::string CreateDeadLetterTableSql(const std::string& database);
   // A row from an UPDATE that left TOASTed columns unchanged (PostgreSQL did not send them; `unchanged` marks
@@ -168,6 +169,7 @@ class TableWriter final : public model::TargetTable {
   std::string dead_letter_buffer_;  // RowBinary rows for the dead-letter table
   size_t dead_letter_rows_ = 0;
   uint64_t dead_letters_total_ = 0;
+  uint64_t stored_dead_letters_ = 0;  // inserted into the dead-letter table since the last TakeStoredDeadLetters
   size_t toast_bytes_ = 0;
   uint64_t copied_at_ = 0;
 };

@@ -37,6 +37,7 @@ class RdKafkaConsumer final : public Consumer {
   explicit RdKafkaConsumer(ConsumerOptions options) : options_(std::move(options)) {}
   ~RdKafkaConsumer() override {
     options_.on_revoke = nullptr;
+    options_.on_assign = nullptr;
     Close();
   }
 
@@ -100,6 +101,26 @@ class RdKafkaConsumer final : public Consumer {
 
   std::vector<TopicPartition> Assignment() const override { return assignment_; }
 
+  std::optional<int64_t> Lag() const override {
+    if (assignment_.empty()) return 0;
+    RdKafkaPartitions list(rd_kafka_topic_partition_list_new(static_cast<int>(assignment_.size())));
+    for (const TopicPartition& tp : assignment_)
+      rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
+    if (rd_kafka_position(rk_.get(), list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return std::nullopt;
+    int64_t lag = 0;
+    for (int i = 0; i < list->cnt; ++i) {
+      const rd_kafka_topic_partition_t& p = list->elems[i];
+      int64_t low = 0, high = 0;
+      if (p.offset < 0 ||
+          rd_kafka_get_watermark_offsets(rk_.get(), p.topic, p.partition, &low, &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+          high < 0) {
+        return std::nullopt;
+      }
+      lag += std::max<int64_t>(0, high - p.offset);
+    }
+    return lag;
+  }
+
   void Close() override {
     if (!rk_ || closed_) return;
     closed_ = true;
@@ -115,6 +136,7 @@ class RdKafkaConsumer final : public Consumer {
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       for (const auto& tp : ToVector(parts)) self->assignment_.push_back(tp);
       LogInfo("Kafka: assigned {} partition(s), {} in all", parts->cnt, self->assignment_.size());
+      if (self->options_.on_assign) self->options_.on_assign(ToVector(parts));
       if (cooperative) {
         rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, parts);
         if (e) rd_kafka_error_destroy(e);

@@ -49,6 +49,9 @@ class Consumer {
   virtual Status Commit(const std::vector<PartitionOffset>& offsets) = 0;
   // Partitions currently assigned to this member.
   virtual std::vector<TopicPartition> Assignment() const = 0;
+  // Records between this member's position and the end of its assigned partitions, from what the last fetches
+  // said (no request); nullopt while a partition's position or end is not known yet.
+  virtual std::optional<int64_t> Lag() const = 0;
   // Leaves the group (the revoke hook runs for what is assigned). The destructor leaves without the hook.
   virtual void Close() = 0;
 };
@@ -60,6 +63,8 @@ struct ConsumerOptions {
   KafkaProps props;          // --kafka-prop, applied over our defaults
   // Called before partitions are revoked (with the ones being revoked).
   std::function<void(const std::vector<TopicPartition>&)> on_revoke;
+  // Called when a rebalance assigned partitions (with the ones added).
+  std::function<void(const std::vector<TopicPartition>&)> on_assign;
 };
 
 // Key and value of every record in partition 0 of `topic`, oldest first (for small state topics; tombstones

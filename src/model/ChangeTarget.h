@@ -42,6 +42,9 @@ class TargetTable {
   virtual bool HoldsNotNull() const = 0;
   virtual size_t pending_rows() const = 0;
   virtual size_t pending_bytes() const = 0;
+  // Rows with a value the target could not hold that flushes stored in the target's own dead-letter table since
+  // the last call (the counters of dead letters by reason, `value`).
+  virtual uint64_t TakeStoredDeadLetters() = 0;
 };
 
 class ChangeTarget {
@@ -74,6 +77,8 @@ class ChangeTarget {
   virtual Status Flush(std::vector<Failure>* failed = nullptr) = 0;
   virtual size_t pending_rows() const = 0;
   virtual size_t pending_bytes() const = 0;
+  // What its tables' TakeStoredDeadLetters say, summed.
+  virtual uint64_t TakeStoredDeadLetters() = 0;
 
   // The newest version stored of the table and when (ms since the epoch), if the table holds rows: a sink's
   // baseline for telling real positions from impossible ones (pipeline/LsnGuard).

@@ -140,8 +140,31 @@ std::string RenderMetrics(const pipeline::Metrics& m, std::string_view command) 
               "Time to store one batch in the target (all its tables' inserts, at once)",
               pipeline::LatencyHistogram::kBounds, buckets, m.flush_seconds.SumSeconds());
   p.Family("streamshop_dead_letters_total", "counter",
-           "Records or changes that could not be stored and went to the dead-letter topic, with their reason");
-  p.Sample("streamshop_dead_letters_total", {}, m.dead_letters.load());
+           "Records or changes kept as dead letters (the dead-letter topic, or ClickHouse's _streamshop_dead_letters "
+           "for values a column cannot hold), by reason");
+  for (size_t r = 0; r < pipeline::kDeadLetterReasons; ++r) {
+    p.Sample("streamshop_dead_letters_total",
+             {{"reason", pipeline::DeadLetterReasonName(static_cast<pipeline::DeadLetterReason>(r))}},
+             m.dead_letters_by_reason[r].load());
+  }
+  p.Family("streamshop_session_restarts_total", "counter",
+           "Sessions that ended in a retryable error (lost connection, refused insert) and were opened again");
+  p.Sample("streamshop_session_restarts_total", {}, m.session_restarts.load());
+  if (const int64_t lag = m.kafka_consumer_lag.load(); lag >= 0) {
+    p.Family("streamshop_kafka_consumer_lag_records", "gauge",
+             "Records between the sink's position and the end of its assigned partitions, as the last fetches said");
+    p.Sample("streamshop_kafka_consumer_lag_records", {}, static_cast<uint64_t>(lag));
+  }
+  if (command == "sink") {
+    p.Family("streamshop_kafka_rebalances_total", "counter",
+             "Consumer group rebalances that assigned partitions to the sink");
+    p.Sample("streamshop_kafka_rebalances_total", {}, m.kafka_rebalances.load());
+  }
+  if (const int64_t queued = m.kafka_unacknowledged.load(); queued >= 0) {
+    p.Family("streamshop_kafka_unacknowledged_records", "gauge",
+             "Records capture produced that the broker has not acknowledged yet");
+    p.Sample("streamshop_kafka_unacknowledged_records", {}, static_cast<uint64_t>(queued));
+  }
 
   p.Family("streamshop_loop_silence_seconds", "gauge", "Seconds since the command's loop last ticked");
   p.Sample("streamshop_loop_silence_seconds", {}, static_cast<double>(m.SilenceMillis()) / 1000);

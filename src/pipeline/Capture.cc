@@ -147,14 +147,14 @@ struct Capture::Session final : ChangeConsumer {
     SS_ASSIGN_OR_RETURN(const int64_t limit, EnsureTopic(r.topic, options.partitions));
     const int64_t size = kafka::RecordSize(r);
     if (size <= limit) return to.Produce(r);
-    return DeadLetter(to,
+    return DeadLetter(to, DeadLetterReason::kTooLarge,
                       fmt::format("record of {} bytes exceeds max.message.bytes = {} of topic {} (raise it: see the "
                                   "log at start)",
                                   size, limit, r.topic),
                       table, op, lsn, r.topic, r.key, r.value);
   }
-  Status DeadLetter(kafka::Producer& to, const std::string& reason, std::string_view table, char op, Lsn lsn,
-                    std::string_view topic, const std::optional<std::string>& key,
+  Status DeadLetter(kafka::Producer& to, DeadLetterReason kind, const std::string& reason, std::string_view table,
+                    char op, Lsn lsn, std::string_view topic, const std::optional<std::string>& key,
                     const std::optional<std::string>& value);
   Status LearnLimits();
   Status Prepare(const pg::TableInfo& table);
@@ -182,9 +182,9 @@ struct Capture::Session final : ChangeConsumer {
   }
   void MaybePrintProgress() {
     metrics.SetLag(changes->LagBytes(), changes->LagSeconds());
-    progress.MaybePrint("capture", [&] {
-      return fmt::format("{} records in flight", producer->produced() - producer->DeliveredPrefix());
-    });
+    const uint64_t in_flight = producer->produced() - producer->DeliveredPrefix();
+    metrics.kafka_unacknowledged.store(static_cast<int64_t>(in_flight), std::memory_order_relaxed);
+    progress.MaybePrint("capture", [&] { return fmt::format("{} records in flight", in_flight); });
   }
 };
 
@@ -198,14 +198,15 @@ Status Capture::Run(const std::atomic<bool>& stop) {
                     "names allow nothing else)",
                     options_.topic_prefix));
   }
-  return RunSessions(stop, "nothing is acknowledged that Kafka has not stored", [&](bool& streamed) -> Status {
-    Session s(options_, seams_, stop, metrics_);
-    SS_RETURN_IF_ERROR(s.Open());
-    if (stop) return Status::Ok();
-    SS_RETURN_IF_ERROR(s.source.stream->Start(options_.slot, options_.publication));
-    streamed = true;
-    return s.Stream();
-  });
+  return RunSessions(stop, metrics_, "nothing is acknowledged that Kafka has not stored",
+                     [&](bool& streamed) -> Status {
+                       Session s(options_, seams_, stop, metrics_);
+                       SS_RETURN_IF_ERROR(s.Open());
+                       if (stop) return Status::Ok();
+                       SS_RETURN_IF_ERROR(s.source.stream->Start(options_.slot, options_.publication));
+                       streamed = true;
+                       return s.Stream();
+                     });
 }
 
 Status Capture::Session::Open() {
@@ -330,7 +331,7 @@ Status Capture::Session::EmitTo(kafka::Producer& to, std::vector<kafka::KafkaRec
     value += R"(,"after":)";
     AppendImageJson(value, table.table(), change.after);
     value += '}';
-    return DeadLetter(to, st.message(), name, op, lsn, table.topic(), std::nullopt, value);
+    return DeadLetter(to, DeadLetterReason::kValue, st.message(), name, op, lsn, table.topic(), std::nullopt, value);
   }
   metrics.CountEvent(table.table().schema, table.table().name, OpOf(op));
   for (const auto& r : out) SS_RETURN_IF_ERROR(ProduceTo(to, r, name, op, lsn));
@@ -338,12 +339,12 @@ Status Capture::Session::EmitTo(kafka::Producer& to, std::vector<kafka::KafkaRec
 }
 
 // A record capture could not deliver goes to the dead-letter topic (KafkaDeadLetters), with where it was meant to go.
-Status Capture::Session::DeadLetter(kafka::Producer& to, const std::string& reason, std::string_view table, char op,
-                                    Lsn lsn, std::string_view topic, const std::optional<std::string>& key,
-                                    const std::optional<std::string>& value) {
+Status Capture::Session::DeadLetter(kafka::Producer& to, DeadLetterReason kind, const std::string& reason,
+                                    std::string_view table, char op, Lsn lsn, std::string_view topic,
+                                    const std::optional<std::string>& key, const std::optional<std::string>& value) {
   const std::string op_text = op ? std::string(1, op) : std::string();
   return dead_letters.Send(
-      to, fmt::format("{} (op {}, lsn {})", table, op ? op_text : "-", lsn.ToString()), reason, key,
+      to, fmt::format("{} (op {}, lsn {})", table, op ? op_text : "-", lsn.ToString()), kind, reason, key,
       value ? std::optional<std::string_view>(*value) : std::nullopt,
       {{"table", std::string(table)}, {"op", op_text}, {"lsn", lsn.ToString()}, {"topic", std::string(topic)}});
 }

@@ -13,13 +13,15 @@ namespace {
 class BatchInserter {
  public:
   using After = std::function<Status(clickhouse::ClickHouseClient&)>;
-  explicit BatchInserter(const clickhouse::Endpoint& endpoint) : ch_(clickhouse::MakeClickHouseClient(endpoint)) {}
+  BatchInserter(const clickhouse::Endpoint& endpoint, Metrics* metrics)
+      : ch_(clickhouse::MakeClickHouseClient(endpoint)), metrics_(metrics) {}
 
   // Waits for the batch in flight, then starts inserting `batch`; `after` (if any) runs once it is stored.
   Status Submit(std::unique_ptr<clickhouse::TableWriter> batch, After after = nullptr) {
     SS_RETURN_IF_ERROR(Wait());
     in_flight_ = std::async(std::launch::async, [this, batch = std::move(batch), after = std::move(after)] {
       SS_RETURN_IF_ERROR(batch->Flush(*ch_));
+      if (metrics_) metrics_->CountDeadLetters(DeadLetterReason::kValue, batch->TakeStoredDeadLetters());
       return after ? after(*ch_) : Status::Ok();
     });
     return Status::Ok();
@@ -29,6 +31,7 @@ class BatchInserter {
 
  private:
   std::unique_ptr<clickhouse::ClickHouseClient> ch_;
+  Metrics* metrics_;
   std::future<Status> in_flight_;  // declared last: its destructor waits for the insert before ch_ goes
 };
 
@@ -36,7 +39,7 @@ class ClickHouseSink : public SnapshotSink {
  public:
   ClickHouseSink(const ClickHouseSnapshotOptions& options,
                  const std::map<uint32_t, std::unique_ptr<clickhouse::TableWriter>>& prototypes)
-      : options_(options), prototypes_(prototypes), inserter_(options.clickhouse) {}
+      : options_(options), prototypes_(prototypes), inserter_(options.clickhouse, options.metrics) {}
 
   Status BeginChunk(const pg::TableInfo& table) override {
     prototype_ = prototypes_.at(table.oid).get();

@@ -14,6 +14,7 @@
 #include "clickhouse/SnapshotState.h"
 #include "clickhouse/TableWriter.h"
 #include "clickhouse/TypeMapping.h"
+#include "pipeline/Progress.h"
 #include "pipeline/Snapshotter.h"
 
 namespace streamshop::pipeline {
@@ -24,6 +25,7 @@ struct ClickHouseSnapshotOptions {
   clickhouse::Dialect dialect{};
   size_t batch_rows = 200'000;
   size_t batch_bytes = 32 << 20;
+  Metrics* metrics = nullptr;  // counts the dead letters the copies store
 };
 
 class ClickHouseSnapshotTarget : public SnapshotTarget {

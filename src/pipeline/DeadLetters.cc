@@ -13,10 +13,11 @@ Status KafkaDeadLetters::Ensure(kafka::Producer& producer, int replication_facto
   return Status::Ok();
 }
 
-Status KafkaDeadLetters::Send(kafka::Producer& producer, std::string_view what, const std::string& reason,
-                              const std::optional<std::string>& key, const std::optional<std::string_view>& value,
-                              Headers headers) {
-  const uint64_t n = ++metrics_.dead_letters;
+Status KafkaDeadLetters::Send(kafka::Producer& producer, std::string_view what, DeadLetterReason kind,
+                              const std::string& reason, const std::optional<std::string>& key,
+                              const std::optional<std::string_view>& value, Headers headers) {
+  metrics_.CountDeadLetters(kind);
+  const uint64_t n = metrics_.dead_letters.load();
   LogError("ALARM: dead letter #{}: {}: {} — kept whole on {}", n, what, ValuesAtDebug(reason), topic_);
   kafka::KafkaRecord out{topic_, key, std::nullopt, {{"reason", reason}}};
   out.headers.insert(out.headers.end(), std::make_move_iterator(headers.begin()),

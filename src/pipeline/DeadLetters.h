@@ -1,6 +1,6 @@
 // The one dead-letter policy of the commands that write to Kafka (capture, sink): a record that cannot go where it
 // was meant to is kept whole on the dead-letter topic with the reason, never dropped, and the command goes on. Each
-// is logged as an ALARM (row values only at debug level) and counted (Metrics::dead_letters). Headers: `reason`,
+// is logged as an ALARM (row values only at debug level) and counted (Metrics::CountDeadLetters). Headers: `reason`,
 // then the caller's (where the record came from or was meant to go), then `value.bytes`. A value too large for the
 // topic is split into chunk records with the same key and headers plus `chunk.index`/`chunk.count` (concatenate
 // the values in index order).
@@ -26,8 +26,9 @@ class KafkaDeadLetters {
 
   // Creates the topic if missing (one partition) and learns its max.message.bytes, with `producer`.
   Status Ensure(kafka::Producer& producer, int replication_factor);
-  // Produces the dead letter through `producer`; `what` names the record in the log line.
-  Status Send(kafka::Producer& producer, std::string_view what, const std::string& reason,
+  // Produces the dead letter through `producer`; `what` names the record in the log line, `kind` is the reason's
+  // metrics label.
+  Status Send(kafka::Producer& producer, std::string_view what, DeadLetterReason kind, const std::string& reason,
               const std::optional<std::string>& key, const std::optional<std::string_view>& value, Headers headers);
 
   const std::string& topic() const { return topic_; }

@@ -73,6 +73,12 @@ std::string_view EventOpName(EventOp op) {
   return "update";
 }
 
+std::string_view DeadLetterReasonName(DeadLetterReason reason) {
+  static constexpr std::array<std::string_view, kDeadLetterReasons> kNames = {
+      "unparsable", "misrouted", "no_position", "schema", "value", "too_large", "target"};
+  return kNames[static_cast<size_t>(reason)];
+}
+
 namespace {
 std::atomic<uint64_t> next_set_id{1};
 }  // namespace

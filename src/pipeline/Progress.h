@@ -49,6 +49,14 @@ constexpr EventOp OpOf(const pg::InsertMessage&) { return EventOp::kInsert; }
 constexpr EventOp OpOf(const pg::UpdateMessage&) { return EventOp::kUpdate; }
 constexpr EventOp OpOf(const pg::DeleteMessage&) { return EventOp::kDelete; }
 
+// Why a record or change went to a dead letter: the metrics' `reason` label (a bounded set; the full reason is in
+// the dead letter). unparsable: not a change record; misrouted: on another table's topic; no_position: no or an
+// impossible source LSN; schema: its table cannot be followed; value: a value its column cannot hold; too_large:
+// over the topic's size limit; target: the target refused the change.
+enum class DeadLetterReason : uint8_t { kUnparsable, kMisrouted, kNoPosition, kSchema, kValue, kTooLarge, kTarget };
+inline constexpr size_t kDeadLetterReasons = 7;
+std::string_view DeadLetterReasonName(DeadLetterReason reason);
+
 // One table's change counters, by op. `name` is TableLabel's, or kOtherTables for the tables beyond the cap.
 struct TableCounters {
   explicit TableCounters(std::string n) : name(std::move(n)) {}
@@ -119,7 +127,14 @@ struct Metrics {
   std::atomic<uint64_t> flushed_rows{0};   // rows in them
   std::atomic<uint64_t> flushed_bytes{0};  // their encoded bytes sent to the target
   std::atomic<uint64_t> flush_micros{0};   // time spent storing them
-  std::atomic<uint64_t> dead_letters{0};
+  std::atomic<uint64_t> dead_letters{0};   // all reasons
+  std::array<std::atomic<uint64_t>, kDeadLetterReasons> dead_letters_by_reason{};
+  std::atomic<uint64_t> session_restarts{0};  // sessions opened again after a retryable error (reconnects)
+  // Kafka: the consumer group's rebalances this member took part in (sink), records behind the end of the assigned
+  // partitions (sink; -1: not known yet), records produced and not yet acknowledged by the broker (capture; -1: none).
+  std::atomic<uint64_t> kafka_rebalances{0};
+  std::atomic<int64_t> kafka_consumer_lag{-1};
+  std::atomic<int64_t> kafka_unacknowledged{-1};
   std::atomic<uint64_t> lag_bytes{0};  // how far the target is behind the source, as last seen
   std::atomic<uint64_t> lag_millis{0};
   std::atomic<bool> lag_known{false};  // SetLag was called (commands reading a slot)
@@ -137,6 +152,10 @@ struct Metrics {
   void CountEvent(std::string_view schema, std::string_view table, EventOp op) {
     events.fetch_add(1, std::memory_order_relaxed);
     tables.Of(schema, table).events[static_cast<size_t>(op)].fetch_add(1, std::memory_order_relaxed);
+  }
+  void CountDeadLetters(DeadLetterReason reason, uint64_t n = 1) {
+    dead_letters.fetch_add(n, std::memory_order_relaxed);
+    dead_letters_by_reason[static_cast<size_t>(reason)].fetch_add(n, std::memory_order_relaxed);
   }
   void CountFlush(uint64_t rows, uint64_t bytes, std::chrono::steady_clock::duration took);
   void SetLag(uint64_t bytes, double seconds);

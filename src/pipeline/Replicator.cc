@@ -140,7 +140,7 @@ struct Replicator::Session final : ChangeConsumer {
     if (tables.empty()) return Status::Ok();
     SS_ASSIGN_OR_RETURN(Lsn before, catalog->CurrentWal());
     ClickHouseSnapshotTarget copies(
-        {options.clickhouse, snapshot_state, dialect, options.batch_rows, options.batch_bytes});
+        {options.clickhouse, snapshot_state, dialect, options.batch_rows, options.batch_bytes, &metrics});
     Snapshotter snapshotter({options.pg_url, options.snapshot_workers, options.snapshot_chunk_pages}, copies);
     SS_RETURN_IF_ERROR(snapshotter.Run(tables, stop, [&]() -> Status {
       progress.MaybePrintText("snapshot", [&] { return snapshotter.Describe(); });
@@ -170,6 +170,7 @@ struct Replicator::Session final : ChangeConsumer {
     SS_RETURN_IF_ERROR(messages->Flush(*ch));
     batch.Flushed(Clock::now());
     metrics.CountFlush(rows, bytes, Clock::now() - started);
+    metrics.CountDeadLetters(DeadLetterReason::kValue, target->TakeStoredDeadLetters());
     return Status::Ok();
   }
 
@@ -436,7 +437,7 @@ Replicator::Replicator(ReplicatorOptions options, ReplicatorSeams seams)
 Replicator::~Replicator() = default;
 
 Status Replicator::Run(const std::atomic<bool>& stop) {
-  return RunSessions(stop, "nothing is acknowledged that ClickHouse has not stored",
+  return RunSessions(stop, metrics_, "nothing is acknowledged that ClickHouse has not stored",
                      [&](bool& streamed) { return RunSession(stop, streamed); });
 }
 

@@ -91,6 +91,7 @@ struct Sink::Session {
 
   Metrics& metrics;
   ProgressLine progress{options.progress, metrics};
+  Clock::time_point lag_seen_at{};  // when the consumer's lag was last read into metrics (once a second)
 
   size_t PendingRows() const { return target->pending_rows(); }
   size_t PendingBytes() const { return target->pending_bytes(); }
@@ -104,7 +105,7 @@ struct Sink::Session {
   Status Handle(const kafka::ConsumedRecord& r);
   Result<SinkTable*> TableFor(const debezium::DebeziumEvent& ev, const debezium::ParsedRow& row,
                               const kafka::ConsumedRecord& r);
-  Status DeadLetter(const kafka::ConsumedRecord& r, const std::string& reason);
+  Status DeadLetter(const kafka::ConsumedRecord& r, DeadLetterReason kind, const std::string& reason);
   // debezium::TopicMatchesTable, remembering the last table accepted on each topic (the check runs per record).
   bool TopicIsTables(std::string_view topic, const std::string& schema, const std::string& table) {
     auto it = topic_tables.find(topic);
@@ -121,6 +122,7 @@ struct Sink::Session {
     const size_t rows = PendingRows(), bytes = PendingBytes();
     SS_RETURN_IF_ERROR(target->Flush());
     metrics.CountFlush(rows, bytes, Clock::now() - started);
+    metrics.CountDeadLetters(DeadLetterReason::kValue, target->TakeStoredDeadLetters());
     return Status::Ok();
   }
   // Stores everything consumed so far, then commits the offsets after it.
@@ -146,6 +148,10 @@ struct Sink::Session {
   }
 
   void MaybePrintProgress() {
+    if (const auto now = Clock::now(); now - lag_seen_at >= std::chrono::seconds(1)) {
+      lag_seen_at = now;
+      metrics.kafka_consumer_lag.store(consumer->Lag().value_or(-1), std::memory_order_relaxed);
+    }
     progress.MaybePrint(
         "sink", [&] { return fmt::format("{} tables | {} partitions", tables.size(), consumer->Assignment().size()); });
   }
@@ -155,12 +161,13 @@ Sink::Sink(SinkOptions options, SinkSeams seams) : options_(std::move(options)),
 Sink::~Sink() = default;
 
 Status Sink::Run(const std::atomic<bool>& stop) {
-  return RunSessions(stop, "offsets are committed only for rows ClickHouse stored", [&](bool& streamed) -> Status {
-    Session s(options_, seams_, stop, metrics_);
-    SS_RETURN_IF_ERROR(s.Open());
-    streamed = true;
-    return s.Consume();
-  });
+  return RunSessions(stop, metrics_, "offsets are committed only for rows ClickHouse stored",
+                     [&](bool& streamed) -> Status {
+                       Session s(options_, seams_, stop, metrics_);
+                       SS_RETURN_IF_ERROR(s.Open());
+                       streamed = true;
+                       return s.Consume();
+                     });
 }
 
 Status Sink::Session::Open() {
@@ -168,8 +175,12 @@ Status Sink::Session::Open() {
                                   [this] { return seams.clickhouse(options.clickhouse); }, options.database));
   SS_ASSIGN_OR_RETURN(dead_letter_producer, seams.dead_letter_producer({options.brokers, options.kafka_props}));
   SS_RETURN_IF_ERROR(dead_letters.Ensure(*dead_letter_producer, 1));
-  kafka::ConsumerOptions co{options.brokers, options.group, options.topics_regex, options.kafka_props,
-                            [this](const std::vector<kafka::TopicPartition>&) { OnRevoke(); }};
+  kafka::ConsumerOptions co{options.brokers,
+                            options.group,
+                            options.topics_regex,
+                            options.kafka_props,
+                            [this](const std::vector<kafka::TopicPartition>&) { OnRevoke(); },
+                            [this](const std::vector<kafka::TopicPartition>&) { ++metrics.kafka_rebalances; }};
   SS_ASSIGN_OR_RETURN(consumer, seams.consumer(std::move(co)));
   LogInfo("consuming topics matching '{}' as group '{}' into ClickHouse database {}", options.topics_regex,
           options.group, options.database);
@@ -203,9 +214,9 @@ Status Sink::Session::Consume() {
   }
 }
 
-Status Sink::Session::DeadLetter(const kafka::ConsumedRecord& r, const std::string& reason) {
+Status Sink::Session::DeadLetter(const kafka::ConsumedRecord& r, DeadLetterReason kind, const std::string& reason) {
   return dead_letters.Send(*dead_letter_producer, fmt::format("{} [{}] offset {}", r.topic, r.partition, r.offset),
-                           reason, r.key ? std::optional<std::string>(*r.key) : std::nullopt, r.value,
+                           kind, reason, r.key ? std::optional<std::string>(*r.key) : std::nullopt, r.value,
                            {{"source.topic", std::string(r.topic)},
                             {"source.partition", std::to_string(r.partition)},
                             {"source.offset", std::to_string(r.offset)}});
@@ -217,20 +228,21 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
     return it == tables.end() ? nullptr : &it->second.debezium;
   };
   Result<debezium::DebeziumEvent> parsed = parser.ParseValue(r.value, r.topic, lookup);
-  if (!parsed.ok()) return DeadLetter(r, parsed.status().message());
+  if (!parsed.ok()) return DeadLetter(r, DeadLetterReason::kUnparsable, parsed.status().message());
   const debezium::DebeziumEvent& ev = *parsed;
   if (ev.tombstone) return Status::Ok();                             // the delete before it carried the change
   if (ev.op == debezium::DebeziumOp::kMessage) return Status::Ok();  // logical messages have no table
   if (!options.route_by_source && !TopicIsTables(r.topic, ev.schema, ev.table)) {
     std::string topic_schema, topic_table;
     return DeadLetter(
-        r, fmt::format("record for table {}.{} on topic {}{}: refused (a table's changes come only on its own topic; "
-                       "if topics are routed, e.g. by a Debezium topic-routing SMT, run the sink with "
-                       "--route-by-source)",
-                       ev.schema, ev.table, r.topic,
-                       debezium::TableFromTopic(r.topic, topic_schema, topic_table)
-                           ? fmt::format(" (the topic of {}.{})", topic_schema, topic_table)
-                           : std::string()));
+        r, DeadLetterReason::kMisrouted,
+        fmt::format("record for table {}.{} on topic {}{}: refused (a table's changes come only on its own topic; "
+                    "if topics are routed, e.g. by a Debezium topic-routing SMT, run the sink with "
+                    "--route-by-source)",
+                    ev.schema, ev.table, r.topic,
+                    debezium::TableFromTopic(r.topic, topic_schema, topic_table)
+                        ? fmt::format(" (the topic of {}.{})", topic_schema, topic_table)
+                        : std::string()));
   }
   metrics.CountEvent(ev.schema, ev.table, OpOf(static_cast<char>(ev.op)));
   if (ev.op == debezium::DebeziumOp::kTruncate) {
@@ -238,24 +250,25 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
     SS_RETURN_IF_ERROR(FlushRows());
     Status done = target->Truncate(ev.schema, ev.table);
     if (done.ok() || done.retryable()) return done;
-    return DeadLetter(r, done.message());
+    return DeadLetter(r, DeadLetterReason::kTarget, done.message());
   }
   const bool deleted = ev.op == debezium::DebeziumOp::kDelete;
   const debezium::ParsedRow& row = deleted ? *ev.before : *ev.after;
-  if (ev.op != debezium::DebeziumOp::kRead && !ev.lsn) return DeadLetter(r, "no source.lsn: cannot order the change");
+  if (ev.op != debezium::DebeziumOp::kRead && !ev.lsn)
+    return DeadLetter(r, DeadLetterReason::kNoPosition, "no source.lsn: cannot order the change");
   const uint64_t version = ev.op == debezium::DebeziumOp::kRead ? 0 : *ev.lsn;
 
   Result<SinkTable*> table = TableFor(ev, row, r);
   if (!table.ok()) {
     if (table.status().retryable()) return table.status();
-    return DeadLetter(r, table.status().message());
+    return DeadLetter(r, DeadLetterReason::kSchema, table.status().message());
   }
   // A snapshot read is stored with version 0, so its LSN (the snapshot's position) cannot freeze a key: it is
   // never refused, only not taken as a baseline when impossible.
   const std::optional<int64_t> ts_ms = ev.source_ts_ms ? ev.source_ts_ms : ev.ts_ms;
   const bool possible_lsn = ev.lsn && lsn_guard.Check(*ev.lsn, ts_ms, NowMs()).ok();
   if (ev.op != debezium::DebeziumOp::kRead && !possible_lsn) {
-    return DeadLetter(r, lsn_guard.Check(*ev.lsn, ts_ms, NowMs()).message());
+    return DeadLetter(r, DeadLetterReason::kNoPosition, lsn_guard.Check(*ev.lsn, ts_ms, NowMs()).message());
   }
   model::TargetTable& w = *(*table)->target;
   const std::vector<model::Column>& cols = w.schema().columns;
@@ -277,7 +290,8 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
   if (w.schema().identity == model::RowIdentity::kFullRow && ev.op == debezium::DebeziumOp::kUpdate && ev.before) {
     fill(*ev.before);
     Status st = any_unchanged ? Status::Ok() : w.AppendRow(values, version, /*deleted=*/true);
-    if (!st.ok()) return DeadLetter(r, fmt::format("{}: {}", w.schema().QualifiedName(), st.message()));
+    if (!st.ok())
+      return DeadLetter(r, DeadLetterReason::kValue, fmt::format("{}: {}", w.schema().QualifiedName(), st.message()));
   }
   fill(row);
   if (w.schema().identity == model::RowIdentity::kFullRow && any_unchanged && ev.before) {
@@ -296,13 +310,15 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
   // sink cannot tell from the real value, and there is no earlier version to take the value from.
   if (any_unchanged && ev.op != debezium::DebeziumOp::kUpdate) {
     const size_t i = std::find(unchanged.begin(), unchanged.end(), true) - unchanged.begin();
-    return DeadLetter(r, fmt::format("{}: column {} holds Debezium's unavailable-value placeholder in {}; only an "
-                                     "update's after image can carry it",
-                                     w.schema().QualifiedName(), cols[i].name, OpName(ev.op)));
+    return DeadLetter(r, DeadLetterReason::kValue,
+                      fmt::format("{}: column {} holds Debezium's unavailable-value placeholder in {}; only an "
+                                  "update's after image can carry it",
+                                  w.schema().QualifiedName(), cols[i].name, OpName(ev.op)));
   }
   Status st = any_unchanged ? w.AppendRowWithUnchanged(values, unchanged, values, version)
                             : w.AppendRow(values, version, deleted);
-  if (!st.ok()) return DeadLetter(r, fmt::format("{}: {}", w.schema().QualifiedName(), st.message()));
+  if (!st.ok())
+    return DeadLetter(r, DeadLetterReason::kValue, fmt::format("{}: {}", w.schema().QualifiedName(), st.message()));
   if (possible_lsn) lsn_guard.Observe(*ev.lsn, ts_ms.value_or(NowMs()));
   return Status::Ok();
 }

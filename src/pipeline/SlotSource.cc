@@ -107,7 +107,7 @@ Status ReadUnchangedValues(pg::PgConnection& catalog, const pg::TableInfo& t,
   return Status::Ok();
 }
 
-Status RunSessions(const std::atomic<bool>& stop, const std::string& what_is_safe,
+Status RunSessions(const std::atomic<bool>& stop, Metrics& metrics, const std::string& what_is_safe,
                    const std::function<Status(bool& streamed)>& session) {
   auto backoff = std::chrono::milliseconds(500);
   while (!stop) {
@@ -115,6 +115,7 @@ Status RunSessions(const std::atomic<bool>& stop, const std::string& what_is_saf
     Status st = session(streamed);
     if (st.ok() || stop || st.fatal()) return st;
     if (streamed) backoff = std::chrono::milliseconds(500);
+    ++metrics.session_restarts;
     LogWarn("{} — retrying in {:.1f}s ({})", st.message(), backoff.count() / 1000.0, what_is_safe);
     for (auto slept = std::chrono::milliseconds(0); slept < backoff && !stop; slept += std::chrono::milliseconds(50)) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));

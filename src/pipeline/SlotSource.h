@@ -16,6 +16,7 @@
 #include "pg/Catalog.h"
 #include "pg/PgReplicationStream.h"
 #include "pg/PgoutputDecoder.h"
+#include "pipeline/Progress.h"
 
 namespace streamshop::pipeline {
 
@@ -40,8 +41,9 @@ Result<SlotSource> OpenSlotSource(const SlotSourceOptions& options);
 
 // Runs `session` until `stop` is set, it returns Ok, or a Fatal error; Retryable errors are logged and the session
 // starts again after a backoff (0.5 s doubling to 30 s, reset once a session reached streaming: `session` sets its
-// bool argument then). `what_is_safe` completes the log line ("nothing is acknowledged that … has not stored").
-Status RunSessions(const std::atomic<bool>& stop, const std::string& what_is_safe,
+// bool argument then), counted in `metrics` (session_restarts). `what_is_safe` completes the log line ("nothing is
+// acknowledged that … has not stored").
+Status RunSessions(const std::atomic<bool>& stop, Metrics& metrics, const std::string& what_is_safe,
                    const std::function<Status(bool& streamed)>& session);
 
 // Whether a Relation message announces the columns `table` already has (names, types, typmods, in order) and

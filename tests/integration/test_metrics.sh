@@ -120,8 +120,11 @@ log "Prometheus: streamshop_replication_lag_bytes = $(query streamshop_replicati
 inserted=$(query 'sum(streamshop_events_total{op="insert"})' | jq -r '.data.result[0].value[1]')
 [[ "$inserted" == 530 ]] || fail "Prometheus sums $inserted inserts, expected 530"
 [[ "$(query 'up{job="streamshop"}' | jq -r '.data.result[0].value[1]')" == 1 ]] || fail "the scrape is not up"
-rules_loaded() { [[ "$(curl -s "http://127.0.0.1:$PROM_PORT/api/v1/rules" | jq '[.data.groups[].rules[]] | length')" == 7 ]]; }
-wait_until 20 "Prometheus did not load the 7 alert rules" rules_loaded
+rule_count=$(grep -c -- '- alert:' "$REPO/deploy/prometheus/alerts.yml")
+rules_loaded() {
+  [[ "$(curl -s "http://127.0.0.1:$PROM_PORT/api/v1/rules" | jq '[.data.groups[].rules[]] | length')" == "$rule_count" ]]
+}
+wait_until 20 "Prometheus did not load the $rule_count alert rules" rules_loaded
 
 log "PostgreSQL crashes: not ready while the session retries, healthy all along"
 crash_postgres

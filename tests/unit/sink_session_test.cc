@@ -153,6 +153,7 @@ class FakeConsumer final : public kafka::Consumer {
   }
 
   std::vector<TopicPartition> Assignment() const override { return assignment_; }
+  std::optional<int64_t> Lag() const override { return std::nullopt; }
 
   void Close() override {
     if (closed_) return;
