@@ -342,6 +342,11 @@ Command AddReplicate(CLI::App& app, SecretFiles& secrets) {
       ->check(CLI::Range(0.0, 86'400.0 * 365))
       ->envname("STREAMSHOP_MAX_LAG_SECONDS")
       ->capture_default_str();
+  cmd->add_option("--signal-table", o->signal_table,
+                  "SCHEMA.TABLE whose inserted rows (columns id, type, data) are signals: execute-snapshot, "
+                  "stop-replication, resume-replication, log (docs/OPERATIONS.md, Signals). It must be in the "
+                  "publication; it is not replicated")
+      ->envname("STREAMSHOP_SIGNAL_TABLE");
   AddProgressOption(cmd, o->progress);
   auto listen = std::make_shared<std::string>();
   AddHttpListenOption(cmd, *listen);
@@ -457,6 +462,9 @@ Command AddVerify(CLI::App& app, SecretFiles& secrets) {
       ->envname("STREAMSHOP_PUBLICATION")
       ->capture_default_str();
   AddDatabaseOption(cmd, a->o.database);
+  cmd->add_option("--signal-table", a->o.signal_table,
+                  "replicate's signal table (SCHEMA.TABLE): in the publication but never replicated, so not compared")
+      ->envname("STREAMSHOP_SIGNAL_TABLE");
   cmd->add_option("--wait", a->wait_seconds, "Retry for up to this many seconds while the pipeline catches up")
       ->check(kSecondsOrOff)
       ->capture_default_str()

@@ -147,6 +147,14 @@ std::string RenderMetrics(const pipeline::Metrics& m, std::string_view command) 
              {{"reason", pipeline::DeadLetterReasonName(static_cast<pipeline::DeadLetterReason>(r))}},
              m.dead_letters_by_reason[r].load());
   }
+  if (command == "replicate") {
+    p.Family("streamshop_signals_total", "counter",
+             "Rows inserted into the signal table (--signal-table), by type (unknown: any other type text)");
+    for (size_t t = 0; t < pipeline::kSignalTypes; ++t) {
+      p.Sample("streamshop_signals_total",
+               {{"type", pipeline::SignalTypeName(static_cast<pipeline::SignalType>(t))}}, m.signals[t].load());
+    }
+  }
   p.Family("streamshop_session_restarts_total", "counter",
            "Sessions that ended in a retryable error (lost connection, refused insert) and were opened again");
   p.Sample("streamshop_session_restarts_total", {}, m.session_restarts.load());

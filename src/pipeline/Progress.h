@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "pipeline/Signal.h"
+
 namespace streamshop::pg {
 struct InsertMessage;
 struct UpdateMessage;
@@ -130,6 +132,7 @@ struct Metrics {
   std::atomic<uint64_t> dead_letters{0};   // all reasons
   std::array<std::atomic<uint64_t>, kDeadLetterReasons> dead_letters_by_reason{};
   std::atomic<uint64_t> session_restarts{0};  // sessions opened again after a retryable error (reconnects)
+  std::array<std::atomic<uint64_t>, kSignalTypes> signals{};  // signal-table rows seen, by SignalType
   // Kafka: the consumer group's rebalances this member took part in (sink), records behind the end of the assigned
   // partitions (sink; -1: not known yet), records produced and not yet acknowledged by the broker (capture; -1: none).
   std::atomic<uint64_t> kafka_rebalances{0};
@@ -156,6 +159,10 @@ struct Metrics {
   void CountDeadLetters(DeadLetterReason reason, uint64_t n = 1) {
     dead_letters.fetch_add(n, std::memory_order_relaxed);
     dead_letters_by_reason[static_cast<size_t>(reason)].fetch_add(n, std::memory_order_relaxed);
+  }
+  // One row of the signal table, by its `type` text (a name other than the known ones counts as unknown).
+  void CountSignal(std::string_view type) {
+    signals[static_cast<size_t>(SignalTypeOf(type))].fetch_add(1, std::memory_order_relaxed);
   }
   void CountFlush(uint64_t rows, uint64_t bytes, std::chrono::steady_clock::duration took);
   void SetLag(uint64_t bytes, double seconds);

@@ -4,6 +4,8 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <array>
+#include <deque>
 #include <set>
 
 #include "clickhouse/ClickHouseTarget.h"
@@ -14,6 +16,7 @@
 #include "pipeline/BatchPolicy.h"
 #include "pipeline/ChangeSource.h"
 #include "pipeline/ClickHouseSnapshotTarget.h"
+#include "pipeline/Signal.h"
 #include "pipeline/SlotSource.h"
 #include "pipeline/Snapshotter.h"
 
@@ -72,8 +75,8 @@ Status RecordCopiedShape(ClickHouseClient& ch, const SnapshotStateKey& key, uint
 
 // State of one connection lifetime. Everything here is discarded on a Retryable error.
 struct Replicator::Session final : ChangeConsumer {
-  Session(const ReplicatorOptions& o, const std::atomic<bool>& s, Metrics& m)
-      : options(o), stop(s), batch(BatchLimits::Of(o)), metrics(m) {}
+  Session(const ReplicatorOptions& o, const std::atomic<bool>& s, Metrics& m, std::set<std::string>& by_signal)
+      : options(o), stop(s), batch(BatchLimits::Of(o)), metrics(m), stopped_by_signal(by_signal) {}
   const ReplicatorOptions& options;
   const std::atomic<bool>& stop;
   std::unique_ptr<ClickHouseClient> ch;  // the state tables and the logical messages
@@ -99,6 +102,20 @@ struct Replicator::Session final : ChangeConsumer {
   // Per table copied this session: the WAL position read just before the copy began (TableWriter::SetCopiedAt).
   std::map<uint32_t, uint64_t> copied_at;
   uint64_t skipped_changes = 0;  // changes of stopped tables
+
+  // The signal table (--signal-table): its OID (0: none) and the positions of `id`, `type` and `data` in its rows
+  // (from its Relation message, else the catalog). Signals received wait in `pending_signals` until their
+  // transaction's commit was received (Housekeeping runs them); meanwhile the session is not Settled, so nothing
+  // past them is confirmed before they took effect.
+  uint32_t signal_oid = 0;
+  std::array<int, 3> signal_columns{-1, -1, -1};
+  std::deque<Signal> pending_signals;
+  // Tables stopped by a stop-replication signal (OID → schema.table): unlike a table stopped by an error, they are
+  // not retried; `stopped_by_signal` (the Replicator's) keeps them stopped in the next session of this process.
+  std::map<uint32_t, std::string> user_stopped;
+  std::set<std::string>& stopped_by_signal;
+  std::set<uint32_t> resuming;             // resume-replication received: resumed once the stream passed its point
+  std::map<TableName, uint32_t> oid_of;    // the OIDs of the tables replicated this session, by name
 
   BatchPolicy batch;
   Clock::time_point last_lag_alarm{};
@@ -130,6 +147,7 @@ struct Replicator::Session final : ChangeConsumer {
     if (auto c = copied_at.find(table.oid); c != copied_at.end()) ensured.table->SetCopiedAt(c->second);
     writers[table.oid] = ensured.table;
     sources[table.oid] = table;
+    oid_of[TableName{table.schema, table.name}] = table.oid;
     return ensured.table;
   }
 
@@ -183,7 +201,7 @@ struct Replicator::Session final : ChangeConsumer {
 
   // ChangeConsumer
   Status OnChange(const pg::PgoutputMessage& msg, Lsn lsn) override;
-  bool Settled() const override { return PendingRows() == 0; }
+  bool Settled() const override { return PendingRows() == 0 && pending_signals.empty(); }
   Status OnPublicationCheck() override {
     SS_RETURN_IF_ERROR(AdoptNewTables());
     SS_RETURN_IF_ERROR(RetryStoppedTables());
@@ -284,6 +302,7 @@ struct Replicator::Session final : ChangeConsumer {
     SS_ASSIGN_OR_RETURN(std::vector<uint32_t> published, catalog->PublishedTableOids(options.publication));
     std::vector<uint32_t> oids;
     for (const auto& [oid, reason] : failed_tables) {
+      if (user_stopped.count(oid)) continue;  // until a resume-replication signal
       if (std::find(published.begin(), published.end(), oid) != published.end()) oids.push_back(oid);
     }
     for (uint32_t oid : oids) {
@@ -362,7 +381,7 @@ struct Replicator::Session final : ChangeConsumer {
                 writers[oid]->schema().QualifiedName(), recopy_after[oid].ToString());
         continue;
       }
-      if (failed_tables.count(oid)) continue;
+      if (failed_tables.count(oid) || oid == signal_oid) continue;
       auto table = catalog->LoadTable(options.publication, oid);
       SS_ASSIGN_OR_RETURN(
           bool replicated,
@@ -399,6 +418,8 @@ struct Replicator::Session final : ChangeConsumer {
 
   // Copies owed by reshaped tables, the lag (metrics, alarm), called from the streaming loop.
   Status Housekeeping() {
+    if (!pending_signals.empty() && !source->in_transaction()) SS_RETURN_IF_ERROR(ExecuteSignals());
+    if (!resuming.empty()) SS_RETURN_IF_ERROR(ResumeTables());
     if (!recopy_after.empty()) SS_RETURN_IF_ERROR(RecopyReshaped());
     const uint64_t lag_bytes = source->LagBytes();
     const double lag_seconds = source->LagSeconds();
@@ -424,6 +445,158 @@ struct Replicator::Session final : ChangeConsumer {
     });
   }
 
+  // The positions of id, type and data among the signal table's columns.
+  Status SetSignalColumns(const std::vector<std::string>& names) {
+    static constexpr std::array<std::string_view, 3> kColumns = {"id", "type", "data"};
+    for (size_t i = 0; i < kColumns.size(); ++i) {
+      auto it = std::find(names.begin(), names.end(), kColumns[i]);
+      if (it == names.end()) {
+        return Status::Fatal(fmt::format("signal table {} has no column {} (it needs id, type and data); {}",
+                                         options.signal_table, kColumns[i], SignalTableDdl()));
+      }
+      signal_columns[i] = static_cast<int>(it - names.begin());
+    }
+    return Status::Ok();
+  }
+
+  std::string SignalTableDdl() const {
+    return fmt::format(
+        "create it with: CREATE TABLE {0} (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data text); "
+        "ALTER PUBLICATION {1} ADD TABLE {0};",
+        options.signal_table, pg::PgConnection::QuoteIdent(options.publication));
+  }
+
+  // A row inserted into the signal table: counted, parsed, queued (a bad one is logged and skipped).
+  Status OnSignalRow(const pg::Tuple& tuple) {
+    auto field = [&](size_t i) -> std::optional<std::string_view> {
+      const int at = signal_columns[i];
+      if (at < 0 || static_cast<size_t>(at) >= tuple.size() || tuple[at].kind != pg::TupleValue::Kind::kText) {
+        return std::nullopt;
+      }
+      return tuple[at].data;
+    };
+    const auto type = field(1);
+    metrics.CountSignal(type ? *type : std::string_view());
+    Result<Signal> signal = ParseSignal(field(0), type, field(2));
+    if (!signal.ok()) {
+      LogWarn("signal {} skipped: {}", field(0) ? std::string(*field(0)) : "(no id)", signal.status().message());
+      return Status::Ok();
+    }
+    pending_signals.push_back(std::move(*signal));
+    return Status::Ok();
+  }
+
+  // Runs the received signals: what was received before them is stored first; the slot moves past them only
+  // after they took effect (FlushAndConfirm at the end).
+  Status ExecuteSignals() {
+    SS_RETURN_IF_ERROR(FlushAll());
+    while (!pending_signals.empty()) {
+      Signal signal = std::move(pending_signals.front());
+      pending_signals.pop_front();
+      SS_RETURN_IF_ERROR(ExecuteSignal(signal));
+      if (stop) break;
+    }
+    pending_signals.clear();
+    return FlushAndConfirm();
+  }
+
+  // The replicated (or stopped) table of this name; nullopt, with a warning, when there is none.
+  std::optional<uint32_t> SignalTarget(const Signal& signal, const TableName& name) {
+    auto it = oid_of.find(name);
+    if (it != oid_of.end() && (writers.count(it->second) || failed_tables.count(it->second))) return it->second;
+    LogWarn("signal {} ({}): {} is not a table this replicate replicates (publication '{}'); skipped", signal.id,
+            SignalTypeName(signal.type), name.Qualified(), options.publication);
+    return std::nullopt;
+  }
+
+  Status ExecuteSignal(const Signal& signal) {
+    const std::string what = fmt::format("signal {} ({})", signal.id, SignalTypeName(signal.type));
+    switch (signal.type) {
+      case SignalType::kLog:
+        LogInfo("{}: {}", what, signal.message);
+        return Status::Ok();
+      case SignalType::kExecuteSnapshot:
+        LogInfo("{}: copying {} again{}", what, DescribeCollections(signal.collections),
+                signal.blocking ? "" : " (incremental runs as blocking: the stream waits for the copy)");
+        for (const TableName& name : signal.collections) {
+          const std::optional<uint32_t> oid = SignalTarget(signal, name);
+          if (!oid) continue;
+          if (failed_tables.count(*oid)) {
+            LogWarn("{}: {} is stopped; it is copied again when it resumes", what, name.Qualified());
+            continue;
+          }
+          pg::TableInfo table = sources.at(*oid);
+          table.row_filter = shapes[*oid].row_filter;
+          SS_RETURN_IF_ERROR(RecopyTable(table, what));
+          if (stop) return Status::Ok();
+        }
+        return Status::Ok();
+      case SignalType::kStopReplication:
+        for (const TableName& name : signal.collections) {
+          const std::optional<uint32_t> oid = SignalTarget(signal, name);
+          if (!oid) continue;
+          if (user_stopped.count(*oid)) continue;
+          LogInfo("{}: stopping replication of {} until a resume-replication signal (or a restart)", what,
+                  name.Qualified());
+          SS_RETURN_IF_ERROR(StopTable(*oid, TableWriter::SourceKey(name.schema, name.name),
+                                       Status::Fatal(fmt::format("stopped by {}", what))));
+          user_stopped[*oid] = name.Qualified();
+          stopped_by_signal.insert(name.Qualified());
+        }
+        return Status::Ok();
+      case SignalType::kResumeReplication:
+        for (const TableName& name : signal.collections) {
+          auto it = std::find_if(user_stopped.begin(), user_stopped.end(),
+                                 [&](const auto& e) { return e.second == name.Qualified(); });
+          if (it == user_stopped.end()) {
+            LogWarn("{}: {} was not stopped by a stop-replication signal; skipped", what, name.Qualified());
+            continue;
+          }
+          const uint32_t oid = it->first;
+          user_stopped.erase(it);
+          stopped_by_signal.erase(name.Qualified());
+          // As RetryStoppedTables: the catalog's shape, read before a WAL position the stream must pass first.
+          Result<pg::TableInfo> table = catalog->LoadTable(options.publication, oid);
+          if (!table.ok()) {
+            if (table.status().retryable()) return table.status();
+            LogWarn("{}: {} cannot resume: {}", what, name.Qualified(), table.status().message());
+            continue;
+          }
+          SS_ASSIGN_OR_RETURN(Lsn wal, catalog->CurrentWal());
+          LogInfo("{}: {} resumes once the stream passed {}: copied again, then replicated", what, name.Qualified(),
+                  wal.ToString());
+          stopped_retries[oid] = {std::move(*table), wal};
+          resuming.insert(oid);
+        }
+        return Status::Ok();
+      case SignalType::kUnknown:
+        break;
+    }
+    return Status::Ok();
+  }
+
+  // The tables of resume-replication signals whose point the stream has passed: copied again, then replicated.
+  Status ResumeTables() {
+    for (auto it = resuming.begin(); it != resuming.end();) {
+      auto r = stopped_retries.find(*it);
+      if (r == stopped_retries.end() || !failed_tables.count(*it)) {  // resumed by RetryStoppedTables meanwhile
+        it = resuming.erase(it);
+        continue;
+      }
+      if (!Passed(r->second.wal)) {
+        ++it;
+        continue;
+      }
+      const uint32_t oid = *it;
+      const pg::TableInfo table = std::move(r->second.table);
+      stopped_retries.erase(r);
+      it = resuming.erase(it);
+      SS_ASSIGN_OR_RETURN(bool replicated, PrepareTable(oid, TableWriter::SourceKey(table.schema, table.name), table));
+      if (replicated) SS_RETURN_IF_ERROR(RecopyResumedTable(table));
+    }
+    return Status::Ok();
+  }
+
   Status Stream(pg::ReplicationStream& repl);
   Status HandleRelation(const pg::RelationMessage& rel);
   Status ApplyShape(uint32_t oid, const std::string& name, const Result<pg::TableInfo>& table);
@@ -442,7 +615,7 @@ Status Replicator::Run(const std::atomic<bool>& stop) {
 }
 
 Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
-  Session s(options_, stop, metrics_);
+  Session s(options_, stop, metrics_, stopped_by_signal_);
   SS_ASSIGN_OR_RETURN(SlotSession source,
                       seams_.open_source({options_.pg_url, options_.publication, options_.slot, options_.tables}));
   s.catalog = std::move(source.catalog);
@@ -462,8 +635,32 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
   s.snapshot_state = {options_.database, fmt::format("{}/{}/{}", identity.system_id, identity.dbname, options_.slot)};
   SS_RETURN_IF_ERROR(EnsureSnapshotStateTable(*s.ch, s.snapshot_state));
   SS_ASSIGN_OR_RETURN(std::set<std::string> existing, ExistingTables(*s.ch, options_.database));
+  if (!options_.signal_table.empty()) {
+    SS_ASSIGN_OR_RETURN(TableName name, ParseTableName(options_.signal_table));
+    auto it = std::find_if(source.tables.begin(), source.tables.end(),
+                           [&](const pg::TableInfo& t) { return t.schema == name.schema && t.name == name.name; });
+    if (it == source.tables.end()) {
+      return Status::Fatal(fmt::format("signal table {} does not exist or is not in publication '{}'; {}",
+                                       name.Qualified(), options_.publication, s.SignalTableDdl()));
+    }
+    std::vector<std::string> columns;
+    for (const auto& c : it->columns) columns.push_back(c.name);
+    SS_RETURN_IF_ERROR(s.SetSignalColumns(columns));
+    s.signal_oid = it->oid;
+    source.tables.erase(it);  // not replicated
+    LogInfo("signals: reading rows inserted into {} (OID {})", name.Qualified(), s.signal_oid);
+  }
   std::vector<pg::TableInfo> replicated;  // without tables stopped by an incompatible schema
   for (const auto& t : source.tables) {
+    if (stopped_by_signal_.count(t.QualifiedName())) {
+      // Stopped by a stop-replication signal in an earlier session of this process: stays stopped (its copy is
+      // owed already).
+      s.oid_of[TableName{t.schema, t.name}] = t.oid;
+      s.user_stopped[t.oid] = t.QualifiedName();
+      SS_RETURN_IF_ERROR(s.StopTable(t.oid, TableWriter::SourceKey(t.schema, t.name),
+                                     Status::Fatal("stopped by a stop-replication signal")));
+      continue;
+    }
     SS_ASSIGN_OR_RETURN(bool ok, s.PrepareTable(t.oid, TableWriter::SourceKey(t.schema, t.name), t));
     if (!ok) continue;
     // A column added with a default while replicate was down (and not yet announced by the stream): existing
@@ -566,6 +763,10 @@ Status Replicator::Session::OnChange(const pg::PgoutputMessage& msg, Lsn lsn) {
           return HandleTruncate(m);
         } else if constexpr (std::is_same_v<T, pg::InsertMessage> || std::is_same_v<T, pg::UpdateMessage> ||
                              std::is_same_v<T, pg::DeleteMessage>) {
+          if (m.relid == signal_oid && signal_oid != 0) {
+            if constexpr (std::is_same_v<T, pg::InsertMessage>) return OnSignalRow(m.new_tuple);
+            return Status::Ok();  // updates and deletes of signal rows mean nothing
+          }
           auto it = writers.find(m.relid);
           if (it == writers.end()) {
             if (skipped_tables.count(m.relid)) return Status::Ok();  // cannot be replicated (warned once)
@@ -645,6 +846,12 @@ Status Replicator::Session::TupleToValues(const model::TargetTable& w, const pg:
 }
 
 Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
+  if (rel.relid == signal_oid && signal_oid != 0) {
+    std::vector<std::string> names;
+    for (const auto& c : rel.columns) names.push_back(c.name);
+    return SetSignalColumns(names);
+  }
+  if (user_stopped.count(rel.relid)) return Status::Ok();  // its shape is read again when it resumes
   auto it = writers.find(rel.relid);
   // The Relation message does not say whether a column is NOT NULL: where ClickHouse has a column that is not
   // Nullable (modern servers), the catalog says whether it still may be (DROP NOT NULL sends a Relation).

@@ -8,6 +8,13 @@
 // Any Retryable error ends the session, drops unacknowledged state and starts over from the slot after a
 // backoff: duplicates are harmless (same key, same version). Not thread-safe; Run() blocks.
 //
+// Signals (--signal-table; pipeline/Signal.h): an insert into the signal table is read from the stream like any
+// change and executed once its transaction's commit was received, after everything received before it is stored
+// and before anything after it is read; the slot is confirmed past it only once it took effect (a crash before
+// that executes it again: every signal is idempotent). execute-snapshot copies the tables again through the same
+// path as a resumed table (truncate, copy at _version 0, stream on), which is correct for the reason the initial
+// snapshot is: see docs/OPERATIONS.md, "Signals".
+//
 // Seams (ReplicatorSeams): each session opens its PostgreSQL side (catalog queries, the slot's stream, the slot's
 // state and the publication's tables; SourceCatalog.h) and makes its ClickHouse clients through factories, the real
 // ones by default; unit tests (tests/unit/replicator_session_test.cc) inject doubles. The initial and later copies
@@ -19,6 +26,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -51,6 +59,9 @@ struct ReplicatorOptions {
   std::chrono::seconds heartbeat_interval{10};  // 0 = no heartbeats
   uint64_t max_lag_bytes = 0;                   // lag alarm thresholds; 0 = off
   double max_lag_seconds = 0;
+  // SCHEMA.TABLE of the signal table (pipeline/Signal.h; docs/OPERATIONS.md, "Signals"); empty = no signals. It
+  // must be in the publication (checked at start) and is not replicated itself.
+  std::string signal_table;
 };
 
 // The clients of one replicate session, built anew for every session (a session after a Retryable error starts with
@@ -78,6 +89,9 @@ class Replicator {
   ReplicatorOptions options_;
   ReplicatorSeams seams_;
   Metrics metrics_;
+  // Tables stopped by a stop-replication signal (schema.table): they stay stopped across sessions of this process
+  // until a resume-replication signal; a new process replicates (copies) them again.
+  std::set<std::string> stopped_by_signal_;
 };
 
 }  // namespace streamshop::pipeline

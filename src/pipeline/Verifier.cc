@@ -11,6 +11,7 @@
 #include "clickhouse/TargetSchema.h"
 #include "pg/Catalog.h"
 #include "pg/CopyTextParser.h"
+#include "pipeline/Signal.h"
 
 namespace streamshop::pipeline {
 namespace {
@@ -122,8 +123,13 @@ Result<std::vector<TableVerdict>> VerifyTables(const VerifyOptions& options) {
   auto ch = clickhouse::MakeClickHouseClient(options.clickhouse);
   SS_ASSIGN_OR_RETURN(clickhouse::Dialect dialect, clickhouse::DetectDialect(*ch));
   SS_ASSIGN_OR_RETURN(std::set<std::string> existing, clickhouse::ExistingTables(*ch, options.database));
+  std::optional<TableName> signal_table;
+  if (!options.signal_table.empty()) {
+    SS_ASSIGN_OR_RETURN(signal_table, ParseTableName(options.signal_table));
+  }
   std::vector<TableVerdict> verdicts;
   for (const auto& t : tables) {
+    if (signal_table && signal_table->schema == t.schema && signal_table->name == t.name) continue;
     if (t.skipped()) {
       TableVerdict skipped;
       skipped.table = t.QualifiedName();

@@ -28,6 +28,7 @@ struct VerifyOptions {
   std::string publication = "streamshop";
   std::string database = "analytics";
   size_t max_reported_keys = 5;
+  std::string signal_table;  // SCHEMA.TABLE of replicate's signal table: in the publication, never replicated
 };
 
 struct TableVerdict {
