@@ -151,8 +151,8 @@ std::string RenderMetrics(const pipeline::Metrics& m, std::string_view command) 
     p.Family("streamshop_signals_total", "counter",
              "Rows inserted into the signal table (--signal-table), by type (unknown: any other type text)");
     for (size_t t = 0; t < pipeline::kSignalTypes; ++t) {
-      p.Sample("streamshop_signals_total",
-               {{"type", pipeline::SignalTypeName(static_cast<pipeline::SignalType>(t))}}, m.signals[t].load());
+      p.Sample("streamshop_signals_total", {{"type", pipeline::SignalTypeName(static_cast<pipeline::SignalType>(t))}},
+               m.signals[t].load());
     }
   }
   p.Family("streamshop_session_restarts_total", "counter",

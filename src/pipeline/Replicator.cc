@@ -76,7 +76,7 @@ Status RecordCopiedShape(ClickHouseClient& ch, const SnapshotStateKey& key, uint
 // State of one connection lifetime. Everything here is discarded on a Retryable error.
 struct Replicator::Session final : ChangeConsumer {
   Session(const ReplicatorOptions& o, const std::atomic<bool>& s, Metrics& m, std::set<std::string>& by_signal)
-      : options(o), stop(s), batch(BatchLimits::Of(o)), metrics(m), stopped_by_signal(by_signal) {}
+      : options(o), stop(s), stopped_by_signal(by_signal), batch(BatchLimits::Of(o)), metrics(m) {}
   const ReplicatorOptions& options;
   const std::atomic<bool>& stop;
   std::unique_ptr<ClickHouseClient> ch;  // the state tables and the logical messages
@@ -114,8 +114,8 @@ struct Replicator::Session final : ChangeConsumer {
   // not retried; `stopped_by_signal` (the Replicator's) keeps them stopped in the next session of this process.
   std::map<uint32_t, std::string> user_stopped;
   std::set<std::string>& stopped_by_signal;
-  std::set<uint32_t> resuming;             // resume-replication received: resumed once the stream passed its point
-  std::map<TableName, uint32_t> oid_of;    // the OIDs of the tables replicated this session, by name
+  std::set<uint32_t> resuming;           // resume-replication received: resumed once the stream passed its point
+  std::map<TableName, uint32_t> oid_of;  // the OIDs of the tables replicated this session, by name
 
   BatchPolicy batch;
   Clock::time_point last_lag_alarm{};

@@ -82,8 +82,8 @@ Result<Signal> ParseSignal(std::optional<std::string_view> id, std::optional<std
   if (!type) return Bad("type is NULL");
   s.type = SignalTypeOf(*type);
   if (s.type == SignalType::kUnknown) {
-    return Bad(fmt::format("unknown type '{}' (known: execute-snapshot, stop-replication, resume-replication, log)",
-                           *type));
+    return Bad(
+        fmt::format("unknown type '{}' (known: execute-snapshot, stop-replication, resume-replication, log)", *type));
   }
   std::string_view json = data ? *data : std::string_view();
   while (!json.empty() && std::isspace(static_cast<unsigned char>(json.front()))) json.remove_prefix(1);

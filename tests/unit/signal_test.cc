@@ -26,8 +26,8 @@ std::string Error(std::optional<std::string_view> type, std::optional<std::strin
 }
 
 TEST(SignalTest, TypeNames) {
-  for (SignalType t : {SignalType::kExecuteSnapshot, SignalType::kStopReplication, SignalType::kResumeReplication,
-                       SignalType::kLog}) {
+  for (SignalType t :
+       {SignalType::kExecuteSnapshot, SignalType::kStopReplication, SignalType::kResumeReplication, SignalType::kLog}) {
     EXPECT_EQ(SignalTypeOf(SignalTypeName(t)), t);
   }
   EXPECT_EQ(SignalTypeName(SignalType::kUnknown), "unknown");
@@ -48,8 +48,9 @@ TEST(SignalTest, TableNames) {
 }
 
 TEST(SignalTest, ExecuteSnapshot) {
-  auto s = ParseSignal("ad-hoc-1", "execute-snapshot",
-                       R"({"data-collections": ["public.orders", "customers", "public.orders"], "type": "incremental"})");
+  auto s =
+      ParseSignal("ad-hoc-1", "execute-snapshot",
+                  R"({"data-collections": ["public.orders", "customers", "public.orders"], "type": "incremental"})");
   ASSERT_TRUE(s.ok()) << s.status().message();
   EXPECT_EQ(s->id, "ad-hoc-1");
   EXPECT_EQ(s->type, SignalType::kExecuteSnapshot);
@@ -65,8 +66,8 @@ TEST(SignalTest, ExecuteSnapshot) {
   EXPECT_FALSE(defaulted->blocking);  // Debezium's default: incremental
   EXPECT_EQ(defaulted->id, "");
   // Empty additional conditions are no conditions.
-  EXPECT_TRUE(ParseSignal("3", "execute-snapshot", R"({"data-collections": ["orders"], "additional-conditions": []})")
-                  .ok());
+  EXPECT_TRUE(
+      ParseSignal("3", "execute-snapshot", R"({"data-collections": ["orders"], "additional-conditions": []})").ok());
 }
 
 TEST(SignalTest, StopResumeAndLog) {
