@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <deque>
 #include <set>
 
@@ -69,6 +70,15 @@ Status RecordCopiedShape(ClickHouseClient& ch, const SnapshotStateKey& key, uint
       .Query(fmt::format("INSERT INTO {} VALUES ({}, {}, {}, {})", ShapesTable(key),
                          ClickHouseClient::QuoteString(key.slot_key), oid, ShapeId(shape), now_us.count()))
       .status();
+}
+
+// An identifier as SQL text: as is when PostgreSQL reads it back unchanged, else in double quotes.
+std::string PlainOrQuoted(const std::string& name) {
+  const bool plain = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
+                     std::all_of(name.begin(), name.end(), [](unsigned char c) {
+                       return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                     });
+  return plain ? name : pg::PgConnection::QuoteIdent(name);
 }
 
 }  // namespace
@@ -463,7 +473,7 @@ struct Replicator::Session final : ChangeConsumer {
     return fmt::format(
         "create it with: CREATE TABLE {0} (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data text); "
         "ALTER PUBLICATION {1} ADD TABLE {0};",
-        options.signal_table, pg::PgConnection::QuoteIdent(options.publication));
+        options.signal_table, PlainOrQuoted(options.publication));
   }
 
   // A row inserted into the signal table: counted, parsed, queued (a bad one is logged and skipped).
