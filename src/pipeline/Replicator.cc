@@ -260,7 +260,8 @@ struct Replicator::Session final : ChangeConsumer {
 
   // Stops table `oid` on a Fatal error of its own (see PrepareTable): its writer and pending rows go, a fresh
   // copy is recorded first, and RetryStoppedTables tries it again every 10 s.
-  Status StopTable(uint32_t oid, const std::string& name, const Status& why) {
+  // `by_signal`: asked for by a stop-replication signal (logged as information, not as an error).
+  Status StopTable(uint32_t oid, const std::string& name, const Status& why, bool by_signal = false) {
     Forget(oid);
     shape_changes.erase(oid);
     auto [it, newly_stopped] = failed_tables.try_emplace(oid);
@@ -268,8 +269,15 @@ struct Replicator::Session final : ChangeConsumer {
       SS_RETURN_IF_ERROR(RecordSnapshotState(*ch, snapshot_state, name, kSnapshotReset, 0, 0));
     }
     if (it->second != why.message()) {
-      LogError("replication of {} stopped: {} (its changes are skipped meanwhile; it is copied again when it resumes)",
-               name.empty() ? fmt::format("table OID {}", oid) : name, why.message());
+      const std::string text = fmt::format(
+          "replication of {} stopped: {} (its changes are skipped meanwhile; it is copied again when it "
+          "resumes)",
+          name.empty() ? fmt::format("table OID {}", oid) : name, why.message());
+      if (by_signal) {
+        LogInfo("{}", text);
+      } else {
+        LogError("{}", text);
+      }
       it->second = why.message();
     }
     return Status::Ok();
@@ -526,8 +534,10 @@ struct Replicator::Session final : ChangeConsumer {
         LogInfo("{}: {}", what, signal.message);
         return Status::Ok();
       case SignalType::kExecuteSnapshot:
-        LogInfo("{}: copying {} again{}", what, DescribeCollections(signal.collections),
-                signal.blocking ? "" : " (incremental runs as blocking: the stream waits for the copy)");
+        if (!signal.blocking) {
+          LogInfo("{}: incremental runs as blocking: the stream waits while {} is copied", what,
+                  DescribeCollections(signal.collections));
+        }
         for (const TableName& name : signal.collections) {
           const std::optional<uint32_t> oid = SignalTarget(signal, name);
           if (!oid) continue;
@@ -549,7 +559,7 @@ struct Replicator::Session final : ChangeConsumer {
           LogInfo("{}: stopping replication of {} until a resume-replication signal (or a restart)", what,
                   name.Qualified());
           SS_RETURN_IF_ERROR(StopTable(*oid, TableWriter::SourceKey(name.schema, name.name),
-                                       Status::Fatal(fmt::format("stopped by {}", what))));
+                                       Status::Fatal(fmt::format("stopped by {}", what)), /*by_signal=*/true));
           user_stopped[*oid] = name.Qualified();
           stopped_by_signal.insert(name.Qualified());
         }
@@ -668,7 +678,7 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
       s.oid_of[TableName{t.schema, t.name}] = t.oid;
       s.user_stopped[t.oid] = t.QualifiedName();
       SS_RETURN_IF_ERROR(s.StopTable(t.oid, TableWriter::SourceKey(t.schema, t.name),
-                                     Status::Fatal("stopped by a stop-replication signal")));
+                                     Status::Fatal("stopped by a stop-replication signal"), /*by_signal=*/true));
       continue;
     }
     SS_ASSIGN_OR_RETURN(bool ok, s.PrepareTable(t.oid, TableWriter::SourceKey(t.schema, t.name), t));
