@@ -8,7 +8,8 @@ TEST_PORT_BASE=29300
 source "$(dirname "$0")/lib.sh" "$1"
 
 pg -f "$REPO/sql/postgres/schema.sql" >/dev/null
-pg -c "CREATE TABLE streamshop_signals (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data text)"
+# data as jsonb (text works too: the unit tests parse text, including malformed JSON)
+pg -c "CREATE TABLE streamshop_signals (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data jsonb)"
 export STREAMSHOP_SIGNAL_TABLE=public.streamshop_signals
 METRICS_PORT=$((TEST_PORT_BASE + 7))
 signal() { pg -c "INSERT INTO streamshop_signals VALUES ('$1', '$2', '$3')"; }
@@ -33,7 +34,18 @@ grep -q "signals: reading rows inserted into public.streamshop_signals" "$LOG_DI
 "$STREAMSHOP" generate --rate 200 --duration 0 --seed "$TEST_SEED" --progress log >"$LOG_DIR/generate.log" 2>&1 &
 GENERATE_PID=$!
 BG_PIDS+=("$GENERATE_PID")
-sleep 5
+sleep 4
+# 200k more orders (ids from 50,000,001, apart from the generator's), so that the copy takes a while.
+pg -c "INSERT INTO orders (order_id, customer_id, status, total)
+       SELECT 50000000 + g, (SELECT min(customer_id) FROM customers), 'new', g % 1000 FROM generate_series(1, 200000) g"
+# Updates and deletes of those orders, during the copy (besides the generator's changes).
+churn() {
+  for i in $(seq 1 40); do
+    pg -c "UPDATE orders SET total = total + 1, status = 'paid' WHERE order_id > 50000000 AND order_id % 1009 = $i" \
+      -c "DELETE FROM orders WHERE order_id > 50000000 AND order_id % 2003 = $i" >/dev/null
+    sleep 0.1
+  done
+}
 
 log "3. damage raw_orders while replicate runs"
 ch "ALTER TABLE analytics.raw_orders UPDATE status = 'corrupted' WHERE order_id % 3 = 0"
@@ -59,14 +71,20 @@ m=$(mark)
 signal log-1 log '{"message": "repairing orders"}'
 signal bad-1 pause-snapshot '{}'
 signal bad-2 execute-snapshot '{"data-collections": "orders"}'
+churn &
+CHURN_PID=$!
+BG_PIDS+=("$CHURN_PID")
+signal bad-3 execute-snapshot '{"data-collections": ["public.nope"]}'
 signal snap-1 execute-snapshot '{"data-collections": ["public.orders"], "type": "incremental"}'
 wait_until 60 "the re-copy of orders did not finish" log_since_has "$LOG_DIR/replicate.log" "$m" "snapshot of public.orders done"
 log_since_has "$LOG_DIR/replicate.log" "$m" "signal log-1 \(log\): repairing orders" || fail "log signal not logged"
 log_since_has "$LOG_DIR/replicate.log" "$m" "signal bad-1 skipped: unknown type 'pause-snapshot'" || fail "bad-1 not logged"
 log_since_has "$LOG_DIR/replicate.log" "$m" "signal bad-2 skipped: execute-snapshot: .data-collections. is not an array" ||
   fail "bad-2 not logged"
+log_since_has "$LOG_DIR/replicate.log" "$m" "signal bad-3 \(execute-snapshot\): public.nope is not a table this replicate replicates" ||
+  fail "bad-3 not logged"
 grep "snapshot of public.orders done" "$LOG_DIR/replicate.log" | tail -n 1
-sleep 3
+wait "$CHURN_PID" || fail "the churn failed"
 kill -TERM "$GENERATE_PID"
 wait "$GENERATE_PID" || fail "generate failed"
 verify 90
@@ -74,17 +92,28 @@ cat "$LOG_DIR/verify.out"
 [[ "$(ch "SELECT count() FROM analytics.raw_orders FINAL WHERE _deleted = 0 AND status IN ('ghost', 'hijacked', 'corrupted')")" == 0 ]] ||
   fail "damaged rows survived"
 
-log "5. stop-replication of customers: its changes are skipped, the others flow; resume-replication catches it up"
+log "5. stop-replication of customers: its changes are skipped, the others flow, also across a lost connection"
 m=$(mark)
 signal stop-1 stop-replication '{"data-collections": ["public.customers"]}'
 wait_until 30 "customers did not stop" log_since_has "$LOG_DIR/replicate.log" "$m" "stopping replication of public.customers"
-pg -c "UPDATE customers SET city = city || ' (moved)' WHERE customer_id % 4 = 0" \
-  -c "INSERT INTO customers (email, full_name, country, city) SELECT 'late' || g || '@example.com', 'Late ' || g, 'NL', 'Delft' FROM generate_series(1, 25) g" \
-  -c "UPDATE products SET price = price + 1 WHERE product_id % 2 = 0"
+change_customers() {
+  pg -c "UPDATE customers SET city = city || ' (moved)' WHERE customer_id % 4 = $1" \
+    -c "INSERT INTO customers (email, full_name, country, city) SELECT 'late$1.' || g || '@example.com', 'Late ' || g, 'NL', 'Delft' FROM generate_series(1, 25) g" \
+    -c "UPDATE products SET price = price + 1 WHERE product_id % 2 = 0"
+}
+change_customers 0
 lsn=$(pg -c "SELECT pg_current_wal_lsn()")
 slot_passed() { [[ "$(pg -c "SELECT confirmed_flush_lsn >= '$lsn' FROM pg_replication_slots WHERE slot_name = 'streamshop'")" == t ]]; }
 wait_until 60 "the slot was not acknowledged past the changes of a stopped table" slot_passed
-sleep 15 # past a publication check: a table stopped by a signal is not retried by itself
+# A lost connection (a new session of the same process) keeps the table stopped.
+m=$(mark)
+pg -c "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = 'streamshop'" >/dev/null
+wait_until 60 "replicate did not stream again after the lost connection" log_since_has "$LOG_DIR/replicate.log" "$m" "streaming changes"
+log_since_has "$LOG_DIR/replicate.log" "$m" "replication of public.customers stopped: stopped by a stop-replication signal" ||
+  fail "the new session did not keep customers stopped"
+signal snap-2 execute-snapshot '{"data-collections": ["public.customers"]}'
+wait_until 30 "no warning for a snapshot of a stopped table" log_since_has "$LOG_DIR/replicate.log" "$m" "public.customers is stopped; it is copied again when it resumes"
+sleep 11 # past a publication check: a table stopped by a signal is not retried by itself
 [[ "$(ch "SELECT count() FROM analytics.raw_customers FINAL WHERE _deleted = 0 AND city LIKE '% (moved)'")" == 0 ]] ||
   fail "changes of the stopped customers reached ClickHouse"
 set +e
@@ -94,16 +123,28 @@ set -e
 cat "$LOG_DIR/verify-stopped.out"
 ((rc == 2)) && grep -qE "^public.customers .*DIFFERENT" "$LOG_DIR/verify-stopped.out" &&
   grep -qE "^public.products .* OK$" "$LOG_DIR/verify-stopped.out" || fail "verify while customers is stopped (exit $rc)"
+
+log "6. resume-replication copies customers again"
 m=$(mark)
 signal resume-1 resume-replication '{"data-collections": ["public.customers"]}'
 wait_until 60 "customers did not resume" log_since_has "$LOG_DIR/replicate.log" "$m" "snapshot of public.customers done"
 verify 60
 cat "$LOG_DIR/verify.out"
 
-log "6. counted on /metrics"
+log "7. a stop lasts until a restart of replicate: the new process copies the table"
+m=$(mark)
+signal stop-2 stop-replication '{"data-collections": ["customers"]}'
+wait_until 30 "customers did not stop again" log_since_has "$LOG_DIR/replicate.log" "$m" "stopping replication of public.customers"
+change_customers 1
 curl -fsS "http://127.0.0.1:$METRICS_PORT/metrics" >"$LOG_DIR/metrics.txt"
+stop_replicate
+start_replicate --http-listen "127.0.0.1:$METRICS_PORT"
+verify 60
+cat "$LOG_DIR/verify.out"
+
+log "8. counted on /metrics (of the first process)"
 grep '^streamshop_signals_total' "$LOG_DIR/metrics.txt"
-for expected in 'type="execute-snapshot"} 2' 'type="stop-replication"} 1' 'type="resume-replication"} 1' \
+for expected in 'type="execute-snapshot"} 4' 'type="stop-replication"} 2' 'type="resume-replication"} 1' \
   'type="log"} 1' 'type="unknown"} 1'; do
   grep -qF "streamshop_signals_total{$expected" "$LOG_DIR/metrics.txt" || fail "metrics lack streamshop_signals_total{$expected"
 done
