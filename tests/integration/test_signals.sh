@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Signals (replicate --signal-table; docs/OPERATIONS.md, "Signals") while `streamshop generate` writes:
-# a signal table missing from the publication is refused with the fix; execute-snapshot repairs a ClickHouse table a
-# user damaged while replicate runs (values changed by a mutation, rows deleted, ghost rows, a row with a version
-# above every real one) and verify passes once the workload stops; stop-replication skips one table's changes (the
-# others flow) until resume-replication copies it again; log and bad signals are logged, counted, never fatal.
+# Signals (replicate --signal-table; docs/OPERATIONS.md, "Signals") while `streamshop generate` writes: a signal
+# table missing from the publication (or lacking a column) is refused with the fix; execute-snapshot repairs a
+# ClickHouse table a user damaged while replicate runs (values changed by a mutation, rows deleted, ghost rows, a row
+# with a version above every real one) while its rows change in PostgreSQL during the copy, and verify passes once
+# the writers stop; stop-replication skips one table's changes (the others flow; a lost connection keeps it stopped)
+# until resume-replication, or a restart, copies it again; log and bad signals are logged, counted, never fatal.
 TEST_PORT_BASE=29300
 source "$(dirname "$0")/lib.sh" "$1"
 
@@ -25,7 +26,15 @@ grep -q "signal table public.streamshop_signals .*not in publication 'streamshop
   grep -q "ALTER PUBLICATION streamshop ADD TABLE public.streamshop_signals" "$LOG_DIR/missing.log" &&
   grep -q "CREATE TABLE public.streamshop_signals" "$LOG_DIR/missing.log" ||
   { cat "$LOG_DIR/missing.log"; fail "the error does not name the table and the fix"; }
-pg -c "ALTER PUBLICATION streamshop ADD TABLE streamshop_signals"
+pg -c "CREATE TABLE bad_signals (id text PRIMARY KEY, kind text, data text)" \
+  -c "ALTER PUBLICATION streamshop ADD TABLE bad_signals"
+set +e
+"$STREAMSHOP" replicate --progress off --signal-table public.bad_signals >"$LOG_DIR/bad-columns.log" 2>&1
+rc=$?
+set -e
+((rc == 1)) && grep -q "signal table public.bad_signals has no column type" "$LOG_DIR/bad-columns.log" ||
+  { cat "$LOG_DIR/bad-columns.log"; fail "replicate exited $rc with a signal table lacking a column"; }
+pg -c "ALTER PUBLICATION streamshop DROP TABLE bad_signals" -c "ALTER PUBLICATION streamshop ADD TABLE streamshop_signals"
 
 log "2. replicate with signals while generate writes"
 start_replicate --http-listen "127.0.0.1:$METRICS_PORT"
