@@ -47,6 +47,7 @@ struct Change {
   uint32_t relid;
   char kind;  // 'I', 'U', 'D'
   std::string id, note;
+  std::optional<std::string> third = {};  // an insert into a table of three text columns (e.g. a signal table)
   std::string marker() const { return kind == 'U' ? note : id; }
 };
 struct Transaction {
@@ -71,7 +72,15 @@ inline std::string Relation(uint32_t relid, const std::string& name) {
   return Bytes().U8('R').I32(relid).Str("public").Str(name).U8('d').I16(2)
       .U8(1).Str("id").I32(pg::oid::kText).I32(-1).U8(0).Str("note").I32(pg::oid::kText).I32(-1);
 }
+// A table of text columns as its catalog entry has them.
+inline std::string Relation(const pg::TableInfo& t) {
+  Bytes b;
+  b.U8('R').I32(t.oid).Str(t.schema).Str(t.name).U8('d').I16(static_cast<int16_t>(t.columns.size()));
+  for (const auto& c : t.columns) b.U8(c.key_position > 0 ? 1 : 0).Str(c.name).I32(c.type_oid).I32(c.typmod);
+  return b;
+}
 inline std::string Message(const Change& c) {
+  if (c.kind == 'I' && c.third) return Bytes().U8('I').I32(c.relid).U8('N').I16(3).Text(c.id).Text(c.note).Text(*c.third);
   if (c.kind == 'I') return Bytes().U8('I').I32(c.relid).U8('N').I16(2).Text(c.id).Text(c.note);
   if (c.kind == 'U') return Bytes().U8('U').I32(c.relid).U8('N').I16(2).Text(c.id).Text(c.note);
   return Bytes().U8('D').I32(c.relid).U8('K').I16(2).Text(c.id).U8('n');
@@ -147,7 +156,8 @@ class ScriptedSlotStream final : public SlotStream {
       uint64_t lsn = t->begin;
       for (const Change& c : t->changes) {
         if (announced.insert(c.relid).second) {
-          frames_.push_back(XLog(lsn, Relation(c.relid, slot_.tables.at(c.relid).name)));
+          const pg::TableInfo& table = slot_.tables.at(c.relid);
+          frames_.push_back(XLog(lsn, table.columns.size() == 2 ? Relation(c.relid, table.name) : Relation(table)));
         }
         frames_.push_back(XLog(lsn += 0x8, Message(c)));
       }

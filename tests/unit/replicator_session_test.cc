@@ -8,7 +8,8 @@
 // Invariants proved: the slot is confirmed only past rows ClickHouse stored; a failed flush (Retryable insert error)
 // confirms nothing, and the next session streams it again from the slot and stores it; a table whose insert fails
 // Fatally is stopped while the others keep flowing, and its copy is recorded before any of its changes is
-// acknowledged; a keepalive's WAL end is confirmed only on an idle stream with nothing pending.
+// acknowledged; a keepalive's WAL end is confirmed only on an idle stream with nothing pending; a signal-table row
+// (--signal-table) is never stored, and the slot passes a stop-replication signal only once it took effect.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -43,6 +44,7 @@ using namespace testing_support;  // NOLINT: the fake source (and ClickHouse) of
 
 constexpr uint32_t kOrders = 16384;
 constexpr uint32_t kItems = 16385;
+constexpr uint32_t kSignals = 16386;
 
 // ---- the tests ------------------------------------------------------------------------------------------------
 
@@ -189,6 +191,49 @@ TEST_F(ReplicatorSessionTest, AKeepaliveIsConfirmedOnlyOnAnIdleStreamWithNothing
   EXPECT_EQ(slot_.reply[inside], idle);  // inside a transaction: what was confirmed before
   EXPECT_EQ(slot_.MaxSent(), end);
   EXPECT_LT(end, inside);
+}
+
+// Signals (--signal-table): the signal table is not replicated; a stop-replication signal takes effect at its place
+// in the stream (the table's earlier changes are stored, its later ones skipped while the other tables flow); the slot
+// is confirmed past a signal only once it took effect (here: the stopped table's copy recorded); a bad signal is
+// skipped.
+TEST_F(ReplicatorSessionTest, SignalsTakeEffectInStreamOrderBeforeTheSlotPassesThem) {
+  pg::TableInfo signals = Table(kSignals, "signals");
+  signals.columns = {{"id", pg::oid::kText, -1, 1}, {"type", pg::oid::kText, -1, 0}, {"data", pg::oid::kText, -1, 0}};
+  slot_.tables[kSignals] = signals;
+  options_.signal_table = "public.signals";
+  slot_.check = [this](uint64_t flushed) {
+    slot_.CheckPassed(
+        flushed,
+        [&](const Change& c) {
+          if (c.relid == kSignals) return c.note != "stop-replication" || CopyRecorded("items");
+          return clickhouse_.Stored(c.marker()) || CopyRecorded(slot_.tables.at(c.relid).name);
+        },
+        "not stored in ClickHouse (or, for a signal, not in effect)");
+  };
+  auto signal = [](std::string id, std::string type, std::string data) {
+    return Change{kSignals, 'I', std::move(id), std::move(type), std::move(data)};
+  };
+  AddTransaction({Insert(kOrders, "o1#"), Insert(kItems, "i1#")});
+  AddTransaction({signal("s1#", "log", R"({"message": "hello"})"), signal("s2#", "pause-snapshot", "{}")});
+  AddTransaction({Insert(kItems, "i2#"), Insert(kOrders, "o2#")});
+  slot_.wal.emplace_back(Pause{});  // idle: everything before is flushed and confirmed
+  // Alone in its transaction: nothing is pending at its commit, yet the slot must not pass it before it took effect.
+  AddTransaction({signal("s3#", "stop-replication", R"({"data-collections": ["items"]})")});
+  AddTransaction({Insert(kOrders, "o3#"), Insert(kItems, "i3#")});
+  const uint64_t end = AddTransaction({Insert(kOrders, "o4#")});
+  Status st = Run();
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_TRUE(slot_.violations.empty()) << slot_.Violations();
+  EXPECT_EQ(slot_.sessions, 1);
+  EXPECT_TRUE(CopyRecorded("items"));
+  EXPECT_FALSE(CopyRecorded("orders"));
+  // Items' changes up to the end of the signal's transaction are stored; later ones are skipped.
+  for (const char* marker : {"o1#", "i1#", "i2#", "o2#", "o3#", "o4#"})
+    EXPECT_TRUE(clickhouse_.Stored(marker)) << marker;
+  EXPECT_FALSE(clickhouse_.Stored("i3#"));
+  for (const char* marker : {"s1#", "s2#", "s3#"}) EXPECT_FALSE(clickhouse_.Stored(marker)) << marker;
+  EXPECT_EQ(slot_.MaxSent(), end);
 }
 
 }  // namespace
