@@ -19,6 +19,7 @@
 #include "pipeline/BatchPolicy.h"
 #include "pipeline/Capture.h"
 #include "pipeline/Replicator.h"
+#include "pipeline/Signal.h"
 #include "pipeline/Sink.h"
 #include "pipeline/Verifier.h"
 #include "workload/Generator.h"
@@ -209,6 +210,14 @@ void AddHeartbeatOption(CLI::App* cmd, std::chrono::seconds& interval) {
       ->envname("STREAMSHOP_HEARTBEAT_INTERVAL");
 }
 
+// SCHEMA.TABLE or TABLE (pipeline::ParseTableName), e.g. --signal-table.
+const CLI::Validator kTableName(
+    [](std::string& v) {
+      auto name = pipeline::ParseTableName(v);
+      return name.ok() ? std::string() : name.status().message();
+    },
+    "SCHEMA.TABLE");
+
 // --snapshot-workers and --snapshot-chunk-pages (the Snapshotter's, for replicate and capture).
 void AddSnapshotTuningOptions(CLI::App* cmd, int& workers, int64_t& chunk_pages) {
   cmd->add_option("--snapshot-workers", workers, "Parallel connections copying the snapshot")
@@ -346,6 +355,7 @@ Command AddReplicate(CLI::App& app, SecretFiles& secrets) {
                   "SCHEMA.TABLE whose inserted rows (columns id, type, data) are signals: execute-snapshot, "
                   "stop-replication, resume-replication, log (docs/OPERATIONS.md, Signals). It must be in the "
                   "publication; it is not replicated")
+      ->check(kTableName)
       ->envname("STREAMSHOP_SIGNAL_TABLE");
   AddProgressOption(cmd, o->progress);
   auto listen = std::make_shared<std::string>();
@@ -464,6 +474,7 @@ Command AddVerify(CLI::App& app, SecretFiles& secrets) {
   AddDatabaseOption(cmd, a->o.database);
   cmd->add_option("--signal-table", a->o.signal_table,
                   "replicate's signal table (SCHEMA.TABLE): in the publication but never replicated, so not compared")
+      ->check(kTableName)
       ->envname("STREAMSHOP_SIGNAL_TABLE");
   cmd->add_option("--wait", a->wait_seconds, "Retry for up to this many seconds while the pipeline catches up")
       ->check(kSecondsOrOff)

@@ -18,6 +18,12 @@ mark() { stat -c %s "$LOG_DIR/replicate.log"; }
 
 log "1. the signal table must be in the publication: a clear error naming the fix"
 set +e
+"$STREAMSHOP" replicate --signal-table 'a.b.c' >"$LOG_DIR/bad-name.log" 2>&1
+rc=$?
+set -e
+((rc != 0)) && grep -q "table name 'a.b.c': expected schema.table" "$LOG_DIR/bad-name.log" ||
+  { cat "$LOG_DIR/bad-name.log"; fail "a malformed --signal-table was not refused (exit $rc)"; }
+set +e
 "$STREAMSHOP" replicate --progress off >"$LOG_DIR/missing.log" 2>&1
 rc=$?
 set -e
