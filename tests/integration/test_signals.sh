@@ -50,9 +50,9 @@ grep -q "signals: reading rows inserted into public.streamshop_signals" "$LOG_DI
 GENERATE_PID=$!
 BG_PIDS+=("$GENERATE_PID")
 sleep 4
-# 200k more orders (ids from 50,000,001, apart from the generator's), so that the copy takes a while.
+# 100k more orders (ids from 50,000,001, apart from the generator's), so that the copy takes a while.
 pg -c "INSERT INTO orders (order_id, customer_id, status, total)
-       SELECT 50000000 + g, (SELECT min(customer_id) FROM customers), 'new', g % 1000 FROM generate_series(1, 200000) g"
+       SELECT 50000000 + g, (SELECT min(customer_id) FROM customers), 'new', g % 1000 FROM generate_series(1, 100000) g"
 # Updates and deletes of those orders, during the copy (besides the generator's changes).
 churn() {
   for i in $(seq 1 40); do
