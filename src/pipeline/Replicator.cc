@@ -202,10 +202,11 @@ struct Replicator::Session final : ChangeConsumer {
     return Status::Ok();
   }
 
-  // Flushes everything pending, then confirms the last complete transaction (sent by the source's next Tick).
+  // Flushes everything pending, then confirms the last complete transaction (sent by the source's next Tick) —
+  // unless signals received are still to be executed: the slot passes a signal only once it took effect.
   Status FlushAndConfirm() {
     SS_RETURN_IF_ERROR(FlushAll());
-    source->Confirm(source->last_commit_end());
+    if (pending_signals.empty()) source->Confirm(source->last_commit_end());
     return Status::Ok();
   }
 
@@ -463,18 +464,20 @@ struct Replicator::Session final : ChangeConsumer {
     });
   }
 
-  // The positions of id, type and data among the signal table's columns.
+  // The positions of id, type and data among the signal table's columns; an error names a missing one (its
+  // position is then -1: its value reads as NULL).
   Status SetSignalColumns(const std::vector<std::string>& names) {
     static constexpr std::array<std::string_view, 3> kColumns = {"id", "type", "data"};
+    Status missing;
     for (size_t i = 0; i < kColumns.size(); ++i) {
       auto it = std::find(names.begin(), names.end(), kColumns[i]);
-      if (it == names.end()) {
-        return Status::Fatal(fmt::format("signal table {} has no column {} (it needs id, type and data); {}",
-                                         options.signal_table, kColumns[i], SignalTableDdl()));
+      signal_columns[i] = it == names.end() ? -1 : static_cast<int>(it - names.begin());
+      if (it == names.end() && missing.ok()) {
+        missing = Status::Fatal(fmt::format("signal table {} has no column {} (it needs id, type and data); {}",
+                                            options.signal_table, kColumns[i], SignalTableDdl()));
       }
-      signal_columns[i] = static_cast<int>(it - names.begin());
     }
-    return Status::Ok();
+    return missing;
   }
 
   std::string SignalTableDdl() const {
@@ -505,16 +508,14 @@ struct Replicator::Session final : ChangeConsumer {
   }
 
   // Runs the received signals: what was received before them is stored first; the slot moves past them only
-  // after they took effect (FlushAndConfirm at the end).
+  // after they took effect (FlushAndConfirm at the end). Stopping (SIGTERM) meanwhile interrupts a copy, whose
+  // owed state is recorded already: the next start finishes it.
   Status ExecuteSignals() {
     SS_RETURN_IF_ERROR(FlushAll());
     while (!pending_signals.empty()) {
-      Signal signal = std::move(pending_signals.front());
+      SS_RETURN_IF_ERROR(ExecuteSignal(pending_signals.front()));
       pending_signals.pop_front();
-      SS_RETURN_IF_ERROR(ExecuteSignal(signal));
-      if (stop) break;
     }
-    pending_signals.clear();
     return FlushAndConfirm();
   }
 
@@ -548,7 +549,6 @@ struct Replicator::Session final : ChangeConsumer {
           pg::TableInfo table = sources.at(*oid);
           table.row_filter = shapes[*oid].row_filter;
           SS_RETURN_IF_ERROR(RecopyTable(table, what));
-          if (stop) return Status::Ok();
         }
         return Status::Ok();
       case SignalType::kStopReplication:
@@ -869,7 +869,9 @@ Status Replicator::Session::HandleRelation(const pg::RelationMessage& rel) {
   if (rel.relid == signal_oid && signal_oid != 0) {
     std::vector<std::string> names;
     for (const auto& c : rel.columns) names.push_back(c.name);
-    return SetSignalColumns(names);
+    // Altered while streaming: never fatal; its rows are read as well as its columns allow (and logged).
+    if (Status st = SetSignalColumns(names); !st.ok()) LogError("{}", st.message());
+    return Status::Ok();
   }
   if (user_stopped.count(rel.relid)) return Status::Ok();  // its shape is read again when it resumes
   auto it = writers.find(rel.relid);
