@@ -221,12 +221,17 @@ TEST_F(ReplicatorSessionTest, SignalsTakeEffectInStreamOrderBeforeTheSlotPassesT
   // Alone in its transaction: nothing is pending at its commit, yet the slot must not pass it before it took effect.
   AddTransaction({signal("s3#", "stop-replication", R"({"data-collections": ["items"]})")});
   AddTransaction({Insert(kOrders, "o3#"), Insert(kItems, "i3#")});
-  const uint64_t end = AddTransaction({Insert(kOrders, "o4#")});
+  // Updates and deletes of signal rows are no signals.
+  const uint64_t end = AddTransaction({Insert(kOrders, "o4#"),
+                                       {kSignals, 'U', "s3#", "resume-replication"},
+                                       {kSignals, 'D', "s1#", ""},
+                                       Insert(kItems, "i4#")});
   Status st = Run();
   ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_TRUE(slot_.violations.empty()) << slot_.Violations();
   EXPECT_EQ(slot_.sessions, 1);
   EXPECT_TRUE(CopyRecorded("items"));
+  EXPECT_FALSE(clickhouse_.Stored("i4#"));
   EXPECT_FALSE(CopyRecorded("orders"));
   // Items' changes up to the end of the signal's transaction are stored; later ones are skipped.
   for (const char* marker : {"o1#", "i1#", "i2#", "o2#", "o3#", "o4#"})
