@@ -159,6 +159,7 @@ cat "$LOG_DIR/verify.out"
 
 log "8. counted on /metrics (of the first process)"
 grep '^streamshop_signals_total' "$LOG_DIR/metrics.txt"
+promtool check metrics <"$LOG_DIR/metrics.txt" || fail "promtool check metrics failed"
 for expected in 'type="execute-snapshot"} 4' 'type="stop-replication"} 2' 'type="resume-replication"} 1' \
   'type="log"} 1' 'type="unknown"} 1'; do
   grep -qF "streamshop_signals_total{$expected" "$LOG_DIR/metrics.txt" || fail "metrics lack streamshop_signals_total{$expected"
