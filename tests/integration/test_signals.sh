@@ -3,7 +3,7 @@
 # table missing from the publication (or lacking a column) is refused with the fix; execute-snapshot repairs a
 # ClickHouse table a user damaged while replicate runs (values changed by a mutation, rows deleted, ghost rows, a row
 # with a version above every real one) while its rows change in PostgreSQL during the copy, and verify passes once
-# the writers stop; stop-replication skips one table's changes (the others flow; a lost connection keeps it stopped)
+# the writers stop, also after a kill -9 during such a copy; stop-replication skips one table's changes (the others flow; a lost connection keeps it stopped)
 # until resume-replication, or a restart, copies it again; log and bad signals are logged, counted, never fatal.
 TEST_PORT_BASE=29300
 source "$(dirname "$0")/lib.sh" "$1"
