@@ -500,7 +500,8 @@ struct Replicator::Session final : ChangeConsumer {
     metrics.CountSignal(type ? *type : std::string_view());
     Result<Signal> signal = ParseSignal(field(0), type, field(2));
     if (!signal.ok()) {
-      LogWarn("signal {} skipped: {}", field(0) ? std::string(*field(0)) : "(no id)", signal.status().message());
+      LogWarn("signal {} skipped: {}", field(0) ? Printable(*field(0), 100) : "(no id)",
+              Printable(signal.status().message()));
       return Status::Ok();
     }
     pending_signals.push_back(std::move(*signal));
@@ -523,16 +524,17 @@ struct Replicator::Session final : ChangeConsumer {
   std::optional<uint32_t> SignalTarget(const Signal& signal, const TableName& name) {
     auto it = oid_of.find(name);
     if (it != oid_of.end() && (writers.count(it->second) || failed_tables.count(it->second))) return it->second;
-    LogWarn("signal {} ({}): {} is not a table this replicate replicates (publication '{}'); skipped", signal.id,
-            SignalTypeName(signal.type), name.Qualified(), options.publication);
+    LogWarn("signal {} ({}): {} is not a table this replicate replicates (publication '{}'); skipped",
+            Printable(signal.id, 100), SignalTypeName(signal.type), Printable(name.Qualified(), 200),
+            options.publication);
     return std::nullopt;
   }
 
   Status ExecuteSignal(const Signal& signal) {
-    const std::string what = fmt::format("signal {} ({})", signal.id, SignalTypeName(signal.type));
+    const std::string what = fmt::format("signal {} ({})", Printable(signal.id, 100), SignalTypeName(signal.type));
     switch (signal.type) {
       case SignalType::kLog:
-        LogInfo("{}: {}", what, signal.message);
+        LogInfo("{}: {}", what, Printable(signal.message));
         return Status::Ok();
       case SignalType::kExecuteSnapshot:
         if (!signal.blocking) {
@@ -569,7 +571,8 @@ struct Replicator::Session final : ChangeConsumer {
           auto it = std::find_if(user_stopped.begin(), user_stopped.end(),
                                  [&](const auto& e) { return e.second == name.Qualified(); });
           if (it == user_stopped.end()) {
-            LogWarn("{}: {} was not stopped by a stop-replication signal; skipped", what, name.Qualified());
+            LogWarn("{}: {} was not stopped by a stop-replication signal; skipped", what,
+                    Printable(name.Qualified(), 200));
             continue;
           }
           const uint32_t oid = it->first;

@@ -156,6 +156,24 @@ Result<Signal> ParseSignal(std::optional<std::string_view> id, std::optional<std
   return s;
 }
 
+std::string Printable(std::string_view text, size_t max_bytes) {
+  std::string out;
+  const bool cut = text.size() > max_bytes;
+  for (unsigned char c : text.substr(0, max_bytes)) {
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (cut) out += "…";
+  return out;
+}
+
 std::string DescribeCollections(const std::vector<TableName>& tables) {
   std::string out;
   for (const auto& t : tables) out += (out.empty() ? "" : ", ") + t.Qualified();

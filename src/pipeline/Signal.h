@@ -56,6 +56,10 @@ struct Signal {
 Result<Signal> ParseSignal(std::optional<std::string_view> id, std::optional<std::string_view> type,
                            std::optional<std::string_view> data);
 
+// Text from a signal row made safe for one log line: control characters escaped (\n, \t, \xNN), at most
+// `max_bytes` bytes of it (then "…").
+std::string Printable(std::string_view text, size_t max_bytes = 1000);
+
 // "public.orders, public.customers", for logs.
 std::string DescribeCollections(const std::vector<TableName>& tables);
 

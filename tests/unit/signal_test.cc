@@ -111,6 +111,14 @@ TEST(SignalTest, BadSignalsSayWhy) {
   EXPECT_NE(Error("log", "nope").find("not JSON"), std::string::npos);
 }
 
+TEST(SignalTest, PrintableForOneLogLine) {
+  using streamshop::pipeline::Printable;
+  EXPECT_EQ(Printable("plain text ünïcode"), "plain text ünïcode");
+  EXPECT_EQ(Printable("two\nlines\tand\x01\x7f"), "two\\nlines\\tand\\x01\\x7f");
+  EXPECT_EQ(Printable("abcdef", 3), "abc…");
+  EXPECT_EQ(Printable("abc", 3), "abc");
+}
+
 TEST(SignalTest, CountedByTypeOnTheMetricsPage) {
   streamshop::pipeline::Metrics m;
   m.CountSignal("execute-snapshot");
