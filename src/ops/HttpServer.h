@@ -1,7 +1,8 @@
-// The operations endpoints of a long-running command (--http-listen HOST:PORT): /metrics (Prometheus text,
-// ops/PrometheusText), /healthz (200 while the command's loop runs, else 503) and /readyz (200 while a session is
-// connected and streaming, else 503), served by cpp-httplib on threads of its own that only read the command's
-// pipeline::Metrics. No authentication and no TLS: keep it on loopback unless a proxy or a private network fronts it.
+// The operations endpoints of a long-running command (--http-listen HOST:PORT): the status page / and its
+// /status.json (ops/StatusPage), /metrics (Prometheus text, ops/PrometheusText), /healthz (200 while the command's
+// loop runs, else 503) and /readyz (200 while a session is connected and streaming, else 503), served by
+// cpp-httplib on threads of its own that only read the command's pipeline::Metrics (and the log's last problem).
+// No authentication and no TLS: keep it on loopback unless a proxy or a private network fronts it.
 // Start binds before returning (a taken port is an error of the command); the destructor stops the server and
 // joins its threads, so it must go before the Metrics it reads.
 #pragma once

@@ -297,7 +297,8 @@ Status Capture::Session::SnapshotTables(const std::vector<pg::TableInfo>& tables
   const auto started = Clock::now();
   snapshot_position = position;
   snapshot_ts_us = NowNanos() / 1000;
-  Snapshotter snapshotter({options.pg_url, options.snapshot_workers, options.snapshot_chunk_pages}, *snapshot_target);
+  Snapshotter snapshotter({options.pg_url, options.snapshot_workers, options.snapshot_chunk_pages, &metrics},
+                          *snapshot_target);
   SS_RETURN_IF_ERROR(snapshotter.Run(tables, stop, [&]() -> Status {
     progress.MaybePrintText("snapshot", [&] { return snapshotter.Describe(); });
     return changes ? changes->KeepAlive() : Status::Ok();

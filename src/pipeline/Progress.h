@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -57,11 +58,33 @@ enum class DeadLetterReason : uint8_t { kUnparsable, kMisrouted, kNoPosition, kS
 inline constexpr size_t kDeadLetterReasons = 7;
 std::string_view DeadLetterReasonName(DeadLetterReason reason);
 
-// One table's change counters, by op. `name` is TableLabel's, or kOtherTables for the tables beyond the cap.
+// Where a table's snapshot (the initial copy, or a re-copy) stands: kNone, no copy planned by this process and none
+// found done; pending, planned and not started; copying, a chunk of it is being read; done, all its rows are stored
+// (by this process or an earlier run).
+enum class SnapshotState : uint8_t { kNone, kPending, kCopying, kDone };
+inline constexpr size_t kSnapshotStates = 4;
+// "none", "pending", "copying", "done": the metrics' `state` label.
+std::string_view SnapshotStateName(SnapshotState state);
+
+// One table's counters: its changes by op, and its snapshot's progress. `name` is TableLabel's, or kOtherTables for
+// the tables beyond the cap (whose snapshot_state and progress mean nothing: several tables write them).
 struct TableCounters {
   explicit TableCounters(std::string n) : name(std::move(n)) {}
   const std::string name;
   std::array<std::atomic<uint64_t>, kEventOps> events{};
+  // Snapshot rows read and sent to the target, by every copy of the process (a chunk sent again after a failure
+  // counts again).
+  std::atomic<uint64_t> snapshot_rows{0};
+  // The current copy: its state, its estimated rows (pg_class.reltuples; 0 if never analyzed), rows copied (starting
+  // from the estimated share of the chunks an earlier run copied), and its chunks (of them done, those skipped too).
+  std::atomic<SnapshotState> snapshot_state{SnapshotState::kNone};
+  std::atomic<uint64_t> snapshot_estimated_rows{0};
+  std::atomic<uint64_t> snapshot_copied_rows{0};
+  std::atomic<uint64_t> snapshot_chunks_total{0};
+  std::atomic<uint64_t> snapshot_chunks_done{0};
+  // The current copy's progress in [0, 1]: copied / estimated rows (by chunks when there is no estimate), 1 when
+  // done, 0 when none.
+  double SnapshotRatio() const;
 };
 
 // "schema.table", a part in double quotes (PostgreSQL's way, "" for ") when it holds a dot or a double quote, so
@@ -158,6 +181,20 @@ struct Metrics {
     dead_letters_by_reason[static_cast<size_t>(reason)].fetch_add(n, std::memory_order_relaxed);
   }
   void CountFlush(uint64_t rows, uint64_t bytes, std::chrono::steady_clock::duration took);
+
+  // Snapshot progress, fed by the snapshot engine (Snapshotter) for every copy, initial or again. A copy of a table
+  // is planned (pending; `estimated_rows` from pg_class.reltuples; `chunks_skipped` of its `chunks_total` chunks an
+  // earlier run copied), starts (copying), copies rows, stores chunks, and is done; a table found done is done.
+  // Tables beyond the cap count their rows under kOtherTables; the per-state table counts cover every table.
+  TableCounters& SnapshotPlanned(std::string_view schema, std::string_view table, uint64_t estimated_rows,
+                                 uint64_t chunks_total, uint64_t chunks_skipped);
+  void SetSnapshotState(std::string_view schema, std::string_view table, SnapshotState state);
+  void CountSnapshotRows(TableCounters& table, uint64_t rows) {
+    table.snapshot_rows.fetch_add(rows, std::memory_order_relaxed);
+    table.snapshot_copied_rows.fetch_add(rows, std::memory_order_relaxed);
+  }
+  // Tables per snapshot state (index: SnapshotState).
+  std::array<uint64_t, kSnapshotStates> SnapshotTableCounts() const;
   void SetLag(uint64_t bytes, double seconds);
   // "12 flushes of 340 rows in 8.1 ms on average".
   std::string FlushSummary() const;
@@ -170,6 +207,10 @@ struct Metrics {
   bool Ready() const { return sessions.load() > 0 && streaming.load(); }
   // Milliseconds since the last beat.
   int64_t SilenceMillis() const;
+
+ private:
+  mutable std::mutex snapshot_mutex_;
+  std::map<std::string, SnapshotState> snapshot_states_;  // by TableLabel; guarded by snapshot_mutex_
 };
 
 // A session's progress line; also its loop's heartbeat in Metrics: constructed when the session opens, each

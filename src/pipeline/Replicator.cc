@@ -141,7 +141,7 @@ struct Replicator::Session final : ChangeConsumer {
     SS_ASSIGN_OR_RETURN(Lsn before, catalog->CurrentWal());
     ClickHouseSnapshotTarget copies(
         {options.clickhouse, snapshot_state, dialect, options.batch_rows, options.batch_bytes, &metrics});
-    Snapshotter snapshotter({options.pg_url, options.snapshot_workers, options.snapshot_chunk_pages}, copies);
+    Snapshotter snapshotter({options.pg_url, options.snapshot_workers, options.snapshot_chunk_pages, &metrics}, copies);
     SS_RETURN_IF_ERROR(snapshotter.Run(tables, stop, [&]() -> Status {
       progress.MaybePrintText("snapshot", [&] { return snapshotter.Describe(); });
       return source ? source->KeepAlive() : Status::Ok();
