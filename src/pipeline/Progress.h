@@ -51,9 +51,10 @@ constexpr EventOp OpOf(const pg::UpdateMessage&) { return EventOp::kUpdate; }
 constexpr EventOp OpOf(const pg::DeleteMessage&) { return EventOp::kDelete; }
 
 // Why a record or change went to a dead letter: the metrics' `reason` label (a bounded set; the full reason is in
-// the dead letter). unparsable: not a change record; misrouted: on another table's topic; no_position: no or an
-// impossible source LSN; schema: its table cannot be followed; value: a value its column cannot hold; too_large:
-// over the topic's size limit; target: the target refused the change.
+// the dead letter). unparsable: not a change record (for the sink also one over --max-message-bytes, which its
+// parser refuses); misrouted: on another table's topic; no_position: no or an impossible source LSN; schema: its
+// table cannot be followed; value: a value its column cannot hold; too_large: a change over the topic's size limit
+// (capture); target: the target refused the change.
 enum class DeadLetterReason : uint8_t { kUnparsable, kMisrouted, kNoPosition, kSchema, kValue, kTooLarge, kTarget };
 inline constexpr size_t kDeadLetterReasons = 7;
 std::string_view DeadLetterReasonName(DeadLetterReason reason);
