@@ -7,12 +7,15 @@
 // joins its threads, so it must go before the Metrics it reads.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
 
 #include "common/Status.h"
+#include "ops/StatusPage.h"
 #include "pipeline/Progress.h"
 
 namespace httplib {
@@ -44,6 +47,12 @@ class HttpServer {
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;
+  // The status page's throughput: sampled once a second by sampler_ until stopping_.
+  ThroughputHistory history_;
+  std::mutex sampler_mutex_;
+  std::condition_variable sampler_wake_;
+  bool stopping_ = false;  // guarded by sampler_mutex_
+  std::thread sampler_;
 };
 
 }  // namespace streamshop::ops

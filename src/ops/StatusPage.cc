@@ -57,7 +57,7 @@ header .spacer { flex: 1; }
          background: #5b6474; color: #fff; }
 .badge.ok { background: var(--ok); } .badge.bad { background: var(--bad); } .badge.warn { background: var(--warn); }
 main { padding: 16px 20px; display: grid; gap: 16px; }
-.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 12px; }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(130px, 1fr)); gap: 12px; }
 .card, section { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; }
 .card .label { color: var(--dim); font-size: 12px; }
 .card .value { font-size: 22px; font-weight: 600; font-variant-numeric: tabular-nums; }
@@ -132,9 +132,8 @@ td.name { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
 </main>
 <script>
 "use strict";
-const RING = 120;            // throughput samples kept (one per refresh)
-const samples = [];          // {t: ms, rate: events/s}
-let previous = null;         // the previous status: rates are differences
+const RING = 120;            // the server keeps two minutes of once-a-second rates (st.throughput)
+let previous = null;         // the previous status: per-table rates are differences
 const $ = (id) => document.getElementById(id);
 const text = (el, s) => { if (el.textContent !== s) el.textContent = s; };
 const fmtInt = (n) => n === null || n === undefined ? "–" : Number(n).toLocaleString("en-US");
@@ -209,7 +208,7 @@ function renderDeadLetters(st) {
   }
   $("dead-letters").tBodies[0].replaceChildren(...rows);
 }
-function renderSpark() {
+function renderSpark(samples) {
   const svg = $("spark");
   const max = Math.max(1, ...samples.map((s) => s.rate));
   const pts = samples.map((s, i) => {
@@ -241,13 +240,8 @@ function render(st) {
     text(lagBytes, "n/a");
     text(lagSeconds, "n/a");
   }
-  let rate = null;
-  if (seconds > 0) {
-    rate = Math.max(0, st.events_total - previous.events_total) / seconds;
-    samples.push({ t: st.now_ms, rate });
-    while (samples.length > RING) samples.shift();
-  }
-  text($("rate"), rate === null ? "–" : fmtRate(rate));
+  const samples = st.throughput.slice(-RING).map((s) => ({ t: s.t, rate: s.events_per_second }));
+  text($("rate"), samples.length ? fmtRate(samples[samples.length - 1].rate) : "–");
   text($("events-total"), fmtInt(st.events_total));
   $("events-total").dataset.value = String(st.events_total);
   text($("rows-written"), fmtInt(st.rows_written));
@@ -256,7 +250,7 @@ function render(st) {
   text($("rss"), fmtBytes(st.rss_bytes));
   renderTables(st, seconds);
   renderDeadLetters(st);
-  renderSpark();
+  renderSpark(samples);
   const le = st.last_error;
   if (le) {
     $("last-error").replaceChildren();
@@ -293,9 +287,21 @@ refresh();
 
 }  // namespace
 
+void ThroughputHistory::Add(const Sample& sample) {
+  std::lock_guard lock(mutex_);
+  samples_.push_back(sample);
+  while (samples_.size() > kCapacity) samples_.pop_front();
+}
+
+std::vector<ThroughputHistory::Sample> ThroughputHistory::Samples() const {
+  std::lock_guard lock(mutex_);
+  return {samples_.begin(), samples_.end()};
+}
+
 std::string_view StatusPage::Html() { return kHtml; }
 
-std::string StatusPage::Json(const pipeline::Metrics& m, std::string_view command, int64_t now_unix_millis) {
+std::string StatusPage::Json(const pipeline::Metrics& m, std::string_view command, int64_t now_unix_millis,
+                             const std::vector<ThroughputHistory::Sample>& history) {
   std::string out;
   out.reserve(4096);
   out += "{\"command\":";
@@ -415,7 +421,23 @@ std::string StatusPage::Json(const pipeline::Metrics& m, std::string_view comman
   } else {
     out += "null";
   }
-  out += "}\n";
+
+  out += ",\"throughput\":[";
+  for (size_t i = 1; i < history.size(); ++i) {
+    const auto& a = history[i - 1];
+    const auto& b = history[i];
+    const double seconds = static_cast<double>(b.unix_millis - a.unix_millis) / 1000;
+    if (seconds <= 0) continue;
+    if (out.back() != '[') out += ',';
+    out += "{\"t\":";
+    out += std::to_string(b.unix_millis);
+    out += ",\"events_per_second\":";
+    Num(out, static_cast<double>(b.events >= a.events ? b.events - a.events : 0) / seconds);
+    out += ",\"rows_per_second\":";
+    Num(out, static_cast<double>(b.rows_written >= a.rows_written ? b.rows_written - a.rows_written : 0) / seconds);
+    out += '}';
+  }
+  out += "]}\n";
   return out;
 }
 

@@ -151,7 +151,8 @@ log "a screenshot while a workload runs"
   echo "INSERT INTO orders VALUES ($((1000 + i)), 'live'); UPDATE orders SET v = 'again' WHERE id = $((i % 200 + 1));"
   sleep 0.02
 done | pg -q >/dev/null 2>&1) &
-BG_PIDS+=($!)
+WORKLOAD_PID=$!
+BG_PIDS+=("$WORKLOAD_PID")
 sleep 4
 chromium_run --window-size=1280,900 --virtual-time-budget=8000 --screenshot="$LOG_DIR/status-page.png" "$ENDPOINT/" ||
   fail "chromium --screenshot failed (log: $LOG_DIR/chromium.log)"
@@ -190,5 +191,7 @@ for y in range(height):  # PNG's row filters undone, to count the picture's colo
 print(f"[test_status_page] screenshot {width}x{height}, {len(data)} bytes, {len(colours)} colours sampled")
 assert len(colours) >= 64, "too few colours: a blank or error page"
 PY
+kill "$WORKLOAD_PID" 2>/dev/null || true
+wait "$WORKLOAD_PID" 2>/dev/null || true
 if [[ -n "${STATUS_PAGE_SCREENSHOT:-}" ]]; then cp "$LOG_DIR/status-page.png" "$STATUS_PAGE_SCREENSHOT"; fi
 stop_replicate

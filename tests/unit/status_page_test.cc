@@ -82,6 +82,31 @@ TEST(StatusPageTest, SinkHasNoLagAndTheLastProblemIsTheLoggedText) {
   EXPECT_GT(int64_t(e["unix_ms"]), 1'700'000'000'000);
 }
 
+TEST(StatusPageTest, ThroughputIsTheRateBetweenSamplesOfTheLastTwoMinutes) {
+  streamshop::ops::ThroughputHistory history;
+  for (int i = 0; i < 200; ++i) {
+    history.Add({1'000'000 + i * 1000, static_cast<uint64_t>(i) * 50, static_cast<uint64_t>(i) * 20});
+  }
+  auto samples = history.Samples();
+  ASSERT_EQ(samples.size(), streamshop::ops::ThroughputHistory::kCapacity);
+  EXPECT_EQ(samples.back().unix_millis, 1'000'000 + 199 * 1000);
+  samples.push_back({samples.back().unix_millis + 500, samples.back().events + 100, samples.back().rows_written});
+  samples.push_back({samples.back().unix_millis, samples.back().events + 7, 0});  // same time, counters back: no rate
+
+  const std::string json = StatusPage::Json(Metrics(), "capture", 0, samples);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(json).get(doc), simdjson::SUCCESS) << json;
+  simdjson::dom::array rates = doc["throughput"];
+  ASSERT_EQ(rates.size(), streamshop::ops::ThroughputHistory::kCapacity);  // 120 intervals, then the half second
+  EXPECT_EQ(double(rates.at(0)["events_per_second"]), 50.0);
+  EXPECT_EQ(double(rates.at(0)["rows_per_second"]), 20.0);
+  simdjson::dom::element last = rates.at(rates.size() - 1);
+  EXPECT_EQ(int64_t(last["t"]), 1'000'000 + 199 * 1000 + 500);
+  EXPECT_EQ(double(last["events_per_second"]), 200.0);
+  EXPECT_EQ(double(last["rows_per_second"]), 0.0);
+}
+
 TEST(StatusPageTest, PageIsSelfContainedAndReadsStatusJson) {
   const std::string_view html = StatusPage::Html();
   EXPECT_EQ(html.substr(0, 15), "<!DOCTYPE html>");
