@@ -133,7 +133,7 @@ td.name { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
 <script>
 "use strict";
 const RING = 120;            // the server keeps two minutes of once-a-second rates (st.throughput)
-let previous = null;         // the previous status: per-table rates are differences
+const tableHistory = [];     // {t: server ms, totals: Map name → events}, the last 10 s: per-table rates
 const $ = (id) => document.getElementById(id);
 const text = (el, s) => { if (el.textContent !== s) el.textContent = s; };
 const fmtInt = (n) => n === null || n === undefined ? "–" : Number(n).toLocaleString("en-US");
@@ -173,10 +173,15 @@ function snapshotCell(tr, s) {
   td.title = "estimated rows " + fmtInt(s.estimated_rows);
   td.append(state, bar, pct);
 }
-function renderTables(st, seconds) {
+function renderTables(st) {
   const body = $("tables").tBodies[0];
-  const before = new Map();
-  if (previous) for (const t of previous.tables) before.set(t.name, t.events_total);
+  // Rates over at least a second of the server's time (or what there is): the baseline is the newest status
+  // older than a second.
+  tableHistory.push({ t: st.now_ms, totals: new Map(st.tables.map((t) => [t.name, t.events_total])) });
+  while (tableHistory.length > 1 && tableHistory[0].t < st.now_ms - 10000) tableHistory.shift();
+  let base = tableHistory[0];
+  for (const h of tableHistory) if (h.t <= st.now_ms - 1000) base = h;
+  const seconds = (st.now_ms - base.t) / 1000, before = base.totals;
   const rows = [];
   for (const t of st.tables) {
     const tr = document.createElement("tr");
@@ -223,7 +228,6 @@ function renderSpark(samples) {
   text($("spark-max"), "· peak " + fmtRate(max) + " ev/s");
 }
 function render(st) {
-  const seconds = previous ? (st.now_ms - previous.now_ms) / 1000 : 0;
   text($("command"), st.command);
   text($("version"), st.version);
   document.title = "streamshop " + st.command + " status";
@@ -248,7 +252,7 @@ function render(st) {
   text($("dead-letters-total"), fmtInt(st.dead_letters_total));
   text($("session-restarts"), fmtInt(st.session_restarts));
   text($("rss"), fmtBytes(st.rss_bytes));
-  renderTables(st, seconds);
+  renderTables(st);
   renderDeadLetters(st);
   renderSpark(samples);
   const le = st.last_error;
@@ -264,7 +268,6 @@ function render(st) {
     $("last-error").append(b, when);
     text($("last-error-message"), le.message);
   }
-  previous = st;
 }
 async function refresh() {
   try {
