@@ -6,6 +6,7 @@
 # snapshot families (rows per table equal to the rows copied, every table done, progress 1) and the last problem's
 # timestamp. A screenshot (with a workload running) is a real picture: a PNG of the window's size with many
 # colours. STATUS_PAGE_SCREENSHOT=path also copies it there (docs/status-page.png is made so).
+# clickhouse-engines: server chdb
 TEST_PORT_BASE=29700
 source "$(dirname "$0")/lib.sh" "$1"
 
