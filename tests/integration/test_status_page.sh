@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The status page (`/` of --http-listen) rendered by a real headless Chromium (Debian `chromium`) while `replicate`
-# runs: after the page's JavaScript fetched /status.json, its DOM shows each table with the events it counted by op,
-# the initial snapshot done with its rows, the lag, the dead letters by reason and the last problem the log reported
-# (a value ClickHouse cannot hold: a dead letter); a table name with markup in it stays text. /metrics has the
-# snapshot families (rows per table equal to the rows copied, every table done, progress 1) and the last problem's
-# timestamp. A screenshot (with a workload running) is a real picture: a PNG of the window's size with many
+# runs: while the initial snapshot copies a 300k-row table, /metrics shows it copying with its rows and a progress
+# between 0 and 1; after the page's JavaScript fetched /status.json, its DOM shows each table with the events it
+# counted by op, the initial snapshot done with its rows, the lag, the dead letters by reason and the last problem
+# the log reported (a value ClickHouse cannot hold: a dead letter); a table name with markup in it stays text.
+# /metrics has the snapshot families (rows per table equal to the rows copied, every table done, progress 1) and
+# the last problem's timestamp. A screenshot (with a workload running) is a real picture: a PNG of the window's size with many
 # colours. STATUS_PAGE_SCREENSHOT=path also copies it there (docs/status-page.png is made so).
 # clickhouse-engines: server chdb
 TEST_PORT_BASE=29700
@@ -30,9 +31,31 @@ CREATE TABLE "<b>bold</b>" (id int PRIMARY KEY);
 CREATE TABLE prices (id int PRIMARY KEY, amount numeric(12,3));
 INSERT INTO orders SELECT g, 'seed' FROM generate_series(1, 300) g;
 INSERT INTO "<b>bold</b>" SELECT generate_series(1, 7);
+CREATE TABLE big (id int PRIMARY KEY, v text);
+INSERT INTO big SELECT g, 'row ' || g FROM generate_series(1, 300000) g;
+ANALYZE big;
 SQL
-start_replicate --http-listen "127.0.0.1:$HTTP_PORT"
-wait_streaming
+start_replicate --http-listen "127.0.0.1:$HTTP_PORT" --snapshot-chunk-pages 256
+
+log "the initial snapshot in progress: public.big copying, with rows and a progress between 0 and 1"
+metric_of() { N="$1" awk 'index($0, ENVIRON["N"] " ") == 1 { print $NF }' <<<"$2"; }  # NAME PAGE
+seen="" last_rows=0
+deadline=$((SECONDS + 60))
+until grep -q "streaming changes" "$LOG_DIR/replicate.log"; do
+  page=$(curl -s "$ENDPOINT/metrics" || true)
+  ratio=$(metric_of 'streamshop_snapshot_progress_ratio{table="public.big"}' "$page")
+  rows=$(metric_of 'streamshop_snapshot_rows_total{table="public.big"}' "$page")
+  if [[ "$(metric_of 'streamshop_snapshot_copying{table="public.big"}' "$page")" == 1 && -n "$ratio" ]] &&
+    (($(metric_of 'streamshop_snapshot_tables{state="copying"}' "$page") >= 1 && rows > 0)) &&
+    awk -v r="$ratio" 'BEGIN { exit !(r > 0 && r < 1) }'; then
+    ((rows >= last_rows)) || fail "streamshop_snapshot_rows_total of public.big went down: $last_rows, then $rows"
+    seen+="${seen:+, }$rows rows ($ratio)" last_rows=$rows
+  fi
+  ((SECONDS < deadline)) || fail "replicate did not reach streaming"
+  sleep 0.02
+done
+[[ -n "$seen" ]] || fail "/metrics never showed public.big copying with rows and a progress between 0 and 1"
+log "public.big copying: $seen"
 
 log "workload: inserts, updates, deletes"
 pg <<'SQL'
@@ -48,7 +71,8 @@ pg -c "INSERT INTO prices VALUES (2, 'NaN')"
 status() { curl -s "$ENDPOINT/status.json"; }
 dead_letter_counted() { [[ "$(status | jq -r '.dead_letters.value')" == 1 ]]; }
 wait_until 30 "/status.json did not count the dead letter" dead_letter_counted
-want_counts='{"public.orders":[200,40,20,0,0],"public.<b>bold</b>":[3,0,0,0,0],"public.prices":[2,0,0,0,0]}'
+want_counts='{"public.orders":[200,40,20,0,0],"public.<b>bold</b>":[3,0,0,0,0],"public.prices":[2,0,0,0,0],
+  "public.big":[0,0,0,0,0]}'
 counts_match() {
   status >"$LOG_DIR/status.json"
   [[ "$(jq -cS '[.tables[] | {(.name): [.events.insert, .events.update, .events.delete, .events.truncate,
@@ -62,11 +86,12 @@ log "/metrics: snapshot progress and the last problem's time"
 curl -s "$ENDPOINT/metrics" >"$LOG_DIR/metrics.txt"
 promtool check metrics <"$LOG_DIR/metrics.txt" >"$LOG_DIR/promtool-metrics.log" 2>&1 ||
   { cat "$LOG_DIR/promtool-metrics.log"; fail "promtool check metrics found problems in /metrics"; }
-for line in 'streamshop_snapshot_tables{state="done"} 3' 'streamshop_snapshot_tables{state="copying"} 0' \
+for line in 'streamshop_snapshot_tables{state="done"} 4' 'streamshop_snapshot_tables{state="copying"} 0' \
   'streamshop_snapshot_tables{state="pending"} 0' 'streamshop_snapshot_rows_total{table="public.orders"} 300' \
   'streamshop_snapshot_rows_total{table="public.<b>bold</b>"} 7' \
   'streamshop_snapshot_rows_total{table="public.prices"} 0' \
   'streamshop_snapshot_progress_ratio{table="public.orders"} 1' \
+  'streamshop_snapshot_rows_total{table="public.big"} 300000' 'streamshop_snapshot_progress_ratio{table="public.big"} 1' \
   'streamshop_snapshot_copying{table="public.orders"} 0'; do
   grep -qxF "$line" "$LOG_DIR/metrics.txt" || fail "/metrics lacks '$line' (page in $LOG_DIR/metrics.txt)"
 done
@@ -117,7 +142,7 @@ json.dump({"tables": p.tables, "ids": p.ids, "bold_elements": p.bold}, sys.stdou
 PY
 dom() { jq -r "$1" "$LOG_DIR/dom.json"; }
 [[ "$(dom '.ids.command.text')" == replicate ]] || fail "the page did not render /status.json (DOM in $LOG_DIR/dom.html)"
-for table in public.orders "public.<b>bold</b>" public.prices; do
+for table in public.orders "public.<b>bold</b>" public.prices public.big; do
   want=$(jq -c --arg t "$table" '.[$t]' <<<"$want_counts")
   got=$(dom "[.tables[\"${table//\"/\\\"}\"] | .\"op-insert\", .\"op-update\", .\"op-delete\", .\"op-truncate\",
     .\"op-read\" | .value | tonumber] | tojson")
@@ -130,6 +155,8 @@ done
   fail "the page does not show the snapshot of public.orders done"
 [[ "$(dom '.tables["public.orders"].snapshot.text')" == *"100% · 300 rows"* ]] ||
   fail "the page shows the snapshot of public.orders as '$(dom '.tables["public.orders"].snapshot.text')'"
+[[ "$(dom '.tables["public.big"].snapshot.text')" == *"100% · 300,000 rows"* ]] ||
+  fail "the page shows the snapshot of public.big as '$(dom '.tables["public.big"].snapshot.text')'"
 lag_bytes=$(dom '.ids["lag-bytes"].value') lag_text=$(dom '.ids["lag-bytes"].text')
 [[ "$lag_bytes" =~ ^[0-9]+$ && "$lag_text" =~ ^[0-9.]+\ (B|kB|MB|GB)$ ]] ||
   fail "the page shows no lag in bytes: value '$lag_bytes', text '$lag_text'"
@@ -145,7 +172,7 @@ grep -q 'dead letter' <<<"$(dom '.ids["last-error-message"].text')" ||
   fail "the last error shown is '$(dom '.ids["last-error-message"].text')', not the dead letter"
 [[ "$(dom '.ids["last-error-time"].text')" =~ ^\ [0-9]{4}-[0-9]{2}-[0-9]{2}\ [0-9:.]+\ UTC$ ]] ||
   fail "the last error's time is '$(dom '.ids["last-error-time"].text')'"
-log "DOM: 3 tables with their counts by op, snapshot done (300 rows), lag $lag_text, the dead letter and its log line"
+log "DOM: 4 tables with their counts by op, snapshots done (300 and 300,000 rows), lag $lag_text, the dead letter and its log line"
 
 log "a screenshot while a workload runs"
 (for i in $(seq 1 400); do
