@@ -170,6 +170,12 @@ Status Snapshotter::Run(const std::vector<pg::TableInfo>& tables, const std::ato
     if (!tick_status.ok()) queue.Fail(tick_status);
   }
   for (auto& t : threads) t.join();
+  // Stopped or failed: a table no worker reads any more is not copying (the next run plans it again).
+  for (size_t i = 0; options_.metrics && i < copied.size(); ++i) {
+    if (progress_[i]->counters->snapshot_state.load() == SnapshotState::kCopying) {
+      options_.metrics->SetSnapshotState(copied[i]->schema, copied[i]->name, SnapshotState::kPending);
+    }
+  }
   if (stop) return Status::Ok();
   return queue.error();
 }
