@@ -99,6 +99,13 @@ last_error=$(awk '$1 == "streamshop_last_error_timestamp_seconds" { print int($2
 ((last_error > $(date +%s) - 120 && last_error <= $(date +%s))) ||
   fail "streamshop_last_error_timestamp_seconds is '$last_error', not the recent dead letter's time"
 
+curl -s -D "$LOG_DIR/page.headers" -o "$LOG_DIR/page.html" "$ENDPOINT/"
+grep -qi "^Content-Security-Policy: default-src 'none'; script-src 'unsafe-inline'" "$LOG_DIR/page.headers" ||
+  fail "/ has no Content-Security-Policy forbidding external resources (headers in $LOG_DIR/page.headers)"
+grep -qi '^Content-Type: text/html; charset=utf-8' "$LOG_DIR/page.headers" || fail "/ is not served as HTML"
+curl -s -D - -o /dev/null "$ENDPOINT/status.json" | grep -qi '^Content-Type: application/json' ||
+  fail "/status.json is not served as JSON"
+
 log "Chromium renders / and runs its script"
 chromium_run --virtual-time-budget=4000 --dump-dom "$ENDPOINT/" >"$LOG_DIR/dom.html" ||
   fail "chromium --dump-dom failed (log: $LOG_DIR/chromium.log)"
