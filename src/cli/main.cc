@@ -247,8 +247,9 @@ void AddProgressOption(CLI::App* cmd, bool& progress) {
 // --http-listen HOST:PORT: the operations endpoints of a long-running command (off when empty).
 void AddHttpListenOption(CLI::App* cmd, std::string& listen) {
   cmd->add_option("--http-listen", listen,
-                  "Serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT, e.g. 127.0.0.1:9187 (:PORT = "
-                  "loopback). No authentication: keep it on loopback unless a proxy or private network fronts it")
+                  "Serve a live status page (/, /status.json), /metrics (Prometheus), /healthz and /readyz on "
+                  "HOST:PORT, e.g. 127.0.0.1:9187 (:PORT = loopback). No authentication: keep it on loopback unless "
+                  "a proxy or private network fronts it")
       ->envname("STREAMSHOP_HTTP_LISTEN");
 }
 
