@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,6 +57,9 @@ constexpr EventOp OpOf(const pg::DeleteMessage&) { return EventOp::kDelete; }
 enum class DeadLetterReason : uint8_t { kUnparsable, kMisrouted, kNoPosition, kSchema, kValue, kTooLarge, kTarget };
 inline constexpr size_t kDeadLetterReasons = 7;
 std::string_view DeadLetterReasonName(DeadLetterReason reason);
+
+// pg_replication_slots.wal_status values: the metrics' `status` label of streamshop_slot_wal_status.
+inline constexpr std::array<std::string_view, 4> kSlotWalStatuses = {"reserved", "extended", "unreserved", "lost"};
 
 // One table's change counters, by op. `name` is TableLabel's, or kOtherTables for the tables beyond the cap.
 struct TableCounters {
@@ -135,6 +139,14 @@ struct Metrics {
   std::atomic<uint64_t> kafka_rebalances{0};
   std::atomic<int64_t> kafka_consumer_lag{-1};
   std::atomic<int64_t> kafka_unacknowledged{-1};
+  // The replication slot (commands reading one set reads_slot): losses seen (PostgreSQL invalidated it, or it is
+  // missing while the target holds state of it), its wal_status as last polled (an index of kSlotWalStatuses; -1:
+  // not known) and safe_wal_size (when slot_safe_wal_known: PostgreSQL said a value, not NULL).
+  std::atomic<bool> reads_slot{false};
+  std::atomic<uint64_t> slot_lost{0};
+  std::atomic<int> slot_wal_status{-1};
+  std::atomic<bool> slot_safe_wal_known{false};
+  std::atomic<int64_t> slot_safe_wal_size{0};
   std::atomic<uint64_t> lag_bytes{0};  // how far the target is behind the source, as last seen
   std::atomic<uint64_t> lag_millis{0};
   std::atomic<bool> lag_known{false};  // SetLag was called (commands reading a slot)
@@ -159,6 +171,8 @@ struct Metrics {
   }
   void CountFlush(uint64_t rows, uint64_t bytes, std::chrono::steady_clock::duration took);
   void SetLag(uint64_t bytes, double seconds);
+  // The slot's pg_replication_slots.wal_status and safe_wal_size as just read (nullopt: NULL).
+  void SetSlotHealth(std::string_view wal_status, std::optional<int64_t> safe_wal_size);
   // "12 flushes of 340 rows in 8.1 ms on average".
   std::string FlushSummary() const;
 
