@@ -161,10 +161,12 @@ Status SlotLostError(SlotLoss loss, const SlotSourceOptions& options, std::strin
       "{}. To recover, run `streamshop replicate --on-slot-lost resnapshot` once (or STREAMSHOP_ON_SLOT_LOST="
       "resnapshot): it {}creates slot '{}' anew and copies every table of publication '{}' again (each raw table "
       "is truncated first, so rows deleted meanwhile go too); then `streamshop verify` confirms ClickHouse equals "
-      "PostgreSQL. To keep it from happening again: raise max_slot_wal_keep_size, and alert on "
-      "streamshop_slot_wal_status and streamshop_slot_safe_wal_size_bytes",
+      "PostgreSQL{}",
       what, loss == SlotLoss::kInvalidated ? fmt::format("drops the lost slot ({}), ", drop) : "", slot,
-      options.publication));
+      options.publication,
+      loss == SlotLoss::kInvalidated ? ". To keep it from happening again: raise max_slot_wal_keep_size, and alert on "
+                                       "streamshop_slot_wal_status and streamshop_slot_safe_wal_size_bytes"
+                                     : ""));
 }
 
 bool IsSlotInvalidatedError(const Status& st) {
