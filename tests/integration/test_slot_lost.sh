@@ -6,6 +6,7 @@
 # deleted during the gap are gone), streamshop_slot_lost_total is 1 on /metrics. Then the missing slot (dropped
 # while replicate was stopped, as after a failover to a server without it): the same error by default, the same
 # recovery with resnapshot. Also /metrics' slot health (wal_status, safe_wal_size) while streaming.
+# clickhouse-engines: server chdb
 TEST_PORT_BASE=28200
 source "$(dirname "$0")/lib.sh" "$1"
 
