@@ -382,5 +382,16 @@ TEST_F(CaptureSessionTest, AMissingSlotWithSnapshotStateInTheStateTopicIsALostSl
   EXPECT_EQ(slot_lost_, 1u);
 }
 
+TEST_F(CaptureSessionTest, ASlotInvalidatedBeforeStartReplicationIsALostSlot) {
+  slot_.exists = true;
+  slot_.lost_at_start = true;
+  Status st = Run();
+  ASSERT_TRUE(st.fatal()) << st.message();
+  EXPECT_NE(st.message().find("replication slot 'streamshop_capture' of database 'shop' was invalidated"),
+            std::string::npos)
+      << st.message();
+  EXPECT_EQ(slot_lost_, 1u);
+}
+
 }  // namespace
 }  // namespace streamshop::pipeline

@@ -84,8 +84,9 @@ struct FakeSlot {
   std::map<uint32_t, pg::TableInfo> tables;
   std::vector<WalItem> wal;
   bool exists = false;
-  bool lost = false;  // PostgreSQL invalidated it (wal_status 'lost')
-  int dropped = 0;    // DropSlot calls
+  bool lost = false;           // PostgreSQL invalidated it (wal_status 'lost')
+  bool lost_at_start = false;  // invalidated after it was looked up: START_REPLICATION fails (as PostgreSQL's)
+  int dropped = 0;             // DropSlot calls
   uint64_t confirmed = 0;
   int sessions = 0;
   std::vector<uint64_t> sent;          // the flushed position of every status update
@@ -136,7 +137,15 @@ class ScriptedSlotStream final : public SlotStream {
     return Lsn(0x1000);
   }
 
-  Status Start(std::string_view, std::string_view) override {
+  Status Start(std::string_view slot, std::string_view) override {
+    if (slot_.lost_at_start) {
+      slot_.lost = true;
+      return Status::Fatal(fmt::format(
+          "PostgreSQL query failed (START_REPLICATION SLOT {} LOGICAL 0/0 …): ERROR:  can no longer get changes "
+          "from replication slot \"{}\" DETAIL:  This slot has been invalidated because it exceeded the maximum "
+          "reserved size.",
+          slot, slot));
+    }
     std::set<uint32_t> announced;
     for (const WalItem& item : slot_.wal) {
       if (std::holds_alternative<Pause>(item)) frames_.emplace_back();

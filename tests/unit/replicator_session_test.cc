@@ -244,5 +244,17 @@ TEST_F(ReplicatorSessionTest, ResnapshotOfALostSlotNeedsCopies) {
   EXPECT_EQ(slot_.dropped, 0);
 }
 
+TEST_F(ReplicatorSessionTest, ASlotInvalidatedBeforeStartReplicationIsALostSlot) {
+  slot_.exists = true;
+  slot_.lost_at_start = true;  // wal_status was not 'lost' yet when the session looked
+  Status st = Run();
+  ASSERT_TRUE(st.fatal()) << st.message();
+  EXPECT_NE(st.message().find("replication slot 'streamshop' of database 'shop' was invalidated"), std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("--on-slot-lost resnapshot"), std::string::npos) << st.message();
+  EXPECT_EQ(slot_lost_, 1u);
+  EXPECT_EQ(slot_.sessions, 1);
+}
+
 }  // namespace
 }  // namespace streamshop::pipeline
