@@ -538,12 +538,15 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
   if (Status st = repl.Start(options_.slot, options_.publication); !st.ok()) {
     if (!IsSlotInvalidatedError(st)) return st;
     // Invalidated since it was looked up: the next session finds it lost (wal_status) and acts on it.
-    if (options_.on_slot_lost == OnSlotLost::kResnapshot) return st.WithContext("slot lost");
+    if (options_.on_slot_lost == OnSlotLost::kResnapshot) {
+      return Status::Retryable(fmt::format("{} (--on-slot-lost resnapshot: the next session recovers)", st.message()));
+    }
     ++metrics_.slot_lost;
     return SlotLostError(SlotLoss::kInvalidated, {options_.pg_url, options_.publication, options_.slot, {}},
                          identity.dbname, "replicate", options_.on_slot_lost, "");
   }
   streamed = true;
+  recovering_slot_ = false;
   return s.Stream(repl);
 }
 
@@ -556,7 +559,9 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
 // new slot's stream with a higher version.
 Status Replicator::RecoverLostSlot(Session& s, SlotLoss loss, const std::vector<pg::TableInfo>& tables,
                                    const std::string& database) {
-  ++metrics_.slot_lost;
+  // One loss counts once, also when its recovery takes more than one session (e.g. ClickHouse was briefly away).
+  if (!recovering_slot_) ++metrics_.slot_lost;
+  recovering_slot_ = true;
   const SlotSourceOptions source{options_.pg_url, options_.publication, options_.slot, {}};
   const std::string state = fmt::format("ClickHouse ({}._streamshop_snapshots)", options_.database);
   if (options_.on_slot_lost == OnSlotLost::kFail) {

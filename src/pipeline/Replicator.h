@@ -84,6 +84,7 @@ class Replicator {
   ReplicatorOptions options_;
   ReplicatorSeams seams_;
   Metrics metrics_;
+  bool recovering_slot_ = false;  // a lost slot was counted and its recovery has not reached streaming yet
 };
 
 }  // namespace streamshop::pipeline

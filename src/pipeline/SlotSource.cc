@@ -171,8 +171,9 @@ Status SlotLostError(SlotLoss loss, const SlotSourceOptions& options, std::strin
 
 bool IsSlotInvalidatedError(const Status& st) {
   const std::string& m = st.message();
-  return m.find("can no longer get changes from replication slot") != std::string::npos ||
-         m.find("has been invalidated") != std::string::npos;
+  return m.find("cannot read from logical replication slot") != std::string::npos ||        // PostgreSQL 13–15
+         m.find("can no longer get changes from replication slot") != std::string::npos ||  // 16 on
+         m.find("has been invalidated") != std::string::npos;                               // their DETAIL
 }
 
 Status EmitHeartbeat(pg::PgConnection& catalog) {

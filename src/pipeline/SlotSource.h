@@ -57,8 +57,9 @@ std::string SlotLossCause(SlotLoss loss, const SlotSourceOptions& options, std::
 Status SlotLostError(SlotLoss loss, const SlotSourceOptions& options, std::string_view database,
                      std::string_view command, OnSlotLost on_lost, std::string_view state);
 
-// Whether an error of START_REPLICATION says PostgreSQL invalidated the slot ("can no longer get changes from
-// replication slot", "This slot has been invalidated").
+// Whether an error of START_REPLICATION says PostgreSQL invalidated the slot ("cannot read from logical replication
+// slot" up to PostgreSQL 15, "can no longer get changes from replication slot" from 16, "This slot has been
+// invalidated" in their DETAIL).
 bool IsSlotInvalidatedError(const Status& st);
 
 // Runs `session` until `stop` is set, it returns Ok, or a Fatal error; Retryable errors are logged and the session

@@ -66,6 +66,15 @@ invalidate_slot() {
 }
 wait_until 60 "PostgreSQL did not invalidate the slot (wal_status $(slot_status))" invalidate_slot
 log "slot 'streamshop' is lost (wal_status 'lost')"
+# PostgreSQL's own answer to START_REPLICATION on it (what replicate also recognises when the slot is invalidated
+# after it was looked up).
+sep='?'
+[[ $STREAMSHOP_PG_URL == *\?* ]] && sep='&'
+start_out=$(pgurl_run "${STREAMSHOP_PG_URL}${sep}replication=database" psql -X -At \
+  -c "START_REPLICATION SLOT streamshop LOGICAL 0/0 (proto_version '1', publication_names '\"streamshop\"')" 2>&1) || true
+grep -qF 'cannot read from logical replication slot "streamshop"' <<<"$start_out" ||
+  fail "unexpected answer of START_REPLICATION on the lost slot: $start_out"
+log "START_REPLICATION on it: $(tr '\n' ' ' <<<"$start_out")"
 
 log "default (--on-slot-lost fail): exits non-zero naming the slot, the publication and the recovery"
 run

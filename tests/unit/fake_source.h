@@ -141,9 +141,8 @@ class ScriptedSlotStream final : public SlotStream {
     if (slot_.lost_at_start) {
       slot_.lost = true;
       return Status::Fatal(fmt::format(
-          "PostgreSQL query failed (START_REPLICATION SLOT {} LOGICAL 0/0 …): ERROR:  can no longer get changes "
-          "from replication slot \"{}\" DETAIL:  This slot has been invalidated because it exceeded the maximum "
-          "reserved size.",
+          "PostgreSQL query failed (START_REPLICATION SLOT {} LOGICAL 0/0 …): ERROR:  cannot read from logical "
+          "replication slot \"{}\"",
           slot, slot));
     }
     std::set<uint32_t> announced;

@@ -256,5 +256,18 @@ TEST_F(ReplicatorSessionTest, ASlotInvalidatedBeforeStartReplicationIsALostSlot)
   EXPECT_EQ(slot_.sessions, 1);
 }
 
+TEST_F(ReplicatorSessionTest, WithResnapshotASlotInvalidatedBeforeStartReplicationIsRecoveredByTheNextSession) {
+  slot_.exists = true;
+  slot_.lost_at_start = true;
+  options_.on_slot_lost = OnSlotLost::kResnapshot;
+  Status st = Run();
+  // The next session finds the slot lost (wal_status) and would recover it; without copies (--snapshot never) it
+  // refuses instead. The loss counts once.
+  ASSERT_TRUE(st.fatal()) << st.message();
+  EXPECT_NE(st.message().find("--snapshot never"), std::string::npos) << st.message();
+  EXPECT_EQ(slot_.sessions, 2);
+  EXPECT_EQ(slot_lost_, 1u);
+}
+
 }  // namespace
 }  // namespace streamshop::pipeline
