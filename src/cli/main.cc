@@ -209,19 +209,6 @@ void AddHeartbeatOption(CLI::App* cmd, std::chrono::seconds& interval) {
       ->envname("STREAMSHOP_HEARTBEAT_INTERVAL");
 }
 
-// --on-slot-lost fail|resnapshot: what replicate (and capture: it only fails) does when its slot is lost.
-void AddOnSlotLostOption(CLI::App* cmd, pipeline::OnSlotLost& on_lost, const std::string& help) {
-  cmd->add_option_function<std::string>(
-         "--on-slot-lost",
-         [&on_lost](const std::string& v) {
-           on_lost = v == "resnapshot" ? pipeline::OnSlotLost::kResnapshot : pipeline::OnSlotLost::kFail;
-         },
-         help)
-      ->check(CLI::IsMember({"fail", "resnapshot"}))
-      ->default_str(on_lost == pipeline::OnSlotLost::kResnapshot ? "resnapshot" : "fail")
-      ->envname("STREAMSHOP_ON_SLOT_LOST");
-}
-
 // --snapshot-workers and --snapshot-chunk-pages (the Snapshotter's, for replicate and capture).
 void AddSnapshotTuningOptions(CLI::App* cmd, int& workers, int64_t& chunk_pages) {
   cmd->add_option("--snapshot-workers", workers, "Parallel connections copying the snapshot")
@@ -242,6 +229,19 @@ void AddSnapshotOption(CLI::App* cmd, bool& snapshot, const std::string& help) {
       ->check(CLI::IsMember({"initial", "never"}))
       ->default_str(snapshot ? "initial" : "never")
       ->envname("STREAMSHOP_SNAPSHOT");
+}
+
+// --on-slot-lost fail|resnapshot: what replicate (and capture: it only fails) does when its slot is lost.
+void AddOnSlotLostOption(CLI::App* cmd, pipeline::OnSlotLost& on_lost, const std::string& help) {
+  cmd->add_option_function<std::string>(
+         "--on-slot-lost",
+         [&on_lost](const std::string& v) {
+           on_lost = v == "resnapshot" ? pipeline::OnSlotLost::kResnapshot : pipeline::OnSlotLost::kFail;
+         },
+         help)
+      ->check(CLI::IsMember({"fail", "resnapshot"}))
+      ->default_str(on_lost == pipeline::OnSlotLost::kResnapshot ? "resnapshot" : "fail")
+      ->envname("STREAMSHOP_ON_SLOT_LOST");
 }
 
 // --progress auto|on|off into `progress` (auto, the default: on a terminal).

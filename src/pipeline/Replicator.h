@@ -50,11 +50,11 @@ struct ReplicatorOptions {
   bool snapshot = true;   // false: stream from the slot (created if missing) without an initial snapshot
   bool progress = false;  // one-line progress on stderr every second
   std::chrono::seconds heartbeat_interval{10};  // 0 = no heartbeats
-  uint64_t max_lag_bytes = 0;                   // lag alarm thresholds; 0 = off
-  double max_lag_seconds = 0;
   // The slot lost (invalidated by PostgreSQL, or missing while ClickHouse holds this pipeline's snapshot state):
   // kFail stops with the recovery steps; kResnapshot drops it, creates it anew and copies every table again.
   OnSlotLost on_slot_lost = OnSlotLost::kFail;
+  uint64_t max_lag_bytes = 0;  // lag alarm thresholds; 0 = off
+  double max_lag_seconds = 0;
 };
 
 // The clients of one replicate session, built anew for every session (a session after a Retryable error starts with
@@ -82,9 +82,9 @@ class Replicator {
                          const std::string& database);
 
   ReplicatorOptions options_;
+  bool recovering_slot_ = false;  // a lost slot was counted and its recovery has not reached streaming yet
   ReplicatorSeams seams_;
   Metrics metrics_;
-  bool recovering_slot_ = false;  // a lost slot was counted and its recovery has not reached streaming yet
 };
 
 }  // namespace streamshop::pipeline

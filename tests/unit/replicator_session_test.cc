@@ -145,62 +145,6 @@ TEST_F(ReplicatorSessionTest, ConfirmsOnlyTransactionsWhoseRowsClickHouseStored)
   EXPECT_EQ(slot_.sessions, 1);
 }
 
-TEST_F(ReplicatorSessionTest, RetryableInsertErrorConfirmsNothingAndTheNextSessionStoresIt) {
-  const uint64_t first = AddTransaction({Insert(kOrders, "o1#"), Insert(kOrders, "o2#")});
-  AddTransaction({Insert(kOrders, "o3#"), Insert(kOrders, "o4#")});
-  const uint64_t end = AddTransaction({Insert(kOrders, "o5#")});
-  // The first flush (o1-o3) is stored; the second (o4, o5) fails.
-  clickhouse_.fail_insert[2] = FakeClickHouse::Error(503, 252, "Too many parts (300).");
-  Status st = Run();
-  ASSERT_TRUE(st.ok()) << st.message();
-  EXPECT_TRUE(slot_.violations.empty()) << slot_.Violations();
-  EXPECT_EQ(slot_.sessions, 2);
-  EXPECT_EQ(slot_.sent.front(), first);  // the first session confirmed its first transaction only
-  EXPECT_EQ(clickhouse_.inserts, 3);     // the second session streamed o3-o5 again and stored them at once
-  for (const char* marker : {"o1#", "o2#", "o3#", "o4#", "o5#"}) EXPECT_TRUE(clickhouse_.Stored(marker)) << marker;
-  EXPECT_EQ(slot_.MaxSent(), end);
-}
-
-TEST_F(ReplicatorSessionTest, FatalInsertErrorStopsTheTableAndRecordsItsCopyBeforeAcknowledgingIt) {
-  AddTransaction({Insert(kOrders, "o1#"), Insert(kItems, "i1#")});
-  AddTransaction({Insert(kOrders, "o2#"), Insert(kItems, "i2#"), Insert(kOrders, "o3#")});
-  AddTransaction({Insert(kOrders, "o4#"), Insert(kItems, "i3#")});
-  const uint64_t end = AddTransaction({Insert(kOrders, "o5#")});
-  clickhouse_.fail_inserts_into["raw_items"] =
-      FakeClickHouse::Error(500, 27, "Cannot parse input: expected \\t before: …");
-  Status st = Run();
-  ASSERT_TRUE(st.ok()) << st.message();
-  EXPECT_TRUE(slot_.violations.empty()) << slot_.Violations();
-  EXPECT_EQ(slot_.sessions, 1);
-  EXPECT_TRUE(CopyRecorded("items"));
-  EXPECT_FALSE(CopyRecorded("orders"));
-  for (const char* marker : {"o1#", "o2#", "o3#", "o4#", "o5#"}) EXPECT_TRUE(clickhouse_.Stored(marker)) << marker;
-  for (const char* marker : {"i1#", "i2#", "i3#"}) EXPECT_FALSE(clickhouse_.Stored(marker)) << marker;
-  EXPECT_EQ(slot_.MaxSent(), end);  // the other table kept flowing, and the stopped one does not hold the slot back
-}
-
-TEST_F(ReplicatorSessionTest, AKeepaliveIsConfirmedOnlyOnAnIdleStreamWithNothingPending) {
-  options_.batch_rows = 100;  // rows are flushed when the stream is idle
-  const uint64_t first = AddTransaction({Insert(kOrders, "o1#")});
-  const uint64_t pending = next_lsn_ + 0x10;  // o1 not stored yet
-  slot_.wal.emplace_back(KeepaliveFrame{pending, true});
-  slot_.wal.emplace_back(Pause{});  // idle: o1 is flushed and its transaction confirmed
-  const uint64_t idle = next_lsn_ + 0x20;
-  slot_.wal.emplace_back(KeepaliveFrame{idle, true});
-  next_lsn_ += 0x100;
-  const uint64_t inside = next_lsn_ + 0x400;  // beyond the transaction's end
-  const uint64_t end = AddTransaction({Insert(kOrders, "o2#")}, inside);
-  Status st = Run();
-  ASSERT_TRUE(st.ok()) << st.message();
-  EXPECT_TRUE(slot_.violations.empty()) << slot_.Violations();
-  EXPECT_EQ(slot_.reply[pending], 0u);  // rows pending: nothing confirmed yet
-  EXPECT_EQ(slot_.reply[idle], idle);   // idle and settled: the keepalive's WAL end
-  EXPECT_GT(idle, first);
-  EXPECT_EQ(slot_.reply[inside], idle);  // inside a transaction: what was confirmed before
-  EXPECT_EQ(slot_.MaxSent(), end);
-  EXPECT_LT(end, inside);
-}
-
 TEST_F(ReplicatorSessionTest, ALostSlotStopsWithTheRecoveryNamingTheSlotAndPublication) {
   slot_.exists = true;
   slot_.lost = true;  // PostgreSQL invalidated it: wal_status 'lost'
@@ -267,6 +211,62 @@ TEST_F(ReplicatorSessionTest, WithResnapshotASlotInvalidatedBeforeStartReplicati
   EXPECT_NE(st.message().find("--snapshot never"), std::string::npos) << st.message();
   EXPECT_EQ(slot_.sessions, 2);
   EXPECT_EQ(slot_lost_, 1u);
+}
+
+TEST_F(ReplicatorSessionTest, RetryableInsertErrorConfirmsNothingAndTheNextSessionStoresIt) {
+  const uint64_t first = AddTransaction({Insert(kOrders, "o1#"), Insert(kOrders, "o2#")});
+  AddTransaction({Insert(kOrders, "o3#"), Insert(kOrders, "o4#")});
+  const uint64_t end = AddTransaction({Insert(kOrders, "o5#")});
+  // The first flush (o1-o3) is stored; the second (o4, o5) fails.
+  clickhouse_.fail_insert[2] = FakeClickHouse::Error(503, 252, "Too many parts (300).");
+  Status st = Run();
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_TRUE(slot_.violations.empty()) << slot_.Violations();
+  EXPECT_EQ(slot_.sessions, 2);
+  EXPECT_EQ(slot_.sent.front(), first);  // the first session confirmed its first transaction only
+  EXPECT_EQ(clickhouse_.inserts, 3);     // the second session streamed o3-o5 again and stored them at once
+  for (const char* marker : {"o1#", "o2#", "o3#", "o4#", "o5#"}) EXPECT_TRUE(clickhouse_.Stored(marker)) << marker;
+  EXPECT_EQ(slot_.MaxSent(), end);
+}
+
+TEST_F(ReplicatorSessionTest, FatalInsertErrorStopsTheTableAndRecordsItsCopyBeforeAcknowledgingIt) {
+  AddTransaction({Insert(kOrders, "o1#"), Insert(kItems, "i1#")});
+  AddTransaction({Insert(kOrders, "o2#"), Insert(kItems, "i2#"), Insert(kOrders, "o3#")});
+  AddTransaction({Insert(kOrders, "o4#"), Insert(kItems, "i3#")});
+  const uint64_t end = AddTransaction({Insert(kOrders, "o5#")});
+  clickhouse_.fail_inserts_into["raw_items"] =
+      FakeClickHouse::Error(500, 27, "Cannot parse input: expected \\t before: …");
+  Status st = Run();
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_TRUE(slot_.violations.empty()) << slot_.Violations();
+  EXPECT_EQ(slot_.sessions, 1);
+  EXPECT_TRUE(CopyRecorded("items"));
+  EXPECT_FALSE(CopyRecorded("orders"));
+  for (const char* marker : {"o1#", "o2#", "o3#", "o4#", "o5#"}) EXPECT_TRUE(clickhouse_.Stored(marker)) << marker;
+  for (const char* marker : {"i1#", "i2#", "i3#"}) EXPECT_FALSE(clickhouse_.Stored(marker)) << marker;
+  EXPECT_EQ(slot_.MaxSent(), end);  // the other table kept flowing, and the stopped one does not hold the slot back
+}
+
+TEST_F(ReplicatorSessionTest, AKeepaliveIsConfirmedOnlyOnAnIdleStreamWithNothingPending) {
+  options_.batch_rows = 100;  // rows are flushed when the stream is idle
+  const uint64_t first = AddTransaction({Insert(kOrders, "o1#")});
+  const uint64_t pending = next_lsn_ + 0x10;  // o1 not stored yet
+  slot_.wal.emplace_back(KeepaliveFrame{pending, true});
+  slot_.wal.emplace_back(Pause{});  // idle: o1 is flushed and its transaction confirmed
+  const uint64_t idle = next_lsn_ + 0x20;
+  slot_.wal.emplace_back(KeepaliveFrame{idle, true});
+  next_lsn_ += 0x100;
+  const uint64_t inside = next_lsn_ + 0x400;  // beyond the transaction's end
+  const uint64_t end = AddTransaction({Insert(kOrders, "o2#")}, inside);
+  Status st = Run();
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_TRUE(slot_.violations.empty()) << slot_.Violations();
+  EXPECT_EQ(slot_.reply[pending], 0u);  // rows pending: nothing confirmed yet
+  EXPECT_EQ(slot_.reply[idle], idle);   // idle and settled: the keepalive's WAL end
+  EXPECT_GT(idle, first);
+  EXPECT_EQ(slot_.reply[inside], idle);  // inside a transaction: what was confirmed before
+  EXPECT_EQ(slot_.MaxSent(), end);
+  EXPECT_LT(end, inside);
 }
 
 }  // namespace
