@@ -158,6 +158,12 @@ void Metrics::CountFlush(uint64_t rows, uint64_t bytes, std::chrono::steady_cloc
   flush_seconds.Observe(took);
 }
 
+void Metrics::SetLag(uint64_t bytes, double seconds) {
+  lag_bytes = bytes;
+  lag_millis = static_cast<uint64_t>(seconds * 1000);
+  lag_known = true;
+}
+
 void Metrics::SetSlotHealth(std::string_view wal_status, std::optional<int64_t> safe_wal_size) {
   int status = -1;
   for (size_t i = 0; i < kSlotWalStatuses.size(); ++i) {
@@ -166,12 +172,6 @@ void Metrics::SetSlotHealth(std::string_view wal_status, std::optional<int64_t> 
   slot_wal_status.store(status, std::memory_order_relaxed);
   if (safe_wal_size) slot_safe_wal_size.store(*safe_wal_size, std::memory_order_relaxed);
   slot_safe_wal_known.store(safe_wal_size.has_value(), std::memory_order_relaxed);
-}
-
-void Metrics::SetLag(uint64_t bytes, double seconds) {
-  lag_bytes = bytes;
-  lag_millis = static_cast<uint64_t>(seconds * 1000);
-  lag_known = true;
 }
 
 std::string Metrics::FlushSummary() const {

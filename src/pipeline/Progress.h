@@ -58,9 +58,6 @@ enum class DeadLetterReason : uint8_t { kUnparsable, kMisrouted, kNoPosition, kS
 inline constexpr size_t kDeadLetterReasons = 7;
 std::string_view DeadLetterReasonName(DeadLetterReason reason);
 
-// pg_replication_slots.wal_status values: the metrics' `status` label of streamshop_slot_wal_status.
-inline constexpr std::array<std::string_view, 4> kSlotWalStatuses = {"reserved", "extended", "unreserved", "lost"};
-
 // One table's change counters, by op. `name` is TableLabel's, or kOtherTables for the tables beyond the cap.
 struct TableCounters {
   explicit TableCounters(std::string n) : name(std::move(n)) {}
@@ -124,6 +121,9 @@ class LatencyHistogram {
   std::array<std::atomic<uint64_t>, kBounds.size() + 1> counts_{};  // per bucket; the last: above every bound
   std::atomic<uint64_t> sum_micros_{0};
 };
+
+// pg_replication_slots.wal_status values: the metrics' `status` label of streamshop_slot_wal_status.
+inline constexpr std::array<std::string_view, 4> kSlotWalStatuses = {"reserved", "extended", "unreserved", "lost"};
 
 struct Metrics {
   std::atomic<uint64_t> events{0};         // changes (or records) read from the source
