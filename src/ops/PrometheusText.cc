@@ -161,6 +161,27 @@ std::string RenderMetrics(const pipeline::Metrics& m, std::string_view command) 
              "caught up");
     p.Sample("streamshop_replication_lag_seconds", {}, static_cast<double>(m.lag_millis.load()) / 1000);
   }
+  if (m.reads_slot) {
+    p.Family("streamshop_slot_lost_total", "counter",
+             "Times the replication slot was found lost: invalidated by PostgreSQL (max_slot_wal_keep_size "
+             "exceeded) or missing while the target holds the pipeline's state (failover to a server without it)");
+    p.Sample("streamshop_slot_lost_total", {}, m.slot_lost.load());
+    if (const int status = m.slot_wal_status.load(); status >= 0) {
+      p.Family("streamshop_slot_wal_status", "gauge",
+               "1 for the replication slot's pg_replication_slots.wal_status as last polled (every 10 s), 0 for the "
+               "others: reserved, extended, unreserved (WAL it needs may be removed at the next checkpoint), lost");
+      for (size_t i = 0; i < pipeline::kSlotWalStatuses.size(); ++i) {
+        p.Sample("streamshop_slot_wal_status", {{"status", pipeline::kSlotWalStatuses[i]}},
+                 uint64_t{static_cast<int>(i) == status ? 1u : 0u});
+      }
+    }
+    if (m.slot_safe_wal_known) {
+      p.Family("streamshop_slot_safe_wal_size_bytes", "gauge",
+               "pg_replication_slots.safe_wal_size: WAL bytes that may still be written before PostgreSQL "
+               "invalidates the slot (absent when NULL: no max_slot_wal_keep_size)");
+      p.Sample("streamshop_slot_safe_wal_size_bytes", {}, static_cast<double>(m.slot_safe_wal_size.load()));
+    }
+  }
 
   p.Family("streamshop_events_total", "counter",
            "Changes read from the source, by table (schema.table; tables beyond the first 256 count as _other) "

@@ -214,6 +214,16 @@ void Metrics::SetLag(uint64_t bytes, double seconds) {
   lag_known = true;
 }
 
+void Metrics::SetSlotHealth(std::string_view wal_status, std::optional<int64_t> safe_wal_size) {
+  int status = -1;
+  for (size_t i = 0; i < kSlotWalStatuses.size(); ++i) {
+    if (kSlotWalStatuses[i] == wal_status) status = static_cast<int>(i);
+  }
+  slot_wal_status.store(status, std::memory_order_relaxed);
+  if (safe_wal_size) slot_safe_wal_size.store(*safe_wal_size, std::memory_order_relaxed);
+  slot_safe_wal_known.store(safe_wal_size.has_value(), std::memory_order_relaxed);
+}
+
 std::string Metrics::FlushSummary() const {
   const uint64_t n = flushes;
   if (n == 0) return "no flushes";

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -145,6 +146,9 @@ class LatencyHistogram {
   std::atomic<uint64_t> sum_micros_{0};
 };
 
+// pg_replication_slots.wal_status values: the metrics' `status` label of streamshop_slot_wal_status.
+inline constexpr std::array<std::string_view, 4> kSlotWalStatuses = {"reserved", "extended", "unreserved", "lost"};
+
 struct Metrics {
   std::atomic<uint64_t> events{0};         // changes (or records) read from the source
   std::atomic<uint64_t> flushes{0};        // batches the target stored
@@ -159,6 +163,14 @@ struct Metrics {
   std::atomic<uint64_t> kafka_rebalances{0};
   std::atomic<int64_t> kafka_consumer_lag{-1};
   std::atomic<int64_t> kafka_unacknowledged{-1};
+  // The replication slot (commands reading one set reads_slot): losses seen (PostgreSQL invalidated it, or it is
+  // missing while the target holds state of it), its wal_status as last polled (an index of kSlotWalStatuses; -1:
+  // not known) and safe_wal_size (when slot_safe_wal_known: PostgreSQL said a value, not NULL).
+  std::atomic<bool> reads_slot{false};
+  std::atomic<uint64_t> slot_lost{0};
+  std::atomic<int> slot_wal_status{-1};
+  std::atomic<bool> slot_safe_wal_known{false};
+  std::atomic<int64_t> slot_safe_wal_size{0};
   std::atomic<uint64_t> lag_bytes{0};  // how far the target is behind the source, as last seen
   std::atomic<uint64_t> lag_millis{0};
   std::atomic<bool> lag_known{false};  // SetLag was called (commands reading a slot)
@@ -197,6 +209,8 @@ struct Metrics {
   // Tables per snapshot state (index: SnapshotState).
   std::array<uint64_t, kSnapshotStates> SnapshotTableCounts() const;
   void SetLag(uint64_t bytes, double seconds);
+  // The slot's pg_replication_slots.wal_status and safe_wal_size as just read (nullopt: NULL).
+  void SetSlotHealth(std::string_view wal_status, std::optional<int64_t> safe_wal_size);
   // "12 flushes of 340 rows in 8.1 ms on average".
   std::string FlushSummary() const;
 

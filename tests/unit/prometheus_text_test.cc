@@ -253,4 +253,26 @@ TEST(HttpServerTest, ParsesListenAddresses) {
   }
 }
 
+TEST(MetricsTest, SlotHealthOnlyForCommandsReadingASlotAndSafeWalSizeOnlyWhenKnown) {
+  Metrics m;
+  EXPECT_EQ(streamshop::ops::RenderMetrics(m, "sink").find("streamshop_slot_"), std::string::npos);
+  m.reads_slot = true;
+  std::string page = streamshop::ops::RenderMetrics(m, "replicate");
+  EXPECT_NE(page.find("streamshop_slot_lost_total 0\n"), std::string::npos) << page;
+  EXPECT_EQ(page.find("streamshop_slot_wal_status"), std::string::npos) << "not read yet";
+  m.slot_lost = 1;
+  m.SetSlotHealth("unreserved", 4096);
+  page = streamshop::ops::RenderMetrics(m, "replicate");
+  for (const char* line :
+       {"streamshop_slot_lost_total 1\n", "streamshop_slot_wal_status{status=\"reserved\"} 0\n",
+        "streamshop_slot_wal_status{status=\"extended\"} 0\n", "streamshop_slot_wal_status{status=\"unreserved\"} 1\n",
+        "streamshop_slot_wal_status{status=\"lost\"} 0\n", "streamshop_slot_safe_wal_size_bytes 4096\n"}) {
+    EXPECT_NE(page.find(line), std::string::npos) << line << "\nin\n" << page;
+  }
+  m.SetSlotHealth("lost", std::nullopt);  // PostgreSQL's NULL
+  page = streamshop::ops::RenderMetrics(m, "replicate");
+  EXPECT_NE(page.find("streamshop_slot_wal_status{status=\"lost\"} 1\n"), std::string::npos) << page;
+  EXPECT_EQ(page.find("streamshop_slot_safe_wal_size_bytes"), std::string::npos) << page;
+}
+
 }  // namespace
