@@ -26,6 +26,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" latency
 
 echo "bench: fresh workload schema, bench_probe, publication bench_lat, slot bench_lat"
 pg -c "SELECT pg_drop_replication_slot('bench_lat') FROM pg_replication_slots WHERE slot_name = 'bench_lat'" >/dev/null
+# and what replicate recorded of it: a slot missing while its state remains is a lost slot (docs/OPERATIONS.md).
+ch "DROP TABLE IF EXISTS analytics._streamshop_snapshots" >/dev/null 2>&1 || true
 pg -c "SET client_min_messages = warning" -c "DROP PUBLICATION IF EXISTS bench_lat" \
    -c "DROP TABLE IF EXISTS order_items, orders, products, customers, bench_probe CASCADE"
 for t in customers products orders order_items bench_probe; do ch "DROP TABLE IF EXISTS analytics.raw_$t" >/dev/null 2>&1 || true; done

@@ -24,6 +24,8 @@ PACKAGES=(
   python3-venv openjdk-17-jdk-headless maven jq
   # metrics tests: a real Prometheus server scrapes the pipeline; promtool checks /metrics and the alert rules
   prometheus
+  # status page test: a real headless browser renders / (tests/integration/test_status_page.sh)
+  chromium
   # benchmark plots (bench/plot.sh)
   gnuplot-nox
 )

@@ -240,6 +240,19 @@ void AddSnapshotOption(CLI::App* cmd, bool& snapshot, const std::string& help) {
       ->envname("STREAMSHOP_SNAPSHOT");
 }
 
+// --on-slot-lost fail|resnapshot: what replicate (and capture: it only fails) does when its slot is lost.
+void AddOnSlotLostOption(CLI::App* cmd, pipeline::OnSlotLost& on_lost, const std::string& help) {
+  cmd->add_option_function<std::string>(
+         "--on-slot-lost",
+         [&on_lost](const std::string& v) {
+           on_lost = v == "resnapshot" ? pipeline::OnSlotLost::kResnapshot : pipeline::OnSlotLost::kFail;
+         },
+         help)
+      ->check(CLI::IsMember({"fail", "resnapshot"}))
+      ->default_str(on_lost == pipeline::OnSlotLost::kResnapshot ? "resnapshot" : "fail")
+      ->envname("STREAMSHOP_ON_SLOT_LOST");
+}
+
 // --progress auto|on|off into `progress` (auto, the default: on a terminal).
 void AddProgressOption(CLI::App* cmd, bool& progress) {
   progress = isatty(STDERR_FILENO);
@@ -256,8 +269,9 @@ void AddProgressOption(CLI::App* cmd, bool& progress) {
 // --http-listen HOST:PORT: the operations endpoints of a long-running command (off when empty).
 void AddHttpListenOption(CLI::App* cmd, std::string& listen) {
   cmd->add_option("--http-listen", listen,
-                  "Serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT, e.g. 127.0.0.1:9187 (:PORT = "
-                  "loopback). No authentication: keep it on loopback unless a proxy or private network fronts it")
+                  "Serve a live status page (/, /status.json), /metrics (Prometheus), /healthz and /readyz on "
+                  "HOST:PORT, e.g. 127.0.0.1:9187 (:PORT = loopback). No authentication: keep it on loopback unless "
+                  "a proxy or private network fronts it")
       ->envname("STREAMSHOP_HTTP_LISTEN");
 }
 
@@ -342,6 +356,10 @@ Command AddReplicate(CLI::App& app, SecretFiles& secrets) {
                     "publication or dropped in ClickHouse); never: only stream changes from the slot");
   AddSnapshotTuningOptions(cmd, o->snapshot_workers, o->snapshot_chunk_pages);
   AddHeartbeatOption(cmd, o->heartbeat_interval);
+  AddOnSlotLostOption(cmd, o->on_slot_lost,
+                      "When PostgreSQL invalidated the slot (max_slot_wal_keep_size exceeded) or it is missing while "
+                      "ClickHouse holds this pipeline's state (failover): fail, naming the recovery; resnapshot: drop "
+                      "it, create it anew and copy every table again (each raw table truncated first)");
   cmd->add_option("--max-lag-bytes", o->max_lag_bytes,
                   "Warn (LAG ALARM) when the slot is this many WAL bytes behind; 0 = off")
       ->check(kWalBytesOrOff)
@@ -405,6 +423,9 @@ Command AddCapture(CLI::App& app, SecretFiles& secrets) {
                     "initial: send the existing rows of tables not snapshotted yet as op r; never: only changes");
   AddSnapshotTuningOptions(cmd, o.snapshot_workers, o.snapshot_chunk_pages);
   AddHeartbeatOption(cmd, o.heartbeat_interval);
+  AddOnSlotLostOption(cmd, o.on_slot_lost,
+                      "When PostgreSQL invalidated the slot or it is missing while the state topic holds its state: "
+                      "capture stops with the recovery steps by hand (resnapshot is replicate's only)");
   AddProgressOption(cmd, o.progress);
   AddHttpListenOption(cmd, a->http_listen);
   return {cmd, [a, &secrets] {

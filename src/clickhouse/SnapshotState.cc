@@ -28,6 +28,18 @@ Status EnsureSnapshotStateTable(ClickHouseClient& ch, const SnapshotStateKey& ke
       .status();
 }
 
+Result<bool> HasSnapshotState(ClickHouseClient& ch, const SnapshotStateKey& key) {
+  // slot_key is "<system id>/<database>/<slot>"; the database and slot part follows the first '/'.
+  const size_t slash = key.slot_key.find('/');
+  const std::string suffix = slash == std::string::npos ? key.slot_key : key.slot_key.substr(slash);
+  SS_ASSIGN_OR_RETURN(std::string rows,
+                      ch.Query(fmt::format("SELECT count() FROM {} WHERE slot_key = {} OR endsWith(slot_key, {}) "
+                                           "FORMAT TSV",
+                                           StateTable(key), ClickHouseClient::QuoteString(key.slot_key),
+                                           ClickHouseClient::QuoteString(suffix))));
+  return !rows.empty() && rows[0] != '0';
+}
+
 Result<TableSnapshotState> LoadSnapshotState(ClickHouseClient& ch, const SnapshotStateKey& key,
                                              const std::string& table) {
   SS_ASSIGN_OR_RETURN(std::string rows,

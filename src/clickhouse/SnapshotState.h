@@ -36,6 +36,9 @@ constexpr int64_t kSnapshotTableDone = -2;
 Status EnsureSnapshotStateTable(ClickHouseClient& ch, const SnapshotStateKey& key);
 Result<TableSnapshotState> LoadSnapshotState(ClickHouseClient& ch, const SnapshotStateKey& key,
                                              const std::string& table);
+// Whether any snapshot progress is recorded for the slot of `key` — by its database and slot name, from any
+// PostgreSQL system (a failover target may have another system identifier): a pipeline ran on it before.
+Result<bool> HasSnapshotState(ClickHouseClient& ch, const SnapshotStateKey& key);
 // Appends one marker row (a chunk index, kSnapshotReset or kSnapshotTableDone).
 Status RecordSnapshotState(ClickHouseClient& ch, const SnapshotStateKey& key, const std::string& table, int64_t chunk,
                            int64_t chunk_pages, uint64_t rows);

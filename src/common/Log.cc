@@ -5,12 +5,23 @@
 #include <atomic>
 #include <chrono>
 #include <ctime>
+#include <mutex>
 
 namespace streamshop {
 namespace {
 std::atomic<LogLevel> g_level{LogLevel::kInfo};
 constexpr const char* kNames[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+
+std::mutex g_problem_mutex;
+std::optional<LoggedProblem> g_last_problem;  // guarded by g_problem_mutex
 }  // namespace
+
+std::string_view LogLevelName(LogLevel level) { return kNames[static_cast<int>(level)]; }
+
+std::optional<LoggedProblem> LastLoggedProblem() {
+  std::lock_guard lock(g_problem_mutex);
+  return g_last_problem;
+}
 
 void SetLogLevel(LogLevel level) { g_level = level; }
 
@@ -27,8 +38,13 @@ std::string ValuesAtDebug(std::string_view text) {
 }
 
 void LogLine(LogLevel level, std::string_view message) {
-  if (level < g_level.load()) return;
   const auto now = std::chrono::system_clock::now();
+  if (level >= LogLevel::kWarn) {
+    const int64_t unix_millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+    std::lock_guard lock(g_problem_mutex);
+    g_last_problem = LoggedProblem{unix_millis, level, std::string(message)};
+  }
+  if (level < g_level.load()) return;
   const std::time_t secs = std::chrono::system_clock::to_time_t(now);
   const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm tm{};

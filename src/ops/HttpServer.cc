@@ -11,6 +11,7 @@
 
 #include "common/Log.h"
 #include "ops/PrometheusText.h"
+#include "ops/StatusPage.h"
 
 namespace streamshop::ops {
 
@@ -53,6 +54,23 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(std::string_view listen, c
   http.Get("/metrics", [&metrics, command](const httplib::Request&, httplib::Response& res) {
     res.set_content(RenderMetrics(metrics, command), std::string(PrometheusText::kContentType).c_str());
   });
+  http.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Content-Security-Policy", std::string(StatusPage::kContentSecurityPolicy));
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("Cache-Control", "no-cache");
+    const std::string_view html = StatusPage::Html();
+    res.set_content(html.data(), html.size(), std::string(StatusPage::kHtmlContentType).c_str());
+  });
+  http.Get(
+      R"(/status\.json)", [&metrics, command, history = &s->history_](const httplib::Request&, httplib::Response& res) {
+        const int64_t now =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count();
+        res.set_header("Cache-Control", "no-store");
+        res.set_header("X-Content-Type-Options", "nosniff");
+        res.set_content(StatusPage::Json(metrics, command, now, history->Samples()),
+                        std::string(StatusPage::kJsonContentType).c_str());
+      });
   http.Get("/healthz", [&metrics](const httplib::Request&, httplib::Response& res) {
     const bool ok = metrics.Healthy();
     res.status = ok ? 200 : 503;
@@ -72,10 +90,20 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(std::string_view listen, c
         address.host, address.port, strerror(errno)));
   }
   s->port_ = address.port;
+  s->sampler_ = std::thread([server = s.get(), &metrics] {
+    std::unique_lock lock(server->sampler_mutex_);
+    while (!server->stopping_) {
+      const int64_t now =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+              .count();
+      server->history_.Add({now, metrics.events.load(), metrics.flushed_rows.load()});
+      server->sampler_wake_.wait_for(lock, std::chrono::seconds(1), [server] { return server->stopping_; });
+    }
+  });
   s->thread_ = std::thread([&http] { http.listen_after_bind(); });
   // stop() only reaches a server that runs: wait for it, so the destructor can always end it.
   for (int i = 0; i < 5000 && !http.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  LogInfo("serving /metrics, /healthz and /readyz on http://{}:{}{}",
+  LogInfo("serving the status page (/), /status.json, /metrics, /healthz and /readyz on http://{}:{}{}",
           address.host.find(':') != std::string::npos ? "[" + address.host + "]" : address.host, address.port,
           address.host == "127.0.0.1" || address.host == "::1" || address.host == "localhost"
               ? ""
@@ -84,6 +112,12 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(std::string_view listen, c
 }
 
 HttpServer::~HttpServer() {
+  {
+    std::lock_guard lock(sampler_mutex_);
+    stopping_ = true;
+  }
+  sampler_wake_.notify_all();
+  if (sampler_.joinable()) sampler_.join();
   if (server_) server_->stop();
   if (thread_.joinable()) thread_.join();
 }

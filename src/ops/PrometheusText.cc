@@ -6,6 +6,8 @@
 #include <cmath>
 #include <fstream>
 
+#include "common/Log.h"
+
 #ifndef STREAMSHOP_VERSION
 #define STREAMSHOP_VERSION "unknown"
 #endif
@@ -91,6 +93,8 @@ void PrometheusText::Histogram(std::string_view name, std::string_view help, std
   Sample(fmt::format("{}_count", name), {}, count);
 }
 
+std::string_view BuildVersion() { return STREAMSHOP_VERSION; }
+
 uint64_t ResidentMemoryBytes() {
   std::ifstream statm("/proc/self/statm");
   uint64_t size = 0, resident = 0;
@@ -98,10 +102,48 @@ uint64_t ResidentMemoryBytes() {
   return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
+namespace {
+
+// Snapshot progress: tables per state, and per table (with a state: a copy was planned, or found done) its rows,
+// whether it copies now, and its progress. Tables beyond the cap: their rows only, under kOtherTables.
+void RenderSnapshotMetrics(PrometheusText& p, const pipeline::Metrics& m) {
+  using pipeline::SnapshotState;
+  const auto counts = m.SnapshotTableCounts();
+  p.Family("streamshop_snapshot_tables", "gauge",
+           "Tables whose snapshot (initial copy or re-copy) is pending, copying or done in this process");
+  for (SnapshotState s : {SnapshotState::kPending, SnapshotState::kCopying, SnapshotState::kDone}) {
+    p.Sample("streamshop_snapshot_tables", {{"state", pipeline::SnapshotStateName(s)}}, counts[static_cast<size_t>(s)]);
+  }
+  const auto tables = m.tables.Tables();
+  const auto has_state = [](const pipeline::TableCounters* t) {
+    return t->name != pipeline::TableCounterSet::kOtherTables && t->snapshot_state.load() != SnapshotState::kNone;
+  };
+  p.Family("streamshop_snapshot_rows_total", "counter",
+           "Rows read by snapshots and sent to the target, by table (a chunk sent again after a failure counts again)");
+  for (const pipeline::TableCounters* t : tables) {
+    if (has_state(t) || t->snapshot_rows.load() > 0) {
+      p.Sample("streamshop_snapshot_rows_total", {{"table", t->name}}, t->snapshot_rows.load());
+    }
+  }
+  p.Family("streamshop_snapshot_copying", "gauge", "1 while the table's snapshot copies rows, else 0");
+  for (const pipeline::TableCounters* t : tables) {
+    if (!has_state(t)) continue;
+    p.Sample("streamshop_snapshot_copying", {{"table", t->name}},
+             uint64_t{t->snapshot_state.load() == SnapshotState::kCopying ? 1u : 0u});
+  }
+  p.Family("streamshop_snapshot_progress_ratio", "gauge",
+           "The table's current snapshot: rows copied / estimated rows (pg_class.reltuples), in [0, 1]; 1 when done");
+  for (const pipeline::TableCounters* t : tables) {
+    if (has_state(t)) p.Sample("streamshop_snapshot_progress_ratio", {{"table", t->name}}, t->SnapshotRatio());
+  }
+}
+
+}  // namespace
+
 std::string RenderMetrics(const pipeline::Metrics& m, std::string_view command) {
   PrometheusText p;
   p.Family("streamshop_build_info", "gauge", "Always 1; the labels name the build and the running command");
-  p.Sample("streamshop_build_info", {{"version", STREAMSHOP_VERSION}, {"command", command}}, uint64_t{1});
+  p.Sample("streamshop_build_info", {{"version", BuildVersion()}, {"command", command}}, uint64_t{1});
 
   p.Family("streamshop_healthy", "gauge",
            "1 while the command's loop runs (it ticked within 30 s, or it waits between sessions); as /healthz");
@@ -119,6 +161,27 @@ std::string RenderMetrics(const pipeline::Metrics& m, std::string_view command) 
              "caught up");
     p.Sample("streamshop_replication_lag_seconds", {}, static_cast<double>(m.lag_millis.load()) / 1000);
   }
+  if (m.reads_slot) {
+    p.Family("streamshop_slot_lost_total", "counter",
+             "Times the replication slot was found lost: invalidated by PostgreSQL (max_slot_wal_keep_size "
+             "exceeded) or missing while the target holds the pipeline's state (failover to a server without it)");
+    p.Sample("streamshop_slot_lost_total", {}, m.slot_lost.load());
+    if (const int status = m.slot_wal_status.load(); status >= 0) {
+      p.Family("streamshop_slot_wal_status", "gauge",
+               "1 for the replication slot's pg_replication_slots.wal_status as last polled (every 10 s), 0 for the "
+               "others: reserved, extended, unreserved (WAL it needs may be removed at the next checkpoint), lost");
+      for (size_t i = 0; i < pipeline::kSlotWalStatuses.size(); ++i) {
+        p.Sample("streamshop_slot_wal_status", {{"status", pipeline::kSlotWalStatuses[i]}},
+                 uint64_t{static_cast<int>(i) == status ? 1u : 0u});
+      }
+    }
+    if (m.slot_safe_wal_known) {
+      p.Family("streamshop_slot_safe_wal_size_bytes", "gauge",
+               "pg_replication_slots.safe_wal_size: WAL bytes that may still be written before PostgreSQL "
+               "invalidates the slot (absent when NULL: no max_slot_wal_keep_size)");
+      p.Sample("streamshop_slot_safe_wal_size_bytes", {}, static_cast<double>(m.slot_safe_wal_size.load()));
+    }
+  }
 
   p.Family("streamshop_events_total", "counter",
            "Changes read from the source, by table (schema.table; tables beyond the first 256 count as _other) "
@@ -131,6 +194,7 @@ std::string RenderMetrics(const pipeline::Metrics& m, std::string_view command) 
                {{"table", t->name}, {"op", pipeline::EventOpName(static_cast<pipeline::EventOp>(op))}}, n);
     }
   }
+  RenderSnapshotMetrics(p, m);
   p.Family("streamshop_rows_written_total", "counter", "Rows the target acknowledged (ClickHouse inserts)");
   p.Sample("streamshop_rows_written_total", {}, m.flushed_rows.load());
   p.Family("streamshop_bytes_sent_total", "counter", "Encoded bytes of the rows sent to the target in flushes");
@@ -174,6 +238,11 @@ std::string RenderMetrics(const pipeline::Metrics& m, std::string_view command) 
     p.Sample("streamshop_kafka_unacknowledged_records", {}, static_cast<uint64_t>(queued));
   }
 
+  if (const auto problem = LastLoggedProblem()) {
+    p.Family("streamshop_last_error_timestamp_seconds", "gauge",
+             "Unix time of the last problem the log reported (a line at WARN or ERROR level)");
+    p.Sample("streamshop_last_error_timestamp_seconds", {}, static_cast<double>(problem->unix_millis) / 1000);
+  }
   p.Family("streamshop_loop_silence_seconds", "gauge", "Seconds since the command's loop last ticked");
   p.Sample("streamshop_loop_silence_seconds", {}, static_cast<double>(m.SilenceMillis()) / 1000);
   p.Family("streamshop_process_resident_memory_bytes", "gauge", "Resident set size of the process");

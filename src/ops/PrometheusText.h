@@ -49,6 +49,9 @@ class PrometheusText {
 // The /metrics page of a command ("replicate", "capture", "sink"): every metric of docs/OPERATIONS.md.
 std::string RenderMetrics(const pipeline::Metrics& metrics, std::string_view command);
 
+// The build's version (git describe when built), as streamshop_build_info's `version` label.
+std::string_view BuildVersion();
+
 // This process's resident set size (/proc/self/statm), 0 if unreadable.
 uint64_t ResidentMemoryBytes();
 

@@ -418,15 +418,25 @@ std::string CopySql(const TableInfo& table, const std::string& extra_condition) 
 }
 
 Result<std::optional<SlotState>> GetSlot(PgConnection& conn, const std::string& slot) {
-  SS_ASSIGN_OR_RETURN(PgResultPtr res, conn.Exec("SELECT active_pid, confirmed_flush_lsn, database "
-                                                 "FROM pg_replication_slots WHERE slot_name = $1",
-                                                 {slot}));
+  // wal_status and safe_wal_size exist from PostgreSQL 13 on (CheckSource refuses older servers' logical
+  // replication anyway, but the columns are read by name so an older server reads them as absent).
+  SS_ASSIGN_OR_RETURN(PgResultPtr res,
+                      conn.Exec("SELECT s.active_pid, s.confirmed_flush_lsn, s.database, to_jsonb(s)->>'wal_status', "
+                                "to_jsonb(s)->>'safe_wal_size' FROM pg_replication_slots s WHERE s.slot_name = $1",
+                                {slot}));
   if (PQntuples(res.get()) == 0) return std::optional<SlotState>();
   SlotState s;
   if (!PQgetisnull(res.get(), 0, 0)) s.active_pid = ToInt<int>(PQgetvalue(res.get(), 0, 0));
   if (!PQgetisnull(res.get(), 0, 1)) s.confirmed_flush = Lsn::Parse(PQgetvalue(res.get(), 0, 1));
   s.database = PQgetvalue(res.get(), 0, 2);
+  if (!PQgetisnull(res.get(), 0, 3)) s.wal_status = PQgetvalue(res.get(), 0, 3);
+  if (!PQgetisnull(res.get(), 0, 4)) s.safe_wal_size = ToInt<int64_t>(PQgetvalue(res.get(), 0, 4));
   return std::optional<SlotState>(std::move(s));
+}
+
+Status DropSlot(PgConnection& conn, const std::string& slot) {
+  return conn.Exec("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", {slot})
+      .status();
 }
 
 }  // namespace streamshop::pg

@@ -70,6 +70,13 @@ struct SlotState {
   std::optional<int> active_pid;  // set while a walsender streams from it
   std::optional<Lsn> confirmed_flush;
   std::string database;
+  // pg_replication_slots.wal_status: reserved, extended, unreserved or lost (PostgreSQL invalidated the slot: the
+  // WAL it needs is removed, it can never stream again); empty if the server does not say (before PostgreSQL 13).
+  std::string wal_status;
+  // pg_replication_slots.safe_wal_size: WAL bytes that may still be written before the slot is lost; nullopt when
+  // PostgreSQL says NULL (no max_slot_wal_keep_size, or the slot is lost).
+  std::optional<int64_t> safe_wal_size;
+  bool lost() const { return wal_status == "lost"; }
 };
 
 // wal_level = logical and a role allowed to replicate.
@@ -126,5 +133,7 @@ std::string CopyColumns(const TableInfo& table);
 std::string CopySql(const TableInfo& table, const std::string& extra_condition = "");
 
 Result<std::optional<SlotState>> GetSlot(PgConnection& conn, const std::string& slot);
+// pg_drop_replication_slot(slot) on a normal connection; a slot that no longer exists is not an error.
+Status DropSlot(PgConnection& conn, const std::string& slot);
 
 }  // namespace streamshop::pg

@@ -171,6 +171,13 @@ struct Capture::Session final : ChangeConsumer {
     return Produce({state_topic, StateKey(table), std::string(value), {}});
   }
   Status AdoptNewTables();
+  // The slot is lost: counted, and the error with the steps by hand (OnSlotLost).
+  Status SlotLost(SlotLoss loss) {
+    ++metrics.slot_lost;
+    return SlotLostError(loss, {options.pg_url, options.publication, options.slot, options.tables},
+                         source.identity.dbname, "capture", options.on_slot_lost,
+                         fmt::format("Kafka (topic {})", state_topic));
+  }
 
   // Confirms every transaction whose records are all delivered.
   void AdvanceAck() {
@@ -198,12 +205,16 @@ Status Capture::Run(const std::atomic<bool>& stop) {
                     "names allow nothing else)",
                     options_.topic_prefix));
   }
+  metrics_.reads_slot = true;
   return RunSessions(stop, metrics_, "nothing is acknowledged that Kafka has not stored",
                      [&](bool& streamed) -> Status {
                        Session s(options_, seams_, stop, metrics_);
                        SS_RETURN_IF_ERROR(s.Open());
                        if (stop) return Status::Ok();
-                       SS_RETURN_IF_ERROR(s.source.stream->Start(options_.slot, options_.publication));
+                       if (Status st = s.source.stream->Start(options_.slot, options_.publication); !st.ok()) {
+                         if (!IsSlotInvalidatedError(st)) return st;
+                         return s.SlotLost(SlotLoss::kInvalidated);
+                       }
                        streamed = true;
                        return s.Stream();
                      });
@@ -222,6 +233,20 @@ Status Capture::Session::Open() {
   SS_RETURN_IF_ERROR(LearnLimits());
 
   SS_ASSIGN_OR_RETURN(auto state_records, seams.read_topic(options.brokers, options.kafka_props, state_topic));
+
+  if (source.slot) metrics.SetSlotHealth(source.slot->wal_status, source.slot->safe_wal_size);
+  if (source.slot && source.slot->lost()) return SlotLost(SlotLoss::kInvalidated);
+  if (!source.slot) {
+    // A snapshot of this slot recorded (not just its reset) means a capture read it before.
+    std::map<std::string, SnapshotTableState> states;
+    for (const auto& [key, value] : state_records) ApplyCaptureStateRecord(states, key, value);
+    for (const auto& t : source.tables) {
+      auto state = states.find(StateKey(t));
+      if (state != states.end() && (state->second.done || !state->second.chunks_done.empty())) {
+        return SlotLost(SlotLoss::kMissing);
+      }
+    }
+  }
 
   Lsn position;
   if (!source.slot) {
@@ -297,7 +322,8 @@ Status Capture::Session::SnapshotTables(const std::vector<pg::TableInfo>& tables
   const auto started = Clock::now();
   snapshot_position = position;
   snapshot_ts_us = NowNanos() / 1000;
-  Snapshotter snapshotter({options.pg_url, options.snapshot_workers, options.snapshot_chunk_pages}, *snapshot_target);
+  Snapshotter snapshotter({options.pg_url, options.snapshot_workers, options.snapshot_chunk_pages, &metrics},
+                          *snapshot_target);
   SS_RETURN_IF_ERROR(snapshotter.Run(tables, stop, [&]() -> Status {
     progress.MaybePrintText("snapshot", [&] { return snapshotter.Describe(); });
     return changes ? changes->KeepAlive() : Status::Ok();
@@ -399,7 +425,8 @@ Status Capture::Session::Stream() {
           options.publication, options.slot, options.topic_prefix);
   changes = std::make_unique<ChangeSource>(
       *source.stream, source.catalog->heartbeat_connection(),
-      ChangeSourceOptions{options.ack_interval, options.status_interval, options.heartbeat_interval});
+      ChangeSourceOptions{options.ack_interval, options.status_interval, options.heartbeat_interval,
+                          std::chrono::seconds(10), options.slot, &metrics});
   size_t since_poll = 0;
   while (true) {
     if (stop) {

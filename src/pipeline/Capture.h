@@ -56,6 +56,9 @@ struct CaptureOptions {
   std::chrono::milliseconds ack_interval{200};  // how often delivered positions are confirmed to the slot
   std::chrono::seconds status_interval{10};
   std::chrono::seconds heartbeat_interval{10};  // 0 = no heartbeats
+  // The slot lost (invalidated, or missing while the state topic holds this slot's snapshot state): capture stops
+  // with the steps by hand either way (it cannot re-snapshot by itself: consumers would keep deleted rows).
+  OnSlotLost on_slot_lost = OnSlotLost::kFail;
 };
 
 // The clients of one capture session, built anew for every session. Defaults: OpenSlotSession (PostgreSQL over

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/Log.h"
+
 namespace streamshop::pipeline {
 
 ChangeSource::ChangeSource(pg::ReplicationStream& stream, pg::PgConnection* catalog, ChangeSourceOptions options,
@@ -46,7 +48,25 @@ Status ChangeSource::Tick(ChangeConsumer& consumer) {
     SS_RETURN_IF_ERROR(consumer.OnPublicationCheck());
   }
   if (catalog_) heartbeat_.MaybeEmit(*catalog_, options_.heartbeat_interval);
+  if (now - last_slot_check_ >= options_.slot_check) {
+    last_slot_check_ = now;
+    PollSlotHealth();
+  }
   return Status::Ok();
+}
+
+void ChangeSource::PollSlotHealth() {
+  if (!catalog_ || !options_.metrics || options_.slot.empty()) return;
+  // On the catalog connection, never the replication one; a failure leaves the last values and is warned once (a
+  // broken connection ends the session soon anyway).
+  auto slot = pg::GetSlot(*catalog_, options_.slot);
+  if (slot.ok() && *slot) {
+    options_.metrics->SetSlotHealth((*slot)->wal_status, (*slot)->safe_wal_size);
+  } else if (!slot.ok() && !slot_check_warned_) {
+    slot_check_warned_ = true;
+    LogWarn("reading the health of slot '{}' failed (metrics keep the last values): {}", options_.slot,
+            slot.status().message());
+  }
 }
 
 Status ChangeSource::KeepAlive() {

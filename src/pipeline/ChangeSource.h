@@ -2,7 +2,8 @@
 // reads and decodes the stream's frames, tracks transactions (in one or not, the end and time of the last one
 // received in full) and the server's WAL end, and keeps the slot's confirmed position. The consumer hands each
 // decoded message to its target and calls Confirm(lsn) once the target stored everything up to lsn; Tick() sends
-// the position to PostgreSQL (standby status updates), heartbeats, and the publication checks.
+// the position to PostgreSQL (standby status updates), heartbeats, the publication checks, and polls the slot's
+// health into the metrics.
 //
 // The invariant it keeps: the slot is told only what a consumer confirmed, or what is settled without it: the end of
 // a transaction after whose commit the consumer has nothing waiting to be stored, and — on an idle stream whose
@@ -17,6 +18,7 @@
 #include "common/Status.h"
 #include "pg/PgoutputDecoder.h"
 #include "pg/ReplicationStream.h"
+#include "pipeline/Progress.h"
 #include "pipeline/SlotSource.h"
 
 namespace streamshop::pipeline {
@@ -38,6 +40,11 @@ struct ChangeSourceOptions {
   std::chrono::seconds status_interval{10};     // a status update at least this often (walsender timeout)
   std::chrono::seconds heartbeat_interval{10};  // 0 = no heartbeats
   std::chrono::seconds publication_check{10};
+  // The slot's health (pg_replication_slots.wal_status, safe_wal_size) is read over the catalog connection this
+  // often, first at the first Tick, into `metrics` (none: not polled).
+  std::string slot{};
+  Metrics* metrics = nullptr;
+  std::chrono::seconds slot_check{10};
 };
 
 class ChangeSource {
@@ -81,7 +88,11 @@ class ChangeSource {
   Lsn server_wal_end_;
   Clock::time_point last_status_ = Clock::now();
   Clock::time_point last_publication_check_ = Clock::now();
+  Clock::time_point last_slot_check_{};
+  bool slot_check_warned_ = false;
   Heartbeat heartbeat_;
+
+  void PollSlotHealth();
 };
 
 }  // namespace streamshop::pipeline

@@ -73,6 +73,29 @@ std::string_view EventOpName(EventOp op) {
   return "update";
 }
 
+std::string_view SnapshotStateName(SnapshotState state) {
+  static constexpr std::array<std::string_view, kSnapshotStates> kNames = {"none", "pending", "copying", "done"};
+  return kNames[static_cast<size_t>(state)];
+}
+
+double TableCounters::SnapshotRatio() const {
+  switch (snapshot_state.load()) {
+    case SnapshotState::kNone:
+      return 0;
+    case SnapshotState::kDone:
+      return 1;
+    default:
+      break;
+  }
+  double ratio = 0;
+  if (const uint64_t estimated = snapshot_estimated_rows.load(); estimated > 0) {
+    ratio = static_cast<double>(snapshot_copied_rows.load()) / static_cast<double>(estimated);
+  } else if (const uint64_t chunks = snapshot_chunks_total.load(); chunks > 0) {
+    ratio = static_cast<double>(snapshot_chunks_done.load()) / static_cast<double>(chunks);
+  }
+  return std::clamp(ratio, 0.0, 1.0);
+}
+
 std::string_view DeadLetterReasonName(DeadLetterReason reason) {
   static constexpr std::array<std::string_view, kDeadLetterReasons> kNames = {
       "unparsable", "misrouted", "no_position", "schema", "value", "too_large", "target"};
@@ -158,10 +181,47 @@ void Metrics::CountFlush(uint64_t rows, uint64_t bytes, std::chrono::steady_cloc
   flush_seconds.Observe(took);
 }
 
+TableCounters& Metrics::SnapshotPlanned(std::string_view schema, std::string_view table, uint64_t estimated_rows,
+                                        uint64_t chunks_total, uint64_t chunks_skipped) {
+  TableCounters& t = tables.Of(schema, table);
+  t.snapshot_estimated_rows = estimated_rows;
+  t.snapshot_copied_rows = chunks_total > 0 ? estimated_rows * chunks_skipped / chunks_total : 0;
+  t.snapshot_chunks_total = chunks_total;
+  t.snapshot_chunks_done = chunks_skipped;
+  SetSnapshotState(schema, table, SnapshotState::kPending);
+  return t;
+}
+
+void Metrics::SetSnapshotState(std::string_view schema, std::string_view table, SnapshotState state) {
+  std::string label = TableLabel(schema, table);
+  {
+    std::lock_guard lock(snapshot_mutex_);
+    snapshot_states_[std::move(label)] = state;
+  }
+  tables.Of(schema, table).snapshot_state = state;
+}
+
+std::array<uint64_t, kSnapshotStates> Metrics::SnapshotTableCounts() const {
+  std::array<uint64_t, kSnapshotStates> out{};
+  std::lock_guard lock(snapshot_mutex_);
+  for (const auto& [label, state] : snapshot_states_) ++out[static_cast<size_t>(state)];
+  return out;
+}
+
 void Metrics::SetLag(uint64_t bytes, double seconds) {
   lag_bytes = bytes;
   lag_millis = static_cast<uint64_t>(seconds * 1000);
   lag_known = true;
+}
+
+void Metrics::SetSlotHealth(std::string_view wal_status, std::optional<int64_t> safe_wal_size) {
+  int status = -1;
+  for (size_t i = 0; i < kSlotWalStatuses.size(); ++i) {
+    if (kSlotWalStatuses[i] == wal_status) status = static_cast<int>(i);
+  }
+  slot_wal_status.store(status, std::memory_order_relaxed);
+  if (safe_wal_size) slot_safe_wal_size.store(*safe_wal_size, std::memory_order_relaxed);
+  slot_safe_wal_known.store(safe_wal_size.has_value(), std::memory_order_relaxed);
 }
 
 std::string Metrics::FlushSummary() const {

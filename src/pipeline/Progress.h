@@ -10,8 +10,10 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,18 +54,41 @@ constexpr EventOp OpOf(const pg::UpdateMessage&) { return EventOp::kUpdate; }
 constexpr EventOp OpOf(const pg::DeleteMessage&) { return EventOp::kDelete; }
 
 // Why a record or change went to a dead letter: the metrics' `reason` label (a bounded set; the full reason is in
-// the dead letter). unparsable: not a change record; misrouted: on another table's topic; no_position: no or an
-// impossible source LSN; schema: its table cannot be followed; value: a value its column cannot hold; too_large:
-// over the topic's size limit; target: the target refused the change.
+// the dead letter). unparsable: not a change record (for the sink also one over --max-message-bytes, which its
+// parser refuses); misrouted: on another table's topic; no_position: no or an impossible source LSN; schema: its
+// table cannot be followed; value: a value its column cannot hold; too_large: a change over the topic's size limit
+// (capture); target: the target refused the change.
 enum class DeadLetterReason : uint8_t { kUnparsable, kMisrouted, kNoPosition, kSchema, kValue, kTooLarge, kTarget };
 inline constexpr size_t kDeadLetterReasons = 7;
 std::string_view DeadLetterReasonName(DeadLetterReason reason);
 
-// One table's change counters, by op. `name` is TableLabel's, or kOtherTables for the tables beyond the cap.
+// Where a table's snapshot (the initial copy, or a re-copy) stands: kNone, no copy planned by this process and none
+// found done; pending, planned and not started; copying, a chunk of it is being read; done, all its rows are stored
+// (by this process or an earlier run).
+enum class SnapshotState : uint8_t { kNone, kPending, kCopying, kDone };
+inline constexpr size_t kSnapshotStates = 4;
+// "none", "pending", "copying", "done": the metrics' `state` label.
+std::string_view SnapshotStateName(SnapshotState state);
+
+// One table's counters: its changes by op, and its snapshot's progress. `name` is TableLabel's, or kOtherTables for
+// the tables beyond the cap (whose snapshot_state and progress mean nothing: several tables write them).
 struct TableCounters {
   explicit TableCounters(std::string n) : name(std::move(n)) {}
   const std::string name;
   std::array<std::atomic<uint64_t>, kEventOps> events{};
+  // Snapshot rows read and sent to the target, by every copy of the process (a chunk sent again after a failure
+  // counts again).
+  std::atomic<uint64_t> snapshot_rows{0};
+  // The current copy: its state, its estimated rows (pg_class.reltuples; 0 if never analyzed), rows copied (starting
+  // from the estimated share of the chunks an earlier run copied), and its chunks (of them done, those skipped too).
+  std::atomic<SnapshotState> snapshot_state{SnapshotState::kNone};
+  std::atomic<uint64_t> snapshot_estimated_rows{0};
+  std::atomic<uint64_t> snapshot_copied_rows{0};
+  std::atomic<uint64_t> snapshot_chunks_total{0};
+  std::atomic<uint64_t> snapshot_chunks_done{0};
+  // The current copy's progress in [0, 1]: copied / estimated rows (by chunks when there is no estimate), 1 when
+  // done, 0 when none.
+  double SnapshotRatio() const;
 };
 
 // "schema.table", a part in double quotes (PostgreSQL's way, "" for ") when it holds a dot or a double quote, so
@@ -123,6 +148,9 @@ class LatencyHistogram {
   std::atomic<uint64_t> sum_micros_{0};
 };
 
+// pg_replication_slots.wal_status values: the metrics' `status` label of streamshop_slot_wal_status.
+inline constexpr std::array<std::string_view, 4> kSlotWalStatuses = {"reserved", "extended", "unreserved", "lost"};
+
 struct Metrics {
   std::atomic<uint64_t> events{0};         // changes (or records) read from the source
   std::atomic<uint64_t> flushes{0};        // batches the target stored
@@ -138,6 +166,14 @@ struct Metrics {
   std::atomic<uint64_t> kafka_rebalances{0};
   std::atomic<int64_t> kafka_consumer_lag{-1};
   std::atomic<int64_t> kafka_unacknowledged{-1};
+  // The replication slot (commands reading one set reads_slot): losses seen (PostgreSQL invalidated it, or it is
+  // missing while the target holds state of it), its wal_status as last polled (an index of kSlotWalStatuses; -1:
+  // not known) and safe_wal_size (when slot_safe_wal_known: PostgreSQL said a value, not NULL).
+  std::atomic<bool> reads_slot{false};
+  std::atomic<uint64_t> slot_lost{0};
+  std::atomic<int> slot_wal_status{-1};
+  std::atomic<bool> slot_safe_wal_known{false};
+  std::atomic<int64_t> slot_safe_wal_size{0};
   std::atomic<uint64_t> lag_bytes{0};  // how far the target is behind the source, as last seen
   std::atomic<uint64_t> lag_millis{0};
   std::atomic<bool> lag_known{false};  // SetLag was called (commands reading a slot)
@@ -165,7 +201,23 @@ struct Metrics {
     signals[static_cast<size_t>(SignalTypeOf(type))].fetch_add(1, std::memory_order_relaxed);
   }
   void CountFlush(uint64_t rows, uint64_t bytes, std::chrono::steady_clock::duration took);
+
+  // Snapshot progress, fed by the snapshot engine (Snapshotter) for every copy, initial or again. A copy of a table
+  // is planned (pending; `estimated_rows` from pg_class.reltuples; `chunks_skipped` of its `chunks_total` chunks an
+  // earlier run copied), starts (copying), copies rows, stores chunks, and is done; a table found done is done.
+  // Tables beyond the cap count their rows under kOtherTables; the per-state table counts cover every table.
+  TableCounters& SnapshotPlanned(std::string_view schema, std::string_view table, uint64_t estimated_rows,
+                                 uint64_t chunks_total, uint64_t chunks_skipped);
+  void SetSnapshotState(std::string_view schema, std::string_view table, SnapshotState state);
+  void CountSnapshotRows(TableCounters& table, uint64_t rows) {
+    table.snapshot_rows.fetch_add(rows, std::memory_order_relaxed);
+    table.snapshot_copied_rows.fetch_add(rows, std::memory_order_relaxed);
+  }
+  // Tables per snapshot state (index: SnapshotState).
+  std::array<uint64_t, kSnapshotStates> SnapshotTableCounts() const;
   void SetLag(uint64_t bytes, double seconds);
+  // The slot's pg_replication_slots.wal_status and safe_wal_size as just read (nullopt: NULL).
+  void SetSlotHealth(std::string_view wal_status, std::optional<int64_t> safe_wal_size);
   // "12 flushes of 340 rows in 8.1 ms on average".
   std::string FlushSummary() const;
 
@@ -177,6 +229,10 @@ struct Metrics {
   bool Ready() const { return sessions.load() > 0 && streaming.load(); }
   // Milliseconds since the last beat.
   int64_t SilenceMillis() const;
+
+ private:
+  mutable std::mutex snapshot_mutex_;
+  std::map<std::string, SnapshotState> snapshot_states_;  // by TableLabel; guarded by snapshot_mutex_
 };
 
 // A session's progress line; also its loop's heartbeat in Metrics: constructed when the session opens, each

@@ -169,7 +169,7 @@ struct Replicator::Session final : ChangeConsumer {
     SS_ASSIGN_OR_RETURN(Lsn before, catalog->CurrentWal());
     ClickHouseSnapshotTarget copies(
         {options.clickhouse, snapshot_state, dialect, options.batch_rows, options.batch_bytes, &metrics});
-    Snapshotter snapshotter({options.pg_url, options.snapshot_workers, options.snapshot_chunk_pages}, copies);
+    Snapshotter snapshotter({options.pg_url, options.snapshot_workers, options.snapshot_chunk_pages, &metrics}, copies);
     SS_RETURN_IF_ERROR(snapshotter.Run(tables, stop, [&]() -> Status {
       progress.MaybePrintText("snapshot", [&] { return snapshotter.Describe(); });
       return source ? source->KeepAlive() : Status::Ok();
@@ -633,6 +633,7 @@ Replicator::Replicator(ReplicatorOptions options, ReplicatorSeams seams)
 Replicator::~Replicator() = default;
 
 Status Replicator::Run(const std::atomic<bool>& stop) {
+  metrics_.reads_slot = true;
   return RunSessions(stop, metrics_, "nothing is acknowledged that ClickHouse has not stored",
                      [&](bool& streamed) { return RunSession(stop, streamed); });
 }
@@ -642,7 +643,8 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
   SS_ASSIGN_OR_RETURN(SlotSession source,
                       seams_.open_source({options_.pg_url, options_.publication, options_.slot, options_.tables}));
   s.catalog = std::move(source.catalog);
-  const std::optional<pg::SlotState>& slot = source.slot;
+  std::optional<pg::SlotState>& slot = source.slot;
+  if (slot) metrics_.SetSlotHealth(slot->wal_status, slot->safe_wal_size);
   const pg::SystemIdentity& identity = source.identity;
   SlotStream& repl = *source.stream;
 
@@ -657,6 +659,14 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
 
   s.snapshot_state = {options_.database, fmt::format("{}/{}/{}", identity.system_id, identity.dbname, options_.slot)};
   SS_RETURN_IF_ERROR(EnsureSnapshotStateTable(*s.ch, s.snapshot_state));
+  // Before anything of this session records state: a missing slot with state recorded is a lost one.
+  if (slot && slot->lost()) {
+    SS_RETURN_IF_ERROR(RecoverLostSlot(s, SlotLoss::kInvalidated, source.tables, identity.dbname));
+    slot.reset();
+  } else if (!slot) {
+    SS_ASSIGN_OR_RETURN(bool ran_before, HasSnapshotState(*s.ch, s.snapshot_state));
+    if (ran_before) SS_RETURN_IF_ERROR(RecoverLostSlot(s, SlotLoss::kMissing, source.tables, identity.dbname));
+  }
   SS_ASSIGN_OR_RETURN(std::set<std::string> existing, ExistingTables(*s.ch, options_.database));
   if (!options_.signal_table.empty()) {
     SS_ASSIGN_OR_RETURN(TableName name, ParseTableName(options_.signal_table));
@@ -745,15 +755,55 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
   SS_RETURN_IF_ERROR(s.SnapshotTables(replicated));
   if (stop) return Status::Ok();
 
-  SS_RETURN_IF_ERROR(repl.Start(options_.slot, options_.publication));
+  if (Status st = repl.Start(options_.slot, options_.publication); !st.ok()) {
+    if (!IsSlotInvalidatedError(st)) return st;
+    // Invalidated since it was looked up: the next session finds it lost (wal_status) and acts on it.
+    if (options_.on_slot_lost == OnSlotLost::kResnapshot) {
+      return Status::Retryable(fmt::format("{} (--on-slot-lost resnapshot: the next session recovers)", st.message()));
+    }
+    ++metrics_.slot_lost;
+    return SlotLostError(SlotLoss::kInvalidated, {options_.pg_url, options_.publication, options_.slot, {}},
+                         identity.dbname, "replicate", options_.on_slot_lost, "");
+  }
   streamed = true;
+  recovering_slot_ = false;
   return s.Stream(repl);
+}
+
+// The slot is lost (SlotLoss; OnSlotLost says why that matters). kFail: the error with the recovery steps.
+// kResnapshot: every table's copy is recorded as owed (in ClickHouse) before the lost slot is dropped, so a crash
+// anywhere after leaves a restart owing the copies; the caller then creates the slot anew, which (with
+// --snapshot initial) truncates and copies every table again under the new slot (Snapshotter, version 0 rows;
+// changes after the new slot's start win). Why the result is correct: rows deleted while the slot was lost are
+// gone with the truncation; every other row is either copied as PostgreSQL has it now or changed later in the
+// new slot's stream with a higher version.
+Status Replicator::RecoverLostSlot(Session& s, SlotLoss loss, const std::vector<pg::TableInfo>& tables,
+                                   const std::string& database) {
+  // One loss counts once, also when its recovery takes more than one session (e.g. ClickHouse was briefly away).
+  if (!recovering_slot_) ++metrics_.slot_lost;
+  recovering_slot_ = true;
+  const SlotSourceOptions source{options_.pg_url, options_.publication, options_.slot, {}};
+  const std::string state = fmt::format("ClickHouse ({}._streamshop_snapshots)", options_.database);
+  if (options_.on_slot_lost == OnSlotLost::kFail) {
+    return SlotLostError(loss, source, database, "replicate", options_.on_slot_lost, state);
+  }
+  if (!options_.snapshot) {
+    return SlotLostError(loss, source, database, "replicate", options_.on_slot_lost, state)
+        .WithContext("--on-slot-lost resnapshot copies every table again, which --snapshot never forbids");
+  }
+  LogWarn("{} — --on-slot-lost resnapshot: {}creating it anew and copying every table of publication '{}' again",
+          SlotLossCause(loss, source, database, state),
+          loss == SlotLoss::kInvalidated ? "dropping the lost slot, " : "", options_.publication);
+  for (const auto& t : tables) SS_RETURN_IF_ERROR(s.RecordCopyOwed(t.schema, t.name));
+  if (loss == SlotLoss::kInvalidated) SS_RETURN_IF_ERROR(s.catalog->DropSlot(options_.slot));
+  return Status::Ok();
 }
 
 Status Replicator::Session::Stream(pg::ReplicationStream& repl) {
   LogInfo("streaming changes of publication '{}' from slot '{}'", options.publication, options.slot);
   ChangeSource changes(repl, catalog->heartbeat_connection(),
-                       {std::chrono::milliseconds(0), options.status_interval, options.heartbeat_interval});
+                       {std::chrono::milliseconds(0), options.status_interval, options.heartbeat_interval,
+                        std::chrono::seconds(10), options.slot, &metrics});
   source = &changes;
   while (true) {
     if (stop) {

@@ -1,6 +1,7 @@
 // `streamshop replicate`: PostgreSQL logical replication (pgoutput) straight into ClickHouse, no broker.
 //
-// Lifecycle of a session: check the source, ensure publication and slot; if the slot is new (or its initial
+// Lifecycle of a session: check the source, ensure publication and slot (a lost one: --on-slot-lost, see
+// RecoverLostSlot in the .cc); if the slot is new (or its initial
 // snapshot never completed) take a consistent snapshot through the slot's exported snapshot (rows get
 // _version 0, so any streamed change wins), then stream. Each change becomes one row with _version = the
 // change's own LSN. Pending rows are flushed by count, bytes or age; only after ClickHouse acknowledged a
@@ -57,7 +58,10 @@ struct ReplicatorOptions {
   bool snapshot = true;   // false: stream from the slot (created if missing) without an initial snapshot
   bool progress = false;  // one-line progress on stderr every second
   std::chrono::seconds heartbeat_interval{10};  // 0 = no heartbeats
-  uint64_t max_lag_bytes = 0;                   // lag alarm thresholds; 0 = off
+  // The slot lost (invalidated by PostgreSQL, or missing while ClickHouse holds this pipeline's snapshot state):
+  // kFail stops with the recovery steps; kResnapshot drops it, creates it anew and copies every table again.
+  OnSlotLost on_slot_lost = OnSlotLost::kFail;
+  uint64_t max_lag_bytes = 0;  // lag alarm thresholds; 0 = off
   double max_lag_seconds = 0;
   // SCHEMA.TABLE of the signal table (pipeline/Signal.h; docs/OPERATIONS.md, "Signals"); empty = no signals. It
   // must be in the publication (checked at start) and is not replicated itself.
@@ -85,8 +89,11 @@ class Replicator {
  private:
   struct Session;
   Status RunSession(const std::atomic<bool>& stop, bool& streamed);
+  Status RecoverLostSlot(Session& s, SlotLoss loss, const std::vector<pg::TableInfo>& tables,
+                         const std::string& database);
 
   ReplicatorOptions options_;
+  bool recovering_slot_ = false;  // a lost slot was counted and its recovery has not reached streaming yet
   ReplicatorSeams seams_;
   Metrics metrics_;
   // Tables stopped by a stop-replication signal (schema.table): they stay stopped across sessions of this process

@@ -125,6 +125,57 @@ Status RunSessions(const std::atomic<bool>& stop, Metrics& metrics, const std::s
   return Status::Ok();
 }
 
+std::string SlotLossCause(SlotLoss loss, const SlotSourceOptions& options, std::string_view database,
+                          std::string_view state) {
+  return loss == SlotLoss::kInvalidated
+             ? fmt::format(
+                   "replication slot '{}' of database '{}' was invalidated by PostgreSQL "
+                   "(pg_replication_slots.wal_status = 'lost'): it fell further behind than "
+                   "max_slot_wal_keep_size allows and the WAL it needed was removed, so the changes made "
+                   "since its confirmed position can no longer be read",
+                   options.slot, database)
+             : fmt::format(
+                   "replication slot '{}' does not exist in database '{}', but {} holds the state of a "
+                   "pipeline that read it: the slot was dropped, or this server never had it (a failover "
+                   "to a replica without it); the changes since its last position cannot be read, and a new "
+                   "slot would silently skip them (if --pg or --slot names the wrong server or slot, fix "
+                   "that instead)",
+                   options.slot, database, state);
+}
+
+Status SlotLostError(SlotLoss loss, const SlotSourceOptions& options, std::string_view database,
+                     std::string_view command, OnSlotLost on_lost, std::string_view state) {
+  const std::string& slot = options.slot;
+  const std::string what = SlotLossCause(loss, options, database, state);
+  const std::string drop = fmt::format("SELECT pg_drop_replication_slot('{}')", slot);
+  if (command == "capture") {
+    return Status::Fatal(fmt::format(
+        "{}. capture cannot recover by itself{}: consumers would keep the rows deleted meanwhile. By hand: {}start "
+        "capture with a new --slot (a new slot sends every table of publication '{}' again as snapshot records, op "
+        "r) and rebuild what the consumers built from the topics; or replicate into ClickHouse directly with "
+        "`streamshop replicate --on-slot-lost resnapshot`",
+        what, on_lost == OnSlotLost::kResnapshot ? " (--on-slot-lost resnapshot is replicate's only)" : "",
+        loss == SlotLoss::kInvalidated ? fmt::format("{} on the server, then ", drop) : "", options.publication));
+  }
+  return Status::Fatal(fmt::format(
+      "{}. To recover, run `streamshop replicate --on-slot-lost resnapshot` once (or STREAMSHOP_ON_SLOT_LOST="
+      "resnapshot): it {}creates slot '{}' anew and copies every table of publication '{}' again (each raw table "
+      "is truncated first, so rows deleted meanwhile go too); then `streamshop verify` confirms ClickHouse equals "
+      "PostgreSQL{}",
+      what, loss == SlotLoss::kInvalidated ? fmt::format("drops the lost slot ({}), ", drop) : "", slot,
+      options.publication,
+      loss == SlotLoss::kInvalidated ? ". To keep it from happening again: raise max_slot_wal_keep_size, and alert on "
+                                       "streamshop_slot_wal_status and streamshop_slot_safe_wal_size_bytes"
+                                     : ""));
+}
+
+bool IsSlotInvalidatedError(const Status& st) {
+  const std::string& m = st.message();
+  return m.find("cannot read from logical replication slot") != std::string::npos ||        // PostgreSQL 13–15
+         m.find("can no longer get changes from replication slot") != std::string::npos ||  // 16 on
+         m.find("has been invalidated") != std::string::npos;                               // their DETAIL
+}
+
 Status EmitHeartbeat(pg::PgConnection& catalog) {
   auto r = catalog.Exec(fmt::format("SELECT pg_logical_emit_message(false, '{}', now()::text)", kHeartbeatPrefix));
   if (r.ok()) return Status::Ok();

@@ -39,6 +39,29 @@ struct SlotSource {
 // is in use by another process; Fatal when it belongs to another database or the publication has no tables.
 Result<SlotSource> OpenSlotSource(const SlotSourceOptions& options);
 
+// What a command does when its slot is lost: PostgreSQL invalidated it (wal_status 'lost': it fell further behind
+// than max_slot_wal_keep_size, the WAL it needs is gone), or it is missing while the target holds the pipeline's
+// state (dropped, or a failover to a server without it). Either way the changes since its position can no longer
+// be read, and a new slot would silently skip them. kFail: stop with SlotLostError. kResnapshot (replicate only):
+// drop it, create it anew and copy every table again (Replicator).
+enum class OnSlotLost { kFail, kResnapshot };
+enum class SlotLoss { kInvalidated, kMissing };
+
+// What happened to the slot, naming it and the database (the first part of SlotLostError).
+std::string SlotLossCause(SlotLoss loss, const SlotSourceOptions& options, std::string_view database,
+                          std::string_view state);
+// The Fatal error for a lost slot: what happened, naming the slot, the publication and the database, and the exact
+// recovery for `command` ("replicate" or "capture"; capture cannot re-snapshot by itself, so `on_lost` kResnapshot
+// there says so and gives the steps by hand). `state`: where the target keeps the state that shows the pipeline
+// ran before (the missing case).
+Status SlotLostError(SlotLoss loss, const SlotSourceOptions& options, std::string_view database,
+                     std::string_view command, OnSlotLost on_lost, std::string_view state);
+
+// Whether an error of START_REPLICATION says PostgreSQL invalidated the slot ("cannot read from logical replication
+// slot" up to PostgreSQL 15, "can no longer get changes from replication slot" from 16, "This slot has been
+// invalidated" in their DETAIL).
+bool IsSlotInvalidatedError(const Status& st);
+
 // Runs `session` until `stop` is set, it returns Ok, or a Fatal error; Retryable errors are logged and the session
 // starts again after a backoff (0.5 s doubling to 30 s, reset once a session reached streaming: `session` sets its
 // bool argument then), counted in `metrics` (session_restarts). `what_is_safe` completes the log line ("nothing is

@@ -8,6 +8,7 @@
 
 #include "common/Log.h"
 #include "pg/CopyTextParser.h"
+#include "pipeline/Progress.h"
 
 namespace streamshop::pipeline {
 namespace {
@@ -66,7 +67,10 @@ Status Snapshotter::Run(const std::vector<pg::TableInfo>& tables, const std::ato
   progress_.clear();
   for (const auto& t : tables) {
     SS_ASSIGN_OR_RETURN(SnapshotTableState state, target_.Load(t));
-    if (state.done) continue;
+    if (state.done) {
+      if (options_.metrics) options_.metrics->SetSnapshotState(t.schema, t.name, SnapshotState::kDone);
+      continue;
+    }
     if (!state.started || state.chunk_pages <= 0) {
       state = SnapshotTableState{true, false, options_.chunk_pages, {}};
       SS_RETURN_IF_ERROR(target_.RecordReset(t, state.chunk_pages));
@@ -91,6 +95,11 @@ Status Snapshotter::Run(const std::vector<pg::TableInfo>& tables, const std::ato
       const bool last = i + 1 == p->chunks_total;
       chunks.push_back({copied.size(), i, i * chunk_pages, last ? -1 : (i + 1) * chunk_pages});
     }
+    if (options_.metrics) {
+      p->counters = &options_.metrics->SnapshotPlanned(t.schema, t.name, p->estimated_rows,
+                                                       static_cast<uint64_t>(p->chunks_total),
+                                                       static_cast<uint64_t>(p->chunks_skipped));
+    }
     LogInfo("snapshot of {}: ~{} rows in {} chunk(s){}", p->table, p->estimated_rows, p->chunks_total,
             p->chunks_skipped ? fmt::format(", {} already copied by an earlier run", p->chunks_skipped) : "");
     copied.push_back(&t);
@@ -110,23 +119,35 @@ Status Snapshotter::Run(const std::vector<pg::TableInfo>& tables, const std::ato
         while (!stop && queue.Pop(c)) {
           pg::TableInfo table = *copied[c.table];
           SnapshotProgress& prog = *progress_[c.table];
-          uint64_t rows = 0;
+          if (options_.metrics && prog.counters->snapshot_state.load() == SnapshotState::kPending) {
+            options_.metrics->SetSnapshotState(table.schema, table.name, SnapshotState::kCopying);
+          }
+          uint64_t rows = 0, uncounted = 0;  // uncounted: rows not yet added to the metrics (every 1024)
+          const auto count_rows = [&] {
+            if (options_.metrics && uncounted > 0) options_.metrics->CountSnapshotRows(*prog.counters, uncounted);
+            uncounted = 0;
+          };
           // Columns dropped since the stream's point (DDL later in the WAL) read as NULL; the lock keeps them so.
           SS_RETURN_IF_ERROR(wpg.Exec("BEGIN").status());
           SS_RETURN_IF_ERROR(wpg.Exec("LOCK TABLE " + table.QuotedName() + " IN ACCESS SHARE MODE").status());
           SS_RETURN_IF_ERROR(pg::MarkDroppedColumns(wpg, table));
           SS_RETURN_IF_ERROR(sink->BeginChunk(table));
-          SS_RETURN_IF_ERROR(wpg.CopyOut(ChunkCopySql(table, c), [&](std::string_view line) -> Status {
+          Status copied_chunk = wpg.CopyOut(ChunkCopySql(table, c), [&](std::string_view line) -> Status {
             SS_ASSIGN_OR_RETURN(auto fields, parser.Parse(line));
             SS_RETURN_IF_ERROR(sink->Write(*fields));
             ++rows;
             ++prog.rows;
+            if (++uncounted == 1024) count_rows();
             return stop ? Status::Retryable("snapshot interrupted") : Status::Ok();
-          }));
+          });
+          count_rows();
+          SS_RETURN_IF_ERROR(copied_chunk);
           SS_RETURN_IF_ERROR(wpg.Exec("COMMIT").status());
-          SS_RETURN_IF_ERROR(sink->EndChunk(c.index, rows, [&prog]() -> std::optional<uint64_t> {
+          SS_RETURN_IF_ERROR(sink->EndChunk(c.index, rows, [this, &prog, table]() -> std::optional<uint64_t> {
+            if (prog.counters) ++prog.counters->snapshot_chunks_done;
             if (++prog.chunks_done + prog.chunks_skipped < prog.chunks_total) return std::nullopt;
             LogInfo("snapshot of {} done: {} rows copied", prog.table, prog.rows.load());
+            if (options_.metrics) options_.metrics->SetSnapshotState(table.schema, table.name, SnapshotState::kDone);
             return prog.rows.load();
           }));
         }
@@ -149,6 +170,12 @@ Status Snapshotter::Run(const std::vector<pg::TableInfo>& tables, const std::ato
     if (!tick_status.ok()) queue.Fail(tick_status);
   }
   for (auto& t : threads) t.join();
+  // Stopped or failed: a table no worker reads any more is not copying (the next run plans it again).
+  for (size_t i = 0; options_.metrics && i < copied.size(); ++i) {
+    if (progress_[i]->counters->snapshot_state.load() == SnapshotState::kCopying) {
+      options_.metrics->SetSnapshotState(copied[i]->schema, copied[i]->name, SnapshotState::kPending);
+    }
+  }
   if (stop) return Status::Ok();
   return queue.error();
 }

@@ -34,6 +34,9 @@
 
 namespace streamshop::pipeline {
 
+struct Metrics;
+struct TableCounters;
+
 // A table's recorded snapshot progress.
 struct SnapshotTableState {
   bool started = false;  // a snapshot of it started (reset) and was not voided since
@@ -78,6 +81,9 @@ struct SnapshotOptions {
   std::string pg_url;
   int workers = 2;
   int64_t chunk_pages = 4096;  // 32 MB of heap per chunk with 8 kB pages
+  // Where the progress is counted for /metrics and the status page (Metrics::SnapshotPlanned…); may be null.
+  // Must outlive Run().
+  Metrics* metrics = nullptr;
 };
 
 struct SnapshotProgress {
@@ -87,6 +93,7 @@ struct SnapshotProgress {
   int chunks_total = 0;
   int chunks_skipped = 0;  // already copied by an earlier run
   std::atomic<int> chunks_done{0};
+  TableCounters* counters = nullptr;  // in SnapshotOptions::metrics, if any
 };
 
 class Snapshotter {

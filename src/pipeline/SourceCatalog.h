@@ -41,7 +41,9 @@ class SourceCatalog {
   virtual Result<Lsn> CurrentWal() = 0;
   virtual Status ReadUnchangedValues(const pg::TableInfo& table, std::vector<std::optional<std::string_view>>& values,
                                      std::vector<bool>& unchanged, pg::PgResultPtr& holder) = 0;
-  // The connection heartbeats are emitted over (ChangeSource); nullptr: none.
+  // Drops the replication slot (a lost one, before it is created anew: --on-slot-lost resnapshot).
+  virtual Status DropSlot(const std::string& slot) = 0;
+  // The connection heartbeats are emitted and the slot's health is polled over (ChangeSource); nullptr: none.
   virtual pg::PgConnection* heartbeat_connection() = 0;
 };
 
@@ -60,6 +62,7 @@ class PgSourceCatalog final : public SourceCatalog {
   Result<Lsn> CurrentWal() override;
   Status ReadUnchangedValues(const pg::TableInfo& table, std::vector<std::optional<std::string_view>>& values,
                              std::vector<bool>& unchanged, pg::PgResultPtr& holder) override;
+  Status DropSlot(const std::string& slot) override { return pg::DropSlot(conn_, slot); }
   pg::PgConnection* heartbeat_connection() override { return &conn_; }
 
  private:

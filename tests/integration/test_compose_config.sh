@@ -2,7 +2,7 @@
 # deploy/ checked without a Docker engine (none runs on these machines): Debian's docker-compose (1.29, installed
 # by scripts/bootstrap.sh) must accept deploy/docker-compose.yml (`config`), and the resolved configuration must
 # hold what docs/DEMO.md promises:
-#   - the services and profiles: postgres, clickhouse, replicate, generate (default); verify (tools); redpanda,
+#   - the services and profiles: postgres, clickhouse, replicate, generate, prometheus (default); verify (tools); redpanda,
 #     console (kafka, debezium); capture, sink (kafka); connect, register-connector (debezium);
 #   - PostgreSQL ≥ 15 with wal_level=logical and the repository's sql/postgres/schema.sql as its first initdb
 #     script; a ClickHouse ≥ 23.2 image; replicate connecting as the REPLICATION + SELECT role streamshop_cdc;
@@ -12,6 +12,8 @@
 #     required: without them `config` refuses, naming the variable; the sample ones only come from the documented
 #     trial file deploy/trial.env (`--env-file deploy/trial.env`); no password variable has a default;
 #   - every published port listens on 127.0.0.1 unless STREAMSHOP_BIND_ADDRESS says otherwise;
+#   - prometheus mounts deploy/prometheus/prometheus.yml (clean under `promtool check config`) and alerts.yml, and
+#     replicate, capture and sink serve /metrics on port 9187 of their containers;
 #   - every file mounted or copied exists; deploy/Dockerfile builds with scripts/bootstrap.sh on debian:12, and its
 #     runtime stage installs the package of every shared library the binary needs (readelf + dpkg -S here).
 # Usage: test_compose_config.sh path/to/streamshop
@@ -73,7 +75,7 @@ services=$(docker-compose -f "$COMPOSE" config --services | sort | paste -sd ' '
 profiles=$(docker-compose -f "$COMPOSE" config --profiles | sort | paste -sd ' ')
 log "services: $services"
 log "profiles: $profiles"
-[[ "$services" == "capture clickhouse connect console generate postgres redpanda register-connector replicate sink verify" ]] ||
+[[ "$services" == "capture clickhouse connect console generate postgres prometheus redpanda register-connector replicate sink verify" ]] ||
   fail "unexpected services: $services"
 [[ "$profiles" == "debezium kafka tools" ]] || fail "unexpected profiles: $profiles"
 
@@ -97,7 +99,8 @@ def profiles(name):
     return sorted(svc[name].get("profiles") or [])
 
 check(profiles("postgres") == [] and profiles("clickhouse") == [] and profiles("replicate") == []
-      and profiles("generate") == [], "postgres, clickhouse, replicate, generate must be default services")
+      and profiles("generate") == [] and profiles("prometheus") == [],
+      "postgres, clickhouse, replicate, generate, prometheus must be default services")
 check(profiles("verify") == ["tools"], "verify must be in profile tools")
 check(profiles("redpanda") == ["debezium", "kafka"] and profiles("console") == ["debezium", "kafka"],
       "redpanda and console must be in profiles kafka and debezium")
@@ -117,8 +120,10 @@ def host_ips(services):
                 out[(name, parts[-2] if len(parts) >= 2 else parts[0])] = parts[0] if len(parts) == 3 else ""
     return out
 published = host_ips(svc)
-check({n for n, _ in published} == {"postgres", "clickhouse", "redpanda", "console", "connect"} and len(published) == 7,
-      f"expected the 7 published ports of postgres, clickhouse, redpanda, console, connect: {published}")
+check({n for n, _ in published} == {"postgres", "clickhouse", "redpanda", "console", "connect", "replicate", "capture",
+                                    "sink", "prometheus"} and len(published) == 11,
+      f"expected the 11 published ports of postgres, clickhouse, redpanda, console, connect, replicate, capture, "
+      f"sink, prometheus: {published}")
 for (name, port), ip in sorted(published.items()):
     check(ip == "127.0.0.1", f"{name} publishes port {port} on '{ip or 'every address'}', not 127.0.0.1")
 for (name, port), ip in sorted(host_ips(yaml.safe_load(open(bind_path))["services"]).items()):
@@ -144,6 +149,22 @@ check(pg["environment"].get("STREAMSHOP_CDC_PASSWORD") == "cdc-from-env", "postg
 ch = svc["clickhouse"]
 m = re.fullmatch(r"clickhouse/clickhouse-server:(\d+)\.(\d+).*", ch["image"])
 check(m and (int(m.group(1)), int(m.group(2))) >= (23, 2), f"clickhouse image {ch['image']} is older than 23.2")
+
+# Prometheus: the repository's prometheus.yml and alerts.yml, mounted where the config names them; every
+# streamshop service it scrapes serves /metrics on port 9187 of its container.
+prom_mounts = {}
+for v in svc["prometheus"].get("volumes", []):
+    src, dst = (v["source"], v["target"]) if isinstance(v, dict) else v.split(":")[:2]
+    prom_mounts[dst] = src
+for name in ("prometheus.yml", "alerts.yml"):
+    src = prom_mounts.get(f"/etc/prometheus/{name}", "")
+    check(os.path.realpath(src) == os.path.realpath(os.path.join(repo, "deploy/prometheus", name)),
+          f"prometheus does not mount deploy/prometheus/{name} at /etc/prometheus/{name}: {prom_mounts}")
+check("--config.file=/etc/prometheus/prometheus.yml" in svc["prometheus"].get("command", []),
+      "prometheus does not run with /etc/prometheus/prometheus.yml")
+for name in ("replicate", "capture", "sink"):
+    check(svc[name]["environment"].get("STREAMSHOP_HTTP_LISTEN") == "0.0.0.0:9187",
+          f"{name} does not serve /metrics on port 9187 of its container (STREAMSHOP_HTTP_LISTEN)")
 
 # Console config file exists.
 for v in svc["console"].get("volumes", []):
@@ -205,6 +226,27 @@ for p in problems:
 sys.exit(1 if problems else 0)
 PY
 log "resolved configuration: services, profiles, loopback ports, images, init scripts, commands, options, env and secrets OK"
+
+# The Prometheus configuration the compose file mounts: valid, with the alert rules, scraping job streamshop.
+promtool check config "$REPO/deploy/prometheus/prometheus.yml" >"$WORK/promtool.log" 2>&1 ||
+  { cat "$WORK/promtool.log"; fail "promtool check config deploy/prometheus/prometheus.yml"; }
+grep -q "job_name: streamshop " "$REPO/deploy/prometheus/prometheus.yml" ||
+  fail "deploy/prometheus/prometheus.yml has no job streamshop (StreamshopScrapeFailing expects it)"
+log "deploy/prometheus/prometheus.yml: promtool check config OK"
+
+# The Grafana dashboard: valid JSON, and every panel's query valid PromQL (parsed by promtool as recording rules,
+# with Grafana's variables $instance and $__rate_interval filled in).
+DASHBOARD=$REPO/deploy/grafana/streamshop-dashboard.json
+jq -e '.panels | length > 0' "$DASHBOARD" >/dev/null || fail "$DASHBOARD is not a dashboard (jq)"
+{
+  echo "groups: [{name: dashboard, rules: ["
+  jq -r '.panels[].targets[].expr | gsub("\\$instance"; ".*") | gsub("\\$__rate_interval"; "1m") | @json' "$DASHBOARD" |
+    awk '{ printf "  {record: dashboard:q%d, expr: %s},\n", NR, $0 }'
+  echo "]}]"
+} >"$WORK/dashboard-rules.yml"
+promtool check rules "$WORK/dashboard-rules.yml" >"$WORK/dashboard-rules.log" 2>&1 ||
+  { cat "$WORK/dashboard-rules.log" "$WORK/dashboard-rules.yml"; fail "a dashboard query is not valid PromQL"; }
+log "deploy/grafana/streamshop-dashboard.json: $(jq '[.panels[].targets[]] | length' "$DASHBOARD") queries parse (promtool)"
 
 # ------------------------------------------------------------------------------------------ Dockerfile
 DOCKERFILE=$REPO/deploy/Dockerfile

@@ -83,7 +83,7 @@ curl -s "$ENDPOINT/metrics" >"$LOG_DIR/metrics.txt"
 promtool check metrics <"$LOG_DIR/metrics.txt" >"$LOG_DIR/promtool-metrics.log" 2>&1 ||
   { cat "$LOG_DIR/promtool-metrics.log"; fail "promtool check metrics found problems in /metrics"; }
 for family in streamshop_replication_lag_bytes streamshop_replication_lag_seconds streamshop_bytes_sent_total \
-              streamshop_flush_duration_seconds_count streamshop_dead_letters_total \
+              streamshop_flush_duration_seconds_count "streamshop_dead_letters_total{reason=\"value\"}" streamshop_session_restarts_total \
               streamshop_process_resident_memory_bytes streamshop_healthy streamshop_ready; do
   [[ -n "$(metric "$family")" ]] || fail "/metrics lacks $family"
 done
@@ -136,6 +136,7 @@ bash "$REPO/scripts/stack.sh" up >"$LOG_DIR/stack-up-again.log" 2>&1 || fail "Po
 wait_until 60 "/readyz did not return to 200 after PostgreSQL came back" ready
 pg -c "INSERT INTO orders VALUES (1000, 'after')"
 verify 60
+(($(metric streamshop_session_restarts_total) >= 1)) || fail "the reconnect after the crash is not counted"
 stop_replicate
 gone() { [[ "$(http_code /healthz)" == 000 ]]; }
 wait_until 5 "the endpoints still answer after replicate stopped" gone

@@ -13,7 +13,8 @@ pg -c "CREATE PUBLICATION streamshop FOR TABLE typed, pairs"
 pg -c "INSERT INTO typed SELECT (typed_row(nextval('typed_ids'))).* FROM generate_series(1, 2000)"
 start_capture
 CAP=$CAPTURE_PID
-start_sink s --max-message-bytes 100000 --dead-letter-topic poison.dlq
+SINK_HTTP=127.0.0.1:$((TEST_PORT_BASE + 7))
+start_sink s --max-message-bytes 100000 --dead-letter-topic poison.dlq --http-listen "$SINK_HTTP"
 SINK=$SINK_PID
 verify 120
 
@@ -46,6 +47,12 @@ six_dead() { (($(dead_letters) >= 6)); }
 wait_until 60 "sink logged $(dead_letters) dead letters, expected 6" six_dead
 sleep 1
 (($(dead_letters) == 6)) || fail "sink logged $(dead_letters) dead letters, expected 6"
+curl -s "http://$SINK_HTTP/metrics" >"$LOG_DIR/sink-metrics.txt" || fail "the sink's /metrics did not answer"
+sum_of() { awk -v p="$1" 'index($0, p) == 1 { s += $NF } END { print s + 0 }' "$LOG_DIR/sink-metrics.txt"; }
+[[ "$(sum_of 'streamshop_dead_letters_total{')" == 6 ]] || fail "/metrics counts $(sum_of 'streamshop_dead_letters_total{') dead letters, expected 6"
+[[ "$(sum_of 'streamshop_dead_letters_total{reason="no_position"}')" == 1 ]] || fail "/metrics: no no_position dead letter"
+(($(sum_of streamshop_kafka_rebalances_total) >= 1)) || fail "/metrics: no rebalance counted"
+grep -q '^streamshop_kafka_consumer_lag_records [0-9]' "$LOG_DIR/sink-metrics.txt" || fail "/metrics: no consumer lag"
 kafka_java org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$STREAMSHOP_KAFKA_BROKERS" \
   --topic poison.dlq --from-beginning --max-messages 6 --timeout-ms 60000 \
   --formatter-property print.headers=true --formatter-property headers.separator=$'\x1e' \

@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "debezium/TopicNames.h"
 #include "fake_source.h"
 #include "kafka/KafkaProducer.h"
 #include "pipeline/Capture.h"
@@ -195,6 +196,7 @@ class CaptureSessionTest : public ::testing::Test {
     Capture capture(options_, std::move(seams));
     Status st = capture.Run(stop_);
     dead_letters_ = capture.metrics().dead_letters;
+    slot_lost_ = capture.metrics().slot_lost;
     return st;
   }
 
@@ -218,6 +220,7 @@ class CaptureSessionTest : public ::testing::Test {
   FakeKafka kafka_;
   uint64_t next_lsn_ = 0x10000;
   uint64_t dead_letters_ = 0;
+  uint64_t slot_lost_ = 0;
 };
 
 TEST_F(CaptureSessionTest, ConfirmsOnlyTransactionsWhoseRecordsAreAllDelivered) {
@@ -339,6 +342,55 @@ TEST_F(CaptureSessionTest, AKeepaliveIsConfirmedOnlyBetweenTransactionsWithNothi
   EXPECT_EQ(slot_.reply[inside], idle);  // inside a transaction: what was confirmed before
   EXPECT_EQ(slot_.MaxSent(), end);
   EXPECT_LT(end, inside);
+}
+
+TEST_F(CaptureSessionTest, ALostSlotStopsWithTheStepsByHandEvenWithResnapshot) {
+  slot_.exists = true;
+  slot_.lost = true;  // PostgreSQL invalidated it: wal_status 'lost'
+  options_.on_slot_lost = OnSlotLost::kResnapshot;
+  AddTransaction({Insert(kOrders, "o1#")});
+  Status st = Run();
+  ASSERT_TRUE(st.fatal()) << st.message();
+  for (const char* part :
+       {"replication slot 'streamshop_capture' of database 'shop' was invalidated",
+        "capture cannot recover by itself (--on-slot-lost resnapshot is replicate's only)",
+        "SELECT pg_drop_replication_slot('streamshop_capture')", "new --slot", "publication 'streamshop'"}) {
+    EXPECT_NE(st.message().find(part), std::string::npos) << part << " in: " << st.message();
+  }
+  EXPECT_EQ(slot_.dropped, 0);
+  EXPECT_EQ(slot_lost_, 1u);
+  EXPECT_TRUE(kafka_.On(kOrdersTopic).empty());
+}
+
+TEST_F(CaptureSessionTest, AMissingSlotWithSnapshotStateInTheStateTopicIsALostSlot) {
+  const std::string state_topic = "streamshop._streamshop_capture_state";
+  kafka_.log.push_back(
+      {0,
+       {state_topic,
+        debezium::CaptureStateKey("7000000000000000001", "shop", "streamshop_capture", "public", "orders"),
+        std::string("done"),
+        {}},
+       FakeKafka::State::kDelivered});
+  AddTransaction({Insert(kOrders, "o1#")});
+  Status st = Run();
+  ASSERT_TRUE(st.fatal()) << st.message();
+  for (const char* part : {"replication slot 'streamshop_capture' does not exist in database 'shop'",
+                           "Kafka (topic streamshop._streamshop_capture_state)", "new --slot"}) {
+    EXPECT_NE(st.message().find(part), std::string::npos) << part << " in: " << st.message();
+  }
+  EXPECT_FALSE(slot_.exists);  // no new slot silently skipping the changes
+  EXPECT_EQ(slot_lost_, 1u);
+}
+
+TEST_F(CaptureSessionTest, ASlotInvalidatedBeforeStartReplicationIsALostSlot) {
+  slot_.exists = true;
+  slot_.lost_at_start = true;
+  Status st = Run();
+  ASSERT_TRUE(st.fatal()) << st.message();
+  EXPECT_NE(st.message().find("replication slot 'streamshop_capture' of database 'shop' was invalidated"),
+            std::string::npos)
+      << st.message();
+  EXPECT_EQ(slot_lost_, 1u);
 }
 
 }  // namespace

@@ -93,6 +93,9 @@ struct FakeSlot {
   std::map<uint32_t, pg::TableInfo> tables;
   std::vector<WalItem> wal;
   bool exists = false;
+  bool lost = false;           // PostgreSQL invalidated it (wal_status 'lost')
+  bool lost_at_start = false;  // invalidated after it was looked up: START_REPLICATION fails (as PostgreSQL's)
+  int dropped = 0;             // DropSlot calls
   uint64_t confirmed = 0;
   int sessions = 0;
   std::vector<uint64_t> sent;          // the flushed position of every status update
@@ -143,7 +146,14 @@ class ScriptedSlotStream final : public SlotStream {
     return Lsn(0x1000);
   }
 
-  Status Start(std::string_view, std::string_view) override {
+  Status Start(std::string_view slot, std::string_view) override {
+    if (slot_.lost_at_start) {
+      slot_.lost = true;
+      return Status::Fatal(fmt::format(
+          "PostgreSQL query failed (START_REPLICATION SLOT {} LOGICAL 0/0 …): ERROR:  cannot read from logical "
+          "replication slot \"{}\"",
+          slot, slot));
+    }
     std::set<uint32_t> announced;
     for (const WalItem& item : slot_.wal) {
       if (std::holds_alternative<Pause>(item)) frames_.emplace_back();
@@ -222,7 +232,8 @@ class ScriptedSlotStream final : public SlotStream {
 // The publication's tables, as the catalog has them; WAL positions and copies are not these tests' subject.
 class FakeCatalog final : public SourceCatalog {
  public:
-  explicit FakeCatalog(const std::map<uint32_t, pg::TableInfo>& tables) : tables_(tables) {}
+  explicit FakeCatalog(const std::map<uint32_t, pg::TableInfo>& tables, FakeSlot* slot = nullptr)
+      : tables_(tables), slot_(slot) {}
   Result<std::vector<pg::TableInfo>> LoadPublishedTables(const std::string&) override {
     std::vector<pg::TableInfo> out;
     for (const auto& [oid, t] : tables_) out.push_back(t);
@@ -257,10 +268,17 @@ class FakeCatalog final : public SourceCatalog {
     ADD_FAILURE() << "no change of this test leaves out a TOASTed value";
     return Status::Fatal("fake catalog: ReadUnchangedValues");
   }
+  Status DropSlot(const std::string&) override {
+    if (!slot_) return Status::Fatal("fake catalog: DropSlot without a slot");
+    ++slot_->dropped;
+    slot_->exists = slot_->lost = false;
+    return Status::Ok();
+  }
   pg::PgConnection* heartbeat_connection() override { return nullptr; }
 
  private:
   std::map<uint32_t, pg::TableInfo> tables_;
+  FakeSlot* slot_;
 };
 
 // The seam that opens sessions on `slot`: the fake catalog and the scripted stream, the slot's state as it is
@@ -275,10 +293,12 @@ inline std::function<Result<pipeline::SlotSession>(const pipeline::SlotSourceOpt
       return Status::Fatal("too many sessions");
     }
     pipeline::SlotSession s;
-    s.catalog = std::make_unique<FakeCatalog>(slot.tables);
+    s.catalog = std::make_unique<FakeCatalog>(slot.tables, &slot);
     s.stream = std::make_unique<ScriptedSlotStream>(slot);
     s.identity = {"7000000000000000001", Lsn(next_lsn), "shop"};
-    if (slot.exists) s.slot = pg::SlotState{std::nullopt, Lsn(slot.confirmed), "shop"};
+    if (slot.exists) {
+      s.slot = pg::SlotState{std::nullopt, Lsn(slot.confirmed), "shop", slot.lost ? "lost" : "reserved", std::nullopt};
+    }
     for (const auto& [oid, t] : slot.tables) s.tables.push_back(t);
     return s;
   };

@@ -172,7 +172,10 @@ TEST(MetricsTest, PageHasEveryFamilyOnceAndPerTableCounters) {
   m.CountEvent("odd\"schema", "t\\1\n", EventOp::kTruncate);
   m.CountFlush(3, 300, std::chrono::milliseconds(20));
   m.SetLag(1024, 1.5);
+  m.CountDeadLetters(streamshop::pipeline::DeadLetterReason::kValue, 2);
+  m.session_restarts = 3;
   EXPECT_EQ(m.events.load(), 4u);
+  EXPECT_EQ(m.dead_letters.load(), 2u);
   const std::string page = streamshop::ops::RenderMetrics(m, "replicate");
   for (const char* line : {
            "streamshop_events_total{table=\"public.orders\",op=\"insert\"} 2\n",
@@ -185,7 +188,9 @@ TEST(MetricsTest, PageHasEveryFamilyOnceAndPerTableCounters) {
            "streamshop_flush_duration_seconds_count 1\n",
            "streamshop_replication_lag_bytes 1024\n",
            "streamshop_replication_lag_seconds 1.5\n",
-           "streamshop_dead_letters_total 0\n",
+           "streamshop_dead_letters_total{reason=\"value\"} 2\n",
+           "streamshop_dead_letters_total{reason=\"too_large\"} 0\n",
+           "streamshop_session_restarts_total 3\n",
            "streamshop_healthy 1\n",
            "streamshop_ready 0\n",
        }) {
@@ -194,6 +199,8 @@ TEST(MetricsTest, PageHasEveryFamilyOnceAndPerTableCounters) {
   EXPECT_NE(page.find("streamshop_build_info{version=\""), std::string::npos);
   EXPECT_NE(page.find(",command=\"replicate\"} 1\n"), std::string::npos);
   EXPECT_EQ(page.find("op=\"update\""), std::string::npos);  // zero series are left out
+  // Kafka series: only for the commands that have them, and only once known.
+  EXPECT_EQ(page.find("streamshop_kafka_"), std::string::npos);
   // Every family has one HELP and one TYPE line.
   size_t helps = 0, types = 0;
   for (size_t at = 0; (at = page.find("# HELP ", at)) != std::string::npos; ++at) ++helps;
@@ -206,6 +213,24 @@ TEST(MetricsTest, PageHasEveryFamilyOnceAndPerTableCounters) {
 TEST(MetricsTest, NoLagSeriesBeforeALagIsKnown) {
   Metrics m;  // e.g. sink: it reads no slot
   EXPECT_EQ(streamshop::ops::RenderMetrics(m, "sink").find("replication_lag"), std::string::npos);
+}
+
+TEST(MetricsTest, KafkaSeriesOfSinkAndCapture) {
+  Metrics m;
+  std::string sink = streamshop::ops::RenderMetrics(m, "sink");
+  EXPECT_NE(sink.find("streamshop_kafka_rebalances_total 0\n"), std::string::npos);
+  EXPECT_EQ(sink.find("streamshop_kafka_consumer_lag_records"), std::string::npos);  // not known yet
+  m.kafka_rebalances = 2;
+  m.kafka_consumer_lag = 1500;
+  sink = streamshop::ops::RenderMetrics(m, "sink");
+  EXPECT_NE(sink.find("streamshop_kafka_rebalances_total 2\n"), std::string::npos);
+  EXPECT_NE(sink.find("streamshop_kafka_consumer_lag_records 1500\n"), std::string::npos);
+
+  Metrics c;
+  EXPECT_EQ(streamshop::ops::RenderMetrics(c, "capture").find("streamshop_kafka_"), std::string::npos);
+  c.kafka_unacknowledged = 0;
+  EXPECT_NE(streamshop::ops::RenderMetrics(c, "capture").find("streamshop_kafka_unacknowledged_records 0\n"),
+            std::string::npos);
 }
 
 TEST(HttpServerTest, ParsesListenAddresses) {
@@ -226,6 +251,28 @@ TEST(HttpServerTest, ParsesListenAddresses) {
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_NE(r.status().message().find("HOST:PORT"), std::string::npos);
   }
+}
+
+TEST(MetricsTest, SlotHealthOnlyForCommandsReadingASlotAndSafeWalSizeOnlyWhenKnown) {
+  Metrics m;
+  EXPECT_EQ(streamshop::ops::RenderMetrics(m, "sink").find("streamshop_slot_"), std::string::npos);
+  m.reads_slot = true;
+  std::string page = streamshop::ops::RenderMetrics(m, "replicate");
+  EXPECT_NE(page.find("streamshop_slot_lost_total 0\n"), std::string::npos) << page;
+  EXPECT_EQ(page.find("streamshop_slot_wal_status"), std::string::npos) << "not read yet";
+  m.slot_lost = 1;
+  m.SetSlotHealth("unreserved", 4096);
+  page = streamshop::ops::RenderMetrics(m, "replicate");
+  for (const char* line :
+       {"streamshop_slot_lost_total 1\n", "streamshop_slot_wal_status{status=\"reserved\"} 0\n",
+        "streamshop_slot_wal_status{status=\"extended\"} 0\n", "streamshop_slot_wal_status{status=\"unreserved\"} 1\n",
+        "streamshop_slot_wal_status{status=\"lost\"} 0\n", "streamshop_slot_safe_wal_size_bytes 4096\n"}) {
+    EXPECT_NE(page.find(line), std::string::npos) << line << "\nin\n" << page;
+  }
+  m.SetSlotHealth("lost", std::nullopt);  // PostgreSQL's NULL
+  page = streamshop::ops::RenderMetrics(m, "replicate");
+  EXPECT_NE(page.find("streamshop_slot_wal_status{status=\"lost\"} 1\n"), std::string::npos) << page;
+  EXPECT_EQ(page.find("streamshop_slot_safe_wal_size_bytes"), std::string::npos) << page;
 }
 
 }  // namespace

@@ -66,6 +66,12 @@ class ReplicatorSessionTest : public ::testing::Test {
       if (sql.starts_with("SELECT name FROM system.tables")) return FakeClickHouse::Answer("");
       if (sql.starts_with("SELECT table_oid, argMax(shape")) return FakeClickHouse::Answer("");
       if (sql.starts_with("SELECT chunk, chunk_pages FROM")) return FakeClickHouse::Answer("");
+      if (sql.starts_with("SELECT count() FROM `analytics`.`_streamshop_snapshots`")) {
+        const auto n = std::count_if(statements_.begin(), statements_.end(), [](const std::string& st) {
+          return st.find("`_streamshop_snapshots`") != std::string::npos;
+        });
+        return FakeClickHouse::Answer(fmt::format("{}\n", n));
+      }
       if (sql.starts_with("INSERT INTO ")) {
         statements_.push_back(sql);
         return FakeClickHouse::Answer("");
@@ -90,7 +96,10 @@ class ReplicatorSessionTest : public ::testing::Test {
     seams.clickhouse = [this](const clickhouse::Endpoint& e) {
       return std::make_unique<clickhouse::ClickHouseClient>(e.url, std::make_unique<FakeTransport>(clickhouse_));
     };
-    return Replicator(options_, std::move(seams)).Run(stop_);
+    Replicator replicator(options_, std::move(seams));
+    Status st = replicator.Run(stop_);
+    slot_lost_ = replicator.metrics().slot_lost.load();
+    return st;
   }
 
   // Whether a fresh copy of the table (state key public.<name>) is recorded: its snapshot state's reset row.
@@ -116,6 +125,7 @@ class ReplicatorSessionTest : public ::testing::Test {
   FakeClickHouse clickhouse_;
   std::vector<std::string> statements_;  // INSERT … VALUES statements (snapshot state, publication shapes)
   uint64_t next_lsn_ = 0x10000;
+  uint64_t slot_lost_ = 0;  // the last Run's streamshop_slot_lost_total
 };
 
 TEST_F(ReplicatorSessionTest, ConfirmsOnlyTransactionsWhoseRowsClickHouseStored) {
@@ -135,6 +145,74 @@ TEST_F(ReplicatorSessionTest, ConfirmsOnlyTransactionsWhoseRowsClickHouseStored)
   // The keepalive's reply: t1. The third transaction's rows were all flushed by its commit: settled there.
   EXPECT_EQ(slot_.sent, (std::vector<uint64_t>{t1, t1, t2, t3, end, end}));
   EXPECT_EQ(slot_.sessions, 1);
+}
+
+TEST_F(ReplicatorSessionTest, ALostSlotStopsWithTheRecoveryNamingTheSlotAndPublication) {
+  slot_.exists = true;
+  slot_.lost = true;  // PostgreSQL invalidated it: wal_status 'lost'
+  AddTransaction({Insert(kOrders, "o1#")});
+  Status st = Run();
+  ASSERT_TRUE(st.fatal()) << st.message();
+  for (const char* part :
+       {"replication slot 'streamshop' of database 'shop' was invalidated by PostgreSQL", "max_slot_wal_keep_size",
+        "--on-slot-lost resnapshot", "SELECT pg_drop_replication_slot('streamshop')", "publication 'streamshop'"}) {
+    EXPECT_NE(st.message().find(part), std::string::npos) << part << " in: " << st.message();
+  }
+  EXPECT_EQ(slot_.dropped, 0);
+  EXPECT_EQ(slot_lost_, 1u);
+  EXPECT_FALSE(clickhouse_.Stored("o1#"));
+  EXPECT_TRUE(slot_.sent.empty());
+}
+
+TEST_F(ReplicatorSessionTest, AMissingSlotWithSnapshotStateInClickHouseIsALostSlot) {
+  // A pipeline copied orders under this slot before; the slot is gone (e.g. a failover to a replica without it).
+  statements_.push_back(
+      "INSERT INTO `analytics`.`_streamshop_snapshots` VALUES ('7000000000000000001/shop/streamshop', "
+      "'public.orders', -2, 0, 0, 1)");
+  AddTransaction({Insert(kOrders, "o1#")});
+  Status st = Run();
+  ASSERT_TRUE(st.fatal()) << st.message();
+  for (const char* part : {"replication slot 'streamshop' does not exist in database 'shop'",
+                           "analytics._streamshop_snapshots", "--on-slot-lost resnapshot"}) {
+    EXPECT_NE(st.message().find(part), std::string::npos) << part << " in: " << st.message();
+  }
+  EXPECT_FALSE(slot_.exists);  // no new slot silently skipping the changes
+  EXPECT_EQ(slot_lost_, 1u);
+}
+
+TEST_F(ReplicatorSessionTest, ResnapshotOfALostSlotNeedsCopies) {
+  slot_.exists = true;
+  slot_.lost = true;
+  options_.on_slot_lost = OnSlotLost::kResnapshot;  // but --snapshot never (options_.snapshot = false)
+  Status st = Run();
+  ASSERT_TRUE(st.fatal()) << st.message();
+  EXPECT_NE(st.message().find("--snapshot never"), std::string::npos) << st.message();
+  EXPECT_EQ(slot_.dropped, 0);
+}
+
+TEST_F(ReplicatorSessionTest, ASlotInvalidatedBeforeStartReplicationIsALostSlot) {
+  slot_.exists = true;
+  slot_.lost_at_start = true;  // wal_status was not 'lost' yet when the session looked
+  Status st = Run();
+  ASSERT_TRUE(st.fatal()) << st.message();
+  EXPECT_NE(st.message().find("replication slot 'streamshop' of database 'shop' was invalidated"), std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("--on-slot-lost resnapshot"), std::string::npos) << st.message();
+  EXPECT_EQ(slot_lost_, 1u);
+  EXPECT_EQ(slot_.sessions, 1);
+}
+
+TEST_F(ReplicatorSessionTest, WithResnapshotASlotInvalidatedBeforeStartReplicationIsRecoveredByTheNextSession) {
+  slot_.exists = true;
+  slot_.lost_at_start = true;
+  options_.on_slot_lost = OnSlotLost::kResnapshot;
+  Status st = Run();
+  // The next session finds the slot lost (wal_status) and would recover it; without copies (--snapshot never) it
+  // refuses instead. The loss counts once.
+  ASSERT_TRUE(st.fatal()) << st.message();
+  EXPECT_NE(st.message().find("--snapshot never"), std::string::npos) << st.message();
+  EXPECT_EQ(slot_.sessions, 2);
+  EXPECT_EQ(slot_lost_, 1u);
 }
 
 TEST_F(ReplicatorSessionTest, RetryableInsertErrorConfirmsNothingAndTheNextSessionStoresIt) {
