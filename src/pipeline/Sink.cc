@@ -150,7 +150,9 @@ struct Sink::Session {
   void MaybePrintProgress() {
     if (const auto now = Clock::now(); now - lag_seen_at >= std::chrono::seconds(1)) {
       lag_seen_at = now;
-      metrics.kafka_consumer_lag.store(consumer->Lag().value_or(-1), std::memory_order_relaxed);
+      // Unknown (-1) until the group assigned this sink its partitions (possibly none) for the first time.
+      const bool assigned = metrics.kafka_rebalances.load(std::memory_order_relaxed) > 0;
+      metrics.kafka_consumer_lag.store(assigned ? consumer->Lag().value_or(-1) : -1, std::memory_order_relaxed);
     }
     progress.MaybePrint(
         "sink", [&] { return fmt::format("{} tables | {} partitions", tables.size(), consumer->Assignment().size()); });
