@@ -106,6 +106,15 @@ void AddClickHouseOption(CLI::App* cmd, clickhouse::Endpoint& endpoint, SecretFi
   cmd->add_option("--clickhouse-key-file", endpoint.key_file, "PEM private key of the client certificate")
       ->check(CLI::ExistingFile)
       ->envname("STREAMSHOP_CLICKHOUSE_KEY_FILE");
+  cmd->add_option("--clickhouse-cluster", endpoint.cluster,
+                  "ClickHouse cluster (a name in the server's system.clusters): tables are created ON CLUSTER as "
+                  "Replicated*MergeTree, behind a Distributed table when it has several shards (docs/CLUSTER.md)")
+      ->envname("STREAMSHOP_CLICKHOUSE_CLUSTER");
+  cmd->add_option("--clickhouse-replica-url", endpoint.replica_urls,
+                  "Another server of the cluster (HTTP(S) URL, repeatable or comma-separated; the same user, password "
+                  "and CA apply): a request that fails on one server is sent to the next; verify checks each")
+      ->envname("STREAMSHOP_CLICKHOUSE_URL_2")
+      ->delimiter(',');
 }
 
 void AddKafkaOptions(CLI::App* cmd, std::string& brokers, std::vector<std::string>& props, SecretFiles& files) {
@@ -504,25 +513,43 @@ Command AddVerify(CLI::App& app, SecretFiles& secrets) {
   return {cmd, [a, &secrets] {
             if (Status st = ResolveSecrets(secrets, &a->o.clickhouse); !st.ok()) return Report(st);
             const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(a->wait_seconds);
+            // Each server on its own: the primary, then every --clickhouse-replica-url (docs/CLUSTER.md).
+            const std::vector<clickhouse::Endpoint> servers = a->o.clickhouse.EachServer();
             while (true) {
-              auto verdicts = pipeline::VerifyTables(a->o);
-              // No table compared proves nothing: not a pass (the publication may not exist yet, so --wait
-              // retries).
-              bool all_ok = verdicts.ok() && !verdicts->empty();
-              if (verdicts.ok()) {
-                for (const auto& v : *verdicts) all_ok &= v.ok();
+              std::vector<Result<std::vector<pipeline::TableVerdict>>> results;
+              bool all_ok = true;
+              for (const auto& server : servers) {
+                pipeline::VerifyOptions o = a->o;
+                o.clickhouse = server;
+                auto verdicts = pipeline::VerifyTables(o);
+                // No table compared proves nothing: not a pass (the publication may not exist yet, so --wait
+                // retries).
+                all_ok &= verdicts.ok() && !verdicts->empty();
+                if (verdicts.ok()) {
+                  for (const auto& v : *verdicts) all_ok &= v.ok();
+                }
+                results.push_back(std::move(verdicts));
               }
               if (all_ok || g_stop || std::chrono::steady_clock::now() >= deadline) {
-                if (!verdicts.ok()) return Report(verdicts.status());
-                if (verdicts->empty()) {
-                  LogError(
-                      "verify compared no tables: publication '{}' has none or does not exist in this database, so "
-                      "nothing was proven; check --publication and --pg",
-                      a->o.publication);
-                  return 3;
+                for (size_t i = 0; i < results.size(); ++i) {
+                  if (servers.size() > 1) fmt::print("ClickHouse server {}:\n", RedactUrl(servers[i].url));
+                  if (!results[i].ok()) {
+                    if (servers.size() == 1) return Report(results[i].status());
+                    fmt::print("    cannot compare: {}\n", results[i].status().message());
+                    continue;
+                  }
+                  if (results[i]->empty()) {
+                    LogError(
+                        "verify compared no tables: publication '{}' has none or does not exist in this database, "
+                        "so nothing was proven; check --publication and --pg",
+                        a->o.publication);
+                    return 3;
+                  }
+                  fmt::print("{}", pipeline::FormatVerdicts(*results[i]));
                 }
-                fmt::print("{}", pipeline::FormatVerdicts(*verdicts));
-                fmt::print("{}\n", all_ok ? "verify: all tables match" : "verify: DIFFERENCES FOUND");
+                fmt::print("{}\n", all_ok ? servers.size() > 1 ? "verify: all tables match on every server"
+                                                               : "verify: all tables match"
+                                          : "verify: DIFFERENCES FOUND");
                 return all_ok ? 0 : 2;
               }
               std::this_thread::sleep_for(std::chrono::seconds(1));

@@ -8,6 +8,7 @@
 
 #include "clickhouse/CurlTransport.h"
 #include "clickhouse/FailpointTransport.h"
+#include "common/Log.h"
 #include "common/Url.h"
 
 namespace streamshop::clickhouse {
@@ -129,14 +130,41 @@ std::string Excerpt(std::string_view text) {
 
 }  // namespace
 
+namespace {
+
+std::string WithoutTrailingSlash(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+}  // namespace
+
 ClickHouseClient::ClickHouseClient(std::string base_url, std::unique_ptr<HttpTransport> transport)
-    : base_url_(std::move(base_url)), transport_(std::move(transport)) {
-  while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
+    : urls_{WithoutTrailingSlash(std::move(base_url))}, transport_(std::move(transport)) {}
+
+void ClickHouseClient::set_replicas(std::vector<std::string> urls) {
+  urls_.resize(1);
+  current_ = 0;
+  for (auto& u : urls) urls_.push_back(WithoutTrailingSlash(std::move(u)));
 }
 
 Result<std::string> ClickHouseClient::Post(std::string_view query_in_url, std::string_view body,
                                            std::string_view what) {
-  std::string url = base_url_ + "/?" + std::string(kPinnedSettings);
+  Result<std::string> result = PostTo(urls_[current_], query_in_url, body, what);
+  for (size_t tried = 1; tried < urls_.size() && !result.ok() && result.status().retryable(); ++tried) {
+    const size_t next = (current_ + 1) % urls_.size();
+    LogWarn("ClickHouse at {} failed ({}); sending the request to the replica at {}", RedactUrl(urls_[current_]),
+            result.status().message().substr(0, 300), RedactUrl(urls_[next]));
+    current_ = next;
+    result = PostTo(urls_[current_], query_in_url, body, what);
+  }
+  return result;
+}
+
+Result<std::string> ClickHouseClient::PostTo(const std::string& base_url, std::string_view query_in_url,
+                                             std::string_view body, std::string_view what) {
+  std::string url = base_url + "/?" + std::string(kPinnedSettings);
+  if (!cluster_.empty()) url += "&" + std::string(kClusterSettings);
   if (!query_in_url.empty()) url += "&query=" + UrlEncode(query_in_url);
   SS_ASSIGN_OR_RETURN(HttpResponse response, transport_->Post(url, body, max_response_bytes_));
 
@@ -221,7 +249,29 @@ std::unique_ptr<ClickHouseClient> MakeClickHouseClient(const Endpoint& endpoint)
   if (auto k = FailpointTransport::FromEnvironment()) {
     transport = std::make_unique<FailpointTransport>(std::move(transport), *k);  // test-only
   }
-  return std::make_unique<ClickHouseClient>(std::move(split.url), std::move(transport));
+  auto client = std::make_unique<ClickHouseClient>(std::move(split.url), std::move(transport));
+  std::vector<std::string> replicas;
+  for (const auto& u : endpoint.replica_urls) replicas.push_back(SplitUserInfo(u).url);
+  client->set_replicas(std::move(replicas));
+  client->set_cluster(endpoint.cluster);
+  return client;
+}
+
+std::vector<Endpoint> Endpoint::EachServer() const {
+  std::vector<Endpoint> out;
+  for (size_t i = 0; i <= replica_urls.size(); ++i) {
+    Endpoint e = *this;
+    e.replica_urls.clear();
+    if (i > 0) {
+      // The replica's own URL, with the primary's credentials (given in the URL or as options).
+      const UserInfoSplit primary = SplitUserInfo(url);
+      e.url = SplitUserInfo(replica_urls[i - 1]).url;
+      if (e.user.empty()) e.user = primary.user;
+      if (e.password.empty()) e.password = primary.password;
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
 }
 
 }  // namespace streamshop::clickhouse

@@ -3,19 +3,18 @@
 #include <fmt/format.h>
 
 #include "clickhouse/RowBinary.h"
+#include "clickhouse/TargetSchema.h"
 
 namespace streamshop::clickhouse {
 
 MessageWriter::MessageWriter(const std::string& database)
-    : table_(ClickHouseClient::QuoteIdent(database) + ".`_streamshop_messages`") {}
+    : database_(database), table_(ClickHouseClient::QuoteIdent(database) + ".`_streamshop_messages`") {}
 
 Status MessageWriter::EnsureTable(ClickHouseClient& ch) {
-  return ch
-      .Query(
-          fmt::format("CREATE TABLE IF NOT EXISTS {} (lsn UInt64, transactional UInt8, prefix String, content "
-                      "String, _synced_at DateTime DEFAULT now()) ENGINE = ReplacingMergeTree ORDER BY (lsn, prefix)",
-                      table_))
-      .status();
+  return EnsureStateTable(
+      ch, database_, "_streamshop_messages",
+      "lsn UInt64, transactional UInt8, prefix String, content String, _synced_at DateTime DEFAULT now()",
+      "ReplacingMergeTree", "lsn, prefix");
 }
 
 void MessageWriter::Append(uint64_t position, bool transactional, std::string_view prefix, std::string_view content) {

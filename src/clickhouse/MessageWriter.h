@@ -21,6 +21,7 @@ class MessageWriter {
   Status Flush(ClickHouseClient& ch);
 
  private:
+  std::string database_;
   std::string table_;
   std::string buffer_;  // RowBinary rows
   size_t pending_ = 0;

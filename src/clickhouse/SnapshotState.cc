@@ -5,6 +5,8 @@
 #include <charconv>
 #include <chrono>
 
+#include "clickhouse/TargetSchema.h"
+
 namespace streamshop::clickhouse {
 namespace {
 
@@ -20,12 +22,10 @@ uint64_t NowMicros() {
 }  // namespace
 
 Status EnsureSnapshotStateTable(ClickHouseClient& ch, const SnapshotStateKey& key) {
-  return ch
-      .Query(
-          fmt::format("CREATE TABLE IF NOT EXISTS {} (slot_key String, table String, chunk Int64, chunk_pages Int64, "
-                      "rows UInt64, updated_us UInt64) ENGINE = MergeTree ORDER BY (slot_key, table, chunk)",
-                      StateTable(key)))
-      .status();
+  return EnsureStateTable(
+      ch, key.database, "_streamshop_snapshots",
+      "slot_key String, table String, chunk Int64, chunk_pages Int64, rows UInt64, updated_us UInt64", "MergeTree",
+      "slot_key, table, chunk");
 }
 
 Result<bool> HasSnapshotState(ClickHouseClient& ch, const SnapshotStateKey& key) {

@@ -127,7 +127,9 @@ std::string TableWriter::SourceKey(const std::string& schema, const std::string&
   return "." + model::QuoteSqlIdent(schema) + "." + model::QuoteSqlIdent(table);
 }
 
-std::string TableWriter::CreateTableSql() const {
+std::string TableWriter::CreateTableSql() const { return CreateTableStatements(ClusterLayout())[0]; }
+
+std::vector<std::string> TableWriter::CreateTableStatements(const ClusterLayout& layout) const {
   std::string cols;
   std::vector<const TargetColumn*> keys;
   for (const auto& c : columns_) {
@@ -141,12 +143,14 @@ std::string TableWriter::CreateTableSql() const {
     cols += "_row_hash UInt64, ";  // no key: rows are identified by all their values (RowHash)
     order_by = "_row_hash";
   }
-  const std::string engine =
-      dialect_ == Dialect::kModern ? "ReplacingMergeTree(_version, _deleted)" : "ReplacingMergeTree(_version)";
-  return fmt::format(
-      "CREATE TABLE IF NOT EXISTS {} ({}_version UInt64, _deleted UInt8, {} {}, _synced_at DateTime DEFAULT now()) "
-      "ENGINE = {} ORDER BY ({})",
-      target_, cols, kUnfitColumn, UnfitType().clickhouse_type, engine, order_by);
+  std::vector<std::string> key_names;
+  for (const auto* k : keys) key_names.push_back(k->name);
+  return layout.CreateRawTable(
+      dialect_, database_, table_name_,
+      fmt::format("{}_version UInt64, _deleted UInt8, {} {}, _synced_at DateTime DEFAULT now()", cols, kUnfitColumn,
+                  UnfitType().clickhouse_type),
+      dialect_ == Dialect::kModern ? "_version, _deleted" : "_version", order_by,
+      ClusterLayout::ShardingKey(key_names, schema_.identity == model::RowIdentity::kFullRow));
 }
 
 std::string TableWriter::SelectLiveRowsSql() const {
@@ -233,11 +237,11 @@ Status TableWriter::EncodeColumns(const RowValues& values, std::string& out, Unf
   return Status::Ok();
 }
 
-std::string TableWriter::CreateDeadLetterTableSql(const std::string& database) {
-  return fmt::format(
-      "CREATE TABLE IF NOT EXISTS {}.`_streamshop_dead_letters` (table String, lsn UInt64, key String, reason String, "
-      "row String, _synced_at DateTime DEFAULT now()) ENGINE = MergeTree ORDER BY (table, lsn)",
-      ClickHouseClient::QuoteIdent(database));
+std::string TableWriter::CreateDeadLetterTableSql(const std::string& database, const ClusterLayout& layout) {
+  return layout.CreateStateTable(
+      Dialect::kLegacy, database, "_streamshop_dead_letters",
+      "table String, lsn UInt64, key String, reason String, row String, _synced_at DateTime DEFAULT now()", "MergeTree",
+      "table, lsn");
 }
 
 Status TableWriter::UnfitRecord(const Unfit& unfit) const {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "clickhouse/ClickHouseClient.h"
+#include "clickhouse/ClusterLayout.h"
 #include "clickhouse/TypeMapping.h"
 #include "model/ChangeTarget.h"
 #include "model/TableSchema.h"
@@ -65,6 +66,9 @@ class TableWriter final : public model::TargetTable {
   const std::string& table_name() const { return table_name_; }  // raw_x
   const std::vector<TargetColumn>& columns() const { return columns_; }
   Dialect dialect() const { return dialect_; }
+  // The statements that create the table under `layout` (ClusterLayout::CreateRawTable); CreateTableSql() is the
+  // one statement of one server.
+  std::vector<std::string> CreateTableStatements(const ClusterLayout& layout) const;
   std::string CreateTableSql() const;
   // "SELECT <columns>, _unfit FROM <target> FINAL WHERE _deleted = 0 FORMAT RowBinary".
   std::string SelectLiveRowsSql() const;
@@ -86,7 +90,7 @@ class TableWriter final : public model::TargetTable {
   uint64_t dead_letters() const { return dead_letters_total_; }
   uint64_t TakeStoredDeadLetters() override { return std::exchange(stored_dead_letters_, 0); }
   // CREATE TABLE IF NOT EXISTS for the dead-letter table of `database`.
-  static std::string CreateDeadLetterTableSql(const std::string& database);
+  static std::string CreateDeadLetterTableSql(const std::string& database, const ClusterLayout& layout = {});
   // A row from an UPDATE that left TOASTed columns unchanged (PostgreSQL did not send them; `unchanged` marks
   // them). Flush() takes those values from the newest version older than the change of the row already in
   // ClickHouse, found by `lookup_key` (the old key when the update changed the key). Rows are copied: the

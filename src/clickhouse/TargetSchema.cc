@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -33,13 +34,42 @@ Result<Dialect> DetectDialect(ClickHouseClient& ch) {
   return DialectForVersion(Trim(version));
 }
 
+Result<ClusterLayout> LayoutOf(ClickHouseClient& ch) {
+  if (ch.layout()) return *ch.layout();
+  if (ch.cluster().empty()) return *(ch.layout() = ClusterLayout());
+  SS_ASSIGN_OR_RETURN(std::string shards, ch.Query("SELECT uniqExact(shard_num) FROM system.clusters WHERE cluster = " +
+                                                   ClickHouseClient::QuoteString(ch.cluster()) + " FORMAT TSV"));
+  const int n = std::atoi(Trim(shards).c_str());
+  if (n <= 0) {
+    SS_ASSIGN_OR_RETURN(std::string rows, ch.Query("SELECT DISTINCT cluster FROM system.clusters ORDER BY cluster "
+                                                   "FORMAT RowBinary"));
+    SS_ASSIGN_OR_RETURN(std::vector<std::string> known, ReadStrings(rows));
+    std::string list;
+    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+    return Status::Fatal(fmt::format(
+        "--clickhouse-cluster {}: the ClickHouse server at {} knows no cluster of that name (its system.clusters "
+        "lists: {}); name one of those with --clickhouse-cluster (STREAMSHOP_CLICKHOUSE_CLUSTER), or define the "
+        "cluster in the server's <remote_servers> configuration",
+        ch.cluster(), ch.current_url(), list.empty() ? "none" : list));
+  }
+  LogInfo("ClickHouse cluster {}: {} shard(s)", ch.cluster(), n);
+  return *(ch.layout() = ClusterLayout(ch.cluster(), n));
+}
+
+Status EnsureStateTable(ClickHouseClient& ch, const std::string& database, const std::string& table,
+                        std::string_view columns, std::string_view kind, std::string_view order_by) {
+  SS_ASSIGN_OR_RETURN(ClusterLayout layout, LayoutOf(ch));
+  return ch.Query(layout.CreateStateTable(Dialect::kLegacy, database, table, columns, kind, order_by)).status();
+}
+
 Status EnsureDatabase(ClickHouseClient& ch, const std::string& database) {
   // Looked up first: a server with SQL access control checks the CREATE DATABASE grant before IF NOT EXISTS, and
   // a least-privileged user has grants on the database's tables only (docs/SECURITY.md).
   SS_ASSIGN_OR_RETURN(std::string exists, ch.Query("SELECT count() FROM system.databases WHERE name = " +
                                                    ClickHouseClient::QuoteString(database) + " FORMAT TSV"));
   if (Trim(exists) == "1") return Status::Ok();
-  auto created = ch.Query("CREATE DATABASE IF NOT EXISTS " + ClickHouseClient::QuoteIdent(database));
+  SS_ASSIGN_OR_RETURN(ClusterLayout layout, LayoutOf(ch));
+  auto created = ch.Query(layout.CreateDatabase(database));
   if (created.ok()) return Status::Ok();
   return created.status().WithContext(
       fmt::format("ClickHouse database {} does not exist and could not be created: have an administrator run "
@@ -60,8 +90,9 @@ Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer, std::vector<
         writer.schema().QualifiedName(), c.name, writer.target(), writer.schema().QuotedName(),
         model::QuoteSqlIdent(c.name)));
   }
-  SS_RETURN_IF_ERROR(ch.Query(writer.CreateTableSql()).status());
-  SS_RETURN_IF_ERROR(ch.Query(TableWriter::CreateDeadLetterTableSql(writer.database())).status());
+  SS_ASSIGN_OR_RETURN(ClusterLayout layout, LayoutOf(ch));
+  for (const std::string& sql : writer.CreateTableStatements(layout)) SS_RETURN_IF_ERROR(ch.Query(sql).status());
+  SS_RETURN_IF_ERROR(ch.Query(TableWriter::CreateDeadLetterTableSql(writer.database(), layout)).status());
   return ReconcileTargetTable(ch, writer, /*apply_changes=*/true, added);
 }
 
@@ -73,6 +104,13 @@ Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool appl
                                            ClickHouseClient::QuoteString(writer.database()),
                                            ClickHouseClient::QuoteString(writer.table_name()))));
   SS_ASSIGN_OR_RETURN(std::vector<std::string> fields, ReadStrings(rows));
+  SS_ASSIGN_OR_RETURN(ClusterLayout layout, LayoutOf(ch));
+  const auto alter = [&](const std::string& action) -> Status {
+    for (const std::string& sql : layout.AlterRawTable(writer.database(), writer.table_name(), action)) {
+      SS_RETURN_IF_ERROR(ch.Query(sql).status());
+    }
+    return Status::Ok();
+  };
   if (fields.size() % 2 != 0) return Status::Fatal("system.columns: expected (name, type) pairs");
   std::map<std::string, std::string> existing;  // column name → ClickHouse type
   for (size_t i = 0; i < fields.size(); i += 2) existing[fields[i]] = fields[i + 1];
@@ -84,9 +122,8 @@ Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool appl
       if (!apply_changes) continue;
       // A column added in PostgreSQL since the table was created goes after the existing ones.
       LogInfo("adding column {} {} to {}", c.name, c.type.clickhouse_type, writer.target());
-      SS_RETURN_IF_ERROR(ch.Query(fmt::format("ALTER TABLE {} ADD COLUMN {} {}", writer.target(),
-                                              ClickHouseClient::QuoteIdent(c.name), c.type.clickhouse_type))
-                             .status());
+      SS_RETURN_IF_ERROR(
+          alter(fmt::format("ADD COLUMN {} {}", ClickHouseClient::QuoteIdent(c.name), c.type.clickhouse_type)));
       continue;
     }
     auto plan = PlanColumn(c.type, it->second, c.key_position > 0);
@@ -99,17 +136,18 @@ Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool appl
     if (plan->alter_to) {
       if (!apply_changes) continue;
       LogInfo("widening column {} of {} from {} to {}", c.name, writer.target(), it->second, *plan->alter_to);
-      SS_RETURN_IF_ERROR(ch.Query(fmt::format("ALTER TABLE {} MODIFY COLUMN {} {}", writer.target(),
-                                              ClickHouseClient::QuoteIdent(c.name), *plan->alter_to))
-                             .status());
+      SS_RETURN_IF_ERROR(
+          alter(fmt::format("MODIFY COLUMN {} {}", ClickHouseClient::QuoteIdent(c.name), *plan->alter_to)));
       if (plan->becomes_nullable && plan->effective.kind != ValueKind::kString) {
         // A value the NOT NULL column could not hold was stored as its default; now it is NULL, as in new rows
         // (docs/TYPE_MAPPING.md). A String column holds every value, so it has none.
         SS_RETURN_IF_ERROR(
-            ch.Query(fmt::format("ALTER TABLE {} UPDATE {} = NULL WHERE {} IS NOT NULL AND "
-                                 "JSONHas(assumeNotNull({}), {}) SETTINGS mutations_sync = 2",
-                                 writer.target(), ClickHouseClient::QuoteIdent(c.name), TableWriter::kUnfitColumn,
-                                 TableWriter::kUnfitColumn, ClickHouseClient::QuoteString(c.name)))
+            ch.Query(layout.MutateRawTable(
+                         writer.database(), writer.table_name(),
+                         fmt::format("UPDATE {} = NULL WHERE {} IS NOT NULL AND JSONHas(assumeNotNull({}), {}) "
+                                     "SETTINGS mutations_sync = 2",
+                                     ClickHouseClient::QuoteIdent(c.name), TableWriter::kUnfitColumn,
+                                     TableWriter::kUnfitColumn, ClickHouseClient::QuoteString(c.name))))
                 .status());
       }
     }
@@ -119,16 +157,23 @@ Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool appl
   const std::string unfit(TableWriter::kUnfitColumn);
   if (apply_changes && !existing.count(unfit)) {
     LogInfo("adding column {} to {}", unfit, writer.target());
-    SS_RETURN_IF_ERROR(
-        ch.Query(fmt::format("ALTER TABLE {} ADD COLUMN {} {}", writer.target(), ClickHouseClient::QuoteIdent(unfit),
-                             TableWriter::UnfitType().clickhouse_type))
-            .status());
+    SS_RETURN_IF_ERROR(alter(fmt::format("ADD COLUMN {} {}", ClickHouseClient::QuoteIdent(unfit),
+                                         TableWriter::UnfitType().clickhouse_type)));
   }
   return Status::Ok();
 }
 
 Status TruncateTarget(ClickHouseClient& ch, const TableWriter& writer) {
-  return ch.Query("TRUNCATE TABLE " + writer.target()).status();
+  return TruncateRawTable(ch, writer.database(), writer.table_name(), /*if_exists=*/false);
+}
+
+Status TruncateRawTable(ClickHouseClient& ch, const std::string& database, const std::string& table, bool if_exists) {
+  SS_ASSIGN_OR_RETURN(ClusterLayout layout, LayoutOf(ch));
+  if (if_exists && layout.clustered()) {  // an ALTER has no IF EXISTS
+    SS_ASSIGN_OR_RETURN(std::set<std::string> tables, ExistingTables(ch, database));
+    if (!tables.count(layout.StorageName(table))) return Status::Ok();
+  }
+  return ch.Query(layout.TruncateRawTable(database, table, if_exists)).status();
 }
 
 Result<std::set<std::string>> ExistingTables(ClickHouseClient& ch, const std::string& database) {

@@ -20,6 +20,10 @@ namespace streamshop::clickhouse {
 bool IsReservedColumnName(std::string_view name);
 
 Result<Dialect> DetectDialect(ClickHouseClient& ch);
+// How the tables are laid out for `ch`: one server, or the cluster it names (ClickHouseClient::cluster), its shards
+// counted in the server's system.clusters on first use and kept in the client. A cluster the server does not know
+// is a Fatal error naming the clusters it knows and the fix.
+Result<ClusterLayout> LayoutOf(ClickHouseClient& ch);
 // Creates `database` unless it exists (checked first, so a user without CREATE DATABASE can use one made for it).
 Status EnsureDatabase(ClickHouseClient& ch, const std::string& database);
 // CREATE TABLE IF NOT EXISTS for the writer's table, then ReconcileTargetTable(…, true). A Fatal error means
@@ -34,6 +38,12 @@ Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer, std::vector<
 Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool apply_changes,
                             std::vector<std::string>* added = nullptr);
 Status TruncateTarget(ClickHouseClient& ch, const TableWriter& writer);
+// Empties the raw table `table` of `database` (ClusterLayout::TruncateRawTable); with `if_exists`, a table that does
+// not exist is left alone.
+Status TruncateRawTable(ClickHouseClient& ch, const std::string& database, const std::string& table, bool if_exists);
+// CREATE TABLE IF NOT EXISTS of a bookkeeping table (ClusterLayout::CreateStateTable).
+Status EnsureStateTable(ClickHouseClient& ch, const std::string& database, const std::string& table,
+                        std::string_view columns, std::string_view kind, std::string_view order_by);
 
 // Names of the tables in `database`, byte for byte (read as RowBinary).
 Result<std::set<std::string>> ExistingTables(ClickHouseClient& ch, const std::string& database);

@@ -41,11 +41,9 @@ std::string ShapesTable(const SnapshotStateKey& key) {
 }
 
 Result<std::map<uint32_t, uint64_t>> LoadCopiedShapes(ClickHouseClient& ch, const SnapshotStateKey& key) {
-  SS_RETURN_IF_ERROR(
-      ch.Query(fmt::format("CREATE TABLE IF NOT EXISTS {} (slot_key String, table_oid UInt32, shape "
-                           "UInt64, updated_us UInt64) ENGINE = MergeTree ORDER BY (slot_key, table_oid)",
-                           ShapesTable(key)))
-          .status());
+  SS_RETURN_IF_ERROR(EnsureStateTable(ch, key.database, "_streamshop_publication_shapes",
+                                      "slot_key String, table_oid UInt32, shape UInt64, updated_us UInt64", "MergeTree",
+                                      "slot_key, table_oid"));
   SS_ASSIGN_OR_RETURN(std::string rows,
                       ch.Query(fmt::format("SELECT table_oid, argMax(shape, updated_us) FROM {} "
                                            "WHERE slot_key = {} GROUP BY table_oid FORMAT TSV",

@@ -122,6 +122,7 @@ Result<std::vector<TableVerdict>> VerifyTables(const VerifyOptions& options) {
   SS_ASSIGN_OR_RETURN(std::vector<pg::TableInfo> tables, pg::LoadPublishedTables(pg, options.publication));
   auto ch = clickhouse::MakeClickHouseClient(options.clickhouse);
   SS_ASSIGN_OR_RETURN(clickhouse::Dialect dialect, clickhouse::DetectDialect(*ch));
+  SS_RETURN_IF_ERROR(clickhouse::LayoutOf(*ch).status());  // refuses a cluster the server does not know
   SS_ASSIGN_OR_RETURN(std::set<std::string> existing, clickhouse::ExistingTables(*ch, options.database));
   std::optional<TableName> signal_table;
   if (!options.signal_table.empty()) {
