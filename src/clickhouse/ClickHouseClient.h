@@ -39,7 +39,9 @@ inline constexpr std::string_view kPinnedSettings =
     "input_format_allow_errors_num=0&input_format_allow_errors_ratio=0&insert_distributed_sync=1&"
     "send_progress_in_http_headers=0";
 // Added on a cluster (see above).
-inline constexpr std::string_view kClusterSettings = "insert_deduplicate=0";
+// distributed_ddl_task_timeout: an ON CLUSTER statement waits at most a minute for every node (then fails Retryable;
+// a node that was down runs it when it is back).
+inline constexpr std::string_view kClusterSettings = "insert_deduplicate=0&distributed_ddl_task_timeout=60";
 
 class ClickHouseClient {
  public:

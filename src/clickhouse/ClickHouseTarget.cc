@@ -20,8 +20,8 @@ Result<std::unique_ptr<ClickHouseTarget>> ClickHouseTarget::Open(const Connect& 
   for (int i = 0; i < kFlushConnections; ++i) flush_clients.push_back(connect());
   SS_ASSIGN_OR_RETURN(Dialect dialect, DetectDialect(*ch));
   SS_RETURN_IF_ERROR(EnsureDatabase(*ch, database));
-  SS_ASSIGN_OR_RETURN(ClusterLayout layout, LayoutOf(*ch));
-  SS_RETURN_IF_ERROR(ch->Query(TableWriter::CreateDeadLetterTableSql(database, layout)).status());
+  SS_RETURN_IF_ERROR(EnsureStateTable(*ch, database, "_streamshop_dead_letters", TableWriter::kDeadLetterColumns,
+                                      "MergeTree", "table, lsn"));
   return std::unique_ptr<ClickHouseTarget>(
       new ClickHouseTarget(std::move(ch), std::move(flush_clients), dialect, database));
 }
@@ -91,7 +91,7 @@ void ClickHouseTarget::Forget(model::TargetTable* table) {
 Status ClickHouseTarget::Truncate(const std::string& schema, const std::string& name) {
   SS_RETURN_IF_ERROR(Flush());
   LogInfo("truncate of {}.{}", schema, name);
-  return TruncateRawTable(*ch_, database_, TableWriter::TargetName(schema, name), /*if_exists=*/true);
+  return TruncateRawTable(*ch_, dialect_, database_, TableWriter::TargetName(schema, name), /*if_exists=*/true);
 }
 
 Status ClickHouseTarget::Flush(std::vector<Failure>* failed) {

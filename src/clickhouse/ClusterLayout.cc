@@ -57,10 +57,9 @@ std::vector<std::string> ClusterLayout::CreateRawTable(Dialect dialect, const st
                                                        std::string_view params, std::string_view order_by,
                                                        std::string_view sharding_key) const {
   const std::string storage = StorageName(table);
-  std::vector<std::string> statements{
-      fmt::format("CREATE TABLE IF NOT EXISTS {}{} ({}) ENGINE = {} ORDER BY ({})", Quoted(database, storage),
-                  OnCluster(), columns,
-                  Engine(dialect, Scope::kShard, "ReplacingMergeTree", params, database, storage), order_by)};
+  std::vector<std::string> statements{fmt::format(
+      "CREATE TABLE IF NOT EXISTS {}{} ({}) ENGINE = {} ORDER BY ({})", Quoted(database, storage), OnCluster(), columns,
+      Engine(dialect, Scope::kShard, "ReplacingMergeTree", params, database, storage), order_by)};
   if (sharded()) {
     statements.push_back(fmt::format("CREATE TABLE IF NOT EXISTS {}{} AS {} ENGINE = Distributed({}, {}, {}, {})",
                                      Quoted(database, table), OnCluster(), Quoted(database, storage),
@@ -85,17 +84,17 @@ std::string ClusterLayout::MutateRawTable(const std::string& database, const std
   return fmt::format("ALTER TABLE {}{} {}", Quoted(database, StorageName(table)), OnCluster(), action);
 }
 
-std::string ClusterLayout::TruncateRawTable(const std::string& database, const std::string& table,
+std::string ClusterLayout::TruncateRawTable(Dialect dialect, const std::string& database, const std::string& table,
                                             bool if_exists) const {
-  if (clustered()) return MutateRawTable(database, table, "DROP PARTITION tuple()");
+  if (clustered()) {
+    return MutateRawTable(database, table, dialect == Dialect::kModern ? "DROP PARTITION tuple()" : "DELETE WHERE 1");
+  }
   return fmt::format("TRUNCATE TABLE {}{}", if_exists ? "IF EXISTS " : "", Quoted(database, table));
 }
 
 std::string ClusterLayout::LocalName(std::string_view table) { return std::string(table) + "%local"; }
 
-std::string ClusterLayout::StorageName(const std::string& table) const {
-  return sharded() ? LocalName(table) : table;
-}
+std::string ClusterLayout::StorageName(const std::string& table) const { return sharded() ? LocalName(table) : table; }
 
 std::string ClusterLayout::ShardingKey(const std::vector<std::string>& key_columns, bool full_row) {
   if (full_row || key_columns.empty()) return "_row_hash";

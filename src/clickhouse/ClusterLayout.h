@@ -14,10 +14,12 @@
 // - streamshop's bookkeeping tables (Scope::kEveryNode: snapshot state, publication shapes, messages, dead letters)
 //   are replicated to every node of the cluster ('/clickhouse/streamshop/<database>/<table>', '{shard}-{replica}'),
 //   so a pipeline that fails over to any other node finds its state there;
-// - a TRUNCATE of a raw table is ALTER … ON CLUSTER … DROP PARTITION tuple(): ClickHouse runs a replicated ALTER
-//   once per shard (an 18.16 TRUNCATE on a replica that is not the leader forwards the query to the leader without
-//   credentials and fails, and a TRUNCATE queued for a replica that was down would run when it comes back, after
-//   newer rows arrived).
+// - a TRUNCATE of a raw table is an ALTER … ON CLUSTER, which ClickHouse runs once per shard (a TRUNCATE queued for
+//   a replica that was down would run when it comes back, after newer rows arrived): DROP PARTITION tuple() on
+//   modern servers; on 18.16 DELETE WHERE 1, a mutation that removes exactly the rows stored before it (18.16
+//   forwards a TRUNCATE or DROP PARTITION on a replica that is not the leader to the leader without credentials,
+//   which fails wherever the user has a password; measured). The mutation runs in the background: the caller waits
+//   for it (TargetSchema.h: TruncateRawTable).
 // Path parts (database, table) are escaped like ClickHouse's file names (bytes other than [A-Za-z0-9_] as %XX),
 // so a name can never inject a macro or a path separator.
 #pragma once
@@ -62,8 +64,8 @@ class ClusterLayout {
   // The statements that create a raw table `table` with `columns` (its whole column list), in order: the table
   // itself, or with shards its local table and then the Distributed table over it, sharded by `sharding_key`.
   std::vector<std::string> CreateRawTable(Dialect dialect, const std::string& database, const std::string& table,
-                                          std::string_view columns, std::string_view params,
-                                          std::string_view order_by, std::string_view sharding_key) const;
+                                          std::string_view columns, std::string_view params, std::string_view order_by,
+                                          std::string_view sharding_key) const;
   // ALTER TABLE … <action> of a raw table (ADD COLUMN, MODIFY COLUMN): with shards on the local and the
   // Distributed table.
   std::vector<std::string> AlterRawTable(const std::string& database, const std::string& table,
@@ -71,7 +73,8 @@ class ClusterLayout {
   // An ALTER that rewrites stored rows (UPDATE, DELETE): on the table that holds them.
   std::string MutateRawTable(const std::string& database, const std::string& table, std::string_view action) const;
   // Empties a raw table (one server: TRUNCATE TABLE [IF EXISTS]; see the header for a cluster).
-  std::string TruncateRawTable(const std::string& database, const std::string& table, bool if_exists) const;
+  std::string TruncateRawTable(Dialect dialect, const std::string& database, const std::string& table,
+                               bool if_exists) const;
 
   // The table holding a sharded raw table's rows on each node.
   static std::string LocalName(std::string_view table);

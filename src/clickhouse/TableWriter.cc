@@ -238,10 +238,8 @@ Status TableWriter::EncodeColumns(const RowValues& values, std::string& out, Unf
 }
 
 std::string TableWriter::CreateDeadLetterTableSql(const std::string& database, const ClusterLayout& layout) {
-  return layout.CreateStateTable(
-      Dialect::kLegacy, database, "_streamshop_dead_letters",
-      "table String, lsn UInt64, key String, reason String, row String, _synced_at DateTime DEFAULT now()", "MergeTree",
-      "table, lsn");
+  return layout.CreateStateTable(Dialect::kLegacy, database, "_streamshop_dead_letters", kDeadLetterColumns,
+                                 "MergeTree", "table, lsn");
 }
 
 Status TableWriter::UnfitRecord(const Unfit& unfit) const {

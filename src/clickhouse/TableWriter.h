@@ -90,6 +90,8 @@ class TableWriter final : public model::TargetTable {
   uint64_t dead_letters() const { return dead_letters_total_; }
   uint64_t TakeStoredDeadLetters() override { return std::exchange(stored_dead_letters_, 0); }
   // CREATE TABLE IF NOT EXISTS for the dead-letter table of `database`.
+  static constexpr std::string_view kDeadLetterColumns =
+      "table String, lsn UInt64, key String, reason String, row String, _synced_at DateTime DEFAULT now()";
   static std::string CreateDeadLetterTableSql(const std::string& database, const ClusterLayout& layout = {});
   // A row from an UPDATE that left TOASTed columns unchanged (PostgreSQL did not send them; `unchanged` marks
   // them). Flush() takes those values from the newest version older than the change of the row already in

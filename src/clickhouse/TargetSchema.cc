@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "clickhouse/ColumnEvolution.h"
 #include "clickhouse/RowBinary.h"
@@ -56,10 +58,14 @@ Result<ClusterLayout> LayoutOf(ClickHouseClient& ch) {
   return *(ch.layout() = ClusterLayout(ch.cluster(), n));
 }
 
+Status CreateUnlessExists(ClickHouseClient& ch, const ClusterLayout& layout, const std::string& database,
+                          const std::string& table, const std::string& sql);
+
 Status EnsureStateTable(ClickHouseClient& ch, const std::string& database, const std::string& table,
                         std::string_view columns, std::string_view kind, std::string_view order_by) {
   SS_ASSIGN_OR_RETURN(ClusterLayout layout, LayoutOf(ch));
-  return ch.Query(layout.CreateStateTable(Dialect::kLegacy, database, table, columns, kind, order_by)).status();
+  return CreateUnlessExists(ch, layout, database, table,
+                            layout.CreateStateTable(Dialect::kLegacy, database, table, columns, kind, order_by));
 }
 
 Status EnsureDatabase(ClickHouseClient& ch, const std::string& database) {
@@ -91,8 +97,14 @@ Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer, std::vector<
         model::QuoteSqlIdent(c.name)));
   }
   SS_ASSIGN_OR_RETURN(ClusterLayout layout, LayoutOf(ch));
-  for (const std::string& sql : writer.CreateTableStatements(layout)) SS_RETURN_IF_ERROR(ch.Query(sql).status());
-  SS_RETURN_IF_ERROR(ch.Query(TableWriter::CreateDeadLetterTableSql(writer.database(), layout)).status());
+  const std::vector<std::string> create = writer.CreateTableStatements(layout);
+  SS_RETURN_IF_ERROR(
+      CreateUnlessExists(ch, layout, writer.database(), layout.StorageName(writer.table_name()), create.front()));
+  if (create.size() > 1) {
+    SS_RETURN_IF_ERROR(CreateUnlessExists(ch, layout, writer.database(), writer.table_name(), create.back()));
+  }
+  SS_RETURN_IF_ERROR(CreateUnlessExists(ch, layout, writer.database(), "_streamshop_dead_letters",
+                                        TableWriter::CreateDeadLetterTableSql(writer.database(), layout)));
   return ReconcileTargetTable(ch, writer, /*apply_changes=*/true, added);
 }
 
@@ -164,16 +176,45 @@ Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool appl
 }
 
 Status TruncateTarget(ClickHouseClient& ch, const TableWriter& writer) {
-  return TruncateRawTable(ch, writer.database(), writer.table_name(), /*if_exists=*/false);
+  return TruncateRawTable(ch, writer.dialect(), writer.database(), writer.table_name(), /*if_exists=*/false);
 }
 
-Status TruncateRawTable(ClickHouseClient& ch, const std::string& database, const std::string& table, bool if_exists) {
+Status TruncateRawTable(ClickHouseClient& ch, Dialect dialect, const std::string& database, const std::string& table,
+                        bool if_exists) {
   SS_ASSIGN_OR_RETURN(ClusterLayout layout, LayoutOf(ch));
-  if (if_exists && layout.clustered()) {  // an ALTER has no IF EXISTS
+  if (!layout.clustered()) return ch.Query(layout.TruncateRawTable(dialect, database, table, if_exists)).status();
+  const std::string storage = layout.StorageName(table);
+  if (if_exists) {  // an ALTER has no IF EXISTS
     SS_ASSIGN_OR_RETURN(std::set<std::string> tables, ExistingTables(ch, database));
-    if (!tables.count(layout.StorageName(table))) return Status::Ok();
+    if (!tables.count(storage)) return Status::Ok();
   }
-  return ch.Query(layout.TruncateRawTable(database, table, if_exists)).status();
+  SS_RETURN_IF_ERROR(ch.Query(layout.TruncateRawTable(dialect, database, table, if_exists)).status());
+  if (dialect == Dialect::kModern) return Status::Ok();
+  const std::string pending =
+      fmt::format("SELECT count() FROM system.mutations WHERE database = {} AND table = {} AND is_done = 0 FORMAT TSV",
+                  ClickHouseClient::QuoteString(database), ClickHouseClient::QuoteString(storage));
+  for (int i = 0; i < 600; ++i) {
+    SS_ASSIGN_OR_RETURN(std::string n, ch.Query(pending));
+    if (Trim(n) == "0") return Status::Ok();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  LogWarn("the truncate of {}.{} is still being applied after a minute; going on (it removes only older rows)",
+          database, table);
+  return Status::Ok();
+}
+
+Status CreateUnlessExists(ClickHouseClient& ch, const ClusterLayout& layout, const std::string& database,
+                          const std::string& table, const std::string& sql) {
+  if (layout.clustered()) {
+    // ON CLUSTER waits for every node (distributed_ddl_task_timeout) even when the table exists; with a node down
+    // that would stall every start.
+    SS_ASSIGN_OR_RETURN(
+        std::string n,
+        ch.Query(fmt::format("SELECT count() FROM system.tables WHERE database = {} AND name = {} FORMAT TSV",
+                             ClickHouseClient::QuoteString(database), ClickHouseClient::QuoteString(table))));
+    if (Trim(n) == "1") return Status::Ok();
+  }
+  return ch.Query(sql).status();
 }
 
 Result<std::set<std::string>> ExistingTables(ClickHouseClient& ch, const std::string& database) {

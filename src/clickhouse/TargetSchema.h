@@ -39,8 +39,10 @@ Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool appl
                             std::vector<std::string>* added = nullptr);
 Status TruncateTarget(ClickHouseClient& ch, const TableWriter& writer);
 // Empties the raw table `table` of `database` (ClusterLayout::TruncateRawTable); with `if_exists`, a table that does
-// not exist is left alone.
-Status TruncateRawTable(ClickHouseClient& ch, const std::string& database, const std::string& table, bool if_exists);
+// not exist is left alone. On an 18.16 cluster, waits (up to a minute) until the server the client talks to has
+// applied the mutation, so reads after it no longer see the rows.
+Status TruncateRawTable(ClickHouseClient& ch, Dialect dialect, const std::string& database, const std::string& table,
+                        bool if_exists);
 // CREATE TABLE IF NOT EXISTS of a bookkeeping table (ClusterLayout::CreateStateTable).
 Status EnsureStateTable(ClickHouseClient& ch, const std::string& database, const std::string& table,
                         std::string_view columns, std::string_view kind, std::string_view order_by);

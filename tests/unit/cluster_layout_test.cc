@@ -65,8 +65,9 @@ TEST(ClusterLayoutTest, OneServerKeepsItsStatements) {
   EXPECT_EQ(kOneServer.CreateDatabase("analytics"), "CREATE DATABASE IF NOT EXISTS `analytics`");
   EXPECT_EQ(kOneServer.AlterRawTable("analytics", "raw_orders", "ADD COLUMN `x` String"),
             std::vector<std::string>{"ALTER TABLE `analytics`.`raw_orders` ADD COLUMN `x` String"});
-  EXPECT_EQ(kOneServer.TruncateRawTable("analytics", "raw_orders", false), "TRUNCATE TABLE `analytics`.`raw_orders`");
-  EXPECT_EQ(kOneServer.TruncateRawTable("analytics", "raw_orders", true),
+  EXPECT_EQ(kOneServer.TruncateRawTable(Dialect::kLegacy, "analytics", "raw_orders", false),
+            "TRUNCATE TABLE `analytics`.`raw_orders`");
+  EXPECT_EQ(kOneServer.TruncateRawTable(Dialect::kLegacy, "analytics", "raw_orders", true),
             "TRUNCATE TABLE IF EXISTS `analytics`.`raw_orders`");
 }
 
@@ -80,7 +81,10 @@ TEST(ClusterLayoutTest, ReplicasOfOneShardOnLegacyServers) {
   EXPECT_EQ(kReplicas.CreateDatabase("analytics"), "CREATE DATABASE IF NOT EXISTS `analytics` ON CLUSTER `c1`");
   EXPECT_EQ(kReplicas.AlterRawTable("analytics", "raw_orders", "ADD COLUMN `x` String"),
             std::vector<std::string>{"ALTER TABLE `analytics`.`raw_orders` ON CLUSTER `c1` ADD COLUMN `x` String"});
-  EXPECT_EQ(kReplicas.TruncateRawTable("analytics", "raw_orders", true),
+  // 18.16 forwards TRUNCATE and DROP PARTITION to the leader replica without credentials: a mutation instead.
+  EXPECT_EQ(kReplicas.TruncateRawTable(Dialect::kLegacy, "analytics", "raw_orders", true),
+            "ALTER TABLE `analytics`.`raw_orders` ON CLUSTER `c1` DELETE WHERE 1");
+  EXPECT_EQ(kReplicas.TruncateRawTable(Dialect::kModern, "analytics", "raw_orders", true),
             "ALTER TABLE `analytics`.`raw_orders` ON CLUSTER `c1` DROP PARTITION tuple()");
 }
 
@@ -96,11 +100,11 @@ TEST(ClusterLayoutTest, ModernServersTakeTheDefaultPath) {
 TEST(ClusterLayoutTest, BookkeepingIsReplicatedToEveryNode) {
   // Whichever node a pipeline fails over to, its state is there: no {shard} in the path, unique replica names.
   for (Dialect d : {Dialect::kLegacy, Dialect::kModern}) {
-    EXPECT_EQ(kShards.CreateStateTable(d, "analytics", "_streamshop_snapshots", "slot_key String", "MergeTree",
-                                       "slot_key"),
-              "CREATE TABLE IF NOT EXISTS `analytics`.`_streamshop_snapshots` ON CLUSTER `c2` (slot_key String) "
-              "ENGINE = ReplicatedMergeTree('/clickhouse/streamshop/analytics/_streamshop_snapshots', "
-              "'{shard}-{replica}') ORDER BY (slot_key)");
+    EXPECT_EQ(
+        kShards.CreateStateTable(d, "analytics", "_streamshop_snapshots", "slot_key String", "MergeTree", "slot_key"),
+        "CREATE TABLE IF NOT EXISTS `analytics`.`_streamshop_snapshots` ON CLUSTER `c2` (slot_key String) "
+        "ENGINE = ReplicatedMergeTree('/clickhouse/streamshop/analytics/_streamshop_snapshots', "
+        "'{shard}-{replica}') ORDER BY (slot_key)");
   }
   EXPECT_NE(TableWriter::CreateDeadLetterTableSql("analytics", kReplicas)
                 .find("ON CLUSTER `c1` (table String, lsn UInt64, key String, reason String, row String, _synced_at "
@@ -113,10 +117,11 @@ TEST(ClusterLayoutTest, BookkeepingIsReplicatedToEveryNode) {
 TEST(ClusterLayoutTest, ShardsGetLocalTablesBehindADistributedTable) {
   const auto sql = Orders(Dialect::kLegacy).CreateTableStatements(kShards);
   ASSERT_EQ(sql.size(), 2u);
-  EXPECT_EQ(sql[0], "CREATE TABLE IF NOT EXISTS `analytics`.`raw_orders%local` ON CLUSTER `c2` (" +
-                        std::string(kOrdersColumns) +
-                        ") ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/analytics/raw_orders%25local', "
-                        "'{replica}', _version) ORDER BY (`tenant`, `id`)");
+  EXPECT_EQ(sql[0],
+            "CREATE TABLE IF NOT EXISTS `analytics`.`raw_orders%local` ON CLUSTER `c2` (" +
+                std::string(kOrdersColumns) +
+                ") ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/analytics/raw_orders%25local', "
+                "'{replica}', _version) ORDER BY (`tenant`, `id`)");
   // Every version of a key (both sides of a key change too) goes to the shard of its key's hash.
   EXPECT_EQ(sql[1],
             "CREATE TABLE IF NOT EXISTS `analytics`.`raw_orders` ON CLUSTER `c2` AS `analytics`.`raw_orders%local` "
@@ -126,14 +131,14 @@ TEST(ClusterLayoutTest, ShardsGetLocalTablesBehindADistributedTable) {
   ASSERT_EQ(keyless.size(), 2u);
   EXPECT_TRUE(keyless[1].ends_with("'raw_events%local', _row_hash)")) << keyless[1];
 
-  EXPECT_EQ(kShards.AlterRawTable("analytics", "raw_orders", "ADD COLUMN `x` String"),
-            (std::vector<std::string>{
-                "ALTER TABLE `analytics`.`raw_orders%local` ON CLUSTER `c2` ADD COLUMN `x` String",
-                "ALTER TABLE `analytics`.`raw_orders` ON CLUSTER `c2` ADD COLUMN `x` String"}));
+  EXPECT_EQ(
+      kShards.AlterRawTable("analytics", "raw_orders", "ADD COLUMN `x` String"),
+      (std::vector<std::string>{"ALTER TABLE `analytics`.`raw_orders%local` ON CLUSTER `c2` ADD COLUMN `x` String",
+                                "ALTER TABLE `analytics`.`raw_orders` ON CLUSTER `c2` ADD COLUMN `x` String"}));
   EXPECT_EQ(kShards.MutateRawTable("analytics", "raw_orders", "UPDATE a = 1 WHERE 1"),
             "ALTER TABLE `analytics`.`raw_orders%local` ON CLUSTER `c2` UPDATE a = 1 WHERE 1");
-  EXPECT_EQ(kShards.TruncateRawTable("analytics", "raw_orders", false),
-            "ALTER TABLE `analytics`.`raw_orders%local` ON CLUSTER `c2` DROP PARTITION tuple()");
+  EXPECT_EQ(kShards.TruncateRawTable(Dialect::kLegacy, "analytics", "raw_orders", false),
+            "ALTER TABLE `analytics`.`raw_orders%local` ON CLUSTER `c2` DELETE WHERE 1");
 }
 
 TEST(ClusterLayoutTest, NamesCannotInjectIntoThePath) {
@@ -169,17 +174,20 @@ struct ClientFixture {
   std::deque<Result<HttpResponse>> answers;
   std::unique_ptr<ClickHouseClient> client;
   explicit ClientFixture(std::string cluster = "", std::vector<std::string> replicas = {}) {
-    client = std::make_unique<ClickHouseClient>("http://ch1:8123", std::make_unique<ScriptedTransport>(&urls, &bodies, &answers));
+    client = std::make_unique<ClickHouseClient>("http://ch1:8123",
+                                                std::make_unique<ScriptedTransport>(&urls, &bodies, &answers));
     client->set_replicas(std::move(replicas));
     client->set_cluster(std::move(cluster));
   }
-  void Answer(std::string body, long status = 200) { answers.push_back(HttpResponse{status, std::move(body), {}, false}); }
+  void Answer(std::string body, long status = 200) {
+    answers.push_back(HttpResponse{status, std::move(body), {}, false});
+  }
 };
 
 TEST(ClusterLayoutTest, AnUnknownClusterIsRefusedWithTheFix) {
   ClientFixture f("nope");
-  f.Answer("0\n");                                              // uniqExact(shard_num)
-  f.Answer(std::string("\x02") + "c1" + "\x0a" + "test_shard"); // DISTINCT cluster, RowBinary
+  f.Answer("0\n");                                               // uniqExact(shard_num)
+  f.Answer(std::string("\x02") + "c1" + "\x0a" + "test_shard");  // DISTINCT cluster, RowBinary
   auto layout = LayoutOf(*f.client);
   ASSERT_FALSE(layout.ok());
   EXPECT_FALSE(layout.status().retryable());
@@ -214,13 +222,26 @@ TEST(ClusterLayoutTest, EnsureTargetTableCreatesEveryPieceOnTheCluster) {
   // Later answers are empty: system.columns lists no column, so every column is added (on both tables).
   ASSERT_TRUE(EnsureTargetTable(*f.client, w).ok());
   const auto create = w.CreateTableStatements(kShards);
-  ASSERT_GE(f.bodies.size(), 7u);
-  EXPECT_EQ(f.bodies[1], create[0]);
-  EXPECT_EQ(f.bodies[2], create[1]);
-  EXPECT_EQ(f.bodies[3], TableWriter::CreateDeadLetterTableSql("analytics", kShards));
-  EXPECT_TRUE(f.bodies[4].starts_with("SELECT name, type FROM system.columns")) << f.bodies[4];
-  EXPECT_EQ(f.bodies[5], "ALTER TABLE `analytics`.`raw_orders%local` ON CLUSTER `c2` ADD COLUMN `id` Int32");
-  EXPECT_EQ(f.bodies[6], "ALTER TABLE `analytics`.`raw_orders` ON CLUSTER `c2` ADD COLUMN `id` Int32");
+  ASSERT_GE(f.bodies.size(), 10u);
+  // Each CREATE … ON CLUSTER only when the node lacks the table (ON CLUSTER waits for every node, even a down one).
+  EXPECT_TRUE(
+      f.bodies[1].starts_with("SELECT count() FROM system.tables WHERE database = 'analytics' AND name = "
+                              "'raw_orders%local'"))
+      << f.bodies[1];
+  EXPECT_EQ(f.bodies[2], create[0]);
+  EXPECT_EQ(f.bodies[4], create[1]);
+  EXPECT_EQ(f.bodies[6], TableWriter::CreateDeadLetterTableSql("analytics", kShards));
+  EXPECT_TRUE(f.bodies[7].starts_with("SELECT name, type FROM system.columns")) << f.bodies[7];
+  EXPECT_EQ(f.bodies[8], "ALTER TABLE `analytics`.`raw_orders%local` ON CLUSTER `c2` ADD COLUMN `id` Int32");
+  EXPECT_EQ(f.bodies[9], "ALTER TABLE `analytics`.`raw_orders` ON CLUSTER `c2` ADD COLUMN `id` Int32");
+}
+
+TEST(ClusterLayoutTest, AnExistingTableIsNotCreatedAgainOnTheCluster) {
+  ClientFixture f("c1");
+  f.Answer("1\n");  // shards
+  f.Answer("1\n");  // the snapshot state table exists
+  ASSERT_TRUE(EnsureSnapshotStateTable(*f.client, {"analytics", "1/db/slot"}).ok());
+  ASSERT_EQ(f.bodies.size(), 2u);
 }
 
 TEST(ClusterLayoutTest, StateTablesFollowTheClientsCluster) {
@@ -229,17 +250,17 @@ TEST(ClusterLayoutTest, StateTablesFollowTheClientsCluster) {
   ASSERT_TRUE(EnsureSnapshotStateTable(*f.client, {"analytics", "1/db/slot"}).ok());
   MessageWriter messages("analytics");
   ASSERT_TRUE(messages.EnsureTable(*f.client).ok());
-  ASSERT_EQ(f.bodies.size(), 3u);
-  EXPECT_NE(f.bodies[1].find("`_streamshop_snapshots` ON CLUSTER `c1` (slot_key String, table String, chunk Int64, "
+  ASSERT_EQ(f.bodies.size(), 5u);
+  EXPECT_NE(f.bodies[2].find("`_streamshop_snapshots` ON CLUSTER `c1` (slot_key String, table String, chunk Int64, "
                              "chunk_pages Int64, rows UInt64, updated_us UInt64) ENGINE = ReplicatedMergeTree("),
             std::string::npos)
-      << f.bodies[1];
-  EXPECT_NE(f.bodies[2].find("`_streamshop_messages` ON CLUSTER `c1` (lsn UInt64, transactional UInt8, prefix String, "
+      << f.bodies[2];
+  EXPECT_NE(f.bodies[4].find("`_streamshop_messages` ON CLUSTER `c1` (lsn UInt64, transactional UInt8, prefix String, "
                              "content String, _synced_at DateTime DEFAULT now()) ENGINE = "
                              "ReplicatedReplacingMergeTree('/clickhouse/streamshop/analytics/_streamshop_messages', "
                              "'{shard}-{replica}') ORDER BY (lsn, prefix)"),
             std::string::npos)
-      << f.bodies[2];
+      << f.bodies[4];
 
   ClientFixture one;
   ASSERT_TRUE(EnsureSnapshotStateTable(*one.client, {"analytics", "1/db/slot"}).ok());
@@ -259,7 +280,7 @@ TEST(ClusterLayoutTest, TruncateOfAMissingTableOnAClusterIsANoOp) {
   ClientFixture f("c1");
   f.Answer("1\n");  // shards
   f.Answer("");     // system.tables: none
-  ASSERT_TRUE(TruncateRawTable(*f.client, "analytics", "raw_orders", /*if_exists=*/true).ok());
+  ASSERT_TRUE(TruncateRawTable(*f.client, Dialect::kLegacy, "analytics", "raw_orders", /*if_exists=*/true).ok());
   EXPECT_EQ(f.urls.size(), 2u);
 }
 
