@@ -60,23 +60,28 @@ std::vector<std::string> ClusterLayout::CreateRawTable(Dialect dialect, const st
   std::vector<std::string> statements{fmt::format(
       "CREATE TABLE IF NOT EXISTS {}{} ({}) ENGINE = {} ORDER BY ({})", Quoted(database, storage), OnCluster(), columns,
       Engine(dialect, Scope::kShard, "ReplacingMergeTree", params, database, storage), order_by)};
-  if (sharded()) {
-    statements.push_back(fmt::format("CREATE TABLE IF NOT EXISTS {}{} AS {} ENGINE = Distributed({}, {}, {}, {})",
-                                     Quoted(database, table), OnCluster(), Quoted(database, storage),
-                                     ClickHouseClient::QuoteString(cluster_), ClickHouseClient::QuoteString(database),
-                                     ClickHouseClient::QuoteString(storage), sharding_key));
-  }
+  if (sharded()) statements.push_back(CreateDistributed(database, table, sharding_key));
   return statements;
+}
+
+std::string ClusterLayout::CreateDistributed(const std::string& database, const std::string& table,
+                                             std::string_view sharding_key) const {
+  const std::string storage = LocalName(table);
+  return fmt::format("CREATE TABLE IF NOT EXISTS {}{} AS {} ENGINE = Distributed({}, {}, {}, {})",
+                     Quoted(database, table), OnCluster(), Quoted(database, storage),
+                     ClickHouseClient::QuoteString(cluster_), ClickHouseClient::QuoteString(database),
+                     ClickHouseClient::QuoteString(storage), sharding_key);
 }
 
 std::vector<std::string> ClusterLayout::AlterRawTable(const std::string& database, const std::string& table,
                                                       std::string_view action) const {
-  std::vector<std::string> statements;
-  if (sharded()) {
-    statements.push_back(fmt::format("ALTER TABLE {}{} {}", Quoted(database, LocalName(table)), OnCluster(), action));
-  }
-  statements.push_back(fmt::format("ALTER TABLE {}{} {}", Quoted(database, table), OnCluster(), action));
-  return statements;
+  return {fmt::format("ALTER TABLE {}{} {}", Quoted(database, StorageName(table)), OnCluster(), action)};
+}
+
+std::vector<std::string> ClusterLayout::RecreateDistributed(const std::string& database, const std::string& table,
+                                                            std::string_view sharding_key) const {
+  return {fmt::format("DROP TABLE IF EXISTS {}{}", Quoted(database, table), OnCluster()),
+          CreateDistributed(database, table, sharding_key)};
 }
 
 std::string ClusterLayout::MutateRawTable(const std::string& database, const std::string& table,

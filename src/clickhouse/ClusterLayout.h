@@ -66,10 +66,14 @@ class ClusterLayout {
   std::vector<std::string> CreateRawTable(Dialect dialect, const std::string& database, const std::string& table,
                                           std::string_view columns, std::string_view params, std::string_view order_by,
                                           std::string_view sharding_key) const;
-  // ALTER TABLE … <action> of a raw table (ADD COLUMN, MODIFY COLUMN): with shards on the local and the
-  // Distributed table.
+  // ALTER TABLE … <action> of a raw table (ADD COLUMN, MODIFY COLUMN): with shards on the local table, after which
+  // the Distributed table is made again (RecreateDistributed): 18.16 refuses an ALTER … ON CLUSTER of a table that
+  // is not replicated on a cluster whose shards replicate internally (measured).
   std::vector<std::string> AlterRawTable(const std::string& database, const std::string& table,
                                          std::string_view action) const;
+  // DROP and CREATE of a sharded raw table's Distributed table, taking the local table's columns.
+  std::vector<std::string> RecreateDistributed(const std::string& database, const std::string& table,
+                                               std::string_view sharding_key) const;
   // An ALTER that rewrites stored rows (UPDATE, DELETE): on the table that holds them.
   std::string MutateRawTable(const std::string& database, const std::string& table, std::string_view action) const;
   // Empties a raw table (one server: TRUNCATE TABLE [IF EXISTS]; see the header for a cluster).
@@ -87,6 +91,8 @@ class ClusterLayout {
   static std::string PathPart(std::string_view name);
 
  private:
+  std::string CreateDistributed(const std::string& database, const std::string& table,
+                                std::string_view sharding_key) const;
   std::string cluster_;
   int shards_ = 1;
 };

@@ -143,14 +143,22 @@ std::vector<std::string> TableWriter::CreateTableStatements(const ClusterLayout&
     cols += "_row_hash UInt64, ";  // no key: rows are identified by all their values (RowHash)
     order_by = "_row_hash";
   }
-  std::vector<std::string> key_names;
-  for (const auto* k : keys) key_names.push_back(k->name);
   return layout.CreateRawTable(
       dialect_, database_, table_name_,
       fmt::format("{}_version UInt64, _deleted UInt8, {} {}, _synced_at DateTime DEFAULT now()", cols, kUnfitColumn,
                   UnfitType().clickhouse_type),
-      dialect_ == Dialect::kModern ? "_version, _deleted" : "_version", order_by,
-      ClusterLayout::ShardingKey(key_names, schema_.identity == model::RowIdentity::kFullRow));
+      dialect_ == Dialect::kModern ? "_version, _deleted" : "_version", order_by, ShardingKey());
+}
+
+std::string TableWriter::ShardingKey() const {
+  std::vector<const TargetColumn*> keys;
+  for (const auto& c : columns_) {
+    if (c.key_position > 0) keys.push_back(&c);
+  }
+  std::sort(keys.begin(), keys.end(), [](auto* a, auto* b) { return a->key_position < b->key_position; });
+  std::vector<std::string> names;
+  for (const auto* k : keys) names.push_back(k->name);
+  return ClusterLayout::ShardingKey(names, schema_.identity == model::RowIdentity::kFullRow);
 }
 
 std::string TableWriter::SelectLiveRowsSql() const {

@@ -69,6 +69,8 @@ class TableWriter final : public model::TargetTable {
   // The statements that create the table under `layout` (ClusterLayout::CreateRawTable); CreateTableSql() is the
   // one statement of one server.
   std::vector<std::string> CreateTableStatements(const ClusterLayout& layout) const;
+  // What a Distributed table over this table's shards hashes (ClusterLayout::ShardingKey).
+  std::string ShardingKey() const;
   std::string CreateTableSql() const;
   // "SELECT <columns>, _unfit FROM <target> FINAL WHERE _deleted = 0 FORMAT RowBinary".
   std::string SelectLiveRowsSql() const;

@@ -108,15 +108,49 @@ Status EnsureTargetTable(ClickHouseClient& ch, TableWriter& writer, std::vector<
   return ReconcileTargetTable(ch, writer, /*apply_changes=*/true, added);
 }
 
+namespace {
+
+// Column name → ClickHouse type of `table` in `database`.
+Result<std::map<std::string, std::string>> ColumnsOf(ClickHouseClient& ch, const std::string& database,
+                                                     const std::string& table) {
+  SS_ASSIGN_OR_RETURN(
+      std::string rows,
+      ch.Query(fmt::format("SELECT name, type FROM system.columns WHERE database = {} AND table = {} "
+                           "FORMAT RowBinary",
+                           ClickHouseClient::QuoteString(database), ClickHouseClient::QuoteString(table))));
+  SS_ASSIGN_OR_RETURN(std::vector<std::string> fields, ReadStrings(rows));
+  if (fields.size() % 2 != 0) return Status::Fatal("system.columns: expected (name, type) pairs");
+  std::map<std::string, std::string> columns;
+  for (size_t i = 0; i < fields.size(); i += 2) columns[fields[i]] = fields[i + 1];
+  return columns;
+}
+
+// A sharded raw table's Distributed table made again when its columns are not its local table's (after an ALTER,
+// or one interrupted before the Distributed table followed).
+Status SyncDistributed(ClickHouseClient& ch, const ClusterLayout& layout, const TableWriter& writer) {
+  SS_ASSIGN_OR_RETURN(auto local, ColumnsOf(ch, writer.database(), layout.StorageName(writer.table_name())));
+  SS_ASSIGN_OR_RETURN(auto distributed, ColumnsOf(ch, writer.database(), writer.table_name()));
+  if (local == distributed) return Status::Ok();
+  LogInfo("making the Distributed table {} again over the changed columns of its shards", writer.target());
+  for (const std::string& sql :
+       layout.RecreateDistributed(writer.database(), writer.table_name(), writer.ShardingKey())) {
+    SS_RETURN_IF_ERROR(ch.Query(sql).status());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool apply_changes,
                             std::vector<std::string>* added) {
+  SS_ASSIGN_OR_RETURN(ClusterLayout layout, LayoutOf(ch));
+  // With shards, the local table's columns (what an ALTER changes; the Distributed table follows).
   SS_ASSIGN_OR_RETURN(std::string rows,
                       ch.Query(fmt::format("SELECT name, type FROM system.columns WHERE database = {} AND table = {} "
                                            "FORMAT RowBinary",
                                            ClickHouseClient::QuoteString(writer.database()),
-                                           ClickHouseClient::QuoteString(writer.table_name()))));
+                                           ClickHouseClient::QuoteString(layout.StorageName(writer.table_name())))));
   SS_ASSIGN_OR_RETURN(std::vector<std::string> fields, ReadStrings(rows));
-  SS_ASSIGN_OR_RETURN(ClusterLayout layout, LayoutOf(ch));
   const auto alter = [&](const std::string& action) -> Status {
     for (const std::string& sql : layout.AlterRawTable(writer.database(), writer.table_name(), action)) {
       SS_RETURN_IF_ERROR(ch.Query(sql).status());
@@ -172,6 +206,7 @@ Status ReconcileTargetTable(ClickHouseClient& ch, TableWriter& writer, bool appl
     SS_RETURN_IF_ERROR(alter(fmt::format("ADD COLUMN {} {}", ClickHouseClient::QuoteIdent(unfit),
                                          TableWriter::UnfitType().clickhouse_type)));
   }
+  if (apply_changes && layout.sharded()) return SyncDistributed(ch, layout, writer);
   return Status::Ok();
 }
 
