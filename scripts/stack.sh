@@ -1306,8 +1306,8 @@ check_tls_switch() {
 
 cmd_up() {
   make_state_dir
-  check_tls_switch
   check_cluster_supported
+  check_tls_switch
   check_cluster_switch
   write_ports
   pg_start
