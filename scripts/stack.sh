@@ -776,10 +776,13 @@ EOF
 EOF
 }
 
-# Server n ≥ 2 of the cluster (server 1 is ch_start's).
-chr_start() {
-  local n=$1 d http tcp inter bin started=$SECONDS
+# Server n ≥ 2 of the cluster (server 1 is ch_start's): chr_launch starts it, chr_wait waits until it answers (so
+# that several servers start side by side); chr_start does both.
+CHR_STARTED=()   # the second each server was launched at; unset when it was running already
+chr_launch() {
+  local n=$1 d http tcp inter bin
   d=$(chr_dir "$n") http=$(chr_http_port "$n") tcp=$(chr_tcp_port "$n") inter=$(chr_interserver_port "$n")
+  unset "CHR_STARTED[$n]"
   if chr_running "$n"; then
     say "clickhouse-$n: already running (pid $(chr_pid "$n"), port $(chr_port_configured "$n" http_port))"
     return 0
@@ -791,14 +794,22 @@ chr_start() {
   bin=$(ch_bin)
   (cd "$d" && exec setsid nohup "$bin" --config-file="$d/config.xml" </dev/null >>"$d/log/stdout.log" 2>&1) &
   echo $! >"$(chr_pidfile "$n")"
-  CHR_N=$n
-  wait_until "clickhouse-$n" "$d/log/clickhouse-server.log" chr_running_soon ch_ping_port "$http"
-  chr_running "$n" || die "clickhouse-$n answers on port $http but pid $(chr_pid "$n") is not it"
-  say "clickhouse-$n: started (pid $(chr_pid "$n"), http port $http, tcp port $tcp, interserver port $inter;" \
-    "shard $(chr_shard "$n") replica $(chr_replica "$n")) in $((SECONDS - started)) s"
+  CHR_STARTED[n]=$SECONDS
 }
+chr_wait() {
+  local n=$1 http
+  [[ -n "${CHR_STARTED[n]:-}" ]] || return 0
+  http=$(chr_http_port "$n")
+  CHR_N=$n
+  wait_until "clickhouse-$n" "$(chr_dir "$n")/log/clickhouse-server.log" chr_running_soon ch_ping_port "$http"
+  chr_running "$n" || die "clickhouse-$n answers on port $http but pid $(chr_pid "$n") is not it"
+  say "clickhouse-$n: started (pid $(chr_pid "$n"), http port $http, tcp port $(chr_tcp_port "$n"), interserver port" \
+    "$(chr_interserver_port "$n"); shard $(chr_shard "$n") replica $(chr_replica "$n")) in $((SECONDS - CHR_STARTED[n])) s"
+}
+chr_start() { chr_launch "$1" && chr_wait "$1"; }
+# Until the launcher has exec'd the server, its cmdline is still the shell's.
 chr_running_soon() {
-  ((SECONDS - started < 3)) && pid_alive "$(chr_pid "$CHR_N")" || chr_running "$CHR_N" ||
+  ((SECONDS - CHR_STARTED[CHR_N] < 3)) && pid_alive "$(chr_pid "$CHR_N")" || chr_running "$CHR_N" ||
     { tail -n 30 "$(chr_dir "$CHR_N")/log/stdout.log" 2>/dev/null >&2; return 1; }
 }
 ch_ping_port() { [[ "$(curl -sf --max-time 2 "http://127.0.0.1:$1/ping")" == "Ok." ]]; }
@@ -813,13 +824,14 @@ chr_stop() {
   stop_process "clickhouse-$n:" "$(chr_pid "$n")" "$(chr_pidfile "$n")" "$STOP_TIMEOUT"
 }
 
-# Every ClickHouse process of the stack: ZooKeeper first (with the cluster), then the servers.
+# Every ClickHouse process of the stack: ZooKeeper first (with the cluster), then the servers, side by side.
 ch_start_all() {
   if ((CH_CLUSTER)); then
     zk_start
-    ch_start
     local n
-    for ((n = 2; n <= $(ch_servers); n++)); do chr_start "$n"; done
+    for ((n = 2; n <= $(ch_servers); n++)); do chr_launch "$n"; done
+    ch_start
+    for ((n = 2; n <= $(ch_servers); n++)); do chr_wait "$n"; done
   else
     ch_start
   fi
