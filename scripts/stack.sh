@@ -901,7 +901,8 @@ cmd_kill_replica() {
 # ---------------------------------------------------------------- ZooKeeper (for the ClickHouse cluster)
 
 # Debian's zookeeper (3.8) as a plain JVM, standalone: <dir>/zookeeper/{zoo.cfg,data,log}, client port on
-# 127.0.0.1 only (no admin server, no quorum ports), small heap; logs through slf4j-simple to log/zookeeper.log.
+# 127.0.0.1 only (no admin server, no quorum ports), small heap; logs through slf4j-simple to log/zookeeper.log (not
+# rotated: a few lines per client session).
 # zookeeper.jar's manifest names the Debian jars it needs.
 zk_pid() { cat "$ZK_PIDFILE" 2>/dev/null || true; }
 zk_running() {
