@@ -18,6 +18,7 @@ PACKAGES=(
   libcpp-httplib-dev  # the --http-listen server (header-only)
   # servers and clients run by scripts/stack.sh
   postgresql postgresql-contrib clickhouse-server clickhouse-client
+  zookeeper  # coordination of the ClickHouse 18.16 cluster (`stack up --clickhouse-cluster`; run as a plain java process)
   # tools the scripts use
   procps psmisc curl iproute2 bc docker-compose  # docker-compose: `config` validates deploy/ (no engine needed)
   # runtimes of the external tools: dbt and chdb (Python), Kafka and Debezium (Java)

@@ -2,7 +2,10 @@
 # stack.sh — a private PostgreSQL 15 and ClickHouse 18.16 (and optionally an Apache Kafka 4 broker, KRaft)
 # on 127.0.0.1, run as plain processes.
 #
-# Usage: scripts/stack.sh up [--tls] [--with-kafka] [--clickhouse-engine server|chdb]|down|status|restart-postgres|restart-clickhouse|restart-kafka|destroy
+# Usage: scripts/stack.sh up [--tls] [--with-kafka] [--clickhouse-engine server|chdb] [--clickhouse-cluster]
+#                             [--clickhouse-shards 1|2]
+#                          |down|status|restart-postgres|restart-clickhouse|restart-kafka|destroy
+#                          |stop-clickhouse-replica N|start-clickhouse-replica N|kill-clickhouse-replica N
 #
 #   up                  start both services (no-op for one already running), write <dir>/env
 #   up --tls            TLS everywhere: a private CA and a server certificate in <dir>/tls (ca.pem), PostgreSQL
@@ -16,10 +19,26 @@
 #                       18.16 of Debian; `chdb` ClickHouse 26.x (the chdb engine of the venv) behind
 #                       tests/support/chdb_http.py, a test/dev endpoint (docs/MODERN_CLICKHOUSE.md); same as
 #                       STREAMSHOP_CLICKHOUSE_ENGINE; no native TCP port with chdb
+#   up --clickhouse-cluster
+#                       a ClickHouse 18.16 cluster named `streamshop`: ZooKeeper (Debian's, one standalone JVM) and 2
+#                       servers, replicas 1 and 2 of one shard (macros {cluster} {shard} {replica}, ON CLUSTER DDL,
+#                       <remote_servers> with the stack's password); adds STREAMSHOP_CLICKHOUSE_CLUSTER=streamshop and
+#                       STREAMSHOP_CLICKHOUSE_URL_2 (shard 1 replica 2) to <dir>/env; STREAMSHOP_CLICKHOUSE_URL stays
+#                       server 1 (shard 1 replica 1). Same as STREAMSHOP_STACK_CLICKHOUSE_CLUSTER=1 (=0: one server
+#                       again, after `down`). Not with --clickhouse-engine chdb (in-process, no cluster), nor with
+#                       --tls (the cluster's own connections are plain): both are refused.
+#   up --clickhouse-shards 2
+#                       the cluster with 2 shards of 2 replicas (4 servers; implies --clickhouse-cluster); adds
+#                       STREAMSHOP_CLICKHOUSE_URL_3 (shard 2 replica 1) and _URL_4 (shard 2 replica 2); same as
+#                       STREAMSHOP_STACK_CLICKHOUSE_SHARDS=2
 #   down                stop every service (no-op when stopped), and a Debezium worker of scripts/debezium.sh
 #   status              print each service's state; exit 0 when all run, 3 otherwise
 #   restart-postgres    stop and start PostgreSQL only
-#   restart-clickhouse  stop and start ClickHouse only
+#   restart-clickhouse  stop and start ClickHouse only (with the cluster: every server and ZooKeeper)
+#   stop-clickhouse-replica N | start-clickhouse-replica N | kill-clickhouse-replica N
+#                       stop (SIGTERM), start, or crash (SIGKILL) cluster server N alone: 1..4, the N of
+#                       STREAMSHOP_CLICKHOUSE_URL_N (1: STREAMSHOP_CLICKHOUSE_URL); server N is replica (N-1)%2+1 of
+#                       shard (N-1)/2+1
 #   restart-kafka       stop and start the Kafka broker only (starting it if it never ran)
 #   destroy             down, then remove the state dir's contents (and any /var/tmp data dir), passwords too
 #
@@ -42,20 +61,32 @@
 #   STREAMSHOP_CLICKHOUSE_ENGINE  server (default) or chdb, like --clickhouse-engine
 #   STREAMSHOP_VENV          the venv with chdb (default <repo>/.venv; see scripts/bootstrap-python.sh)
 #   STREAMSHOP_STACK_TLS     1: `up` with TLS (like --tls); 0: without
-# A port (or the engine, or TLS) left unset falls back to the one the stack last ran with, then to the default.
+#   STREAMSHOP_STACK_CLICKHOUSE_CLUSTER  1: `up` with the ClickHouse cluster (like --clickhouse-cluster); 0: without
+#   STREAMSHOP_STACK_CLICKHOUSE_SHARDS   1 (default) or 2, like --clickhouse-shards
+#   STREAMSHOP_CH_CLUSTER_PORT_BASE  P, the cluster's ports (default 18130), 10 of them: P+0 server 1's interserver
+#                            port; server N (2..4) HTTP P+3N-5, native TCP P+3N-4, interserver P+3N-3 (server 2:
+#                            P+1..P+3, server 3: P+4..P+6, server 4: P+7..P+9). Server 1 keeps STREAMSHOP_CH_HTTP_PORT
+#                            and STREAMSHOP_CH_TCP_PORT. (tests/integration/lib.sh: P = the test's base - 10000.)
+#   STREAMSHOP_ZOOKEEPER_PORT  ZooKeeper's client port (default 12181; lib.sh: the test's base + 7)
+# A port (or the engine, TLS, the cluster) left unset falls back to the one the stack last ran with, then to the
+# default. A running ClickHouse keeps its TLS mode, engine and cluster layout: switching any needs `down` first.
 #
 # Layout: <dir>/secrets/{pg_superuser_password,pg_password,pg_cdc_password,clickhouse_password}   (0600)
 #         <dir>/tls/{ca.pem,ca.key,server.pem,server.key}   (tls_ensure; keys 0600)
 #         <dir>/postgres/{data,log}   PostgreSQL cluster, log, unix socket
 #         <dir>/clickhouse/{config.xml,users.xml,data,tmp,user_files,format_schemas,log}
 #                                     (with chdb: <dir>/clickhouse/{chdb,log})
+#                                     with the cluster that is server 1; server N in <dir>/clickhouse/replica-N/ (the
+#                                     same files); every server's pid in clickhouse-server.pid of its dir
+#         <dir>/zookeeper/{zoo.cfg,data,log,zookeeper.pid}   (with the cluster)
 #         <dir>/kafka/{server.properties,log4j2.properties,cluster-id,data,log}   (with Kafka; 0700)
 #                                     and scram-password (user streamshop), client.properties (Java),
 #                                     librdkafka.properties (capture/sink), with --tls keystore.pem, all 0600
 #         <dir>/env                   (0600) `source` it for STREAMSHOP_PG_URL, STREAMSHOP_CLICKHOUSE_URL (the
 #                                     passwords percent-encoded in them; with TLS also sslmode=verify-full and
 #                                     sslrootcert, https and STREAMSHOP_CLICKHOUSE_CA_FILE) (and STREAMSHOP_KAFKA_BROKERS,
-#                                     STREAMSHOP_KAFKA_PROP_FILE)
+#                                     STREAMSHOP_KAFKA_PROP_FILE) (and with the cluster STREAMSHOP_CLICKHOUSE_CLUSTER,
+#                                     STREAMSHOP_CLICKHOUSE_URL_2[, _3, _4])
 #         <dir>/ports                 the ports of the last `up`
 # Requires the packages that scripts/bootstrap.sh installs; Kafka also java 17+ and the jars of
 # scripts/bootstrap-kafka.sh (run by `up --with-kafka` when they are missing).
@@ -69,6 +100,11 @@ PG_DIR=$STATE_DIR/postgres
 CH_DIR=$STATE_DIR/clickhouse
 CH_CONFIG=$CH_DIR/config.xml
 CH_PIDFILE=$CH_DIR/clickhouse-server.pid
+CH_CLUSTER_NAME=streamshop                 # the cluster of `up --clickhouse-cluster` (<remote_servers>, ON CLUSTER)
+ZK_DIR=$STATE_DIR/zookeeper
+ZK_CONFIG=$ZK_DIR/zoo.cfg
+ZK_PIDFILE=$ZK_DIR/zookeeper.pid
+ZK_CLASSPATH=/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar
 KAFKA_DIR=$STATE_DIR/kafka
 KAFKA_CONFIG=$KAFKA_DIR/server.properties
 KAFKA_PIDFILE=$KAFKA_DIR/kafka.pid
@@ -109,6 +145,17 @@ load_ports() {
     if ! [[ "$p" =~ ^[0-9]+$ ]] || ((p < 1 || p > 65535)); then die "invalid port '$p'"; fi
   done
   [[ "$CH_HTTP_PORT" != "$CH_TCP_PORT" ]] || die "ClickHouse HTTP and TCP ports are both $CH_TCP_PORT"
+  case "${STREAMSHOP_STACK_CLICKHOUSE_CLUSTER:-$(saved_port CH_CLUSTER 0)}" in
+    1 | true | yes | on) CH_CLUSTER=1 ;;
+    0 | false | no | off | "") CH_CLUSTER=0 ;;
+    *) die "STREAMSHOP_STACK_CLICKHOUSE_CLUSTER must be 1 or 0, not '$STREAMSHOP_STACK_CLICKHOUSE_CLUSTER'" ;;
+  esac
+  CH_SHARDS=${STREAMSHOP_STACK_CLICKHOUSE_SHARDS:-$(saved_port CH_SHARDS 1)}
+  CH_CLUSTER_PORT_BASE=${STREAMSHOP_CH_CLUSTER_PORT_BASE:-$(saved_port CH_CLUSTER_PORT_BASE 18130)}
+  ZK_PORT=${STREAMSHOP_ZOOKEEPER_PORT:-$(saved_port ZK_PORT 12181)}
+  for p in "$CH_CLUSTER_PORT_BASE" "$ZK_PORT"; do
+    if ! [[ "$p" =~ ^[0-9]+$ ]] || ((p < 1 || p > 65526)); then die "invalid port '$p'"; fi
+  done
   KAFKA_PORT=${STREAMSHOP_KAFKA_PORT:-$(saved_port KAFKA_PORT 19092)}
   if ! [[ "$KAFKA_PORT" =~ ^[0-9]+$ ]] || ((KAFKA_PORT < 1 || KAFKA_PORT > 65535)); then
     die "invalid port '$KAFKA_PORT'"
@@ -486,17 +533,21 @@ ch_curl() {
 }
 
 # ClickHouse 18.16 config: the root element is <yandex>; paths must end with '/'.
-# No interserver_http_port (only used by replicated tables), so two stacks never collide on it.
+# ch_write_config [DIR HTTP-PORT TCP-PORT CLUSTER-XML]: the config of the server in DIR (default: the first server,
+# <dir>/clickhouse, on the stack's ports). Without the cluster no interserver_http_port (only used by replicated
+# tables), so two stacks never collide on it; CLUSTER-XML (ch_cluster_xml) adds it, the macros, ZooKeeper and the
+# cluster's servers.
 ch_write_config() {
-  mkdir -p "$CH_DIR"/{data,tmp,user_files,format_schemas,log}
-  chmod 700 "$CH_DIR"
+  local d=${1:-$CH_DIR} http=${2:-$CH_HTTP_PORT} tcp=${3:-$CH_TCP_PORT} cluster=${4:-}
+  mkdir -p "$d"/{data,tmp,user_files,format_schemas,log}
+  chmod 700 "$d"
   # Plain: HTTP and native TCP. TLS: HTTPS on the HTTP port and TLS on the native port (tcp_port_secure), no
   # plaintext port at all; the stack's server certificate, no client certificate asked for.
-  local ports="    <http_port>$CH_HTTP_PORT</http_port>
-    <tcp_port>$CH_TCP_PORT</tcp_port>"
+  local ports="    <http_port>$http</http_port>
+    <tcp_port>$tcp</tcp_port>"
   if tls_on; then
-    ports="    <https_port>$CH_HTTP_PORT</https_port>
-    <tcp_port_secure>$CH_TCP_PORT</tcp_port_secure>
+    ports="    <https_port>$http</https_port>
+    <tcp_port_secure>$tcp</tcp_port_secure>
     <openSSL>
         <server>
             <certificateFile>$TLS_DIR/server.pem</certificateFile>
@@ -509,14 +560,14 @@ ch_write_config() {
         </server>
     </openSSL>"
   fi
-  cat >"$CH_CONFIG" <<EOF
+  cat >"$d/config.xml" <<EOF
 <?xml version="1.0"?>
 <!-- written by scripts/stack.sh on every start -->
 <yandex>
     <logger>
         <level>information</level>
-        <log>$CH_DIR/log/clickhouse-server.log</log>
-        <errorlog>$CH_DIR/log/clickhouse-server.err.log</errorlog>
+        <log>$d/log/clickhouse-server.log</log>
+        <errorlog>$d/log/clickhouse-server.err.log</errorlog>
         <size>100M</size>
         <count>3</count>
     </logger>
@@ -527,11 +578,11 @@ $ports
     <max_concurrent_queries>100</max_concurrent_queries>
     <uncompressed_cache_size>268435456</uncompressed_cache_size>
     <mark_cache_size>268435456</mark_cache_size>
-    <path>$CH_DIR/data/</path>
-    <tmp_path>$CH_DIR/tmp/</tmp_path>
-    <user_files_path>$CH_DIR/user_files/</user_files_path>
-    <format_schema_path>$CH_DIR/format_schemas/</format_schema_path>
-    <users_config>$CH_DIR/users.xml</users_config>
+    <path>$d/data/</path>
+    <tmp_path>$d/tmp/</tmp_path>
+    <user_files_path>$d/user_files/</user_files_path>
+    <format_schema_path>$d/format_schemas/</format_schema_path>
+    <users_config>$d/users.xml</users_config>
     <default_profile>default</default_profile>
     <default_database>default</default_database>
     <mlock_executable>false</mlock_executable>
@@ -543,9 +594,10 @@ $ports
         <partition_by>toYYYYMM(event_date)</partition_by>
         <flush_interval_milliseconds>7500</flush_interval_milliseconds>
     </query_log>
-</yandex>
+${cluster:+$cluster
+}</yandex>
 EOF
-  cat >"$CH_DIR/users.xml" <<EOF
+  cat >"$d/users.xml" <<EOF
 <?xml version="1.0"?>
 <!-- written by scripts/stack.sh on every start -->
 <yandex>
@@ -597,7 +649,8 @@ ch_start() {
   [[ $CH_ENGINE == chdb ]] && { chdb_start; return; }
   check_port_free "$CH_HTTP_PORT" STREAMSHOP_CH_HTTP_PORT
   check_port_free "$CH_TCP_PORT" STREAMSHOP_CH_TCP_PORT
-  ch_write_config
+  ((CH_CLUSTER)) && check_port_free "$(chr_interserver_port 1)" STREAMSHOP_CH_CLUSTER_PORT_BASE
+  ch_write_config "$CH_DIR" "$CH_HTTP_PORT" "$CH_TCP_PORT" "$(ch_cluster_xml 1)"
   local bin started=$SECONDS
   bin=$(ch_bin)
   # setsid: own session, so the server outlives the caller and its process group. Without job
@@ -642,6 +695,272 @@ ch_stop() {
     return 0
   fi
   stop_process "clickhouse:" "$(ch_pid)" "$CH_PIDFILE" "$STOP_TIMEOUT"
+}
+
+# ---------------------------------------------------------------- ClickHouse cluster (--clickhouse-cluster)
+
+# Servers 1..$(ch_servers): server n is replica ((n-1) % 2 + 1) of shard ((n-1) / 2 + 1). Server 1 is the stack's
+# one ClickHouse (<dir>/clickhouse, STREAMSHOP_CH_HTTP_PORT/TCP_PORT, STREAMSHOP_CLICKHOUSE_URL); server n ≥ 2 lives
+# in <dir>/clickhouse/replica-n on ports of STREAMSHOP_CH_CLUSTER_PORT_BASE (P): server 1's interserver port P+0,
+# server n's HTTP, TCP and interserver ports P+3n-5, P+3n-4, P+3n-3 (P+1..P+9 for servers 2..4). All of them use the
+# stack's ZooKeeper (STREAMSHOP_ZOOKEEPER_PORT), started before them and stopped after them.
+ch_servers() { echo $((CH_CLUSTER ? 2 * CH_SHARDS : 1)); }
+chr_dir() { if (($1 == 1)); then echo "$CH_DIR"; else echo "$CH_DIR/replica-$1"; fi; }
+chr_config() { echo "$(chr_dir "$1")/config.xml"; }
+chr_pidfile() { echo "$(chr_dir "$1")/clickhouse-server.pid"; }
+chr_pid() { cat "$(chr_pidfile "$1")" 2>/dev/null || true; }
+chr_http_port() { if (($1 == 1)); then echo "$CH_HTTP_PORT"; else echo $((CH_CLUSTER_PORT_BASE + 3 * $1 - 5)); fi; }
+chr_tcp_port() { if (($1 == 1)); then echo "$CH_TCP_PORT"; else echo $((CH_CLUSTER_PORT_BASE + 3 * $1 - 4)); fi; }
+chr_interserver_port() { if (($1 == 1)); then echo "$CH_CLUSTER_PORT_BASE"; else echo $((CH_CLUSTER_PORT_BASE + 3 * $1 - 3)); fi; }
+chr_shard() { echo $((($1 - 1) / 2 + 1)); }
+chr_replica() { echo $((($1 - 1) % 2 + 1)); }
+chr_running() {
+  local pid
+  pid=$(chr_pid "$1")
+  pid_alive "$pid" && [[ "$(pid_cmdline "$pid")" == *" --config-file=$(chr_config "$1") "* ]]
+}
+# The cluster of a server's config (of the running server, or the last one): its number of shards, 0 without one.
+chr_shards_configured() { grep -c '<internal_replication>' "$(chr_config "$1")" 2>/dev/null || true; }
+chr_port_configured() { sed -n "s:.*<$2>\(.*\)</$2>.*:\1:p" "$(chr_config "$1")" 2>/dev/null; }
+
+# The cluster part of server n's config: its interserver port and host (replicas fetch parts from each other over
+# it), its macros ({cluster}, {shard}, {replica}: replica names are unique in the whole cluster), ZooKeeper, the
+# queue of ON CLUSTER statements, and the cluster `streamshop` in <remote_servers> (one <shard> per shard, its
+# replicas on their native ports, as the stack's user with its password: Distributed tables and ON CLUSTER log in
+# with it). Empty without the cluster.
+ch_cluster_xml() {
+  ((CH_CLUSTER)) || return 0
+  local n=$1 s r m pw
+  pw=$(secret clickhouse_password)
+  cat <<EOF
+    <!-- the stack's ClickHouse cluster: server $n of $(ch_servers), shard $(chr_shard "$n") replica $(chr_replica "$n") -->
+    <interserver_http_host>127.0.0.1</interserver_http_host>
+    <interserver_http_port>$(chr_interserver_port "$n")</interserver_http_port>
+    <macros>
+        <cluster>$CH_CLUSTER_NAME</cluster>
+        <shard>$(chr_shard "$n")</shard>
+        <replica>s$(chr_shard "$n")r$(chr_replica "$n")</replica>
+    </macros>
+    <zookeeper>
+        <node>
+            <host>127.0.0.1</host>
+            <port>$ZK_PORT</port>
+        </node>
+        <session_timeout_ms>10000</session_timeout_ms>
+    </zookeeper>
+    <distributed_ddl>
+        <path>/clickhouse/task_queue/ddl</path>
+    </distributed_ddl>
+    <remote_servers>
+        <$CH_CLUSTER_NAME>
+EOF
+  for ((s = 1; s <= CH_SHARDS; s++)); do
+    echo "            <shard>"
+    echo "                <internal_replication>true</internal_replication>"
+    for r in 1 2; do
+      m=$((2 * s - 2 + r))
+      cat <<EOF
+                <replica>
+                    <host>127.0.0.1</host>
+                    <port>$(chr_tcp_port "$m")</port>
+                    <user>$CH_USER</user>
+                    <password>$pw</password>
+                </replica>
+EOF
+    done
+    echo "            </shard>"
+  done
+  cat <<EOF
+        </$CH_CLUSTER_NAME>
+    </remote_servers>
+EOF
+}
+
+# Server n ≥ 2 of the cluster (server 1 is ch_start's): chr_launch starts it, chr_wait waits until it answers (so
+# that several servers start side by side); chr_start does both.
+CHR_STARTED=()   # the second each server was launched at; unset when it was running already
+chr_launch() {
+  local n=$1 d http tcp inter bin
+  d=$(chr_dir "$n") http=$(chr_http_port "$n") tcp=$(chr_tcp_port "$n") inter=$(chr_interserver_port "$n")
+  unset "CHR_STARTED[$n]"
+  if chr_running "$n"; then
+    say "clickhouse-$n: already running (pid $(chr_pid "$n"), port $(chr_port_configured "$n" http_port))"
+    return 0
+  fi
+  check_port_free "$http" STREAMSHOP_CH_CLUSTER_PORT_BASE
+  check_port_free "$tcp" STREAMSHOP_CH_CLUSTER_PORT_BASE
+  check_port_free "$inter" STREAMSHOP_CH_CLUSTER_PORT_BASE
+  ch_write_config "$d" "$http" "$tcp" "$(ch_cluster_xml "$n")"
+  bin=$(ch_bin)
+  (cd "$d" && exec setsid nohup "$bin" --config-file="$d/config.xml" </dev/null >>"$d/log/stdout.log" 2>&1) &
+  echo $! >"$(chr_pidfile "$n")"
+  CHR_STARTED[n]=$SECONDS
+}
+chr_wait() {
+  local n=$1 http
+  [[ -n "${CHR_STARTED[n]:-}" ]] || return 0
+  http=$(chr_http_port "$n")
+  CHR_N=$n
+  wait_until "clickhouse-$n" "$(chr_dir "$n")/log/clickhouse-server.log" chr_running_soon ch_ping_port "$http"
+  chr_running "$n" || die "clickhouse-$n answers on port $http but pid $(chr_pid "$n") is not it"
+  say "clickhouse-$n: started (pid $(chr_pid "$n"), http port $http, tcp port $(chr_tcp_port "$n"), interserver port" \
+    "$(chr_interserver_port "$n"); shard $(chr_shard "$n") replica $(chr_replica "$n")) in $((SECONDS - CHR_STARTED[n])) s"
+}
+chr_start() { chr_launch "$1" && chr_wait "$1"; }
+# Until the launcher has exec'd the server, its cmdline is still the shell's.
+chr_running_soon() {
+  ((SECONDS - CHR_STARTED[CHR_N] < 3)) && pid_alive "$(chr_pid "$CHR_N")" || chr_running "$CHR_N" ||
+    { tail -n 30 "$(chr_dir "$CHR_N")/log/stdout.log" 2>/dev/null >&2; return 1; }
+}
+ch_ping_port() { [[ "$(curl -sf --max-time 2 "http://127.0.0.1:$1/ping")" == "Ok." ]]; }
+
+chr_stop() {
+  local n=$1
+  if ! chr_running "$n"; then
+    rm -f "$(chr_pidfile "$n")"
+    say "clickhouse-$n: already stopped"
+    return 0
+  fi
+  stop_process "clickhouse-$n:" "$(chr_pid "$n")" "$(chr_pidfile "$n")" "$STOP_TIMEOUT"
+}
+
+# Every ClickHouse process of the stack: ZooKeeper first (with the cluster), then the servers, side by side.
+ch_start_all() {
+  if ((CH_CLUSTER)); then
+    zk_start
+    local n
+    for ((n = 2; n <= $(ch_servers); n++)); do chr_launch "$n"; done
+    ch_start
+    for ((n = 2; n <= $(ch_servers); n++)); do chr_wait "$n"; done
+  else
+    ch_start
+  fi
+}
+# Stops every server that runs (the cluster's too, whatever this start asks for), then ZooKeeper.
+ch_stop_all() {
+  ch_stop
+  local n
+  for n in 2 3 4; do [[ -d "$(chr_dir "$n")" ]] && chr_stop "$n"; done
+  [[ -d "$ZK_DIR" ]] && zk_stop
+  return 0
+}
+
+# A running ClickHouse keeps its cluster layout: switching needs `down` first (like TLS and the engine).
+check_cluster_switch() {
+  ch_running || return 0
+  local running want
+  running=$(chr_shards_configured 1)
+  want=$((CH_CLUSTER ? CH_SHARDS : 0))
+  ((running == want)) && return 0
+  describe() { if (($1 == 0)); then echo "a single server"; else echo "a cluster of $1 shard(s) of 2 replicas"; fi; }
+  die "clickhouse runs as $(describe "$running"); run \`stack down\` before starting it as $(describe "$want")"
+}
+
+# The cluster's limits: a real server (chdb is in-process, one engine, no cluster) without TLS (the interserver
+# HTTP, Distributed and ON CLUSTER connections would need TLS configs of their own; not done).
+check_cluster_supported() {
+  ((CH_CLUSTER)) || return 0
+  [[ $CH_ENGINE == server ]] ||
+    die "--clickhouse-cluster needs --clickhouse-engine server: chdb is an in-process engine, it has no cluster"
+  tls_on && die "--clickhouse-cluster with --tls is not supported (the cluster's interserver, Distributed and" \
+    "ON CLUSTER connections are plain); start it without --tls (STREAMSHOP_STACK_TLS=0)"
+  return 0
+}
+
+# A server number N of the cluster for stop-/start-/kill-clickhouse-replica.
+check_server_number() {
+  ((CH_CLUSTER)) || die "no ClickHouse cluster here (\`stack up --clickhouse-cluster\` makes one)"
+  [[ "${1:-}" =~ ^[1-9]$ ]] && (($1 <= $(ch_servers))) ||
+    die "no ClickHouse server '${1:-}': 1 to $(ch_servers) (the N of STREAMSHOP_CLICKHOUSE_URL_N)"
+}
+cmd_stop_replica() {
+  check_server_number "$1"
+  if (($1 == 1)); then ch_stop; else chr_stop "$1"; fi
+}
+cmd_start_replica() {
+  check_server_number "$1"
+  check_cluster_supported
+  make_state_dir
+  zk_running || die "zookeeper does not run; \`stack up\` starts the whole stack"
+  if (($1 == 1)); then ch_start; else chr_start "$1"; fi
+}
+# SIGKILL, as a crash: no clean shutdown; the pid file stays until the next start.
+cmd_kill_replica() {
+  check_server_number "$1"
+  local pid
+  if (($1 == 1)); then pid=$(ch_pid); else pid=$(chr_pid "$1"); fi
+  if { (($1 == 1)) && ch_running; } || { (($1 > 1)) && chr_running "$1"; }; then
+    kill -KILL "$pid"
+    while pid_alive "$pid"; do sleep 0.1; done
+    say "clickhouse-$1: killed (pid $pid)"
+  else
+    say "clickhouse-$1: not running"
+  fi
+}
+
+# ---------------------------------------------------------------- ZooKeeper (for the ClickHouse cluster)
+
+# Debian's zookeeper (3.8) as a plain JVM, standalone: <dir>/zookeeper/{zoo.cfg,data,log}, client port on
+# 127.0.0.1 only (no admin server, no quorum ports), small heap; logs through slf4j-simple to log/zookeeper.log (not
+# rotated: a few lines per client session).
+# zookeeper.jar's manifest names the Debian jars it needs.
+zk_pid() { cat "$ZK_PIDFILE" 2>/dev/null || true; }
+zk_running() {
+  local pid
+  pid=$(zk_pid)
+  pid_alive "$pid" && [[ "$(pid_cmdline "$pid")" == *" org.apache.zookeeper.server.quorum.QuorumPeerMain $ZK_CONFIG "* ]]
+}
+zk_port_running() { sed -n 's/^clientPort=\([0-9]*\)$/\1/p' "$ZK_CONFIG" 2>/dev/null; }
+# Ready: answers the four-letter word `ruok` with `imok`.
+zk_ready() {
+  local answer
+  answer=$(timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf ruok >&3 && cat <&3' _ "$1" 2>/dev/null) || true
+  [[ $answer == imok ]]
+}
+zk_start() {
+  if zk_running; then
+    say "zookeeper: already running (pid $(zk_pid), port $(zk_port_running))"
+    return 0
+  fi
+  [[ -f /usr/share/java/zookeeper.jar && -f /usr/share/java/slf4j-simple.jar ]] ||
+    die "zookeeper not found (/usr/share/java/zookeeper.jar): run scripts/bootstrap.sh (Debian package zookeeper)"
+  command -v java >/dev/null || die "java not found; ZooKeeper needs Java (Debian: openjdk-17-jre-headless)"
+  check_port_free "$ZK_PORT" STREAMSHOP_ZOOKEEPER_PORT
+  mkdir -p "$ZK_DIR"/{data,log}
+  chmod 700 "$ZK_DIR" "$ZK_DIR"/{data,log}
+  cat >"$ZK_CONFIG" <<EOF
+# written by scripts/stack.sh on every start: one standalone server for the stack's ClickHouse cluster
+tickTime=1000
+dataDir=$ZK_DIR/data
+clientPort=$ZK_PORT
+clientPortAddress=127.0.0.1
+maxClientCnxns=0
+admin.enableServer=false
+4lw.commands.whitelist=ruok,srvr,mntr
+# transaction log files preallocated 4 MB at a time (not 64); old snapshots and logs purged hourly
+preAllocSize=4096
+autopurge.snapRetainCount=3
+autopurge.purgeInterval=1
+EOF
+  local started=$SECONDS
+  (cd "$ZK_DIR" && umask 077 && exec setsid nohup java -Xmx128m -Xms16m -XX:+UseSerialGC \
+    -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true -Dorg.slf4j.simpleLogger.showDateTime=true \
+    -Dorg.slf4j.simpleLogger.dateTimeFormat="yyyy-MM-dd HH:mm:ss.SSS" -Dzookeeper.jmx.log4j.disable=true \
+    -cp "$ZK_CLASSPATH" org.apache.zookeeper.server.quorum.QuorumPeerMain "$ZK_CONFIG" \
+    </dev/null >>"$ZK_DIR/log/zookeeper.log" 2>&1) &
+  echo $! >"$ZK_PIDFILE"
+  wait_until zookeeper "$ZK_DIR/log/zookeeper.log" zk_running_soon zk_ready "$ZK_PORT"
+  zk_running || die "zookeeper answers on port $ZK_PORT but pid $(zk_pid) is not it"
+  say "zookeeper: started (pid $(zk_pid), port $ZK_PORT) in $((SECONDS - started)) s"
+}
+zk_running_soon() { ((SECONDS - started < 3)) && pid_alive "$(zk_pid)" || zk_running; }
+zk_stop() {
+  if ! zk_running; then
+    rm -f "$ZK_PIDFILE"
+    say "zookeeper: already stopped"
+    return 0
+  fi
+  stop_process "zookeeper:" "$(zk_pid)" "$ZK_PIDFILE" "$STOP_TIMEOUT"
 }
 
 # ---------------------------------------------------------------- Kafka
@@ -937,6 +1256,10 @@ write_ports() {
   printf 'PG_PORT=%s\nCH_HTTP_PORT=%s\nCH_TCP_PORT=%s\nKAFKA_PORT=%s\nKAFKA_CONTROLLER_PORT=%s\nWITH_KAFKA=%s\nCH_ENGINE=%s\nTLS=%s\n' \
     "$PG_PORT" "$CH_HTTP_PORT" "$CH_TCP_PORT" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$WITH_KAFKA" "$CH_ENGINE" "$TLS" \
     >"$STATE_DIR/ports"
+  if ((CH_CLUSTER)); then
+    printf 'CH_CLUSTER=1\nCH_SHARDS=%s\nCH_CLUSTER_PORT_BASE=%s\nZK_PORT=%s\n' "$CH_SHARDS" "$CH_CLUSTER_PORT_BASE" \
+      "$ZK_PORT" >>"$STATE_DIR/ports"
+  fi
 }
 # Changes one line of <dir>/ports.
 set_saved() {
@@ -956,6 +1279,15 @@ write_env() {
     echo "export STREAMSHOP_PG_URL=$(shq "$pg_url")"
     echo "export STREAMSHOP_CLICKHOUSE_URL=$(shq "$ch_url")"
     if tls_on; then echo "export STREAMSHOP_CLICKHOUSE_CA_FILE=$(shq "$TLS_DIR/ca.pem")"; fi
+    if ((CH_CLUSTER)); then
+      # STREAMSHOP_CLICKHOUSE_URL is server 1 (shard 1 replica 1), _URL_2 shard 1 replica 2; with 2 shards _URL_3
+      # shard 2 replica 1, _URL_4 shard 2 replica 2.
+      echo "export STREAMSHOP_CLICKHOUSE_CLUSTER=$CH_CLUSTER_NAME"
+      local n
+      for ((n = 2; n <= $(ch_servers); n++)); do
+        echo "export STREAMSHOP_CLICKHOUSE_URL_$n=$(shq "${ch_url%:*}:$(chr_http_port "$n")")"
+      done
+    fi
   } >"$STATE_DIR/env.tmp"
   chmod 600 "$STATE_DIR/env.tmp"
   mv "$STATE_DIR/env.tmp" "$STATE_DIR/env"
@@ -987,10 +1319,12 @@ check_tls_switch() {
 
 cmd_up() {
   make_state_dir
+  check_cluster_supported
   check_tls_switch
+  check_cluster_switch
   write_ports
   pg_start
-  ch_start
+  ch_start_all
   ((WITH_KAFKA)) && kafka_start
   write_env
   say "up: $STATE_DIR"
@@ -999,6 +1333,14 @@ cmd_up() {
     say "  clickhouse: $(ch_scheme)://$CH_USER:***@127.0.0.1:$CH_HTTP_PORT (ClickHouse 26.x: the chdb test/dev endpoint; no native tcp)"
   else
     say "  clickhouse: $(ch_scheme)://$CH_USER:***@127.0.0.1:$CH_HTTP_PORT (native tcp$(tls_on && echo "+tls" || true) $CH_TCP_PORT)"
+  fi
+  if ((CH_CLUSTER)); then
+    local n
+    say "  cluster:    $CH_CLUSTER_NAME, $CH_SHARDS shard(s) of 2 replicas; zookeeper 127.0.0.1:$ZK_PORT"
+    for ((n = 2; n <= $(ch_servers); n++)); do
+      say "  clickhouse-$n: http://$CH_USER:***@127.0.0.1:$(chr_http_port "$n") (native tcp $(chr_tcp_port "$n");" \
+        "shard $(chr_shard "$n") replica $(chr_replica "$n"); STREAMSHOP_CLICKHOUSE_URL_$n)"
+    done
   fi
   say "  passwords:  $SECRETS_DIR (mode 0600)"
   kafka_running && say "  kafka:      127.0.0.1:$(kafka_port_running) (controller $(kafka_controller_port_running));" \
@@ -1010,7 +1352,7 @@ cmd_down() {
   [[ -d "$STATE_DIR" ]] || { say "nothing at $STATE_DIR; already down"; return 0; }
   debezium_stop
   [[ -d "$KAFKA_DIR" ]] && kafka_stop
-  ch_stop
+  ch_stop_all
   pg_stop
 }
 
@@ -1021,10 +1363,29 @@ cmd_status() {
   else
     say "postgres:   stopped  port $PG_PORT"; ok=3
   fi
+  local cluster_note=""
+  ((CH_CLUSTER)) && cluster_note="  shard 1 replica 1 (interserver $(chr_interserver_port 1))"
   if ch_running; then
-    say "clickhouse: running  port $(ch_port_running)  pid $(ch_pid)  (tcp $(ch_tcp_port_running))$( ((!$(ch_tls_running))) || echo "  (TLS only)")"
+    say "clickhouse: running  port $(ch_port_running)  pid $(ch_pid)  (tcp $(ch_tcp_port_running))$( ((!$(ch_tls_running))) || echo "  (TLS only)")$cluster_note"
   else
-    say "clickhouse: stopped  port $CH_HTTP_PORT"; ok=3
+    say "clickhouse: stopped  port $CH_HTTP_PORT$cluster_note"; ok=3
+  fi
+  # The cluster's servers and ZooKeeper count when the last `up` asked for the cluster; otherwise they are reported
+  # only while they run.
+  local n
+  for n in 2 3 4; do
+    if chr_running "$n"; then
+      say "clickhouse-$n: running  port $(chr_port_configured "$n" http_port)  pid $(chr_pid "$n")" \
+        " (tcp $(chr_port_configured "$n" tcp_port), interserver $(chr_port_configured "$n" interserver_http_port))" \
+        " shard $(chr_shard "$n") replica $(chr_replica "$n")"
+    elif ((n <= $(ch_servers))); then
+      say "clickhouse-$n: stopped  port $(chr_http_port "$n")  shard $(chr_shard "$n") replica $(chr_replica "$n")"; ok=3
+    fi
+  done
+  if zk_running; then
+    say "zookeeper:  running  port $(zk_port_running)  pid $(zk_pid)"
+  elif ((CH_CLUSTER)); then
+    say "zookeeper:  stopped  port $ZK_PORT"; ok=3
   fi
   # Kafka counts when the last `up` asked for it; otherwise it is reported only if it has been set up.
   local wanted
@@ -1053,14 +1414,14 @@ cmd_destroy() {
   local target=""
   [[ -L "$PG_DIR" ]] && target=$(dirname "$(realpath -m "$PG_DIR")")
   # Only what this script created goes, so a state dir pointed at e.g. /tmp is not wiped.
-  rm -rf "$PG_DIR" "$CH_DIR" "$KAFKA_DIR" "$STATE_DIR/debezium" "$STATE_DIR/env" "$STATE_DIR/ports" "$SECRETS_DIR" \
+  rm -rf "$PG_DIR" "$CH_DIR" "$ZK_DIR" "$KAFKA_DIR" "$STATE_DIR/debezium" "$STATE_DIR/env" "$STATE_DIR/ports" "$SECRETS_DIR" \
     "$TLS_DIR"
   [[ "$target" == /var/tmp/streamshop-* ]] && rm -rf "$target"
   rmdir "$STATE_DIR" 2>/dev/null || true
   say "destroyed $STATE_DIR"
 }
 
-usage() { sed -n '4,28s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '4,/^#   destroy /s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 
 main() {
   load_ports
@@ -1075,12 +1436,22 @@ main() {
         --tls) TLS=1 ;;
         --clickhouse-engine) CH_ENGINE=${2:-}; shift ;;
         --clickhouse-engine=*) CH_ENGINE=${1#*=} ;;
+        --clickhouse-cluster) CH_CLUSTER=1 ;;
+        --clickhouse-shards) CH_SHARDS=${2:-}; CH_CLUSTER=1; shift ;;
+        --clickhouse-shards=*) CH_SHARDS=${1#*=}; CH_CLUSTER=1 ;;
         *) echo "stack: error: unknown option '$1' for up" >&2; usage ;;
       esac
       shift
     done
   fi
+  local server=""
+  if [[ "$action" == @(stop|start|kill)-clickhouse-replica ]]; then
+    server=${1:-}
+    (($# > 0)) && shift
+  fi
   (($# == 0)) || { echo "stack: error: unexpected argument '$1'" >&2; usage; }
+  [[ $CH_SHARDS == [12] ]] ||
+    die "--clickhouse-shards (STREAMSHOP_STACK_CLICKHOUSE_SHARDS) must be 1 or 2, not '$CH_SHARDS'"
   [[ $CH_ENGINE == server || $CH_ENGINE == chdb ]] ||
     die "unknown ClickHouse engine '$CH_ENGINE' (--clickhouse-engine / STREAMSHOP_CLICKHOUSE_ENGINE): server or chdb"
   case "$action" in
@@ -1088,7 +1459,10 @@ main() {
     down) cmd_down ;;
     status) cmd_status ;;
     restart-postgres) make_state_dir; pg_stop; pg_start ;;
-    restart-clickhouse) make_state_dir; ch_stop; ch_start ;;
+    restart-clickhouse) check_cluster_supported; make_state_dir; ch_stop_all; ch_start_all ;;
+    stop-clickhouse-replica) cmd_stop_replica "$server" ;;
+    start-clickhouse-replica) cmd_start_replica "$server" ;;
+    kill-clickhouse-replica) cmd_kill_replica "$server" ;;
     restart-kafka) cmd_restart_kafka ;;
     destroy) cmd_destroy ;;
     *) usage ;;

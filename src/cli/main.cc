@@ -320,15 +320,23 @@ struct Command {
 Command AddStack(CLI::App& app) {
   struct Args {
     std::string action, clickhouse_engine;
-    bool with_kafka = false, tls = false;
+    bool with_kafka = false, tls = false, clickhouse_cluster = false;
+    int clickhouse_shards = 0, server = 0;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand(
       "stack", "Private local PostgreSQL + ClickHouse (+ Kafka with --with-kafka) under ./.streamshop");
-  cmd->add_option("action", a->action, "up, down, status, destroy, restart-postgres|clickhouse|kafka")
+  cmd->add_option("action", a->action,
+                  "up, down, status, destroy, restart-postgres|clickhouse|kafka, "
+                  "stop|start|kill-clickhouse-replica N")
       ->required()
-      ->check(CLI::IsMember(
-          {"up", "down", "status", "destroy", "restart-postgres", "restart-clickhouse", "restart-kafka"}));
+      ->check(
+          CLI::IsMember({"up", "down", "status", "destroy", "restart-postgres", "restart-clickhouse", "restart-kafka",
+                         "stop-clickhouse-replica", "start-clickhouse-replica", "kill-clickhouse-replica"}));
+  cmd->add_option("server", a->server,
+                  "with stop|start|kill-clickhouse-replica: the cluster's server N (1..4, the N of "
+                  "STREAMSHOP_CLICKHOUSE_URL_N)")
+      ->check(CLI::Range(1, 4));
   cmd->add_flag("--with-kafka", a->with_kafka, "Also run a single-node Apache Kafka broker (KRaft)")
       ->envname("STREAMSHOP_WITH_KAFKA");
   cmd->add_flag("--tls", a->tls,
@@ -340,6 +348,14 @@ Command AddStack(CLI::App& app) {
                   "endpoint (tests/support/chdb_http.py)")
       ->check(CLI::IsMember({"server", "chdb"}))
       ->envname("STREAMSHOP_CLICKHOUSE_ENGINE");
+  cmd->add_flag("--clickhouse-cluster", a->clickhouse_cluster,
+                "A ClickHouse 18.16 cluster `streamshop`: ZooKeeper and 2 replicas of one shard (adds "
+                "STREAMSHOP_CLICKHOUSE_CLUSTER and STREAMSHOP_CLICKHOUSE_URL_2 to .streamshop/env)")
+      ->envname("STREAMSHOP_STACK_CLICKHOUSE_CLUSTER");
+  cmd->add_option("--clickhouse-shards", a->clickhouse_shards,
+                  "With the cluster: 1 (default) or 2 shards of 2 replicas (2 adds STREAMSHOP_CLICKHOUSE_URL_3, _4)")
+      ->check(CLI::Range(1, 2))
+      ->envname("STREAMSHOP_STACK_CLICKHOUSE_SHARDS");
   return {cmd, [a] {
             std::vector<std::string> args{a->action};
             if (a->with_kafka) args.push_back("--with-kafka");
@@ -347,6 +363,12 @@ Command AddStack(CLI::App& app) {
             if (a->action == "up" && !a->clickhouse_engine.empty()) {
               args.insert(args.end(), {"--clickhouse-engine", a->clickhouse_engine});
             }
+            if (a->action == "up" && a->clickhouse_cluster) args.push_back("--clickhouse-cluster");
+            if (a->action == "up" && a->clickhouse_shards != 0) {
+              args.insert(args.end(), {"--clickhouse-shards", std::to_string(a->clickhouse_shards)});
+            }
+            // (Without N, stack.sh says which numbers there are.)
+            if (a->action.ends_with("-clickhouse-replica") && a->server != 0) args.push_back(std::to_string(a->server));
             return ExecScript("stack.sh", args);
           }};
 }

@@ -4,6 +4,14 @@
 # Keep bases below 32768: Linux hands out ports from 32768 up to outgoing connections, which could take ours.
 # WITH_KAFKA=1 before sourcing also starts a Kafka broker (ports base+4, controller base+5) and reserves
 # base+6 for a Debezium Connect worker (STREAMSHOP_CONNECT_PORT); kafka_java runs Kafka's tool classes.
+# CLICKHOUSE_CLUSTER=1 before sourcing starts the ClickHouse 18.16 cluster (`stack up --clickhouse-cluster`: ZooKeeper and
+# 2 replicas of one shard; CLICKHOUSE_SHARDS=2: 2 shards of 2 replicas, 4 servers, implies the cluster). Its ports:
+# ZooKeeper base+7; servers 2..4 and every interserver port in the 10 ports at base-10000 (STREAMSHOP_CH_CLUSTER_PORT_BASE,
+# layout in scripts/stack.sh), the range a test's chdb variant would use: a cluster test has no chdb variant (the
+# stack refuses chdb with the cluster). So base+8, base+9 stay free, and Kafka's base+4..+6 work with the cluster.
+# `ch_on N SQL` queries server N (1: STREAMSHOP_CLICKHOUSE_URL, N: STREAMSHOP_CLICKHOUSE_URL_N; server N is replica
+# (N-1)%2+1 of shard (N-1)/2+1), credentials on stdin like `ch`; `ch_replica stop|start|kill N` stops (SIGTERM),
+# starts, or crashes (SIGKILL) server N alone; `ch_replica_pid N` is its pid.
 # STACK_TLS=1 before sourcing starts the stack with TLS (`stack up --tls`: PostgreSQL TLS-only, ClickHouse HTTPS;
 # the env's URLs verify the stack's CA). The stack always has passwords (they hold ?#/@:%): the env's URLs carry them
 # percent-encoded; `ch` hands curl its URL (and CA file) in a config on stdin, never on its command line.
@@ -31,6 +39,13 @@ export STREAMSHOP_CH_HTTP_PORT=$((TEST_PORT_BASE + 2))
 export STREAMSHOP_CH_TCP_PORT=$((TEST_PORT_BASE + 3))
 export STREAMSHOP_WITH_KAFKA=${WITH_KAFKA:-0}
 export STREAMSHOP_STACK_TLS=${STACK_TLS:-0}
+export STREAMSHOP_STACK_CLICKHOUSE_SHARDS=${CLICKHOUSE_SHARDS:-1}
+export STREAMSHOP_STACK_CLICKHOUSE_CLUSTER=${CLICKHOUSE_CLUSTER:-0}
+[[ $STREAMSHOP_STACK_CLICKHOUSE_SHARDS == 1 ]] || STREAMSHOP_STACK_CLICKHOUSE_CLUSTER=1
+if [[ "$STREAMSHOP_STACK_CLICKHOUSE_CLUSTER" == 1 ]]; then
+  export STREAMSHOP_CH_CLUSTER_PORT_BASE=$((TEST_PORT_BASE - 10000))
+  export STREAMSHOP_ZOOKEEPER_PORT=$((TEST_PORT_BASE + 7))
+fi
 if [[ "$STREAMSHOP_WITH_KAFKA" == 1 ]]; then
   export STREAMSHOP_KAFKA_PORT=$((TEST_PORT_BASE + 4))
   export STREAMSHOP_KAFKA_CONTROLLER_PORT=$((TEST_PORT_BASE + 5))
@@ -84,6 +99,20 @@ kafka_java() {
 }
 
 source "$REPO/scripts/clients.sh"   # pg, ch: the stack's clients, no password on a command line
+
+# ch_on N SQL: `ch` on ClickHouse server N of the cluster (1: STREAMSHOP_CLICKHOUSE_URL).
+ch_on() {
+  local var=STREAMSHOP_CLICKHOUSE_URL
+  (($1 == 1)) || var=STREAMSHOP_CLICKHOUSE_URL_$1
+  [[ -n "${!var:-}" ]] || { echo "ch_on: no ClickHouse server $1 ($var is not set)" >&2; return 2; }
+  STREAMSHOP_CLICKHOUSE_URL=${!var} ch "$2"
+}
+# ch_replica stop|start|kill N: server N alone (scripts/stack.sh stop-/start-/kill-clickhouse-replica N).
+ch_replica() { bash "$REPO/scripts/stack.sh" "$1-clickhouse-replica" "$2"; }
+ch_replica_pid() {
+  if (($1 == 1)); then cat "$STREAMSHOP_STACK_DIR/clickhouse/clickhouse-server.pid"; else
+    cat "$STREAMSHOP_STACK_DIR/clickhouse/replica-$1/clickhouse-server.pid"; fi
+}
 # 1 when ClickHouse speaks the modern dialect (≥ 23: Date32, DateTime64, Bool; docs/MODERN_CLICKHOUSE.md lists
 # how its text output differs), else 0.
 CH_MODERN=0
