@@ -556,8 +556,7 @@ Command AddVerify(CLI::App& app, SecretFiles& secrets) {
                 for (size_t i = 0; i < results.size(); ++i) {
                   if (servers.size() > 1) fmt::print("ClickHouse server {}:\n", RedactUrl(servers[i].url));
                   if (!results[i].ok()) {
-                    if (servers.size() == 1) return Report(results[i].status());
-                    fmt::print("    cannot compare: {}\n", results[i].status().message());
+                    if (servers.size() > 1) fmt::print("    cannot compare: {}\n", results[i].status().message());
                     continue;
                   }
                   if (results[i]->empty()) {
@@ -568,6 +567,9 @@ Command AddVerify(CLI::App& app, SecretFiles& secrets) {
                     return 3;
                   }
                   fmt::print("{}", pipeline::FormatVerdicts(*results[i]));
+                }
+                for (const auto& r : results) {
+                  if (!r.ok()) return Report(r.status());  // not compared at all: an error, not a difference
                 }
                 fmt::print("{}\n", all_ok ? servers.size() > 1 ? "verify: all tables match on every server"
                                                                : "verify: all tables match"
