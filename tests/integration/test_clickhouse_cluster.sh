@@ -99,6 +99,7 @@ stop_clean "$CAPTURE_PID" capture
 "${STACK[@]}" destroy >"$LOG_DIR/destroy.log" 2>&1 || fail "destroy failed"
 out=$(STREAMSHOP_WITH_KAFKA=0 "${STACK[@]}" up --clickhouse-shards 2 2>&1)  # (no broker needed from here on) || { echo "$out" >&2; fail "up --clickhouse-shards 2 failed"; }
 printf '%s\n' "$out" >"$LOG_DIR/stack-up-2.log"
+unset STREAMSHOP_KAFKA_BROKERS STREAMSHOP_KAFKA_PROP_FILE  # the first stack's broker is gone
 source "$STREAMSHOP_STACK_DIR/env"
 started=$SECONDS
 pg -f "$REPO/sql/sample/workload.sql" >/dev/null
