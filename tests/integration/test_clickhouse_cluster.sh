@@ -4,7 +4,8 @@
 # - two replicas of one shard: every table streamshop owns is Replicated*MergeTree on both; while `generate` and a
 #   random workload (primary-key updates included) write, server 1 — the one replicate talks to — is killed -9 and
 #   restarted; replicate carries on through server 2; afterwards verify (each server) and the independent oracle
-#   against each server agree with PostgreSQL; a cluster the server does not know is refused with the fix;
+#   against each server agree with PostgreSQL; replicate restarted against server 2 alone finds its state there;
+#   a cluster the server does not know is refused with the fix;
 # - the sink path (capture → Kafka → sink) into the same cluster, server 2 killed -9 and restarted meanwhile;
 # - two shards of two replicas: raw_* is a Distributed table over `raw_*%local`; primary-key updates, then verify,
 #   the oracle, and every key's rows (each version, delete markers too) on one shard only.
@@ -66,6 +67,16 @@ for n in 1 2; do
   done
 done
 stop_replicate
+
+# The pipeline's state is on every replica: replicate started against server 2 alone resumes without copying.
+mark=$(wc -c <"$LOG_DIR/replicate.log")
+start_replicate --clickhouse "$STREAMSHOP_CLICKHOUSE_URL_2"
+wait_until 60 "replicate on server 2 did not stream" log_since_has "$LOG_DIR/replicate.log" "$mark" "streaming changes"
+! log_since_has "$LOG_DIR/replicate.log" "$mark" "snapshot of" || fail "replicate on server 2 copied tables again"
+pg -c "CALL random_workload($(pg_seed 10), 200, 6)"
+verify_all "restarted on server 2"
+stop_replicate
+log "replicate restarted against server 2 found its state there (no copy) and verify passes"
 
 # A cluster the server does not know: refused, naming what it knows and the fix.
 rc=0
