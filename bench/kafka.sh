@@ -21,17 +21,10 @@ RUNS=${BENCH_RUNS:-3}
 WITH_DEBEZIUM=${BENCH_DEBEZIUM:-1}
 export STREAMSHOP_WITH_KAFKA=1
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" kafka
-DEPS=${STREAMSHOP_DEPS_DIR:-$REPO/.streamshop-deps}
 EVENTS=$((TXNS * 4))
 RECORDS=$((TXNS * 5))  # each delete is followed by a tombstone
 ID=$(date +%s)         # topics of this invocation: the stack (and its older topics) persists between invocations
 
-# kafka_tool CLASS ARGS…: a Kafka tool on the stack's broker, logged in with its client.properties (user streamshop).
-kafka_tool() {
-  java -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
-    -Dlog4j2.configurationFile="$STREAMSHOP_STACK_DIR/kafka/tools-log4j2.properties" -cp "$DEPS/kafka/lib/*" \
-    "$@" --bootstrap-server "$STREAMSHOP_KAFKA_BROKERS" --command-config "$STREAMSHOP_STACK_DIR/kafka/client.properties"
-}
 # topic_records REGEX: records in the matching topics.
 topic_records() {
   kafka_tool org.apache.kafka.tools.GetOffsetShell --topic "$1" 2>/dev/null | awk -F: '{n += $3} END {print n + 0}'
