@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "common/Log.h"
@@ -16,16 +18,17 @@ const KafkaProps kConsumerDefaults = {
     {"enable.partition.eof", "false"},
     {"topic.metadata.refresh.interval.ms", "5000"},  // topics created later match the subscription within 5 s
     // The prefetch, bounded (§4: a sink catching up ≤ 128 MB). The fetch sizes count bytes as the broker sends them,
-    // compressed: capture's lz4 batches of Debezium JSON (schemas on) inflate ~20-30× when librdkafka decompresses
-    // a fetch, all of it at once, beyond the queue limits (which are checked only before a fetch). Measured
-    // (bench/sink_memory.sh, 400k-event backlog): 16 MB fetches held one ~0.5 GB fetch (562 MB peak RSS), 1 MB
-    // fetches 91-142 MB. The queue limits apply to the one consumer queue of all assigned partitions
-    // (librdkafka 2.0.2 forwards every partition's queue to it). queued.min.messages (librdkafka's default 100000
-    // messages) and kbytes bound what is queued between fetches; see WakeFetcher for their cost in 2.0.2.
+    // compressed: capture's lz4 batches of Debezium JSON (schemas on, ~2 kB a record) inflate ~20-30× when
+    // librdkafka decompresses a fetch, all of it at once and beyond the queue limits (checked only before a fetch).
+    // Measured (bench/sink_memory.sh, 400k-event backlog): 16 MB fetches held ~0.5 GB (562-612 MB peak RSS);
+    // 1-2 MB fetches 52-68 MB. The queue limits apply to the one consumer queue of all assigned partitions
+    // (librdkafka 2.0.2 forwards every partition's queue to it): queued.min.messages (librdkafka's own default:
+    // 100000) is the one meant to bind, ~20 MB of such records, with kbytes (uncompressed values) as the cap for
+    // larger ones. Bounded prefetch costs throughput in 2.0.2 unless the fetcher is woken: see NudgeFetcher.
     {"fetch.max.bytes", "2097152"},
     {"max.partition.fetch.bytes", "1048576"},
-    {"queued.min.messages", "20000"},
-    {"queued.max.messages.kbytes", "16384"},
+    {"queued.min.messages", "10000"},
+    {"queued.max.messages.kbytes", "32768"},
 };
 
 struct MessageDeleter {
@@ -67,6 +70,11 @@ class RdKafkaConsumer final : public Consumer {
     rk_.reset(rk);
     rd_kafka_poll_set_consumer(rk);
     queue_.reset(rd_kafka_queue_get_consumer(rk));
+    char value[64];
+    size_t size = sizeof value;
+    if (rd_kafka_conf_get(rd_kafka_conf(rk), "queued.min.messages", value, &size) == RD_KAFKA_CONF_OK) {
+      queued_min_ = std::max<size_t>(2, std::strtoull(value, nullptr, 10));
+    }
     RdKafkaPartitions topics(rd_kafka_topic_partition_list_new(1));
     rd_kafka_topic_partition_list_add(topics.get(), options_.topics_regex.c_str(), RD_KAFKA_PARTITION_UA);
     const rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, topics.get());
@@ -82,7 +90,14 @@ class RdKafkaConsumer final : public Consumer {
     if (rd_kafka_fatal_error(rk_.get(), reason, sizeof reason) != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return Status::Retryable(fmt::format("Kafka consumer failed: {}", reason));
     }
-    if (queue_ && rd_kafka_queue_length(queue_.get()) == 0 && timeout > std::chrono::milliseconds(0)) {
+    const size_t queued = queue_ ? rd_kafka_queue_length(queue_.get()) : 1;
+    if (queued >= queued_min_) {
+      refill_armed_ = true;  // the fetcher has stopped: it wakes by itself only a second later
+    } else if (refill_armed_ && queued < queued_min_ / 2) {
+      refill_armed_ = false;
+      NudgeFetcher();
+    }
+    if (queued == 0 && timeout > std::chrono::milliseconds(0)) {
       // Nothing queued: wait a little, then wake the fetcher if it sleeps on a backlog (WakeFetcher).
       const auto first = std::min(timeout, kFetcherIdle);
       current_.reset(rd_kafka_consumer_poll(rk_.get(), static_cast<int>(first.count())));
@@ -149,7 +164,7 @@ class RdKafkaConsumer final : public Consumer {
     if (!rk_ || closed_) return;
     closed_ = true;
     current_.reset();
-    if (wakes_ > 0) LogInfo("Kafka consumer: woke the fetcher {} time(s)", wakes_);
+    if (wakes_ + nudges_ > 0) LogInfo("Kafka consumer: woke the fetcher {} + {} time(s)", nudges_, wakes_);
     rd_kafka_consumer_close(rk_.get());
   }
 
@@ -161,6 +176,19 @@ class RdKafkaConsumer final : public Consumer {
   // the queue has stayed empty for kFetcherIdle while a partition is behind its high watermark (as last fetched),
   // that partition is sought to its own position — nothing queued is lost (the queue is empty) and nothing
   // consumed is fetched again; an in-flight fetch of it may be dropped and refetched, at most once per kWakeInterval.
+  // Half-way down from queued.min.messages, before the queue runs dry, a request to each behind partition's leader
+  // (its latest offset, one ListOffsets per broker, answered in about a millisecond) wakes the broker threads,
+  // which then fetch again: the next fetch overlaps with consuming the rest of the queue, and nothing is dropped.
+  void NudgeFetcher() {
+    if (assignment_.empty()) return;
+    RdKafkaPartitions list(rd_kafka_topic_partition_list_new(static_cast<int>(assignment_.size())));
+    for (const TopicPartition& tp : assignment_) {
+      rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = RD_KAFKA_OFFSET_END;
+    }
+    ++nudges_;
+    (void)rd_kafka_offsets_for_times(rk_.get(), list.get(), /*timeout_ms=*/1000);  // only the wake-up matters
+  }
+
   void WakeFetcher() {
     const auto now = std::chrono::steady_clock::now();
     if (assignment_.empty() || now - last_wake_ < kWakeInterval) return;
@@ -221,7 +249,9 @@ class RdKafkaConsumer final : public Consumer {
   std::unique_ptr<rd_kafka_queue_t, QueueDeleter> queue_;  // the consumer queue (rd_kafka_poll_set_consumer)
   std::unique_ptr<rd_kafka_message_t, MessageDeleter> current_;
   std::chrono::steady_clock::time_point last_wake_{};
-  uint64_t wakes_ = 0;
+  uint64_t wakes_ = 0, nudges_ = 0;
+  size_t queued_min_ = 100000;  // queued.min.messages in effect
+  bool refill_armed_ = false;
   std::vector<TopicPartition> assignment_;
   bool closed_ = false;
 };
