@@ -20,11 +20,12 @@ const KafkaProps kConsumerDefaults = {
     // The prefetch, bounded (§4: a sink catching up ≤ 128 MB). The fetch sizes count bytes as the broker sends them,
     // compressed: capture's lz4 batches of Debezium JSON (schemas on, ~2 kB a record) inflate ~20-30× when
     // librdkafka decompresses a fetch, all of it at once and beyond the queue limits (checked only before a fetch).
-    // Measured (bench/sink_memory.sh, 400k-event backlog): 16 MB fetches held ~0.5 GB (562-612 MB peak RSS);
-    // 1-2 MB fetches 52-68 MB. The queue limits apply to the one consumer queue of all assigned partitions
-    // (librdkafka 2.0.2 forwards every partition's queue to it): queued.min.messages (librdkafka's own default:
-    // 100000) is the one meant to bind, ~20 MB of such records, with kbytes (uncompressed values) as the cap for
-    // larger ones. Bounded prefetch costs throughput in 2.0.2 unless the fetcher is woken: see NudgeFetcher.
+    // Measured (bench/sink_memory.sh, 400k-event backlog): 16 MB fetches held ~0.5 GB (456-612 MB peak RSS);
+    // these settings 92-94 MB at the same rate (docs/BENCHMARKS.md). The queue limits apply to the one consumer queue
+    // of all assigned partitions (librdkafka 2.0.2 forwards every partition's queue to it): queued.min.messages
+    // (librdkafka's own default: 100000) is the one meant to bind, ~20 MB of such records, with kbytes (uncompressed
+    // values) as the cap for larger ones. Bounded prefetch costs throughput in 2.0.2 unless the fetcher is woken: see
+    // NudgeFetcher.
     {"fetch.max.bytes", "2097152"},
     {"max.partition.fetch.bytes", "1048576"},
     {"queued.min.messages", "10000"},
