@@ -24,13 +24,21 @@ ID=$(date +%s)
 HZ=$(getconf CLK_TCK)
 server_pids() {  # NAME → its processes now
   case $1 in
-    pg) pgrep -x postgres ;;
+    pg)  # the stack's postmaster and its children (not other clusters' postgres on the machine)
+      local pm
+      pm=$(head -n 1 "$STREAMSHOP_STACK_DIR/postgres/data/postmaster.pid")
+      echo "$pm"
+      pgrep -P "$pm"
+      ;;
     kafka) cat "$STREAMSHOP_STACK_DIR/kafka/kafka.pid" ;;
     clickhouse) cat "$STREAMSHOP_STACK_DIR/clickhouse/clickhouse-server.pid" ;;
   esac
 }
 declare -A T0=()
-servers_start() { for s in pg kafka clickhouse; do for p in $(server_pids $s); do T0[$p]=$(cpu_ticks "$p"); done; done; }
+servers_start() {
+  local s p
+  for s in pg kafka clickhouse; do for p in $(server_pids $s); do T0[$p]=$(cpu_ticks "$p"); done; done
+}
 # servers_used NAME: CPU µs per event the server used since servers_start.
 servers_used() {
   local used=0 p
