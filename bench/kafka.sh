@@ -95,13 +95,6 @@ for run in $(seq 1 "$RUNS"); do
   PIDS+=("$sink_pid")
   until grep -q "assigned" "$WORK/pipeline-sink-$run.log"; do sleep 0.05; done
   # CPU the servers use during the pipeline: PostgreSQL (walsender included), the Kafka broker, ClickHouse.
-  server_pids() {  # NAME → its processes now
-    case $1 in
-      pg) pgrep -x postgres ;;
-      kafka) cat "$STREAMSHOP_STACK_DIR/kafka/kafka.pid" ;;
-      clickhouse) cat "$STREAMSHOP_STACK_DIR/clickhouse/clickhouse-server.pid" ;;
-    esac
-  }
   declare -A ticks0=()  # pid → CPU ticks when the clock started
   for s in pg kafka clickhouse; do for p in $(server_pids $s); do ticks0[$p]=$(cpu_ticks "$p"); done; done
   t0=$(now)

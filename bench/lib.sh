@@ -68,6 +68,20 @@ record() {
     "$(echo "$events / $(tail -n 1 <<<"$secs")" | bc -l)" "$(echo "$events / $(head -n 1 <<<"$secs")" | bc -l)" \
     >>"${BENCH_RESULTS:-$STREAMSHOP_STACK_DIR/results.tsv}"
 }
+# server_pids pg|kafka|clickhouse: the stack's processes of that server now (PostgreSQL: its postmaster and children,
+# not other clusters' postgres on the machine).
+server_pids() {
+  case $1 in
+    pg)
+      local pm
+      pm=$(head -n 1 "$STREAMSHOP_STACK_DIR/postgres/data/postmaster.pid")
+      echo "$pm"
+      pgrep -P "$pm"
+      ;;
+    kafka) cat "$STREAMSHOP_STACK_DIR/kafka/kafka.pid" ;;
+    clickhouse) cat "$STREAMSHOP_STACK_DIR/clickhouse/clickhouse-server.pid" ;;
+  esac
+}
 # kafka_tool CLASS ARGS…: a Kafka tool on the stack's broker, logged in with its client.properties (user streamshop).
 kafka_tool() {
   local deps=${STREAMSHOP_DEPS_DIR:-$REPO/.streamshop-deps}

@@ -22,18 +22,6 @@ export STREAMSHOP_WITH_KAFKA=1
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" scale
 ID=$(date +%s)
 HZ=$(getconf CLK_TCK)
-server_pids() {  # NAME → its processes now
-  case $1 in
-    pg)  # the stack's postmaster and its children (not other clusters' postgres on the machine)
-      local pm
-      pm=$(head -n 1 "$STREAMSHOP_STACK_DIR/postgres/data/postmaster.pid")
-      echo "$pm"
-      pgrep -P "$pm"
-      ;;
-    kafka) cat "$STREAMSHOP_STACK_DIR/kafka/kafka.pid" ;;
-    clickhouse) cat "$STREAMSHOP_STACK_DIR/clickhouse/clickhouse-server.pid" ;;
-  esac
-}
 declare -A T0=()
 servers_start() {
   local s p
