@@ -92,7 +92,7 @@ kafka_tool() {
 # rows_written PORT: rows ClickHouse acknowledged to the command whose --http-listen is 127.0.0.1:PORT (0 before
 # its endpoint answers).
 rows_written() {
-  curl -s "http://127.0.0.1:$1/metrics" 2>/dev/null |
+  { curl -s "http://127.0.0.1:$1/metrics" 2>/dev/null || true; } |
     awk '$1 == "streamshop_rows_written_total" {n = $2} END {printf "%d", n + 0}'
 }
 # confirmed LSN SLOT: "t" once the slot's confirmed_flush_lsn reached LSN.

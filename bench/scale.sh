@@ -86,7 +86,7 @@ for p in "${PARTS[@]}"; do
     done
     secs=$(echo "$(now) - $t0" | bc)
     rss=0
-    for sp in "${sink_pids[@]}"; do r=$(peak_rss_mb "$sp"); ((r > rss)) && rss=$r; done
+    for sp in "${sink_pids[@]}"; do r=$(peak_rss_mb "$sp"); if ((r > rss)); then rss=$r; fi; done
     row=$(printf '%-10s %4d %5d %9.0f %12s %9s %9s %9s %8s' sink "$p" "$s" "$(echo "$EVENTS / $secs" | bc -l)" \
       "$(per_event "$(cpu_ticks "${sink_pids[@]}")")" "$(servers_used kafka)" "$(servers_used pg)" \
       "$(servers_used clickhouse)" "$rss")
