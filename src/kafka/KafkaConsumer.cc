@@ -177,9 +177,11 @@ class RdKafkaConsumer final : public Consumer {
   // the queue has stayed empty for kFetcherIdle while a partition is behind its high watermark (as last fetched),
   // that partition is sought to its own position — nothing queued is lost (the queue is empty) and nothing
   // consumed is fetched again; an in-flight fetch of it may be dropped and refetched, at most once per kWakeInterval.
-  // Half-way down from queued.min.messages, before the queue runs dry, a request to each behind partition's leader
-  // (its latest offset, one ListOffsets per broker, answered in about a millisecond) wakes the broker threads,
-  // which then fetch again: the next fetch overlaps with consuming the rest of the queue, and nothing is dropped.
+  // The main wake-up: half-way down from queued.min.messages, before the queue runs dry, a request to the leaders of
+  // the assigned partitions (their latest offsets: one ListOffsets per broker, answered in about a millisecond
+  // here, at most 1 s when a broker is down) wakes those broker threads, which then fetch again: the next fetch
+  // overlaps with consuming the rest of the queue, and nothing is dropped. Measured (bench/sink_memory.sh, 400k
+  // events): 82k events/s at 92 MB, as fast as the 16 MB fetches at 0.5 GB; without it, 41-51k.
   void NudgeFetcher() {
     if (assignment_.empty()) return;
     RdKafkaPartitions list(rd_kafka_topic_partition_list_new(static_cast<int>(assignment_.size())));
