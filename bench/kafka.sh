@@ -21,17 +21,10 @@ RUNS=${BENCH_RUNS:-3}
 WITH_DEBEZIUM=${BENCH_DEBEZIUM:-1}
 export STREAMSHOP_WITH_KAFKA=1
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" kafka
-DEPS=${STREAMSHOP_DEPS_DIR:-$REPO/.streamshop-deps}
 EVENTS=$((TXNS * 4))
 RECORDS=$((TXNS * 5))  # each delete is followed by a tombstone
 ID=$(date +%s)         # topics of this invocation: the stack (and its older topics) persists between invocations
 
-# kafka_tool CLASS ARGS…: a Kafka tool on the stack's broker, logged in with its client.properties (user streamshop).
-kafka_tool() {
-  java -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
-    -Dlog4j2.configurationFile="$STREAMSHOP_STACK_DIR/kafka/tools-log4j2.properties" -cp "$DEPS/kafka/lib/*" \
-    "$@" --bootstrap-server "$STREAMSHOP_KAFKA_BROKERS" --command-config "$STREAMSHOP_STACK_DIR/kafka/client.properties"
-}
 # topic_records REGEX: records in the matching topics.
 topic_records() {
   kafka_tool org.apache.kafka.tools.GetOffsetShell --topic "$1" 2>/dev/null | awk -F: '{n += $3} END {print n + 0}'
@@ -102,13 +95,6 @@ for run in $(seq 1 "$RUNS"); do
   PIDS+=("$sink_pid")
   until grep -q "assigned" "$WORK/pipeline-sink-$run.log"; do sleep 0.05; done
   # CPU the servers use during the pipeline: PostgreSQL (walsender included), the Kafka broker, ClickHouse.
-  server_pids() {  # NAME → its processes now
-    case $1 in
-      pg) pgrep -x postgres ;;
-      kafka) cat "$STREAMSHOP_STACK_DIR/kafka/kafka.pid" ;;
-      clickhouse) cat "$STREAMSHOP_STACK_DIR/clickhouse/clickhouse-server.pid" ;;
-    esac
-  }
   declare -A ticks0=()  # pid → CPU ticks when the clock started
   for s in pg kafka clickhouse; do for p in $(server_pids $s); do ticks0[$p]=$(cpu_ticks "$p"); done; done
   t0=$(now)

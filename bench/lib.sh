@@ -68,6 +68,33 @@ record() {
     "$(echo "$events / $(tail -n 1 <<<"$secs")" | bc -l)" "$(echo "$events / $(head -n 1 <<<"$secs")" | bc -l)" \
     >>"${BENCH_RESULTS:-$STREAMSHOP_STACK_DIR/results.tsv}"
 }
+# server_pids pg|kafka|clickhouse: the stack's processes of that server now (PostgreSQL: its postmaster and children,
+# not other clusters' postgres on the machine).
+server_pids() {
+  case $1 in
+    pg)
+      local pm
+      pm=$(head -n 1 "$STREAMSHOP_STACK_DIR/postgres/data/postmaster.pid")
+      echo "$pm"
+      pgrep -P "$pm"
+      ;;
+    kafka) cat "$STREAMSHOP_STACK_DIR/kafka/kafka.pid" ;;
+    clickhouse) cat "$STREAMSHOP_STACK_DIR/clickhouse/clickhouse-server.pid" ;;
+  esac
+}
+# kafka_tool CLASS ARGS…: a Kafka tool on the stack's broker, logged in with its client.properties (user streamshop).
+kafka_tool() {
+  local deps=${STREAMSHOP_DEPS_DIR:-$REPO/.streamshop-deps}
+  java -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+    -Dlog4j2.configurationFile="$STREAMSHOP_STACK_DIR/kafka/tools-log4j2.properties" -cp "$deps/kafka/lib/*" \
+    "$@" --bootstrap-server "$STREAMSHOP_KAFKA_BROKERS" --command-config "$STREAMSHOP_STACK_DIR/kafka/client.properties"
+}
+# rows_written PORT: rows ClickHouse acknowledged to the command whose --http-listen is 127.0.0.1:PORT (0 before
+# its endpoint answers).
+rows_written() {
+  { curl -s "http://127.0.0.1:$1/metrics" 2>/dev/null || true; } |
+    awk '$1 == "streamshop_rows_written_total" {n = $2} END {printf "%d", n + 0}'
+}
 # confirmed LSN SLOT: "t" once the slot's confirmed_flush_lsn reached LSN.
 confirmed() { pg -c "SELECT confirmed_flush_lsn >= '$1' FROM pg_replication_slots WHERE slot_name = '$2'"; }
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "common/Log.h"
@@ -15,16 +17,31 @@ const KafkaProps kConsumerDefaults = {
     {"auto.offset.reset", "earliest"},  // a new group reads topics from their beginning
     {"enable.partition.eof", "false"},
     {"topic.metadata.refresh.interval.ms", "5000"},  // topics created later match the subscription within 5 s
-    // Measured (bench/kafka.sh): with the default 1 MB per-partition fetch the consumer stalled about a second
-    // each time its queue filled, draining 1M events in 38 s instead of 10 s.
-    {"max.partition.fetch.bytes", "16777216"},
-    {"fetch.max.bytes", "16777216"},
-    {"queued.max.messages.kbytes", "16384"},  // bounds prefetched data per partition
+    // The prefetch, bounded (§4: a sink catching up ≤ 128 MB). The fetch sizes count bytes as the broker sends them,
+    // compressed: capture's lz4 batches of Debezium JSON (schemas on, ~2 kB a record) inflate ~20-30× when
+    // librdkafka decompresses a fetch, all of it at once and beyond the queue limits (checked only before a fetch).
+    // Measured (bench/sink_memory.sh, 400k-event backlog): 16 MB fetches held ~0.5 GB (456-612 MB peak RSS);
+    // these settings 92-94 MB at the same rate (docs/BENCHMARKS.md). The queue limits apply to the one consumer queue
+    // of all assigned partitions (librdkafka 2.0.2 forwards every partition's queue to it): queued.min.messages
+    // (librdkafka's own default: 100000) is the one meant to bind, ~20 MB of such records, with kbytes (uncompressed
+    // values) as the cap for larger ones. Bounded prefetch costs throughput in 2.0.2 unless the fetcher is woken: see
+    // NudgeFetcher.
+    {"fetch.max.bytes", "2097152"},
+    {"max.partition.fetch.bytes", "1048576"},
+    {"queued.min.messages", "10000"},
+    {"queued.max.messages.kbytes", "32768"},
 };
 
 struct MessageDeleter {
   void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
 };
+struct QueueDeleter {
+  void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
+};
+
+// How long the queue stays empty before the fetcher is suspected asleep, and how often it may be woken at most.
+constexpr std::chrono::milliseconds kFetcherIdle{5};
+constexpr std::chrono::milliseconds kWakeInterval{50};
 
 std::vector<TopicPartition> ToVector(const rd_kafka_topic_partition_list_t* list) {
   std::vector<TopicPartition> out;
@@ -53,6 +70,12 @@ class RdKafkaConsumer final : public Consumer {
     conf.release();
     rk_.reset(rk);
     rd_kafka_poll_set_consumer(rk);
+    queue_.reset(rd_kafka_queue_get_consumer(rk));
+    char value[64];
+    size_t size = sizeof value;
+    if (rd_kafka_conf_get(rd_kafka_conf(rk), "queued.min.messages", value, &size) == RD_KAFKA_CONF_OK) {
+      queued_min_ = std::max<size_t>(2, std::strtoull(value, nullptr, 10));
+    }
     RdKafkaPartitions topics(rd_kafka_topic_partition_list_new(1));
     rd_kafka_topic_partition_list_add(topics.get(), options_.topics_regex.c_str(), RD_KAFKA_PARTITION_UA);
     const rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, topics.get());
@@ -68,7 +91,24 @@ class RdKafkaConsumer final : public Consumer {
     if (rd_kafka_fatal_error(rk_.get(), reason, sizeof reason) != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return Status::Retryable(fmt::format("Kafka consumer failed: {}", reason));
     }
-    current_.reset(rd_kafka_consumer_poll(rk_.get(), static_cast<int>(timeout.count())));
+    const size_t queued = queue_ ? rd_kafka_queue_length(queue_.get()) : 1;
+    if (queued >= queued_min_) {
+      refill_armed_ = true;  // the fetcher has stopped: it wakes by itself only a second later
+    } else if (refill_armed_ && queued < queued_min_ / 2) {
+      refill_armed_ = false;
+      NudgeFetcher();
+    }
+    if (queued == 0 && timeout > std::chrono::milliseconds(0)) {
+      // Nothing queued: wait a little, then wake the fetcher if it sleeps on a backlog (WakeFetcher).
+      const auto first = std::min(timeout, kFetcherIdle);
+      current_.reset(rd_kafka_consumer_poll(rk_.get(), static_cast<int>(first.count())));
+      if (!current_) {
+        WakeFetcher();
+        current_.reset(rd_kafka_consumer_poll(rk_.get(), static_cast<int>((timeout - first).count())));
+      }
+    } else {
+      current_.reset(rd_kafka_consumer_poll(rk_.get(), static_cast<int>(timeout.count())));
+    }
     if (!current_) return std::optional<ConsumedRecord>();
     const rd_kafka_message_t* m = current_.get();
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -125,10 +165,58 @@ class RdKafkaConsumer final : public Consumer {
     if (!rk_ || closed_) return;
     closed_ = true;
     current_.reset();
+    if (wakes_ + nudges_ > 0) LogInfo("Kafka consumer: woke the fetcher {} + {} time(s)", nudges_, wakes_);
     rd_kafka_consumer_close(rk_.get());
   }
 
  private:
+  // librdkafka 2.0.2 stops fetching while the consumer queue holds queued.min.messages or queued.max.messages.kbytes,
+  // and re-checks only when its broker thread wakes: up to a second later (rd_kafka_max_block_ms; 2.2 added
+  // fetch.queue.backoff.ms). A consumer that drains the queue faster than that waits, so bounded prefetch cost
+  // ~4× the throughput (bench/sink_memory.sh: 13k instead of 47k events/s). A seek wakes the broker thread: so when
+  // the queue has stayed empty for kFetcherIdle while a partition is behind its high watermark (as last fetched),
+  // that partition is sought to its own position — nothing queued is lost (the queue is empty) and nothing
+  // consumed is fetched again; an in-flight fetch of it may be dropped and refetched, at most once per kWakeInterval.
+  // The main wake-up: half-way down from queued.min.messages, before the queue runs dry, a request to the leaders of
+  // the assigned partitions (their latest offsets: one ListOffsets per broker, answered in about a millisecond
+  // here, at most 1 s when a broker is down) wakes those broker threads, which then fetch again: the next fetch
+  // overlaps with consuming the rest of the queue, and nothing is dropped. Measured (bench/sink_memory.sh, 400k
+  // events): 82k events/s at 92 MB, as fast as the 16 MB fetches at 0.5 GB; without it, 41-51k.
+  void NudgeFetcher() {
+    if (assignment_.empty()) return;
+    RdKafkaPartitions list(rd_kafka_topic_partition_list_new(static_cast<int>(assignment_.size())));
+    for (const TopicPartition& tp : assignment_) {
+      rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = RD_KAFKA_OFFSET_END;
+    }
+    ++nudges_;
+    (void)rd_kafka_offsets_for_times(rk_.get(), list.get(), /*timeout_ms=*/1000);  // only the wake-up matters
+  }
+
+  void WakeFetcher() {
+    const auto now = std::chrono::steady_clock::now();
+    if (assignment_.empty() || now - last_wake_ < kWakeInterval) return;
+    RdKafkaPartitions list(rd_kafka_topic_partition_list_new(static_cast<int>(assignment_.size())));
+    for (const TopicPartition& tp : assignment_)
+      rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
+    if (rd_kafka_position(rk_.get(), list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    RdKafkaPartitions behind(rd_kafka_topic_partition_list_new(list->cnt));
+    for (int i = 0; i < list->cnt; ++i) {
+      const rd_kafka_topic_partition_t& p = list->elems[i];
+      int64_t low = 0, high = 0;
+      if (p.offset >= 0 &&
+          rd_kafka_get_watermark_offsets(rk_.get(), p.topic, p.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+          high > p.offset) {
+        rd_kafka_topic_partition_list_add(behind.get(), p.topic, p.partition)->offset = p.offset;
+      }
+    }
+    if (behind->cnt == 0) return;
+    last_wake_ = now;
+    ++wakes_;
+    if (rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_.get(), behind.get(), /*timeout_ms=*/0)) {
+      rd_kafka_error_destroy(e);
+    }
+  }
+
   static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                           void* opaque) {
     auto* self = static_cast<RdKafkaConsumer*>(opaque);
@@ -161,7 +249,12 @@ class RdKafkaConsumer final : public Consumer {
 
   ConsumerOptions options_;
   RdKafkaHandle rk_;
+  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> queue_;  // the consumer queue (rd_kafka_poll_set_consumer)
   std::unique_ptr<rd_kafka_message_t, MessageDeleter> current_;
+  std::chrono::steady_clock::time_point last_wake_{};
+  uint64_t wakes_ = 0, nudges_ = 0;
+  size_t queued_min_ = 100000;  // queued.min.messages in effect
+  bool refill_armed_ = false;
   std::vector<TopicPartition> assignment_;
   bool closed_ = false;
 };
