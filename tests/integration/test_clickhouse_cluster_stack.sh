@@ -28,6 +28,16 @@ expect_no_process() {
   left=$(stack_processes | grep -v -e ' grep ' -e "$TEST_NAME" || true)
   [[ -z $left ]] || fail "$1: processes left: $left"
 }
+
+# down_and_destroy WHAT: `down` leaves no process of the stack, `destroy` nothing of its state.
+down_and_destroy() {
+  "${STACK[@]}" down >"$LOG_DIR/down.log" 2>&1 || fail "down failed: $(cat "$LOG_DIR/down.log")"
+  expect_no_process "down ($1)"
+  "${STACK[@]}" destroy >"$LOG_DIR/destroy.log" 2>&1 || fail "destroy failed"
+  local left
+  left=$(find "$STREAMSHOP_STACK_DIR" -mindepth 1 -maxdepth 1 ! -name test-logs)
+  [[ -z $left && ! -e $PG_REAL ]] || fail "destroy left: $left"
+}
 status_has() { grep -qE -- "$1" <<<"$STATUS"; }
 # The same rows on every server given: count() and the sum of the versions.
 same_rows() {
@@ -90,11 +100,7 @@ wait_until 45 "server 2 did not catch up with server 1 ($want) after its restart
   fail "server 2 lacks the versions written while it was down"
 log "server 2 caught up $((SECONDS - started)) s after its restart ($want)"
 
-"${STACK[@]}" down >"$LOG_DIR/down.log" 2>&1 || fail "down failed: $(cat "$LOG_DIR/down.log")"
-expect_no_process "down (one shard)"
-"${STACK[@]}" destroy >"$LOG_DIR/destroy.log" 2>&1 || fail "destroy failed"
-left=$(find "$STREAMSHOP_STACK_DIR" -mindepth 1 -maxdepth 1 ! -name test-logs)
-[[ -z $left && ! -e $PG_REAL ]] || fail "destroy left: $left"
+down_and_destroy "one shard"
 
 # ---- two shards of two replicas, a Distributed table
 out=$("${STACK[@]}" up --clickhouse-shards 2 2>&1) || { echo "$out" >&2; fail "up --clickhouse-shards 2 failed"; }
@@ -138,9 +144,5 @@ wait_until 30 "shard 2's replicas differ" same_rows analytics.raw_t "$(ch_on 3 "
   fail "shard 1 holds rows of shard 2"
 log "2 shards: the Distributed sync insert split 1000 rows $s1 + $s2, replicas equal"
 
-"${STACK[@]}" down >"$LOG_DIR/down.log" 2>&1 || fail "down failed: $(cat "$LOG_DIR/down.log")"
-expect_no_process "down (two shards)"
-"${STACK[@]}" destroy >"$LOG_DIR/destroy.log" 2>&1 || fail "destroy failed"
-left=$(find "$STREAMSHOP_STACK_DIR" -mindepth 1 -maxdepth 1 ! -name test-logs)
-[[ -z $left && ! -e $PG_REAL ]] || fail "destroy left: $left"
+down_and_destroy "two shards"
 log "down left no process, destroy nothing"
