@@ -1437,8 +1437,9 @@ main() {
         --clickhouse-engine) CH_ENGINE=${2:-}; shift ;;
         --clickhouse-engine=*) CH_ENGINE=${1#*=} ;;
         --clickhouse-cluster) CH_CLUSTER=1 ;;
-        --clickhouse-shards) CH_SHARDS=${2:-}; CH_CLUSTER=1; shift ;;
-        --clickhouse-shards=*) CH_SHARDS=${1#*=}; CH_CLUSTER=1 ;;
+        # 2 shards imply the cluster; 1 does not (`streamshop stack up` passes STREAMSHOP_STACK_CLICKHOUSE_SHARDS on).
+        --clickhouse-shards) CH_SHARDS=${2:-}; [[ $CH_SHARDS == 1 ]] || CH_CLUSTER=1; shift ;;
+        --clickhouse-shards=*) CH_SHARDS=${1#*=}; [[ $CH_SHARDS == 1 ]] || CH_CLUSTER=1 ;;
         *) echo "stack: error: unknown option '$1' for up" >&2; usage ;;
       esac
       shift
