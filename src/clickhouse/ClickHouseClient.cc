@@ -128,10 +128,6 @@ std::string Excerpt(std::string_view text) {
   return out;
 }
 
-}  // namespace
-
-namespace {
-
 std::string WithoutTrailingSlash(std::string url) {
   while (!url.empty() && url.back() == '/') url.pop_back();
   return url;
