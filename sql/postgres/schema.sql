@@ -41,10 +41,27 @@ CREATE TABLE IF NOT EXISTS order_items (
 );
 CREATE INDEX IF NOT EXISTS order_items_product_idx ON order_items (product_id);
 
+-- The transactional outbox: one domain event per business change, written in the same transaction (`generate`).
+-- Columns are Debezium EventRouter's defaults, so `capture --outbox-table public.outbox_events` and Debezium's
+-- io.debezium.transforms.outbox.EventRouter route it alike; `replicate --outbox-table` appends the events to
+-- analytics.outbox_events. Applications usually delete their outbox rows right after inserting them: only the
+-- inserts are events.
+CREATE TABLE IF NOT EXISTS outbox_events (
+  id             uuid PRIMARY KEY,
+  aggregatetype  text NOT NULL,
+  aggregateid    text NOT NULL,
+  type           text NOT NULL,
+  payload        jsonb,
+  created_at     timestamptz NOT NULL DEFAULT now()
+);
+
 DO $$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = 'streamshop') THEN
-    CREATE PUBLICATION streamshop FOR TABLE customers, products, orders, order_items;
+    CREATE PUBLICATION streamshop FOR TABLE customers, products, orders, order_items, outbox_events;
+  ELSIF NOT EXISTS (SELECT 1 FROM pg_publication_tables
+                    WHERE pubname = 'streamshop' AND schemaname = 'public' AND tablename = 'outbox_events') THEN
+    ALTER PUBLICATION streamshop ADD TABLE outbox_events;  -- a database set up before the outbox existed
   END IF;
   -- The role streamshop connects as for CDC: REPLICATION and SELECT, nothing more.
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'streamshop_cdc') THEN
@@ -52,4 +69,4 @@ BEGIN
   END IF;
 END $$;
 GRANT USAGE ON SCHEMA public TO streamshop_cdc;
-GRANT SELECT ON customers, products, orders, order_items TO streamshop_cdc;
+GRANT SELECT ON customers, products, orders, order_items, outbox_events TO streamshop_cdc;
