@@ -92,10 +92,10 @@ expect "^Demo finished in [0-9]+ s. Where to look next" "where to look next"
 expect "^generate: [0-9]+ transactions in [0-9.]+ s" "the workload summary"
 top=$(sed -n '/^Top 5 customers/,/^└/p' "$LOG_DIR/demo.out" | grep -c '^│')
 ((top == 5)) || fail "expected 5 top customers, got $top"
-# Only the demo's four tables are replicated (the old sample tables stay out); `_streamshop_*` are the pipeline's own.
+# Only the demo's five tables are replicated (the old sample tables stay out); `_streamshop_*` are the pipeline's own.
 tables=$(ch "SELECT arrayStringConcat(groupArray(name), ' ') FROM (SELECT name FROM system.tables
   WHERE database = 'analytics' AND substring(name, 1, 11) != '_streamshop' $raw_filter ORDER BY name)")
-[[ "$tables" == "raw_customers raw_order_items raw_orders raw_products" ]] ||
+[[ "$tables" == "raw_customers raw_order_items raw_orders raw_outbox_events raw_products" ]] ||
   fail "unexpected ClickHouse tables after the demo: $tables"
 no_clients_left "the demo"
 sed -n '/^== \[6\/8\]/,$p' "$LOG_DIR/demo.out" | sed 's/^/[test_demo]   /'
