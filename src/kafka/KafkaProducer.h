@@ -70,8 +70,8 @@ struct ProducerOptions {
 };
 
 // The transaction timeout capture asks for (transaction.timeout.ms): a transaction open longer is aborted by the
-// broker. 60 s, below brokers' default transaction.max.timeout.ms (15 min).
-inline constexpr int kTransactionTimeoutMs = 60'000;
+// broker. 120 s: librdkafka wants it ≥ message.timeout.ms (ours: 120 s); brokers allow up to 15 min by default.
+inline constexpr int kTransactionTimeoutMs = 120'000;
 
 // The librdkafka producer. Fatal for a rejected property.
 Result<std::unique_ptr<Producer>> MakeKafkaProducer(const ProducerOptions& options);

@@ -8,9 +8,10 @@ TEST_PORT_BASE=28700
 WITH_KAFKA=1
 source "$(dirname "$0")/lib.sh" "$1"
 
-ROWS=60000
+ROWS=30000
 pg -f "$REPO/sql/sample/workload.sql"
-pg -c "INSERT INTO typed SELECT (typed_row(nextval('typed_ids'))).* FROM generate_series(1, $ROWS)" -c "ANALYZE typed"
+pg -c "INSERT INTO typed SELECT r.* FROM generate_series(1, $ROWS) g, LATERAL typed_row(nextval('typed_ids') + 0 * g) r" \
+  -c "ANALYZE typed"
 DATA=$STREAMSHOP_STACK_DIR/kafka/data
 topic_bytes() { cat "$DATA/$1"-0/*.log 2>/dev/null | wc -c; }
 CAPTURE_ARGS=(--exactly-once --schemas off --snapshot-workers 2 --snapshot-chunk-pages 20)
