@@ -41,7 +41,14 @@ grep -q "chunks sent by an earlier run" "$LOG_DIR/capture.log" || ((committed ==
   fail "the restart did not resume the snapshot"
 
 log "workload in the background, 6 kills at random points"
-pg -c "CALL random_workload($(pg_seed 1), 3000, 6)" >"$LOG_DIR/workload.log" 2>&1 &
+# Rounds of 40 transactions until the kills are over (a bounded run time whatever the machine's speed).
+(
+  k=1
+  until [[ -f $LOG_DIR/kills.done ]]; do
+    pg -c "CALL random_workload($(pg_seed "$k"), 40, 6)"
+    k=$((k + 1))
+  done
+) >"$LOG_DIR/workload.log" 2>&1 &
 WORKLOAD_PID=$!
 BG_PIDS+=("$WORKLOAD_PID")
 for i in 1 2 3 4 5 6; do
@@ -57,6 +64,7 @@ for i in 1 2 3 4 5 6; do
     wait_until 120 "capture did not reach streaming after restart $i" new_session
   fi
 done
+touch "$LOG_DIR/kills.done"
 wait "$WORKLOAD_PID" || fail "workload failed"
 end_lsn=$(pg -c "SELECT pg_current_wal_lsn()")
 caught_up() {
