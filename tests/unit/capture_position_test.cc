@@ -31,10 +31,8 @@ TEST(CapturePosition, LatestRecordOfItsKeyWins) {
   EXPECT_EQ(key, "7714197477826877399/shop/streamshop_capture/position");
   EXPECT_EQ(CommittedCapturePosition({}, key), Lsn{});
   const std::vector<std::pair<std::string, std::string>> records = {
-      {key, "lsn=0/100"},
-      {"7714197477826877399/shop/streamshop_capture/public.orders", "reset"},
-      {key, "lsn=0/200"},
-      {other, "lsn=0/900"},
+      {key, "lsn=0/100"}, {"7714197477826877399/shop/streamshop_capture/public.orders", "reset"},
+      {key, "lsn=0/200"}, {other, "lsn=0/900"},
       {key, "garbage"},  // ignored
   };
   EXPECT_EQ(CommittedCapturePosition(records, key), Lsn{0x200});
