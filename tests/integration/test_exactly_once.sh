@@ -14,7 +14,7 @@ pg -c "INSERT INTO typed SELECT r.* FROM generate_series(1, $ROWS) g, LATERAL ty
   -c "ANALYZE typed"
 DATA=$STREAMSHOP_STACK_DIR/kafka/data
 topic_bytes() { cat "$DATA/$1"-0/*.log 2>/dev/null | wc -c; }
-CAPTURE_ARGS=(--exactly-once --schemas off --snapshot-workers 2 --snapshot-chunk-pages 20)
+CAPTURE_ARGS=(--exactly-once --snapshot-workers 2 --snapshot-chunk-pages 20)
 # Consumes topics matching $1 read_committed into $2 (key TAB value per line).
 consume() {
   kafka_java org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$STREAMSHOP_KAFKA_BROKERS" \
@@ -85,6 +85,7 @@ for line in open(sys.argv[1], encoding="utf-8"):
         tombstones += 1
         continue
     v = json.loads(value)
+    v = v.get("payload", v)  # {"schema":…,"payload":…}
     s = v["source"]
     if v["op"] == "r":
         snapshot[(s["table"], key)] += 1
