@@ -7,6 +7,9 @@
 #   4. real Debezium (Kafka Connect standalone) into Kafka (done when the broker appended the backlog's last record:
 #      the same rule as capture's, read from the topic's LogAppendTime; timed from the moment its connector is
 #      RUNNING, which flatters Debezium slightly since it may already be streaming),
+#   5. `streamshop capture --exactly-once` into Kafka (Kafka transactions; done when its slot is confirmed past the
+#      backlog, which happens only after the last transaction committed), compared with run 2 timed the same way
+#      (until its slot is confirmed),
 # and print events/s, peak RSS and the ratios. pg_recvlogical's clock stops like capture's slot: when its slot is
 # confirmed past the backlog. Every run is checked: each topic holds exactly the backlog's records, and the
 # ClickHouse copy verifies and holds every key. Uses its own private stack with Kafka.
@@ -14,11 +17,13 @@
 #   BENCH_SHAPE     small: one transaction per round (default); bulk: 10 big transactions
 #   BENCH_RUNS      repetitions; medians are reported (default 3)
 #   BENCH_DEBEZIUM  0 skips Debezium (default 1)
+#   BENCH_EXACTLY_ONCE  0 skips capture --exactly-once (default 1)
 set -euo pipefail
 
 TXNS=${BENCH_TXNS:-250000}
 RUNS=${BENCH_RUNS:-3}
 WITH_DEBEZIUM=${BENCH_DEBEZIUM:-1}
+WITH_EO=${BENCH_EXACTLY_ONCE:-1}
 export STREAMSHOP_WITH_KAFKA=1
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" kafka
 EVENTS=$((TXNS * 4))
@@ -66,8 +71,9 @@ echo "bench: backlog ready up to $TARGET"
 
 copy_slot() { pg -c "SELECT 1 FROM pg_copy_logical_replication_slot('bench_src', '$1')" >/dev/null; }
 recv=() capture=() pipeline=() debezium=() capture_rss=() sink_rss=() debezium_rss=()
+capture_confirmed=() eo=() eo_rss=()
 for run in $(seq 1 "$RUNS"); do
-  for s in recv cap pipe dbz; do copy_slot "bench_${s}_$run"; done
+  for s in recv cap pipe dbz eo; do copy_slot "bench_${s}_$run"; done
 
   recv+=("$(recvlogical_seconds "bench_recv_$run")")
 
@@ -81,6 +87,7 @@ for run in $(seq 1 "$RUNS"); do
     kill -0 "$pid" 2>/dev/null || { cat "$WORK/capture-$run.log"; exit 1; }
     sleep 0.02
   done
+  capture_confirmed+=("$(echo "$(now) - $t0" | bc)")
   capture_rss+=("$(peak_rss_mb "$pid")")
   kill -INT "$pid" && wait "$pid"
   expect_records "capture${ID}_$run.public.bench_events"
@@ -145,9 +152,29 @@ for run in $(seq 1 "$RUNS"); do
     line+=" | Debezium → Kafka ${debezium[-1]} s ($(rate "${debezium[-1]}") ev/s, ${debezium_rss[-1]} MB;"
     line+=" $(echo "$t0 - $t_start" | bc | xargs printf '%.0f') s to start)"
   fi
+  if [[ "$WITH_EO" == 1 ]]; then
+    # Transaction markers take offsets too: the topic holds the backlog's records plus one marker per transaction.
+    create_topic "eo${ID}_$run.public.bench_events"
+    t0=$(now)
+    "$STREAMSHOP" capture --exactly-once --slot "bench_eo_$run" --publication bench --snapshot never \
+      --topic-prefix "eo${ID}_$run" --progress off 2>"$WORK/capture-eo-$run.log" &
+    pid=$!
+    PIDS+=("$pid")
+    until [[ "$(confirmed "$TARGET" "bench_eo_$run")" == t ]]; do
+      kill -0 "$pid" 2>/dev/null || { cat "$WORK/capture-eo-$run.log"; exit 1; }
+      sleep 0.02
+    done
+    eo+=("$(echo "$(now) - $t0" | bc)")
+    eo_rss+=("$(peak_rss_mb "$pid")")
+    kill -INT "$pid" && wait "$pid"
+    n=$(topic_records "^eo${ID}_$run\\.public\\.bench_events\$")
+    ((n >= RECORDS)) || { echo "bench: eo${ID}_$run.public.bench_events holds $n offsets, expected ≥ $RECORDS" >&2; exit 1; }
+    line+=" | capture --exactly-once → Kafka ${eo[-1]} s ($(rate "${eo[-1]}") ev/s, ${eo_rss[-1]} MB;"
+    line+=" without: ${capture_confirmed[-1]} s to the slot's confirmation)"
+  fi
   echo "$line"
   echo "bench: run $run checked: every topic holds $RECORDS records; ClickHouse: $verified, $((2 * TXNS)) keys"
-  for s in recv cap pipe dbz; do pg -c "SELECT pg_drop_replication_slot('bench_${s}_$run')" >/dev/null; done
+  for s in recv cap pipe dbz eo; do pg -c "SELECT pg_drop_replication_slot('bench_${s}_$run')" >/dev/null; done
 done
 
 shape=${BENCH_SHAPE:-small}
@@ -168,4 +195,12 @@ if [[ "$WITH_DEBEZIUM" == 1 ]]; then
   echo "bench: Debezium → Kafka $(rate "$m_dbz") ev/s, peak RSS $(median "${debezium_rss[@]}") MB ($(range "${debezium[@]}") s);" \
     "capture / Debezium = $(echo "scale=1; $m_dbz / $m_cap" | bc)× (target ≥ 5×)," \
     "RSS Debezium / capture = $(echo "scale=1; $(median "${debezium_rss[@]}") / $(median "${capture_rss[@]}")" | bc)×"
+fi
+if [[ "$WITH_EO" == 1 ]]; then
+  record "capture --exactly-once → Kafka, $shape txns" "$EVENTS" "${eo[@]}"
+  m_eo=$(median "${eo[@]}")
+  m_conf=$(median "${capture_confirmed[@]}")
+  echo "bench: capture --exactly-once → Kafka $(rate "$m_eo") ev/s, peak RSS $(median "${eo_rss[@]}") MB" \
+    "($(range "${eo[@]}") s); without --exactly-once $(rate "$m_conf") ev/s (both until the slot is confirmed):" \
+    "exactly-once / at-least-once = $(echo "scale=2; $m_conf / $m_eo" | bc)"
 fi

@@ -453,6 +453,20 @@ Command AddCapture(CLI::App& app, SecretFiles& secrets) {
   AddSnapshotOption(cmd, o.snapshot,
                     "initial: send the existing rows of tables not snapshotted yet as op r; never: only changes");
   AddSnapshotTuningOptions(cmd, o.snapshot_workers, o.snapshot_chunk_pages);
+  cmd->add_flag("--exactly-once", o.exactly_once,
+                "Kafka transactions: each PostgreSQL transaction's records and capture's position commit together, so "
+                "read_committed consumers see every record once through crashes (docs/OPERATIONS.md)")
+      ->envname("STREAMSHOP_EXACTLY_ONCE");
+  cmd->add_option("--transactional-id", o.transactional_id,
+                  "transactional.id of --exactly-once (default streamshop-capture-<slot>; snapshot workers add "
+                  "-snapshot-<n>). One running capture per id: a newer one fences the older")
+      ->envname("STREAMSHOP_TRANSACTIONAL_ID");
+  cmd->add_option_function<int>(
+         "--transaction-interval-ms", [&o](int ms) { o.transaction_interval = std::chrono::milliseconds(ms); },
+         "--exactly-once: longest a Kafka transaction stays open before it commits (at a PostgreSQL commit)")
+      ->check(CLI::Range(1, 30000))
+      ->default_str(std::to_string(o.transaction_interval.count()))
+      ->envname("STREAMSHOP_TRANSACTION_INTERVAL_MS");
   AddHeartbeatOption(cmd, o.heartbeat_interval);
   AddOnSlotLostOption(cmd, o.on_slot_lost,
                       "When PostgreSQL invalidated the slot or it is missing while the state topic holds its state: "

@@ -148,4 +148,8 @@ std::string CaptureStateKey(std::string_view system_id, std::string_view databas
                      EscapeNamePart(schema), EscapeNamePart(table));
 }
 
+std::string CapturePositionKey(std::string_view system_id, std::string_view database, std::string_view slot) {
+  return fmt::format("{}/{}/{}/position", EscapeNamePart(system_id), EscapeNamePart(database), EscapeNamePart(slot));
+}
+
 }  // namespace streamshop::debezium

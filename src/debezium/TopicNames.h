@@ -50,5 +50,8 @@ bool TableFromTopic(std::string_view topic, std::string& schema, std::string& ta
 // Capture's snapshot-state key of a table.
 std::string CaptureStateKey(std::string_view system_id, std::string_view database, std::string_view slot,
                             std::string_view schema, std::string_view table);
+// Capture's source-position key of a slot (capture --exactly-once; never equal to a table's key: no '.' in its
+// last part).
+std::string CapturePositionKey(std::string_view system_id, std::string_view database, std::string_view slot);
 
 }  // namespace streamshop::debezium

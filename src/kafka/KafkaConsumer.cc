@@ -15,6 +15,9 @@ const KafkaProps kConsumerDefaults = {
     {"enable.auto.commit", "false"},  // the sink commits what ClickHouse stored
     {"enable.auto.offset.store", "false"},
     {"auto.offset.reset", "earliest"},  // a new group reads topics from their beginning
+    // Only records of committed transactions (capture --exactly-once writes in Kafka transactions; records of an
+    // aborted one, e.g. a capture killed mid-transaction, are never seen). librdkafka's default too, set explicitly.
+    {"isolation.level", "read_committed"},
     {"enable.partition.eof", "false"},
     {"topic.metadata.refresh.interval.ms", "5000"},  // topics created later match the subscription within 5 s
     // The prefetch, bounded (§4: a sink catching up ≤ 128 MB). The fetch sizes count bytes as the broker sends them,
@@ -266,6 +269,9 @@ Result<std::vector<std::pair<std::string, std::string>>> ReadWholeTopic(const st
                                                                         const std::string& topic) {
   KafkaProps defaults = kConsumerDefaults;
   defaults.emplace_back("group.id", "streamshop-state-reader");  // required by librdkafka; nothing is committed
+  // The end is where the partition's end is reported (read_committed: the last stable offset), not the high
+  // watermark: transaction markers take offsets no record is returned for.
+  defaults.emplace_back("enable.partition.eof", "true");
   SS_ASSIGN_OR_RETURN(RdKafkaConf conf, MakeRdKafkaConf(brokers, defaults, props));
   char err[512];
   RdKafkaHandle rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err));
@@ -289,6 +295,7 @@ Result<std::vector<std::pair<std::string, std::string>>> ReadWholeTopic(const st
       return Status::Retryable(fmt::format("reading topic {} took over 30 s (at offset {} of {})", topic, next, high));
     }
     std::unique_ptr<rd_kafka_message_t, MessageDeleter> m(rd_kafka_consumer_poll(rk.get(), 500));
+    if (m && m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) break;
     if (!m || m->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
     records.emplace_back(std::string(static_cast<const char*>(m->key), m->key_len),
                          std::string(static_cast<const char*>(m->payload), m->len));

@@ -67,8 +67,9 @@ struct ConsumerOptions {
   std::function<void(const std::vector<TopicPartition>&)> on_assign;
 };
 
-// Key and value of every record in partition 0 of `topic`, oldest first (for small state topics; tombstones
-// have an empty value). A topic that does not exist yet reads as empty. Retryable when the broker is unreachable.
+// Key and value of every committed record in partition 0 of `topic` (read_committed), oldest first (for small
+// state topics; tombstones have an empty value). A topic that does not exist yet reads as empty. Retryable when the
+// broker is unreachable.
 Result<std::vector<std::pair<std::string, std::string>>> ReadWholeTopic(const std::string& brokers,
                                                                         const KafkaProps& props,
                                                                         const std::string& topic);

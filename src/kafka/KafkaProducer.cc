@@ -38,7 +38,15 @@ bool FatalTopicError(rd_kafka_resp_err_t err) {
 class RdKafkaProducer final : public Producer {
  public:
   Status Init(const ProducerOptions& options) {
-    SS_ASSIGN_OR_RETURN(RdKafkaConf conf, MakeRdKafkaConf(options.brokers, kProducerDefaults, options.props));
+    KafkaProps props = options.props;
+    transactional_id_ = options.transactional_id;
+    if (!transactional_id_.empty()) {
+      props.emplace_back("transactional.id", transactional_id_);
+      bool timeout_set = false;
+      for (const auto& [k, v] : options.props) timeout_set |= k == "transaction.timeout.ms";
+      if (!timeout_set) props.emplace_back("transaction.timeout.ms", std::to_string(kTransactionTimeoutMs));
+    }
+    SS_ASSIGN_OR_RETURN(RdKafkaConf conf, MakeRdKafkaConf(options.brokers, kProducerDefaults, props));
     rd_kafka_conf_set_opaque(conf.get(), this);
     rd_kafka_conf_set_dr_msg_cb(conf.get(), &RdKafkaProducer::OnDelivery);
     char err[512];
@@ -98,6 +106,25 @@ class RdKafkaProducer final : public Producer {
                                            rd_kafka_outq_len(rk_.get()), timeout.count(), rd_kafka_err2str(err)));
     }
     return Status::Ok();
+  }
+
+  Status InitTransactions() override {
+    if (transactional_id_.empty()) return Producer::InitTransactions();
+    return TxnCall("initialize transactions", rd_kafka_init_transactions(rk_.get(), 60000));
+  }
+  Status BeginTransaction() override {
+    if (transactional_id_.empty()) return Producer::BeginTransaction();
+    return TxnCall("begin a transaction", rd_kafka_begin_transaction(rk_.get()));
+  }
+  Status CommitTransaction() override {
+    if (transactional_id_.empty()) return Producer::CommitTransaction();
+    Status st = TxnCall("commit a transaction", rd_kafka_commit_transaction(rk_.get(), 120000));
+    SS_RETURN_IF_ERROR(TakeError());
+    return st;
+  }
+  Status AbortTransaction() override {
+    if (transactional_id_.empty()) return Producer::AbortTransaction();
+    return TxnCall("abort a transaction", rd_kafka_abort_transaction(rk_.get(), 60000));
   }
 
   uint64_t produced() const override { return produced_; }
@@ -240,7 +267,36 @@ class RdKafkaProducer final : public Producer {
     return Status::Retryable(first_error_);
   }
 
+  // The outcome of a transactional call (librdkafka owns `error`; destroyed here).
+  Status TxnCall(std::string_view what, rd_kafka_error_t* error) {
+    if (!error) return Status::Ok();
+    const rd_kafka_resp_err_t code = rd_kafka_error_code(error);
+    std::string text = fmt::format("Kafka producer (transactional.id {}) could not {}: {}", transactional_id_, what,
+                                   rd_kafka_error_string(error));
+    const bool fatal = rd_kafka_error_is_fatal(error);
+    rd_kafka_error_destroy(error);
+    if (code == RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE || code == RD_KAFKA_RESP_ERR__TIMED_OUT ||
+        code == RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED ||
+        code == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION || code == RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT) {
+      text +=
+          ". Exactly-once needs a broker with transactions (Kafka >= 0.11, Redpanda with enable_transactions) whose "
+          "transaction state log can be created: transaction.state.log.replication.factor and "
+          "transaction.state.log.min.isr must not exceed the number of brokers (1 on a single-node broker), and "
+          "the principal needs Write on the TransactionalId";
+      // Coordinator unavailable / timeout also happen while a broker starts: retried; the rest are setup errors.
+      if (code == RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED ||
+          code == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION || code == RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT) {
+        return Status::Fatal(text);
+      }
+    }
+    if (fatal && code == RD_KAFKA_RESP_ERR__FENCED) {
+      return Status::Retryable(text + " (fenced: a newer producer with this transactional.id started)");
+    }
+    return Status::Retryable(text);
+  }
+
   RdKafkaHandle rk_;
+  std::string transactional_id_;
   uint64_t produced_ = 0;
   uint64_t base_ = 0;           // sequence of delivered_.front()
   std::deque<bool> delivered_;  // reports received, for sequences base_, base_ + 1, …

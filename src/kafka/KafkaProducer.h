@@ -5,6 +5,13 @@
 // by the broker (acks=all). A failed delivery is reported once by Poll()/Flush() as a Retryable Status; the
 // prefix never moves past it, so the caller restarts from its own durable position and nothing is lost.
 // Not thread-safe: delivery reports are served on the thread that calls Poll(), Produce() or Flush().
+//
+// Transactions (ProducerOptions::transactional_id set): InitTransactions() once (it fences any earlier producer
+// of the same id: its open transaction is aborted and it can no longer commit), then every Produce() inside
+// BeginTransaction() … CommitTransaction(). A record is visible to read_committed consumers only once its
+// transaction committed; CommitTransaction() flushes first. A failed commit or abort is Retryable (the caller
+// starts a new session, which fences this producer), or Fatal when the broker cannot do transactions. A
+// producer without a transactional id refuses the transactional calls (Fatal).
 #pragma once
 
 #include <chrono>
@@ -36,6 +43,16 @@ class Producer {
   // (DescribeConfigs; a topic without an override reports the broker's `message.max.bytes`). Retryable when the
   // broker does not answer; Fatal when it refuses (e.g. no DescribeConfigs ACL).
   virtual Result<std::vector<int64_t>> MaxMessageBytes(const std::vector<std::string>& topics) = 0;
+
+  virtual Status InitTransactions() { return NotTransactional(); }
+  virtual Status BeginTransaction() { return NotTransactional(); }
+  virtual Status CommitTransaction() { return NotTransactional(); }
+  virtual Status AbortTransaction() { return NotTransactional(); }
+
+ private:
+  static Status NotTransactional() {
+    return Status::Fatal("this Kafka producer has no transactional.id: transactions are not available");
+  }
 };
 
 // Bytes a record takes in a batch beyond its key, value and headers' names and values (batch header, varints,
@@ -48,7 +65,13 @@ int64_t RecordSize(const KafkaRecord& record);
 struct ProducerOptions {
   std::string brokers;
   KafkaProps props;  // --kafka-prop, applied over our defaults (idempotence, acks=all, lz4, linger 5 ms)
+  // Non-empty: a transactional producer with this transactional.id (set after `props`, so it wins).
+  std::string transactional_id = {};
 };
+
+// The transaction timeout capture asks for (transaction.timeout.ms): a transaction open longer is aborted by the
+// broker. 120 s: librdkafka wants it ≥ message.timeout.ms (ours: 120 s); brokers allow up to 15 min by default.
+inline constexpr int kTransactionTimeoutMs = 120'000;
 
 // The librdkafka producer. Fatal for a rejected property.
 Result<std::unique_ptr<Producer>> MakeKafkaProducer(const ProducerOptions& options);

@@ -15,6 +15,7 @@
 #include "debezium/TopicNames.h"
 #include "kafka/KafkaConsumer.h"
 #include "kafka/KafkaProducer.h"
+#include "pipeline/CapturePosition.h"
 #include "pipeline/ChangeSource.h"
 #include "pipeline/DeadLetters.h"
 #include "pipeline/KafkaSnapshotTarget.h"
@@ -113,6 +114,48 @@ struct Capture::Session final : ChangeConsumer {
   Metrics& metrics;
   ProgressLine progress{options.progress, metrics};
 
+  // Exactly once (options.exactly_once; see Capture.h and CapturePosition.h).
+  std::string transactional_id;
+  std::string position_key;
+  Lsn committed_position;  // in Kafka: read at start, then after each commit
+  bool txn_open = false;   // a Kafka transaction is open on `producer`
+  Clock::time_point txn_started;
+  uint64_t txn_first_seq = 0;
+  Lsn txn_end;            // the position the open transaction commits
+  bool skipping = false;  // the current PostgreSQL transaction is already in Kafka
+
+  // A producer with `props` (transactional, its transactions initialized, when exactly once).
+  Result<std::unique_ptr<kafka::Producer>> MakeProducer(const kafka::KafkaProps& props, const std::string& id) {
+    SS_ASSIGN_OR_RETURN(std::unique_ptr<kafka::Producer> p, seams.producer({options.brokers, props, id}));
+    if (!id.empty()) SS_RETURN_IF_ERROR(p->InitTransactions());
+    return p;
+  }
+  Status EnsureTxn() {
+    if (txn_open) return Status::Ok();
+    SS_RETURN_IF_ERROR(producer->BeginTransaction());
+    txn_open = true;
+    txn_started = Clock::now();
+    txn_first_seq = producer->produced();
+    txn_end = committed_position;
+    return Status::Ok();
+  }
+  bool TxnDue() const {
+    return Clock::now() - txn_started >= options.transaction_interval ||
+           static_cast<int64_t>(producer->produced() - txn_first_seq) >= options.transaction_max_records;
+  }
+  // Commits the open transaction with the position record, then confirms the position to the slot.
+  Status CommitTxn() {
+    if (!txn_open) return Status::Ok();
+    if (txn_end > committed_position) {
+      SS_RETURN_IF_ERROR(producer->Produce({state_topic, position_key, EncodeCapturePosition(txn_end), {}}));
+    }
+    SS_RETURN_IF_ERROR(producer->CommitTransaction());
+    txn_open = false;
+    committed_position = std::max(committed_position, txn_end);
+    if (changes) changes->Confirm(committed_position);
+    return Status::Ok();
+  }
+
   // Snapshots (SnapshotTables): progress in the state topic; rows carry the position they were read at.
   std::unique_ptr<KafkaSnapshotTarget> snapshot_target;
   Lsn snapshot_position;
@@ -122,7 +165,9 @@ struct Capture::Session final : ChangeConsumer {
   Status Stream();
   // ChangeConsumer
   Status OnChange(const pg::PgoutputMessage& msg, Lsn lsn) override;
-  bool Settled() const override { return commits.empty() && producer->DeliveredPrefix() == producer->produced(); }
+  bool Settled() const override {
+    return commits.empty() && !txn_open && producer->DeliveredPrefix() == producer->produced();
+  }
   Status OnPublicationCheck() override { return AdoptNewTables(); }
   Status Emit(uint32_t relid, const debezium::DebeziumChange& change) {
     return EmitTo(*producer, records, relid, change);
@@ -195,6 +240,10 @@ struct Capture::Session final : ChangeConsumer {
   }
 };
 
+std::string CaptureTransactionalId(const CaptureOptions& options) {
+  return options.transactional_id.empty() ? "streamshop-capture-" + options.slot : options.transactional_id;
+}
+
 Capture::Capture(CaptureOptions options, CaptureSeams seams) : options_(std::move(options)), seams_(std::move(seams)) {}
 Capture::~Capture() = default;
 
@@ -222,8 +271,10 @@ Status Capture::Run(const std::atomic<bool>& stop) {
 
 Status Capture::Session::Open() {
   producer_props = options.kafka_props;
-  SS_ASSIGN_OR_RETURN(producer, seams.producer({options.brokers, producer_props}));
+  if (options.exactly_once) transactional_id = CaptureTransactionalId(options);
+  SS_ASSIGN_OR_RETURN(producer, MakeProducer(producer_props, transactional_id));
   SS_ASSIGN_OR_RETURN(source, seams.open_source({options.pg_url, options.publication, options.slot, options.tables}));
+  position_key = debezium::CapturePositionKey(source.identity.system_id, source.identity.dbname, options.slot);
   encoder = debezium::DebeziumEncoder(
       {options.topic_prefix, source.identity.dbname, "streamshop", options.schemas, options.tombstones, std::nullopt});
   SS_RETURN_IF_ERROR(EnsureTopic(state_topic, 1).status());
@@ -232,7 +283,19 @@ Status Capture::Session::Open() {
   for (const auto& t : source.tables) SS_RETURN_IF_ERROR(Prepare(t));
   SS_RETURN_IF_ERROR(LearnLimits());
 
+  if (options.exactly_once) {
+    // Fence the snapshot producers of earlier runs: their open transactions are aborted, so the state topic (read
+    // committed) is not held back by them and their records never appear.
+    for (const std::string& id : SnapshotTransactionalIds(transactional_id, options.snapshot_workers)) {
+      SS_RETURN_IF_ERROR(MakeProducer(producer_props, id).status());
+    }
+  }
   SS_ASSIGN_OR_RETURN(auto state_records, seams.read_topic(options.brokers, options.kafka_props, state_topic));
+  if (options.exactly_once) {
+    committed_position = CommittedCapturePosition(state_records, position_key);
+    LogInfo("exactly once: Kafka transactions of transactional.id '{}'; Kafka holds slot '{}' up to {}",
+            transactional_id, options.slot, committed_position.ToString());
+  }
 
   if (source.slot) metrics.SetSlotHealth(source.slot->wal_status, source.slot->safe_wal_size);
   if (source.slot && source.slot->lost()) return SlotLost(SlotLoss::kInvalidated);
@@ -252,7 +315,14 @@ Status Capture::Session::Open() {
   if (!source.slot) {
     // Forget snapshots made for an earlier slot of this name before the new slot exists: a crash in between then
     // still leads to a full snapshot.
+    if (options.exactly_once) SS_RETURN_IF_ERROR(producer->BeginTransaction());
     for (const auto& t : source.tables) SS_RETURN_IF_ERROR(WriteState(t, kSnapshotReset));
+    if (options.exactly_once) {
+      // A position of an earlier slot of this name means nothing for the new one.
+      SS_RETURN_IF_ERROR(producer->Produce({state_topic, position_key, EncodeCapturePosition(Lsn{}), {}}));
+      SS_RETURN_IF_ERROR(producer->CommitTransaction());
+      committed_position = Lsn{};
+    }
     SS_RETURN_IF_ERROR(producer->Flush(std::chrono::seconds(60)));
     state_records.clear();
     SS_ASSIGN_OR_RETURN(position, source.stream->CreateSlot(options.slot));
@@ -277,7 +347,9 @@ Status Capture::Session::Open() {
                             change.ts_ns = NowNanos();
                             return EmitTo(to, scratch, t.oid, change);
                           },
-                          seams.producer};
+                          seams.producer,
+                          transactional_id,
+                          options.snapshot_workers};
   snapshot_target = std::make_unique<KafkaSnapshotTarget>(std::move(so), producer, state_records);
   if (!options.snapshot) return Status::Ok();
   std::vector<pg::TableInfo> snapshot;
@@ -312,6 +384,8 @@ Status Capture::Session::Prepare(const pg::TableInfo& table) {
 }
 
 Status Capture::Session::SnapshotTable(const pg::TableInfo& table, Lsn position) {
+  // Between transactions, what is open commits first (the snapshot may outlast the transaction timeout).
+  if (txn_open && changes && !changes->in_transaction()) SS_RETURN_IF_ERROR(CommitTxn());
   SS_RETURN_IF_ERROR(snapshot_target->RecordReset(table, options.snapshot_chunk_pages));
   return SnapshotTables({table}, position);
 }
@@ -402,7 +476,7 @@ Status Capture::Session::LearnLimits() {
   props.insert(props.end(), options.kafka_props.begin(), options.kafka_props.end());
   SS_RETURN_IF_ERROR(producer->Flush(std::chrono::seconds(30)));
   producer_props = props;
-  SS_ASSIGN_OR_RETURN(producer, seams.producer({options.brokers, producer_props}));
+  SS_ASSIGN_OR_RETURN(producer, MakeProducer(producer_props, transactional_id));
   return Status::Ok();
 }
 
@@ -430,6 +504,12 @@ Status Capture::Session::Stream() {
   size_t since_poll = 0;
   while (true) {
     if (stop) {
+      if (txn_open && changes->in_transaction()) {
+        // A PostgreSQL transaction half sent: none of the open Kafka transaction counts (the slot replays it).
+        SS_RETURN_IF_ERROR(producer->AbortTransaction());
+        txn_open = false;
+      }
+      SS_RETURN_IF_ERROR(CommitTxn());
       SS_RETURN_IF_ERROR(producer->Flush(std::chrono::seconds(30)));
       AdvanceAck();
       SS_RETURN_IF_ERROR(changes->SendStatus());
@@ -438,6 +518,7 @@ Status Capture::Session::Stream() {
       return Status::Ok();
     }
     SS_ASSIGN_OR_RETURN(bool ready, changes->Next(*this, std::chrono::milliseconds(100)));
+    if (txn_open && !changes->in_transaction() && (!ready || TxnDue())) SS_RETURN_IF_ERROR(CommitTxn());
     if (!ready || ++since_poll >= 256) {
       since_poll = 0;
       SS_RETURN_IF_ERROR(producer->Poll());
@@ -458,7 +539,19 @@ Status Capture::Session::OnChange(const pg::PgoutputMessage& msg, Lsn lsn) {
           tx_source.tx_id = static_cast<int64_t>(m.xid.value);
           // The previous transaction's end: source.sequence's first element.
           if (changes->last_commit_end().value) tx_source.last_commit_lsn = changes->last_commit_end().value;
+          if (options.exactly_once) {
+            skipping = AlreadyInKafka(m.final_lsn, committed_position);
+            if (!skipping) return EnsureTxn();
+          }
         } else if constexpr (std::is_same_v<T, pg::CommitMessage>) {
+          if (options.exactly_once) {
+            if (skipping) {
+              skipping = false;
+              return Status::Ok();
+            }
+            txn_end = std::max(txn_end, m.end_lsn);
+            return TxnDue() ? CommitTxn() : Status::Ok();
+          }
           commits.push_back({producer->produced(), m.end_lsn});
         } else if constexpr (std::is_same_v<T, pg::RelationMessage>) {
           auto it = tables.find(m.relid);
@@ -467,10 +560,11 @@ Status Capture::Session::OnChange(const pg::PgoutputMessage& msg, Lsn lsn) {
           if (!announced) return Status::Ok();  // a partition whose changes come as its root's
           const bool known = it != tables.end();
           SS_RETURN_IF_ERROR(Prepare(*announced));
-          if (!known && options.snapshot && !announced->skipped()) return SnapshotTable(*announced, lsn);
+          // (A transaction Kafka already holds was sent after the table's snapshot completed.)
+          if (!known && options.snapshot && !announced->skipped() && !skipping) return SnapshotTable(*announced, lsn);
         } else if constexpr (std::is_same_v<T, pg::InsertMessage> || std::is_same_v<T, pg::UpdateMessage> ||
                              std::is_same_v<T, pg::DeleteMessage>) {
-          if (!prepared.count(m.relid) && skipped.count(m.relid)) return Status::Ok();
+          if (skipping || (!prepared.count(m.relid) && skipped.count(m.relid))) return Status::Ok();
           if (!prepared.count(m.relid))
             return Status::Fatal(fmt::format("change for unknown relation OID {}", m.relid));
           debezium::DebeziumChange change;
@@ -496,6 +590,7 @@ Status Capture::Session::OnChange(const pg::PgoutputMessage& msg, Lsn lsn) {
           }
           return Emit(m.relid, change);
         } else if constexpr (std::is_same_v<T, pg::TruncateMessage>) {
+          if (skipping) return Status::Ok();
           for (uint32_t relid : m.relids) {
             if (!prepared.count(relid)) continue;
             debezium::DebeziumChange change;
@@ -507,6 +602,11 @@ Status Capture::Session::OnChange(const pg::PgoutputMessage& msg, Lsn lsn) {
           }
         } else if constexpr (std::is_same_v<T, pg::LogicalMessage>) {
           if (m.prefix == kHeartbeatPrefix) return Status::Ok();
+          if (options.exactly_once) {
+            if (m.transactional ? skipping : AlreadyInKafka(m.lsn, committed_position)) return Status::Ok();
+            SS_RETURN_IF_ERROR(EnsureTxn());
+            if (!m.transactional) txn_end = std::max(txn_end, Lsn{m.lsn.value + 1});
+          }
           debezium::DebeziumSource s = m.transactional ? tx_source : debezium::DebeziumSource{};
           s.lsn = m.lsn.value;
           if (!m.transactional) s.ts_us = NowNanos() / 1000;

@@ -14,6 +14,15 @@
 // records), so a restart — even after kill -9 — sends only the chunks not yet acknowledged. Not thread-safe;
 // Run() blocks.
 //
+// Exactly once (`exactly_once`, capture --exactly-once): the session's producer is transactional (transactional.id
+// `transactional_id`, by default "streamshop-capture-<slot>"; the snapshot workers' are "<id>-snapshot-<n>" and
+// "<id>-snapshot-control"). The records of whole PostgreSQL transactions — several per Kafka transaction, bounded
+// by `transaction_interval` and `transaction_max_records` — and the position record (CapturePosition.h) commit in one
+// Kafka transaction; the slot is confirmed only after that commit. A session starts by fencing every earlier
+// producer of these ids (init_transactions aborts their open transactions), reads the position read_committed and
+// skips the replayed transactions Kafka already holds. Snapshot chunks commit each in one transaction with their
+// chunk record. So a read_committed consumer sees every record exactly once through kill -9 at any point.
+//
 // Seams (CaptureSeams): each session opens its PostgreSQL side (SourceCatalog.h, as `replicate` does), makes its
 // producers (its own and the snapshot workers') and reads the state topic through factories, the real ones by
 // default; tests/unit/capture_session_test.cc drives a session with a scripted slot and a fake producer. The
@@ -59,7 +68,14 @@ struct CaptureOptions {
   // The slot lost (invalidated, or missing while the state topic holds this slot's snapshot state): capture stops
   // with the steps by hand either way (it cannot re-snapshot by itself: consumers would keep deleted rows).
   OnSlotLost on_slot_lost = OnSlotLost::kFail;
+  bool exactly_once = false;
+  std::string transactional_id;                         // empty: "streamshop-capture-<slot>"
+  std::chrono::milliseconds transaction_interval{100};  // a Kafka transaction commits at most this long after it began
+  int64_t transaction_max_records = 50'000;             // … or once it holds this many records (at a PG commit)
 };
+
+// The transactional.id of `options` (exactly_once): its own, or "streamshop-capture-<slot>".
+std::string CaptureTransactionalId(const CaptureOptions& options);
 
 // The clients of one capture session, built anew for every session. Defaults: OpenSlotSession (PostgreSQL over
 // libpq), librdkafka's producer, the state topic read with a librdkafka consumer.

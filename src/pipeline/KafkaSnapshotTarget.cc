@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <deque>
 #include <thread>
@@ -25,9 +26,13 @@ int64_t NumberAfter(std::string_view text, std::string_view name) {
 class KafkaSink : public SnapshotSink {
  public:
   KafkaSink(KafkaSnapshotTarget& target, std::unique_ptr<kafka::Producer> producer)
-      : target_(target), options_(target.options()), producer_(std::move(producer)) {}
+      : target_(target),
+        options_(target.options()),
+        producer_(std::move(producer)),
+        transactional_(!options_.transactional_id.empty()) {}
 
   Status BeginChunk(const pg::TableInfo& table) override {
+    if (transactional_) SS_RETURN_IF_ERROR(producer_->BeginTransaction());
     table_ = table;
     key_ = options_.state_key(table);
     chunk_pages_ = target_.ChunkPages(table.oid);
@@ -45,6 +50,20 @@ class KafkaSink : public SnapshotSink {
     return Status::Ok();
   }
   Status EndChunk(int64_t chunk, uint64_t rows, std::function<std::optional<uint64_t>()> stored) override {
+    if (transactional_) {
+      // The chunk's record commits with its rows.
+      const std::string key = fmt::format("{}{}{}", key_, kChunkInfix, chunk);
+      const std::string value = fmt::format("chunk_pages={} rows={}", chunk_pages_, rows);
+      SS_RETURN_IF_ERROR(producer_->Produce({options_.state_topic, key, value, {}}));
+      SS_RETURN_IF_ERROR(producer_->CommitTransaction());
+      target_.Apply(key, value);
+      if (!stored()) return Status::Ok();
+      SS_RETURN_IF_ERROR(producer_->BeginTransaction());
+      SS_RETURN_IF_ERROR(producer_->Produce({options_.state_topic, key_, std::string("done"), {}}));
+      SS_RETURN_IF_ERROR(producer_->CommitTransaction());
+      target_.Apply(key_, "done");
+      return Status::Ok();
+    }
     pending_.push_back({producer_->produced(), key_, chunk, chunk_pages_, rows, std::move(stored)});
     return RecordDelivered();
   }
@@ -85,6 +104,7 @@ class KafkaSink : public SnapshotSink {
   KafkaSnapshotTarget& target_;
   const KafkaSnapshotOptions& options_;
   std::unique_ptr<kafka::Producer> producer_;
+  const bool transactional_;
   pg::TableInfo table_;
   std::string key_;
   int64_t chunk_pages_ = 0;
@@ -94,6 +114,13 @@ class KafkaSink : public SnapshotSink {
 };
 
 }  // namespace
+
+std::vector<std::string> SnapshotTransactionalIds(const std::string& transactional_id, int workers) {
+  std::vector<std::string> ids;
+  for (int n = 0; n < workers; ++n) ids.push_back(fmt::format("{}-snapshot-{}", transactional_id, n));
+  ids.push_back(transactional_id + "-snapshot-control");
+  return ids;
+}
 
 void ApplyCaptureStateRecord(std::map<std::string, SnapshotTableState>& states, const std::string& key,
                              const std::string& value) {
@@ -136,8 +163,20 @@ Result<SnapshotTableState> KafkaSnapshotTarget::Load(const pg::TableInfo& table)
 
 Status KafkaSnapshotTarget::RecordReset(const pg::TableInfo& table, int64_t chunk_pages) {
   const std::string key = options_.state_key(table);
-  SS_RETURN_IF_ERROR(control_->Produce({options_.state_topic, key, std::string("reset"), {}}));
-  SS_RETURN_IF_ERROR(control_->Flush(std::chrono::seconds(60)));
+  if (!options_.transactional_id.empty()) {
+    if (!reset_producer_) {
+      SS_ASSIGN_OR_RETURN(reset_producer_,
+                          options_.make_producer({options_.brokers, options_.props,
+                                                  SnapshotTransactionalIds(options_.transactional_id, 0).back()}));
+      SS_RETURN_IF_ERROR(reset_producer_->InitTransactions());
+    }
+    SS_RETURN_IF_ERROR(reset_producer_->BeginTransaction());
+    SS_RETURN_IF_ERROR(reset_producer_->Produce({options_.state_topic, key, std::string("reset"), {}}));
+    SS_RETURN_IF_ERROR(reset_producer_->CommitTransaction());
+  } else {
+    SS_RETURN_IF_ERROR(control_->Produce({options_.state_topic, key, std::string("reset"), {}}));
+    SS_RETURN_IF_ERROR(control_->Flush(std::chrono::seconds(60)));
+  }
   std::lock_guard lock(mu_);
   // A "reset" carries no chunk size; the chunk records after it do.
   states_[key] = SnapshotTableState{true, false, chunk_pages, {}};
@@ -151,8 +190,15 @@ Status KafkaSnapshotTarget::BeginTable(const pg::TableInfo& table, const Snapsho
 }
 
 Result<std::unique_ptr<SnapshotSink>> KafkaSnapshotTarget::OpenSink() {
+  std::string id;
+  if (!options_.transactional_id.empty()) {
+    std::lock_guard lock(mu_);
+    id = SnapshotTransactionalIds(options_.transactional_id, std::max(options_.workers, 1))
+             .at(static_cast<size_t>(next_sink_++ % std::max(options_.workers, 1)));
+  }
   SS_ASSIGN_OR_RETURN(std::unique_ptr<kafka::Producer> producer,
-                      options_.make_producer({options_.brokers, options_.props}));
+                      options_.make_producer({options_.brokers, options_.props, id}));
+  if (!id.empty()) SS_RETURN_IF_ERROR(producer->InitTransactions());
   return std::unique_ptr<SnapshotSink>(std::make_unique<KafkaSink>(*this, std::move(producer)));
 }
 

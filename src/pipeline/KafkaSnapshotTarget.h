@@ -13,6 +13,12 @@
 // is recorded done after its last chunk. A crash loses at most the chunks in flight, which the restart sends
 // again (the sink's versions make duplicates harmless); a sink waits rather than have more than 20,000 records
 // undelivered, so that is little.
+//
+// Transactional (`transactional_id` set, capture --exactly-once): each sink's producer is transactional (id
+// "<transactional_id>-snapshot-<n>", n < workers), each chunk's rows and its chunk record commit in one Kafka
+// transaction ("done" in the next), and resets go through a producer of its own ("<id>-snapshot-control"). A crash
+// then neither duplicates nor loses a row for read_committed consumers: an unfinished chunk's transaction is aborted
+// (by the next run's init_transactions, or the broker's transaction timeout) and sent again.
 #pragma once
 
 #include <functional>
@@ -42,7 +48,13 @@ struct KafkaSnapshotOptions {
   // Makes each sink's producer (a seam: CaptureSeams::producer).
   std::function<Result<std::unique_ptr<kafka::Producer>>(const kafka::ProducerOptions&)> make_producer =
       kafka::MakeKafkaProducer;
+  std::string transactional_id = {};  // non-empty: transactional (above)
+  int workers = 1;                    // sinks open at once at most (ids "<transactional_id>-snapshot-<n % workers>")
 };
+
+// The transactional ids the snapshot of capture `transactional_id` uses with `workers` workers: what a new session
+// fences before reading the state topic.
+std::vector<std::string> SnapshotTransactionalIds(const std::string& transactional_id, int workers);
 
 // Applies one state record (key, value) to the tables' states by <table> key; records of other kinds are
 // ignored. Pure: what Load sees after the state topic's records are applied oldest first.
@@ -73,6 +85,8 @@ class KafkaSnapshotTarget : public SnapshotTarget {
   std::mutex mu_;
   std::map<std::string, SnapshotTableState> states_;  // by <table>
   std::map<uint32_t, int64_t> chunk_pages_;           // by OID, of the tables being copied
+  int next_sink_ = 0;                                 // guarded by mu_
+  std::unique_ptr<kafka::Producer> reset_producer_;   // transactional: resets' (Run()'s thread)
 };
 
 }  // namespace streamshop::pipeline

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Kafka catch-up benchmark (capture, capture + sink, real Debezium, pg_recvlogical) starts, runs and finishes on a
+# The Kafka catch-up benchmark (capture, capture + sink, real Debezium, pg_recvlogical, capture --exactly-once) starts, runs and finishes on a
 # tiny backlog, in both backlog shapes (the numbers are not checked here), and the plot is drawn.
 TEST_PORT_BASE=23800
 WITH_KAFKA=1
@@ -11,7 +11,8 @@ for shape in small bulk; do
   echo "$out"
   grep -q "capture + sink → ClickHouse .* ratio" <<<"$out" || fail "bench/kafka.sh ($shape) printed no pipeline ratio"
   grep -q "capture / Debezium = " <<<"$out" || fail "bench/kafka.sh ($shape) printed no Debezium comparison"
+  grep -q "exactly-once / at-least-once = [0-9]" <<<"$out" || fail "bench/kafka.sh ($shape) printed no exactly-once ratio"
 done
-(($(wc -l <"$BENCH_RESULTS") == 8)) || fail "expected 8 recorded results: $(cat "$BENCH_RESULTS")"
+(($(wc -l <"$BENCH_RESULTS") == 10)) || fail "expected 10 recorded results: $(cat "$BENCH_RESULTS")"
 bash "$REPO/bench/plot.sh" "$BENCH_RESULTS" "$LOG_DIR/throughput.png" || fail "plot failed"
 [[ -s "$LOG_DIR/throughput.png" ]] || fail "no plot"
