@@ -710,6 +710,9 @@ struct TextHash {
 
 struct DebeziumParser::Impl {
   DebeziumParserOptions options;
+  // Key schemas carry no propagated source types (Debezium adds them to the value schema only): a key's plain
+  // strings are read as text rather than refused as ambiguous.
+  DebeziumModes key_modes;
   simdjson::dom::parser parser;
 
   // The last Connect schema seen on each topic as its exact JSON text, parsed into its own DOM. Every event of a
@@ -774,38 +777,24 @@ struct DebeziumParser::Impl {
   // A Debezium envelope, or (if not) a row flattened by the ExtractNewRecordState SMT.
   Result<DebeziumEvent> ParseRecord(object payload, std::optional<object> schema, std::string_view topic,
                                     const TableLookup& lookup) {
-    if (IsEnvelope(payload, schema)) return ParseEnvelope(payload, schema, topic, lookup);
+    if (IsEnvelope(payload)) return ParseEnvelope(payload, schema, topic, lookup);
     return ParseFlattened(payload, schema, topic, lookup);
   }
-  static bool IsEnvelope(object payload, std::optional<object> schema) {
-    if (schema) {
-      std::string_view name;
-      if (schema->at_key("name").get_string().get(name) == simdjson::SUCCESS && name.ends_with(".Envelope")) {
-        return true;
-      }
-      array fields;
-      bool op = false, row = false;
-      if (schema->at_key("fields").get_array().get(fields) == simdjson::SUCCESS) {
-        for (element f : fields) {
-          std::string_view field;
-          if (f.at_key("field").get_string().get(field) != simdjson::SUCCESS) continue;
-          op |= field == "op";
-          row |= field == "before" || field == "after" || field == "source" || field == "message";
-        }
-      }
-      return op && row;
+  // A flattened record has no `op` but the SMT's `__` fields; anything else is read (and judged) as an envelope.
+  static bool IsEnvelope(object payload) {
+    if (payload.at_key("op").error() == simdjson::SUCCESS) return true;
+    for (simdjson::dom::key_value_pair kv : payload) {
+      if (IsUnwrapMetadata(kv.key)) return false;
     }
-    std::string_view op;
-    return payload.at_key("op").get_string().get(op) == simdjson::SUCCESS &&
-           (payload.at_key("before").error() == simdjson::SUCCESS ||
-            payload.at_key("after").error() == simdjson::SUCCESS ||
-            payload.at_key("source").error() == simdjson::SUCCESS ||
-            payload.at_key("message").error() == simdjson::SUCCESS);
+    return true;
   }
 };
 
 DebeziumParser::DebeziumParser(DebeziumParserOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = options;
+  impl_->key_modes = options.modes;
+  impl_->key_modes.decimal = DecimalHandlingMode::kPrecise;
+  impl_->key_modes.binary = BinaryHandlingMode::kBytes;
 }
 DebeziumParser::~DebeziumParser() = default;
 
@@ -869,7 +858,11 @@ Result<DebeziumEvent> DebeziumParser::Impl::ParseEnvelope(object payload, std::o
 
   // op
   element op_el;
-  if (payload.at_key("op").get(op_el) != simdjson::SUCCESS) return Fail("missing field op");
+  if (payload.at_key("op").get(op_el) != simdjson::SUCCESS) {
+    return Fail(
+        "missing field op (if the record was flattened by ExtractNewRecordState, configure that SMT with "
+        "delete.tombstone.handling.mode=rewrite and add.fields=op,lsn)");
+  }
   std::string_view op;
   if (op_el.get_string().get(op) != simdjson::SUCCESS) {
     return Fail(fmt::format("field op: expected a string, got {}", TypeName(op_el.type())));
@@ -1100,7 +1093,7 @@ Result<ParsedRow> DebeziumParser::ParseKey(std::string_view key, std::string_vie
   }
   element payload_el = root, schema_el;
   RowSchema rs;
-  rs.modes = &impl_->options.modes;
+  rs.modes = &impl_->key_modes;
   if (root_obj.at_key("payload").get(payload_el) == simdjson::SUCCESS) {
     if (root_obj.at_key("schema").get(schema_el) == simdjson::SUCCESS &&
         schema_el.get_object().get(key_schema) == simdjson::SUCCESS) {

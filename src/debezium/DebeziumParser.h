@@ -85,7 +85,8 @@ class DebeziumParser {
   Result<DebeziumEvent> ParseValue(std::optional<std::string_view> value, std::string_view topic,
                                    const TableLookup& lookup = nullptr);
 
-  // A record key: the primary-key columns.
+  // A record key: the primary-key columns. Key schemas carry no propagated source types, so a plain string is read
+  // as its text whatever the modes (the sink takes the key's column names and order; values come from the row).
   Result<ParsedRow> ParseKey(std::string_view key, std::string_view topic, const TableLookup& lookup = nullptr);
 
  private:
