@@ -537,7 +537,9 @@ Result<Decoded> DecodeValue(const FieldSpec& spec, element v, const std::string&
     }
     case FieldKind::kUnsupported:
     case FieldKind::kDecimalDouble:
-      if (!t.reason.empty()) return Fail(fmt::format("field {}: {}", path, t.reason));
+      if (!t.reason.empty()) {
+        return Fail(fmt::format("field {}: Connect type {}: {}", path, t.logical_name.substr(0, 80), t.reason));
+      }
       return Fail(fmt::format("field {}: Connect type {} has no PostgreSQL text form we support", path,
                               t.logical_name.substr(0, 80)));
     case FieldKind::kDecimalString:
