@@ -517,8 +517,36 @@ Command AddSink(CLI::App& app, SecretFiles& secrets) {
       ->envname("STREAMSHOP_SINK_MAX_LSN_JUMP");
   AddProgressOption(cmd, o.progress);
   AddHttpListenOption(cmd, a->http_listen);
-  return {cmd, [a, &secrets] {
+  // The connector's value settings, under its own names (docs/DEBEZIUM_COMPATIBILITY.md, "Connector modes").
+  struct Modes {
+    std::string decimal = "precise", time = "adaptive", binary = "bytes", interval = "numeric", hstore = "json";
+  };
+  auto m = std::make_shared<Modes>();
+  const auto mode_option = [cmd](const char* name, std::string& value, const char* env, const char* help,
+                                 std::vector<std::string> values) {
+    cmd->add_option(name, value, help)->check(CLI::IsMember(std::move(values)))->envname(env)->capture_default_str();
+  };
+  mode_option("--debezium-decimal-handling-mode", m->decimal, "STREAMSHOP_SINK_DEBEZIUM_DECIMAL_HANDLING_MODE",
+              "The connector's decimal.handling.mode (double is refused: it loses digits)",
+              {"precise", "double", "string"});
+  mode_option("--debezium-time-precision-mode", m->time, "STREAMSHOP_SINK_DEBEZIUM_TIME_PRECISION_MODE",
+              "The connector's time.precision.mode",
+              {"adaptive", "adaptive_time_microseconds", "connect", "isostring", "microseconds", "nanoseconds"});
+  mode_option("--debezium-binary-handling-mode", m->binary, "STREAMSHOP_SINK_DEBEZIUM_BINARY_HANDLING_MODE",
+              "The connector's binary.handling.mode", {"bytes", "base64", "base64-url-safe", "hex"});
+  mode_option("--debezium-interval-handling-mode", m->interval, "STREAMSHOP_SINK_DEBEZIUM_INTERVAL_HANDLING_MODE",
+              "The connector's interval.handling.mode (numeric is refused: it approximates months)",
+              {"numeric", "string"});
+  mode_option("--debezium-hstore-handling-mode", m->hstore, "STREAMSHOP_SINK_DEBEZIUM_HSTORE_HANDLING_MODE",
+              "The connector's hstore.handling.mode", {"json", "map"});
+  return {cmd, [a, m, &secrets] {
             if (Status st = a->Resolve(secrets, &a->o.clickhouse); !st.ok()) return Report(st);
+            debezium::DebeziumModes& modes = a->o.debezium_modes;
+            modes.decimal = debezium::ParseDecimalHandlingMode(m->decimal).value();
+            modes.time = debezium::ParseTimePrecisionMode(m->time).value();
+            modes.binary = debezium::ParseBinaryHandlingMode(m->binary).value();
+            modes.interval = debezium::ParseIntervalHandlingMode(m->interval).value();
+            modes.hstore = debezium::ParseHstoreHandlingMode(m->hstore).value();
             pipeline::Sink sink(a->o);
             return RunServed(sink, a->http_listen, "sink");
           }};

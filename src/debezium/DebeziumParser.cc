@@ -53,7 +53,8 @@ const char* TypeName(element_type t) {
 struct FieldSpec {
   FieldType type;
   bool is_array = false;
-  element items;  // is_array: the element schema
+  element items;                         // is_array: the element schema
+  const DebeziumModes* modes = nullptr;  // is_array: for the element schema
 };
 
 std::optional<std::string_view> StringMember(object o, std::string_view key) {
@@ -62,7 +63,101 @@ std::optional<std::string_view> StringMember(object o, std::string_view key) {
   return v;
 }
 
-Result<FieldSpec> SpecFromSchema(element schema, std::string_view path) {
+std::string Upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// A small non-negative integer parameter ("12"), or -1.
+int IntParameter(object params, std::string_view key) {
+  std::string_view text;
+  int v = -1;
+  if (params.at_key(key).get_string().get(text) != simdjson::SUCCESS) return -1;
+  const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (r.ec != std::errc() || r.ptr != text.data() + text.size() || v < 0) return -1;
+  return v;
+}
+
+constexpr std::string_view kPropagateHint =
+    "set column.propagate.source.type (or datatype.propagate.source.type) on the connector so that the schema names "
+    "the column type";
+
+// The connector's non-default modes: what a field of Connect type `type` with logical name `name` (empty: none)
+// holds, given the source-type parameters already in `t` and the sink's `modes`. Refuses what is ambiguous.
+Status ResolveModes(FieldType& t, std::string_view type, std::string_view name, const DebeziumModes& modes,
+                    std::string_view path) {
+  const std::string& source = t.source_type;
+  const bool numeric = source == "NUMERIC" || source == "DECIMAL";
+  if (name.empty() && type == "string") {
+    if (numeric) {
+      t.kind = FieldKind::kDecimalString;
+    } else if (source == "BYTEA") {
+      switch (modes.binary) {
+        case BinaryHandlingMode::kBytes:
+          return Fail(fmt::format(
+              "field {}: a bytea column sent as a string, and the sink was not told how the connector encodes it: "
+              "run the sink with --debezium-binary-handling-mode set as the connector's binary.handling.mode "
+              "(base64, base64-url-safe or hex)",
+              path));
+        case BinaryHandlingMode::kBase64:
+          t.kind = FieldKind::kBytesBase64;
+          break;
+        case BinaryHandlingMode::kBase64UrlSafe:
+          t.kind = FieldKind::kBytesBase64Url;
+          break;
+        case BinaryHandlingMode::kHex:
+          t.kind = FieldKind::kBytesHex;
+          break;
+      }
+    } else if (source.empty() &&
+               (modes.decimal == DecimalHandlingMode::kString || modes.binary != BinaryHandlingMode::kBytes)) {
+      return Fail(fmt::format(
+          "field {}: a plain string field is ambiguous under {}: it may be text{}{}; {}", path,
+          modes.decimal == DecimalHandlingMode::kString && modes.binary != BinaryHandlingMode::kBytes
+              ? fmt::format("decimal.handling.mode=string and binary.handling.mode={}", ModeName(modes.binary))
+          : modes.decimal == DecimalHandlingMode::kString
+              ? std::string("decimal.handling.mode=string")
+              : fmt::format("binary.handling.mode={}", ModeName(modes.binary)),
+          modes.decimal == DecimalHandlingMode::kString ? ", a numeric" : "",
+          modes.binary != BinaryHandlingMode::kBytes ? " or encoded bytea" : "", kPropagateHint));
+    }
+  } else if (name.empty() && type == "double") {
+    if (numeric) {
+      t.kind = FieldKind::kDecimalDouble;
+      t.logical_name = "double";
+      t.reason =
+          "the connector's decimal.handling.mode=double rounded a numeric column to a double; the exact value is "
+          "lost (set decimal.handling.mode=precise or string)";
+    } else if (source.empty() && modes.decimal == DecimalHandlingMode::kDouble) {
+      return Fail(fmt::format(
+          "field {}: a double field is ambiguous under decimal.handling.mode=double: it may be a double precision "
+          "column or a rounded numeric; {}",
+          path, kPropagateHint));
+    }
+  } else if (name == "io.debezium.data.Json" && source == "HSTORE") {
+    t.kind = FieldKind::kHstore;
+  } else if (name == "org.apache.kafka.connect.data.Time" || name == "org.apache.kafka.connect.data.Timestamp") {
+    // time.precision.mode=connect: milliseconds, exact only for columns of at most 3 fractional digits.
+    if (t.source_scale < 0) {
+      return Fail(fmt::format(
+          "field {}: {} (time.precision.mode=connect) keeps milliseconds only, and the schema does not say whether "
+          "the column had more; {}",
+          path, name, kPropagateHint));
+    }
+    if (t.source_scale > 3) {
+      t.kind = FieldKind::kUnsupported;
+      t.logical_name = std::string(name);
+      t.reason = fmt::format(
+          "time.precision.mode=connect cut a column of {} fractional digits to milliseconds (use adaptive, "
+          "adaptive_time_microseconds or isostring)",
+          t.source_scale);
+    }
+  }
+  return Status::Ok();
+}
+
+Result<FieldSpec> SpecFromSchema(element schema, std::string_view path, const DebeziumModes& modes) {
   object o;
   if (schema.get_object().get(o) != simdjson::SUCCESS) return Fail(fmt::format("schema of {}: not an object", path));
   const std::optional<std::string_view> type = StringMember(o, "type");
@@ -98,7 +193,10 @@ Result<FieldSpec> SpecFromSchema(element schema, std::string_view path) {
     } else if (name == "io.debezium.time.NanoTimestamp") {
       t.kind = FieldKind::kTimestampNanos;
     } else if (name == "io.debezium.time.MicroDuration") {
-      unsupported();  // an approximation (30.4375-day months): no exact interval text
+      unsupported();
+      t.reason =
+          "interval.handling.mode=numeric approximates months as 30.4375 days; set interval.handling.mode=string on "
+          "the connector";
     } else {
       t.kind = FieldKind::kInt64;
     }
@@ -117,6 +215,14 @@ Result<FieldSpec> SpecFromSchema(element schema, std::string_view path) {
       t.kind = FieldKind::kUuid;
     } else if (name == "io.debezium.data.Xml") {
       t.kind = FieldKind::kXml;
+    } else if (name == "io.debezium.time.IsoDate") {
+      t.kind = FieldKind::kIsoDate;
+    } else if (name == "io.debezium.time.IsoTime") {
+      t.kind = FieldKind::kIsoTime;
+    } else if (name == "io.debezium.time.IsoTimestamp") {
+      t.kind = FieldKind::kIsoTimestamp;
+    } else if (name == "io.debezium.time.Interval") {
+      t.kind = FieldKind::kInterval;
     } else {
       t.kind = FieldKind::kString;  // text, Enum, Ltree, inet, ranges, …: the string is PostgreSQL's text
     }
@@ -164,10 +270,32 @@ Result<FieldSpec> SpecFromSchema(element schema, std::string_view path) {
     spec.is_array = true;
     spec.items = items;
   } else if (*type == "map") {
-    unsupported();
+    // hstore.handling.mode=map: map<string, optional string> is PostgreSQL's hstore.
+    object keys, values;
+    std::string_view key_type, value_type;
+    if (o.at_key("keys").get_object().get(keys) == simdjson::SUCCESS &&
+        o.at_key("values").get_object().get(values) == simdjson::SUCCESS &&
+        keys.at_key("type").get_string().get(key_type) == simdjson::SUCCESS &&
+        values.at_key("type").get_string().get(value_type) == simdjson::SUCCESS && key_type == "string" &&
+        value_type == "string") {
+      t.kind = FieldKind::kHstore;
+    } else {
+      unsupported();
+    }
   } else {
     return Fail(fmt::format("schema of {}: unknown Connect type '{}'", path, type->substr(0, 32)));
   }
+  object params;
+  if (o.at_key("parameters").get_object().get(params) == simdjson::SUCCESS) {
+    std::string_view source;
+    if (params.at_key("__debezium.source.column.type").get_string().get(source) == simdjson::SUCCESS) {
+      t.source_type = Upper(source.substr(0, 64));
+      t.source_length = IntParameter(params, "__debezium.source.column.length");
+      t.source_scale = IntParameter(params, "__debezium.source.column.scale");
+    }
+  }
+  spec.modes = &modes;
+  SS_RETURN_IF_ERROR(ResolveModes(t, *type, name, modes, path));
   return spec;
 }
 
@@ -262,7 +390,9 @@ Result<Decoded> DecodeArray(const FieldSpec& spec, element v, const std::string&
   if (v.get_array().get(a) != simdjson::SUCCESS) {
     return Fail(fmt::format("field {}: expected an array, got {}", path, TypeName(v.type())));
   }
-  SS_ASSIGN_OR_RETURN(FieldSpec item_spec, SpecFromSchema(spec.items, path + "[]"));
+  static const DebeziumModes kDefaults;
+  SS_ASSIGN_OR_RETURN(FieldSpec item_spec,
+                      SpecFromSchema(spec.items, path + "[]", spec.modes ? *spec.modes : kDefaults));
   std::string out = "{";
   size_t n = 0;
   for (element item : a) {
@@ -406,8 +536,76 @@ Result<Decoded> DecodeValue(const FieldSpec& spec, element v, const std::string&
       return Decoded{std::move(text).value(), false};
     }
     case FieldKind::kUnsupported:
+    case FieldKind::kDecimalDouble:
+      if (!t.reason.empty()) {
+        return Fail(fmt::format("field {}: Connect type {}: {}", path, t.logical_name.substr(0, 80), t.reason));
+      }
       return Fail(fmt::format("field {}: Connect type {} has no PostgreSQL text form we support", path,
                               t.logical_name.substr(0, 80)));
+    case FieldKind::kDecimalString:
+    case FieldKind::kBytesBase64:
+    case FieldKind::kBytesBase64Url:
+    case FieldKind::kBytesHex:
+    case FieldKind::kIsoDate:
+    case FieldKind::kIsoTime:
+    case FieldKind::kIsoTimestamp:
+    case FieldKind::kInterval: {
+      SS_ASSIGN_OR_RETURN(std::string_view s, GetString(v, path, "a string"));
+      if (s == kUnavailableValuePlaceholder) return Decoded{std::nullopt, true};
+      Result<std::string> text = Status::Ok();
+      switch (t.kind) {
+        case FieldKind::kDecimalString:
+          text = PgNumericFromPlainText(s);
+          break;
+        case FieldKind::kBytesBase64:
+          text = PgByteaFromText(s, BinaryHandlingMode::kBase64);
+          break;
+        case FieldKind::kBytesBase64Url:
+          text = PgByteaFromText(s, BinaryHandlingMode::kBase64UrlSafe);
+          break;
+        case FieldKind::kBytesHex:
+          text = PgByteaFromText(s, BinaryHandlingMode::kHex);
+          break;
+        case FieldKind::kIsoDate:
+          text = PgDateFromIso(s);
+          break;
+        case FieldKind::kIsoTime:
+          text = PgTimeFromIso(s);
+          break;
+        case FieldKind::kIsoTimestamp:
+          text = PgTimestampFromIso(s);
+          break;
+        default:
+          text = PgIntervalFromIso(s);
+          break;
+      }
+      if (!text.ok()) return Fail(fmt::format("field {}: {}", path, text.status().message()));
+      return Decoded{std::move(text).value(), false};
+    }
+    case FieldKind::kHstore: {
+      // map: a JSON object; json: a string holding one. Values are strings or null.
+      static thread_local simdjson::dom::parser hstore_parser;
+      object o;
+      if (v.type() == element_type::STRING) {
+        SS_ASSIGN_OR_RETURN(std::string_view s, GetString(v, path, "a JSON string"));
+        if (s == kUnavailableValuePlaceholder) return Decoded{std::nullopt, true};
+        if (hstore_parser.parse(s.data(), s.size(), true).get_object().get(o) != simdjson::SUCCESS) {
+          return Fail(fmt::format("field {}: expected an hstore as a JSON object", path));
+        }
+      } else if (v.get_object().get(o) != simdjson::SUCCESS) {
+        return Fail(fmt::format("field {}: expected an hstore map, got {}", path, TypeName(v.type())));
+      }
+      std::vector<std::pair<std::string, std::optional<std::string>>> pairs;
+      for (simdjson::dom::key_value_pair kv : o) {
+        std::optional<std::string> value;
+        if (!kv.value.is_null()) {
+          SS_ASSIGN_OR_RETURN(std::string_view s, GetString(kv.value, path, "string hstore values"));
+          value = std::string(s);
+        }
+        pairs.emplace_back(std::string(kv.key), std::move(value));
+      }
+      return Decoded{PgHstore(std::move(pairs)), false};
+    }
   }
   return Fail(fmt::format("field {}: unknown field kind", path));
 }
@@ -417,7 +615,21 @@ struct RowSchema {
   bool from_message = false;  // schema_fields holds the message's field schemas
   array schema_fields;
   const DebeziumTable* table = nullptr;  // else: the caller's column types, if known
+  const DebeziumModes* modes = nullptr;
+  bool skip_metadata = false;  // an unwrap SMT's flattened row: leave out its added `__` fields
 };
+
+// The fields ExtractNewRecordState adds to a flattened row (add.fields with the default prefix `__`, and the
+// `__deleted` marker of delete rewrite), by name without the prefix.
+bool IsUnwrapMetadata(std::string_view key) {
+  if (!key.starts_with("__")) return false;
+  key.remove_prefix(2);
+  if (key.starts_with("source_")) return true;
+  static constexpr std::string_view kFields[] = {"op",        "deleted",  "lsn",   "table",  "schema",   "db",
+                                                 "txId",      "ts_ms",    "ts_us", "ts_ns",  "snapshot", "name",
+                                                 "connector", "sequence", "xmin",  "version"};
+  return std::find(std::begin(kFields), std::end(kFields), key) != std::end(kFields);
+}
 
 Result<FieldSpec> SpecFor(const RowSchema& rs, std::string_view column, const std::string& path) {
   if (rs.from_message) {
@@ -426,28 +638,25 @@ Result<FieldSpec> SpecFor(const RowSchema& rs, std::string_view column, const st
       std::string_view name;
       if (f.get_object().get(fo) == simdjson::SUCCESS &&
           fo.at_key("field").get_string().get(name) == simdjson::SUCCESS && name == column) {
-        return SpecFromSchema(f, path);
+        return SpecFromSchema(f, path, *rs.modes);
       }
     }
     return Fail(fmt::format("field {}: not declared in the message schema", path));
   }
   if (rs.table != nullptr) {
     for (const DebeziumColumn& c : rs.table->columns) {
-      if (c.name == column) return FieldSpec{FieldTypeForColumn(c.type), false, {}};
+      if (c.name == column) return FieldSpec{FieldTypeForColumnIn(c.type, *rs.modes), false, {}, rs.modes};
     }
     return Fail(fmt::format("field {}: table {}.{} has no such column", path, rs.table->schema, rs.table->name));
   }
   return Fail(fmt::format("field {}: the message has no schema and the column's type is unknown", path));
 }
 
-Result<ParsedRow> DecodeRow(element v, const RowSchema& rs, std::string_view which) {
-  object o;
-  if (v.get_object().get(o) != simdjson::SUCCESS) {
-    return Fail(fmt::format("field {}: expected an object, got {}", which, TypeName(v.type())));
-  }
+Result<ParsedRow> DecodeRow(object o, const RowSchema& rs, std::string_view which) {
   ParsedRow row;
   std::string path;  // "<which>.<field>", for messages; one buffer for all fields
   for (simdjson::dom::key_value_pair kv : o) {
+    if (rs.skip_metadata && IsUnwrapMetadata(kv.key)) continue;
     path.assign(which).append(".").append(kv.key);
     SS_ASSIGN_OR_RETURN(FieldSpec spec, SpecFor(rs, kv.key, path));
     SS_ASSIGN_OR_RETURN(Decoded d, DecodeValue(spec, kv.value, path, 0));
@@ -461,6 +670,14 @@ Result<ParsedRow> DecodeRow(element v, const RowSchema& rs, std::string_view whi
     return Fail(fmt::format("field {}.{}: appears twice", which, *twice));
   }
   return row;
+}
+
+Result<ParsedRow> DecodeRow(element v, const RowSchema& rs, std::string_view which) {
+  object o;
+  if (v.get_object().get(o) != simdjson::SUCCESS) {
+    return Fail(fmt::format("field {}: expected an object, got {}", which, TypeName(v.type())));
+  }
+  return DecodeRow(o, rs, which);
 }
 
 // The "fields" array of the struct schema declared for envelope field `name` ("before"/"after"), if any.
@@ -495,6 +712,9 @@ struct TextHash {
 
 struct DebeziumParser::Impl {
   DebeziumParserOptions options;
+  // Key schemas carry no propagated source types (Debezium adds them to the value schema only): a key's plain
+  // strings are read as text rather than refused as ambiguous.
+  DebeziumModes key_modes;
   simdjson::dom::parser parser;
 
   // The last Connect schema seen on each topic as its exact JSON text, parsed into its own DOM. Every event of a
@@ -554,10 +774,29 @@ struct DebeziumParser::Impl {
 
   Result<DebeziumEvent> ParseEnvelope(object payload, std::optional<object> envelope_schema, std::string_view topic,
                                       const TableLookup& lookup);
+  Result<DebeziumEvent> ParseFlattened(object payload, std::optional<object> row_schema, std::string_view topic,
+                                       const TableLookup& lookup);
+  // A Debezium envelope, or (if not) a row flattened by the ExtractNewRecordState SMT.
+  Result<DebeziumEvent> ParseRecord(object payload, std::optional<object> schema, std::string_view topic,
+                                    const TableLookup& lookup) {
+    if (IsEnvelope(payload)) return ParseEnvelope(payload, schema, topic, lookup);
+    return ParseFlattened(payload, schema, topic, lookup);
+  }
+  // A flattened record has no `op` but the SMT's `__` fields; anything else is read (and judged) as an envelope.
+  static bool IsEnvelope(object payload) {
+    if (payload.at_key("op").error() == simdjson::SUCCESS) return true;
+    for (simdjson::dom::key_value_pair kv : payload) {
+      if (IsUnwrapMetadata(kv.key)) return false;
+    }
+    return true;
+  }
 };
 
 DebeziumParser::DebeziumParser(DebeziumParserOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = options;
+  impl_->key_modes = options.modes;
+  impl_->key_modes.decimal = DecimalHandlingMode::kPrecise;
+  impl_->key_modes.binary = BinaryHandlingMode::kBytes;
 }
 DebeziumParser::~DebeziumParser() = default;
 
@@ -574,7 +813,7 @@ Result<DebeziumEvent> DebeziumParser::ParseValue(std::optional<std::string_view>
   if (value->size() <= impl_->options.max_message_bytes) {
     if (auto text = impl_->PayloadAfterKnownSchema(*value, topic, known_schema)) {
       if (impl_->parser.parse(text->data(), text->size(), true).get_object().get(payload) == simdjson::SUCCESS) {
-        return impl_->ParseEnvelope(payload, known_schema, topic, lookup);
+        return impl_->ParseRecord(payload, known_schema, topic, lookup);
       }
     }
   }
@@ -591,8 +830,12 @@ Result<DebeziumEvent> DebeziumParser::ParseValue(std::optional<std::string_view>
   const bool has_schema = root_obj.at_key("schema").get(schema_el) == simdjson::SUCCESS;
   if (!has_payload) {
     payload_el = root;
-    if (has_schema || root_obj.at_key("op").error() != simdjson::SUCCESS) {
-      return Fail("missing payload: the value has neither \"payload\" nor \"op\"");
+    bool unwrapped = false;
+    for (simdjson::dom::key_value_pair kv : root_obj) unwrapped |= IsUnwrapMetadata(kv.key);
+    if (has_schema || (root_obj.at_key("op").error() != simdjson::SUCCESS && !unwrapped)) {
+      return Fail(
+          "missing payload: the value has neither \"payload\" nor \"op\" (nor the __ fields of a flattened "
+          "ExtractNewRecordState record)");
     }
   }
   if (payload_el.is_null()) return tombstone();
@@ -604,9 +847,9 @@ Result<DebeziumEvent> DebeziumParser::ParseValue(std::optional<std::string_view>
   if (has_payload && has_schema && !had_schema && !schema_el.is_null()) {
     return Fail(fmt::format("field schema: expected an object, got {}", TypeName(schema_el.type())));
   }
-  if (!had_schema) return impl_->ParseEnvelope(payload, std::nullopt, topic, lookup);
+  if (!had_schema) return impl_->ParseRecord(payload, std::nullopt, topic, lookup);
   impl_->RememberSchema(*value, topic, schema_el);
-  return impl_->ParseEnvelope(payload, envelope_schema, topic, lookup);
+  return impl_->ParseRecord(payload, envelope_schema, topic, lookup);
 }
 
 // The envelope's payload, with the Connect schema of the whole value if it had one.
@@ -617,7 +860,11 @@ Result<DebeziumEvent> DebeziumParser::Impl::ParseEnvelope(object payload, std::o
 
   // op
   element op_el;
-  if (payload.at_key("op").get(op_el) != simdjson::SUCCESS) return Fail("missing field op");
+  if (payload.at_key("op").get(op_el) != simdjson::SUCCESS) {
+    return Fail(
+        "missing field op (if the record was flattened by ExtractNewRecordState, configure that SMT with "
+        "delete.tombstone.handling.mode=rewrite and add.fields=op,lsn)");
+  }
   std::string_view op;
   if (op_el.get_string().get(op) != simdjson::SUCCESS) {
     return Fail(fmt::format("field op: expected a string, got {}", TypeName(op_el.type())));
@@ -712,6 +959,7 @@ Result<DebeziumEvent> DebeziumParser::Impl::ParseEnvelope(object payload, std::o
     element row_el;
     if (payload.at_key(which).get(row_el) != simdjson::SUCCESS || row_el.is_null()) continue;
     RowSchema rs;
+    rs.modes = &options.modes;
     if (ev.had_schema) {
       if (!StructFields(*envelope_schema, which, rs.schema_fields)) {
         return Fail(fmt::format("schema: no struct schema for field {}", which));
@@ -742,6 +990,103 @@ Result<DebeziumEvent> DebeziumParser::Impl::ParseEnvelope(object payload, std::o
   return ev;
 }
 
+// A row flattened by ExtractNewRecordState: its `__` metadata, then the row. Only delete rewrite (`__deleted`)
+// keeps deletes as records; without it a delete is dropped or left as a bare tombstone, and the table would keep
+// the deleted row, so such records are refused.
+Result<DebeziumEvent> DebeziumParser::Impl::ParseFlattened(object payload, std::optional<object> row_schema,
+                                                           std::string_view topic, const TableLookup& lookup) {
+  DebeziumEvent ev;
+  ev.flattened = true;
+  ev.had_schema = row_schema.has_value();
+  std::optional<std::string_view> op;
+  std::optional<bool> deleted;
+  std::string path;
+  for (simdjson::dom::key_value_pair kv : payload) {
+    if (!IsUnwrapMetadata(kv.key) || kv.value.is_null()) continue;
+    std::string_view key = kv.key.substr(2);
+    const bool from_source = key.starts_with("source_");
+    if (from_source) key.remove_prefix(7);
+    path.assign(kv.key);
+    if (key == "op" && !from_source) {
+      SS_ASSIGN_OR_RETURN(op, GetString(kv.value, path, "a string"));
+    } else if (key == "deleted" && !from_source) {
+      bool b = false;
+      std::string_view s;
+      if (kv.value.get_bool().get(b) == simdjson::SUCCESS) {
+        deleted = b;
+      } else if (kv.value.get_string().get(s) == simdjson::SUCCESS && (s == "true" || s == "false")) {
+        deleted = s == "true";
+      } else {
+        return Fail(fmt::format("field {}: expected \"true\" or \"false\"", path));
+      }
+    } else if (key == "lsn") {
+      uint64_t lsn = 0;
+      if (kv.value.get_uint64().get(lsn) != simdjson::SUCCESS) {
+        return Fail(fmt::format("field {}: expected a non-negative integer, got {}", path, TypeName(kv.value.type())));
+      }
+      ev.lsn = lsn;
+    } else if (key == "schema" || key == "table") {
+      SS_ASSIGN_OR_RETURN(std::string_view s, GetString(kv.value, path, "a string"));
+      (key == "schema" ? ev.schema : ev.table) = std::string(s);
+    } else if (key == "txId") {
+      SS_ASSIGN_OR_RETURN(ev.tx_id, GetInt(kv.value, path, "an integer"));
+    } else if (key == "ts_ms") {
+      SS_ASSIGN_OR_RETURN(int64_t v, GetInt(kv.value, path, "an integer"));
+      (from_source ? ev.source_ts_ms : ev.ts_ms) = v;
+    } else if (key == "snapshot") {
+      std::string_view s;
+      bool b = false;
+      if (kv.value.get_string().get(s) == simdjson::SUCCESS) {
+        ev.snapshot = std::string(s);
+      } else if (kv.value.get_bool().get(b) == simdjson::SUCCESS) {
+        ev.snapshot = b ? "true" : "false";
+      }
+    }
+  }
+  if (!deleted) {
+    return Fail(
+        "a record flattened by ExtractNewRecordState without __deleted: that SMT setting drops deletes or leaves "
+        "them as bare tombstones, so deleted rows would stay in ClickHouse; configure the SMT with "
+        "delete.tombstone.handling.mode=rewrite (delete.handling.mode=rewrite before Debezium 2.5), and add.fields=lsn "
+        "to order the changes");
+  }
+  if (op && (op->size() != 1 || std::string_view("cudr").find((*op)[0]) == std::string_view::npos)) {
+    std::string shown;
+    AppendJsonString(shown, op->substr(0, 16));
+    return Fail(fmt::format("field __op: unknown op {}", shown));
+  }
+  const bool snapshot =
+      (op && *op == "r") || (!op && ev.snapshot != "false" && ev.snapshot != "incremental" && !ev.snapshot.empty());
+  ev.op = *deleted ? DebeziumOp::kDelete : snapshot ? DebeziumOp::kRead : DebeziumOp::kUpdate;
+  if (op && *op == "d" && !*deleted) return Fail("field __op is 'd' but __deleted is false");
+  if (op && *op != "d" && *deleted) return Fail(fmt::format("field __deleted is true but __op is '{}'", *op));
+  if (ev.schema.empty() || ev.table.empty()) {
+    std::string topic_schema, topic_table;
+    if (!TableFromTopic(topic, topic_schema, topic_table)) {
+      return Fail(
+          fmt::format("cannot tell the table: no __source_schema/__source_table (add.fields=schema,table) and topic "
+                      "'{}' is not <prefix>.<schema>.<table>",
+                      topic.substr(0, 200)));
+    }
+    if (ev.schema.empty()) ev.schema = std::move(topic_schema);
+    if (ev.table.empty()) ev.table = std::move(topic_table);
+  }
+  RowSchema rs;
+  rs.modes = &options.modes;
+  rs.skip_metadata = true;
+  if (row_schema) {
+    if (row_schema->at_key("fields").get_array().get(rs.schema_fields) != simdjson::SUCCESS) {
+      return Fail("schema: a flattened record's schema is a struct without fields");
+    }
+    rs.from_message = true;
+  } else {
+    rs.table = lookup ? lookup(ev.schema, ev.table) : nullptr;
+  }
+  SS_ASSIGN_OR_RETURN(ParsedRow row, DecodeRow(payload, rs, *deleted ? "before" : "after"));
+  (*deleted ? ev.before : ev.after) = std::move(row);
+  return ev;
+}
+
 Result<ParsedRow> DebeziumParser::ParseKey(std::string_view key, std::string_view topic, const TableLookup& lookup) {
   SS_ASSIGN_OR_RETURN(element root, impl_->Parse(key, "key"));
   object root_obj, key_schema;
@@ -750,6 +1095,7 @@ Result<ParsedRow> DebeziumParser::ParseKey(std::string_view key, std::string_vie
   }
   element payload_el = root, schema_el;
   RowSchema rs;
+  rs.modes = &impl_->key_modes;
   if (root_obj.at_key("payload").get(payload_el) == simdjson::SUCCESS) {
     if (root_obj.at_key("schema").get(schema_el) == simdjson::SUCCESS &&
         schema_el.get_object().get(key_schema) == simdjson::SUCCESS) {

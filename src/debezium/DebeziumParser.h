@@ -6,6 +6,13 @@
 // otherwise by the PostgreSQL type of the target column, which the caller supplies through a TableLookup. The
 // decodings are listed in docs/DEBEZIUM_COMPATIBILITY.md.
 //
+// Real Debezium's non-default value modes (DebeziumModes) are read from each field's schema — logical names, and the
+// `__debezium.source.column.*` parameters of column.propagate.source.type — and from options.modes; a field whose
+// representation is ambiguous (a plain string that may be text or base64 bytes) or lossy (a numeric sent as a
+// double, microseconds cut to milliseconds) is an error naming the field and the connector setting to change.
+// Records flattened by the ExtractNewRecordState SMT are read when they carry `__deleted` (delete rewrite); see
+// DebeziumEvent::flattened.
+//
 // Contract: never crashes and never reads out of bounds on any input; malformed input (invalid JSON, wrong types,
 // an unknown op, a missing payload, oversized or out-of-range numbers, undecodable values) is a Fatal Status whose
 // message says exactly what and where ("invalid JSON in value: <simdjson error>", "field after.price: expected a base64
@@ -53,6 +60,10 @@ struct DebeziumEvent {
   std::string message_prefix;   // op m
   std::string message_content;  // op m: raw bytes
   bool had_schema = false;      // the message was {"schema":…,"payload":…}
+  // The record was flattened by Debezium's ExtractNewRecordState (unwrap) SMT: the row itself, with the SMT's
+  // add.fields (`__op`, `__lsn`, `__source_*`, …) and delete rewrite marker (`__deleted`) stripped from it. It has
+  // no before image: an update is only its new row (`after`), a delete only its old row (`before`).
+  bool flattened = false;
 };
 
 // The column types the caller knows, for messages without schemas: the table with this schema and name, or null.
@@ -60,6 +71,7 @@ using TableLookup = std::function<const DebeziumTable*(std::string_view schema, 
 
 struct DebeziumParserOptions {
   size_t max_message_bytes = 16u << 20;
+  DebeziumModes modes;  // the connector's settings, where the records' schemas do not say them
 };
 
 class DebeziumParser {
@@ -73,7 +85,8 @@ class DebeziumParser {
   Result<DebeziumEvent> ParseValue(std::optional<std::string_view> value, std::string_view topic,
                                    const TableLookup& lookup = nullptr);
 
-  // A record key: the primary-key columns.
+  // A record key: the primary-key columns. Key schemas carry no propagated source types, so a plain string is read
+  // as its text whatever the modes (the sink takes the key's column names and order; values come from the row).
   Result<ParsedRow> ParseKey(std::string_view key, std::string_view topic, const TableLookup& lookup = nullptr);
 
  private:

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include "debezium/DebeziumValueCodec.h"
 #include "debezium/JsonWriter.h"
@@ -223,10 +224,166 @@ Result<model::Type> TypeForField(const FieldType& type) {
       return model::Type{TypeKind::kTimestampTz};
     case FieldKind::kZonedTime:
       return model::Type{TypeKind::kTimeTz};
+    case FieldKind::kDecimalString:
+      if (type.source_length > 0 && type.source_length <= 1000 && type.source_scale >= 0 &&
+          type.source_scale <= type.source_length) {
+        return model::Type{TypeKind::kDecimal, type.source_length, type.source_scale};
+      }
+      return model::Type{TypeKind::kDecimal};
+    case FieldKind::kBytesBase64:
+    case FieldKind::kBytesBase64Url:
+    case FieldKind::kBytesHex:
+      return model::Type{TypeKind::kBytes};
+    case FieldKind::kIsoDate:
+      return model::Type{TypeKind::kDate};
+    case FieldKind::kIsoTime:
+      return model::Type{TypeKind::kTime};
+    case FieldKind::kIsoTimestamp:
+      return model::Type{TypeKind::kTimestamp};
+    case FieldKind::kInterval:
+    case FieldKind::kHstore:
+      return model::Type{TypeKind::kOther};
+    case FieldKind::kDecimalDouble:
     case FieldKind::kUnsupported:
       break;
   }
-  return Status::Fatal(fmt::format("Connect type {} has no column type equivalent", type.logical_name));
+  return Status::Fatal(fmt::format("Connect type {} has no column type equivalent{}{}", type.logical_name,
+                                   type.reason.empty() ? "" : ": ", type.reason));
+}
+
+namespace {
+template <typename Mode, size_t N>
+Result<Mode> ParseMode(std::string_view text, std::string_view option,
+                       const std::pair<std::string_view, Mode> (&values)[N]) {
+  std::string accepted;
+  for (const auto& [name, mode] : values) {
+    if (name == text) return mode;
+    accepted += accepted.empty() ? "" : ", ";
+    accepted += name;
+  }
+  return Status::Fatal(
+      fmt::format("{} '{}': not one of the connector's values ({})", option, text.substr(0, 64), accepted));
+}
+constexpr std::pair<std::string_view, DecimalHandlingMode> kDecimalModes[] = {
+    {"precise", DecimalHandlingMode::kPrecise},
+    {"double", DecimalHandlingMode::kDouble},
+    {"string", DecimalHandlingMode::kString}};
+constexpr std::pair<std::string_view, TimePrecisionMode> kTimeModes[] = {
+    {"adaptive", TimePrecisionMode::kAdaptive},
+    {"adaptive_time_microseconds", TimePrecisionMode::kAdaptiveTimeMicroseconds},
+    {"connect", TimePrecisionMode::kConnect},
+    {"isostring", TimePrecisionMode::kIsoString},
+    {"microseconds", TimePrecisionMode::kMicroseconds},
+    {"nanoseconds", TimePrecisionMode::kNanoseconds}};
+constexpr std::pair<std::string_view, BinaryHandlingMode> kBinaryModes[] = {
+    {"bytes", BinaryHandlingMode::kBytes},
+    {"base64", BinaryHandlingMode::kBase64},
+    {"base64-url-safe", BinaryHandlingMode::kBase64UrlSafe},
+    {"hex", BinaryHandlingMode::kHex}};
+constexpr std::pair<std::string_view, IntervalHandlingMode> kIntervalModes[] = {
+    {"numeric", IntervalHandlingMode::kNumeric}, {"string", IntervalHandlingMode::kString}};
+constexpr std::pair<std::string_view, HstoreHandlingMode> kHstoreModes[] = {{"json", HstoreHandlingMode::kJson},
+                                                                            {"map", HstoreHandlingMode::kMap}};
+template <typename Mode, size_t N>
+std::string_view NameOf(Mode m, const std::pair<std::string_view, Mode> (&values)[N]) {
+  for (const auto& [name, mode] : values) {
+    if (mode == m) return name;
+  }
+  return "?";
+}
+}  // namespace
+
+Result<DecimalHandlingMode> ParseDecimalHandlingMode(std::string_view text) {
+  return ParseMode(text, "decimal.handling.mode", kDecimalModes);
+}
+Result<TimePrecisionMode> ParseTimePrecisionMode(std::string_view text) {
+  return ParseMode(text, "time.precision.mode", kTimeModes);
+}
+Result<BinaryHandlingMode> ParseBinaryHandlingMode(std::string_view text) {
+  return ParseMode(text, "binary.handling.mode", kBinaryModes);
+}
+Result<IntervalHandlingMode> ParseIntervalHandlingMode(std::string_view text) {
+  return ParseMode(text, "interval.handling.mode", kIntervalModes);
+}
+Result<HstoreHandlingMode> ParseHstoreHandlingMode(std::string_view text) {
+  return ParseMode(text, "hstore.handling.mode", kHstoreModes);
+}
+std::string_view ModeName(DecimalHandlingMode m) { return NameOf(m, kDecimalModes); }
+std::string_view ModeName(BinaryHandlingMode m) { return NameOf(m, kBinaryModes); }
+std::string_view ModeName(TimePrecisionMode m) { return NameOf(m, kTimeModes); }
+
+FieldType FieldTypeForColumnIn(const model::Type& type, const DebeziumModes& modes) {
+  FieldType t = FieldTypeForColumn(type);
+  switch (t.kind) {
+    case FieldKind::kDecimal:
+    case FieldKind::kVariableDecimal:
+      if (modes.decimal == DecimalHandlingMode::kString) {
+        t.kind = FieldKind::kDecimalString;
+      } else if (modes.decimal == DecimalHandlingMode::kDouble) {
+        t.kind = FieldKind::kDecimalDouble;
+        t.reason = "decimal.handling.mode=double rounds numeric values to doubles";
+      }
+      break;
+    case FieldKind::kBytes:
+      if (modes.binary == BinaryHandlingMode::kBase64) t.kind = FieldKind::kBytesBase64;
+      if (modes.binary == BinaryHandlingMode::kBase64UrlSafe) t.kind = FieldKind::kBytesBase64Url;
+      if (modes.binary == BinaryHandlingMode::kHex) t.kind = FieldKind::kBytesHex;
+      break;
+    case FieldKind::kDate:
+      if (modes.time == TimePrecisionMode::kIsoString) t.kind = FieldKind::kIsoDate;
+      break;
+    case FieldKind::kTimeMillis:
+    case FieldKind::kTimeMicros: {
+      const bool millis = TimePrecision(type.precision) <= 3;
+      switch (modes.time) {
+        case TimePrecisionMode::kAdaptive:
+          break;
+        case TimePrecisionMode::kAdaptiveTimeMicroseconds:
+        case TimePrecisionMode::kMicroseconds:
+          t.kind = FieldKind::kTimeMicros;
+          break;
+        case TimePrecisionMode::kConnect:
+          t.kind = millis ? FieldKind::kTimeMillis : FieldKind::kUnsupported;
+          break;
+        case TimePrecisionMode::kIsoString:
+          t.kind = FieldKind::kIsoTime;
+          break;
+        case TimePrecisionMode::kNanoseconds:
+          t.kind = FieldKind::kTimeNanos;
+          break;
+      }
+      break;
+    }
+    case FieldKind::kTimestampMillis:
+    case FieldKind::kTimestampMicros: {
+      const bool millis = TimePrecision(type.precision) <= 3;
+      switch (modes.time) {
+        case TimePrecisionMode::kAdaptive:
+        case TimePrecisionMode::kAdaptiveTimeMicroseconds:
+          break;
+        case TimePrecisionMode::kMicroseconds:
+          t.kind = FieldKind::kTimestampMicros;
+          break;
+        case TimePrecisionMode::kConnect:
+          t.kind = millis ? FieldKind::kTimestampMillis : FieldKind::kUnsupported;
+          break;
+        case TimePrecisionMode::kIsoString:
+          t.kind = FieldKind::kIsoTimestamp;
+          break;
+        case TimePrecisionMode::kNanoseconds:
+          t.kind = FieldKind::kTimestampNanos;
+          break;
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  if (t.kind == FieldKind::kUnsupported) {
+    t.logical_name = "org.apache.kafka.connect.data.Time/Timestamp";
+    t.reason = "time.precision.mode=connect keeps milliseconds only, and the column has microseconds";
+  }
+  return t;
 }
 
 FieldType FieldTypeForColumn(const model::Type& type) {
@@ -328,6 +485,26 @@ void AppendFieldSchema(std::string& out, const FieldType& type, bool optional, c
       break;
     case FieldKind::kString:
     case FieldKind::kUnsupported:
+    case FieldKind::kDecimalString:
+    case FieldKind::kBytesBase64:
+    case FieldKind::kBytesBase64Url:
+    case FieldKind::kBytesHex:
+    case FieldKind::kHstore:
+      break;
+    case FieldKind::kDecimalDouble:
+      connect_type = "double";
+      break;
+    case FieldKind::kIsoDate:
+      name = "io.debezium.time.IsoDate";
+      break;
+    case FieldKind::kIsoTime:
+      name = "io.debezium.time.IsoTime";
+      break;
+    case FieldKind::kIsoTimestamp:
+      name = "io.debezium.time.IsoTimestamp";
+      break;
+    case FieldKind::kInterval:
+      name = "io.debezium.time.Interval";
       break;
     case FieldKind::kJson:
       name = "io.debezium.data.Json";
@@ -429,7 +606,23 @@ std::string FallbackValueJson(const FieldType& type) {
       return "0";
     case FieldKind::kFloat32:
     case FieldKind::kFloat64:
+    case FieldKind::kDecimalDouble:
       return "0.0";
+    case FieldKind::kDecimalString:
+      return "\"0\"";
+    case FieldKind::kBytesBase64:
+    case FieldKind::kBytesBase64Url:
+    case FieldKind::kBytesHex:
+    case FieldKind::kHstore:
+      return "\"\"";
+    case FieldKind::kIsoDate:
+      return "\"1970-01-01Z\"";
+    case FieldKind::kIsoTime:
+      return "\"00:00:00Z\"";
+    case FieldKind::kIsoTimestamp:
+      return "\"1970-01-01T00:00:00Z\"";
+    case FieldKind::kInterval:
+      return "\"P0Y0M0DT0H0M0S\"";
     case FieldKind::kDecimal:
       return "\"AA==\"";  // BigDecimal.ZERO at the column's scale: unscaled 0 = one 0x00 byte
     case FieldKind::kVariableDecimal:

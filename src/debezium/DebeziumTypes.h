@@ -69,7 +69,55 @@ enum class FieldKind : uint8_t {
   kZonedTimestamp,   // string io.debezium.time.ZonedTimestamp: ISO-8601 in UTC
   kZonedTime,        // string io.debezium.time.ZonedTime: ISO-8601 time in UTC
   kUnsupported,      // parser only: a Connect type we cannot turn into PostgreSQL text (name in `logical_name`)
+  // Parser only: the connector's non-default modes (DebeziumModes; docs/DEBEZIUM_COMPATIBILITY.md "Connector modes").
+  kDecimalString,   // string: decimal.handling.mode=string, BigDecimal.toPlainString() or "NaN"
+  kDecimalDouble,   // double: decimal.handling.mode=double, a numeric rounded to a double (refused: lossy)
+  kBytesBase64,     // string: binary.handling.mode=base64
+  kBytesBase64Url,  // string: binary.handling.mode=base64-url-safe
+  kBytesHex,        // string: binary.handling.mode=hex
+  kIsoDate,         // string io.debezium.time.IsoDate (time.precision.mode=isostring): "2024-01-02Z"
+  kIsoTime,         // string io.debezium.time.IsoTime: "03:04:05.123456Z"
+  kIsoTimestamp,    // string io.debezium.time.IsoTimestamp: "2024-01-02T03:04:05.123456Z"
+  kInterval,        // string io.debezium.time.Interval (interval.handling.mode=string): "P1Y2M3DT4H5M6.78S"
+  kHstore,          // hstore as io.debezium.data.Json (hstore.handling.mode=json) or map<string,string> (map)
 };
+
+// The value-representation settings of Debezium's PostgreSQL connector, under the connector's own names. A record's
+// Connect schema says most of them (logical names, `__debezium.source.column.type` parameters when the connector
+// has column.propagate.source.type / datatype.propagate.source.type); the sink's --debezium-* options say the rest,
+// which matters where a schema is ambiguous (a plain string field may be text, a decimal or base64 bytes) and for
+// messages without schemas. Defaults are the connector's.
+enum class DecimalHandlingMode : uint8_t { kPrecise, kDouble, kString };
+enum class TimePrecisionMode : uint8_t {
+  kAdaptive,
+  kAdaptiveTimeMicroseconds,
+  kConnect,
+  kIsoString,
+  kMicroseconds,
+  kNanoseconds
+};
+enum class BinaryHandlingMode : uint8_t { kBytes, kBase64, kBase64UrlSafe, kHex };
+enum class IntervalHandlingMode : uint8_t { kNumeric, kString };
+enum class HstoreHandlingMode : uint8_t { kJson, kMap };
+
+struct DebeziumModes {
+  DecimalHandlingMode decimal = DecimalHandlingMode::kPrecise;
+  TimePrecisionMode time = TimePrecisionMode::kAdaptive;
+  BinaryHandlingMode binary = BinaryHandlingMode::kBytes;
+  IntervalHandlingMode interval = IntervalHandlingMode::kNumeric;
+  HstoreHandlingMode hstore = HstoreHandlingMode::kJson;
+};
+
+// The connector's value names ("precise", "adaptive_time_microseconds", "base64-url-safe", …) ↔ the enums.
+// Parse* is Fatal for any other text, listing the accepted values.
+Result<DecimalHandlingMode> ParseDecimalHandlingMode(std::string_view text);
+Result<TimePrecisionMode> ParseTimePrecisionMode(std::string_view text);
+Result<BinaryHandlingMode> ParseBinaryHandlingMode(std::string_view text);
+Result<IntervalHandlingMode> ParseIntervalHandlingMode(std::string_view text);
+Result<HstoreHandlingMode> ParseHstoreHandlingMode(std::string_view text);
+std::string_view ModeName(DecimalHandlingMode m);
+std::string_view ModeName(BinaryHandlingMode m);
+std::string_view ModeName(TimePrecisionMode m);
 
 struct FieldType {
   FieldKind kind = FieldKind::kString;
@@ -77,9 +125,18 @@ struct FieldType {
   int scale = 0;             // kDecimal: the fixed scale
   int fraction_digits = 6;   // kZonedTimestamp: digits after the second (0 = as many as needed)
   std::string logical_name;  // kUnsupported: what the schema said
+  std::string reason;        // kUnsupported, kDecimalDouble: why the value is refused (empty: no PostgreSQL text form)
+  // column.propagate.source.type parameters (__debezium.source.column.type/length/scale); -1 = not given.
+  std::string source_type;  // upper case, e.g. "NUMERIC", "BYTEA", "TIMESTAMP"
+  int source_length = -1;
+  int source_scale = -1;
 };
 
 FieldType FieldTypeForColumn(const model::Type& type);
+
+// The field type a message without schemas has for a column of `type` under `modes` (FieldTypeForColumn is the
+// default modes' answer).
+FieldType FieldTypeForColumnIn(const model::Type& type, const DebeziumModes& modes);
 
 // The neutral type whose Debezium field type is `type`, for a sink that knows a table only from its events:
 // FieldTypeForColumn of the result gives `type` back. Types Debezium sends as plain strings come back as text.

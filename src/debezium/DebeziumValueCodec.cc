@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -276,8 +277,9 @@ bool ParseIsoTime(TextCursor& c, int64_t& tod, int64_t& offset) {
 }
 }  // namespace
 
-Result<std::string> PgTimestamptzFromIso(std::string_view iso) {
-  if (iso == "infinity" || iso == "-infinity") return std::string(iso);
+namespace {
+// ISO-8601 date-time with offset → µs since epoch (UTC).
+Result<int64_t> MicrosFromIso(std::string_view iso) {
   TextCursor c(iso);
   const bool negative_year = c.Consume('-');
   if (!negative_year) c.Consume('+');
@@ -296,7 +298,202 @@ Result<std::string> PgTimestamptzFromIso(std::string_view iso) {
   if (micros < std::numeric_limits<int64_t>::min() || micros > std::numeric_limits<int64_t>::max()) {
     return Bad(iso, "a timestamp in range");
   }
-  return PgTimestamp(static_cast<int64_t>(micros), true);
+  return static_cast<int64_t>(micros);
+}
+}  // namespace
+
+Result<std::string> PgTimestamptzFromIso(std::string_view iso) {
+  if (iso == "infinity" || iso == "-infinity") return std::string(iso);
+  SS_ASSIGN_OR_RETURN(int64_t micros, MicrosFromIso(iso));
+  return PgTimestamp(micros, true);
+}
+
+Result<std::string> PgTimestampFromIso(std::string_view iso) {
+  if (iso == "infinity" || iso == "-infinity") return std::string(iso);
+  SS_ASSIGN_OR_RETURN(int64_t micros, MicrosFromIso(iso));
+  return PgTimestamp(micros, false);
+}
+
+Result<std::string> PgDateFromIso(std::string_view iso) {
+  if (iso == "infinity" || iso == "-infinity") return std::string(iso);
+  // [±]YYYY…-MM-DD then the offset: the date ends 6 characters after the year's end.
+  const size_t year_end = iso.find('-', iso.empty() ? 0 : 1);
+  if (year_end == std::string_view::npos || iso.size() < year_end + 6) return Bad(iso, "an ISO-8601 date with offset");
+  std::string full(iso.substr(0, year_end + 6));
+  full += "T00:00:00";
+  full += iso.substr(year_end + 6);
+  SS_ASSIGN_OR_RETURN(int64_t micros, MicrosFromIso(full));
+  if (FloorMod(micros, kMicrosPerDay) != 0) return Bad(iso, "a date at a whole-day offset");
+  return PgDate(FloorDiv(micros, kMicrosPerDay));
+}
+
+Result<std::string> PgTimeFromIso(std::string_view iso) {
+  TextCursor c(iso);
+  int64_t tod = 0, offset = 0;
+  if (!ParseIsoTime(c, tod, offset) || !c.done()) return Bad(iso, "an ISO-8601 time with offset");
+  return PgTime(FloorMod(tod - offset * kMicrosPerSecond, kMicrosPerDay), false);
+}
+
+Result<std::string> PgByteaFromText(std::string_view text, BinaryHandlingMode mode) {
+  std::string bytes;
+  switch (mode) {
+    case BinaryHandlingMode::kBytes:
+      return Status::Fatal("binary.handling.mode=bytes has no text form");
+    case BinaryHandlingMode::kBase64:
+    case BinaryHandlingMode::kBase64UrlSafe: {
+      std::string standard(text);
+      if (mode == BinaryHandlingMode::kBase64UrlSafe) {
+        for (char& ch : standard) {
+          if (ch == '+' || ch == '/') return Bad(text, "URL-safe base64");
+          ch = ch == '-' ? '+' : ch == '_' ? '/' : ch;
+        }
+      }
+      while (standard.size() % 4 != 0) standard.push_back('=');
+      if (!Base64Decode(standard, bytes)) {
+        return Bad(text, mode == BinaryHandlingMode::kBase64 ? "base64" : "URL-safe base64");
+      }
+      break;
+    }
+    case BinaryHandlingMode::kHex: {
+      if (text.size() % 2 != 0) return Bad(text, "hex bytes");
+      auto nibble = [](char ch) -> int {
+        if (ch >= '0' && ch <= '9') return ch - '0';
+        if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+        if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+        return -1;
+      };
+      bytes.reserve(text.size() / 2);
+      for (size_t i = 0; i < text.size(); i += 2) {
+        const int hi = nibble(text[i]), lo = nibble(text[i + 1]);
+        if (hi < 0 || lo < 0) return Bad(text, "hex bytes");
+        bytes.push_back(static_cast<char>(hi << 4 | lo));
+      }
+      break;
+    }
+  }
+  return PgByteaHex(bytes);
+}
+
+Result<std::string> PgNumericFromPlainText(std::string_view text) {
+  if (text == "NaN") return std::string(text);
+  std::string_view digits = text;
+  if (!digits.empty() && digits[0] == '-') digits.remove_prefix(1);
+  const size_t dot = digits.find('.');
+  const std::string_view int_part = digits.substr(0, dot);
+  const std::string_view frac = dot == std::string_view::npos ? std::string_view() : digits.substr(dot + 1);
+  auto all_digits = [](std::string_view d) { return d.find_first_not_of("0123456789") == std::string_view::npos; };
+  if (int_part.empty() || !all_digits(int_part) || !all_digits(frac) ||
+      (dot != std::string_view::npos && frac.empty())) {
+    return Bad(text, "a plain decimal (decimal.handling.mode=string)");
+  }
+  // PostgreSQL prints no "-0": a negative zero of any scale is 0.
+  if (text[0] == '-' && int_part.find_first_not_of('0') == std::string_view::npos &&
+      frac.find_first_not_of('0') == std::string_view::npos) {
+    return std::string(text.substr(1));
+  }
+  return std::string(text);
+}
+
+Result<std::string> PgIntervalFromIso(std::string_view iso) {
+  // P<int>Y<int>M<int>DT<int>H<int>M<decimal>S, every part present and signed on its own.
+  TextCursor c(iso);
+  int64_t parts[5] = {};
+  const char units[5] = {'Y', 'M', 'D', 'H', 'M'};
+  if (!c.Consume('P')) return Bad(iso, "an ISO-8601 interval (interval.handling.mode=string)");
+  for (int i = 0; i < 5; ++i) {
+    if (i == 3 && !c.Consume('T')) return Bad(iso, "an ISO-8601 interval (interval.handling.mode=string)");
+    const bool negative = c.Consume('-');
+    if (!c.Digits(1, 10, parts[i]) || !c.Consume(units[i])) {
+      return Bad(iso, "an ISO-8601 interval (interval.handling.mode=string)");
+    }
+    if (negative) parts[i] = -parts[i];
+  }
+  const bool negative_seconds = c.Consume('-');
+  int64_t whole = 0, micros = 0;
+  if (!c.Digits(1, 12, whole)) return Bad(iso, "an ISO-8601 interval (interval.handling.mode=string)");
+  int64_t nanos = 0;
+  if (!c.Fraction(9, 9, nanos) || !c.Consume('S') || !c.done()) {
+    return Bad(iso, "an ISO-8601 interval (interval.handling.mode=string)");
+  }
+  if (nanos % 1000 != 0) return Bad(iso, "an interval in whole microseconds");
+  micros = whole * kMicrosPerSecond + nanos / 1000;
+  if (negative_seconds) micros = -micros;
+  const __int128 months = static_cast<__int128>(parts[0]) * 12 + parts[1];
+  const __int128 time =
+      (static_cast<__int128>(parts[3]) * 3600 + static_cast<__int128>(parts[4]) * 60) * kMicrosPerSecond + micros;
+  if (months > INT32_MAX || months < INT32_MIN || parts[2] > INT32_MAX || parts[2] < INT32_MIN ||
+      time > std::numeric_limits<int64_t>::max() || time < std::numeric_limits<int64_t>::min()) {
+    return Bad(iso, "an interval in range");
+  }
+  // EncodeInterval, INTSTYLE_POSTGRES.
+  const auto m = static_cast<int64_t>(months);
+  const auto t = static_cast<int64_t>(time);
+  std::string out;
+  bool is_zero = true, is_before = false;
+  auto add_part = [&](int64_t value, std::string_view unit) {
+    if (value == 0) return;
+    out += is_zero ? "" : " ";
+    if (is_before && value > 0) out += "+";
+    out += std::to_string(value);
+    out += " ";
+    out += unit;
+    if (value != 1) out += "s";
+    is_before = value < 0;
+    is_zero = false;
+  };
+  add_part(m / 12, "year");
+  add_part(m % 12, "mon");
+  add_part(parts[2], "day");
+  if (is_zero || t != 0) {
+    const int64_t hour = t / (3600 * kMicrosPerSecond);
+    const int64_t min = t / (60 * kMicrosPerSecond) % 60;
+    const int64_t sec = t / kMicrosPerSecond % 60;
+    const int64_t fsec = t % kMicrosPerSecond;
+    const bool minus = t < 0;
+    out += is_zero ? "" : " ";
+    out += minus ? "-" : (is_before ? "+" : "");
+    AppendPadded(out, hour < 0 ? -hour : hour, 2);
+    out.push_back(':');
+    AppendPadded(out, min < 0 ? -min : min, 2);
+    out.push_back(':');
+    AppendPadded(out, sec < 0 ? -sec : sec, 2);
+    if (fsec != 0) {
+      std::string frac;
+      AppendPadded(frac, fsec < 0 ? -fsec : fsec, 6);
+      while (frac.back() == '0') frac.pop_back();
+      out += "." + frac;
+    }
+  }
+  return out;
+}
+
+std::string PgHstore(std::vector<std::pair<std::string, std::optional<std::string>>> pairs) {
+  std::stable_sort(pairs.begin(), pairs.end(), [](const auto& a, const auto& b) {
+    if (a.first.size() != b.first.size()) return a.first.size() < b.first.size();
+    return a.first < b.first;
+  });
+  pairs.erase(std::unique(pairs.begin(), pairs.end(), [](const auto& a, const auto& b) { return a.first == b.first; }),
+              pairs.end());
+  auto quoted = [](std::string& out, std::string_view s) {
+    out.push_back('"');
+    for (char ch : s) {
+      if (ch == '"' || ch == '\\') out.push_back('\\');
+      out.push_back(ch);
+    }
+    out.push_back('"');
+  };
+  std::string out;
+  for (const auto& [key, value] : pairs) {
+    if (!out.empty()) out += ", ";
+    quoted(out, key);
+    out += "=>";
+    if (value) {
+      quoted(out, *value);
+    } else {
+      out += "NULL";
+    }
+  }
+  return out;
 }
 
 Result<std::string> PgTimetzFromIso(std::string_view iso) {
@@ -584,6 +781,17 @@ Status AppendValueJson(const FieldType& type, std::string_view text, std::string
       out.push_back('"');
       return Status::Ok();
     }
+    case FieldKind::kDecimalString:
+    case FieldKind::kDecimalDouble:
+    case FieldKind::kBytesBase64:
+    case FieldKind::kBytesBase64Url:
+    case FieldKind::kBytesHex:
+    case FieldKind::kIsoDate:
+    case FieldKind::kIsoTime:
+    case FieldKind::kIsoTimestamp:
+    case FieldKind::kInterval:
+    case FieldKind::kHstore:
+      return Status::Fatal("the encoder writes the connector's default modes only");
     case FieldKind::kZonedTime: {
       int64_t micros = 0;
       if (!pg::ParseTime(text, true, micros)) return Bad(text, "a time with time zone");

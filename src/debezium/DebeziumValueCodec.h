@@ -12,6 +12,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/Status.h"
 #include "debezium/DebeziumTypes.h"
@@ -47,6 +49,25 @@ std::string PgByteaHex(std::string_view bytes);  // "\x0aff"
 // ISO-8601 (as Debezium writes ZonedTimestamp / ZonedTime, any offset accepted) → canonical PostgreSQL text in UTC.
 Result<std::string> PgTimestamptzFromIso(std::string_view iso);
 Result<std::string> PgTimetzFromIso(std::string_view iso);
+
+// ---- the connector's non-default modes (DebeziumModes) → canonical PostgreSQL text ------------------------------
+// binary.handling.mode=base64 / base64-url-safe (java.util.Base64 with '=' padding; unpadded accepted) / hex (either
+// case) → "\x…". Fatal on any other text.
+Result<std::string> PgByteaFromText(std::string_view text, BinaryHandlingMode mode);
+// decimal.handling.mode=string: BigDecimal.toPlainString() ("-12.50", "NaN") → numeric text. Fatal on an exponent
+// or anything else that is not a plain decimal.
+Result<std::string> PgNumericFromPlainText(std::string_view text);
+// time.precision.mode=isostring: IsoDate "2024-01-02Z", IsoTime "03:04:05.5Z", IsoTimestamp "2024-01-02T03:04:05.5Z"
+// (any offset accepted and applied) → date, time, timestamp text in UTC.
+Result<std::string> PgDateFromIso(std::string_view iso);
+Result<std::string> PgTimeFromIso(std::string_view iso);
+Result<std::string> PgTimestampFromIso(std::string_view iso);
+// interval.handling.mode=string: io.debezium.time.Interval "P<y>Y<m>M<d>DT<h>H<m>M<s>S" (each part signed, seconds
+// with a fraction) → PostgreSQL's interval output (IntervalStyle postgres: "1 year 2 mons 3 days 04:05:06.78").
+Result<std::string> PgIntervalFromIso(std::string_view iso);
+// hstore pairs (nullopt value = NULL) → hstore_out's text: keys ordered by length then bytes, `"k"=>"v"` joined by
+// ", " with '"' and '\' escaped; a repeated key keeps its first value.
+std::string PgHstore(std::vector<std::pair<std::string, std::optional<std::string>>> pairs);
 
 // The epoch values Debezium writes for PostgreSQL's infinite dates and timestamps (from PGStatement constants).
 int64_t DebeziumInfinityDateDays(bool positive);

@@ -67,7 +67,7 @@ struct Sink::Session {
         seams(c),
         stop(s),
         dead_letters(o.dead_letter_topic, m),
-        parser({o.max_message_bytes}),
+        parser({o.max_message_bytes, o.debezium_modes}),
         lsn_guard(o.max_lsn_jump),
         batch(BatchLimits::Of(o)),
         metrics(m) {}
@@ -256,8 +256,12 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
   }
   const bool deleted = ev.op == debezium::DebeziumOp::kDelete;
   const debezium::ParsedRow& row = deleted ? *ev.before : *ev.after;
-  if (ev.op != debezium::DebeziumOp::kRead && !ev.lsn)
-    return DeadLetter(r, DeadLetterReason::kNoPosition, "no source.lsn: cannot order the change");
+  if (ev.op != debezium::DebeziumOp::kRead && !ev.lsn) {
+    return DeadLetter(r, DeadLetterReason::kNoPosition,
+                      ev.flattened ? "no __lsn: cannot order the change (configure the ExtractNewRecordState SMT with "
+                                     "add.fields=lsn)"
+                                   : "no source.lsn: cannot order the change");
+  }
   const uint64_t version = ev.op == debezium::DebeziumOp::kRead ? 0 : *ev.lsn;
 
   Result<SinkTable*> table = TableFor(ev, row, r);
@@ -288,7 +292,13 @@ Status Sink::Session::Handle(const kafka::ConsumedRecord& r) {
     }
   };
   // A row identified by all its values: an update first deletes the old row (its `before`, complete under
-  // REPLICA IDENTITY FULL).
+  // REPLICA IDENTITY FULL). A flattened record has no `before`: the old row could not be removed.
+  if (ev.flattened && w.schema().identity == model::RowIdentity::kFullRow && ev.op == debezium::DebeziumOp::kUpdate) {
+    return DeadLetter(r, DeadLetterReason::kValue,
+                      fmt::format("{}: an update of a table without a primary key needs the old row, which the "
+                                  "ExtractNewRecordState SMT drops; consume the unflattened envelope for this table",
+                                  w.schema().QualifiedName()));
+  }
   if (w.schema().identity == model::RowIdentity::kFullRow && ev.op == debezium::DebeziumOp::kUpdate && ev.before) {
     fill(*ev.before);
     Status st = any_unchanged ? Status::Ok() : w.AppendRow(values, version, /*deleted=*/true);

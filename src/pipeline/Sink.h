@@ -28,6 +28,7 @@
 
 #include "clickhouse/ClickHouseClient.h"
 #include "common/Status.h"
+#include "debezium/DebeziumTypes.h"
 #include "kafka/KafkaConfig.h"
 #include "kafka/KafkaConsumer.h"
 #include "kafka/KafkaProducer.h"
@@ -50,6 +51,8 @@ struct SinkOptions {
   bool route_by_source = false;        // take the table from source.schema/table whatever the topic
   uint64_t max_lsn_jump = 1ull << 40;  // LsnGuard's max_jump_bytes; 0 = only the absolute rules
   bool progress = false;
+  // The connector's value settings where the records' schemas do not say them (debezium/DebeziumTypes.h).
+  debezium::DebeziumModes debezium_modes;
 };
 
 // The clients of one sink session, built anew for every session (a session after a Retryable error starts with fresh

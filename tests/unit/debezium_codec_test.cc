@@ -1344,7 +1344,7 @@ TEST(DebeziumParserTest, TombstonesAndSizeLimit) {
     EXPECT_EQ(ev->schema, "sales");
     EXPECT_EQ(ev->table, "orders");
   }
-  DebeziumParser small(DebeziumParserOptions{64});
+  DebeziumParser small(DebeziumParserOptions{64, {}});
   Result<DebeziumEvent> ev = small.ParseValue(std::string(100, ' '), "p.s.t");
   ASSERT_FALSE(ev.ok());
   EXPECT_NE(ev.status().message().find("value of 100 bytes exceeds the limit of 64 bytes"), std::string::npos);
@@ -1374,7 +1374,8 @@ TEST(DebeziumParserTest, RealDebeziumShapesWeDoNotProduce) {
       R"({"schema":{"type":"struct","fields":[{"type":"struct","fields":[)"
       R"({"type":"array","items":{"type":"string","optional":true},"optional":true,"field":"tags"},)"
       R"({"type":"array","items":{"type":"array","items":{"type":"int32","optional":true}},"optional":true,"field":"grid"},)"
-      R"({"type":"int64","name":"org.apache.kafka.connect.data.Timestamp","optional":true,"field":"ct"},)"
+      R"({"type":"int64","name":"org.apache.kafka.connect.data.Timestamp","optional":true,)"
+      R"("parameters":{"__debezium.source.column.type":"TIMESTAMP","__debezium.source.column.scale":"3"},"field":"ct"},)"
       R"({"type":"int32","name":"org.apache.kafka.connect.data.Date","optional":true,"field":"cd"},)"
       R"({"type":"int64","name":"io.debezium.time.NanoTimestamp","optional":true,"field":"nt"},)"
       R"({"type":"string","name":"io.debezium.data.Enum","optional":true,"field":"e"},)"
