@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "common/Status.h"
+#include "debezium/OutboxRouter.h"
 #include "kafka/KafkaConfig.h"
 #include "kafka/KafkaConsumer.h"
 #include "kafka/KafkaProducer.h"
@@ -59,6 +60,11 @@ struct CaptureOptions {
   // The slot lost (invalidated, or missing while the state topic holds this slot's snapshot state): capture stops
   // with the steps by hand either way (it cannot re-snapshot by itself: consumers would keep deleted rows).
   OnSlotLost on_slot_lost = OnSlotLost::kFail;
+  // --outbox-table SCHEMA.TABLE: that table's inserts (and snapshot rows) go to the topics debezium::OutboxRouter
+  // routes them to, like Debezium's EventRouter; its updates, deletes and truncates send nothing, and nothing goes
+  // to its <prefix>.<schema>.<table> topic. Empty = no outbox. `outbox.schemas_enable` follows `schemas`.
+  std::string outbox_table;
+  debezium::OutboxRouterOptions outbox;
 };
 
 // The clients of one capture session, built anew for every session. Defaults: OpenSlotSession (PostgreSQL over
