@@ -89,7 +89,7 @@ for t in order customer product; do
     --formatter-property headers.separator='|' >"$LOG_DIR/$t.tsv" 2>"$LOG_DIR/$t.err" || true
   # headers \t key \t value → topic \t aggregateid \t id \t type \t payload text (<null> for NULL)
   jq -R -r --arg t "outbox.event.$t" 'split("\t") as [$h, $k, $v]
-    | ($h | split("|") | map(capture("^(?<k>[^:]*):(?<v>.*)$")) | from_entries) as $hs
+    | ($h | split("|") | map(capture("^(?<key>[^:]*):(?<value>.*)$")) | from_entries) as $hs
     | ($k | fromjson) as $key | ($v | fromjson) as $value
     | if ($key.schema != {"type": "string", "optional": false}) then error("key schema \($key.schema)")
       elif ($value.schema != {"type": "string", "optional": true, "name": "io.debezium.data.Json", "version": 1})
