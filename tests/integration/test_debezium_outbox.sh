@@ -23,7 +23,7 @@ CREATE FUNCTION emit(n int, tag text) RETURNS void LANGUAGE sql AS $$
   SELECT gen_random_uuid(), (ARRAY['order', 'customer'])[1 + g % 2], tag || '-' || (g % 7), 'Ev' || tag,
          CASE WHEN g % 11 = 0 THEN NULL
               ELSE jsonb_build_object('n', g, 'tag', tag, 'ok', g % 3 = 0,
-                                      'nested', jsonb_build_object('k', 'v' || g, 'big', g * 1000000000),
+                                      'nested', jsonb_build_object('k', 'v' || g, 'big', g::bigint * 1000000000),
                                       'text', E'say "hi"\n\u00e9 \\ /') END
   FROM generate_series(1, n) g;
 $$;
