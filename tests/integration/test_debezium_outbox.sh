@@ -93,7 +93,7 @@ for s in "${SIDES[@]}"; do
 done
 
 # raw TOPIC…: "<topic suffix>\t<headers, \x1f-separated>\t<key>\t<value>" for every record of each topic.
-# Each consumer stops once it has read as many records as the topic held (ends.txt), or after 20 s of silence.
+# Each consumer stops once it has read as many records as the topic held (ends.txt), or after 60 s of silence.
 kafka_java org.apache.kafka.tools.GetOffsetShell --bootstrap-server "$STREAMSHOP_KAFKA_BROKERS" \
   --topic '^(outbox\.event|ours_expanded|dbz_expanded)\..*' >"$LOG_DIR/ends.txt" 2>/dev/null
 raw() {
@@ -101,7 +101,7 @@ raw() {
   for t in "$@"; do
     n=$(awk -F: -v t="$t" '$1 == t {n += $3} END {print n + 0}' "$LOG_DIR/ends.txt")
     kafka_java org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$STREAMSHOP_KAFKA_BROKERS" \
-      --topic "$t" --from-beginning --max-messages "$n" --timeout-ms 20000 --formatter-property print.key=true \
+      --topic "$t" --from-beginning --max-messages "$n" --timeout-ms 60000 --formatter-property print.key=true \
       --formatter-property print.headers=true --formatter-property key.separator=$'\t' \
       --formatter-property headers.separator=$'\x1f' 2>>"$LOG_DIR/dump.err" | sed "s/^/${t##*.}\t/"
   done

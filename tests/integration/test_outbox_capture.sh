@@ -84,9 +84,14 @@ done
 
 log "every event once, on its topic, with its key, payload and headers"
 : >"$LOG_DIR/got.txt"
+kafka_java org.apache.kafka.tools.GetOffsetShell --bootstrap-server "$STREAMSHOP_KAFKA_BROKERS" \
+  --topic '^outbox\.event\..*' >"$LOG_DIR/ends.txt" 2>/dev/null
 for t in order customer product; do
+  # Each consumer stops once it has read what the topic holds (or after 60 s of silence on a loaded machine).
+  n=$(awk -F: -v t="outbox.event.$t" '$1 == t {n += $3} END {print n + 0}' "$LOG_DIR/ends.txt")
   kafka_java org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$STREAMSHOP_KAFKA_BROKERS" \
-    --topic "outbox.event.$t" --from-beginning --timeout-ms 10000 --formatter-property print.key=true \
+    --topic "outbox.event.$t" --from-beginning --max-messages "$n" --timeout-ms 60000 \
+    --formatter-property print.key=true \
     --formatter-property print.headers=true --formatter-property key.separator=$'\t' \
     --formatter-property headers.separator='|' >"$LOG_DIR/$t.tsv" 2>"$LOG_DIR/$t.err" || true
   # headers \t key \t value → topic \t aggregateid \t id \t type \t payload text (<null> for NULL)
