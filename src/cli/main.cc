@@ -452,6 +452,38 @@ Command AddCapture(CLI::App& app, SecretFiles& secrets) {
          "on: {\"schema\":…,\"payload\":…} like JsonConverter schemas.enable=true; off: the payload alone");
   AddSnapshotOption(cmd, o.snapshot,
                     "initial: send the existing rows of tables not snapshotted yet as op r; never: only changes");
+  // The outbox (Debezium EventRouter's options, named after them: docs/DEBEZIUM_COMPATIBILITY.md).
+  auto placement = std::make_shared<std::string>();
+  cmd->add_option("--outbox-table", o.outbox_table,
+                  "Route this table's inserts like Debezium's outbox EventRouter (topic per route-by value, key, "
+                  "payload, header id); its updates and deletes send nothing")
+      ->check(kTableName)
+      ->envname("STREAMSHOP_OUTBOX_TABLE");
+  cmd->add_option("--outbox-route-topic-replacement", o.outbox.route_topic_replacement,
+                  "Outbox topic; ${routedByValue} = the route-by column's value (route.topic.replacement)")
+      ->envname("STREAMSHOP_OUTBOX_ROUTE_TOPIC_REPLACEMENT")
+      ->capture_default_str();
+  cmd->add_option("--outbox-route-by-field", o.outbox.route_by_field, "Outbox column naming the topic (route.by.field)")
+      ->envname("STREAMSHOP_OUTBOX_ROUTE_BY_FIELD")
+      ->capture_default_str();
+  cmd->add_option("--outbox-id-column", o.outbox.field_event_id,
+                  "Outbox event id column: header id (table.field.event.id)")
+      ->envname("STREAMSHOP_OUTBOX_ID_COLUMN")
+      ->capture_default_str();
+  cmd->add_option("--outbox-key-column", o.outbox.field_event_key, "Outbox record key column (table.field.event.key)")
+      ->envname("STREAMSHOP_OUTBOX_KEY_COLUMN")
+      ->capture_default_str();
+  cmd->add_option("--outbox-payload-column", o.outbox.field_event_payload,
+                  "Outbox record value column (table.field.event.payload)")
+      ->envname("STREAMSHOP_OUTBOX_PAYLOAD_COLUMN")
+      ->capture_default_str();
+  cmd->add_option("--outbox-additional-placement", *placement,
+                  "Outbox columns sent as headers: COLUMN:header[:ALIAS],… e.g. type:header:eventType "
+                  "(table.fields.additional.placement)")
+      ->envname("STREAMSHOP_OUTBOX_ADDITIONAL_PLACEMENT");
+  on_off("--outbox-expand-json-payload", o.outbox.expand_json_payload, "STREAMSHOP_OUTBOX_EXPAND_JSON_PAYLOAD",
+         "on: a jsonb payload is the record value itself, not a JSON string (table.expand.json.payload; needs "
+         "--schemas off)");
   AddSnapshotTuningOptions(cmd, o.snapshot_workers, o.snapshot_chunk_pages);
   cmd->add_flag("--exactly-once", o.exactly_once,
                 "Kafka transactions: each PostgreSQL transaction's records and capture's position commit together, so "
@@ -473,8 +505,11 @@ Command AddCapture(CLI::App& app, SecretFiles& secrets) {
                       "capture stops with the recovery steps by hand (resnapshot is replicate's only)");
   AddProgressOption(cmd, o.progress);
   AddHttpListenOption(cmd, a->http_listen);
-  return {cmd, [a, &secrets] {
+  return {cmd, [a, placement, &secrets] {
             if (Status st = a->Resolve(secrets, nullptr); !st.ok()) return Report(st);
+            auto additional = debezium::ParseOutboxAdditionalPlacement(*placement);
+            if (!additional.ok()) return Report(additional.status());
+            a->o.outbox.additional = std::move(*additional);
             pipeline::Capture capture(a->o);
             return RunServed(capture, a->http_listen, "capture");
           }};

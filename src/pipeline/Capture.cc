@@ -19,6 +19,7 @@
 #include "pipeline/ChangeSource.h"
 #include "pipeline/DeadLetters.h"
 #include "pipeline/KafkaSnapshotTarget.h"
+#include "pipeline/Signal.h"
 #include "pipeline/SlotSource.h"
 #include "pipeline/Snapshotter.h"
 #include "pipeline/SourceCatalog.h"
@@ -101,6 +102,10 @@ struct Capture::Session final : ChangeConsumer {
   std::set<uint32_t> skipped;                // tables whose rows cannot be identified (warned once; looked at again)
   pg::PgResultPtr unchanged_source;          // holds values ReadUnchangedValues put into a change
   std::vector<kafka::KafkaRecord> records;   // reused per change
+  // --outbox-table: its name, its OID once prepared, and its router.
+  std::optional<TableName> outbox_name;
+  uint32_t outbox_oid = 0;
+  std::optional<debezium::OutboxRouter> outbox;
 
   // Acknowledgement: transactions whose records end at producer sequence `end_seq`.
   struct PendingCommit {
@@ -198,6 +203,7 @@ struct Capture::Session final : ChangeConsumer {
                                   size, limit, r.topic),
                       table, op, lsn, r.topic, r.key, r.value);
   }
+  Status EmitOutbox(kafka::Producer& to, const std::string& name, const debezium::DebeziumChange& change);
   Status DeadLetter(kafka::Producer& to, DeadLetterReason kind, const std::string& reason, std::string_view table,
                     char op, Lsn lsn, std::string_view topic, const std::optional<std::string>& key,
                     const std::optional<std::string>& value);
@@ -254,6 +260,11 @@ Status Capture::Run(const std::atomic<bool>& stop) {
                     "names allow nothing else)",
                     options_.topic_prefix));
   }
+  if (!options_.outbox_table.empty()) {
+    if (Status st = ParseTableName(options_.outbox_table).status(); !st.ok()) {
+      return Status::Fatal(fmt::format("--outbox-table '{}': {}", options_.outbox_table, st.message()));
+    }
+  }
   metrics_.reads_slot = true;
   return RunSessions(stop, metrics_, "nothing is acknowledged that Kafka has not stored",
                      [&](bool& streamed) -> Status {
@@ -280,6 +291,17 @@ Status Capture::Session::Open() {
   SS_RETURN_IF_ERROR(EnsureTopic(state_topic, 1).status());
   SS_RETURN_IF_ERROR(EnsureTopic(dead_letters.topic(), 1).status());
   SS_RETURN_IF_ERROR(dead_letters.Ensure(*producer, options.replication_factor));
+  if (!options.outbox_table.empty()) {
+    SS_ASSIGN_OR_RETURN(outbox_name, ParseTableName(options.outbox_table));
+    bool published = false;
+    for (const auto& t : source.tables) published |= t.schema == outbox_name->schema && t.name == outbox_name->name;
+    if (!published) {
+      return Status::Fatal(fmt::format(
+          "--outbox-table {}: the table is not in publication '{}' (ALTER PUBLICATION {} ADD TABLE {}), or does not "
+          "exist",
+          outbox_name->Qualified(), options.publication, options.publication, outbox_name->Qualified()));
+    }
+  }
   for (const auto& t : source.tables) SS_RETURN_IF_ERROR(Prepare(t));
   SS_RETURN_IF_ERROR(LearnLimits());
 
@@ -377,7 +399,20 @@ Status Capture::Session::Prepare(const pg::TableInfo& table) {
     }
   }
   SS_ASSIGN_OR_RETURN(std::shared_ptr<const debezium::PreparedTable> p, encoder.Prepare(described));
-  SS_RETURN_IF_ERROR(EnsureTopic(p->topic(), options.partitions).status());
+  if (outbox_name && table.schema == outbox_name->schema && table.name == outbox_name->name) {
+    // The outbox: routed topics only (created as events reach them), never <prefix>.<schema>.<table>.
+    debezium::OutboxRouterOptions o = options.outbox;
+    o.schemas_enable = options.schemas;
+    SS_ASSIGN_OR_RETURN(debezium::OutboxRouter router, debezium::OutboxRouter::Make(o, described));
+    if (outbox_oid != table.oid) {
+      LogInfo("outbox {}: inserts routed to {} (key {}, value {}, header id = {})", table.QualifiedName(),
+              o.route_topic_replacement, o.field_event_key, o.field_event_payload, o.field_event_id);
+    }
+    outbox = std::move(router);
+    outbox_oid = table.oid;
+  } else {
+    SS_RETURN_IF_ERROR(EnsureTopic(p->topic(), options.partitions).status());
+  }
   tables[table.oid] = table;
   prepared[table.oid] = std::move(p);
   return Status::Ok();
@@ -392,7 +427,10 @@ Status Capture::Session::SnapshotTable(const pg::TableInfo& table, Lsn position)
 
 Status Capture::Session::SnapshotTables(const std::vector<pg::TableInfo>& tables, Lsn position) {
   if (tables.empty()) return Status::Ok();
-  for (const auto& t : tables) LogInfo("snapshot of {} to {}", t.QualifiedName(), prepared.at(t.oid)->topic());
+  for (const auto& t : tables) {
+    LogInfo("snapshot of {} to {}", t.QualifiedName(),
+            t.oid == outbox_oid ? options.outbox.route_topic_replacement : prepared.at(t.oid)->topic());
+  }
   const auto started = Clock::now();
   snapshot_position = position;
   snapshot_ts_us = NowNanos() / 1000;
@@ -424,6 +462,7 @@ Status Capture::Session::EmitTo(kafka::Producer& to, std::vector<kafka::KafkaRec
   const char op = static_cast<char>(change.op);
   const Lsn lsn{change.source.lsn.value_or(0)};
   out.clear();
+  if (relid == outbox_oid && outbox) return EmitOutbox(to, name, change);
   Status st = encoder.Encode(table, change, out);
   if (!st.ok()) {
     std::string value = R"({"before":)";
@@ -436,6 +475,25 @@ Status Capture::Session::EmitTo(kafka::Producer& to, std::vector<kafka::KafkaRec
   metrics.CountEvent(table.table().schema, table.table().name, OpOf(op));
   for (const auto& r : out) SS_RETURN_IF_ERROR(ProduceTo(to, r, name, op, lsn));
   return Status::Ok();
+}
+
+// The outbox table: an insert or snapshot row is one routed event (OutboxRouter); updates, deletes and truncates
+// are not events (EventRouter drops them), so they send nothing. A row that cannot be routed is dead-lettered.
+Status Capture::Session::EmitOutbox(kafka::Producer& to, const std::string& name,
+                                    const debezium::DebeziumChange& change) {
+  if (change.op != debezium::DebeziumOp::kCreate && change.op != debezium::DebeziumOp::kRead) return Status::Ok();
+  const char op = static_cast<char>(change.op);
+  const Lsn lsn{change.source.lsn.value_or(0)};
+  Result<kafka::KafkaRecord> r = outbox->Route(*change.after);
+  if (!r.ok()) {
+    std::string value = R"({"after":)";
+    AppendImageJson(value, prepared.at(outbox_oid)->table(), change.after);
+    value += '}';
+    return DeadLetter(to, DeadLetterReason::kValue, r.status().message(), name, op, lsn,
+                      options.outbox.route_topic_replacement, std::nullopt, value);
+  }
+  metrics.CountEvent(outbox_name->schema, outbox_name->name, OpOf(op));
+  return ProduceTo(to, *r, name, op, lsn);
 }
 
 // A record capture could not deliver goes to the dead-letter topic (KafkaDeadLetters), with where it was meant to go.

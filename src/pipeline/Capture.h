@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "common/Status.h"
+#include "debezium/OutboxRouter.h"
 #include "kafka/KafkaConfig.h"
 #include "kafka/KafkaConsumer.h"
 #include "kafka/KafkaProducer.h"
@@ -72,6 +73,11 @@ struct CaptureOptions {
   std::string transactional_id;                         // empty: "streamshop-capture-<slot>"
   std::chrono::milliseconds transaction_interval{100};  // a Kafka transaction commits at most this long after it began
   int64_t transaction_max_records = 50'000;             // … or once it holds this many records (at a PG commit)
+  // --outbox-table SCHEMA.TABLE: that table's inserts (and snapshot rows) go to the topics debezium::OutboxRouter
+  // routes them to, like Debezium's EventRouter; its updates, deletes and truncates send nothing, and nothing goes
+  // to its <prefix>.<schema>.<table> topic. Empty = no outbox. `outbox.schemas_enable` follows `schemas`.
+  std::string outbox_table;
+  debezium::OutboxRouterOptions outbox;
 };
 
 // The transactional.id of `options` (exactly_once): its own, or "streamshop-capture-<slot>".

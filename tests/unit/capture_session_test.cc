@@ -288,6 +288,59 @@ TEST_F(CaptureSessionTest, AFailedDeliveryConfirmsNothingOfItAndTheNextSessionDe
   EXPECT_EQ(slot_.MaxSent(), end);
 }
 
+// --outbox-table: an insert of the outbox is one record on its routed topic (nothing on the table's own topic);
+// updates and deletes of it send nothing, yet their transactions are confirmed like any other; an insert deleted in
+// the same transaction is still delivered; a row that cannot be routed is dead-lettered.
+TEST_F(CaptureSessionTest, OutboxInsertsAreRoutedAndItsUpdatesAndDeletesSendNothing) {
+  options_.outbox_table = "public.items";
+  options_.outbox.field_event_id = "id";
+  options_.outbox.field_event_key = "id";
+  options_.outbox.field_event_payload = "note";
+  options_.outbox.route_by_field = "note";
+  options_.outbox.route_topic_replacement = "events.${routedByValue}";
+  // Updates and deletes of the outbox have no record to wait for.
+  slot_.check = [this](uint64_t flushed) {
+    slot_.CheckPassed(
+        flushed,
+        [&](const Change& c) {
+          return (c.relid == kItems && c.kind != 'I') || (kafka_.Delivered(c.marker()) && !kafka_.InFlight(c.marker()));
+        },
+        "not all delivered");
+  };
+  AddTransaction({Insert(kItems, "e1#", "placed"), Insert(kOrders, "o1#")});
+  AddTransaction({{kItems, 'U', "e1#", "changed#"}, {kItems, 'D', "e1#", ""}});
+  AddTransaction({Insert(kItems, "e2#", "paid"), {kItems, 'D', "e2#", ""}});
+  const uint64_t end = AddTransaction({Insert(kItems, "e3#", "bad topic")});
+  Then([&] { kafka_.DeliverAll(); });
+
+  Status st = Run();
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_TRUE(slot_.violations.empty()) << slot_.Violations();
+  EXPECT_EQ(slot_.MaxSent(), end);
+  EXPECT_TRUE(kafka_.On("streamshop.public.items").empty());
+  ASSERT_EQ(kafka_.On("events.placed").size(), 1u);
+  const kafka::KafkaRecord& e1 = kafka_.On("events.placed")[0]->r;
+  EXPECT_EQ(*e1.key, R"({"schema":{"type":"string","optional":false},"payload":"e1#"})");
+  EXPECT_EQ(*e1.value, R"({"schema":{"type":"string","optional":true},"payload":"placed"})");
+  EXPECT_EQ(e1.headers, (std::vector<std::pair<std::string, std::string>>{{"id", "e1#"}}));
+  EXPECT_EQ(kafka_.On("events.paid").size(), 1u);
+  EXPECT_EQ(kafka_.On(kOrdersTopic).size(), 1u);
+  for (const auto& r : kafka_.log) EXPECT_FALSE(r.Has("changed#")) << r.r.topic;
+  ASSERT_EQ(kafka_.On(kDeadLetterTopic).size(), 1u);
+  EXPECT_TRUE(kafka_.On(kDeadLetterTopic)[0]->Has("e3#"));
+  EXPECT_EQ(dead_letters_, 1u);
+}
+
+TEST_F(CaptureSessionTest, AnOutboxTableWithoutTheConfiguredColumnStopsCaptureNamingIt) {
+  options_.outbox_table = "public.items";  // no aggregatetype, aggregateid, payload columns
+  AddTransaction({Insert(kItems, "e1#")});
+  Status st = Run();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("outbox table public.items has no column \"aggregateid\""), std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("--outbox-key-column"), std::string::npos) << st.message();
+}
+
 TEST_F(CaptureSessionTest, ARecordTooLargeForItsTopicIsConfirmedOnlyOnceItsDeadLetterIsDelivered) {
   kafka_.limit[kOrdersTopic] = 20'000;
   const uint64_t t1 = AddTransaction({Insert(kOrders, "o1#")});
