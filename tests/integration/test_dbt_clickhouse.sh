@@ -62,7 +62,7 @@ pg -c "CREATE TABLE test_price_observations (run int, product_id bigint, price n
 # Not for sale (generate orders active products only), so no order line keeps it from being deleted in step 3.
 pg -c "INSERT INTO products (sku, name, category, price, active) VALUES ('TEST-DISCONTINUED', 'Discontinued', 'Test',
   9.99, false)"
-start_replicate
+start_replicate --outbox-table public.outbox_events  # the source of fct_order_lifecycle
 wait_streaming
 "$STREAMSHOP" generate --rate 0 --transactions 300 --seed "$((TEST_SEED + 1))" --progress off \
   >"$LOG_DIR/generate-2.out" 2>&1 || { cat "$LOG_DIR/generate-2.out"; fail "generate (streamed) failed"; }
