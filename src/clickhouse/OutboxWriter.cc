@@ -104,19 +104,21 @@ Status OutboxWriter::Flush(ClickHouseClient& ch) {
 }
 
 Result<uint64_t> OutboxWriter::AppendCopiedRows(ClickHouseClient& ch, const std::string& raw_table) {
-  const std::string raw = ClickHouseClient::QuoteIdent(database_) + "." + ClickHouseClient::QuoteIdent(raw_table);
   std::string columns;
   for (const auto& c : source_.columns) columns += ClickHouseClient::QuoteIdent(c.name) + ", ";
-  const std::string where = fmt::format("_deleted = 0 AND _version = 0 AND id NOT IN (SELECT id FROM {})", table_);
-  SS_ASSIGN_OR_RETURN(std::string count,
-                      ch.Query(fmt::format("SELECT count() FROM {} FINAL WHERE {} FORMAT TSV", raw, where)));
+  // The current rows first (FINAL in a subquery: a condition next to FINAL may be moved to PREWHERE, before the
+  // versions collapse), then those a copy wrote (version 0), alive, and not stored yet.
+  const std::string copied = fmt::format(
+      "(SELECT {}_version, _deleted FROM {}.{} FINAL) WHERE _deleted = 0 AND _version = 0 AND id NOT IN "
+      "(SELECT id FROM {})",
+      columns, ClickHouseClient::QuoteIdent(database_), ClickHouseClient::QuoteIdent(raw_table), table_);
+  SS_ASSIGN_OR_RETURN(std::string count, ch.Query(fmt::format("SELECT count() FROM {} FORMAT TSV", copied)));
   SS_ASSIGN_OR_RETURN(uint64_t n, ParseUInt(Trimmed(count), "count"));
   if (n == 0) return n;
   SS_RETURN_IF_ERROR(
-      ch.Query(fmt::format("INSERT INTO {} ({}_lsn, _commit_lsn, _commit_time) SELECT {}0, 0, {} "
-                           "FROM {} FINAL WHERE {}",
-                           table_, columns, columns,
-                           dialect_ == Dialect::kModern ? "toDateTime64(0, 6, 'UTC')" : "toInt64(0)", raw, where))
+      ch.Query(fmt::format("INSERT INTO {} ({}_lsn, _commit_lsn, _commit_time) SELECT {}0, 0, {} FROM {}", table_,
+                           columns, columns, dialect_ == Dialect::kModern ? "toDateTime64(0, 6, 'UTC')" : "toInt64(0)",
+                           copied))
           .status());
   return n;
 }

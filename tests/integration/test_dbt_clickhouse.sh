@@ -137,6 +137,17 @@ log "product_prices_snapshot: $(wc -l <"$WORK/ch_price_history.tsv") rows, exact
 
 marts_equal_postgres "$WORK"
 log "marts equal PostgreSQL: $(wc -l <"$WORK/pg_dim_customers.tsv") customers, $(wc -l <"$WORK/pg_fct_orders.tsv") orders"
+# fct_order_lifecycle, built from the outbox's events alone (replicate --outbox-table): every order of PostgreSQL is
+# there with its current status; its timestamps are PostgreSQL's created_at / updated_at of the order's changes.
+pg -F $'\t' -c "SELECT order_id, status, (extract(epoch FROM created_at) * 1000000)::bigint FROM orders ORDER BY 1" \
+  >"$WORK/pg_lifecycle.tsv"
+chq "SELECT order_id, status, toUnixTimestamp64Micro(placed_at) FROM analytics.fct_order_lifecycle
+  WHERE order_id IN (SELECT order_id FROM analytics.fct_orders) ORDER BY order_id" >"$WORK/ch_lifecycle.tsv"
+diff "$WORK/pg_lifecycle.tsv" "$WORK/ch_lifecycle.tsv" >"$LOG_DIR/lifecycle.diff" ||
+  { head -n 20 "$LOG_DIR/lifecycle.diff"; fail "fct_order_lifecycle disagrees with PostgreSQL's orders"; }
+log "fct_order_lifecycle: $(chq "SELECT count() FROM analytics.fct_order_lifecycle") orders from" \
+  "$(chq "SELECT count() FROM analytics.outbox_events") events; each current order's status and placement time" \
+  "equal PostgreSQL's"
 
 # ------------------------------------------------------------------------------------------ 5. tests can fail
 phase "negative: a second, overlapping current price row must fail the snapshot's tests"
