@@ -123,8 +123,8 @@ step_export() {
   # The outbox's events (replicate --outbox-table), when the server has them: append-only, no merge changes them.
   if [[ $(ch "EXISTS TABLE analytics.outbox_events") == 1 ]]; then
     ch "DESCRIBE TABLE analytics.outbox_events FORMAT TSV" >"$raw/outbox_events.columns"
-    ch "SELECT * FROM analytics.outbox_events ORDER BY _commit_lsn, _lsn FORMAT RowBinary" >"$raw/outbox_events.bin"
-    ch "SELECT * FROM analytics.outbox_events ORDER BY _commit_lsn, _lsn FORMAT TSV" >"$raw/outbox_events.tsv"
+    ch "SELECT * FROM analytics.outbox_events ORDER BY _commit_lsn, _seq FORMAT RowBinary" >"$raw/outbox_events.bin"
+    ch "SELECT * FROM analytics.outbox_events ORDER BY _commit_lsn, _seq FORMAT TSV" >"$raw/outbox_events.tsv"
     printf 'outbox_events\t%s\t0\n' "$(ch "SELECT count() FROM analytics.outbox_events")" >>"$raw/export_stats.tsv"
     names+=", 'outbox_events'"
   fi

@@ -52,11 +52,12 @@ Status OutboxWriter::Open(ClickHouseClient& ch) {
   for (size_t i = 0; i < source_.columns.size(); ++i) {
     columns += fmt::format("{} {}, ", ClickHouseClient::QuoteIdent(source_.columns[i].name), types_[i].clickhouse_type);
   }
-  columns += fmt::format("_lsn UInt64, _commit_lsn UInt64, _commit_time {}, _synced_at DateTime DEFAULT now()",
-                         dialect_ == Dialect::kModern ? "DateTime64(6, 'UTC')" : "Int64");
-  SS_RETURN_IF_ERROR(EnsureStateTable(ch, database_, std::string(kTable), columns, "MergeTree", "_commit_lsn, _lsn"));
-  SS_ASSIGN_OR_RETURN(std::string row, ch.Query(fmt::format("SELECT _commit_lsn, _lsn FROM {} WHERE _commit_lsn > 0 "
-                                                            "ORDER BY _commit_lsn DESC, _lsn DESC LIMIT 1 FORMAT TSV",
+  columns +=
+      fmt::format("_lsn UInt64, _commit_lsn UInt64, _seq UInt64, _commit_time {}, _synced_at DateTime DEFAULT now()",
+                  dialect_ == Dialect::kModern ? "DateTime64(6, 'UTC')" : "Int64");
+  SS_RETURN_IF_ERROR(EnsureStateTable(ch, database_, std::string(kTable), columns, "MergeTree", "_commit_lsn, _seq"));
+  SS_ASSIGN_OR_RETURN(std::string row, ch.Query(fmt::format("SELECT _commit_lsn, _seq FROM {} WHERE _commit_lsn > 0 "
+                                                            "ORDER BY _commit_lsn DESC, _seq DESC LIMIT 1 FORMAT TSV",
                                                             table_)));
   const std::string_view line = Trimmed(row);
   watermark_ = {};
@@ -64,13 +65,13 @@ Status OutboxWriter::Open(ClickHouseClient& ch) {
   const size_t tab = line.find('\t');
   if (tab == std::string_view::npos) return Status::Fatal(fmt::format("unexpected answer '{}' from ClickHouse", line));
   SS_ASSIGN_OR_RETURN(watermark_.commit_lsn, ParseUInt(line.substr(0, tab), "_commit_lsn"));
-  SS_ASSIGN_OR_RETURN(watermark_.lsn, ParseUInt(line.substr(tab + 1), "_lsn"));
+  SS_ASSIGN_OR_RETURN(watermark_.seq, ParseUInt(line.substr(tab + 1), "_seq"));
   return Status::Ok();
 }
 
-Result<bool> OutboxWriter::Append(const model::RowValues& values, uint64_t lsn, uint64_t commit_lsn,
+Result<bool> OutboxWriter::Append(const model::RowValues& values, uint64_t lsn, uint64_t commit_lsn, uint64_t seq,
                                   int64_t commit_time_us) {
-  if (Position{commit_lsn, lsn} <= watermark_) return false;
+  if (Position{commit_lsn, seq} <= watermark_) return false;
   if (values.size() != types_.size()) {
     return Status::Fatal(fmt::format(
         "outbox table {} now has {} columns, {}.{} was made for {}: add the new columns to {} (ALTER TABLE … ADD "
@@ -87,6 +88,7 @@ Result<bool> OutboxWriter::Append(const model::RowValues& values, uint64_t lsn, 
   }
   AppendUInt64(buffer_, lsn);
   AppendUInt64(buffer_, commit_lsn);
+  AppendUInt64(buffer_, seq);
   AppendUInt64(buffer_, static_cast<uint64_t>(commit_time_us));
   ++pending_;
   return true;
@@ -97,7 +99,8 @@ Status OutboxWriter::Flush(ClickHouseClient& ch) {
   std::string columns;
   for (const auto& c : source_.columns) columns += ClickHouseClient::QuoteIdent(c.name) + ", ";
   SS_RETURN_IF_ERROR(ch.Insert(
-      fmt::format("INSERT INTO {} ({}_lsn, _commit_lsn, _commit_time) FORMAT RowBinary", table_, columns), buffer_));
+      fmt::format("INSERT INTO {} ({}_lsn, _commit_lsn, _seq, _commit_time) FORMAT RowBinary", table_, columns),
+      buffer_));
   buffer_.clear();
   pending_ = 0;
   return Status::Ok();
@@ -116,9 +119,9 @@ Result<uint64_t> OutboxWriter::AppendCopiedRows(ClickHouseClient& ch, const std:
   SS_ASSIGN_OR_RETURN(uint64_t n, ParseUInt(Trimmed(count), "count"));
   if (n == 0) return n;
   SS_RETURN_IF_ERROR(
-      ch.Query(fmt::format("INSERT INTO {} ({}_lsn, _commit_lsn, _commit_time) SELECT {}0, 0, {} FROM {}", table_,
-                           columns, columns, dialect_ == Dialect::kModern ? "toDateTime64(0, 6, 'UTC')" : "toInt64(0)",
-                           copied))
+      ch.Query(fmt::format("INSERT INTO {} ({}_lsn, _commit_lsn, _seq, _commit_time) SELECT {}0, 0, 0, {} FROM {}",
+                           table_, columns, columns,
+                           dialect_ == Dialect::kModern ? "toDateTime64(0, 6, 'UTC')" : "toInt64(0)", copied))
           .status());
   return n;
 }

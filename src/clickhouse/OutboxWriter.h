@@ -1,22 +1,23 @@
 // The outbox in direct mode (`replicate --outbox-table SCHEMA.TABLE`): every row inserted into the outbox table is
 // appended, as one domain event, to <database>.outbox_events — an append-only MergeTree ordered by
-// (_commit_lsn, _lsn): the table's columns (mapped as for its raw table, all Nullable) plus
-//   _lsn          the insert's own WAL position,
+// (_commit_lsn, _seq): the table's columns (mapped as for its raw table, all Nullable) plus
+//   _lsn          the insert's own WAL position (rows of one multi-insert record, e.g. COPY, share it),
 //   _commit_lsn   its transaction's commit LSN (0: a row copied by the initial snapshot),
+//   _seq          its number among the transaction's outbox inserts (1, 2, …; 0 for copied rows),
 //   _commit_time  its transaction's commit time (Int64 µs since 1970 on legacy servers, DateTime64(6, 'UTC') on
 //                 modern ones, as timestamps of raw tables),
 //   _synced_at.
 // Deletes and updates of the outbox table (the usual clean-up) never touch the events.
 //
 // Exactly once across crashes and replays, with no FINAL and no deduplication by the server: the stream delivers
-// transactions in commit order and a transaction's changes in WAL order, so (_commit_lsn, _lsn) strictly increases
-// along the stream; each Flush is one INSERT (one block: atomic) and flushes happen in stream order, so what the
-// table holds of the stream is always a prefix of it. A session starts by reading the largest stored position
-// (LoadWatermark); a replayed event at or below it is skipped. This needs one writer per table: one replicate
-// (slot) per outbox_events table.
+// transactions in commit order and a transaction's changes in order, the same on every replay, so
+// (_commit_lsn, _seq) strictly increases along the stream; each Flush is one INSERT (one block: atomic) and flushes
+// happen in stream order, so what the table holds of the stream is always a prefix of it. A session starts by reading
+// the largest stored position (LoadWatermark); a replayed event at or below it is skipped. This needs one writer per
+// table: one replicate (slot) per outbox_events table.
 //
 // Rows that exist when the initial snapshot copies the table (into its raw mirror) are appended once by
-// AppendCopiedRows, with position (0, 0), from the mirror's copied rows whose id is not stored yet.
+// AppendCopiedRows, at position (0, 0), from the mirror's copied rows whose id is not stored yet.
 //
 // Not thread-safe.
 #pragma once
@@ -39,7 +40,7 @@ class OutboxWriter {
 
   struct Position {
     uint64_t commit_lsn = 0;
-    uint64_t lsn = 0;
+    uint64_t seq = 0;
     auto operator<=>(const Position&) const = default;
   };
 
@@ -52,10 +53,12 @@ class OutboxWriter {
   Status Open(ClickHouseClient& ch);
   Position watermark() const { return watermark_; }
 
-  // One inserted row (`values` in the source's column order) of the transaction committed at `commit_lsn`, time
-  // `commit_time_us` (µs since 1970 UTC). Returns false (and stores nothing) for a replayed event at or below the
-  // watermark. Fatal if the row does not have the columns the writer was made for (the table changed shape).
-  Result<bool> Append(const model::RowValues& values, uint64_t lsn, uint64_t commit_lsn, int64_t commit_time_us);
+  // One inserted row (`values` in the source's column order) at WAL position `lsn`, the `seq`-th outbox insert
+  // (from 1) of the transaction committed at `commit_lsn`, time `commit_time_us` (µs since 1970 UTC). Returns false
+  // (and stores nothing) for a replayed event at or below the watermark. Fatal if the row does not have the columns
+  // the writer was made for (the table changed shape).
+  Result<bool> Append(const model::RowValues& values, uint64_t lsn, uint64_t commit_lsn, uint64_t seq,
+                      int64_t commit_time_us);
   size_t pending() const { return pending_; }
   Status Flush(ClickHouseClient& ch);
 

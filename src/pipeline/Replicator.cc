@@ -141,11 +141,12 @@ struct Replicator::Session final : ChangeConsumer {
   ChangeSource* source = nullptr;           // set once streaming started: positions, status updates
 
   // The outbox table (--outbox-table): its OID (0: none), the writer of its events and the transaction being
-  // received (Begin: its commit LSN and time, µs since 2000-01-01).
+  // received (Begin: its commit LSN and time, µs since 2000-01-01; the outbox inserts received of it so far).
   uint32_t outbox_oid = 0;
   std::unique_ptr<OutboxWriter> outbox;
   Lsn txn_commit_lsn;
   int64_t txn_commit_time = 0;
+  uint64_t txn_outbox_inserts = 0;
 
   size_t PendingRows() const { return messages->pending() + target->pending_rows() + (outbox ? outbox->pending() : 0); }
   size_t PendingBytes() const { return target->pending_bytes(); }
@@ -640,7 +641,8 @@ struct Replicator::Session final : ChangeConsumer {
       }
     }
     constexpr int64_t kPgEpochUs = 946'684'800'000'000;  // 2000-01-01 in µs since 1970
-    return outbox->Append(row, lsn.value, txn_commit_lsn.value, txn_commit_time + kPgEpochUs).status();
+    return outbox->Append(row, lsn.value, txn_commit_lsn.value, ++txn_outbox_inserts, txn_commit_time + kPgEpochUs)
+        .status();
   }
 
   Status Stream(pg::ReplicationStream& repl);
@@ -722,9 +724,9 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
     s.outbox = std::make_unique<OutboxWriter>(options_.database, pg::SchemaOf(*it), s.dialect);
     SS_RETURN_IF_ERROR(s.outbox->Open(*s.ch));
     s.outbox_oid = it->oid;
-    LogInfo("outbox: rows inserted into {} (OID {}) are appended to {}.{} (stored up to commit {}, change {})",
+    LogInfo("outbox: rows inserted into {} (OID {}) are appended to {}.{} (stored up to commit {}, event {} of it)",
             name.Qualified(), s.outbox_oid, options_.database, OutboxWriter::kTable,
-            Lsn{s.outbox->watermark().commit_lsn}.ToString(), Lsn{s.outbox->watermark().lsn}.ToString());
+            Lsn{s.outbox->watermark().commit_lsn}.ToString(), s.outbox->watermark().seq);
   }
   std::vector<pg::TableInfo> replicated;  // without tables stopped by an incompatible schema
   for (const auto& t : source.tables) {
@@ -935,6 +937,7 @@ Status Replicator::Session::OnChange(const pg::PgoutputMessage& msg, Lsn lsn) {
         } else if constexpr (std::is_same_v<T, pg::BeginMessage>) {
           txn_commit_lsn = m.final_lsn;
           txn_commit_time = m.commit_time;
+          txn_outbox_inserts = 0;
         } else if constexpr (std::is_same_v<T, pg::LogicalMessage>) {
           if (m.prefix != kHeartbeatPrefix) messages->Append(m.lsn.value, m.transactional, m.prefix, m.content);
         }

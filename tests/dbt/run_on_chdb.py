@@ -145,11 +145,11 @@ def read_tsv(path: str) -> list[list[str]]:
 # table when the server has it, loaded with the same engine and modern types; created empty otherwise, so that the
 # models over it (stg_outbox_events, fct_order_lifecycle) always have their source.
 OUTBOX_TABLE = "outbox_events"
-OUTBOX_EXTRAS = ("_lsn", "_commit_lsn", "_commit_time", "_synced_at")
-OUTBOX_ENGINE = "MergeTree ORDER BY (`_commit_lsn`, `_lsn`)"
+OUTBOX_EXTRAS = ("_lsn", "_commit_lsn", "_seq", "_commit_time", "_synced_at")
+OUTBOX_ENGINE = "MergeTree ORDER BY (`_commit_lsn`, `_seq`)"
 OUTBOX_EMPTY_COLUMNS = ("`id` Nullable(UUID), `aggregatetype` Nullable(String), `aggregateid` Nullable(String), "
                         "`type` Nullable(String), `payload` Nullable(String), "
-                        "`created_at` Nullable(DateTime64(6, 'UTC')), `_lsn` UInt64, `_commit_lsn` UInt64, "
+                        "`created_at` Nullable(DateTime64(6, 'UTC')), `_lsn` UInt64, `_commit_lsn` UInt64, `_seq` UInt64, "
                         "`_commit_time` DateTime64(6, 'UTC'), `_synced_at` DateTime DEFAULT now()")
 
 

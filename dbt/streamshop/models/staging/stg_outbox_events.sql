@@ -1,5 +1,5 @@
 -- The domain events of the outbox, as appended (no FINAL: the table is append-only and holds each event once),
--- with the fields of their JSON payloads that the marts use. Ordered as committed: (_commit_lsn, _lsn).
+-- in commit order by (_commit_lsn, _seq).
 select
     id,
     aggregatetype,
@@ -9,5 +9,6 @@ select
     created_at,
     _lsn,
     _commit_lsn,
+    _seq,
     _commit_time
 from {{ source('streamshop', 'outbox_events') }}
