@@ -120,6 +120,14 @@ step_export() {
     printf 'raw_%s\t%s\n' "$t" "$stats" >>"$raw/export_stats.tsv"
     names+="${names:+, }'$t'"
   done
+  # The outbox's events (replicate --outbox-table), when the server has them: append-only, no merge changes them.
+  if [[ $(ch "EXISTS TABLE analytics.outbox_events") == 1 ]]; then
+    ch "DESCRIBE TABLE analytics.outbox_events FORMAT TSV" >"$raw/outbox_events.columns"
+    ch "SELECT * FROM analytics.outbox_events ORDER BY _commit_lsn, _seq FORMAT RowBinary" >"$raw/outbox_events.bin"
+    ch "SELECT * FROM analytics.outbox_events ORDER BY _commit_lsn, _seq FORMAT TSV" >"$raw/outbox_events.tsv"
+    printf 'outbox_events\t%s\t0\n' "$(ch "SELECT count() FROM analytics.outbox_events")" >>"$raw/export_stats.tsv"
+    names+=", 'outbox_events'"
+  fi
   pg -F $'\t' -c "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
       coalesce(array_position(string_to_array(i.indkey::text, ' ')::int[], a.attnum::int), 0)
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

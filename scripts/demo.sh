@@ -128,7 +128,8 @@ holder=$(pg -c "SELECT active_pid FROM pg_replication_slots WHERE slot_name = '$
   die "replication slot '$SLOT' is in use by PostgreSQL backend pid $holder (a streamshop replicate still" \
     "running on this stack?): stop it first"
 pg -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '$SLOT'" >/dev/null
-pg -c "DROP PUBLICATION IF EXISTS $SLOT" -c "DROP TABLE IF EXISTS order_items, orders, products, customers CASCADE"
+pg -c "DROP PUBLICATION IF EXISTS $SLOT" \
+  -c "DROP TABLE IF EXISTS order_items, orders, products, customers, outbox_events CASCADE"
 pg -f "$REPO/sql/postgres/schema.sql"
 ch "DROP DATABASE IF EXISTS analytics"
 rm -rf "$DEMO_DIR" && mkdir -p "$DEMO_DIR"
@@ -147,7 +148,9 @@ say "Replicating: initial snapshot of that history, then streaming every change"
 REPLICATE_PROGRESS=off
 ((TTY)) && REPLICATE_PROGRESS=on
 t0=$SECONDS
-setsid "$STREAMSHOP" replicate --slot "$SLOT" --publication "$SLOT" --database analytics --progress "$REPLICATE_PROGRESS" &
+# --outbox-table: every domain event generate writes into outbox_events is also appended to analytics.outbox_events.
+setsid "$STREAMSHOP" replicate --slot "$SLOT" --publication "$SLOT" --database analytics --progress "$REPLICATE_PROGRESS" \
+  --outbox-table public.outbox_events &
 REPLICATE_PID=$!
 # The copy is done when ClickHouse holds as many rows as PostgreSQL in every table (nothing writes meanwhile, so
 # no streamed version adds to them yet). (The slot's being active says less: replicate holds it from its creation,
@@ -179,7 +182,10 @@ fi
 # ------------------------------------------------------------------------------------------ 5. live workload
 say "Live workload: generate at $DEMO_RATE tx/s for $DEMO_DURATION while replicate streams (Ctrl-C stops)"
 # On a terminal, generate's log goes to a file so that replicate's progress line stays readable.
-gen=("$STREAMSHOP" generate --rate "$DEMO_RATE" --duration "$DEMO_DURATION" --seed "$DEMO_SEED" --progress log)
+# --outbox-cleanup: each domain event is deleted from outbox_events in its own transaction (the usual clean-up);
+# replicate --outbox-table still appends every one of them to analytics.outbox_events.
+gen=("$STREAMSHOP" generate --rate "$DEMO_RATE" --duration "$DEMO_DURATION" --seed "$DEMO_SEED" --progress log
+  --outbox-cleanup)
 if ((TTY)); then
   note "(generate's log: $(rel "$DEMO_DIR/generate.log"); the line below is replicate's: events/s, lag, rows per table)"
   setsid "${gen[@]}" >"$DEMO_DIR/generate.out" 2>"$DEMO_DIR/generate.log" &
@@ -265,6 +271,16 @@ if ((MODERN)); then
     FROM analytics.product_prices_snapshot WHERE product_id = (SELECT product_id FROM analytics.product_prices_snapshot
       GROUP BY product_id ORDER BY max(price) / min(price) DESC, product_id LIMIT 1) ORDER BY dbt_valid_from"
 fi
+
+echo "Order lifecycle (fct_order_lifecycle, from the outbox's domain events; mean seconds after placement):"
+mart "SELECT status, count() AS orders, round(avg(seconds_to_pay), 3) AS to_pay, round(avg(seconds_to_ship), 3) AS to_ship,
+    round(avg(seconds_to_deliver), 3) AS to_deliver, round(avg(seconds_to_cancel), 3) AS to_cancel
+  FROM analytics.fct_order_lifecycle GROUP BY status
+  ORDER BY indexOf(['new', 'paid', 'shipped', 'delivered', 'cancelled'], status)"
+read -r events event_types < <(mart_tsv "SELECT count(), uniqExact(type) FROM analytics.outbox_events")
+note "Outbox: $events domain events of $event_types types in analytics.outbox_events; PostgreSQL's outbox_events" \
+  "keeps $(pg -c "SELECT count(*) FROM outbox_events") of them (the live workload deleted its events right after" \
+  "inserting them)."
 
 # The same headline figures three ways: PostgreSQL itself, the server's raw table as the contract reads it
 # (FINAL WHERE _deleted = 0), and the marts dbt built.

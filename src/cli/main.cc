@@ -406,6 +406,12 @@ Command AddReplicate(CLI::App& app, SecretFiles& secrets) {
                   "publication; it is not replicated")
       ->check(kTableName)
       ->envname("STREAMSHOP_SIGNAL_TABLE");
+  cmd->add_option("--outbox-table", o->outbox_table,
+                  "SCHEMA.TABLE of a transactional outbox (columns id, aggregatetype, aggregateid, type, payload, …): "
+                  "besides its raw mirror, every row inserted into it is appended once to <database>.outbox_events, "
+                  "which its deletes never touch (docs/OPERATIONS.md, Outbox). It must be in the publication")
+      ->check(kTableName)
+      ->envname("STREAMSHOP_OUTBOX_TABLE");
   AddProgressOption(cmd, o->progress);
   auto listen = std::make_shared<std::string>();
   AddHttpListenOption(cmd, *listen);
@@ -661,7 +667,7 @@ Command AddVerify(CLI::App& app, SecretFiles& secrets) {
 Command AddGenerate(CLI::App& app, SecretFiles& secrets) {
   struct Args {
     workload::GeneratorOptions o;
-    std::string rate = "1000", duration = "0", progress = "auto", sync = "off";
+    std::string rate = "1000", duration = "0", progress = "auto", sync = "off", outbox = "on";
   };
   auto a = std::make_shared<Args>();
   workload::GeneratorOptions& o = a->o;
@@ -703,8 +709,20 @@ Command AddGenerate(CLI::App& app, SecretFiles& secrets) {
                   "auto (live line on a terminal, else a log line every 5 s), line, log, off")
       ->check(CLI::IsMember({"auto", "line", "log", "off"}))
       ->capture_default_str();
+  cmd->add_option("--outbox", a->outbox,
+                  "on: each transaction also inserts its domain event(s) into outbox_events (OrderPlaced, OrderPaid, "
+                  "…); off: business tables only")
+      ->envname("STREAMSHOP_GENERATE_OUTBOX")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
+  cmd->add_flag("--outbox-cleanup", o.outbox_cleanup,
+                "Delete each outbox row again right after inserting it, in the same transaction (the common "
+                "clean-up pattern: only the WAL keeps the event)")
+      ->envname("STREAMSHOP_GENERATE_OUTBOX_CLEANUP");
   return {cmd, [a, &secrets] {
             using Progress = workload::GeneratorOptions::Progress;
+            a->o.outbox = a->outbox == "on";
+            if (a->o.outbox_cleanup && !a->o.outbox) return Report(Status::Fatal("--outbox-cleanup needs --outbox on"));
             if (Status st = ResolveSecrets(secrets, nullptr); !st.ok()) return Report(st);
             auto rate = workload::ParseRate(a->rate);
             if (!rate.ok()) return Report(rate.status());

@@ -11,6 +11,7 @@
 
 #include "clickhouse/ClickHouseTarget.h"
 #include "clickhouse/MessageWriter.h"
+#include "clickhouse/OutboxWriter.h"
 #include "clickhouse/SnapshotState.h"
 #include "clickhouse/TargetSchema.h"
 #include "common/Log.h"
@@ -139,7 +140,15 @@ struct Replicator::Session final : ChangeConsumer {
   std::unique_ptr<MessageWriter> messages;  // logical decoding messages (pg_logical_emit_message)
   ChangeSource* source = nullptr;           // set once streaming started: positions, status updates
 
-  size_t PendingRows() const { return messages->pending() + target->pending_rows(); }
+  // The outbox table (--outbox-table): its OID (0: none), the writer of its events and the transaction being
+  // received (Begin: its commit LSN and time, µs since 2000-01-01; the outbox inserts received of it so far).
+  uint32_t outbox_oid = 0;
+  std::unique_ptr<OutboxWriter> outbox;
+  Lsn txn_commit_lsn;
+  int64_t txn_commit_time = 0;
+  uint64_t txn_outbox_inserts = 0;
+
+  size_t PendingRows() const { return messages->pending() + target->pending_rows() + (outbox ? outbox->pending() : 0); }
   size_t PendingBytes() const { return target->pending_bytes(); }
 
   // What the last EnsureWriter's target said of the table it already held (model::ChangeTarget::Ensured).
@@ -194,6 +203,7 @@ struct Replicator::Session final : ChangeConsumer {
       SS_RETURN_IF_ERROR(StopTable(w->first, TableWriter::SourceKey(t.schema, t.name), why));
     }
     SS_RETURN_IF_ERROR(messages->Flush(*ch));
+    if (outbox) SS_RETURN_IF_ERROR(outbox->Flush(*ch));
     batch.Flushed(Clock::now());
     metrics.CountFlush(rows, bytes, Clock::now() - started);
     metrics.CountDeadLetters(DeadLetterReason::kValue, target->TakeStoredDeadLetters());
@@ -618,6 +628,23 @@ struct Replicator::Session final : ChangeConsumer {
     return Status::Ok();
   }
 
+  // A row inserted into the outbox table: one event for outbox_events (a replayed one is skipped by the writer).
+  Status OnOutboxRow(const pg::Tuple& tuple, Lsn lsn) {
+    model::RowValues row(tuple.size());
+    for (size_t i = 0; i < tuple.size(); ++i) {
+      if (tuple[i].kind == pg::TupleValue::Kind::kText) row[i] = tuple[i].data;
+      if (tuple[i].kind == pg::TupleValue::Kind::kUnchangedToast || tuple[i].kind == pg::TupleValue::Kind::kBinary) {
+        return Status::Fatal(
+            fmt::format("outbox table {}: an inserted row without the text of column {} (row "
+                        "filters on the outbox table are not supported)",
+                        options.outbox_table, i + 1));
+      }
+    }
+    constexpr int64_t kPgEpochUs = 946'684'800'000'000;  // 2000-01-01 in µs since 1970
+    return outbox->Append(row, lsn.value, txn_commit_lsn.value, ++txn_outbox_inserts, txn_commit_time + kPgEpochUs)
+        .status();
+  }
+
   Status Stream(pg::ReplicationStream& repl);
   Status HandleRelation(const pg::RelationMessage& rel);
   Status ApplyShape(uint32_t oid, const std::string& name, const Result<pg::TableInfo>& table);
@@ -680,6 +707,26 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
     s.signal_oid = it->oid;
     source.tables.erase(it);  // not replicated
     LogInfo("signals: reading rows inserted into {} (OID {})", name.Qualified(), s.signal_oid);
+  }
+  if (!options_.outbox_table.empty()) {
+    SS_ASSIGN_OR_RETURN(TableName name, ParseTableName(options_.outbox_table));
+    auto it = std::find_if(source.tables.begin(), source.tables.end(),
+                           [&](const pg::TableInfo& t) { return t.schema == name.schema && t.name == name.name; });
+    if (it == source.tables.end()) {
+      return Status::Fatal(fmt::format(
+          "outbox table {} does not exist or is not in publication '{}'; add it with: ALTER PUBLICATION {} ADD TABLE "
+          "{}",
+          name.Qualified(), options_.publication, PlainOrQuoted(options_.publication), options_.outbox_table));
+    }
+    if (it->oid == s.signal_oid) {
+      return Status::Fatal(fmt::format("--outbox-table and --signal-table name the same table {}", name.Qualified()));
+    }
+    s.outbox = std::make_unique<OutboxWriter>(options_.database, pg::SchemaOf(*it), s.dialect);
+    SS_RETURN_IF_ERROR(s.outbox->Open(*s.ch));
+    s.outbox_oid = it->oid;
+    LogInfo("outbox: rows inserted into {} (OID {}) are appended to {}.{} (stored up to commit {}, event {} of it)",
+            name.Qualified(), s.outbox_oid, options_.database, OutboxWriter::kTable,
+            Lsn{s.outbox->watermark().commit_lsn}.ToString(), s.outbox->watermark().seq);
   }
   std::vector<pg::TableInfo> replicated;  // without tables stopped by an incompatible schema
   for (const auto& t : source.tables) {
@@ -752,6 +799,12 @@ Status Replicator::RunSession(const std::atomic<bool>& stop, bool& streamed) {
   }
   SS_RETURN_IF_ERROR(s.SnapshotTables(replicated));
   if (stop) return Status::Ok();
+  if (s.outbox && s.writers.count(s.outbox_oid)) {
+    // The outbox's rows a snapshot copied (the initial one: consistent with the slot's start) become events once.
+    const model::TableSchema& t = s.writers.at(s.outbox_oid)->schema();
+    SS_ASSIGN_OR_RETURN(uint64_t copied, s.outbox->AppendCopiedRows(*s.ch, TableWriter::TargetName(t.schema, t.name)));
+    if (copied > 0) LogInfo("outbox: {} row(s) copied from {} appended as events", copied, t.QualifiedName());
+  }
 
   if (Status st = repl.Start(options_.slot, options_.publication); !st.ok()) {
     if (!IsSlotInvalidatedError(st)) return st;
@@ -838,6 +891,9 @@ Status Replicator::Session::OnChange(const pg::PgoutputMessage& msg, Lsn lsn) {
             if constexpr (std::is_same_v<T, pg::InsertMessage>) return OnSignalRow(m.new_tuple);
             return Status::Ok();  // updates and deletes of signal rows mean nothing
           }
+          if constexpr (std::is_same_v<T, pg::InsertMessage>) {
+            if (m.relid == outbox_oid && outbox_oid != 0) SS_RETURN_IF_ERROR(OnOutboxRow(m.new_tuple, lsn));
+          }
           auto it = writers.find(m.relid);
           if (it == writers.end()) {
             if (skipped_tables.count(m.relid)) return Status::Ok();  // cannot be replicated (warned once)
@@ -878,6 +934,10 @@ Status Replicator::Session::OnChange(const pg::PgoutputMessage& msg, Lsn lsn) {
             }
             return w.AppendRow(values, lsn.value, false);
           }
+        } else if constexpr (std::is_same_v<T, pg::BeginMessage>) {
+          txn_commit_lsn = m.final_lsn;
+          txn_commit_time = m.commit_time;
+          txn_outbox_inserts = 0;
         } else if constexpr (std::is_same_v<T, pg::LogicalMessage>) {
           if (m.prefix != kHeartbeatPrefix) messages->Append(m.lsn.value, m.transactional, m.prefix, m.content);
         }

@@ -66,6 +66,10 @@ struct ReplicatorOptions {
   // SCHEMA.TABLE of the signal table (pipeline/Signal.h; docs/OPERATIONS.md, "Signals"); empty = no signals. It
   // must be in the publication (checked at start) and is not replicated itself.
   std::string signal_table;
+  // SCHEMA.TABLE of an outbox table (docs/OPERATIONS.md, "Outbox"); empty = none. It must be in the publication
+  // (checked at start); it is replicated as any table (its raw mirror) and, in addition, every row inserted into it
+  // is appended once to <database>.outbox_events (clickhouse/OutboxWriter.h), which its deletes never touch.
+  std::string outbox_table;
 };
 
 // The clients of one replicate session, built anew for every session (a session after a Retryable error starts with

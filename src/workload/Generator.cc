@@ -37,15 +37,17 @@ Result<int64_t> ParseInt(const char* text) {
   return v;
 }
 
-Status CheckSchema(pg::PgConnection& conn) {
+Status CheckSchema(pg::PgConnection& conn, bool outbox) {
   SS_ASSIGN_OR_RETURN(std::optional<std::string> missing,
-                      conn.QueryValue("SELECT string_agg(t, ', ') FROM unnest(ARRAY['customers', 'products', "
-                                      "'orders', 'order_items']) AS t WHERE to_regclass(t) IS NULL"));
+                      conn.QueryValue(fmt::format("SELECT string_agg(t, ', ') FROM unnest(ARRAY['customers', "
+                                                  "'products', 'orders', 'order_items'{}]) AS t "
+                                                  "WHERE to_regclass(t) IS NULL",
+                                                  outbox ? ", 'outbox_events'" : "")));
   if (missing) {
     return Status::Fatal(
         fmt::format("table(s) {} not found (search_path of the --pg database): load the schema first, e.g. "
-                    "`psql \"$STREAMSHOP_PG_URL\" -f sql/postgres/schema.sql`",
-                    *missing));
+                    "`psql \"$STREAMSHOP_PG_URL\" -f sql/postgres/schema.sql`{}",
+                    *missing, outbox ? " (or run generate with --outbox off)" : ""));
   }
   return Status::Ok();
 }
@@ -167,14 +169,14 @@ Status Runner::Execute(const Transaction& txn) {
 Status Runner::TryConnect() {
   pipe_.reset();
   SS_ASSIGN_OR_RETURN(pg::PgConnection control, pg::PgConnection::Connect(opt_.pg_url));
-  SS_RETURN_IF_ERROR(CheckSchema(control));
+  SS_RETURN_IF_ERROR(CheckSchema(control, opt_.outbox));
   SS_ASSIGN_OR_RETURN(WorkloadState state, LoadState(control));
   SS_ASSIGN_OR_RETURN(PgPipeline pipe, PgPipeline::Open(opt_.pg_url, opt_.synchronous_commit));
   pipe_.emplace(std::move(pipe));
   if (workload_) {
     workload_->Reset(std::move(state));
   } else {
-    workload_.emplace(opt_.seed, std::move(state));
+    workload_.emplace(opt_.seed, std::move(state), WorkloadOptions{opt_.outbox, opt_.outbox_cleanup});
   }
   // Seeding draws nothing from the random stream: its values are functions of the seed and the ids.
   Transaction seed;

@@ -1,11 +1,11 @@
 // `streamshop generate`: drives the e-commerce Workload into PostgreSQL at a target rate.
 //
-// Startup: connects (retrying while PostgreSQL is unreachable), requires the four tables of
-// sql/postgres/schema.sql (a Fatal error naming `psql -f sql/postgres/schema.sql` otherwise), loads the
-// workload's mirror from the tables, seeds a catalogue and customers into empty tables, and moves the
-// identity sequences past the ids in use. The generator assigns ids itself (max(id) + 1 onwards), so it
-// must be the only writer of these tables while it runs; the sequences are moved again on exit so that
-// later inserts relying on the column defaults do not collide.
+// Startup: connects (retrying while PostgreSQL is unreachable), requires the tables of
+// sql/postgres/schema.sql (outbox_events too unless the outbox is off) (a Fatal error naming `psql -f
+// sql/postgres/schema.sql` otherwise), loads the workload's mirror from the tables, seeds a catalogue and customers
+// into empty tables, and moves the identity sequences past the ids in use. The generator assigns ids itself (max(id) +
+// 1 onwards), so it must be the only writer of these tables while it runs; the sequences are moved again on exit so
+// that later inserts relying on the column defaults do not collide.
 //
 // Steady state: open loop, paced by a token bucket, transactions pipelined on one connection (PgPipeline),
 // at most `max_in_flight` unacknowledged. A failed transaction is counted as an error; new transactions
@@ -49,6 +49,10 @@ struct GeneratorOptions {
   bool synchronous_commit = false;
   // kLine: one line on stderr rewritten every second (for a terminal); kLog: a log line every 5 s.
   Progress progress = Progress::kLog;
+  // Domain events into outbox_events with each business change (Workload.h); clean-up deletes each one again in
+  // its transaction.
+  bool outbox = true;
+  bool outbox_cleanup = false;
 };
 
 struct GeneratorSummary {

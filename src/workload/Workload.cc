@@ -1,7 +1,11 @@
 #include "workload/Workload.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <string>
+
+#include "common/JsonString.h"
 
 namespace streamshop::workload {
 namespace {
@@ -22,6 +26,12 @@ constexpr StatementSql kSql[kStatementKindCount] = {
      "INSERT INTO order_items (order_id, line_no, product_id, quantity, unit_price) VALUES ($1, $2, $3, $4, $5)", 5},
     {"ss_gen_set_order_status", "UPDATE orders SET status = $2, updated_at = now() WHERE order_id = $1 AND status = $3",
      3},
+    // occurred_at: the transaction's time, the one value of an event the generator cannot know.
+    {"ss_gen_insert_outbox",
+     "INSERT INTO outbox_events (id, aggregatetype, aggregateid, type, payload) VALUES ($1, $2, $3, $4, "
+     "$5::jsonb || jsonb_build_object('occurred_at', now()))",
+     5},
+    {"ss_gen_delete_outbox", "DELETE FROM outbox_events WHERE id = $1", 1},
 };
 
 constexpr std::string_view kStatusNames[] = {"new", "paid", "shipped", "delivered", "cancelled"};
@@ -53,6 +63,27 @@ constexpr uint32_t kCancelPaid = 50;
 
 std::string Str(int64_t v) { return std::to_string(v); }
 
+// A fingerprint of everything the state holds: two runs from different database contents get different event ids.
+uint64_t StateHash(uint64_t seed, const WorkloadState& s) {
+  uint64_t h = Hash64({seed, 0x6f7574626f78ull /* "outbox" */, static_cast<uint64_t>(s.next_customer_id),
+                       static_cast<uint64_t>(s.next_product_id), static_cast<uint64_t>(s.next_order_id)});
+  for (const ProductState& p : s.products) {
+    h = Hash64({h, static_cast<uint64_t>(p.product_id), static_cast<uint64_t>(p.price_cents)});
+  }
+  for (int64_t c : s.customers) h = Hash64({h, static_cast<uint64_t>(c)});
+  for (const OpenOrder& o : s.open_orders) {
+    h = Hash64({h, static_cast<uint64_t>(o.order_id), static_cast<uint64_t>(o.status)});
+  }
+  return h;
+}
+
+// A JSON string literal, escaped as PostgreSQL writes it.
+std::string Quoted(std::string_view s) {
+  std::string out;
+  AppendJsonString(out, s, JsonDialect::kPostgres);
+  return out;
+}
+
 }  // namespace
 
 const StatementSql& SqlFor(StatementKind kind) { return kSql[static_cast<size_t>(kind)]; }
@@ -79,6 +110,13 @@ std::string_view TransactionKindName(TransactionKind kind) {
   return "unknown";
 }
 
+std::string FormatUuid(uint64_t hi, uint64_t lo) {
+  hi = (hi & ~0xF000ull) | 0x4000ull;                         // version 4
+  lo = (lo & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;  // variant 10
+  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", hi >> 32, (hi >> 16) & 0xFFFF, hi & 0xFFFF, lo >> 48,
+                     lo & 0xFFFFFFFFFFFFull);
+}
+
 std::string_view OrderStatusName(OrderStatus status) { return kStatusNames[static_cast<size_t>(status)]; }
 
 bool ParseOrderStatus(std::string_view name, OrderStatus& out) {
@@ -91,8 +129,22 @@ bool ParseOrderStatus(std::string_view name, OrderStatus& out) {
   return false;
 }
 
-Workload::Workload(uint64_t seed, WorkloadState state)
-    : model_(seed), rng_(Hash64({seed, 0x776f726b6c6f6164ull /* "workload" */})), state_(std::move(state)) {}
+Workload::Workload(uint64_t seed, WorkloadState state, WorkloadOptions options)
+    : model_(seed),
+      rng_(Hash64({seed, 0x776f726b6c6f6164ull /* "workload" */})),
+      state_(std::move(state)),
+      options_(options),
+      event_salt_(StateHash(seed, state_)) {}
+
+void Workload::Event(Transaction& out, std::string_view aggregatetype, int64_t aggregateid, std::string_view type,
+                     std::string payload) {
+  if (!options_.outbox) return;
+  const uint64_t n = events_++;
+  std::string id = FormatUuid(Hash64({event_salt_, n, 1}), Hash64({event_salt_, n, 2}));
+  Add(out, StatementKind::kInsertOutbox).params = {id, std::string(aggregatetype), Str(aggregateid), std::string(type),
+                                                   std::move(payload)};
+  if (options_.outbox_cleanup) Add(out, StatementKind::kDeleteOutbox).params = {std::move(id), {}, {}, {}, {}};
+}
 
 Statement& Workload::Add(Transaction& out, StatementKind kind) {
   Statement& s = out.statements.emplace_back();
@@ -195,6 +247,9 @@ void Workload::NewOrder(Transaction& out) {
   // By position: emplacing the items may have moved the order statement.
   out.statements.front().params = {Str(order_id), Str(customer_id), DataModel::FormatCents(total), {}, {}};
   state_.open_orders.push_back({order_id, customer_id, OrderStatus::kNew});
+  Event(out, "order", order_id, "OrderPlaced",
+        fmt::format(R"({{"order_id": {}, "customer_id": {}, "total": {}, "items": {}, "status": "new"}})", order_id,
+                    customer_id, DataModel::FormatCents(total), lines));
 }
 
 void Workload::AdvanceOrder(Transaction& out) {
@@ -216,6 +271,11 @@ void Workload::AdvanceOrder(Transaction& out) {
   }
   Statement& s = Add(out, StatementKind::kSetOrderStatus);
   s.params = {Str(o.order_id), std::string(OrderStatusName(to)), std::string(OrderStatusName(from)), {}, {}};
+  static constexpr std::string_view kEventOf[] = {"OrderPlaced", "OrderPaid", "OrderShipped", "OrderDelivered",
+                                                  "OrderCancelled"};
+  Event(out, "order", o.order_id, kEventOf[static_cast<size_t>(to)],
+        fmt::format(R"({{"order_id": {}, "customer_id": {}, "status": "{}", "previous_status": "{}"}})", o.order_id,
+                    o.customer_id, OrderStatusName(to), OrderStatusName(from)));
   if (to == OrderStatus::kDelivered || to == OrderStatus::kCancelled) {
     state_.open_orders[idx] = state_.open_orders.back();
     state_.open_orders.pop_back();
@@ -227,26 +287,36 @@ void Workload::AdvanceOrder(Transaction& out) {
 void Workload::PriceChange(Transaction& out) {
   out.kind = TransactionKind::kPriceChange;
   ProductState& p = state_.products[rng_.Below(state_.products.size())];
+  const int64_t previous = p.price_cents;
   p.price_cents = model_.Repriced(p.product_id, p.price_cents, rng_.Next());
   Statement& s = Add(out, StatementKind::kUpdatePrice);
   s.params = {Str(p.product_id), DataModel::FormatCents(p.price_cents), {}, {}, {}};
+  Event(out, "product", p.product_id, "PriceChanged",
+        fmt::format(R"({{"product_id": {}, "price": {}, "previous_price": {}}})", p.product_id,
+                    DataModel::FormatCents(p.price_cents), DataModel::FormatCents(previous)));
 }
 
 void Workload::NewCustomer(Transaction& out) {
   out.kind = TransactionKind::kNewCustomer;
   const int64_t id = state_.next_customer_id++;
   CustomerValues c = model_.Customer(id);
+  std::string payload =
+      fmt::format(R"({{"customer_id": {}, "country": {}, "city": {}}})", id, Quoted(c.country), Quoted(c.city));
   Statement& s = Add(out, StatementKind::kInsertCustomer);
   s.params = {Str(id), std::move(c.email), std::move(c.full_name), std::move(c.country), std::move(c.city)};
   state_.customers.push_back(id);
+  Event(out, "customer", id, "CustomerRegistered", std::move(payload));
 }
 
 void Workload::UpdateCustomer(Transaction& out) {
   out.kind = TransactionKind::kUpdateCustomer;
   const int64_t id = state_.customers[rng_.Below(state_.customers.size())];
   CustomerValues c = model_.Customer(id, rng_.Next() | 1);  // variant 0 is "as created"
+  std::string payload =
+      fmt::format(R"({{"customer_id": {}, "country": {}, "city": {}}})", id, Quoted(c.country), Quoted(c.city));
   Statement& s = Add(out, StatementKind::kUpdateCustomer);
   s.params = {Str(id), std::move(c.email), std::move(c.full_name), std::move(c.country), std::move(c.city)};
+  Event(out, "customer", id, "CustomerUpdated", std::move(payload));
 }
 
 void Workload::DeleteCustomer(Transaction& out) {
@@ -259,16 +329,20 @@ void Workload::DeleteCustomer(Transaction& out) {
   std::erase_if(state_.open_orders, [id](const OpenOrder& o) { return o.customer_id == id; });
   Statement& s = Add(out, StatementKind::kDeleteCustomer);
   s.params = {Str(id), {}, {}, {}, {}};
+  Event(out, "customer", id, "CustomerDeleted", fmt::format(R"({{"customer_id": {}}})", id));
 }
 
 void Workload::NewProduct(Transaction& out) {
   out.kind = TransactionKind::kNewProduct;
   const int64_t id = state_.next_product_id++;
   ProductValues p = model_.Product(id);
+  std::string payload = fmt::format(R"({{"product_id": {}, "category": {}, "price": {}}})", id, Quoted(p.category),
+                                    DataModel::FormatCents(p.price_cents));
   Statement& s = Add(out, StatementKind::kInsertProduct);
   s.params = {Str(id), std::move(p.sku), std::move(p.name), std::move(p.category),
               DataModel::FormatCents(p.price_cents)};
   state_.products.push_back({id, p.price_cents});
+  Event(out, "product", id, "ProductListed", std::move(payload));
 }
 
 }  // namespace streamshop::workload

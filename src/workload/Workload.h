@@ -14,7 +14,13 @@
 //    backwards or out of a terminal state — it updates nothing instead;
 //  - orders reference live customers and existing products; deleting a customer relies on ON DELETE CASCADE
 //    for its orders and their items and drops its open orders from the mirror;
-//  - e-mails and SKUs embed their ids (see DataModel), so UNIQUE constraints never fail.
+//  - e-mails and SKUs embed their ids (see DataModel), so UNIQUE constraints never fail;
+//  - with the outbox on (WorkloadOptions), every transaction of the mix (and every seeded row) also inserts one
+//    domain event per business change into outbox_events (OrderPlaced, OrderPaid, OrderShipped, OrderDelivered,
+//    OrderCancelled, PriceChanged, CustomerRegistered, CustomerUpdated, CustomerDeleted, ProductListed) — and, with
+//    clean-up, deletes it again in the same transaction. Event ids are UUIDs derived from the seed, a fingerprint
+//    of the initial WorkloadState and the event's number: reproducible, and distinct from the events of an earlier
+//    run on the same database (whose state differed).
 // If a transaction fails, the mirror may drift: the caller reloads it from the database with Reset().
 // Not thread-safe.
 #pragma once
@@ -40,8 +46,10 @@ enum class StatementKind : uint8_t {
   kInsertOrder,      // $1 order_id, $2 customer_id, $3 total
   kInsertOrderItem,  // $1 order_id, $2 line_no, $3 product_id, $4 quantity, $5 unit_price
   kSetOrderStatus,   // $1 order_id, $2 new status, $3 expected old status
+  kInsertOutbox,     // $1 id (uuid), $2 aggregatetype, $3 aggregateid, $4 type, $5 payload (JSON object)
+  kDeleteOutbox,     // $1 id (uuid)
 };
-inline constexpr size_t kStatementKindCount = 8;
+inline constexpr size_t kStatementKindCount = 10;
 
 struct StatementSql {
   const char* name;  // prepared-statement name
@@ -100,13 +108,21 @@ struct WorkloadState {
   int64_t next_order_id = 1;
 };
 
+struct WorkloadOptions {
+  bool outbox = true;           // write a domain event into outbox_events with each business change
+  bool outbox_cleanup = false;  // and delete it again in the same transaction (the common clean-up pattern)
+};
+
+// Formats 128 bits as a version-4 UUID ("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx"). Pure.
+std::string FormatUuid(uint64_t hi, uint64_t lo);
+
 class Workload {
  public:
   // Below these the mix tops the population up instead of shrinking it or advancing orders.
   static constexpr size_t kMinCustomers = 50;
   static constexpr size_t kMinOpenOrders = 64;
 
-  Workload(uint64_t seed, WorkloadState state);
+  Workload(uint64_t seed, WorkloadState state, WorkloadOptions options = {});
 
   // One transaction inserting `count` new products (resp. customers) with fresh ids; updates the mirror.
   void AddProducts(int count, Transaction& out);
@@ -131,10 +147,16 @@ class Workload {
   void DeleteCustomer(Transaction& out);
   void NewProduct(Transaction& out);
   Statement& Add(Transaction& out, StatementKind kind);
+  // The domain event of the business change just added (a no-op with the outbox off). `payload`: a JSON object.
+  void Event(Transaction& out, std::string_view aggregatetype, int64_t aggregateid, std::string_view type,
+             std::string payload);
 
   DataModel model_;
   Rng rng_;
   WorkloadState state_;
+  WorkloadOptions options_;
+  uint64_t event_salt_ = 0;  // Hash64 of the seed and the initial state
+  uint64_t events_ = 0;      // events produced so far
 };
 
 }  // namespace streamshop::workload

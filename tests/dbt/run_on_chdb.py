@@ -141,6 +141,18 @@ def read_tsv(path: str) -> list[list[str]]:
         return [line.rstrip("\n").split("\t") for line in f if line.strip()]
 
 
+# analytics.outbox_events, written by `replicate --outbox-table` (src/clickhouse/OutboxWriter.h): exported like a raw
+# table when the server has it, loaded with the same engine and modern types; created empty otherwise, so that the
+# models over it (stg_outbox_events, fct_order_lifecycle) always have their source.
+OUTBOX_TABLE = "outbox_events"
+OUTBOX_EXTRAS = ("_lsn", "_commit_lsn", "_seq", "_commit_time", "_synced_at")
+OUTBOX_ENGINE = "MergeTree ORDER BY (`_commit_lsn`, `_seq`)"
+OUTBOX_EMPTY_COLUMNS = ("`id` Nullable(UUID), `aggregatetype` Nullable(String), `aggregateid` Nullable(String), "
+                        "`type` Nullable(String), `payload` Nullable(String), "
+                        "`created_at` Nullable(DateTime64(6, 'UTC')), `_lsn` UInt64, `_commit_lsn` UInt64, `_seq` UInt64, "
+                        "`_commit_time` DateTime64(6, 'UTC'), `_synced_at` DateTime DEFAULT now()")
+
+
 def load_raw(engine: Engine, raw_dir: str, database: str) -> None:
     with open(os.path.join(raw_dir, "server_timezone"), encoding="utf-8") as f:
         server_tz = f.read().strip()
@@ -152,6 +164,7 @@ def load_raw(engine: Engine, raw_dir: str, database: str) -> None:
         raise HarnessError(f"no <table>.columns files in {raw_dir}")
     engine.run(f"CREATE DATABASE IF NOT EXISTS {quote_ident(database)}")
     for raw_table in tables:
+        outbox = raw_table == OUTBOX_TABLE
         pg_table = raw_table.removeprefix("raw_")
         if pg_table not in pg_columns:
             raise HarnessError(f"{raw_table}: no PostgreSQL columns for table {pg_table} in pg_columns.tsv")
@@ -161,10 +174,12 @@ def load_raw(engine: Engine, raw_dir: str, database: str) -> None:
         missing = [c for c in pg if c not in names]
         if missing:
             raise HarnessError(f"{raw_table}: PostgreSQL columns {missing} are not in ClickHouse")
-        for extra in ("_version", "_deleted", "_synced_at"):
+        for extra in OUTBOX_EXTRAS if outbox else ("_version", "_deleted", "_synced_at"):
             if extra not in names:
                 raise HarnessError(f"{raw_table}: the legacy table lacks {extra}")
-        modern_cols = [(n, modern_type(raw_table, n, t, pg.get(n, (None, 0))[0])) for n, t in legacy_cols]
+        # _commit_time (outbox_events) is a timestamp with time zone that does not come from PostgreSQL's columns.
+        modern_cols = [(n, modern_type(raw_table, n, t, "timestamp with time zone" if outbox and n == "_commit_time"
+                                       else pg.get(n, (None, 0))[0])) for n, t in legacy_cols]
         key = [c for c, _ in sorted(((c, p) for c, (_, p) in pg.items() if p > 0), key=lambda x: x[1])]
         if not key:
             raise HarnessError(f"{raw_table}: PostgreSQL table {pg_table} has no primary key")
@@ -172,8 +187,9 @@ def load_raw(engine: Engine, raw_dir: str, database: str) -> None:
         column_ddl = ",\n  ".join(
             f"{quote_ident(n)} {t}" + (" DEFAULT now()" if n == "_synced_at" else "") for n, t in modern_cols)
         engine.run(f"DROP TABLE IF EXISTS {target}")
-        engine.run(f"CREATE TABLE {target} (\n  {column_ddl}\n) ENGINE = ReplacingMergeTree(`_version`, `_deleted`) "
-                   f"ORDER BY ({', '.join(quote_ident(k) for k in key)})")
+        table_engine = (OUTBOX_ENGINE if outbox else f"ReplacingMergeTree(`_version`, `_deleted`) "
+                        f"ORDER BY ({', '.join(quote_ident(k) for k in key)})")
+        engine.run(f"CREATE TABLE {target} (\n  {column_ddl}\n) ENGINE = {table_engine}")
         names_sql = ", ".join(quote_ident(n) for n in names)
         modern_structure = ", ".join(f"{quote_ident(n)} {t}" for n, t in modern_cols)
         checks = [check_exprs(n, t0, t1, server_tz) for (n, t0), (_, t1) in zip(legacy_cols, modern_cols)]
@@ -201,6 +217,11 @@ def load_raw(engine: Engine, raw_dir: str, database: str) -> None:
         converted = [f"{n} {t0} → {t1}" for (n, t0), (_, t1) in zip(legacy_cols, modern_cols) if t0 != t1]
         print(f"loaded {database}.{raw_table}: {rows} rows (all versions); "
               f"converted {', '.join(converted) if converted else 'nothing'}; round trip exact")
+    if OUTBOX_TABLE not in tables:
+        # No outbox exported (replicate ran without --outbox-table): the models over it see no events.
+        engine.run(f"CREATE TABLE IF NOT EXISTS {quote_ident(database)}.{quote_ident(OUTBOX_TABLE)} "
+                   f"({OUTBOX_EMPTY_COLUMNS}) ENGINE = {OUTBOX_ENGINE}")
+        print(f"created {database}.{OUTBOX_TABLE} empty (no outbox events exported)")
 
 
 # ---------------------------------------------------------------------------------------------------- build

@@ -62,7 +62,7 @@ pg -c "CREATE TABLE test_price_observations (run int, product_id bigint, price n
 # Not for sale (generate orders active products only), so no order line keeps it from being deleted in step 3.
 pg -c "INSERT INTO products (sku, name, category, price, active) VALUES ('TEST-DISCONTINUED', 'Discontinued', 'Test',
   9.99, false)"
-start_replicate
+start_replicate --outbox-table public.outbox_events  # the source of fct_order_lifecycle
 wait_streaming
 "$STREAMSHOP" generate --rate 0 --transactions 300 --seed "$((TEST_SEED + 1))" --progress off \
   >"$LOG_DIR/generate-2.out" 2>&1 || { cat "$LOG_DIR/generate-2.out"; fail "generate (streamed) failed"; }
@@ -137,6 +137,17 @@ log "product_prices_snapshot: $(wc -l <"$WORK/ch_price_history.tsv") rows, exact
 
 marts_equal_postgres "$WORK"
 log "marts equal PostgreSQL: $(wc -l <"$WORK/pg_dim_customers.tsv") customers, $(wc -l <"$WORK/pg_fct_orders.tsv") orders"
+# fct_order_lifecycle, built from the outbox's events alone (replicate --outbox-table): every order of PostgreSQL is
+# there with its current status; its timestamps are PostgreSQL's created_at / updated_at of the order's changes.
+pg -F $'\t' -c "SELECT order_id, status, (extract(epoch FROM created_at) * 1000000)::bigint FROM orders ORDER BY 1" \
+  >"$WORK/pg_lifecycle.tsv"
+chq "SELECT order_id, status, toUnixTimestamp64Micro(placed_at) FROM analytics.fct_order_lifecycle
+  WHERE order_id IN (SELECT order_id FROM analytics.fct_orders) ORDER BY order_id" >"$WORK/ch_lifecycle.tsv"
+diff "$WORK/pg_lifecycle.tsv" "$WORK/ch_lifecycle.tsv" >"$LOG_DIR/lifecycle.diff" ||
+  { head -n 20 "$LOG_DIR/lifecycle.diff"; fail "fct_order_lifecycle disagrees with PostgreSQL's orders"; }
+log "fct_order_lifecycle: $(chq "SELECT count() FROM analytics.fct_order_lifecycle") orders from" \
+  "$(chq "SELECT count() FROM analytics.outbox_events") events; each current order's status and placement time" \
+  "equal PostgreSQL's"
 
 # ------------------------------------------------------------------------------------------ 5. tests can fail
 phase "negative: a second, overlapping current price row must fail the snapshot's tests"

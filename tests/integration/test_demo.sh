@@ -87,15 +87,21 @@ expect "^Orders by status:$" "the orders-by-status summary"
 expect "│ delivered +│ +[0-9]+ │" "a delivered row in the orders-by-status table"
 expect "^Revenue by day" "the revenue-by-day summary"
 expect "^Top 5 customers by lifetime revenue:$" "the top-customers summary"
+expect "^Order lifecycle \(fct_order_lifecycle" "the order-lifecycle summary"
+expect "│ delivered +│ +[1-9][0-9]* │" "delivered orders in the lifecycle"
+expect "^Outbox: [1-9][0-9]* domain events of [1-9][0-9]* types in analytics.outbox_events" "the outbox summary"
 expect "^Cross-check: [0-9]+ orders, revenue [0-9.]+ — the same in PostgreSQL" "the three-way cross-check"
 expect "^Demo finished in [0-9]+ s. Where to look next" "where to look next"
 expect "^generate: [0-9]+ transactions in [0-9.]+ s" "the workload summary"
 top=$(sed -n '/^Top 5 customers/,/^└/p' "$LOG_DIR/demo.out" | grep -c '^│')
 ((top == 5)) || fail "expected 5 top customers, got $top"
-# Only the demo's five tables are replicated (the old sample tables stay out); `_streamshop_*` are the pipeline's own.
+# Only the demo's five tables are replicated (the old sample tables stay out), and the outbox's events appended to
+# outbox_events; `_streamshop_*` are the pipeline's own.
 tables=$(ch "SELECT arrayStringConcat(groupArray(name), ' ') FROM (SELECT name FROM system.tables
   WHERE database = 'analytics' AND substring(name, 1, 11) != '_streamshop' $raw_filter ORDER BY name)")
-[[ "$tables" == "raw_customers raw_order_items raw_orders raw_outbox_events raw_products" ]] ||
+expected_tables="raw_customers raw_order_items raw_orders raw_outbox_events raw_products"
+[[ -z $raw_filter ]] && expected_tables="outbox_events $expected_tables"
+[[ "$tables" == "$expected_tables" ]] ||
   fail "unexpected ClickHouse tables after the demo: $tables"
 no_clients_left "the demo"
 sed -n '/^== \[6\/8\]/,$p' "$LOG_DIR/demo.out" | sed 's/^/[test_demo]   /'

@@ -10,11 +10,13 @@ source "$(dirname "$0")/lib.sh" "$1"
 gen() { "$STREAMSHOP" generate --progress log "$@"; }
 
 reset_schema() {
-  pg -c "DROP TABLE IF EXISTS order_items, orders, products, customers CASCADE" -c "DROP PUBLICATION IF EXISTS streamshop"
+  pg -c "DROP TABLE IF EXISTS order_items, orders, products, customers, outbox_events CASCADE" \
+    -c "DROP PUBLICATION IF EXISTS streamshop"
   pg -f "$REPO/sql/postgres/schema.sql"
 }
 
-# A digest of every generated value of the four tables, in key order (timestamps set by now() excluded).
+# A digest of every generated value of the five tables, in key order (timestamps set by now() excluded; the
+# events' ids and payloads included, without the occurred_at PostgreSQL adds).
 digest() {
   pg -c "SELECT concat_ws(' ',
     (SELECT md5(coalesce(string_agg(concat_ws('|', customer_id, email, full_name, country, city), E'\n'
@@ -24,7 +26,9 @@ digest() {
     (SELECT md5(coalesce(string_agg(concat_ws('|', order_id, customer_id, status, total), E'\n'
        ORDER BY order_id), '')) FROM orders),
     (SELECT md5(coalesce(string_agg(concat_ws('|', order_id, line_no, product_id, quantity, unit_price), E'\n'
-       ORDER BY order_id, line_no), '')) FROM order_items))"
+       ORDER BY order_id, line_no), '')) FROM order_items),
+    (SELECT md5(coalesce(string_agg(concat_ws('|', id, aggregatetype, aggregateid, type, payload - 'occurred_at'),
+       E'\n' ORDER BY id), '')) FROM outbox_events))"
 }
 
 # Runs generate with the given args (output to $LOG_DIR/$1.*) and sets SUMMARY, TXNS, SECS, RATE, ERRORS.
@@ -107,6 +111,21 @@ log "seed 43: digest $third"
 read -r -a a <<<"$first"
 read -r -a b <<<"$third"
 for i in 0 1 2 3; do [[ ${a[$i]} != "${b[$i]}" ]] || fail "table #$i identical for seeds 42 and 43"; done
+
+log "outbox: one event per business change; --outbox-cleanup leaves none behind; --outbox off writes none"
+events=$(pg -c "SELECT count(*) FROM outbox_events")
+# Seeding: one event per product (500) and customer (2000) seeded; then one per transaction.
+((events == 6500)) || fail "seed 43: $events events in outbox_events, expected 6500 (2500 seeded rows + 4000)"
+# (Orders deleted with their customer keep their events.)
+[[ $(pg -c "SELECT count(*) FROM orders o WHERE (SELECT count(*) FROM outbox_events e
+      WHERE e.type = 'OrderPlaced' AND e.aggregateid = o.order_id::text) <> 1") == 0 ]] || fail "not one OrderPlaced per order"
+bad=$(pg -c "SELECT count(*) FROM outbox_events WHERE aggregatetype = 'order' AND (payload->>'order_id') <> aggregateid")
+((bad == 0)) || fail "$bad order events whose payload names another order"
+run_gen cleanup --seed 44 --transactions 500 --rate 0 --outbox-cleanup
+((TXNS == 500 && ERRORS == 0)) || fail "expected 500 transactions and 0 errors with --outbox-cleanup: $SUMMARY"
+[[ $(pg -c "SELECT count(*) FROM outbox_events") == "$events" ]] || fail "--outbox-cleanup left outbox rows behind"
+run_gen nooutbox --seed 45 --transactions 100 --rate 0 --outbox off
+[[ $(pg -c "SELECT count(*) FROM outbox_events") == "$events" ]] || fail "--outbox off wrote events"
 
 log "a longer run continuing on existing data, then the invariants"
 run_gen more --seed 7 --transactions 20000 --rate 0

@@ -39,6 +39,7 @@ class FakeDatabase {
 
   void Apply(const Transaction& txn) {
     ASSERT_FALSE(txn.statements.empty());
+    events_in_txn = 0;
     for (const Statement& s : txn.statements) {
       ASSERT_EQ(s.param_count, SqlFor(s.kind).param_count);
       const auto& p = s.params;
@@ -114,6 +115,21 @@ class FakeDatabase {
           ++transitions[from + "->" + to];
           break;
         }
+        case StatementKind::kInsertOutbox: {
+          ASSERT_EQ(p[0].size(), 36u) << p[0];
+          ASSERT_EQ(p[0][14], '4') << "a version-4 UUID: " << p[0];
+          ASSERT_TRUE(event_ids.insert(p[0]).second) << "duplicate event id " << p[0];
+          ASSERT_TRUE(outbox.insert(p[0]).second);
+          ASSERT_TRUE(p[1] == "order" || p[1] == "customer" || p[1] == "product") << p[1];
+          ASSERT_EQ(p[4].front(), '{');
+          ASSERT_NE(p[4].find(R"(_id": )" + p[2]), std::string::npos) << "payload names the aggregate: " << p[4];
+          ++events[p[3]];
+          ++events_in_txn;
+          break;
+        }
+        case StatementKind::kDeleteOutbox:
+          ASSERT_EQ(outbox.erase(p[0]), 1u) << "deleted an event that is not in the outbox: " << p[0];
+          break;
       }
     }
   }
@@ -142,11 +158,16 @@ class FakeDatabase {
   std::map<int64_t, Order> orders;
   std::map<std::string, int> transitions;
   int customer_updates = 0, customer_deletes = 0, price_changes = 0;
+  std::set<std::string> event_ids;    // every event ever inserted
+  std::set<std::string> outbox;       // the rows outbox_events holds
+  std::map<std::string, int> events;  // by type
+  int events_in_txn = 0;              // of the last transaction applied
 };
 
 // Runs `n` transactions of a fresh seeded workload (200 products, 300 customers) against a FakeDatabase.
-void RunWorkload(uint64_t seed, int n, FakeDatabase& db, std::vector<Transaction>* log = nullptr) {
-  Workload w(seed, WorkloadState{});
+void RunWorkload(uint64_t seed, int n, FakeDatabase& db, std::vector<Transaction>* log = nullptr,
+                 WorkloadOptions options = {}) {
+  Workload w(seed, WorkloadState{}, options);
   Transaction txn;
   w.AddProducts(200, txn);
   db.Apply(txn);
@@ -156,6 +177,7 @@ void RunWorkload(uint64_t seed, int n, FakeDatabase& db, std::vector<Transaction
     w.Next(txn);
     db.Apply(txn);
     if (::testing::Test::HasFatalFailure()) return;
+    EXPECT_EQ(db.events_in_txn, options.outbox ? 1 : 0) << "one domain event per business change";
     if (log) log->push_back(txn);
   }
   // The mirror agrees with the database.
@@ -214,6 +236,46 @@ TEST(GeneratorWorkloadTest, ConstraintsAndLifecycleHold) {
   EXPECT_GT(by_status["cancelled"], 0);
 }
 
+TEST(GeneratorWorkloadTest, OutboxEventsPerChangeAndCleanup) {
+  FakeDatabase kept, cleaned, none;
+  RunWorkload(7, 20000, kept);
+  RunWorkload(7, 20000, cleaned, nullptr, {.outbox = true, .outbox_cleanup = true});
+  RunWorkload(7, 2000, none, nullptr, {.outbox = false});
+  ASSERT_FALSE(HasFatalFailure());
+  for (const char* t : {"OrderPlaced", "OrderPaid", "OrderShipped", "OrderDelivered", "OrderCancelled", "PriceChanged",
+                        "CustomerRegistered", "CustomerUpdated", "CustomerDeleted", "ProductListed"}) {
+    EXPECT_GT(kept.events[t], 0) << t;
+  }
+  EXPECT_EQ(kept.events["ProductListed"], static_cast<int>(kept.products.size()));
+  EXPECT_EQ(kept.outbox.size(), kept.event_ids.size());
+  EXPECT_TRUE(cleaned.outbox.empty()) << "clean-up deletes every event in its own transaction";
+  EXPECT_EQ(cleaned.event_ids, kept.event_ids) << "clean-up changes nothing else: same events, same ids";
+  EXPECT_TRUE(none.event_ids.empty());
+}
+
+TEST(GeneratorWorkloadTest, EventIdsDependOnTheStartingState) {
+  WorkloadState a;
+  a.products = {{1, 100}};
+  a.customers = {1};
+  a.next_customer_id = 2;
+  a.next_product_id = 2;
+  WorkloadState b = a;
+  b.products[0].price_cents = 101;  // e.g. an earlier run changed a price
+  Transaction ta, tb, ta2;
+  Workload(3, a).Next(ta);
+  Workload(3, a).Next(ta2);
+  Workload(3, b).Next(tb);
+  auto event_id = [](const Transaction& t) {
+    for (const Statement& s : t.statements)
+      if (s.kind == StatementKind::kInsertOutbox) return s.params[0];
+    return std::string();
+  };
+  ASSERT_FALSE(event_id(ta).empty());
+  EXPECT_EQ(event_id(ta), event_id(ta2)) << "reproducible";
+  EXPECT_NE(event_id(ta), event_id(tb)) << "a rerun on a changed database does not reuse the ids";
+  EXPECT_EQ(FormatUuid(0, 0), "00000000-0000-4000-8000-000000000000");
+}
+
 TEST(GeneratorWorkloadTest, OpenOrdersStayBounded) {
   Workload w(11, WorkloadState{});
   Transaction txn;
@@ -244,6 +306,7 @@ TEST(GeneratorWorkloadTest, ResumesFromLoadedState) {
   for (int i = 0; i < 5000; ++i) {
     w.Next(txn);
     for (const Statement& s : txn.statements) {
+      if (s.kind == StatementKind::kInsertOutbox || s.kind == StatementKind::kDeleteOutbox) continue;
       const int64_t id = std::stoll(s.params[0]);
       switch (s.kind) {
         case StatementKind::kInsertCustomer:
