@@ -10,7 +10,7 @@
 # Also: the events present before replicate started (the initial snapshot) are appended once; the raw mirror
 # (raw_outbox_events) still equals PostgreSQL (verify, independent_compare); a missing outbox table is a clear error.
 # clickhouse-engines: server chdb
-TEST_PORT_BASE=26700
+TEST_PORT_BASE=26800
 source "$(dirname "$0")/lib.sh" "$1"
 
 pg -f "$REPO/sql/postgres/schema.sql" >/dev/null
