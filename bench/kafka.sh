@@ -70,6 +70,19 @@ SQL
 echo "bench: backlog ready up to $TARGET"
 
 copy_slot() { pg -c "SELECT 1 FROM pg_copy_logical_replication_slot('bench_src', '$1')" >/dev/null; }
+# capture_backlog SLOT PREFIX LOG [FLAG…]: start capture on the backlog; return (pid in $pid) once it confirmed the end.
+capture_backlog() {
+  local slot=$1 prefix=$2 log=$3
+  shift 3
+  "$STREAMSHOP" capture "$@" --slot "$slot" --publication bench --snapshot never --topic-prefix "$prefix" \
+    --progress off 2>"$log" &
+  pid=$!
+  PIDS+=("$pid")
+  until [[ "$(confirmed "$TARGET" "$slot")" == t ]]; do
+    kill -0 "$pid" 2>/dev/null || { cat "$log"; exit 1; }
+    sleep 0.02
+  done
+}
 recv=() capture=() pipeline=() debezium=() capture_rss=() sink_rss=() debezium_rss=()
 capture_confirmed=() eo=() eo_rss=()
 for run in $(seq 1 "$RUNS"); do
@@ -79,14 +92,7 @@ for run in $(seq 1 "$RUNS"); do
 
   create_topic "capture${ID}_$run.public.bench_events"
   t0=$(now)
-  "$STREAMSHOP" capture --slot "bench_cap_$run" --publication bench --snapshot never --topic-prefix "capture${ID}_$run" \
-    --progress off 2>"$WORK/capture-$run.log" &
-  pid=$!
-  PIDS+=("$pid")
-  until [[ "$(confirmed "$TARGET" "bench_cap_$run")" == t ]]; do
-    kill -0 "$pid" 2>/dev/null || { cat "$WORK/capture-$run.log"; exit 1; }
-    sleep 0.02
-  done
+  capture_backlog "bench_cap_$run" "capture${ID}_$run" "$WORK/capture-$run.log"
   capture_confirmed+=("$(echo "$(now) - $t0" | bc)")
   capture_rss+=("$(peak_rss_mb "$pid")")
   kill -INT "$pid" && wait "$pid"
@@ -156,14 +162,7 @@ for run in $(seq 1 "$RUNS"); do
     # Transaction markers take offsets too: the topic holds the backlog's records plus one marker per transaction.
     create_topic "eo${ID}_$run.public.bench_events"
     t0=$(now)
-    "$STREAMSHOP" capture --exactly-once --slot "bench_eo_$run" --publication bench --snapshot never \
-      --topic-prefix "eo${ID}_$run" --progress off 2>"$WORK/capture-eo-$run.log" &
-    pid=$!
-    PIDS+=("$pid")
-    until [[ "$(confirmed "$TARGET" "bench_eo_$run")" == t ]]; do
-      kill -0 "$pid" 2>/dev/null || { cat "$WORK/capture-eo-$run.log"; exit 1; }
-      sleep 0.02
-    done
+    capture_backlog "bench_eo_$run" "eo${ID}_$run" "$WORK/capture-eo-$run.log" --exactly-once
     eo+=("$(echo "$(now) - $t0" | bc)")
     eo_rss+=("$(peak_rss_mb "$pid")")
     kill -INT "$pid" && wait "$pid"
