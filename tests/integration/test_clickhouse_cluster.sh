@@ -9,6 +9,7 @@
 # - the sink path (capture → Kafka → sink) into the same cluster, server 2 killed -9 and restarted meanwhile;
 # - two shards of two replicas: raw_* is a Distributed table over `raw_*%local`; primary-key updates, then verify,
 #   the oracle, and every key's rows (each version, delete markers too) on one shard only.
+# ctest-timeout: 1500
 TEST_PORT_BASE=29900
 CLICKHOUSE_CLUSTER=1
 WITH_KAFKA=1
