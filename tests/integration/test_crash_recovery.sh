@@ -2,6 +2,7 @@
 # kill -9 the replicator at random points — once during the initial snapshot, then repeatedly while a
 # workload runs — restart it each time; afterwards `verify` must pass.
 # clickhouse-engines: server chdb
+# ctest-timeout: 1500
 TEST_PORT_BASE=31200
 source "$(dirname "$0")/lib.sh" "$1"
 

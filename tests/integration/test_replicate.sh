@@ -3,6 +3,7 @@
 # updates), deletes and NULLs over every supported type, in many small and a few large transactions.
 # `verify` must pass, an independent SQL comparison must agree, and verify must catch a tampered row.
 # clickhouse-engines: server chdb
+# ctest-timeout: 1500
 TEST_PORT_BASE=31100
 source "$(dirname "$0")/lib.sh" "$1"
 
