@@ -2,6 +2,7 @@
 # Crashes and outages in the Kafka topology, with a workload running throughout: kill -9 `capture` once during
 # its snapshot and 5 times while streaming, kill -9 `sink` 5 times, and restart the broker under both (they must
 # recover by themselves). Afterwards `verify` must pass: nothing lost, duplicates harmless.
+# ctest-timeout: 1500
 TEST_PORT_BASE=23400
 WITH_KAFKA=1
 source "$(dirname "$0")/lib.sh" "$1"

@@ -3,6 +3,7 @@
 # `sink` → ClickHouse, `verify` must pass; then a second sink joins the same consumer group, the partitions are
 # split between the two, more workload, `verify` again. Both stop cleanly on SIGTERM.
 # clickhouse-engines: server chdb
+# ctest-timeout: 1500
 TEST_PORT_BASE=23300
 WITH_KAFKA=1
 source "$(dirname "$0")/lib.sh" "$1"
