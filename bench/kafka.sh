@@ -201,5 +201,5 @@ if [[ "$WITH_EO" == 1 ]]; then
   m_conf=$(median "${capture_confirmed[@]}")
   echo "bench: capture --exactly-once → Kafka $(rate "$m_eo") ev/s, peak RSS $(median "${eo_rss[@]}") MB" \
     "($(range "${eo[@]}") s); without --exactly-once $(rate "$m_conf") ev/s (both until the slot is confirmed):" \
-    "exactly-once / at-least-once = $(echo "scale=2; $m_conf / $m_eo" | bc)"
+    "exactly-once / at-least-once = $(printf '%.2f' "$(echo "scale=4; $m_conf / $m_eo" | bc)")"
 fi
